@@ -1,0 +1,29 @@
+# Each target creates or refreshes .venv from a Python >= 3.12 found on this machine.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@bash tools/make-venv.sh $(VENV)
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/escalation-sim run scenarios/may30_kharkiv_counterfire.yaml --seed 1 --out results/demo --force
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_rules.py
+	$(PY) benchmarks/bench_model.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache
