@@ -1,0 +1,23 @@
+"""escalation-sim: an agent-based model of counter-fire and escalation under weapons-use rules."""
+
+from escalation_sim.errors import Problem, ScenarioError
+from escalation_sim.scenario import (
+    Scenario,
+    load_scenario,
+    scenario_from_dict,
+    scenario_to_yaml,
+    with_overrides,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Problem",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "load_scenario",
+    "scenario_from_dict",
+    "scenario_to_yaml",
+    "with_overrides",
+]

@@ -1,0 +1,1 @@
+"""Package data: default catalogues (weapons, ladder, theater, forces, rules)."""

@@ -1,0 +1,98 @@
+"""Merging a scenario over its base, and ``--set key.path=value`` overrides."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from escalation_sim.errors import Problem, ScenarioError
+from escalation_sim.scenario.source import Locations, PathKey, parse_yaml_text
+
+
+def _drop_under(locs: Locations, path: PathKey) -> None:
+    n = len(path)
+    for key in [k for k in locs if k[:n] == path]:
+        del locs[key]
+
+
+def deep_merge(
+    base: dict[str, Any], base_locs: Locations, over: dict[str, Any], over_locs: Locations
+) -> tuple[dict[str, Any], Locations]:
+    """Merge ``over`` onto ``base``: mappings merge key by key, anything else is replaced.
+
+    A key set to ``null`` in ``over`` removes that key from the result, so a
+    scenario can drop an actor, a weapon or a force group of its base.
+
+    Returns:
+        The merged data and the merged locations (each value located where it
+        was last written).
+    """
+    merged = copy.deepcopy(base)
+    locs = dict(base_locs)
+
+    def walk(dst: dict[str, Any], src: dict[str, Any], path: PathKey) -> None:
+        for key, value in src.items():
+            here = (*path, key)
+            if value is None and key in dst and path:
+                del dst[key]
+                _drop_under(locs, here)
+                continue
+            if isinstance(value, dict) and isinstance(dst.get(key), dict):
+                if here in over_locs:
+                    locs[here] = over_locs[here]
+                walk(dst[key], value, here)
+            else:
+                dst[key] = copy.deepcopy(value)
+                _drop_under(locs, here)
+                n = len(here)
+                locs.update({k: v for k, v in over_locs.items() if k[:n] == here})
+
+    walk(merged, over, ())
+    return merged, locs
+
+
+def _split_path(path: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for part in path.split("."):
+        parts.append(int(part) if part.isdigit() else part)
+    return parts
+
+
+def apply_override(data: dict[str, Any], locs: Locations, assignment: str) -> None:
+    """Apply one ``key.path=value`` override in place; the value is read as YAML.
+
+    Raises:
+        ScenarioError: The assignment is malformed or its path does not fit the data.
+    """
+    label = "--set"
+    key, sep, raw = assignment.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not p for p in key.split(".")):
+        raise ScenarioError(
+            [Problem(label, None, key, f"expected KEY.PATH=VALUE, got {assignment!r}")]
+        )
+    value, _ = parse_yaml_text(raw, f"--set {key}")
+    parts = _split_path(key)
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        where = ".".join(str(p) for p in parts[: i + 1])
+        if isinstance(node, dict):
+            node = node.setdefault(part, {}) if not isinstance(part, int) else None
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+        if node is None or not isinstance(node, dict | list):
+            raise ScenarioError(
+                [Problem(label, None, where, "cannot descend here: not a mapping or list index")]
+            )
+    last = parts[-1]
+    if (isinstance(node, dict) and not isinstance(last, int)) or (
+        isinstance(node, list) and isinstance(last, int) and last < len(node)
+    ):
+        node[last] = value
+    else:
+        raise ScenarioError([Problem(label, None, key, "no such list index or mapping key")])
+    path = tuple(parts)
+    _drop_under(locs, path)
+    locs[path] = (f"--set {key}", None)

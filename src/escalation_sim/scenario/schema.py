@@ -1,0 +1,387 @@
+"""The scenario schema: what a user writes, as pydantic models.
+
+Every model here forbids unknown keys, so a misspelt field is an error rather
+than a silently ignored setting. Defaults for the model's parameters live in
+the package's ``data/defaults.yaml`` (each with its source or the word
+"assumption"); a scenario file is merged over those defaults before it is
+validated against these models. Cross-references between sections (a rule
+naming a weapon, a force placed in a zone) are checked in
+:mod:`escalation_sim.scenario.checks`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Identifier = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
+
+
+class Spec(BaseModel):
+    """Base for every scenario section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Interval(Spec):
+    """A closed interval ``[min, max]`` in kilometres."""
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Interval:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) must be >= min ({self.min})")
+        return self
+
+
+# --- actors -------------------------------------------------------------------------
+
+
+class ActorSpec(Spec):
+    """A state actor: belligerent, supplier, or both."""
+
+    name: str
+    role: Literal["belligerent", "supplier", "both"]
+    side: Literal["ukraine", "russia", "west", "other"]
+    start_rung: Annotated[int, Field(ge=0)] = 0
+    risk_tolerance: Probability = 0.5
+    source: str = "assumption"
+
+
+# --- weapons ------------------------------------------------------------------------
+
+
+class WeaponSpec(Spec):
+    """One weapon system in the catalogue."""
+
+    name: str
+    supplier: str
+    mode: Literal["tube", "rocket", "ballistic", "cruise", "glide_bomb", "drone", "sam_surface"]
+    range_km: Positive
+    long_range: bool = False
+    effect: dict[str, Probability] = Field(
+        default_factory=dict,
+        description="Damage to a target of each class per salvo, as a fraction of its strength.",
+    )
+    interception_chance: Probability = Field(
+        description="Chance that a fully covering air defence intercepts one salvo."
+    )
+    stock: NonNegative = Field(description="Salvoes on hand at the start.")
+    resupply_per_day: NonNegative = 0.0
+    civilian_harm: NonNegative = Field(
+        0.0, description="Harm-index units per salvo that lands on a city."
+    )
+    source: str
+
+
+# --- theater ------------------------------------------------------------------------
+
+
+class ZoneSpec(Spec):
+    """A named rectangle in the border-aligned frame (x along the border, depth into Russia)."""
+
+    name: str
+    territory: Literal["ukraine", "russia"]
+    occupied: bool = False
+    x_km: Interval
+    depth_km: Interval
+
+    @model_validator(mode="after")
+    def _territory_matches_depth(self) -> ZoneSpec:
+        if self.territory == "russia" and self.depth_km.min < 0:
+            raise ValueError(
+                "a zone in Russia must have depth_km.min >= 0 (depth is km into Russia)"
+            )
+        if self.territory == "ukraine" and self.depth_km.max > 0:
+            raise ValueError("a zone in Ukraine must have depth_km.max <= 0 (negative depth)")
+        return self
+
+
+class PlaceSpec(Spec):
+    """A named point: a city, a town, a landmark for the map."""
+
+    name: str
+    kind: Literal["city", "town", "airbase", "landmark"] = "city"
+    x_km: float
+    depth_km: float
+    population_k: NonNegative = 0.0
+    source: str = "assumption"
+
+
+class TheaterSpec(Spec):
+    """Geography: a straightened border (depth 0) with zones and places on both sides."""
+
+    description: str = ""
+    x_extent_km: Interval
+    depth_extent_km: Interval
+    cell_km: Positive = 20.0
+    target_city: str = Field(description="The place whose harm is tracked (Kharkiv by default).")
+    zones: dict[Identifier, ZoneSpec]
+    places: dict[Identifier, PlaceSpec]
+
+
+# --- forces -------------------------------------------------------------------------
+
+
+class SensorSpec(Spec):
+    """A unit's sensing: counter-battery radar sees units that fire; ISR sees any unit."""
+
+    kind: Literal["radar", "isr"]
+    range_km: Positive
+    detect_prob: Probability
+
+
+class AirDefenceSpec(Spec):
+    """A unit's air defence: it covers cells within range against incoming salvoes."""
+
+    range_km: Positive
+    coverage: Probability
+
+
+class FireSpec(Spec):
+    """How often a firing unit fires and at what."""
+
+    prob_per_step: Probability
+    salvoes_per_step: Annotated[int, Field(ge=1)] = 1
+    city_share: Probability = Field(
+        0.0, description="Share of its fire aimed at the target city when the city is in range."
+    )
+    release_depth_km: float | None = Field(
+        None,
+        description="Aircraft release their weapons at this depth (km into Russia) instead of "
+        "the unit's own position (glide-bomb sorties from airbases).",
+    )
+
+
+class ForceGroupSpec(Spec):
+    """A group of identical units placed at random in a zone at set-up."""
+
+    owner: str
+    unit_type: str
+    target_class: str
+    count: Annotated[int, Field(ge=0)]
+    zone: str
+    depth_km: Interval | None = Field(
+        None, description="Restrict placement to this depth band inside the zone."
+    )
+    weapons: list[str] = Field(default_factory=list)
+    shots_per_step: Annotated[int, Field(ge=0)] = 0
+    fire: FireSpec | None = None
+    sensor: SensorSpec | None = None
+    air_defence: AirDefenceSpec | None = None
+    fixed_site: bool = Field(
+        False, description="Fixed sites are known to the other side without detection."
+    )
+    source: str = "assumption"
+
+
+# --- rules --------------------------------------------------------------------------
+
+
+class ConditionSpec(Spec):
+    """Extra conditions on the world state for a rule to apply."""
+
+    actor: str = "RUS"
+    rung_below: Annotated[int, Field(ge=0)] | None = None
+    rung_at_least: Annotated[int, Field(ge=0)] | None = None
+
+
+class RuleSpec(Spec):
+    """One authorization (``allow``) or prohibition (``forbid``) of a supplier."""
+
+    id: Identifier
+    effect: Literal["allow", "forbid"]
+    weapons: list[str] | Literal["all"] = "all"
+    target_classes: list[str] | Literal["all"] = "all"
+    territory: Literal["russia", "ukraine", "any"] = "russia"
+    zones: list[str] | None = None
+    min_depth_km: NonNegative | None = None
+    max_depth_km: NonNegative | None = None
+    long_range_only: bool = False
+    purpose: Literal["counter_fire", "self_defense", "any"] = "any"
+    counter_fire_window_hours: Positive = 72.0
+    condition: ConditionSpec | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _depths_ordered(self) -> RuleSpec:
+        if (
+            self.min_depth_km is not None
+            and self.max_depth_km is not None
+            and self.max_depth_km < self.min_depth_km
+        ):
+            raise ValueError("max_depth_km must be >= min_depth_km")
+        return self
+
+
+class PostureSpec(Spec):
+    """A named rule set of one supplier; ``level`` orders postures by permissiveness."""
+
+    level: Annotated[int, Field(ge=0)]
+    description: str = ""
+    rules: list[RuleSpec] = Field(default_factory=list)
+
+
+class AdaptationSpec(Spec):
+    """A supplier's adaptive policy: widen under harm and allies' pressure, narrow under risk."""
+
+    widen: bool = False
+    narrow: bool = True
+    harm_weight: NonNegative
+    ally_weight: NonNegative
+    widen_threshold: Positive
+    narrow_at_rung: Annotated[int, Field(ge=0)]
+    change_prob: Probability = Field(description="Chance per step of acting once triggered.")
+    min_days_between_changes: Annotated[int, Field(ge=0)] = 14
+
+
+class SupplierPolicySpec(Spec):
+    """A supplier's rule sets (postures), the one in force at the start, and how it adapts."""
+
+    posture: str
+    postures: dict[Identifier, PostureSpec]
+    adaptation: AdaptationSpec
+
+
+class ScheduledChangeSpec(Spec):
+    """A rule change on a given day: switch posture and/or add or remove rules."""
+
+    day: Annotated[int, Field(ge=0)]
+    supplier: str
+    posture: str | None = None
+    add_rules: list[RuleSpec] = Field(default_factory=list)
+    remove_rules: list[str] = Field(default_factory=list)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _does_something(self) -> ScheduledChangeSpec:
+        if self.posture is None and not self.add_rules and not self.remove_rules:
+            raise ValueError("a scheduled change needs 'posture', 'add_rules' or 'remove_rules'")
+        return self
+
+
+# --- ladder and decisions -----------------------------------------------------------
+
+
+class RungSpec(Spec):
+    """One rung of the escalation ladder."""
+
+    level: Annotated[int, Field(ge=0)]
+    id: Identifier
+    name: str
+    description: str = ""
+    climb_threshold: NonNegative = Field(
+        description="Escalation pressure at which climbing onto this rung becomes likely."
+    )
+    signal: bool = Field(False, description="A signalling rung (credibility builds while here).")
+    nato_conflict: bool = Field(False, description="Reaching it means direct NATO-Russia conflict.")
+    nuclear_use: bool = Field(False, description="Reaching it means nuclear use.")
+    fire_multiplier: Positive = Field(1.0, description="Multiplier on the actor's own fire.")
+
+
+class LadderSpec(Spec):
+    """An ordered escalation ladder (after Kahn)."""
+
+    name: str
+    source: str
+    rungs: list[RungSpec]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LadderSpec:
+        if not self.rungs:
+            raise ValueError("a ladder needs at least one rung")
+        levels = [r.level for r in self.rungs]
+        if levels != list(range(len(levels))):
+            raise ValueError(f"rung levels must be 0, 1, 2, ... in order; got {levels}")
+        thresholds = [r.climb_threshold for r in self.rungs]
+        if any(b < a for a, b in itertools.pairwise(thresholds)):
+            raise ValueError(f"climb_threshold must not decrease up the ladder; got {thresholds}")
+        return self
+
+
+class PerceptionSpec(Spec):
+    """How Russia weighs a strike inside Russia when building escalation pressure."""
+
+    supplier_weight: dict[str, NonNegative]
+    class_weight: dict[str, NonNegative]
+    depth_scale_km: Positive
+    long_range_multiplier: Positive
+    destroyed_multiplier: Positive
+    own_loss_weight: NonNegative
+
+
+class DecisionSpec(Spec):
+    """One actor's escalation decision parameters."""
+
+    pressure_decay: Probability = Field(description="Fraction of pressure lost per day.")
+    climb_rate: Probability = Field(description="Daily chance of climbing when pressure is high.")
+    descend_rate: Probability = Field(
+        description="Daily chance of descending when pressure is low."
+    )
+    steepness: Positive = Field(description="Width of the logistic around a threshold (fraction).")
+    credibility_weight: NonNegative = Field(
+        description="Added climb pressure per day spent on a signalling rung while strikes go on."
+    )
+    harm_weight: NonNegative = Field(description="Pressure per unit of harm to the target city.")
+    adversary_rung_weight: NonNegative = Field(
+        description="Pressure per day per rung that the adversary stands above its start."
+    )
+
+
+class DecisionsSpec(Spec):
+    """Escalation decisions: Russia's perception of strikes and each actor's parameters."""
+
+    perception: PerceptionSpec
+    actors: dict[str, DecisionSpec]
+
+
+class CombatSpec(Spec):
+    """Combat parameters shared by both sides."""
+
+    destroyed_below: Probability = Field(description="A unit is destroyed below this strength.")
+    damage_spread: Probability = Field(description="Relative spread of damage around the effect.")
+    repair_per_day: NonNegative = Field(description="Strength regained per day by a damaged unit.")
+    replacement_days: Positive = Field(description="Mean days before a destroyed unit is replaced.")
+    preparation_evidence_prob: Probability = Field(
+        description="Chance that ISR sees a detected, silent firing unit preparing to attack."
+    )
+    fixed_target_attempt_prob: Probability = Field(
+        description="Daily chance that Ukraine puts each known fixed site on its target list."
+    )
+    max_strikes_per_step: Annotated[int, Field(ge=0)]
+
+
+# --- the scenario -------------------------------------------------------------------
+
+
+class Scenario(Spec):
+    """A complete, validated scenario: package defaults merged with a scenario file."""
+
+    name: str
+    description: str = ""
+    start_date: dt.date
+    horizon_days: Annotated[int, Field(gt=0, le=3650)]
+    step_days: Annotated[float, Field(gt=0.0, le=30.0)] = 1.0
+    target_classes: list[Identifier]
+    actors: dict[Identifier, ActorSpec]
+    weapons: dict[Identifier, WeaponSpec]
+    theater: TheaterSpec
+    forces: dict[Identifier, ForceGroupSpec]
+    rules: dict[str, SupplierPolicySpec]
+    schedule: list[ScheduledChangeSpec] = Field(default_factory=list)
+    ladder: LadderSpec
+    decisions: DecisionsSpec
+    combat: CombatSpec
+
+    @property
+    def n_steps(self) -> int:
+        """Number of model steps in the horizon."""
+        return max(1, round(self.horizon_days / self.step_days))
