@@ -1,0 +1,103 @@
+"""The ``escalation-sim`` command line: thin wrappers over the public API.
+
+Every command reports bad input as ``file:line: field: message`` lines on
+standard error and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from escalation_sim import __version__
+from escalation_sim.errors import ScenarioError
+from escalation_sim.scenario import load_scenario
+from escalation_sim.scenario.schema import Scenario
+
+EXIT_INPUT = 2
+
+
+def reports_input_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a :class:`ScenarioError` into clean messages and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ScenarioError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(EXIT_INPUT)
+
+    return wrapper
+
+
+set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY.PATH=VALUE",
+    help="Override a scenario value (repeatable), e.g. --set rules.USA.posture=deep_strike.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="escalation-sim")
+def main() -> None:
+    """Simulate counter-fire and escalation under weapons-use rule sets."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@set_option
+@click.option(
+    "--write-resolved",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the resolved scenario (defaults merged) to this file; one input only.",
+)
+@reports_input_errors
+def validate(
+    files: tuple[Path, ...], overrides: tuple[str, ...], write_resolved: Path | None
+) -> None:
+    """Check scenario FILES; print each problem with its file, line and field."""
+    from escalation_sim.scenario import scenario_to_yaml
+
+    if write_resolved is not None and len(files) != 1:
+        raise click.UsageError("--write-resolved takes exactly one scenario file")
+    failed: list[ScenarioError] = []
+    for path in files:
+        try:
+            scenario = load_scenario(path, overrides)
+        except ScenarioError as exc:
+            failed.append(exc)
+            continue
+        click.echo(f"ok: {path} ({scenario.name}, {scenario.horizon_days} days)")
+        if write_resolved is not None:
+            write_resolved.write_text(scenario_to_yaml(scenario), encoding="utf-8")
+            click.echo(f"wrote {write_resolved}")
+    if failed:
+        raise ScenarioError([p for exc in failed for p in exc.problems])
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the JSON Schema here instead of standard output.",
+)
+def schema(out: Path | None) -> None:
+    """Print the JSON Schema of scenario files (for editors and CI checks)."""
+    text = json.dumps(Scenario.model_json_schema(), indent=2)
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}")
