@@ -1,6 +1,8 @@
 """escalation-sim: an agent-based model of counter-fire and escalation under weapons-use rules."""
 
+from escalation_sim.api import run
 from escalation_sim.errors import Problem, ScenarioError
+from escalation_sim.results import RunResult, load_run, write_run
 from escalation_sim.scenario import (
     Scenario,
     load_scenario,
@@ -13,11 +15,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Problem",
+    "RunResult",
     "Scenario",
     "ScenarioError",
     "__version__",
+    "load_run",
     "load_scenario",
+    "run",
     "scenario_from_dict",
     "scenario_to_yaml",
     "with_overrides",
+    "write_run",
 ]

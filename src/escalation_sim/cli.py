@@ -101,3 +101,50 @@ def schema(out: Path | None) -> None:
     else:
         out.write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {out}")
+
+
+@main.command("run")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the model's generator."
+)
+@click.option(
+    "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
+)
+@set_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Result directory (default: results/<scenario>-seed<N>).",
+)
+@click.option("--force", is_flag=True, help="Replace the result directory if it exists.")
+@click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png.")
+@reports_input_errors
+def run_command(
+    scenario: Path,
+    seed: int,
+    days: int | None,
+    overrides: tuple[str, ...],
+    out: Path | None,
+    force: bool,
+    no_plot: bool,
+) -> None:
+    """Run SCENARIO once; write the time series, events, metadata and curve; print a summary."""
+    from escalation_sim.api import run
+    from escalation_sim.results import OutputExistsError, write_run
+
+    out = out or Path("results") / f"{scenario.stem}-seed{seed}"
+    if out.exists() and not force:
+        click.echo(
+            f"error: {out} exists; choose another --out or pass --force to replace it", err=True
+        )
+        sys.exit(EXIT_INPUT)
+    result = run(scenario, seed=seed, days=days, overrides=overrides)
+    try:
+        write_run(result, out, force=force, plot=not no_plot)
+    except OutputExistsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    click.echo(result.describe())
+    click.echo(f"\nwrote {out}/")

@@ -164,7 +164,9 @@ def authorize(
     supplier = weapon.supplier
     if supplier not in rules:
         return Verdict(
-            True, f"{UNRESTRICTED}:{supplier}", f"{supplier} places no rules on its weapons"
+            True,
+            f"{UNRESTRICTED}:{supplier}",
+            f"allowed: {supplier} places no rules on its weapons",
         )
     active = [r for r in rules[supplier] if _condition_met(r, world)]
     near_miss: RuleSpec | None = None
@@ -275,6 +277,7 @@ class RuleEngine:
         self._wmask = np.zeros((n_rules, len(self.weapon_ids)), dtype=bool)
         self._cmask = np.zeros((n_rules, len(self.class_ids)), dtype=bool)
         self._zbits = np.zeros(n_rules, dtype=np.int64)
+        self._has_zones = np.zeros(n_rules, dtype=bool)  # `zones: []` matches no strike
         self._terr = np.zeros(n_rules, dtype=np.int64)
         self._dmin = np.full(n_rules, -np.inf)
         self._dmax = np.full(n_rules, np.inf)
@@ -296,6 +299,7 @@ class RuleEngine:
                 for c in r.target_classes:
                     self._cmask[k, ci[c]] = True
             if r.zones is not None:
+                self._has_zones[k] = True
                 for z in r.zones:
                     self._zbits[k] |= 1 << zi[z]
             self._terr[k] = _TERRITORY_CODE[r.territory]
@@ -343,7 +347,7 @@ class RuleEngine:
                 m &= in_russia
             elif self._terr[k] == 2:
                 m &= ~in_russia
-            if self._zbits[k]:
+            if self._has_zones[k]:
                 m &= (b.zone_bits & self._zbits[k]) != 0
             if self._dmin[k] > -np.inf:
                 m &= b.depth_km >= self._dmin[k]

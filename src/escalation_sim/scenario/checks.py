@@ -56,7 +56,10 @@ def _check_rule(
                 (*path, "condition", "actor"),
                 f"unknown actor {rule.condition.actor!r}; expected one of: {', '.join(sc.actors)}",
             )
-        top = len(sc.ladder.rungs) - 1
+        ladder = (
+            sc.ladder_for(rule.condition.actor) if rule.condition.actor in sc.actors else sc.ladder
+        )
+        top = len(ladder.rungs) - 1
         for field in ("rung_below", "rung_at_least"):
             value = getattr(rule.condition, field)
             if value is not None and value > top + 1:
@@ -68,7 +71,8 @@ def check_scenario(sc: Scenario) -> list[Finding]:
     out: list[Finding] = []
     actors = sc.actors
     classes = set(sc.target_classes)
-    top_rung = len(sc.ladder.rungs) - 1
+    russia = next((a for a, s in sc.actors.items() if s.side == "russia"), None)
+    top_rung = len((sc.ladder_for(russia) if russia else sc.ladder).rungs) - 1
 
     if len(set(sc.target_classes)) != len(sc.target_classes):
         out.append((("target_classes",), "duplicate target class names"))
@@ -82,11 +86,12 @@ def check_scenario(sc: Scenario) -> list[Finding]:
                 )
             )
     for aid, actor in actors.items():
-        if actor.start_rung > top_rung:
+        own_top = len(sc.ladder_for(aid).rungs) - 1
+        if actor.start_rung > own_top:
             out.append(
                 (
                     ("actors", aid, "start_rung"),
-                    f"rung {actor.start_rung} is above the ladder's top ({top_rung})",
+                    f"rung {actor.start_rung} is above the top of {aid}'s ladder ({own_top})",
                 )
             )
         if aid not in sc.decisions.actors:
@@ -161,6 +166,13 @@ def check_scenario(sc: Scenario) -> list[Finding]:
                     f"depth band {f.depth_km.min}..{f.depth_km.max} km lies outside zone {f.zone!r} ({zone.depth_km.min}..{zone.depth_km.max} km)",
                 )
             )
+        elif f.x_km is not None and (f.x_km.max < zone.x_km.min or f.x_km.min > zone.x_km.max):
+            out.append(
+                (
+                    (*p, "x_km"),
+                    f"band {f.x_km.min}..{f.x_km.max} km lies outside zone {f.zone!r} ({zone.x_km.min}..{zone.x_km.max} km)",
+                )
+            )
         out.extend(_unknown(f.weapons, sc.weapons, (*p, "weapons"), "weapon"))
         if f.fire is not None and not f.weapons:
             out.append(((*p, "fire"), "a unit that fires needs at least one weapon"))
@@ -181,7 +193,10 @@ def check_scenario(sc: Scenario) -> list[Finding]:
             )
         if policy.adaptation.narrow_at_rung > top_rung:
             out.append(
-                ((*p, "adaptation", "narrow_at_rung"), f"rung above the ladder's top ({top_rung})")
+                (
+                    (*p, "adaptation", "narrow_at_rung"),
+                    f"rung above the top of Russia's ladder ({top_rung})",
+                )
             )
         for pname, posture in policy.postures.items():
             seen: set[str] = set()

@@ -12,7 +12,9 @@ problem with its file, line, field path and what was expected.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import hashlib
 import json
 import types
@@ -35,18 +37,27 @@ DEFAULTS_LABEL = "package defaults (escalation_sim/scenario/data/defaults.yaml)"
 EXTENDS_KEY = "extends"
 
 
-def default_data() -> tuple[dict[str, Any], Locations]:
-    """The package defaults as plain data with their locations."""
+@functools.cache
+def _parsed_defaults() -> tuple[dict[str, Any], Locations]:
+    """The package defaults, parsed once per process (callers must not mutate them)."""
     text = (
         resources.files("escalation_sim.scenario.data").joinpath("defaults.yaml").read_text("utf-8")
     )
-    data, locs = parse_yaml_text(text, DEFAULTS_LABEL)
-    return data, locs
+    return parse_yaml_text(text, DEFAULTS_LABEL)
 
 
-def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Locations]:
-    data, locs = read_yaml_file(path)
-    label = str(path)
+def default_data() -> tuple[dict[str, Any], Locations]:
+    """The package defaults as plain data with their locations (a fresh copy)."""
+    data, locs = _parsed_defaults()
+    return copy.deepcopy(data), dict(locs)
+
+
+def _read_with_extends(
+    path: Path, chain: tuple[Path, ...], label: str | None = None
+) -> tuple[dict[str, Any], Locations]:
+    """Read ``path`` merged over its ``extends`` chain; messages name it ``label``."""
+    label = str(path) if label is None else label
+    data, locs = read_yaml_file(path, label)
     if data is None:
         raise ScenarioError(
             [Problem(label, None, "", "the file is empty; expected a scenario mapping")]
@@ -57,7 +68,7 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
         )
     parent = data.pop(EXTENDS_KEY, None)
     if parent is None:
-        base, base_locs = default_data()
+        base, base_locs = _parsed_defaults()  # deep_merge copies it
     else:
         line = locs.get((EXTENDS_KEY,), (label, None))[1]
         if not isinstance(parent, str):
@@ -71,7 +82,8 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
             )
         if not parent_path.exists():
             raise ScenarioError([Problem(label, line, EXTENDS_KEY, f"file {parent} not found")])
-        base, base_locs = _read_with_extends(parent_path, (*chain, parent_path))
+        parent_label = str(Path(label).parent / parent)
+        base, base_locs = _read_with_extends(parent_path, (*chain, parent_path), parent_label)
     locs = {k: v for k, v in locs.items() if k[:1] != (EXTENDS_KEY,)}
     return deep_merge(base, base_locs, data, locs)
 
@@ -137,8 +149,16 @@ def _describe(err: Mapping[str, Any], path: Sequence[str | int]) -> str:
         return f"unknown field {name!r}"
     if kind == "missing":
         return "required field is missing"
+    if kind in ("value_error", "assertion_error"):
+        # A model's own check: its message says what is wrong; drop pydantic's prefix.
+        msg = str(err["msg"])
+        for prefix in ("Value error, ", "Assertion failed, "):
+            msg = msg.removeprefix(prefix)
+        return msg
     got = err.get("input")
     shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
     return f"{err['msg']} (got {shown})"
 
 
@@ -177,10 +197,8 @@ def resolve_file(
 ) -> tuple[dict[str, Any], Locations]:
     """Read a scenario file with its ``extends`` chain and overrides, unvalidated."""
     p = Path(path)
-    data, locs = _read_with_extends(p.resolve() if p.exists() else p, (p.resolve(),))
-    # Re-label the top file with the path as the user typed it.
-    top = str(p.resolve() if p.exists() else p)
-    locs = {k: ((str(p), ln) if f == top else (f, ln)) for k, (f, ln) in locs.items()}
+    # Messages name each file as the user typed it (parents relative to it).
+    data, locs = _read_with_extends(p.resolve() if p.exists() else p, (p.resolve(),), str(p))
     for assignment in overrides:
         apply_override(data, locs, assignment)
     return data, locs
@@ -200,12 +218,29 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     return validate_data(data, locs, str(path))
 
 
+def _everywhere(data: Any, label: str, path: PathKey = ()) -> Locations:
+    """Locate every value of in-memory data at ``label`` (no line numbers)."""
+    locs: Locations = {path: (label, None)}
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            locs.update(_everywhere(value, label, (*path, key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            locs.update(_everywhere(value, label, (*path, i)))
+    return locs
+
+
 def scenario_from_dict(
     data: Mapping[str, Any], overrides: Sequence[str] = (), *, label: str = "<scenario dict>"
 ) -> Scenario:
     """Build a scenario from a mapping merged over the package defaults."""
-    base, base_locs = default_data()
-    merged, locs = deep_merge(base, base_locs, dict(data), {})
+    base, base_locs = _parsed_defaults()  # deep_merge copies it
+    if not isinstance(data, Mapping):
+        raise ScenarioError(
+            [Problem(label, None, "", "expected a mapping of scenario fields at the top level")]
+        )
+    over = dict(data)
+    merged, locs = deep_merge(base, base_locs, over, _everywhere(over, label))
     for assignment in overrides:
         apply_override(merged, locs, assignment)
     return validate_data(merged, locs, label)
@@ -225,12 +260,28 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     return scenario.model_dump(mode="json")
 
 
+def _mark_deletions(data: dict[str, Any], base: Mapping[str, Any], top: bool = True) -> None:
+    """Add ``null`` for each key the defaults have and ``data`` lacks (merging would restore it)."""
+    for key, base_value in base.items():
+        if key not in data:
+            if not top:
+                data[key] = None
+        elif isinstance(data[key], dict) and isinstance(base_value, Mapping):
+            _mark_deletions(data[key], base_value, top=False)
+
+
 def scenario_to_yaml(scenario: Scenario) -> str:
-    """The fully resolved scenario as YAML that loads back to the same scenario."""
+    """The fully resolved scenario as YAML that loads back to the same scenario.
+
+    Loading merges a file over the package defaults, so an entry of the defaults
+    that this scenario removed is written as ``null`` (which removes it again).
+    """
     header = (
         f"# Resolved scenario {scenario.name!r} (package defaults merged; every field explicit)\n"
     )
-    return header + yaml.safe_dump(scenario_to_dict(scenario), sort_keys=False, allow_unicode=True)
+    data = scenario_to_dict(scenario)
+    _mark_deletions(data, _parsed_defaults()[0])
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def scenario_hash(scenario: Scenario) -> str:

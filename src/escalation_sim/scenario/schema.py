@@ -156,8 +156,9 @@ class FireSpec(Spec):
     )
     release_depth_km: float | None = Field(
         None,
-        description="Aircraft release their weapons at this depth (km into Russia) instead of "
-        "the unit's own position (glide-bomb sorties from airbases).",
+        description="Aircraft fly to the target city's axis and release their weapons at this "
+        "depth (km into Russia) instead of firing from the unit's own position (glide-bomb "
+        "sorties from airbases).",
     )
 
 
@@ -172,6 +173,9 @@ class ForceGroupSpec(Spec):
     depth_km: Interval | None = Field(
         None, description="Restrict placement to this depth band inside the zone."
     )
+    x_km: Interval | None = Field(
+        None, description="Restrict placement to this band along the border inside the zone."
+    )
     weapons: list[str] = Field(default_factory=list)
     shots_per_step: Annotated[int, Field(ge=0)] = 0
     fire: FireSpec | None = None
@@ -179,6 +183,9 @@ class ForceGroupSpec(Spec):
     air_defence: AirDefenceSpec | None = None
     fixed_site: bool = Field(
         False, description="Fixed sites are known to the other side without detection."
+    )
+    military: bool = Field(
+        True, description="A military target used to attack the other side (false: civil sites)."
     )
     source: str = "assumption"
 
@@ -285,6 +292,9 @@ class RungSpec(Spec):
     nato_conflict: bool = Field(False, description="Reaching it means direct NATO-Russia conflict.")
     nuclear_use: bool = Field(False, description="Reaching it means nuclear use.")
     fire_multiplier: Positive = Field(1.0, description="Multiplier on the actor's own fire.")
+    strike_multiplier: Positive = Field(
+        1.0, description="Multiplier on the actor's daily strike tasking (Ukraine)."
+    )
 
 
 class LadderSpec(Spec):
@@ -377,9 +387,18 @@ class Scenario(Spec):
     forces: dict[Identifier, ForceGroupSpec]
     rules: dict[str, SupplierPolicySpec]
     schedule: list[ScheduledChangeSpec] = Field(default_factory=list)
-    ladder: LadderSpec
+    ladder: LadderSpec = Field(
+        description="The default ladder (Russia's, and any side without its own)."
+    )
+    ladders: dict[Literal["ukraine", "russia", "west", "other"], LadderSpec] = Field(
+        default_factory=dict, description="Ladders of their own for some sides, keyed by side."
+    )
     decisions: DecisionsSpec
     combat: CombatSpec
+
+    def ladder_for(self, actor_id: str) -> LadderSpec:
+        """The ladder an actor climbs: its side's own, or the default."""
+        return self.ladders.get(self.actors[actor_id].side, self.ladder)
 
     @property
     def n_steps(self) -> int:

@@ -20,14 +20,34 @@ Locations = dict[PathKey, tuple[str, int | None]]
 
 
 def _to_python(
-    node: yaml.Node, path: PathKey, label: str, locs: Locations, loader: yaml.SafeLoader
+    node: yaml.Node,
+    path: PathKey,
+    label: str,
+    locs: Locations,
+    loader: yaml.SafeLoader,
+    open_nodes: frozenset[int] = frozenset(),
 ) -> Any:
     """Turn a composed node into plain data, recording each value's line.
 
     Scalars go through SafeLoader's constructors (ints, floats, bools, nulls,
-    dates): nothing in a scenario file is ever executed.
+    dates): nothing in a scenario file is ever executed. A mapping entry is
+    located at its key's line (where a user looks for the field), a list item
+    where it starts.
     """
-    locs[path] = (label, node.start_mark.line + 1)
+    locs.setdefault(path, (label, node.start_mark.line + 1))
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        if id(node) in open_nodes:
+            raise ScenarioError(
+                [
+                    Problem(
+                        label,
+                        node.start_mark.line + 1,
+                        _dotted(path),
+                        "an alias refers to a value that contains it (recursive data)",
+                    )
+                ]
+            )
+        open_nodes = open_nodes | {id(node)}
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -42,7 +62,7 @@ def _to_python(
                         )
                     ]
                 )
-            key = loader.construct_object(key_node)
+            key = _construct_scalar(key_node, path, label, loader)
             key = str(key) if not isinstance(key, str) else key
             if key in out:
                 raise ScenarioError(
@@ -55,11 +75,39 @@ def _to_python(
                         )
                     ]
                 )
-            out[key] = _to_python(value_node, (*path, key), label, locs, loader)
+            here = (*path, key)
+            locs[here] = (label, key_node.start_mark.line + 1)
+            out[key] = _to_python(value_node, here, label, locs, loader, open_nodes)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(v, (*path, i), label, locs, loader) for i, v in enumerate(node.value)]
-    return loader.construct_object(node)
+        return [
+            _to_python(v, (*path, i), label, locs, loader, open_nodes)
+            for i, v in enumerate(node.value)
+        ]
+    return _construct_scalar(node, path, label, loader)
+
+
+def _construct_scalar(node: yaml.Node, path: PathKey, label: str, loader: yaml.SafeLoader) -> Any:
+    """Construct one scalar; a value its tag cannot read (``2024-13-45``, ``!!int x``) is an error."""
+    try:
+        return loader.construct_object(node)
+    except yaml.constructor.ConstructorError:
+        raise
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        shown = repr(node.value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        kind = str(node.tag).rsplit(":", 1)[-1]
+        detail = f" ({exc})" if isinstance(exc, ValueError) and len(str(exc)) <= 80 else ""
+        raise ScenarioError(
+            [
+                Problem(
+                    label,
+                    node.start_mark.line + 1,
+                    _dotted(path),
+                    f"cannot read {shown} as YAML {kind}{detail}",
+                )
+            ]
+        ) from None
 
 
 def _dotted(path: PathKey) -> str:
@@ -84,9 +132,21 @@ def parse_yaml_text(text: str, label: str) -> tuple[Any, Locations]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise ScenarioError([Problem(label, line, "", f"not valid YAML: {exc.problem}")]) from None
+        message = f"not valid YAML: {exc.problem}"
+        if exc.context and exc.context_mark is not None and exc.context_mark is not mark:
+            message += f" ({exc.context} started at line {exc.context_mark.line + 1})"
+        raise ScenarioError([Problem(label, line, "", message)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"character #x{exc.character:04x} is not allowed ({exc.reason})"
+        if isinstance(exc.character, bytes):
+            problem = f"bytes are not text in {exc.encoding} ({exc.reason})"
+        raise ScenarioError([Problem(label, line, "", f"not valid YAML: {problem}")]) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(label, None, "", f"not valid YAML: {exc}")]) from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ScenarioError([Problem(label, None, "", f"not valid YAML: {first}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(label, None, "", "not usable: nested too deeply")]) from None
     locs: Locations = {}
     if node is None:
         return None, locs
@@ -98,16 +158,22 @@ def parse_yaml_text(text: str, label: str) -> tuple[Any, Locations]:
         raise ScenarioError(
             [Problem(label, line, "", f"unreadable value: {exc.problem}")]
         ) from None
+    except RecursionError:
+        raise ScenarioError([Problem(label, None, "", "not usable: nested too deeply")]) from None
     return data, locs
 
 
-def read_yaml_file(path: str | Path) -> tuple[Any, Locations]:
+def read_yaml_file(path: str | Path, label: str | None = None) -> tuple[Any, Locations]:
     """Read a YAML file; see :func:`parse_yaml_text`.
+
+    Args:
+        path: The file to read.
+        label: How to name it in messages (default: the path as given).
 
     Raises:
         ScenarioError: The file is missing, unreadable or not valid YAML.
     """
-    label = str(path)
+    label = str(path) if label is None else label
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:

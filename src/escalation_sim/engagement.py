@@ -1,0 +1,167 @@
+"""Ukraine's counter-fire choices: which target, which weapon, and may it?
+
+For each candidate target (a Russian unit detected this step, or a known
+fixed site on today's target list) Ukraine weighs every launch option (a
+launcher group and one of its weapons) by reach, stock and expected effect.
+Every option is put to the rule engine in one batch. Targets are served in
+priority order (those seen firing on the city first) until the day's strike
+tasking or the launchers' shots run out:
+
+* the best option overall is allowed: strike with it;
+* the best option is forbidden: the opportunity is *withheld* by the rule
+  that forbade it, and Ukraine falls back to its best allowed option if any;
+* no option is allowed at all: the target is in *sanctuary*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from escalation_sim.forces import NEVER, ForceLayer
+from escalation_sim.rules import RuleEngine, StrikeBatch, WorldState
+
+#: Ukraine husbands scarce munitions: an option's value is scaled by stock / (stock + reserve).
+STOCK_RESERVE = 10.0  # assumption
+
+
+@dataclass(slots=True)
+class StrikePlan:
+    """Strikes chosen this step, and the opportunities withheld by the rules.
+
+    Each array has one entry per strike (``target``, ``option``, ``rule``) or per
+    withheld opportunity (``withheld_*``); ``rule`` entries index
+    ``RuleEngine.labels``.
+    """
+
+    target: np.ndarray
+    option: np.ndarray
+    rule: np.ndarray
+    withheld_target: np.ndarray
+    withheld_option: np.ndarray
+    withheld_rule: np.ndarray
+    withheld_substituted: np.ndarray  # option used instead, -1 if none (sanctuary)
+
+
+def plan_strikes(
+    forces: ForceLayer,
+    engine: RuleEngine,
+    world: WorldState,
+    candidates: np.ndarray,
+    preparing: np.ndarray,
+    stock: np.ndarray,
+    step: int,
+    max_strikes: int,
+    engine_weapon: np.ndarray,
+) -> StrikePlan:
+    """Choose this step's strikes.
+
+    Args:
+        forces: The force layer (positions, classes, evidence, reach).
+        engine: The rule engine for the rules in force.
+        world: World state for rule conditions.
+        candidates: Unit indices of candidate targets.
+        preparing: Per candidate, evidence of preparation to attack.
+        stock: Salvoes on hand per weapon (not modified here).
+        step: Current step (for the age of firing evidence).
+        max_strikes: Ukraine's strike tasking this step.
+        engine_weapon: Map from the force layer's weapon index to the engine's.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    n_opt = len(forces.opt_group)
+    if len(candidates) == 0 or n_opt == 0 or max_strikes == 0:
+        return StrikePlan(empty, empty, empty, empty, empty, empty, empty)
+    f = forces
+    fired_recently = f.last_seen_firing[candidates] > NEVER
+    priority = 2 * f.fired_at_city[candidates] + fired_recently
+    order = np.lexsort((candidates, -priority))
+    cand = candidates[order]
+    prep = preparing[order]
+    cells = f.cell[cand]
+
+    w = f.opt_weapon
+    reach = f.reach()[:, cells].T > 0  # (C, O)
+    effect = f.effect[w][:, f.cls[cand]].T  # (C, O)
+    ru_cover = f.russian_air_cover()[cells]
+    p_int = np.outer(ru_cover, f.w_intercept[w])
+    value = effect * (1.0 - p_int) * (stock[w] / (stock[w] + STOCK_RESERVE))
+    feasible = reach & (effect > 0) & (stock[w] >= 1.0)
+
+    rows, cols = np.nonzero(feasible)
+    hours = (step - f.last_seen_firing[cand[rows]]) * 24.0 * f.step_days
+    hours = np.where(f.last_seen_firing[cand[rows]] > NEVER, hours, np.inf)
+    batch = StrikeBatch(
+        weapon=engine_weapon[w[cols]],
+        target_class=f.cls[cand[rows]],
+        depth_km=f.depth[cand[rows]],
+        zone_bits=f.zone_bits[cand[rows]],
+        fired_hours_ago=hours,
+        preparing_attack=prep[rows],
+        attacks_ukraine=f.military[cand[rows]],
+    )
+    decided = engine.decide(batch, world)
+    verdict = np.full(feasible.shape, -1, dtype=np.int64)
+    verdict[rows, cols] = decided
+    allowed = np.zeros(feasible.shape, dtype=bool)
+    allowed[rows, cols] = engine.allows[decided]
+
+    shots = f.shots_available()
+    stock_left = stock.copy()
+    score_any = np.where(feasible, value, -np.inf)
+    score_ok = np.where(feasible & allowed, value, -np.inf)
+    in_russia = (f.depth[cand] > 0).tolist()
+
+    out_t, out_o, out_r = [], [], []
+    wh_t, wh_o, wh_r, wh_s = [], [], [], []
+    opt_group = f.opt_group.tolist()
+    opt_weapon = w.tolist()
+    usable = (shots[f.opt_group] > 0) & (stock_left[w] >= 1.0)
+
+    def best_from(start: int) -> tuple[list[int], list[bool], list[int], list[bool]]:
+        # Best option per remaining candidate, overall and among allowed ones.
+        sa = np.where(usable, score_any[start:], -np.inf)
+        so = np.where(usable, score_ok[start:], -np.inf)
+        ba, bo = sa.argmax(axis=1), so.argmax(axis=1)
+        idx = np.arange(len(ba))
+        return (
+            ba.tolist(),
+            (sa[idx, ba] > -np.inf).tolist(),
+            bo.tolist(),
+            (so[idx, bo] > -np.inf).tolist(),
+        )
+
+    start = 0
+    best_any, has_any, best_ok, has_ok = best_from(0)
+    for c in range(len(cand)):
+        if len(out_t) >= max_strikes:
+            break
+        k = c - start
+        if not has_any[k]:
+            continue
+        if not allowed[c, best_any[k]] and in_russia[c]:
+            wh_t.append(cand[c])
+            wh_o.append(best_any[k])
+            wh_r.append(verdict[c, best_any[k]])
+            wh_s.append(best_ok[k] if has_ok[k] else -1)
+        if has_ok[k]:
+            o = best_ok[k]
+            out_t.append(cand[c])
+            out_o.append(o)
+            out_r.append(verdict[c, o])
+            g, wo = opt_group[o], opt_weapon[o]
+            shots[g] -= 1
+            stock_left[wo] -= 1.0
+            if shots[g] <= 0 or stock_left[wo] < 1.0:
+                # An option ran dry: re-rank the candidates still waiting.
+                usable &= (shots[f.opt_group] > 0) & (stock_left[w] >= 1.0)
+                start = c + 1
+                if start < len(cand):
+                    best_any, has_any, best_ok, has_ok = best_from(start)
+
+    def arr(x: list[int]) -> np.ndarray:
+        return np.array(x, dtype=np.int64)
+
+    return StrikePlan(
+        arr(out_t), arr(out_o), arr(out_r), arr(wh_t), arr(wh_o), arr(wh_r), arr(wh_s)
+    )

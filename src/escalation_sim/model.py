@@ -1,0 +1,514 @@
+"""EscalationModel: counter-fire around Kharkiv and escalation decisions, on Mesa 3.5.
+
+Ukraine, Russia, the United States, the United Kingdom, France and Germany (by
+default) are state-actor agents; batteries, launchers, airbases, command posts,
+radars and air-defence batteries are force-unit agents whose state lives in
+the force layer's arrays. Each step (one day by default) runs the schedule of
+the model brief:
+
+1. scheduled rule changes due today take effect;
+2. Russian fire on Kharkiv and on Ukrainian positions;
+3. detection by Ukrainian radars and ISR drones;
+4. Ukrainian counter-fire: every option is put to the rule engine, strikes are
+   resolved against Russian air defence, withheld opportunities are counted by
+   the rule that forbade them;
+5. escalation decisions: Russia weighs strikes inside Russia (by supplier,
+   weapon, target class, depth and harm), its losses and the credibility of its
+   signals; the others weigh harm to the city and Russia's rung;
+6. suppliers' policy responses (adaptive widening and narrowing);
+7. resupply, repair and replacement; data collection.
+
+Source facts: the article of 2024-05-30 in the project's seed material (US
+counter-fire authorization for the Kharkiv region; ATACMS at long range still
+prohibited; Britain's missiles anywhere; Germany cautious; Russian nuclear
+signalling). Every parameter default is in the package defaults with its
+source or the word "assumption"; see docs/ODD.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from escalation_sim.agents import Decision, ForceUnit, StateActor
+from escalation_sim.engagement import plan_strikes
+from escalation_sim.events import EventLog
+from escalation_sim.forces import SIDE_RUSSIA, SIDE_UKRAINE, ForceLayer
+from escalation_sim.ladder import Ladder
+from escalation_sim.policy import PolicyChange, PolicyState
+from escalation_sim.rules import (
+    NO_PERMISSION,
+    UKRAINIAN_TERRITORY,
+    UNRESTRICTED,
+    RuleEngine,
+    WorldState,
+)
+from escalation_sim.scenario.schema import Scenario
+from escalation_sim.theater import Theater
+
+#: Independent random streams, spawned from the model's generator, one per process,
+#: so that changing one process (e.g. the rules) leaves the others' draws aligned.
+STREAMS = ("setup", "fire", "detect", "strike", "decide", "policy", "recover")
+#: Days of harm averaged when suppliers judge the harm to the city.
+HARM_WINDOW_DAYS = 7  # assumption
+
+
+class EscalationModel(mesa.Model):
+    """The escalation model for one scenario and seed.
+
+    Args:
+        scenario: A validated scenario (see :func:`escalation_sim.load_scenario`).
+        seed: Seed of the model's generator; the same scenario and seed give
+            identical results. ``None`` draws one (recorded in :attr:`seed`).
+        record_events: Keep the event log (ensembles can switch it off).
+    """
+
+    def __init__(
+        self, scenario: Scenario, *, seed: int | None = None, record_events: bool = True
+    ) -> None:
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**63))
+        super().__init__(rng=seed)
+        self.seed = seed
+        self.spec = scenario
+        self.step_days = scenario.step_days
+        self.n_steps = scenario.n_steps
+        self.record_events = record_events
+        self.streams = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
+
+        # Parameters and geography.
+        self.actor_ids = list(scenario.actors)
+        self.weapon_ids = list(scenario.weapons)
+        self.theater = Theater(scenario.theater)
+        self.ladders = {aid: Ladder(scenario.ladder_for(aid)) for aid in self.actor_ids}
+        self.perception = scenario.decisions.perception
+        self.combat = scenario.combat
+        self.russia_id = next(a for a, s in scenario.actors.items() if s.side == "russia")
+        self.ukraine_id = next(a for a, s in scenario.actors.items() if s.side == "ukraine")
+
+        # State actors (one agent each), with suppliers' rules in force.
+        for aid, spec in scenario.actors.items():
+            policy_spec = scenario.rules.get(aid)
+            policy = PolicyState(aid, policy_spec, policy_spec.posture) if policy_spec else None
+            StateActor(self, aid, spec, scenario.decisions.actors[aid], policy, self.ladders[aid])
+        self.actors = self.agents_by_type[StateActor]
+        self.actor = {a.actor_id: a for a in self.actors}
+        self.suppliers = [self.actor[a] for a in self.actor_ids if self.actor[a].is_supplier]
+
+        # Forces: arrays in the force layer, a light agent per unit for inspection.
+        self.forces = ForceLayer(
+            scenario, self.theater, self.streams["setup"], self.actor_ids, self.weapon_ids
+        )
+        ForceUnit.create_agents(self, self.forces.n, list(range(self.forces.n)))
+        self.stock = np.array([scenario.weapons[w].stock for w in self.weapon_ids], dtype=float)
+        self.resupply = np.array([scenario.weapons[w].resupply_per_day for w in self.weapon_ids])
+        self._engine_weapon = np.arange(len(self.weapon_ids), dtype=np.int64)
+
+        # Rule engine and the fixed list of every rule that can decide in this run.
+        self.rule_labels = self._all_rule_labels()
+        self._rule_column = {label: i for i, label in enumerate(self.rule_labels)}
+        self._rebuild_engine()
+        self._schedule = sorted(enumerate(scenario.schedule), key=lambda ic: (ic[1].day, ic[0]))
+        self._next_change = 0
+
+        # Outputs.
+        self.events = EventLog(scenario.start_date, self.step_days)
+        self.events.decode = {
+            "target": self.forces.labels,
+            "weapon": self.weapon_ids,
+            "supplier": self.actor_ids,
+            "rule": self.rule_labels,
+            "substitute": self.weapon_ids,
+            "target_class": self.forces.class_ids,
+            "zone": self.theater.zone_ids,
+        }
+        self._init_counters()
+        self.datacollector = mesa.DataCollector(tables={"series": self._series_columns()})
+        self.harm_total = 0.0
+        self._harm_recent: list[float] = []
+        self.nato_conflict_day: float | None = None
+        self.nuclear_use_day: float | None = None
+        self._apply_schedule(day=0.0, step=0)
+        self._record(step=0, harm=0.0, fire=0.0, losses=(0, 0))
+
+    # ------------------------------------------------------------------ schedule
+    def step(self) -> None:
+        """One step: the schedule of the model brief, in order."""
+        k = round(self.time)
+        day = k * self.step_days
+        for actor in self.actors:
+            actor.decay(self.step_days)
+        self._apply_schedule(day, k)
+        fire = self._russian_fire(k)
+        candidates, preparing = self.forces.detect(
+            k,
+            self.combat.preparation_evidence_prob,
+            self.combat.fixed_target_attempt_prob,
+            self.streams["detect"],
+        )
+        ru_losses = self._ukrainian_strikes(k, candidates, preparing)
+        self._escalation_decisions(k, day, fire.city_harm, provoked=self._strikes_in_russia_now > 0)
+        self._policy_responses(k, day)
+        self._resupply_and_recover()
+        self._record(
+            k,
+            fire.city_harm,
+            float(fire.city_landed_by_weapon.sum()),
+            (ru_losses, len(fire.ukrainian_losses)),
+        )
+
+    def run(self) -> None:
+        """Run the whole horizon with the model's own time control."""
+        self.run_for(self.n_steps - round(self.time))
+
+    # ------------------------------------------------------------------ phases
+    def _russian_fire(self, k: int):
+        rus = self.actor[self.russia_id]
+        multiplier = rus.ladder.rung(rus.rung).fire_multiplier
+        fire = self.forces.russian_fire(k, multiplier, self.stock, self.streams["fire"])
+        self.harm_total += fire.city_harm
+        self._harm_recent = ([*self._harm_recent, fire.city_harm])[
+            -max(1, round(HARM_WINDOW_DAYS / self.step_days)) :
+        ]
+        self._row_fire_by_weapon = fire.city_landed_by_weapon
+        return fire
+
+    def _ukrainian_strikes(self, k: int, candidates: np.ndarray, preparing: np.ndarray) -> int:
+        f = self.forces
+        plan = plan_strikes(
+            f,
+            self.engine,
+            self.world(),
+            candidates,
+            preparing,
+            self.stock,
+            k,
+            self._strike_tasking(),
+            self._engine_weapon,
+        )
+        weapons = f.opt_weapon[plan.option]
+        np.subtract.at(self.stock, weapons, 1.0)
+        outcome = f.strike(plan.target, weapons, self.streams["strike"])
+        rules = self._engine_to_column[plan.rule] if len(plan.rule) else plan.rule
+        supplier = self._weapon_supplier[weapons]
+        in_russia = f.depth[plan.target] > 0
+        self._strikes_in_russia_now = int(in_russia.sum())
+
+        # Counters for the time series.
+        c = self._counts
+        np.add.at(c["strikes.supplier"], supplier, 1)
+        np.add.at(c["strikes_in_russia.supplier"], supplier[in_russia], 1)
+        np.add.at(c["strikes.weapon"], weapons, 1)
+        np.add.at(c["strikes_in_russia.weapon"], weapons[in_russia], 1)
+        np.add.at(c["strikes.class"], f.cls[plan.target], 1)
+        np.add.at(c["strikes.zone"], self._primary_zone[plan.target], 1)
+        wh_rules = (
+            self._engine_to_column[plan.withheld_rule]
+            if len(plan.withheld_rule)
+            else plan.withheld_rule
+        )
+        sanctuary = plan.withheld_substituted < 0
+        np.add.at(c["withheld.rule"], wh_rules[sanctuary], 1)
+        self._constrained_now = int((~sanctuary).sum())
+
+        # Russia's perception of strikes inside Russia.
+        rus = self.actor[self.russia_id]
+        p = self.perception
+        destroyed_ru = int(outcome.destroyed.sum())
+        for i in np.flatnonzero(in_russia).tolist():
+            t, w, s = int(plan.target[i]), int(weapons[i]), int(supplier[i])
+            weight = (
+                self._supplier_weight[s]
+                * self._class_weight[f.cls[t]]
+                * (1.0 + f.depth[t] / p.depth_scale_km)
+                * (p.long_range_multiplier if f.w_long[w] else 1.0)
+                * (p.destroyed_multiplier if outcome.destroyed[i] else 1.0)
+            )
+            cause = (
+                f"{self.actor_ids[s]} {self.weapon_ids[w]} strikes in "
+                f"{self.theater.primary_zone(int(f.zone_bits[t]))} under {self.rule_labels[rules[i]]}"
+            )
+            rus.add_pressure(float(weight), cause)
+        rus.add_pressure(p.own_loss_weight * destroyed_ru, "losses to Ukrainian strikes")
+
+        if self.record_events:
+            self.events.add_strikes(
+                k,
+                target=plan.target,
+                target_class=f.cls[plan.target],
+                supplier=supplier,
+                weapon=weapons,
+                rule=rules,
+                depth_km=np.round(f.depth[plan.target], 1),
+                zone=self._primary_zone[plan.target],
+                intercepted=outcome.intercepted,
+                damage=np.round(outcome.damage, 4),
+                destroyed=outcome.destroyed,
+            )
+            sub = np.where(
+                plan.withheld_substituted >= 0, f.opt_weapon[plan.withheld_substituted], -1
+            )
+            wh_weapon = f.opt_weapon[plan.withheld_option]
+            for kind, mask in (("withheld", sanctuary), ("constrained", ~sanctuary)):
+                t = plan.withheld_target[mask]
+                self.events.add_withheld(
+                    k,
+                    kind,
+                    target=t,
+                    target_class=f.cls[t],
+                    weapon=wh_weapon[mask],
+                    supplier=self._weapon_supplier[wh_weapon[mask]],
+                    rule=wh_rules[mask],
+                    depth_km=np.round(f.depth[t], 1),
+                    zone=self._primary_zone[t],
+                    substitute=sub[mask],
+                )
+        return destroyed_ru
+
+    def _strike_tasking(self) -> int:
+        """Ukraine's strike tasking today: the base, scaled by its own rung."""
+        ukr = self.actor[self.ukraine_id]
+        return round(self.combat.max_strikes_per_step * ukr.ladder.rung(ukr.rung).strike_multiplier)
+
+    def _escalation_decisions(self, k: int, day: float, harm: float, provoked: bool) -> None:
+        rus = self.actor[self.russia_id]
+        others_top = max(
+            (a.rung - a.spec.start_rung for a in self.actors if a is not rus), default=0
+        )
+        russia_above_start = max(0, rus.rung - rus.spec.start_rung)
+        for actor in self.actors:
+            prm = actor.params
+            actor.add_pressure(prm.harm_weight * harm, f"harm to {self.theater.spec.target_city}")
+            above = max(0, others_top) if actor is rus else russia_above_start
+            actor.add_pressure(
+                prm.adversary_rung_weight * above * self.step_days, "adversary's escalation"
+            )
+        rus.update_credibility(rus.ladder.rung(rus.rung).signal, provoked, self.step_days)
+        draws = self.streams["decide"].random(len(self.actor_ids))
+        for u, aid in zip(draws.tolist(), self.actor_ids, strict=True):
+            decision = self.actor[aid].decide(u, day, self.step_days)
+            if decision is not None:
+                self._log_decision(k, day, decision)
+
+    def _log_decision(self, k: int, day: float, d: Decision) -> None:
+        rung = self.actor[d.actor].ladder.rung(d.to_rung)
+        if d.to_rung > d.from_rung:
+            if rung.nato_conflict and self.nato_conflict_day is None:
+                self.nato_conflict_day = day
+            if rung.nuclear_use and self.nuclear_use_day is None:
+                self.nuclear_use_day = day
+        if self.record_events:
+            self.events.add(
+                k,
+                "decision",
+                actor=d.actor,
+                from_rung=d.from_rung,
+                to_rung=d.to_rung,
+                rung_name=rung.name,
+                pressure=round(d.pressure, 3),
+                threshold=d.threshold,
+                chance=round(d.chance, 4),
+                causes=[{"cause": c, "share": round(s, 3)} for c, s in d.causes],
+            )
+
+    def _policy_responses(self, k: int, day: float) -> None:
+        draws = self.streams["policy"].random(len(self.suppliers))
+        harm_rate = sum(self._harm_recent) / max(1, len(self._harm_recent)) / self.step_days
+        rus_rung = self.actor[self.russia_id].rung
+        changed = False
+        for u, actor in zip(draws.tolist(), self.suppliers, strict=True):
+            others = [a.policy.level for a in self.suppliers if a is not actor]
+            allies = sum(others) / len(others) if others else None
+            change = actor.policy.adapt(day, harm_rate, allies, rus_rung, u)
+            if change is not None:
+                self._log_rule_change(k, change)
+                changed = True
+        if changed:
+            self._rebuild_engine()
+
+    def _apply_schedule(self, day: float, step: int) -> None:
+        changed = False
+        while (
+            self._next_change < len(self._schedule)
+            and self._schedule[self._next_change][1].day <= day + 1e-9
+        ):
+            _, change = self._schedule[self._next_change]
+            self._next_change += 1
+            self._log_rule_change(
+                step, self.actor[change.supplier].policy.apply_scheduled(change, day)
+            )
+            changed = True
+        if changed:
+            self._rebuild_engine()
+
+    def _log_rule_change(self, k: int, c: PolicyChange) -> None:
+        if self.record_events:
+            self.events.add(
+                k,
+                "rule_change",
+                actor=c.supplier,
+                change=c.kind,
+                from_posture=c.from_posture,
+                to_posture=c.to_posture,
+                added=list(c.added),
+                removed=list(c.removed),
+                cause=c.cause,
+            )
+
+    def _resupply_and_recover(self) -> None:
+        self.stock += self.resupply * self.step_days
+        self.forces.recover(
+            self.combat.repair_per_day, self.combat.replacement_days, self.streams["recover"]
+        )
+
+    # ------------------------------------------------------------------ rules
+    def world(self) -> WorldState:
+        """What rule conditions see now: each actor's rung."""
+        return WorldState({a.actor_id: a.rung for a in self.actors})
+
+    def active_rules(self) -> dict[str, list[Any]]:
+        """The rules in force per supplier."""
+        return {a.actor_id: a.policy.active_rules() for a in self.suppliers}
+
+    def _rebuild_engine(self) -> None:
+        self.engine = RuleEngine(
+            self.active_rules(),
+            self.spec.weapons,
+            self.spec.target_classes,
+            self.theater.zone_ids,
+        )
+        self._engine_to_column = np.array(
+            [self._rule_column[label] for label in self.engine.labels], dtype=np.int64
+        )
+
+    def _all_rule_labels(self) -> list[str]:
+        sc = self.spec
+        labels: list[str] = []
+        for sid, policy in sc.rules.items():
+            for posture in policy.postures.values():
+                labels += [r.id for r in posture.rules if r.id not in labels]
+            for change in sc.schedule:
+                if change.supplier == sid:
+                    labels += [r.id for r in change.add_rules if r.id not in labels]
+        suppliers = sorted({w.supplier for w in sc.weapons.values()} | set(sc.rules))
+        labels += [f"{NO_PERMISSION}:{s}" for s in suppliers if s in sc.rules]
+        labels += [f"{UNRESTRICTED}:{s}" for s in suppliers if s not in sc.rules]
+        return [*labels, UKRAINIAN_TERRITORY]
+
+    # ------------------------------------------------------------------ outputs
+    def _init_counters(self) -> None:
+        f = self.forces
+        self._weapon_supplier = np.array(
+            [self.actor_ids.index(self.spec.weapons[w].supplier) for w in self.weapon_ids],
+            dtype=np.int64,
+        )
+        self._supplier_weight = np.array(
+            [self.perception.supplier_weight.get(a, 1.0) for a in self.actor_ids]
+        )
+        self._class_weight = np.array(
+            [self.perception.class_weight.get(c, 1.0) for c in f.class_ids]
+        )
+        self._primary_zone = np.array(
+            [
+                self.theater.zone_ids.index(z) if z != "outside" else -1
+                for z in (self.theater.primary_zone(int(b)) for b in f.zone_bits)
+            ],
+            dtype=np.int64,
+        )
+        self.events_zone_names = self.theater.zone_ids
+        self._count_names = {
+            "strikes.supplier": self.actor_ids,
+            "strikes_in_russia.supplier": self.actor_ids,
+            "strikes.weapon": self.weapon_ids,
+            "strikes_in_russia.weapon": self.weapon_ids,
+            "strikes.class": f.class_ids,
+            "strikes.zone": self.theater.zone_ids,
+            "withheld.rule": self.rule_labels,
+        }
+        self._counts = {k: np.zeros(len(v), dtype=np.int64) for k, v in self._count_names.items()}
+        self._count_rows: list[np.ndarray] = []
+        self._strikes_in_russia_now = 0
+        self._constrained_now = 0
+        self._row_fire_by_weapon = np.zeros(len(self.weapon_ids))
+        ukr_used = sorted(set(f.opt_weapon.tolist()))
+        self._stock_columns = ukr_used
+
+    def _series_columns(self) -> list[str]:
+        cols = [
+            "step",
+            "day",
+            "date",
+            "fire_on_city",
+            "harm",
+            "harm_cumulative",
+            "strikes",
+            "strikes_in_russia",
+            "withheld",
+            "constrained",
+            "losses.RUS",
+            "losses.UKR",
+            "alive.RUS",
+            "alive.UKR",
+            "nato_conflict",
+            "nuclear_use",
+        ]
+        for aid in self.actor_ids:
+            cols += [f"rung.{aid}", f"pressure.{aid}"]
+        for a in self.suppliers:
+            cols += [f"posture.{a.actor_id}", f"posture_level.{a.actor_id}"]
+        return cols
+
+    def _record(self, step: int, harm: float, fire: float, losses: tuple[int, int]) -> None:
+        f = self.forces
+        day = step * self.step_days
+        row: dict[str, Any] = {
+            "step": step,
+            "day": day,
+            "date": self.spec.start_date + dt.timedelta(days=day),
+            "fire_on_city": fire,
+            "harm": harm,
+            "harm_cumulative": self.harm_total,
+            "strikes": int(self._counts["strikes.supplier"].sum()),
+            "strikes_in_russia": self._strikes_in_russia_now,
+            "withheld": int(self._counts["withheld.rule"].sum()),
+            "constrained": self._constrained_now,
+            "losses.RUS": losses[0],
+            "losses.UKR": losses[1],
+            "alive.RUS": int((f.alive & (f.side == SIDE_RUSSIA)).sum()),
+            "alive.UKR": int((f.alive & (f.side == SIDE_UKRAINE)).sum()),
+            "nato_conflict": any(a.ladder.rung(a.rung).nato_conflict for a in self.actors),
+            "nuclear_use": any(a.ladder.rung(a.rung).nuclear_use for a in self.actors),
+        }
+        for a in self.actors:
+            row[f"rung.{a.actor_id}"] = a.rung
+            row[f"pressure.{a.actor_id}"] = a.pressure
+        for a in self.suppliers:
+            row[f"posture.{a.actor_id}"] = a.policy.posture
+            row[f"posture_level.{a.actor_id}"] = a.policy.level
+        self.datacollector.add_table_row("series", row)
+        self._count_rows.append(
+            np.concatenate(
+                [*self._counts.values(), self._row_fire_by_weapon, self.stock[self._stock_columns]]
+            )
+        )
+        for v in self._counts.values():
+            v[:] = 0
+        self._strikes_in_russia_now = 0
+        self._constrained_now = 0
+
+    def timeseries(self) -> pd.DataFrame:
+        """One row per step: dates, rungs, pressures, strikes, withheld, fire, harm, losses, rules."""
+        base = self.datacollector.get_table_dataframe("series")
+        names = [f"{k}.{n}" for k, v in self._count_names.items() for n in v]
+        names += [f"fire_on_city.weapon.{w}" for w in self.weapon_ids]
+        names += [f"stock.{self.weapon_ids[w]}" for w in self._stock_columns]
+        rows = np.vstack(self._count_rows)
+        n_int = sum(len(v) for v in self._count_names.values())
+        ints = pd.DataFrame(rows[:, :n_int].astype(np.int64), columns=names[:n_int])
+        floats = pd.DataFrame(rows[:, n_int:], columns=names[n_int:])
+        counts = pd.concat([ints, floats], axis=1)
+        return pd.concat([base, counts], axis=1)

@@ -1,0 +1,123 @@
+"""A supplier's rules in force, and how they change: scheduled and adaptive.
+
+Each supplier has named postures (rule sets) ordered by ``level``. The rules in
+force are the current posture's rules, plus rules added and minus rules removed
+by scheduled changes. Adaptation moves a supplier one posture up (wider) when
+harm to the city and its allies' wider stances push it past its threshold, and
+one posture down (narrower) when Russia's rung reaches the supplier's limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from escalation_sim.scenario.schema import RuleSpec, ScheduledChangeSpec, SupplierPolicySpec
+
+
+@dataclass(slots=True)
+class PolicyChange:
+    """A change of a supplier's rules, for the event log."""
+
+    supplier: str
+    kind: str  # "scheduled", "widen" or "narrow"
+    from_posture: str
+    to_posture: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    cause: str
+
+
+@dataclass(slots=True)
+class PolicyState:
+    """The rules a supplier has in force now."""
+
+    supplier: str
+    spec: SupplierPolicySpec
+    posture: str
+    added: list[RuleSpec] = field(default_factory=list)
+    removed: set[str] = field(default_factory=set)
+    last_change_day: float = -1e9
+
+    @property
+    def ordered_postures(self) -> list[str]:
+        """Posture names from narrowest to widest (by level, then name)."""
+        return sorted(self.spec.postures, key=lambda p: (self.spec.postures[p].level, p))
+
+    @property
+    def level(self) -> int:
+        """The permissiveness level of the posture in force."""
+        return self.spec.postures[self.posture].level
+
+    def active_rules(self) -> list[RuleSpec]:
+        """Rules in force: the posture's, plus added, minus removed."""
+        rules = [r for r in self.spec.postures[self.posture].rules if r.id not in self.removed]
+        return rules + [r for r in self.added if r.id not in self.removed]
+
+    def apply_scheduled(self, change: ScheduledChangeSpec, day: float) -> PolicyChange:
+        """Apply a scheduled change and describe it."""
+        before = self.posture
+        if change.posture is not None:
+            self.posture = change.posture
+        for rule in change.add_rules:
+            self.removed.discard(rule.id)
+            self.added = [r for r in self.added if r.id != rule.id] + [rule]
+        self.removed |= set(change.remove_rules)
+        self.last_change_day = day
+        return PolicyChange(
+            self.supplier,
+            "scheduled",
+            before,
+            self.posture,
+            tuple(r.id for r in change.add_rules),
+            tuple(change.remove_rules),
+            change.note or f"scheduled change on day {change.day}",
+        )
+
+    def _neighbour(self, direction: int) -> str | None:
+        order = self.ordered_postures
+        i = order.index(self.posture) + direction
+        return order[i] if 0 <= i < len(order) else None
+
+    def adapt(
+        self,
+        day: float,
+        harm_per_day: float,
+        allies_level: float | None,
+        russia_rung: int,
+        u: float,
+    ) -> PolicyChange | None:
+        """Maybe widen or narrow the posture; ``u`` is this step's uniform draw.
+
+        Args:
+            day: Current day.
+            harm_per_day: Recent harm to the target city per day.
+            allies_level: Mean posture level of the other suppliers (None if alone).
+            russia_rung: Russia's current rung.
+            u: A uniform draw in [0, 1) from the policy stream.
+        """
+        a = self.spec.adaptation
+        if day - self.last_change_day < a.min_days_between_changes:
+            return None
+        if a.narrow and russia_rung >= a.narrow_at_rung:
+            target = self._neighbour(-1)
+            cause = f"Russia reached rung {russia_rung} (limit {a.narrow_at_rung})"
+            kind = "narrow"
+        elif a.widen and russia_rung < a.narrow_at_rung:
+            ally_gap = max(0.0, (allies_level or 0.0) - self.level)
+            push = a.harm_weight * harm_per_day + a.ally_weight * ally_gap
+            if push < a.widen_threshold:
+                return None
+            target = self._neighbour(+1)
+            cause = (
+                f"harm {harm_per_day:.1f}/day and allies {ally_gap:.1f} levels wider: "
+                f"push {push:.2f} >= {a.widen_threshold:g}"
+            )
+            kind = "widen"
+        else:
+            return None
+        if target is None or u >= a.change_prob:
+            return None
+        before = self.posture
+        self.posture = target
+        self.last_change_day = day
+        return PolicyChange(self.supplier, kind, before, target, (), (), cause)

@@ -1,0 +1,279 @@
+"""The result of one run: time series, event log, summary and metadata.
+
+A :class:`RunResult` is what :func:`escalation_sim.run` returns and what the
+``run`` command writes to disk. Writing is atomic: files go to a temporary
+directory beside the target, which is renamed into place only when every file
+is complete, so a failed or interrupted run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from escalation_sim.scenario.loader import scenario_hash, scenario_to_dict, scenario_to_yaml
+from escalation_sim.scenario.schema import Scenario
+
+#: Packages whose versions are recorded with every output.
+RECORDED_PACKAGES = ("escalation-sim", "mesa", "numpy", "pandas", "pydantic", "matplotlib")
+
+TIMESERIES_CSV = "timeseries.csv"
+TIMESERIES_PARQUET = "timeseries.parquet"
+EVENTS_JSONL = "events.jsonl"
+SUMMARY_JSON = "summary.json"
+METADATA_JSON = "metadata.json"
+SCENARIO_YAML = "scenario.resolved.yaml"
+CURVE_PNG = "escalation_curve.png"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape results."""
+    versions = {"python": platform.python_version()}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run_metadata(scenario: Scenario, seed: int, **extra: Any) -> dict[str, Any]:
+    """What produced an output: scenario, its hash, seed, versions, machine, time."""
+    return {
+        "scenario": scenario.name,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": seed,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "versions": package_versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.machine()},
+        **extra,
+    }
+
+
+@dataclass
+class RunResult:
+    """One run's outputs.
+
+    Attributes:
+        scenario: The resolved scenario that was run.
+        seed: The seed that was used.
+        timeseries: One row per step (step 0 is the initial state).
+        events: Every strike, withheld or constrained opportunity, decision and rule change.
+        summary: Headline figures (see :func:`summarize`).
+        metadata: Scenario hash, seed, package versions, time of the run.
+        ladder: Rung names, lowest first (for labelling).
+    """
+
+    scenario: Scenario
+    seed: int
+    timeseries: pd.DataFrame
+    events: list[dict[str, Any]]
+    summary: dict[str, Any]
+    metadata: dict[str, Any]
+    ladder: list[str] = field(default_factory=list)
+
+    def events_frame(self) -> pd.DataFrame:
+        """The event log as a DataFrame (one row per event; fields absent for a kind are NaN)."""
+        return pd.DataFrame(self.events)
+
+    def describe(self) -> str:
+        """The summary as a few lines of text for a terminal or a notebook."""
+        return format_summary(self.summary)
+
+
+def _columns(ts: pd.DataFrame, prefix: str) -> dict[str, int]:
+    cols = [c for c in ts.columns if c.startswith(prefix)]
+    totals = {c[len(prefix) :]: int(ts[c].sum()) for c in cols}
+    return {k: v for k, v in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])) if v}
+
+
+def summarize(
+    ts: pd.DataFrame,
+    events: list[dict[str, Any]],
+    scenario: Scenario,
+    seed: int,
+    nato_conflict_day: float | None,
+    nuclear_use_day: float | None,
+) -> dict[str, Any]:
+    """Headline figures of a run, computed from its time series and events."""
+    peak: dict[str, Any] = {}
+    for aid in scenario.actors:
+        rungs = [r.name for r in scenario.ladder_for(aid).rungs]
+        series = ts[f"rung.{aid}"]
+        top = int(series.max())
+        first = ts.loc[series.idxmax(), "day"] if top > int(series.iloc[0]) else 0.0
+        peak[aid] = {"rung": top, "name": rungs[top], "day": float(first)}
+    first_strike: dict[str, float] = {}
+    for ev in events:
+        if ev["kind"] == "strike" and ev["depth_km"] > 0 and ev["supplier"] not in first_strike:
+            first_strike[ev["supplier"]] = float(ev["day"])
+    return {
+        "scenario": scenario.name,
+        "seed": seed,
+        "days": float(ts["day"].iloc[-1]),
+        "peak_rung": peak,
+        "final_rung": {aid: int(ts[f"rung.{aid}"].iloc[-1]) for aid in scenario.actors},
+        "strikes_in_russia": {
+            "total": int(ts["strikes_in_russia"].sum()),
+            "by_supplier": _columns(ts, "strikes_in_russia.supplier."),
+            "by_weapon": _columns(ts, "strikes_in_russia.weapon."),
+        },
+        "withheld": {"total": int(ts["withheld"].sum()), "by_rule": _columns(ts, "withheld.rule.")},
+        "constrained": int(ts["constrained"].sum()),
+        "fire_on_city": float(ts["fire_on_city"].sum()),
+        "harm": float(ts["harm_cumulative"].iloc[-1]),
+        "losses": {"RUS": int(ts["losses.RUS"].sum()), "UKR": int(ts["losses.UKR"].sum())},
+        "first_strike_in_russia_day": first_strike,
+        "nato_conflict_day": nato_conflict_day,
+        "nuclear_use_day": nuclear_use_day,
+    }
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """Render a run summary for people."""
+    lines = [f"{s['scenario']} — seed {s['seed']}, {s['days']:g} days", "", "Peak rung per actor:"]
+    for aid, p in s["peak_rung"].items():
+        when = f"day {p['day']:g}" if p["day"] else "at start"
+        lines.append(f"  {aid:<4} {p['rung']}  {p['name']:<34} ({when})")
+    sir = s["strikes_in_russia"]
+    lines += ["", f"Strikes inside Russia: {sir['total']}"]
+    if sir["by_supplier"]:
+        lines.append(
+            "  by supplier: " + ", ".join(f"{k} {v}" for k, v in sir["by_supplier"].items())
+        )
+        lines.append("  by weapon:   " + ", ".join(f"{k} {v}" for k, v in sir["by_weapon"].items()))
+    wh = s["withheld"]
+    lines += ["", f"Withheld opportunities (no allowed weapon): {wh['total']}"]
+    for rule, n in wh["by_rule"].items():
+        lines.append(f"  {n:>5}  {rule}")
+    lines.append(
+        f"Struck with a second-choice weapon because the best was forbidden: {s['constrained']}"
+    )
+    lines += [
+        "",
+        f"Fire landing on the city: {s['fire_on_city']:.0f} salvoes; harm index {s['harm']:.0f}",
+        f"Units destroyed: Russia {s['losses']['RUS']}, Ukraine {s['losses']['UKR']}",
+        "Direct NATO-Russia conflict: "
+        + ("no" if s["nato_conflict_day"] is None else f"day {s['nato_conflict_day']:g}"),
+        "Nuclear use: "
+        + ("no" if s["nuclear_use_day"] is None else f"day {s['nuclear_use_day']:g}"),
+    ]
+    return "\n".join(lines)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_jsonl(records: list[dict[str, Any]], path: Path) -> None:
+    """Write records as JSON Lines."""
+    with path.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, default=_json_default, ensure_ascii=False) + "\n")
+
+
+def write_json(data: Any, path: Path) -> None:
+    """Write indented JSON."""
+    path.write_text(
+        json.dumps(data, indent=2, default=_json_default, ensure_ascii=False) + "\n", "utf-8"
+    )
+
+
+class OutputExistsError(FileExistsError):
+    """The output directory exists and replacing it was not asked for."""
+
+
+def atomic_directory(out: Path, fill: Any, *, force: bool = False) -> Path:
+    """Create ``out`` whole or not at all.
+
+    ``fill(tmp_dir)`` writes every file into a temporary directory beside
+    ``out``; only when it returns is the directory renamed into place. If
+    ``fill`` raises (or the process is interrupted), the temporary directory
+    is removed and ``out`` is untouched.
+
+    Raises:
+        OutputExistsError: ``out`` exists and ``force`` is false.
+    """
+    out = Path(out)
+    if out.exists() and not force:
+        raise OutputExistsError(f"{out} exists; choose another --out or pass --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        fill(tmp)
+        if out.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.replace(out, trash / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def write_run(result: RunResult, out: Path, *, force: bool = False, plot: bool = True) -> Path:
+    """Write a run's outputs to ``out`` atomically; returns ``out``.
+
+    Files: ``timeseries.csv`` and ``.parquet``, ``events.jsonl``, ``summary.json``,
+    ``metadata.json`` (with the resolved scenario), ``scenario.resolved.yaml`` and,
+    unless ``plot`` is false, ``escalation_curve.png``.
+    """
+
+    def fill(tmp: Path) -> None:
+        result.timeseries.to_csv(tmp / TIMESERIES_CSV, index=False)
+        result.timeseries.to_parquet(tmp / TIMESERIES_PARQUET, index=False)
+        write_jsonl(result.events, tmp / EVENTS_JSONL)
+        write_json(result.summary, tmp / SUMMARY_JSON)
+        write_json(
+            {**result.metadata, "resolved_scenario": scenario_to_dict(result.scenario)},
+            tmp / METADATA_JSON,
+        )
+        (tmp / SCENARIO_YAML).write_text(scenario_to_yaml(result.scenario), encoding="utf-8")
+        if plot:
+            from escalation_sim import plots
+
+            fig = plots.escalation_curve(result)
+            fig.savefig(tmp / CURVE_PNG, dpi=150, bbox_inches="tight")
+            plots.close(fig)
+
+    return atomic_directory(out, fill, force=force)
+
+
+def load_run(path: Path) -> RunResult:
+    """Load a run directory written by :func:`write_run`."""
+    from escalation_sim.scenario.loader import scenario_from_dict
+
+    path = Path(path)
+    meta = json.loads((path / METADATA_JSON).read_text("utf-8"))
+    scenario_data = meta.pop("resolved_scenario")
+    scenario = Scenario.model_validate(scenario_data) if scenario_data else scenario_from_dict({})
+    ts = pd.read_parquet(path / TIMESERIES_PARQUET)
+    with (path / EVENTS_JSONL).open(encoding="utf-8") as fh:
+        events = [json.loads(line) for line in fh if line.strip()]
+    summary = json.loads((path / SUMMARY_JSON).read_text("utf-8"))
+    return RunResult(
+        scenario,
+        int(meta["seed"]),
+        ts,
+        events,
+        summary,
+        meta,
+        [r.name for r in scenario.ladder.rungs],
+    )

@@ -1,0 +1,268 @@
+"""The `escalation-sim validate` and `schema` commands, in-process and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from escalation_sim.cli import main
+from escalation_sim.scenario import Scenario, load_scenario, scenario_hash
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO_DIR = REPO / "scenarios"
+SHIPPED = sorted(SCENARIO_DIR.glob("*.yaml"))
+DEFAULT_SCENARIO = SCENARIO_DIR / "may30_kharkiv_counterfire.yaml"
+
+MISSPELT = """\
+name: Test
+start_date: 2024-05-30
+horizn_days: 90
+"""
+
+UNKNOWN_WEAPON = """\
+name: Test
+rules:
+  USA:
+    postures:
+      kharkiv_counterfire:
+        level: 1
+        rules:
+          - id: us-x
+            effect: allow
+            weapons: [GMLRS, HIMARSX]
+"""
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def assert_no_traceback(*texts: str) -> None:
+    for text in texts:
+        assert "Traceback" not in text
+
+
+def test_validate_shipped_scenarios() -> None:
+    result = run("validate", *SHIPPED)
+    assert result.exit_code == 0, result.output
+    ok_lines = [ln for ln in result.stdout.splitlines() if ln.startswith("ok: ")]
+    assert len(ok_lines) == len(SHIPPED)
+    assert result.stderr == ""
+    assert "May-30 Kharkiv counter-fire, 180 days" in result.stdout
+
+
+def test_validate_bad_file_reports_file_line_field_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MISSPELT, encoding="utf-8")
+    result = run("validate", bad)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: {bad}:3: horizn_days: unknown field 'horizn_days'")
+    assert "did you mean 'horizon_days'?" in lines[0]
+    assert_no_traceback(result.output)
+
+
+def test_validate_several_files_reports_every_bad_one(tmp_path: Path) -> None:
+    bad1 = tmp_path / "bad1.yaml"
+    bad1.write_text(MISSPELT, encoding="utf-8")
+    bad2 = tmp_path / "bad2.yaml"
+    bad2.write_text(UNKNOWN_WEAPON, encoding="utf-8")
+    missing = tmp_path / "missing.yaml"
+    result = run("validate", bad1, DEFAULT_SCENARIO, bad2, missing)
+    assert result.exit_code == 2
+    assert f"ok: {DEFAULT_SCENARIO}" in result.stdout
+    err = result.stderr
+    assert f"{bad1}:3: horizn_days: unknown field" in err
+    assert (
+        f"{bad2}:10: rules.USA.postures.kharkiv_counterfire.rules.0.weapons.1: "
+        "unknown weapon 'HIMARSX'" in err
+    )
+    assert f"{missing}: file not found" in err
+    assert len(err.splitlines()) == 3
+    assert_no_traceback(result.output)
+
+
+def test_validate_with_set_overrides(tmp_path: Path) -> None:
+    out = tmp_path / "resolved.yaml"
+    result = run(
+        "validate",
+        SCENARIO_DIR / "us_widening_schedule.yaml",
+        "--set",
+        "schedule.0.day=30",
+        "--set",
+        "horizon_days=120",
+        "--write-resolved",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    assert "120 days" in result.stdout
+    sc = load_scenario(out)
+    assert sc.horizon_days == 120
+    assert sc.schedule[0].day == 30
+
+
+def test_validate_with_bad_set(tmp_path: Path) -> None:
+    result = run("validate", DEFAULT_SCENARIO, "--set", "horizon_days")
+    assert result.exit_code == 2
+    assert "error: --set: horizon_days: expected KEY.PATH=VALUE, got 'horizon_days'" in (
+        result.stderr
+    )
+    assert_no_traceback(result.output)
+
+    result = run("validate", DEFAULT_SCENARIO, "--set", "schedule.0.day=5")
+    assert result.exit_code == 2
+    assert "--set: schedule.0: cannot descend here" in result.stderr
+
+    result = run("validate", DEFAULT_SCENARIO, "--set", "horizon_days=-4")
+    assert result.exit_code == 2
+    assert "--set horizon_days: horizon_days: Input should be greater than 0" in result.stderr
+
+
+def test_write_resolved_writes_a_file_that_validates(tmp_path: Path) -> None:
+    out = tmp_path / "resolved.yaml"
+    result = run("validate", SCENARIO_DIR / "us_widening_schedule.yaml", "--write-resolved", out)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.stdout
+    text = out.read_text(encoding="utf-8")
+    assert "extends" not in text
+    again = run("validate", out)
+    assert again.exit_code == 0, again.output
+    original = load_scenario(SCENARIO_DIR / "us_widening_schedule.yaml")
+    resolved = load_scenario(out)
+    assert resolved == original
+    assert scenario_hash(resolved) == scenario_hash(original)
+
+
+def test_write_resolved_takes_one_file(tmp_path: Path) -> None:
+    out = tmp_path / "resolved.yaml"
+    result = run("validate", *SHIPPED[:2], "--write-resolved", out)
+    assert result.exit_code == 2
+    assert "--write-resolved takes exactly one scenario file" in result.stderr
+    assert not out.exists()
+    assert_no_traceback(result.output)
+
+
+def test_validate_needs_a_file() -> None:
+    result = run("validate")
+    assert result.exit_code == 2
+    assert "Missing argument" in result.stderr
+
+
+def test_schema_prints_json_schema() -> None:
+    result = run("schema")
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    assert schema["type"] == "object"
+    assert set(Scenario.model_fields) <= set(schema["properties"])
+    for field in ("name", "start_date", "horizon_days", "rules", "schedule", "ladder", "weapons"):
+        assert field in schema["properties"]
+    assert schema.get("additionalProperties") is False
+    assert "RuleSpec" in schema["$defs"]
+
+
+def test_schema_out_writes_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "scenario.schema.json"
+    result = run("schema", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.stdout
+    schema = json.loads(out.read_text(encoding="utf-8"))
+    assert "horizon_days" in schema["properties"]
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "validate" in result.stdout
+    assert "schema" in result.stdout
+
+
+# --- as a real process ------------------------------------------------------------
+
+PROBLEM_LINE = re.compile(r"^error: (?P<file>.+?):(?P<line>\d+): (?P<field>[\w.]+): (?P<msg>.+)$")
+
+
+def run_module(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "escalation_sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_python_m_validate_bad_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(UNKNOWN_WEAPON, encoding="utf-8")
+    proc = run_module("validate", "bad.yaml", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    match = PROBLEM_LINE.match(proc.stderr.strip())
+    assert match, proc.stderr
+    assert match["file"] == "bad.yaml"
+    assert match["line"] == "10"
+    assert match["field"] == "rules.USA.postures.kharkiv_counterfire.rules.0.weapons.1"
+    assert "unknown weapon 'HIMARSX'; expected one of:" in match["msg"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: Test\nrules: {USA: {posture: x}\n", "bad.yaml:3: not valid YAML"),
+        ("", "bad.yaml: the file is empty"),
+        ("- a\n- b\n", "bad.yaml:1: expected a mapping"),
+        ("name: Test\nextends: bad.yaml\n", "bad.yaml:2: extends: circular 'extends'"),
+    ],
+    ids=["syntax", "empty", "list", "circular"],
+)
+def test_python_m_validate_unusable_files(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "bad.yaml").write_text(text, encoding="utf-8")
+    proc = run_module("validate", "bad.yaml", "missing.yaml", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert f"error: {expected}" in proc.stderr
+    assert "error: missing.yaml: file not found" in proc.stderr
+
+
+def test_python_m_validate_shipped_scenarios() -> None:
+    proc = run_module("validate", *SHIPPED, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("ok: ") == len(SHIPPED)
+
+
+def test_escalation_sim_console_script(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "escalation-sim"
+    if not script.exists():
+        pytest.skip("console script not installed next to this interpreter")
+    (tmp_path / "bad.yaml").write_text(
+        textwrap.dedent(
+            """\
+            name: Test
+            weapons:
+              GMLRS: {range_km: 0}
+            """
+        ),
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [str(script), "validate", "bad.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "error: bad.yaml:3: weapons.GMLRS.range_km: Input should be greater than 0" in (
+        proc.stderr
+    )
