@@ -35,6 +35,7 @@ HOUR_MARKS = [0.0, 24.0, 72.0, 168.0]
 FAST = settings(max_examples=200, deadline=None)
 
 Rules = Mapping[str, Sequence[RuleSpec]]
+type Case = tuple[dict[str, list[RuleSpec]], list[ProposedStrike], WorldState]
 
 
 # --- the oracle -----------------------------------------------------------------------
@@ -136,23 +137,58 @@ def rule_specs(draw: st.DrawFn, supplier: str, rule_id: str) -> RuleSpec:
 
 
 @st.composite
+def mirrored(draw: st.DrawFn, rule: RuleSpec, rule_id: str) -> RuleSpec:
+    """A rule of the opposite effect over (a loosening of) ``rule``'s scope: rules that overlap."""
+    update: dict[str, object] = {
+        "id": rule_id,
+        "effect": "forbid" if rule.effect == "allow" else "allow",
+    }
+    for name, unset in [
+        ("weapons", "all"),
+        ("target_classes", "all"),
+        ("zones", None),
+        ("min_depth_km", None),
+        ("max_depth_km", None),
+        ("purpose", "any"),
+        ("condition", None),
+    ]:
+        if draw(st.booleans()):
+            update[name] = unset
+    return RuleSpec.model_validate({**rule.model_dump(), **update})
+
+
+@st.composite
 def rule_sets(draw: st.DrawFn) -> dict[str, list[RuleSpec]]:
     """Some suppliers restricted (possibly by an empty list), the others absent."""
     out: dict[str, list[RuleSpec]] = {}
-    for supplier in draw(st.lists(st.sampled_from(SUPPLIERS), unique=True)):
-        n = draw(st.integers(0, 6))
-        out[supplier] = [draw(rule_specs(supplier, f"{supplier.lower()}-r{i}")) for i in range(n)]
+    for supplier in draw(st.lists(st.sampled_from(SUPPLIERS), unique=True, min_size=1)):
+        tag = supplier.lower()
+        n = draw(st.integers(0, 5))
+        rules = [draw(rule_specs(supplier, f"{tag}-r{i}")) for i in range(n)]
+        for j in range(draw(st.integers(0, 2)) if rules else 0):
+            mirror = draw(mirrored(draw(st.sampled_from(rules)), f"{tag}-m{j}"))
+            rules.insert(draw(st.integers(0, len(rules))), mirror)
+        out[supplier] = rules
     return out
+
+
+def location(zone: str, lo: float | None = None, hi: float | None = None) -> st.SearchStrategy:
+    """A depth in ``zone`` (within ``[lo, hi]`` when that band meets the zone)."""
+    band = ZONES[zone].depth_km
+    a, b = (
+        max(band.min, lo if lo is not None else -np.inf),
+        min(band.max, hi if hi is not None else np.inf),
+    )
+    return depth_band(a, b) if a <= b else depth_band(band.min, band.max)
 
 
 @st.composite
 def strikes(draw: st.DrawFn) -> ProposedStrike:
     zone = draw(st.sampled_from(ZONE_IDS))
-    spec = ZONES[zone]
     return ProposedStrike(
         weapon=draw(st.sampled_from(STRIKE_WEAPONS)),
         target_class=draw(st.sampled_from(CLASSES)),
-        depth_km=draw(depth_band(spec.depth_km.min, spec.depth_km.max)),
+        depth_km=draw(location(zone)),
         # Mostly the zone the point lies in; sometimes the zone is unknown.
         zones=draw(st.sampled_from([(zone,), (zone,), (zone,), ()])),
         fired_hours_ago=draw(
@@ -165,8 +201,50 @@ def strikes(draw: st.DrawFn) -> ProposedStrike:
     )
 
 
+@st.composite
+def aimed_strikes(draw: st.DrawFn, rules: Rules) -> ProposedStrike:
+    """A strike inside the scope of one of the rules (as far as a point can be), else random."""
+    pairs = [(s, r) for s, rs in rules.items() for r in rs]
+    if not pairs:
+        return draw(strikes())
+    supplier, rule = draw(st.sampled_from(pairs))
+    own = [w for w in STRIKE_WEAPONS if WEAPONS[w].supplier == supplier]
+    fits = [
+        w
+        for w in own
+        if (rule.weapons == "all" or w in rule.weapons)
+        and (WEAPONS[w].long_range or not rule.long_range_only)
+    ]
+    classes = CLASSES if rule.target_classes == "all" else rule.target_classes
+    zones = [
+        z
+        for z in (ZONE_IDS if rule.zones is None else rule.zones)
+        if rule.territory in ("any", ZONES[z].territory)
+    ]
+    zone = draw(st.sampled_from(zones or ZONE_IDS))
+    window = rule.counter_fire_window_hours
+    return ProposedStrike(
+        weapon=draw(st.sampled_from(fits or own)),
+        target_class=draw(st.sampled_from(classes or CLASSES)),
+        depth_km=draw(location(zone, rule.min_depth_km, rule.max_depth_km)),
+        zones=(zone,),
+        fired_hours_ago=draw(
+            st.none() | st.sampled_from([0.0, window]) | st.floats(0, window * 1.2)
+        ),
+        preparing_attack=draw(st.booleans()),
+        attacks_ukraine=draw(st.booleans() | st.just(True)),
+    )
+
+
 worlds = st.builds(WorldState, st.dictionaries(st.sampled_from(ACTORS), st.integers(0, 9)))
-strike_lists = st.lists(strikes(), min_size=1, max_size=30)
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    """A random rule set, a batch of strikes (random or aimed at its rules), a world state."""
+    rules = draw(rule_sets())
+    batch = draw(st.lists(strikes() | aimed_strikes(rules), min_size=1, max_size=25))
+    return rules, batch, draw(worlds)
 
 
 def engine_for(rules: Rules) -> RuleEngine:
@@ -177,9 +255,10 @@ def engine_for(rules: Rules) -> RuleEngine:
 
 
 @FAST
-@given(rules=rule_sets(), batch=strike_lists, world=worlds)
-def test_a_prohibition_always_wins(rules: Rules, batch: list[ProposedStrike], world: WorldState):
+@given(case=cases())
+def test_a_prohibition_always_wins(case: Case) -> None:
     """(a) A strike covered by a forbid rule of its supplier is never allowed, by either path."""
+    rules, batch, world = case
     fast = engine_for(rules).verdicts(batch, world)
     for s, v_fast in zip(batch, fast, strict=True):
         forbids = covering(rules, s, world, "forbid")
@@ -192,11 +271,10 @@ def test_a_prohibition_always_wins(rules: Rules, batch: list[ProposedStrike], wo
 
 
 @FAST
-@given(rules=rule_sets(), batch=strike_lists, world=worlds)
-def test_b_no_permission_no_strike_in_russia(
-    rules: Rules, batch: list[ProposedStrike], world: WorldState
-):
+@given(case=cases())
+def test_b_no_permission_no_strike_in_russia(case: Case) -> None:
     """(b) Inside Russia a restricted supplier's weapon needs a covering allow rule."""
+    rules, batch, world = case
     fast = engine_for(rules).verdicts(batch, world)
     for s, v_fast in zip(batch, fast, strict=True):
         supplier = WEAPONS[s.weapon].supplier
@@ -217,9 +295,10 @@ def test_b_no_permission_no_strike_in_russia(
 
 
 @FAST
-@given(rules=rule_sets(), batch=strike_lists, world=worlds)
-def test_c_reference_and_engine_agree(rules: Rules, batch: list[ProposedStrike], world: WorldState):
+@given(case=cases())
+def test_c_reference_and_engine_agree(case: Case) -> None:
     """(c) authorize() and RuleEngine agree on every strike (and on the oracle's verdict)."""
+    rules, batch, world = case
     fast = engine_for(rules).verdicts(batch, world)
     for s, v_fast in zip(batch, fast, strict=True):
         v_ref = authorize(s, rules, WEAPONS, world)
@@ -243,16 +322,10 @@ def test_c_reference_and_engine_agree(rules: Rules, batch: list[ProposedStrike],
 
 
 @FAST
-@given(
-    rules=rule_sets(),
-    batch=strike_lists,
-    world=worlds,
-    data=st.data(),
-)
-def test_d_decide_is_deterministic_and_order_free(
-    rules: Rules, batch: list[ProposedStrike], world: WorldState, data: st.DataObject
-):
+@given(case=cases(), data=st.data())
+def test_d_decide_is_deterministic_and_order_free(case: Case, data: st.DataObject) -> None:
     """(d) Same batch, same answer; reordering the batch reorders the answers, nothing else."""
+    rules, batch, world = case
     engine = engine_for(rules)
     b = engine.batch(batch)
     first = engine.decide(b, world)

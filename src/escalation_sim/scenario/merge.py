@@ -28,26 +28,42 @@ def deep_merge(
         was last written).
     """
     merged = copy.deepcopy(base)
-    locs = dict(base_locs)
+    replaced: set[PathKey] = set()  # subtrees that ``over`` wrote whole
+    both: set[PathKey] = set()  # mappings present in both, merged key by key
 
     def walk(dst: dict[str, Any], src: dict[str, Any], path: PathKey) -> None:
         for key, value in src.items():
             here = (*path, key)
             if value is None and key in dst and path:
                 del dst[key]
-                _drop_under(locs, here)
-                continue
-            if isinstance(value, dict) and isinstance(dst.get(key), dict):
-                if here in over_locs:
-                    locs[here] = over_locs[here]
+            elif isinstance(value, dict) and isinstance(dst.get(key), dict):
+                both.add(here)
                 walk(dst[key], value, here)
             else:
                 dst[key] = copy.deepcopy(value)
-                _drop_under(locs, here)
-                n = len(here)
-                locs.update({k: v for k, v in over_locs.items() if k[:n] == here})
+                replaced.add(here)
 
     walk(merged, over, ())
+
+    # One pass over the result: each value is located where it was last written.
+    locs: Locations = {}
+
+    def locate(node: Any, path: PathKey, from_over: bool) -> None:
+        if from_over or (path in both and path in over_locs):
+            where = over_locs.get(path)
+        else:
+            where = base_locs.get(path)
+        if where is not None:
+            locs[path] = where
+        if isinstance(node, dict):
+            for key, value in node.items():
+                here = (*path, key)
+                locate(value, here, from_over or here in replaced)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                locate(value, (*path, i), from_over)
+
+    locate(merged, (), False)
     return merged, locs
 
 
