@@ -15,11 +15,11 @@ demo: $(STAMP)
 	$(VENV)/bin/escalation-sim run scenarios/may30_kharkiv_counterfire.yaml --seed 1 --out results/demo --force
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tools
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tools
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_rules.py

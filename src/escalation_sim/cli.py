@@ -148,3 +148,19 @@ def run_command(
         sys.exit(EXIT_INPUT)
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
+
+
+@main.command()
+@click.option(
+    "--markdown", is_flag=True, help="Print the Markdown tables that docs/ODD.md includes."
+)
+def params(markdown: bool) -> None:
+    """List every model parameter's default with its unit and source."""
+    from escalation_sim.scenario.provenance import default_parameters, odd_tables
+
+    if markdown:
+        click.echo(odd_tables(), nl=False)
+        return
+    for p in default_parameters():
+        unit = f" {p.unit}" if p.unit else ""
+        click.echo(f"{p.path} = {p.value}{unit}    [{p.source}]")

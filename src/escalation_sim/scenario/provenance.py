@@ -1,0 +1,171 @@
+"""Where each default comes from: the parameter table of the package defaults.
+
+Every value in ``data/defaults.yaml`` carries its source: a ``source:`` field on
+the record it belongs to, or a comment on its line, or a comment on the line of
+the record or section that holds it. This module reads the defaults with their
+line numbers and resolves each value's source, so the parameter table in
+``docs/ODD.md`` is generated from the data rather than copied by hand, and a
+test can check that no default is left without a source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from escalation_sim.scenario.source import parse_yaml_text
+
+#: Sections whose values are model parameters (the rest is catalogue data with `source:` fields).
+PARAMETER_SECTIONS = (
+    "start_date",
+    "horizon_days",
+    "step_days",
+    "combat",
+    "decisions",
+    "ladder",
+    "ladders",
+)
+
+_UNITS = (
+    ("_per_day", "per day"),
+    ("_km", "km"),
+    ("_days", "days"),
+    ("_hours", "hours"),
+    ("_prob", "probability"),
+    ("_chance", "probability"),
+    ("coverage", "probability"),
+    ("decay", "fraction per day"),
+    ("_rate", "chance per day"),
+    ("_weight", "pressure units"),
+    ("threshold", "pressure units"),
+    ("multiplier", "factor"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """One default value with its unit and source."""
+
+    path: str
+    value: Any
+    unit: str
+    source: str
+
+
+def _unit(path: str) -> str:
+    leaf = path.rsplit(".", 1)[-1]
+    for suffix, unit in _UNITS:
+        if suffix in leaf:
+            return unit
+    return ""
+
+
+def _comment(line: str) -> str:
+    # A '#' inside quotes is not a comment; the defaults never quote one, but be careful anyway.
+    in_quote: str | None = None
+    for i, ch in enumerate(line):
+        if ch in "\"'":
+            in_quote = None if in_quote == ch else (in_quote or ch)
+        elif ch == "#" and in_quote is None:
+            return line[i + 1 :].strip()
+    return ""
+
+
+def _defaults_text() -> str:
+    return (
+        resources.files("escalation_sim.scenario.data").joinpath("defaults.yaml").read_text("utf-8")
+    )
+
+
+def default_parameters() -> list[Parameter]:
+    """Every scalar default in the parameter sections, with its resolved source."""
+    text = _defaults_text()
+    lines = text.splitlines()
+    data, locs = parse_yaml_text(text, "defaults")
+    out: list[Parameter] = []
+
+    def source_for(path: tuple[str | int, ...], node_chain: list[Any]) -> str:
+        for depth in range(len(path), 0, -1):
+            prefix = path[:depth]
+            holder = node_chain[depth - 1] if depth - 1 < len(node_chain) else None
+            if isinstance(holder, dict) and isinstance(holder.get("source"), str):
+                return holder["source"]
+            line = locs.get(prefix, ("", None))[1]
+            if line is not None:
+                comment = _comment(lines[line - 1])
+                if comment:
+                    return comment
+        return ""
+
+    def walk(node: Any, path: tuple[str | int, ...], chain: list[Any]) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("source", "description", "name", "note", "id"):
+                    continue
+                walk(v, (*path, k), [*chain, node])
+        elif isinstance(node, list):
+            if all(not isinstance(v, dict | list) for v in node):
+                return  # lists of names (weapons, zones, classes) are choices, not parameters
+            for i, v in enumerate(node):
+                walk(v, (*path, i), [*chain, node])
+        else:
+            dotted = ".".join(str(p) for p in path)
+            out.append(Parameter(dotted, node, _unit(dotted), source_for(path, [*chain[1:], node])))
+
+    for key in PARAMETER_SECTIONS:
+        if key in data:
+            walk(data[key], (key,), [data])
+    # Rule sets are policy, documented with their notes; their adaptation settings are parameters.
+    for supplier, policy in data.get("rules", {}).items():
+        chain = [data, data["rules"], policy]
+        walk(policy["adaptation"], ("rules", supplier, "adaptation"), chain)
+    return out
+
+
+def markdown_table(params: list[Parameter] | None = None) -> str:
+    """The parameter table as Markdown (value, unit, source)."""
+    params = default_parameters() if params is None else params
+    rows = ["| parameter | value | unit | source |", "|---|---|---|---|"]
+    for p in params:
+        value = str(p.value).replace("|", "\\|")
+        rows.append(f"| `{p.path}` | {value} | {p.unit} | {p.source.replace('|', '/')} |")
+    return "\n".join(rows)
+
+
+def catalogue_tables() -> str:
+    """Markdown tables of the default weapons catalogue and forces, with sources."""
+    from escalation_sim.scenario.loader import scenario_from_dict
+
+    sc = scenario_from_dict({})
+    rows = [
+        "| weapon | supplier | mode | range (km) | long range | stock (salvoes) | resupply (per day) | interception chance | source |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for wid, w in sc.weapons.items():
+        rows.append(
+            f"| `{wid}` {w.name} | {w.supplier} | {w.mode} | {w.range_km:g} | {'yes' if w.long_range else 'no'} "
+            f"| {w.stock:g} | {w.resupply_per_day:g} | {w.interception_chance:g} | {w.source} |"
+        )
+    rows += [
+        "",
+        "| force group | owner | unit type | target class | count | zone | depth band (km) | source |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for gid, g in sc.forces.items():
+        band = f"{g.depth_km.min:g} to {g.depth_km.max:g}" if g.depth_km else "whole zone"
+        rows.append(
+            f"| `{gid}` | {g.owner} | {g.unit_type} | {g.target_class} | {g.count} | {g.zone} | {band} | {g.source} |"
+        )
+    return "\n".join(rows)
+
+
+def odd_tables() -> str:
+    """Everything generated into docs/ODD.md: parameters, then catalogues."""
+    return (
+        "### Parameters\n\n"
+        + markdown_table()
+        + "\n\n### Weapons and forces\n\n"
+        + catalogue_tables()
+        + "\n"
+    )
