@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -120,7 +121,7 @@ def test_validate_with_bad_set(tmp_path: Path) -> None:
 
     result = run("validate", DEFAULT_SCENARIO, "--set", "schedule.0.day=5")
     assert result.exit_code == 2
-    assert "--set: schedule.0: cannot descend here" in result.stderr
+    assert "--set: schedule.0: no such item: the list is empty" in result.stderr
 
     result = run("validate", DEFAULT_SCENARIO, "--set", "horizon_days=-4")
     assert result.exit_code == 2
@@ -214,23 +215,29 @@ def test_python_m_validate_bad_file(tmp_path: Path) -> None:
     assert "unknown weapon 'HIMARSX'; expected one of:" in match["msg"]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("name: Test\nrules: {USA: {posture: x}\n", "bad.yaml:3: not valid YAML"),
-        ("", "bad.yaml: the file is empty"),
-        ("- a\n- b\n", "bad.yaml:1: expected a mapping"),
-        ("name: Test\nextends: bad.yaml\n", "bad.yaml:2: extends: circular 'extends'"),
-    ],
-    ids=["syntax", "empty", "list", "circular"],
-)
-def test_python_m_validate_unusable_files(tmp_path: Path, text: str, expected: str) -> None:
-    (tmp_path / "bad.yaml").write_text(text, encoding="utf-8")
-    proc = run_module("validate", "bad.yaml", "missing.yaml", cwd=tmp_path)
+UNUSABLE = {
+    "syntax.yaml": ("name: Test\nrules: {USA: {posture: x}\n", "syntax.yaml:3: not valid YAML"),
+    "empty.yaml": ("", "empty.yaml: the file is empty"),
+    "list.yaml": ("- a\n- b\n", "list.yaml:1: expected a mapping"),
+    "circular.yaml": (
+        "name: Test\nextends: circular.yaml\n",
+        "circular.yaml:2: extends: circular 'extends'",
+    ),
+}
+
+
+def test_python_m_validate_unusable_files(tmp_path: Path) -> None:
+    for name, (text, _) in UNUSABLE.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    proc = run_module("validate", *UNUSABLE, "missing.yaml", cwd=tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert f"error: {expected}" in proc.stderr
-    assert "error: missing.yaml: file not found" in proc.stderr
+    assert proc.stdout == ""
+    errors = proc.stderr.splitlines()
+    assert len(errors) == len(UNUSABLE) + 1, proc.stderr
+    for _, expected in UNUSABLE.values():
+        assert any(line.startswith(f"error: {expected}") for line in errors), expected
+    assert "error: missing.yaml: file not found" in errors
 
 
 def test_python_m_validate_shipped_scenarios() -> None:
@@ -266,3 +273,90 @@ def test_escalation_sim_console_script(tmp_path: Path) -> None:
     assert "error: bad.yaml:3: weapons.GMLRS.range_km: Input should be greater than 0" in (
         proc.stderr
     )
+
+
+# --- the README's examples stay true -----------------------------------------------
+
+README = REPO / "README.md"
+
+
+def readme_blocks(kind: str) -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    return re.findall(rf"^```{kind}\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_readme_opens_with_make_demo_and_make_test() -> None:
+    head = README.read_text(encoding="utf-8").splitlines()[:15]
+    start = head.index("```sh")
+    assert head[start + 1 : start + 4] == ["make demo", "make test", "```"]
+
+
+def test_readme_annotated_example_validates(tmp_path: Path) -> None:
+    (example,) = [b for b in readme_blocks("yaml") if b.startswith("# scenarios/my_rules.yaml")]
+    for path in SHIPPED:
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    target = tmp_path / "my_rules.yaml"
+    target.write_text(example, encoding="utf-8")
+    sc = load_scenario(target)
+    assert sc.rules["USA"].posture == "kharkiv_plus"
+    assert "ru_artillery_kursk" not in sc.forces  # the null deletion
+    assert sc.weapons["ATACMS"].range_km == 300  # the inherited rest of ATACMS
+    assert [c.day for c in sc.schedule] == [30, 90]
+
+
+def test_readme_field_table_lists_every_top_level_field() -> None:
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("The top-level fields") : text.index("### Overrides with `--set`")]
+    listed = set(re.findall(r"`(\w+)`", table))
+    missing = set(Scenario.model_fields) - listed
+    assert not missing, f"README.md's table of top-level fields lacks {sorted(missing)}"
+
+
+def test_readme_validation_output_is_what_validate_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replays README.md's `console` blocks; update the README when this fails."""
+    text = README.read_text(encoding="utf-8")
+    numbered = text[text.index("With this file as `scenarios/my_rules.yaml`:") :]
+    (listing,) = re.findall(r"^```text\n(.*?)^```", numbered, flags=re.MULTILINE | re.DOTALL)[:1]
+    my_rules = "".join(re.sub(r"^\s*\d+  ?", "", ln) + "\n" for ln in listing.splitlines())
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    for path in SHIPPED:
+        (scenarios / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (scenarios / "my_rules.yaml").write_text(my_rules, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    blocks = readme_blocks("console")
+    assert len(blocks) >= 3
+    replayed = 0
+    for i, block in enumerate(blocks):
+        if i == 1:  # "After fixing those two"
+            fixed = my_rules.replace("rnage_km", "range_km").replace(
+                "purpose: counterfire", "purpose: counter_fire"
+            )
+            (scenarios / "my_rules.yaml").write_text(fixed, encoding="utf-8")
+        commands = re.split(r"^\$ ", block, flags=re.MULTILINE)[1:]
+        for chunk in commands:
+            command, *expected = chunk.rstrip("\n").split("\n")
+            args = shlex.split(command)
+            if args[0] == "cat":
+                Path(args[1]).write_text("\n".join(expected) + "\n", encoding="utf-8")
+                continue
+            assert args[0] == "escalation-sim"
+            result = CliRunner().invoke(main, args[1:])
+            assert result.output.splitlines() == expected, f"README.md, $ {command}"
+            replayed += 1
+    assert replayed >= 5
+
+
+def test_readme_rule_example_prints_what_it_shows(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Rule semantics") : text.index("## Validation")]
+    (code,) = re.findall(r"^```python\n(.*?)^```", section, flags=re.MULTILINE | re.DOTALL)
+    (shown,) = re.findall(r"^```text\n(.*?)^```", section, flags=re.MULTILINE | re.DOTALL)
+    monkeypatch.chdir(REPO)
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == shown

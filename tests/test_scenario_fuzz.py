@@ -8,6 +8,7 @@ never fails with any other exception.
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,9 +44,9 @@ TEXTS["resolved.yaml"] = scenario_to_yaml(BASE_SCENARIO)
 
 
 def fuzz(examples: int) -> settings:
-    """Hypothesis settings for these properties: a fixed budget, no per-example deadline."""
+    """Hypothesis settings: a small fixed budget (FUZZ_SCALE=20 in the environment for more)."""
     return settings(
-        max_examples=examples,
+        max_examples=examples * max(1, int(os.environ.get("FUZZ_SCALE", "1"))),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
@@ -57,8 +58,10 @@ odd_numbers = st.sampled_from(
     [-1, 0, -0.5, -1e9, 1e308, float("inf"), float("-inf"), float("nan"), 10**30, -(10**30)]
 )
 likely_words = st.sampled_from(
-    ["", "all", "any", "allow", "forbid", "USA", "RUS", "GMLRS", "ATACMS", "belgorod_border"]
-    + ["counter_fire", "2024-05-30", "null", "~", "{", "- x", "a: b"]
+    [
+        *("", "all", "any", "allow", "forbid", "USA", "RUS", "GMLRS", "ATACMS"),
+        *("belgorod_border", "counter_fire", "2024-05-30", "null", "~", "{", "- x", "a: b"),
+    ]
 )
 scalars = st.one_of(
     st.none(),
@@ -77,8 +80,11 @@ values = st.recursive(
     max_leaves=6,
 )
 YAML_NOISE = st.sampled_from(
-    [":", ": ", "-", "- ", "{", "}", "[", "]", ",", "\n", "\t", "  ", "#", "&a ", "*a", "!!int "]
-    + ["!!python/object:os.system ", "'", '"', "|", ">", "? ", "%YAML 1.1\n", "---\n", "...\n"]
+    [
+        *(":", ": ", "-", "- ", "{", "}", "[", "]", ",", "\n", "\t", "  ", "#", "&a ", "*a"),
+        *("!!int ", "!!python/object:os.system ", "'", '"', "|", ">", "? ", "%YAML 1.1\n"),
+        *("---\n", "...\n"),
+    ]
 )
 
 
@@ -201,6 +207,20 @@ def test_mutated_shipped_file_loads_or_reports(workdir: Path, data: st.DataObjec
     doc = mutate(RAW[name], data, n)
     path = workdir / "mutated.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    check_outcome(lambda: load_scenario(path))
+
+
+@fuzz(30)
+@given(
+    st.one_of(
+        st.text(max_size=30),
+        st.sampled_from(["", ".", "..", "/", "~", "a" * 5000, "\x00", "extending.yaml"]),
+        st.sampled_from([p.name for p in SHIPPED]),
+    )
+)
+def test_any_extends_value(workdir: Path, parent: str) -> None:
+    path = workdir / "extending.yaml"
+    path.write_text(yaml.safe_dump({"name": "fuzz", "extends": parent}), encoding="utf-8")
     check_outcome(lambda: load_scenario(path))
 
 

@@ -258,16 +258,28 @@ def test_set_overrides_on_dicts_and_scenarios() -> None:
         ("horizon_days", "expected KEY.PATH=VALUE"),
         ("=5", "expected KEY.PATH=VALUE"),
         ("rules..USA=x", "expected KEY.PATH=VALUE"),
-        ("schedule.9.day=3", "cannot descend here"),
-        ("name.first=x", "cannot descend here"),
-        ("schedule.x=3", "no such list index or mapping key"),
+        ("schedule.9.day=3", "no item 9: the list has 1 item(s)"),
+        ("schedule.x=3", "this is a list: expected an item number (0..0), got 'x'"),
+        ("schedule.1=3", "no item 1: the list has 1 item(s)"),
+        ("rules.USA.postures.no_strikes_in_russia.rules.0.id=x", "the list is empty"),
+        ("name.first=x", "cannot go inside this value (a str, not a mapping or list)"),
+        ("horizon_days.x.y=1", "cannot go inside this value (a int"),
+        ("weapons.0=1", "this is a mapping: expected a key name, got 0"),
     ],
 )
 def test_bad_set_syntax_is_a_clear_error(assignment: str, expected: str) -> None:
-    p = single_problem(DEFAULT_SCENARIO, (assignment,))
+    p = single_problem(SCENARIO_DIR / "us_widening_schedule.yaml", (assignment,))
     assert p.file == "--set"
+    assert p.line is None
     assert expected in p.message
-    assert str(p).startswith("--set")
+    assert str(p).startswith("--set: ")
+
+
+def test_set_creating_a_new_entry_is_blamed_for_what_it_lacks() -> None:
+    problems = problems_of(DEFAULT_SCENARIO, ("weapons.NEW_GUN.range_km=4",))
+    missing = {p.path for p in problems}
+    assert "weapons.NEW_GUN.supplier" in missing
+    assert all(p.file == "--set weapons.NEW_GUN.range_km" for p in problems)
 
 
 def test_set_value_of_the_wrong_type_names_the_override() -> None:
@@ -766,6 +778,26 @@ ERROR_CASES = [
         3,
         "extends",
         ["file nowhere.yaml not found"],
+    ),
+    (
+        "extends-a-directory",
+        """
+        name: Test
+        extends: .
+        """,
+        2,
+        "extends",
+        ["'.' is not a scenario file"],
+    ),
+    (
+        "extends-unusable-name",
+        """
+        name: Test
+        extends: "a\\0b.yaml"
+        """,
+        2,
+        "extends",
+        ["unusable file name", "null byte"],
     ),
     (
         "extends-itself",

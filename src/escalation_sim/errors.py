@@ -24,7 +24,14 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        return _one_line(f"{where}:{field} {self.message}")
+
+
+def _one_line(text: str) -> str:
+    """Escape newlines and other unprintable characters (a key may hold any): one problem, one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class ScenarioError(ValueError):

@@ -75,13 +75,25 @@ def _read_with_extends(
             raise ScenarioError(
                 [Problem(label, line, EXTENDS_KEY, "expected a path to another scenario file")]
             )
-        parent_path = (path.parent / parent).resolve()
+        try:
+            parent_path = (path.parent / parent).resolve()
+            exists, is_file = parent_path.exists(), parent_path.is_file()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte, ...
+            shown = repr(parent) if len(parent) <= 60 else repr(parent[:57]) + "..."
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ScenarioError(
+                [Problem(label, line, EXTENDS_KEY, f"unusable file name {shown}: {reason}")]
+            ) from None
         if parent_path in chain:
             raise ScenarioError(
                 [Problem(label, line, EXTENDS_KEY, f"circular 'extends' through {parent}")]
             )
-        if not parent_path.exists():
+        if not exists:
             raise ScenarioError([Problem(label, line, EXTENDS_KEY, f"file {parent} not found")])
+        if not is_file:
+            raise ScenarioError(
+                [Problem(label, line, EXTENDS_KEY, f"{parent!r} is not a scenario file")]
+            )
         parent_label = str(Path(label).parent / parent)
         base, base_locs = _read_with_extends(parent_path, (*chain, parent_path), parent_label)
     locs = {k: v for k, v in locs.items() if k[:1] != (EXTENDS_KEY,)}
@@ -197,8 +209,12 @@ def resolve_file(
 ) -> tuple[dict[str, Any], Locations]:
     """Read a scenario file with its ``extends`` chain and overrides, unvalidated."""
     p = Path(path)
+    try:
+        real = p.resolve() if p.exists() else p
+    except (OSError, ValueError):  # a name too long, a NUL byte: reading it reports the problem
+        real = p
     # Messages name each file as the user typed it (parents relative to it).
-    data, locs = _read_with_extends(p.resolve() if p.exists() else p, (p.resolve(),), str(p))
+    data, locs = _read_with_extends(real, (real,), str(p))
     for assignment in overrides:
         apply_override(data, locs, assignment)
     return data, locs

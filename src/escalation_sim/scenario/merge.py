@@ -74,6 +74,29 @@ def _split_path(path: str) -> list[str | int]:
     return parts
 
 
+def _child(node: Any, part: str | int) -> Any:
+    """The value under ``part``, creating a missing mapping key (``None``: cannot descend)."""
+    if isinstance(node, dict) and not isinstance(part, int):
+        return node.setdefault(part, {})
+    if isinstance(node, list) and isinstance(part, int) and part < len(node):
+        return node[part]
+    return None
+
+
+def _why_not(node: Any, part: str | int, child: Any) -> str:
+    """Why ``--set`` cannot go through ``part`` of ``node``: what was expected instead."""
+    if isinstance(node, list):
+        if not node:
+            return "no such item: the list is empty"
+        if not isinstance(part, int):
+            return f"this is a list: expected an item number (0..{len(node) - 1}), got {part!r}"
+        return f"no item {part}: the list has {len(node)} item(s)"
+    if isinstance(node, dict) and isinstance(part, int):
+        return f"this is a mapping: expected a key name, got {part}"
+    shown = type(child if isinstance(node, dict) else node).__name__
+    return f"cannot go inside this value (a {shown}, not a mapping or list)"
+
+
 def apply_override(data: dict[str, Any], locs: Locations, assignment: str) -> None:
     """Apply one ``key.path=value`` override in place; the value is read as YAML.
 
@@ -92,23 +115,20 @@ def apply_override(data: dict[str, Any], locs: Locations, assignment: str) -> No
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         where = ".".join(str(p) for p in parts[: i + 1])
-        if isinstance(node, dict):
-            node = node.setdefault(part, {}) if not isinstance(part, int) else None
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            node = None
-        if node is None or not isinstance(node, dict | list):
-            raise ScenarioError(
-                [Problem(label, None, where, "cannot descend here: not a mapping or list index")]
-            )
+        created = isinstance(node, dict) and part not in node
+        child = _child(node, part)
+        if not isinstance(child, dict | list):
+            raise ScenarioError([Problem(label, None, where, _why_not(node, part, child))])
+        if created:  # a new mapping: problems inside it belong to this override
+            locs[tuple(parts[: i + 1])] = (f"--set {key}", None)
+        node = child
     last = parts[-1]
     if (isinstance(node, dict) and not isinstance(last, int)) or (
         isinstance(node, list) and isinstance(last, int) and last < len(node)
     ):
         node[last] = value
     else:
-        raise ScenarioError([Problem(label, None, key, "no such list index or mapping key")])
+        raise ScenarioError([Problem(label, None, key, _why_not(node, last, None))])
     path = tuple(parts)
     _drop_under(locs, path)
     locs[path] = (f"--set {key}", None)

@@ -178,6 +178,6 @@ def read_yaml_file(path: str | Path, label: str | None = None) -> tuple[Any, Loc
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError([Problem(label, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: undecodable bytes, a NUL in the name
         raise ScenarioError([Problem(label, None, "", f"cannot read file: {exc}")]) from None
     return parse_yaml_text(text, label)
