@@ -85,17 +85,19 @@ class StateActor(mesa.Agent):
         self.pressure *= keep
         self.contributions = {k: v * keep for k, v in self.contributions.items() if v * keep > 1e-6}
 
-    def update_credibility(self, on_signal_rung: bool, provoked: bool, days: float) -> None:
+    def update_credibility(self, on_signal_rung: bool, provocation: float, days: float) -> None:
         """Signals that go unheeded build pressure toward a concrete step.
 
-        While the actor stands on a signalling rung and strikes against it go
-        on, its credibility gap grows by one per day and adds
-        ``credibility_weight`` times the gap to its pressure; otherwise the gap fades.
+        While the actor stands on a signalling rung and strikes against it go on
+        (``provocation``: today's perceived weight of those strikes, > 0), its
+        credibility gap grows by one per day, and each new provocation weighs
+        more: ``credibility_weight x gap x provocation`` is added to its
+        pressure. Otherwise the gap fades like pressure.
         """
-        if on_signal_rung and provoked:
+        if on_signal_rung and provocation > 0:
             self.credibility_gap += days
             self.add_pressure(
-                self.params.credibility_weight * self.credibility_gap * days,
+                self.params.credibility_weight * self.credibility_gap * provocation,
                 "credibility of unheeded signals",
             )
         else:

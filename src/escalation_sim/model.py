@@ -151,7 +151,7 @@ class EscalationModel(mesa.Model):
             self.streams["detect"],
         )
         ru_losses = self._ukrainian_strikes(k, candidates, preparing)
-        self._escalation_decisions(k, day, fire.city_harm, provoked=self._strikes_in_russia_now > 0)
+        self._escalation_decisions(k, day, fire.city_harm, provocation=self._perceived_now)
         self._policy_responses(k, day)
         self._resupply_and_recover()
         self._record(
@@ -233,6 +233,7 @@ class EscalationModel(mesa.Model):
                 f"{self.theater.primary_zone(int(f.zone_bits[t]))} under {self.rule_labels[rules[i]]}"
             )
             rus.add_pressure(float(weight), cause)
+            self._perceived_now += float(weight)
         rus.add_pressure(p.own_loss_weight * destroyed_ru, "losses to Ukrainian strikes")
 
         if self.record_events:
@@ -274,7 +275,7 @@ class EscalationModel(mesa.Model):
         ukr = self.actor[self.ukraine_id]
         return round(self.combat.max_strikes_per_step * ukr.ladder.rung(ukr.rung).strike_multiplier)
 
-    def _escalation_decisions(self, k: int, day: float, harm: float, provoked: bool) -> None:
+    def _escalation_decisions(self, k: int, day: float, harm: float, provocation: float) -> None:
         rus = self.actor[self.russia_id]
         others_top = max(
             (a.rung - a.spec.start_rung for a in self.actors if a is not rus), default=0
@@ -287,7 +288,7 @@ class EscalationModel(mesa.Model):
             actor.add_pressure(
                 prm.adversary_rung_weight * above * self.step_days, "adversary's escalation"
             )
-        rus.update_credibility(rus.ladder.rung(rus.rung).signal, provoked, self.step_days)
+        rus.update_credibility(rus.ladder.rung(rus.rung).signal, provocation, self.step_days)
         draws = self.streams["decide"].random(len(self.actor_ids))
         for u, aid in zip(draws.tolist(), self.actor_ids, strict=True):
             decision = self.actor[aid].decide(u, day, self.step_days)
@@ -433,6 +434,7 @@ class EscalationModel(mesa.Model):
         self._count_rows: list[np.ndarray] = []
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
+        self._perceived_now = 0.0
         self._row_fire_by_weapon = np.zeros(len(self.weapon_ids))
         ukr_used = sorted(set(f.opt_weapon.tolist()))
         self._stock_columns = ukr_used
@@ -499,6 +501,7 @@ class EscalationModel(mesa.Model):
             v[:] = 0
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
+        self._perceived_now = 0.0
 
     def timeseries(self) -> pd.DataFrame:
         """One row per step: dates, rungs, pressures, strikes, withheld, fire, harm, losses, rules."""
