@@ -24,6 +24,8 @@ from escalation_sim.rules import RuleEngine, StrikeBatch, WorldState
 
 #: Ukraine husbands scarce munitions: an option's value is scaled by stock / (stock + reserve).
 STOCK_RESERVE = 10.0  # assumption
+#: Targets seen firing within this window are served before others.
+PRIORITY_WINDOW_HOURS = 72.0  # assumption: the counter-fire window of the May-30 reading
 
 
 @dataclass(slots=True)
@@ -42,6 +44,7 @@ class StrikePlan:
     withheld_option: np.ndarray
     withheld_rule: np.ndarray
     withheld_substituted: np.ndarray  # option used instead, -1 if none (sanctuary)
+    launcher: np.ndarray  # unit index of the launcher that fires each strike
 
 
 def plan_strikes(
@@ -57,8 +60,12 @@ def plan_strikes(
 ) -> StrikePlan:
     """Choose this step's strikes.
 
+    Each launcher has ``shots_per_step`` shots; a strike takes one shot from a
+    launcher of the chosen option's group that is within the weapon's range
+    of the target and still has one, and one salvo from the weapon's stock.
+
     Args:
-        forces: The force layer (positions, classes, evidence, reach).
+        forces: The force layer (positions, classes, evidence, launch pairs).
         engine: The rule engine for the rules in force.
         world: World state for rule conditions.
         candidates: Unit indices of candidate targets.
@@ -71,26 +78,42 @@ def plan_strikes(
     empty = np.zeros(0, dtype=np.int64)
     n_opt = len(forces.opt_group)
     if len(candidates) == 0 or n_opt == 0 or max_strikes == 0:
-        return StrikePlan(empty, empty, empty, empty, empty, empty, empty)
+        return StrikePlan(empty, empty, empty, empty, empty, empty, empty, empty)
     f = forces
-    fired_recently = f.last_seen_firing[candidates] > NEVER
+    seen_hours = (step - f.last_seen_firing[candidates]) * 24.0 * f.step_days
+    fired_recently = seen_hours <= PRIORITY_WINDOW_HOURS
     priority = 2 * f.fired_at_city[candidates] + fired_recently
     order = np.lexsort((candidates, -priority))
     cand = candidates[order]
     prep = preparing[order]
     cells = f.cell[cand]
 
+    # Launchers in range of each candidate's cell, per option, with their shots.
+    ucells, local = np.unique(cells, return_inverse=True)
+    n_local = len(ucells)
+    pair_l, pair_o, pair_c = f.launch_pairs(ucells)
+    shots_left = f.group_shots[f.group] * f.alive
+    pair_key = pair_o * n_local + pair_c
+
+    def capacity() -> np.ndarray:
+        # Launchers of each option with a shot left, per candidate (C, O).
+        has_shot = (shots_left[pair_l] > 0).astype(float)
+        counts = np.bincount(pair_key, weights=has_shot, minlength=n_opt * n_local)
+        return counts.reshape(n_opt, n_local)[:, local].T
+
     w = f.opt_weapon
-    reach = f.reach()[:, cells].T > 0  # (C, O)
     effect = f.effect[w][:, f.cls[cand]].T  # (C, O)
     ru_cover = f.russian_air_cover()[cells]
     p_int = np.outer(ru_cover, f.w_intercept[w])
     value = effect * (1.0 - p_int) * (stock[w] / (stock[w] + STOCK_RESERVE))
-    feasible = reach & (effect > 0) & (stock[w] >= 1.0)
+    feasible = (capacity() > 0) & (effect > 0) & (stock[w] >= 1.0)
 
     rows, cols = np.nonzero(feasible)
-    hours = (step - f.last_seen_firing[cand[rows]]) * 24.0 * f.step_days
-    hours = np.where(f.last_seen_firing[cand[rows]] > NEVER, hours, np.inf)
+    hours = np.where(
+        f.last_seen_firing[cand[rows]] > NEVER,
+        (step - f.last_seen_firing[cand[rows]]) * 24.0 * f.step_days,
+        np.inf,
+    )
     batch = StrikeBatch(
         weapon=engine_weapon[w[cols]],
         target_class=f.cls[cand[rows]],
@@ -106,22 +129,19 @@ def plan_strikes(
     allowed = np.zeros(feasible.shape, dtype=bool)
     allowed[rows, cols] = engine.allows[decided]
 
-    shots = f.shots_available()
     stock_left = stock.copy()
     score_any = np.where(feasible, value, -np.inf)
     score_ok = np.where(feasible & allowed, value, -np.inf)
     in_russia = (f.depth[cand] > 0).tolist()
-
-    out_t, out_o, out_r = [], [], []
-    wh_t, wh_o, wh_r, wh_s = [], [], [], []
-    opt_group = f.opt_group.tolist()
     opt_weapon = w.tolist()
-    usable = (shots[f.opt_group] > 0) & (stock_left[w] >= 1.0)
+    pair_key_list = pair_key.tolist()
+    pair_l_list = pair_l.tolist()
+    usable = feasible.copy()
 
     def best_from(start: int) -> tuple[list[int], list[bool], list[int], list[bool]]:
         # Best option per remaining candidate, overall and among allowed ones.
-        sa = np.where(usable, score_any[start:], -np.inf)
-        so = np.where(usable, score_ok[start:], -np.inf)
+        sa = np.where(usable[start:], score_any[start:], -np.inf)
+        so = np.where(usable[start:], score_ok[start:], -np.inf)
         ba, bo = sa.argmax(axis=1), so.argmax(axis=1)
         idx = np.arange(len(ba))
         return (
@@ -131,6 +151,8 @@ def plan_strikes(
             (so[idx, bo] > -np.inf).tolist(),
         )
 
+    out_t, out_o, out_r, out_l = [], [], [], []
+    wh_t, wh_o, wh_r, wh_s = [], [], [], []
     start = 0
     best_any, has_any, best_ok, has_ok = best_from(0)
     for c in range(len(cand)):
@@ -144,24 +166,31 @@ def plan_strikes(
             wh_o.append(best_any[k])
             wh_r.append(verdict[c, best_any[k]])
             wh_s.append(best_ok[k] if has_ok[k] else -1)
-        if has_ok[k]:
-            o = best_ok[k]
-            out_t.append(cand[c])
-            out_o.append(o)
-            out_r.append(verdict[c, o])
-            g, wo = opt_group[o], opt_weapon[o]
-            shots[g] -= 1
-            stock_left[wo] -= 1.0
-            if shots[g] <= 0 or stock_left[wo] < 1.0:
-                # An option ran dry: re-rank the candidates still waiting.
-                usable &= (shots[f.opt_group] > 0) & (stock_left[w] >= 1.0)
-                start = c + 1
-                if start < len(cand):
-                    best_any, has_any, best_ok, has_ok = best_from(start)
+        if not has_ok[k]:
+            continue
+        o = best_ok[k]
+        key = o * n_local + int(local[c])
+        launcher = next(
+            lid
+            for kk, lid in zip(pair_key_list, pair_l_list, strict=True)
+            if kk == key and shots_left[lid] > 0
+        )
+        out_t.append(cand[c])
+        out_o.append(o)
+        out_r.append(verdict[c, o])
+        out_l.append(launcher)
+        shots_left[launcher] -= 1
+        stock_left[opt_weapon[o]] -= 1.0
+        if shots_left[launcher] == 0 or stock_left[opt_weapon[o]] < 1.0:
+            # A launcher or a weapon ran dry: re-rank the candidates still waiting.
+            usable = feasible & (capacity() > 0) & (stock_left[w] >= 1.0)
+            start = c + 1
+            if start < len(cand):
+                best_any, has_any, best_ok, has_ok = best_from(start)
 
     def arr(x: list[int]) -> np.ndarray:
         return np.array(x, dtype=np.int64)
 
     return StrikePlan(
-        arr(out_t), arr(out_o), arr(out_r), arr(wh_t), arr(wh_o), arr(wh_r), arr(wh_s)
+        arr(out_t), arr(out_o), arr(out_r), arr(wh_t), arr(wh_o), arr(wh_r), arr(wh_s), arr(out_l)
     )

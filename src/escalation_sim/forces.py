@@ -153,6 +153,7 @@ class ForceLayer:
         self.last_fired = np.full(self.n, NEVER, dtype=np.int64)
         self.last_seen_firing = np.full(self.n, NEVER, dtype=np.int64)
         self.fired_at_city = np.zeros(self.n, dtype=bool)
+        self.destroyed_now = np.zeros(self.n, dtype=bool)
         self.labels = [f"{self.group_ids[g]}#{k}" for g, k in self._ordinal_in_group()]
 
         # --- Russian firing units
@@ -174,6 +175,8 @@ class ForceLayer:
             ]
         )
         rf_reach = self.w_range[self.rf_weapon]
+        self.fire_cell = self.cell.copy()
+        self.fire_cell[self.rf] = self.th.cell_of(rf_x, self.rf_fire_depth)
         self.rf_city_in_range = self.th.distance_to_city(rf_x, self.rf_fire_depth) <= rf_reach
         # Cells within range that hold Ukrainian units, per firing unit (CSR).
         ua = np.flatnonzero(self.side == SIDE_UKRAINE)
@@ -239,6 +242,12 @@ class ForceLayer:
             else np.zeros(0, dtype=np.int64)
         )
         self._reach: np.ndarray | None = None
+        # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
+        pair_cell = self._reach_key % self.th.n_cells
+        by_cell = np.argsort(pair_cell, kind="stable")
+        self._lp_src = self._reach_src[by_cell]
+        self._lp_opt = (self._reach_key // self.th.n_cells)[by_cell]
+        self._lp_ptr = np.r_[0, np.cumsum(np.bincount(pair_cell, minlength=self.th.n_cells))]
         self.is_launcher = np.zeros(self.n, dtype=bool)
         self.is_launcher[self._reach_src] = True
         self._coverage_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -291,6 +300,20 @@ class ForceLayer:
             )
             self._reach = counts.reshape(n_opt, self.th.n_cells)
         return self._reach
+
+    def launch_pairs(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Alive launchers within range of the given cells, as (launcher, option, cell position).
+
+        ``cells`` must be unique; the third array indexes into it. Pairs are
+        kept sorted by cell, so this costs the pairs of these cells only.
+        """
+        starts = self._lp_ptr[cells]
+        lens = self._lp_ptr[cells + 1] - starts
+        pos = np.repeat(np.arange(len(cells)), lens)
+        idx = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens) + starts[pos]
+        src = self._lp_src[idx]
+        keep = self.alive[src]
+        return src[keep], self._lp_opt[idx][keep], pos[keep]
 
     def shots_available(self) -> np.ndarray:
         """Shots per Ukrainian group this step (alive launchers times shots each)."""
@@ -363,20 +386,22 @@ class ForceLayer:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ukrainian radars and ISR look for Russian units; fixed sites are known.
 
-        Radars see only units that fired this step; ISR sees any unit. A unit
-        seen firing is remembered as such (the evidence counter-fire rules ask
-        for). Returns the candidate targets for this step and, per candidate,
-        whether ISR saw it preparing to attack.
+        Radars see only units that fired this step, where the fire came from
+        (the release point, for aircraft); ISR sees any unit where it stands. A
+        unit seen firing is remembered as such, fixed sites included (the
+        evidence counter-fire rules ask for). Returns the candidate targets for
+        this step (mobile units seen, fixed sites on today's list) and, per
+        candidate, whether ISR saw it preparing to attack.
         """
         u = rng.random((3, self.n))
         fired_now = self.last_fired == step
         radar_cov = self._coverage(self.radar_idx, self.radar_pairs, self.radar_p)
         isr_cov = self._coverage(self.isr_idx, self.isr_pairs, self.isr_p)
-        c = self.cell
-        miss = (1.0 - radar_cov[c] * fired_now) * (1.0 - isr_cov[c])
+        miss = (1.0 - radar_cov[self.fire_cell] * fired_now) * (1.0 - isr_cov[self.cell])
         russian = (self.side == SIDE_RUSSIA) & self.alive & self.military
-        seen = russian & ~self.fixed & (u[0] < 1.0 - miss)
-        self.last_seen_firing[seen & fired_now] = step
+        detected = russian & (u[0] < 1.0 - miss)
+        seen = detected & ~self.fixed
+        self.last_seen_firing[detected & fired_now] = step
         fixed = (self.side == SIDE_RUSSIA) & self.alive & self.fixed & (u[2] < fixed_attempt_prob)
         candidates = np.flatnonzero(seen | fixed)
         can_fire = np.zeros(self.n, dtype=bool)
@@ -395,6 +420,7 @@ class ForceLayer:
         self.alive[dead] = False
         self.strength[dead] = 0.0
         newly = np.flatnonzero(dead & was_alive)
+        self.destroyed_now[newly] = True
         if len(newly) and self.is_launcher[newly].any():
             self._reach = None
         return newly
@@ -425,7 +451,9 @@ class ForceLayer:
         days = self.step_days
         alive = self.alive
         self.strength[alive] = np.minimum(1.0, self.strength[alive] + repair_per_day * days)
-        back = ~alive & (u < min(1.0, days / replacement_days))
+        # Only units already down at the start of this step can be replaced now.
+        back = ~alive & ~self.destroyed_now & (u < min(1.0, days / replacement_days))
+        self.destroyed_now[:] = False
         if back.any():
             self.alive[back] = True
             self.strength[back] = 1.0

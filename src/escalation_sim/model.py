@@ -119,6 +119,7 @@ class EscalationModel(mesa.Model):
         self.events = EventLog(scenario.start_date, self.step_days)
         self.events.decode = {
             "target": self.forces.labels,
+            "launcher": self.forces.labels,
             "weapon": self.weapon_ids,
             "supplier": self.actor_ids,
             "rule": self.rule_labels,
@@ -240,6 +241,7 @@ class EscalationModel(mesa.Model):
             self.events.add_strikes(
                 k,
                 target=plan.target,
+                launcher=plan.launcher,
                 target_class=f.cls[plan.target],
                 supplier=supplier,
                 weapon=weapons,
@@ -321,8 +323,10 @@ class EscalationModel(mesa.Model):
         harm_rate = sum(self._harm_recent) / max(1, len(self._harm_recent)) / self.step_days
         rus_rung = self.actor[self.russia_id].rung
         changed = False
+        # Every supplier judges its allies' stances as they stood at the start of this phase.
+        levels = {a.actor_id: a.policy.level for a in self.suppliers}
         for u, actor in zip(draws.tolist(), self.suppliers, strict=True):
-            others = [a.policy.level for a in self.suppliers if a is not actor]
+            others = [lvl for aid, lvl in levels.items() if aid != actor.actor_id]
             allies = sum(others) / len(others) if others else None
             change = actor.policy.adapt(day, harm_rate, allies, rus_rung, u)
             if change is not None:
