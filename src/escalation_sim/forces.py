@@ -216,6 +216,22 @@ class ForceLayer:
         self.ua_ad_idx, self.ua_ad_pairs, self.ua_ad_cov = ad_pairs(SIDE_UKRAINE)
         self.ru_ad_idx, self.ru_ad_pairs, self.ru_ad_cov = ad_pairs(SIDE_RUSSIA)
 
+        # Coverage is only ever read where a unit stands, fires from, or at the city
+        # (positions are static), so keep only the pairs that reach such cells.
+        used = np.zeros(self.th.n_cells, dtype=bool)
+        used[self.cell] = True
+        used[self.fire_cell] = True
+        used[self.th.city_cell] = True
+
+        def keep_used(pairs: CellPairs, p: np.ndarray) -> tuple[CellPairs, np.ndarray]:
+            k = used[pairs.cell]
+            return CellPairs(pairs.source[k], pairs.cell[k], pairs.distance_km[k]), p[k]
+
+        self.radar_pairs, self.radar_p = keep_used(self.radar_pairs, self.radar_p)
+        self.isr_pairs, self.isr_p = keep_used(self.isr_pairs, self.isr_p)
+        self.ua_ad_pairs, self.ua_ad_cov = keep_used(self.ua_ad_pairs, self.ua_ad_cov)
+        self.ru_ad_pairs, self.ru_ad_cov = keep_used(self.ru_ad_pairs, self.ru_ad_cov)
+
         # --- Ukrainian launch options: one per (group, weapon)
         opt_group, opt_weapon, reach_src, reach_cell, reach_opt = [], [], [], [], []
         for gi, g in enumerate(specs):
@@ -282,11 +298,11 @@ class ForceLayer:
         return cover
 
     def ukrainian_air_cover(self) -> np.ndarray:
-        """Per cell, chance that Ukrainian air defence covers it."""
+        """Per cell, chance that Ukrainian air defence covers it (cells with units or the city)."""
         return self._coverage(self.ua_ad_idx, self.ua_ad_pairs, self.ua_ad_cov)
 
     def russian_air_cover(self) -> np.ndarray:
-        """Per cell, chance that Russian air defence covers it."""
+        """Per cell, chance that Russian air defence covers it (cells with units or the city)."""
         return self._coverage(self.ru_ad_idx, self.ru_ad_pairs, self.ru_ad_cov)
 
     def reach(self) -> np.ndarray:

@@ -220,21 +220,26 @@ class EscalationModel(mesa.Model):
         rus = self.actor[self.russia_id]
         p = self.perception
         destroyed_ru = int(outcome.destroyed.sum())
-        for i in np.flatnonzero(in_russia).tolist():
-            t, w, s = int(plan.target[i]), int(weapons[i]), int(supplier[i])
-            weight = (
-                self._supplier_weight[s]
-                * self._class_weight[f.cls[t]]
-                * (1.0 + f.depth[t] / p.depth_scale_km)
-                * (p.long_range_multiplier if f.w_long[w] else 1.0)
-                * (p.destroyed_multiplier if outcome.destroyed[i] else 1.0)
-            )
-            cause = (
-                f"{self.actor_ids[s]} {self.weapon_ids[w]} strikes in "
-                f"{self.theater.primary_zone(int(f.zone_bits[t]))} under {self.rule_labels[rules[i]]}"
-            )
-            rus.add_pressure(float(weight), cause)
-            self._perceived_now += float(weight)
+        inside = np.flatnonzero(in_russia)
+        t = plan.target[inside]
+        w = weapons[inside]
+        weights = (
+            self._supplier_weight[supplier[inside]]
+            * self._class_weight[f.cls[t]]
+            * (1.0 + f.depth[t] / p.depth_scale_km)
+            * np.where(f.w_long[w], p.long_range_multiplier, 1.0)
+            * np.where(outcome.destroyed[inside], p.destroyed_multiplier, 1.0)
+        )
+        keys = zip(
+            supplier[inside].tolist(),
+            w.tolist(),
+            self._primary_zone[t].tolist(),
+            rules[inside].tolist(),
+            strict=True,
+        )
+        for key, weight in zip(keys, weights.tolist(), strict=True):
+            rus.add_pressure(weight, self._cause_label(*key))
+        self._perceived_now += float(weights.sum())
         rus.add_pressure(p.own_loss_weight * destroyed_ru, "losses to Ukrainian strikes")
 
         if self.record_events:
@@ -271,6 +276,19 @@ class EscalationModel(mesa.Model):
                     substitute=sub[mask],
                 )
         return destroyed_ru
+
+    def _cause_label(self, supplier: int, weapon: int, zone: int, rule: int) -> str:
+        """How a decision names a kind of strike: who, with what, where, under which rule."""
+        key = (supplier, weapon, zone, rule)
+        label = self._cause_labels.get(key)
+        if label is None:
+            where = self.theater.zone_ids[zone] if zone >= 0 else "outside the named zones"
+            label = (
+                f"{self.actor_ids[supplier]} {self.weapon_ids[weapon]} strikes in {where} "
+                f"under {self.rule_labels[rule]}"
+            )
+            self._cause_labels[key] = label
+        return label
 
     def _strike_tasking(self) -> int:
         """Ukraine's strike tasking today: the base, scaled by its own rung."""
@@ -436,6 +454,7 @@ class EscalationModel(mesa.Model):
         }
         self._counts = {k: np.zeros(len(v), dtype=np.int64) for k, v in self._count_names.items()}
         self._count_rows: list[np.ndarray] = []
+        self._cause_labels: dict[tuple[int, int, int, int], str] = {}
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
         self._perceived_now = 0.0

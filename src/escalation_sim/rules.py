@@ -310,6 +310,11 @@ class RuleEngine:
             self._purpose[k] = _PURPOSE_CODE[r.purpose]
             self._window[k] = r.counter_fire_window_hours
 
+        # Weapon x class scope of each rule, flattened for a single look-up per strike.
+        self._scope = (self._wmask[:, :, None] & self._cmask[:, None, :]).reshape(
+            n_rules, len(self.weapon_ids) * len(self.class_ids)
+        )
+
     def zone_bits(self, zones: Sequence[str]) -> int:
         """The bit mask for a set of zone names."""
         bits = 0
@@ -339,10 +344,13 @@ class RuleEngine:
         n = len(b.weapon)
         decided = np.full(n, -1, dtype=np.int64)
         in_russia = b.depth_km > 0
+        weapon_class = b.weapon * len(self.class_ids) + b.target_class
         for k, (_, rule) in enumerate(self.rules):
             if not _condition_met(rule, world):
                 continue
-            m = self._wmask[k, b.weapon] & self._cmask[k, b.target_class]
+            m = self._scope[k].take(weapon_class)
+            if not m.any():
+                continue  # no strike in the batch uses this rule's weapons on its classes
             if self._terr[k] == 1:
                 m &= in_russia
             elif self._terr[k] == 2:
