@@ -2,6 +2,7 @@
 
 from escalation_sim.api import run
 from escalation_sim.errors import Problem, ScenarioError
+from escalation_sim.model import EscalationModel
 from escalation_sim.results import RunResult, load_run, write_run
 from escalation_sim.scenario import (
     Scenario,
@@ -14,6 +15,7 @@ from escalation_sim.scenario import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "EscalationModel",
     "Problem",
     "RunResult",
     "Scenario",
