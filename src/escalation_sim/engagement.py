@@ -88,18 +88,17 @@ def plan_strikes(
     prep = preparing[order]
     cells = f.cell[cand]
 
-    # Launchers in range of each candidate's cell, per option, with their shots.
-    ucells, local = np.unique(cells, return_inverse=True)
-    n_local = len(ucells)
-    pair_l, pair_o, pair_c = f.launch_pairs(ucells)
+    # Launchers in range of each candidate, per option, with their shots.
+    n_cand = len(cand)
+    pair_l, pair_o, pair_c = f.launch_pairs(cells)
     shots_left = f.group_shots[f.group] * f.alive
-    pair_key = pair_o * n_local + pair_c
+    pair_key = pair_c * n_opt + pair_o
 
     def capacity() -> np.ndarray:
         # Launchers of each option with a shot left, per candidate (C, O).
         has_shot = (shots_left[pair_l] > 0).astype(float)
-        counts = np.bincount(pair_key, weights=has_shot, minlength=n_opt * n_local)
-        return counts.reshape(n_opt, n_local)[:, local].T
+        counts = np.bincount(pair_key, weights=has_shot, minlength=n_cand * n_opt)
+        return counts.reshape(n_cand, n_opt)
 
     w = f.opt_weapon
     effect = f.effect[w][:, f.cls[cand]].T  # (C, O)
@@ -134,8 +133,6 @@ def plan_strikes(
     score_ok = np.where(feasible & allowed, value, -np.inf)
     in_russia = (f.depth[cand] > 0).tolist()
     opt_weapon = w.tolist()
-    pair_key_list = pair_key.tolist()
-    pair_l_list = pair_l.tolist()
     usable = feasible.copy()
 
     def best_from(start: int) -> tuple[list[int], list[bool], list[int], list[bool]]:
@@ -169,12 +166,8 @@ def plan_strikes(
         if not has_ok[k]:
             continue
         o = best_ok[k]
-        key = o * n_local + int(local[c])
-        launcher = next(
-            lid
-            for kk, lid in zip(pair_key_list, pair_l_list, strict=True)
-            if kk == key and shots_left[lid] > 0
-        )
+        in_range = pair_l[pair_key == c * n_opt + o]
+        launcher = int(in_range[shots_left[in_range] > 0][0])
         out_t.append(cand[c])
         out_o.append(o)
         out_r.append(verdict[c, o])

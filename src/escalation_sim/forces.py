@@ -318,10 +318,9 @@ class ForceLayer:
         return self._reach
 
     def launch_pairs(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Alive launchers within range of the given cells, as (launcher, option, cell position).
+        """Alive launchers within range of the given cells, as (launcher, option, position in ``cells``).
 
-        ``cells`` must be unique; the third array indexes into it. Pairs are
-        kept sorted by cell, so this costs the pairs of these cells only.
+        Pairs are kept sorted by cell, so this costs the pairs of these cells only.
         """
         starts = self._lp_ptr[cells]
         lens = self._lp_ptr[cells + 1] - starts
