@@ -164,3 +164,10 @@ def params(markdown: bool) -> None:
     for p in default_parameters():
         unit = f" {p.unit}" if p.unit else ""
         click.echo(f"{p.path} = {p.value}{unit}    [{p.source}]")
+
+
+from escalation_sim.plot_command import plot  # noqa: E402
+
+main.add_command(plot)
+
+__import__("escalation_sim.experiment.commands", fromlist=["register"]).register(main)

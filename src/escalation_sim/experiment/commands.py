@@ -1,0 +1,341 @@
+"""The ``ensemble``, ``compare`` and ``sweep`` commands (thin wrappers over the experiment API).
+
+Input errors print ``error: file:line: field: message`` and exit with status 2;
+an interruption (Ctrl-C or SIGTERM) keeps the finished runs, says how to resume
+and exits with status 130.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _command_line() -> str:
+    import shlex
+
+    return shlex.join(["escalation-sim", *sys.argv[1:]])
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While running, SIGTERM stops the experiment the way Ctrl-C does."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def experiment_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Input errors -> ``error:`` lines and status 2; interruptions -> status 130."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from escalation_sim.errors import ScenarioError
+        from escalation_sim.experiment.errors import ExperimentError, ExperimentInterrupted
+        from escalation_sim.results import OutputExistsError
+
+        try:
+            with _sigterm_as_interrupt():
+                return fn(*args, **kwargs)
+        except ScenarioError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(EXIT_INPUT)
+        except (ExperimentError, OutputExistsError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_INPUT)
+        except ExperimentInterrupted as exc:
+            click.echo(f"\n{exc.message()}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+    return wrapper
+
+
+def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every experiment command shares."""
+    decorators = [
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Local worker processes [default: one per CPU]; 1 runs in this process.",
+        ),
+        click.option(
+            "--dask",
+            "dask",
+            metavar="ADDRESS",
+            default=None,
+            help="Run on an existing Dask cluster (scheduler address, e.g. tcp://host:8786).",
+        ),
+        click.option(
+            "--chunk-size",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Runs per task [default: a few chunks per worker, at most 25].",
+        ),
+        click.option(
+            "--start-method",
+            type=click.Choice(["spawn", "forkserver"]),
+            default=None,
+            help="How the local pool starts workers [default: spawn].",
+        ),
+        click.option(
+            "--restart",
+            is_flag=True,
+            help="Discard unfinished runs of a different experiment in DIR.partial/.",
+        ),
+        click.option("--force", is_flag=True, help="Replace the output directory if it exists."),
+        click.option(
+            "--progress/--no-progress",
+            default=None,
+            help="Show a progress bar [default: when standard error is a terminal].",
+        ),
+    ]
+    for decorate in reversed(decorators):
+        fn = decorate(fn)
+    return fn
+
+
+def _progress(flag: bool | None) -> bool:
+    return sys.stderr.isatty() if flag is None else flag
+
+
+_set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY.PATH=VALUE",
+    help="Override a scenario value (repeatable).",
+)
+_days_option = click.option(
+    "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
+)
+_runs_option = click.option(
+    "--runs",
+    "-n",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Runs (per scenario).",
+)
+_seed_option = click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).",
+)
+_out_option = click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="Output directory."
+)
+
+
+@click.command("ensemble")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@_runs_option
+@_seed_option
+@_days_option
+@_set_option
+@_out_option
+@_options
+@experiment_errors
+def ensemble_command(
+    scenario: Path,
+    runs: int,
+    seed: int,
+    days: int | None,
+    overrides: tuple[str, ...],
+    out: Path | None,
+    jobs: int | None,
+    dask: str | None,
+    chunk_size: int | None,
+    start_method: str | None,
+    restart: bool,
+    force: bool,
+    progress: bool | None,
+) -> None:
+    """Run SCENARIO many times on seeds spawned from one root seed.
+
+    Writes runs (one row per run), per-step aggregates (mean and 5-95
+    percentiles), the probability of reaching each rung by each day, the
+    resolved scenario and metadata, as Parquet and CSV. Interrupted runs are
+    kept in DIR.partial/: the same command resumes. Default DIR:
+    results/ensemble-<scenario>-n<RUNS>-seed<ROOT>.
+    """
+    from escalation_sim.experiment.ensemble import ensemble
+
+    out = out or Path("results") / f"ensemble-{scenario.stem}-n{runs}-seed{seed}"
+    result = ensemble(
+        scenario,
+        runs=runs,
+        seed=seed,
+        jobs=jobs,
+        days=days,
+        overrides=overrides,
+        out=out,
+        dask=dask,
+        chunk_size=chunk_size,
+        start_method=start_method,
+        progress=_progress(progress),
+        restart=restart,
+        force=force,
+        command=_command_line(),
+    )
+    click.echo(result.describe())
+    click.echo(f"\nwrote {out}/")
+
+
+@click.command("compare")
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_runs_option
+@_seed_option
+@_days_option
+@_set_option
+@click.option(
+    "--ci",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the intervals.",
+)
+@click.option(
+    "--outcome",
+    "outcomes",
+    multiple=True,
+    metavar="NAME",
+    help="Compare this outcome (repeatable; a column of runs.parquet) [default: key outcomes].",
+)
+@_out_option
+@_options
+@experiment_errors
+def compare_command(
+    scenarios: tuple[Path, ...],
+    runs: int,
+    seed: int,
+    days: int | None,
+    overrides: tuple[str, ...],
+    ci: float,
+    outcomes: tuple[str, ...],
+    out: Path | None,
+    jobs: int | None,
+    dask: str | None,
+    chunk_size: int | None,
+    start_method: str | None,
+    restart: bool,
+    force: bool,
+    progress: bool | None,
+) -> None:
+    """Run rule sets on the same seeds and compare them seed by seed.
+
+    The first of SCENARIOS is the baseline. For each outcome, prints and saves
+    the mean paired difference with a t-interval, plus each scenario's runs,
+    aggregates and rung probabilities. Default DIR:
+    results/compare-<a>-vs-<b>-n<RUNS>-seed<ROOT>.
+    """
+    from escalation_sim.experiment.compare import compare
+
+    if len(scenarios) < 2:
+        raise click.UsageError("compare needs at least two scenario files")
+    stems = "-vs-".join(s.stem for s in scenarios)
+    out = out or Path("results") / f"compare-{stems}-n{runs}-seed{seed}"
+    result = compare(
+        list(scenarios),
+        runs=runs,
+        seed=seed,
+        jobs=jobs,
+        days=days,
+        overrides=overrides,
+        out=out,
+        dask=dask,
+        chunk_size=chunk_size,
+        start_method=start_method,
+        ci=ci,
+        outcomes=list(outcomes) or None,
+        progress=_progress(progress),
+        restart=restart,
+        force=force,
+        command=_command_line(),
+    )
+    click.echo(result.describe())
+    click.echo(f"\nwrote {out}/")
+
+
+@click.command("sweep")
+@click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(path_type=Path))
+@_out_option
+@click.option(
+    "--check", is_flag=True, help="Validate the sweep file and show its design; run nothing."
+)
+@_options
+@experiment_errors
+def sweep_command(
+    sweep_file: Path,
+    out: Path | None,
+    check: bool,
+    jobs: int | None,
+    dask: str | None,
+    chunk_size: int | None,
+    start_method: str | None,
+    restart: bool,
+    force: bool,
+    progress: bool | None,
+) -> None:
+    """Vary scenario parameters over a design (grid, lhs, sobol, morris) with replications.
+
+    Writes experiments and outcomes (one row per run, in the layout EMA
+    Workbench and SALib read), per-point means, and sensitivity indices where
+    the design supports them. Default DIR: results/sweep-<file stem>.
+    """
+    from escalation_sim.experiment.sweep import load_sweep, sweep
+
+    if check:
+        sw = load_sweep(sweep_file)
+        click.echo(
+            f"ok: {sweep_file} ({sw.spec.design.method} design over {len(sw.params)} "
+            f"parameters: {sw.design.points} points x {sw.spec.replications} replications "
+            f"= {sw.runs} runs of {sw.base.name}, {sw.base.horizon_days} days)"
+        )
+        return
+    out = out or Path("results") / f"sweep-{sweep_file.stem}"
+    result = sweep(
+        sweep_file,
+        jobs=jobs,
+        out=out,
+        dask=dask,
+        chunk_size=chunk_size,
+        start_method=start_method,
+        progress=_progress(progress),
+        restart=restart,
+        force=force,
+        command=_command_line(),
+    )
+    click.echo(result.describe())
+    click.echo(f"\nwrote {out}/")
+
+
+def register(group: click.Group) -> None:
+    """Add the experiment commands to the ``escalation-sim`` command group."""
+    group.add_command(ensemble_command)
+    group.add_command(compare_command)
+    group.add_command(sweep_command)

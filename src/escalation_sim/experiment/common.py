@@ -1,0 +1,203 @@
+"""Pieces the ensemble, comparison and sweep share: outputs, metadata, task plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from escalation_sim.experiment.runner import contiguous_chunks
+from escalation_sim.experiment.seeds import SEED_DERIVATION
+from escalation_sim.experiment.store import WorkDir, partial_dir
+from escalation_sim.experiment.tasks import RunGroup, Task
+from escalation_sim.results import OutputExistsError, atomic_directory, package_versions
+from escalation_sim.scenario.schema import Scenario
+
+#: Packages recorded besides those of a single run.
+EXTRA_PACKAGES = ("pyarrow", "scipy", "SALib", "tqdm", "distributed")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and every package that shapes an experiment's outputs."""
+    out = package_versions()
+    for name in EXTRA_PACKAGES:
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def base_metadata(kind: str, command: str | None, run_info: dict[str, Any]) -> dict[str, Any]:
+    """What every experiment records: kind, time, versions, machine, command, executor."""
+    seconds = run_info.get("seconds", 0.0)
+    ran = run_info.get("runs_run", 0)
+    return {
+        "kind": kind,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "versions": versions(),
+        # platform.platform() would fork a subprocess (uname -p): avoid it in a long run.
+        "machine": {
+            "system": platform.system(),
+            "release": platform.release(),
+            "processor": platform.machine(),
+            "cpus": os.cpu_count(),
+        },
+        "executor": run_info.get("executor"),
+        "timing": {
+            "seconds_this_invocation": round(seconds, 3),
+            "runs_this_invocation": ran,
+            "runs_per_second": round(ran / seconds, 3) if seconds > 0 else None,
+        },
+        "seed_derivation": SEED_DERIVATION,
+    }
+
+
+def label_for(path_or_name: str) -> str:
+    """A file-name-safe label (file stems of scenarios, or scenario names)."""
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "_", path_or_name).strip("._")
+    return label or "scenario"
+
+
+def unique_labels(labels: Sequence[str]) -> list[str]:
+    """Labels made unique by numbering repeats (``a``, ``a-2``)."""
+    out: list[str] = []
+    for label in labels:
+        candidate, n = label, 1
+        while candidate in out:
+            n += 1
+            candidate = f"{label}-{n}"
+        out.append(candidate)
+    return out
+
+
+class Output:
+    """Where an experiment writes: its output directory and work directory.
+
+    With ``out=None`` both live in a temporary directory removed by :meth:`cleanup`
+    (results are returned in memory; an interrupted experiment cannot resume).
+
+    Raises:
+        OutputExistsError: ``out`` exists and ``force`` is false.
+    """
+
+    def __init__(self, out: str | Path | None, *, force: bool) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.force = force
+        if out is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="escalation-sim-")
+            self.out: Path | None = None
+            self.work = Path(self._tmp.name) / "work"
+        else:
+            self.out = Path(out)
+            if self.out.exists() and not force:
+                raise OutputExistsError(
+                    f"{self.out} exists; choose another --out or pass --force to replace it"
+                )
+            self.work = partial_dir(self.out)
+
+    @property
+    def keeps_work(self) -> bool:
+        """Whether finished runs survive an interruption."""
+        return self.out is not None
+
+    def workdir(self, key: dict[str, Any], *, restart: bool) -> WorkDir:
+        """The work directory, checked against the experiment's key."""
+        return WorkDir(self.work, key, restart=restart)
+
+    def finish(self, fill: Callable[[Path], None], wd: WorkDir) -> Path | None:
+        """Write the outputs atomically, then drop the work directory."""
+        if self.out is None:
+            return None
+        atomic_directory(self.out, fill, force=self.force)
+        wd.remove()
+        return self.out
+
+    def cleanup(self) -> None:
+        """Remove the temporary directory (``out=None``)."""
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp.name, ignore_errors=True)
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def scenario_tasks(
+    store: str,
+    scenario: Scenario,
+    seeds: Sequence[int],
+    missing: Sequence[int],
+    chunk_size: int,
+    *,
+    keep_series: bool = True,
+) -> Iterator[Task]:
+    """Tasks running ``missing`` runs of one scenario, ``chunk_size`` consecutive runs each."""
+    for chunk in contiguous_chunks(missing, chunk_size):
+        group = RunGroup(scenario, tuple(chunk), tuple(seeds[r] for r in chunk))
+        yield Task(store, (group,), keep_series)
+
+
+def write_json(data: Any, path: Path) -> None:
+    """Indented JSON (dates, numpy scalars and paths as text)."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, dt.date | Path):
+            return str(value)
+        if hasattr(value, "item"):
+            return value.item()
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    path.write_text(json.dumps(data, indent=2, default=default, ensure_ascii=False) + "\n", "utf-8")
+
+
+def read_parquet(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A Parquet table (optionally only some columns)."""
+    return pd.read_parquet(path, columns=list(columns) if columns is not None else None)
+
+
+class LazyTables(Mapping[str, pd.DataFrame]):
+    """Tables by label, read from ``<folder>/<label>.parquet`` on first use.
+
+    Args:
+        folder: Where the tables are (``None``: only ``loaded``).
+        labels: The labels, in order.
+        loaded: Tables already in memory.
+    """
+
+    def __init__(
+        self,
+        folder: Path | None,
+        labels: Sequence[str],
+        loaded: Mapping[str, pd.DataFrame] | None = None,
+    ) -> None:
+        self._folder = folder
+        self._labels = list(labels)
+        self._cache: dict[str, pd.DataFrame] = dict(loaded or {})
+
+    def __getitem__(self, label: str) -> pd.DataFrame:
+        if label not in self._labels:
+            raise KeyError(label)
+        if label not in self._cache:
+            if self._folder is None:
+                raise KeyError(label)
+            self._cache[label] = read_parquet(self._folder / f"{label}.parquet")
+        return self._cache[label]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __repr__(self) -> str:
+        return f"LazyTables({self._labels})"

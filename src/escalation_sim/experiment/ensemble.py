@@ -1,0 +1,262 @@
+"""Ensembles: one scenario, many seeds; per-run outcomes, per-step bands, rung probabilities."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from escalation_sim.experiment import aggregate
+from escalation_sim.experiment.common import (
+    Output,
+    base_metadata,
+    read_parquet,
+    scenario_tasks,
+    write_json,
+)
+from escalation_sim.experiment.executors import default_jobs
+from escalation_sim.experiment.outcomes import key_outcomes
+from escalation_sim.experiment.runner import ChunkCallback, auto_chunk_size, run_tasks
+from escalation_sim.experiment.seeds import check_root_seed, run_seeds
+from escalation_sim.experiment.store import ChunkStore
+from escalation_sim.scenario.loader import scenario_hash, scenario_to_yaml
+from escalation_sim.scenario.schema import Scenario
+
+RUNS = "runs"
+AGGREGATES = "aggregates"
+RUNG_PROBABILITY = "rung_probability"
+METADATA = "metadata.json"
+SCENARIO_YAML = "scenario.resolved.yaml"
+STORE = "runs"
+
+
+class EnsembleResult:
+    """An ensemble's tables, in memory or read on first use from its directory.
+
+    Attributes:
+        metadata: Kind, scenario, hash, root seed, runs, versions, executor, timing.
+        path: The output directory (``None`` when the ensemble was kept in memory).
+    """
+
+    def __init__(
+        self,
+        metadata: dict[str, Any],
+        path: Path | None = None,
+        *,
+        runs: pd.DataFrame | None = None,
+        aggregates: pd.DataFrame | None = None,
+        rung_probability: pd.DataFrame | None = None,
+    ) -> None:
+        self.metadata = metadata
+        self.path = path
+        self._tables = {RUNS: runs, AGGREGATES: aggregates, RUNG_PROBABILITY: rung_probability}
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if self._tables[name] is None:
+            if self.path is None:
+                raise ValueError(f"no {name} table")
+            self._tables[name] = read_parquet(self.path / f"{name}.parquet")
+        return self._tables[name]  # type: ignore[return-value]
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per run: ``run``, ``seed``, ``scenario`` and the outcomes."""
+        return self._table(RUNS)
+
+    @property
+    def aggregates(self) -> pd.DataFrame:
+        """Per-step mean and percentiles of each series (tidy)."""
+        return self._table(AGGREGATES)
+
+    @property
+    def rung_probability(self) -> pd.DataFrame:
+        """Share of runs in which each actor reached each rung by each step (tidy)."""
+        return self._table(RUNG_PROBABILITY)
+
+    @classmethod
+    def load(cls, path: str | Path) -> EnsembleResult:
+        """Open an ensemble directory written by :func:`ensemble`."""
+        path = Path(path)
+        meta = json.loads((path / METADATA).read_text("utf-8"))
+        return cls(meta, path)
+
+    def describe(self) -> str:
+        """A few lines for a terminal or notebook: rung probabilities and outcome ranges."""
+        m = self.metadata
+        if self.path is not None and self._tables[RUNS] is None:
+            runs = read_parquet(self.path / f"{RUNS}.parquet", key_outcomes(m["actors"]))
+        else:
+            runs = self.runs
+        return describe_ensemble(m, runs, self.rung_probability)
+
+
+def describe_ensemble(meta: dict[str, Any], runs: pd.DataFrame, prob: pd.DataFrame) -> str:
+    """Text summary of an ensemble (used by :meth:`EnsembleResult.describe`)."""
+    lines = [
+        f"{meta['scenario']}: {meta['runs']} runs (root seed {meta['root_seed']}), "
+        f"{meta['days']:g} days each"
+    ]
+    reach = aggregate.reach_table(prob, meta.get("start_rungs", {}))
+    if len(reach):
+        lines += ["", f"Probability of reaching a rung above the start by day {meta['days']:g}:"]
+        for r in reach.itertuples(index=False):
+            lines.append(
+                f"  {r.actor:<4} {r.rung:>2}  {r.rung_name:<36} {100 * r.probability:6.1f}%"
+            )
+    summary = aggregate.outcome_summary(runs, key_outcomes(meta["actors"]))
+    if len(summary):
+        lines += ["", "Per-run outcomes: mean (5th-95th percentile)"]
+        for r in summary.itertuples(index=False):
+            lines.append(f"  {r.outcome:<20} {r.mean:10.2f}   ({r.p5:g} - {r.p95:g})")
+    return "\n".join(lines)
+
+
+def prepare_scenario(
+    scenario: Scenario | str | Path, days: int | None, overrides: Sequence[str]
+) -> Scenario:
+    """Resolve a scenario (path or object) with a horizon and overrides."""
+    from escalation_sim.api import resolve_scenario
+
+    return resolve_scenario(scenario, days=days, overrides=overrides)
+
+
+def check_runs(runs: int) -> int:
+    """The number of runs as an int (at least 1)."""
+    if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 1:
+        raise ValueError(f"runs must be a positive integer, got {runs!r}")
+    return int(runs)
+
+
+def scenario_metadata(sc: Scenario) -> dict[str, Any]:
+    """The scenario facts an ensemble records."""
+    return {
+        "scenario": sc.name,
+        "scenario_hash": scenario_hash(sc),
+        "days": float(sc.n_steps * sc.step_days),
+        "step_days": float(sc.step_days),
+        "start_date": sc.start_date,
+        "actors": list(sc.actors),
+        "start_rungs": {a: s.start_rung for a, s in sc.actors.items()},
+    }
+
+
+def ensemble_tables(store: ChunkStore, sc: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Aggregates and rung probabilities of one scenario's stored runs."""
+    return aggregate.aggregate_series(store, sc), aggregate.rung_probability(store, sc)
+
+
+def ensemble(
+    scenario: Scenario | str | Path,
+    *,
+    runs: int = 100,
+    seed: int = 0,
+    jobs: int | None = None,
+    days: int | None = None,
+    overrides: Sequence[str] = (),
+    out: str | Path | None = None,
+    dask: Any = None,
+    chunk_size: int | None = None,
+    start_method: str | None = None,
+    progress: bool = True,
+    restart: bool = False,
+    force: bool = False,
+    on_chunk: ChunkCallback | None = None,
+    command: str | None = None,
+) -> EnsembleResult:
+    """Run one scenario ``runs`` times on seeds spawned from ``seed``.
+
+    Args:
+        scenario: A :class:`Scenario` or a scenario file.
+        runs: Number of runs.
+        seed: Root seed; run ``i`` gets child ``i`` of ``SeedSequence(seed)``.
+        jobs: Local worker processes (``None``: one per CPU; 1: in this process).
+        days: Override the horizon (days).
+        overrides: ``key.path=value`` overrides.
+        out: Output directory; finished runs are kept in ``<out>.partial/`` until
+            the outputs are complete, so an interrupted call resumes when repeated.
+            ``None``: keep everything in memory (no resume).
+        dask: A Dask scheduler address or ``distributed.Client`` to run on instead.
+        chunk_size: Runs per task (default: a few chunks per worker, at most 25).
+        start_method: ``"spawn"`` (default) or ``"forkserver"`` for the local pool.
+        progress: Show a progress bar (tqdm; a widget in notebooks).
+        restart: Discard finished runs of an earlier, different call in ``<out>.partial/``.
+        force: Replace ``out`` if it exists.
+        on_chunk: Called with ``(done, total)`` after each chunk is on disk.
+        command: The command line, for the metadata.
+
+    Returns:
+        The ensemble's tables and metadata.
+
+    Raises:
+        ScenarioError: The scenario or an override is invalid.
+        OutputExistsError: ``out`` exists and ``force`` is false.
+        StaleWorkError: ``<out>.partial/`` holds runs of a different experiment.
+        ExperimentInterrupted: Interrupted; finished runs are kept for a resume.
+    """
+    sc = prepare_scenario(scenario, days, overrides)
+    runs, seed = check_runs(runs), check_root_seed(seed)
+    output = Output(out, force=force)
+    try:
+        facts = scenario_metadata(sc)
+        key = {
+            "kind": "ensemble",
+            "scenario_hash": facts["scenario_hash"],
+            "root_seed": seed,
+            "runs": runs,
+        }
+        wd = output.workdir(key, restart=restart)
+        store = wd.store(STORE)
+        seeds = run_seeds(seed, runs)
+        finished = store.done()
+        missing = [r for r in range(runs) if r not in finished]
+        workers = 1 if jobs == 1 and dask is None else (jobs or default_jobs())
+        size = chunk_size or auto_chunk_size(len(missing), workers)
+        info = run_tasks(
+            scenario_tasks(STORE, sc, seeds, missing, size),
+            stores={STORE: store},
+            total=runs,
+            done=len(finished),
+            jobs=jobs,
+            dask=dask,
+            start_method=start_method,
+            progress=progress,
+            desc="ensemble",
+            workdir=wd.path if output.keeps_work else None,
+            on_chunk=on_chunk,
+        )
+        aggregates, prob = ensemble_tables(store, sc)
+        meta = {
+            **base_metadata("ensemble", command, info),
+            **facts,
+            "root_seed": seed,
+            "runs": runs,
+            "seeds_first": seeds[:10],
+            "chunk_size": size,
+            "resumed_runs": len(finished),
+            "series": sorted(set(aggregates["series"])),
+            "percentiles": "numpy.percentile, method 'linear', over all runs at each step",
+            "files": {
+                "runs": "runs.parquet / runs.csv: one row per run",
+                "aggregates": "aggregates.parquet / .csv: step, day, date, series, mean, p5..p95",
+                "rung_probability": "rung_probability.parquet / .csv: share of runs at rung >= k",
+            },
+        }
+
+        def fill(tmp: Path) -> None:
+            aggregate.write_runs([store], tmp / f"{RUNS}.parquet", tmp / f"{RUNS}.csv")
+            aggregate.write_table(aggregates, tmp / AGGREGATES)
+            aggregate.write_table(prob, tmp / RUNG_PROBABILITY)
+            write_json(meta, tmp / METADATA)
+            (tmp / SCENARIO_YAML).write_text(scenario_to_yaml(sc), encoding="utf-8")
+
+        path = output.finish(fill, wd)
+        if path is not None:
+            return EnsembleResult(meta, path, aggregates=aggregates, rung_probability=prob)
+        table = aggregate.read_runs([store])
+        return EnsembleResult(meta, None, runs=table, aggregates=aggregates, rung_probability=prob)
+    finally:
+        output.cleanup()

@@ -1,0 +1,251 @@
+"""Where tasks run: in this process, on a local process pool, or on a Dask cluster.
+
+All three take the same :class:`~escalation_sim.experiment.tasks.Task` objects
+and the same pure function, and yield results as they complete; the caller
+files each result by its run ids, so the order of completion never shows in
+the outputs. Only a bounded window of tasks is in flight at a time (twice the
+number of workers), so memory does not grow with the number of runs.
+
+The local pool uses :mod:`concurrent.futures` with an explicit start method
+(``spawn`` by default, or ``forkserver``) taken from
+:func:`multiprocessing.get_context`: the process-wide start method is never
+set, so the runner can live inside notebooks and other programs.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from escalation_sim.experiment.errors import ExperimentError
+from escalation_sim.experiment.tasks import ChunkResult, Task
+
+START_METHODS = ("spawn", "forkserver")
+TaskFn = Callable[[Task], ChunkResult]
+
+
+def default_jobs() -> int:
+    """Number of CPUs this process may use."""
+    count = getattr(os, "process_cpu_count", os.cpu_count)()
+    return max(1, count or 1)
+
+
+class Executor:
+    """Runs tasks and yields their results as they complete."""
+
+    #: Number of tasks that can run at once.
+    workers: int = 1
+    #: What ran the tasks, for the metadata.
+    description: dict[str, Any]
+
+    def imap_unordered(self, fn: TaskFn, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
+        """Run ``fn`` on every task; yield results in completion order."""
+        raise NotImplementedError
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Release the workers; with ``cancel``, drop queued tasks and stop running ones."""
+
+
+class SerialExecutor(Executor):
+    """Runs tasks one after another in this process (``--jobs 1``)."""
+
+    def __init__(self) -> None:
+        self.workers = 1
+        self.description = {"kind": "serial", "workers": 1}
+
+    def imap_unordered(self, fn: TaskFn, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
+        """Run ``fn`` on every task in order."""
+        for task in tasks:
+            yield fn(task)
+
+
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops them cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _windowed(
+    submit: Callable[[Task], Future[ChunkResult]], tasks: Iterable[Task], window: int
+) -> Iterator[ChunkResult]:
+    pending: set[Future[ChunkResult]] = set()
+    source = iter(tasks)
+
+    def fill() -> None:
+        while len(pending) < window:
+            task = next(source, None)
+            if task is None:
+                return
+            pending.add(submit(task))
+
+    fill()
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            pending.discard(fut)
+            yield fut.result()
+        fill()
+
+
+class LocalPoolExecutor(Executor):
+    """A pool of worker processes on this machine.
+
+    Args:
+        jobs: Number of worker processes.
+        start_method: ``"spawn"`` (default; portable, safe with threads) or
+            ``"forkserver"``.
+    """
+
+    def __init__(self, jobs: int, start_method: str | None = None) -> None:
+        method = start_method or "spawn"
+        if method not in START_METHODS:
+            raise ExperimentError(
+                f"start method {method!r} is not supported; use one of: {', '.join(START_METHODS)}"
+            )
+        if method not in multiprocessing.get_all_start_methods():
+            raise ExperimentError(f"start method {method!r} is not available on this platform")
+        self.workers = jobs
+        self.description = {"kind": "local", "workers": jobs, "start_method": method}
+        self._pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_ignore_sigint,
+        )
+
+    def imap_unordered(self, fn: TaskFn, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
+        """Run tasks on the pool, at most two per worker in flight."""
+        return _windowed(lambda t: self._pool.submit(fn, t), tasks, 2 * self.workers)
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Shut the pool down; with ``cancel``, stop the workers at once."""
+        if not cancel:
+            self._pool.shutdown(wait=True)
+            return
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        terminate = getattr(self._pool, "terminate_workers", None)  # Python >= 3.14
+        if terminate is not None:
+            terminate()
+            return
+        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+            if proc.is_alive():
+                proc.terminate()
+        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+            proc.join(timeout=5)
+
+
+def _worker_versions() -> dict[str, str]:
+    """Versions that decide a run's numbers, as seen on a Dask worker."""
+    import numpy
+
+    import escalation_sim
+
+    return {"escalation-sim": escalation_sim.__version__, "numpy": numpy.__version__}
+
+
+class DaskExecutor(Executor):
+    """Sends tasks to an existing Dask distributed cluster.
+
+    Args:
+        cluster: The scheduler's address (``tcp://host:8786``) or a
+            ``distributed.Client``. A client passed in stays open; one made
+            here is closed with the executor.
+
+    Raises:
+        ExperimentError: Dask is not installed, the scheduler cannot be
+            reached, or the workers run other versions of the package or numpy.
+    """
+
+    def __init__(self, cluster: Any) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ExperimentError(
+                "--dask needs Dask distributed: pip install 'escalation-sim[dask]'"
+            ) from None
+        self._futures: list[Any] = []
+        if isinstance(cluster, Client):
+            self._client, self._owned = cluster, False
+        else:
+            try:
+                self._client = Client(str(cluster), timeout="20s", set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ExperimentError(
+                    f"cannot reach the Dask scheduler at {cluster}: {exc}"
+                ) from None
+            self._owned = True
+        try:
+            seen = self._client.run(_worker_versions)
+        except ModuleNotFoundError as exc:
+            self.close()
+            raise ExperimentError(
+                f"the Dask workers cannot import escalation-sim ({exc}); "
+                "install the same version in the workers' environment"
+            ) from None
+        here = _worker_versions()
+        for worker, versions in seen.items():
+            if versions != here:
+                self.close()
+                raise ExperimentError(
+                    f"Dask worker {worker} runs {versions}, this process {here}; "
+                    "results would not match: install the same versions on the workers"
+                )
+        self.workers = max(1, sum(self._client.nthreads().values()))
+        self.description = {
+            "kind": "dask",
+            "workers": self.workers,
+            "scheduler": self._client.scheduler.address,
+            "worker_versions": here,
+        }
+
+    def imap_unordered(self, fn: TaskFn, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
+        """Submit tasks to the cluster, at most two per worker thread in flight."""
+        from distributed import as_completed
+
+        source = iter(tasks)
+        window = 2 * self.workers
+        first = [self._submit(fn, t) for _, t in zip(range(window), source, strict=False)]
+        pending = as_completed(first, loop=self._client.loop)
+        for fut in pending:
+            result = fut.result()
+            self._futures.remove(fut)
+            fut.release()
+            yield result
+            task = next(source, None)
+            if task is not None:
+                pending.add(self._submit(fn, task))
+
+    def _submit(self, fn: TaskFn, task: Task) -> Any:
+        fut = self._client.submit(fn, task, pure=False)
+        self._futures.append(fut)
+        return fut
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Cancel outstanding tasks (with ``cancel``); close the client if made here."""
+        if cancel and self._futures:
+            self._client.cancel(self._futures)
+        self._futures = []
+        if self._owned:
+            self._client.close()
+
+
+def make_executor(
+    jobs: int | None = None, dask: Any = None, start_method: str | None = None
+) -> Executor:
+    """The executor for a command line's ``--jobs`` / ``--dask``.
+
+    Args:
+        jobs: Local worker processes (``None``: one per CPU; 1: in this process).
+        dask: A Dask scheduler address or ``distributed.Client``; overrides ``jobs``.
+        start_method: Start method of the local pool.
+    """
+    if dask is not None:
+        return DaskExecutor(dask)
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ExperimentError(f"--jobs must be at least 1, got {jobs}")
+    if jobs == 1:
+        return SerialExecutor()
+    return LocalPoolExecutor(jobs, start_method)

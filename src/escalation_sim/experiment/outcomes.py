@@ -1,0 +1,149 @@
+"""What one run contributes to an experiment: a row of outcomes and its per-step series.
+
+The row (one per run; the columns of ``runs.parquet`` and ``outcomes.parquet``):
+
+* ``days``: the horizon run;
+* ``peak_rung.<actor>``, ``final_rung.<actor>``: highest and last rung;
+* ``first_day_rung.<actor>.<k>``: first day the actor stood at rung ``k`` or
+  higher (0 if it started there, NaN if never), for every rung of its ladder;
+* ``strikes``, ``strikes_in_russia`` and ``strikes_in_russia.supplier.<s>`` /
+  ``.weapon.<w>``: strikes over the run;
+* ``withheld`` and ``withheld.rule.<rule>``: opportunities no allowed weapon could
+  take (the sanctuary), by the rule that forbade them; ``constrained``: struck
+  with a second-choice weapon;
+* ``fire_on_city`` (salvoes landed on the city over the run), ``harm`` (the
+  cumulative civilian-harm index at the end), ``losses.RUS`` / ``losses.UKR``
+  (units destroyed), ``alive.RUS`` / ``alive.UKR`` (units alive at the end);
+* ``nato_conflict`` / ``nuclear_use`` (1 if it happened, else 0) and
+  ``nato_conflict_day`` / ``nuclear_use_day`` (NaN if it did not).
+
+The per-step series (aggregated into ``aggregates.parquet``) are each actor's
+rung and pressure, each supplier's posture level, and the fire, harm, strike,
+withheld, loss and alive counts of the time series, with cumulative versions of
+fire, strikes inside Russia and withheld opportunities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Column prefixes of per-run counts: a column absent from some runs means zero there.
+COUNT_PREFIXES = ("strikes_in_russia.supplier.", "strikes_in_russia.weapon.", "withheld.rule.")
+
+#: Per-step series taken as they are from the time series (when present).
+PLAIN_SERIES = (
+    "fire_on_city",
+    "harm",
+    "harm_cumulative",
+    "strikes",
+    "strikes_in_russia",
+    "withheld",
+    "constrained",
+    "losses.RUS",
+    "losses.UKR",
+    "alive.RUS",
+    "alive.UKR",
+)
+#: Per-step series accumulated over the run (name: source column).
+CUMULATIVE_SERIES = {
+    "fire_on_city_cumulative": "fire_on_city",
+    "strikes_in_russia_cumulative": "strikes_in_russia",
+    "withheld_cumulative": "withheld",
+}
+
+#: Outcomes compared by default between rule sets (``<russia>`` etc. are filled in).
+KEY_OUTCOMES = (
+    "fire_on_city",
+    "harm",
+    "strikes_in_russia",
+    "withheld",
+    "constrained",
+    "losses.RUS",
+    "losses.UKR",
+    "alive.RUS",
+    "nato_conflict",
+    "nuclear_use",
+)
+
+
+def series_names(columns: Sequence[str], actor_ids: Sequence[str]) -> list[str]:
+    """The per-step series kept for aggregation, in output order."""
+    present = set(columns)
+    names = [f"rung.{a}" for a in actor_ids] + [f"pressure.{a}" for a in actor_ids]
+    names += [c for c in PLAIN_SERIES if c in present]
+    names += [c for c, src in CUMULATIVE_SERIES.items() if src in present]
+    names += [c for c in columns if c.startswith("posture_level.")]
+    return names
+
+
+def step_series(ts: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The per-step values of ``names`` for one run (cumulative series computed here)."""
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        src = CUMULATIVE_SERIES.get(name)
+        out[name] = np.cumsum(ts[src].to_numpy()) if src else ts[name].to_numpy()
+    return out
+
+
+def _sum_prefix(ts: pd.DataFrame, prefix: str, out: dict[str, Any]) -> None:
+    cols = [c for c in ts.columns if c.startswith(prefix)]
+    if cols:
+        totals = ts[cols].to_numpy().sum(axis=0)
+        out.update({c: totals[i].item() for i, c in enumerate(cols)})
+
+
+def run_outcomes(
+    ts: pd.DataFrame,
+    ladders: Mapping[str, int],
+    nato_conflict_day: float | None,
+    nuclear_use_day: float | None,
+) -> dict[str, Any]:
+    """One run's row of outcomes (see the module docstring for the columns).
+
+    Args:
+        ts: The run's time series (:meth:`EscalationModel.timeseries`).
+        ladders: Number of rungs of each actor's ladder, by actor id.
+        nato_conflict_day: Day direct NATO-Russia conflict began, or ``None``.
+        nuclear_use_day: Day of first nuclear use, or ``None``.
+    """
+    day = ts["day"].to_numpy(dtype=float)
+    row: dict[str, Any] = {"days": float(day[-1])}
+    reached: dict[str, Any] = {}
+    for aid, n_rungs in ladders.items():
+        rung = ts[f"rung.{aid}"].to_numpy()
+        top = np.maximum.accumulate(rung)
+        row[f"peak_rung.{aid}"] = int(top[-1])
+        row[f"final_rung.{aid}"] = int(rung[-1])
+        first = np.searchsorted(top, np.arange(n_rungs), side="left")
+        for k in range(n_rungs):
+            reached[f"first_day_rung.{aid}.{k}"] = (
+                float(day[first[k]]) if first[k] < len(day) else np.nan
+            )
+    row.update(reached)
+    row["strikes"] = int(ts["strikes"].sum())
+    row["strikes_in_russia"] = int(ts["strikes_in_russia"].sum())
+    _sum_prefix(ts, "strikes_in_russia.supplier.", row)
+    _sum_prefix(ts, "strikes_in_russia.weapon.", row)
+    row["withheld"] = int(ts["withheld"].sum())
+    _sum_prefix(ts, "withheld.rule.", row)
+    row["constrained"] = int(ts["constrained"].sum())
+    row["fire_on_city"] = float(ts["fire_on_city"].sum())
+    row["harm"] = float(ts["harm_cumulative"].iloc[-1])
+    row["losses.RUS"] = int(ts["losses.RUS"].sum())
+    row["losses.UKR"] = int(ts["losses.UKR"].sum())
+    row["alive.RUS"] = int(ts["alive.RUS"].iloc[-1])
+    row["alive.UKR"] = int(ts["alive.UKR"].iloc[-1])
+    row["nato_conflict"] = int(nato_conflict_day is not None)
+    row["nato_conflict_day"] = np.nan if nato_conflict_day is None else float(nato_conflict_day)
+    row["nuclear_use"] = int(nuclear_use_day is not None)
+    row["nuclear_use_day"] = np.nan if nuclear_use_day is None else float(nuclear_use_day)
+    return row
+
+
+def key_outcomes(actor_ids: Sequence[str]) -> list[str]:
+    """The outcomes compared by default: headline counts, each actor's peak rung, conflict."""
+    return list(KEY_OUTCOMES) + [f"peak_rung.{a}" for a in actor_ids]

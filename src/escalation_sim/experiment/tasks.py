@@ -1,0 +1,148 @@
+"""The unit of work sent to a worker: a chunk of runs, and what it sends back.
+
+A :class:`Task` is plain data (scenarios, run ids, seeds) and
+:func:`execute_task` a pure function of it, so the same task gives the same
+result in this process, in a local pool worker or on a Dask worker anywhere.
+Results travel back to the process that started the experiment, which alone
+writes files: workers need no shared file system.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from escalation_sim.experiment.outcomes import run_outcomes, series_names, step_series
+from escalation_sim.scenario.schema import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class RunGroup:
+    """Runs of one scenario inside a task.
+
+    Attributes:
+        scenario: The resolved scenario.
+        runs: Run ids (the row keys of the experiment's tables).
+        seeds: The seed of each run.
+        ids: Extra id columns, each a tuple aligned with ``runs`` (e.g. ``point``).
+    """
+
+    scenario: Scenario
+    runs: tuple[int, ...]
+    seeds: tuple[int, ...]
+    ids: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A chunk of consecutive runs.
+
+    Attributes:
+        store: Name of the chunk store the result belongs to (one per scenario
+            of a comparison).
+        groups: The runs, grouped by scenario, in run order.
+        keep_series: Return the per-step series too (ensembles and comparisons).
+    """
+
+    store: str
+    groups: tuple[RunGroup, ...]
+    keep_series: bool = True
+
+    @property
+    def runs(self) -> list[int]:
+        """Run ids of the chunk, in order."""
+        return [r for g in self.groups for r in g.runs]
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    """What a task sends back.
+
+    Attributes:
+        store: As in the task.
+        first: First run id of the chunk.
+        last: Last run id of the chunk.
+        runs: One row per run: ``run``, ``seed``, the id columns, ``scenario``, outcomes.
+        steps: ``run``, ``step`` and one column per series, one row per run and step
+            (``None`` when the task did not keep series).
+        seconds: Time the worker spent.
+    """
+
+    store: str
+    first: int
+    last: int
+    runs: pd.DataFrame
+    steps: pd.DataFrame | None
+    seconds: float
+
+    @property
+    def n(self) -> int:
+        """Number of runs in the chunk."""
+        return len(self.runs)
+
+
+def run_one(scenario: Scenario, seed: int) -> tuple[pd.DataFrame, float | None, float | None]:
+    """Run a scenario once without the event log; its time series and conflict days."""
+    from escalation_sim.model import EscalationModel
+
+    model = EscalationModel(scenario, seed=seed, record_events=False)
+    model.run()
+    result = model.timeseries(), model.nato_conflict_day, model.nuclear_use_day
+    del model
+    return result
+
+
+def execute_task(task: Task) -> ChunkResult:
+    """Run every run of a task; deterministic given the task.
+
+    Args:
+        task: The chunk to run.
+
+    Returns:
+        The per-run outcomes and (if asked) the per-step series, in run order.
+    """
+    start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    series: dict[str, list[np.ndarray]] = {}
+    run_col: list[np.ndarray] = []
+    step_col: list[np.ndarray] = []
+    for group in task.groups:
+        sc = group.scenario
+        ladders = {aid: len(sc.ladder_for(aid).rungs) for aid in sc.actors}
+        names: list[str] | None = None
+        for i, (run, seed) in enumerate(zip(group.runs, group.seeds, strict=True)):
+            ts, nato_day, nuclear_day = run_one(sc, seed)
+            row: dict[str, Any] = {"run": run, "seed": seed}
+            row.update({k: v[i] for k, v in group.ids.items()})
+            row["scenario"] = sc.name
+            row.update(run_outcomes(ts, ladders, nato_day, nuclear_day))
+            rows.append(row)
+            if task.keep_series:
+                names = names or series_names(list(ts.columns), list(sc.actors))
+                for name, values in step_series(ts, names).items():
+                    series.setdefault(name, []).append(values)
+                run_col.append(np.full(len(ts), run, dtype=np.int64))
+                step_col.append(ts["step"].to_numpy(dtype=np.int64))
+    runs = pd.DataFrame(rows)
+    steps = None
+    if task.keep_series:
+        data = {"run": np.concatenate(run_col), "step": np.concatenate(step_col)}
+        data.update({k: np.concatenate(v) for k, v in series.items()})
+        steps = pd.DataFrame(data)
+    ids = task.runs
+    return ChunkResult(task.store, ids[0], ids[-1], runs, steps, time.perf_counter() - start)
+
+
+def outcome_columns(scenario: Scenario) -> list[str]:
+    """The outcome columns a run of ``scenario`` produces (without running it)."""
+    from escalation_sim.model import EscalationModel
+
+    model = EscalationModel(scenario, seed=0, record_events=False)
+    ts = model.timeseries()
+    ladders = {aid: len(scenario.ladder_for(aid).rungs) for aid in scenario.actors}
+    del model
+    return list(run_outcomes(ts, ladders, None, None))

@@ -1,0 +1,192 @@
+"""Figures of one run: each function returns a figure with the expected content, warning-free.
+
+Every test runs with warnings as errors, so a matplotlib or pandas warning (a
+layout that failed, a legend without artists, a deprecated call) fails it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import escalation_sim as es
+from escalation_sim import plots
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def adaptive() -> es.RunResult:
+    """Starts restrictive (many withheld strikes) and widens: rule changes in 30 days."""
+    return es.run(SCENARIOS / "adaptive_policy.yaml", seed=1, days=30)
+
+
+@pytest.fixture(scope="module")
+def may30() -> es.RunResult:
+    return es.run(SCENARIOS / "may30_kharkiv_counterfire.yaml", seed=2, days=25)
+
+
+def visible_axes(fig: Figure) -> list:
+    return [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+
+
+def texts(fig: Figure) -> str:
+    """Every piece of text in a figure (titles, labels, ticks, legends, annotations)."""
+    parts = [fig._suptitle.get_text()] if fig._suptitle else []
+    for ax in fig.axes:
+        parts += [ax.get_title(loc="left"), ax.get_xlabel(), ax.get_ylabel()]
+        parts += [t.get_text() for t in ax.get_yticklabels() + ax.get_xticklabels()]
+        parts += [t.get_text() for t in ax.texts]
+        legend = ax.get_legend()
+        if legend is not None:
+            parts += [t.get_text() for t in legend.get_texts()]
+    for legend in fig.legends:
+        parts += [t.get_text() for t in legend.get_texts()]
+    return "\n".join(parts)
+
+
+def render(fig: Figure, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    fig.savefig(path, dpi=60)
+    plots.close(fig)
+    assert path.stat().st_size > 5_000
+    return path
+
+
+def test_actor_colours_are_fixed_and_distinct():
+    cast = ["UKR", "RUS", "USA", "GBR", "FRA", "DEU"]
+    colours = [plots.actor_colour(a) for a in cast]
+    assert len(set(colours)) == len(cast)
+    assert all(c in plots.OKABE_ITO for c in colours)
+    assert plots.actor_colour("BLR") == plots.actor_colour("BLR")
+
+
+def test_escalation_curve_has_a_panel_per_ladder_and_a_line_per_actor(adaptive, tmp_path):
+    sc = adaptive.scenario
+    fig = plots.escalation_curve(adaptive)
+    axes = visible_axes(fig)
+    ladders = {id(sc.ladder_for(a)) for a in sc.actors}
+    assert len(axes) == len(ladders) + 2  # ladders, Russia's pressure, strikes inside Russia
+    for aid, actor in sc.actors.items():
+        labelled = [
+            ln for ax in axes for ln in ax.get_lines() if ln.get_label() == f"{actor.name} ({aid})"
+        ]
+        assert len(labelled) == 1, aid
+        # Each actor sits on a panel whose axis names its own ladder's rungs.
+        ax = labelled[0].axes
+        ticks = [t.get_text() for t in ax.get_yticklabels()]
+        assert ticks == [f"{r.level} {r.name}" for r in sc.ladder_for(aid).rungs]
+    assert all(ax.get_ylabel() for ax in axes)
+    assert axes[-1].get_xlabel() == "date"
+    text = texts(fig)
+    assert sc.name in text and "1 run" in text
+    # The rule changes of the run are marked and named.
+    changes = [e for e in adaptive.events if e["kind"] == "rule_change"]
+    assert changes
+    for ev in changes:
+        assert f"{ev['actor']} → {ev['to_posture']}" in text
+    render(fig, tmp_path, "curve")
+
+
+def russian_climbs(result: es.RunResult) -> list[dict]:
+    return [
+        e
+        for e in result.events
+        if e["kind"] == "decision" and e["actor"] == "RUS" and e["to_rung"] > e["from_rung"]
+    ]
+
+
+def test_escalation_curve_labels_russias_climbs_with_their_cause(tmp_path):
+    for seed in range(40):  # the first seed on which Russia climbs within 60 days
+        result = es.run(SCENARIOS / "deep_strike.yaml", seed=seed, days=60)
+        climbs = russian_climbs(result)
+        if climbs:
+            break
+    else:
+        pytest.fail("Russia climbed within 60 days on none of 40 seeds of deep_strike")
+    fig = plots.escalation_curve(result)
+    text = texts(fig)
+    assert f"day {climbs[0]['day']:g}: " in text
+    assert climbs[0]["causes"][0]["cause"][:30] in text
+    render(fig, tmp_path, "curve_climb")
+
+
+def test_run_timeline_stacks_strikes_by_supplier(may30, tmp_path):
+    fig = plots.run_timeline(may30)
+    axes = visible_axes(fig)
+    assert len(axes) == 4
+    suppliers = [
+        c.rsplit(".", 1)[1]
+        for c in may30.timeseries.columns
+        if c.startswith("strikes_in_russia.supplier.") and may30.timeseries[c].sum() > 0
+    ]
+    legend = [t.get_text() for t in axes[1].get_legend().get_texts()]
+    assert sorted(legend) == sorted(suppliers)
+    assert all(ax.get_ylabel() for ax in axes)
+    assert "Kharkiv" in texts(fig)
+    render(fig, tmp_path, "timeline")
+
+
+def test_theater_map_shows_zones_places_units_strikes_and_withheld(adaptive, tmp_path):
+    units = plots.unit_table(adaptive.scenario, adaptive.seed)
+    assert len(units) == sum(g.count for g in adaptive.scenario.forces.values())
+    assert set(units["side"]) == {"russia", "ukraine"}
+    fig = plots.theater_map(adaptive, units=units)
+    axes = visible_axes(fig)
+    assert len(axes) == 2  # whole theater and the close-up (the legend panel has no axes)
+    text = texts(fig)
+    for place in ("Kharkiv", "Belgorod"):
+        assert place in text
+    assert "withheld: no allowed weapon" in text
+    assert "GMLRS reach" in text and "ATACMS reach" in text
+    strikes = {e["supplier"] for e in adaptive.events if e["kind"] == "strike"}
+    for sup in strikes:
+        assert f"target struck with {sup} weapons" in text
+    zones = adaptive.scenario.theater.zones
+    for ax in axes:
+        assert ax.get_xlabel() == "km along the border"
+        assert "depth into Russia" in ax.get_ylabel()
+        assert len(ax.patches) >= 2 * len(zones)
+    render(fig, tmp_path, "map")
+
+
+def test_withheld_by_rule_names_each_deciding_rule(adaptive, tmp_path):
+    fig = plots.withheld_by_rule(adaptive)
+    axes = visible_axes(fig)
+    assert len(axes) == 2
+    rules = {e["rule"] for e in adaptive.events if e["kind"] in ("withheld", "constrained")}
+    assert {t.get_text() for t in axes[0].get_yticklabels()} == rules
+    assert axes[0].get_xlabel() and axes[1].get_xlabel()
+    render(fig, tmp_path, "withheld")
+
+
+def test_withheld_by_rule_says_so_when_nothing_was_forbidden(tmp_path):
+    result = es.run(SCENARIOS / "deep_strike.yaml", seed=3, days=3)
+    result.events = [e for e in result.events if e["kind"] not in ("withheld", "constrained")]
+    fig = plots.withheld_by_rule(result)
+    assert "No strike opportunity was forbidden" in texts(fig)
+    render(fig, tmp_path, "withheld_none")
+
+
+def test_describe_outcome_knows_units():
+    assert plots.describe_outcome("fire_on_city") == ("fire landing on Kharkiv", "salvoes")
+    assert plots.describe_outcome("peak_rung.RUS") == ("peak rung of RUS", "rungs")
+    assert plots.describe_outcome("first_day_rung.RUS.4")[0] == "first day on rung 4 of RUS"
+    assert plots.describe_outcome("withheld_cumulative") == (
+        "withheld opportunities (sanctuary), cumulative",
+        "opportunities",
+    )
+    assert plots.describe_outcome("something_else") == ("something_else", "")
+
+
+def test_rung_and_label_colours_are_distinct():
+    levels = [3, 4, 5, 6]
+    colours = plots.rung_colours(levels)
+    assert len({tuple(np.round(c, 3)) for c in colours.values()}) == len(levels)
+    labels = plots.label_colours(["pre", "may30", "deep"])
+    assert len({tuple(np.round(c, 3)) for c in labels.values()}) == 3
