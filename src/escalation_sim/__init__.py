@@ -2,6 +2,7 @@
 
 from escalation_sim.api import run
 from escalation_sim.errors import Problem, ScenarioError
+from escalation_sim.experiment import compare, ensemble, sweep
 from escalation_sim.model import EscalationModel
 from escalation_sim.results import RunResult, load_run, write_run
 from escalation_sim.scenario import (
@@ -21,11 +22,14 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "compare",
+    "ensemble",
     "load_run",
     "load_scenario",
     "run",
     "scenario_from_dict",
     "scenario_to_yaml",
+    "sweep",
     "with_overrides",
     "write_run",
 ]
