@@ -15,7 +15,7 @@ from scipy import stats
 from escalation_sim.api import run
 from escalation_sim.cli import main
 from escalation_sim.experiment import ExperimentError, run_seeds
-from escalation_sim.experiment.compare import compare, paired_differences
+from escalation_sim.experiment.compare import ComparisonResult, compare, paired_differences
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "may30_kharkiv_counterfire.yaml"
@@ -119,6 +119,9 @@ def test_cli_compare_prints_and_saves_the_comparison(tmp_path: Path) -> None:
     assert meta["kind"] == "compare" and meta["labels"] == labels
     assert len(meta["scenario_hashes"]) == 3 and meta["runs"] == 4 and meta["root_seed"] == 0
     assert "t-interval" in meta["ci_method"]
+    loaded = ComparisonResult.load(out)
+    pd.testing.assert_frame_equal(loaded.table, table)
+    assert loaded.labels == labels and len(loaded.runs["deep_strike"]) == 4
 
 
 def test_cli_compare_input_errors_exit_2(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from escalation_sim.api import resolve_scenario, run
 from escalation_sim.cli import main
-from escalation_sim.experiment import ensemble, run_seeds
+from escalation_sim.experiment import EnsembleResult, ensemble, run_seeds
 from escalation_sim.experiment.aggregate import aggregate_series, rung_probability
 from escalation_sim.experiment.runner import auto_chunk_size, contiguous_chunks
 from escalation_sim.experiment.store import ChunkStore
@@ -257,6 +257,9 @@ def test_cli_ensemble_writes_the_documented_files(tmp_path: Path) -> None:
     assert meta["scenario"] == "May-30 Kharkiv counter-fire"
     assert len(meta["scenario_hash"]) == 64 and "SeedSequence" in meta["seed_derivation"]
     assert meta["command"].startswith("escalation-sim")
+    loaded = EnsembleResult.load(out)
+    pd.testing.assert_frame_equal(loaded.runs, runs)
+    assert "Per-run outcomes" in loaded.describe()
 
     again = CliRunner().invoke(main, ["ensemble", str(DEFAULT), "--runs", "5", "--out", str(out)])
     assert again.exit_code == 2

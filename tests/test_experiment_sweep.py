@@ -15,7 +15,7 @@ from escalation_sim.cli import main
 from escalation_sim.errors import ScenarioError
 from escalation_sim.experiment import ExperimentInterrupted
 from escalation_sim.experiment.store import partial_dir
-from escalation_sim.experiment.sweep import expected_points, load_sweep, sweep
+from escalation_sim.experiment.sweep import SweepResult, expected_points, load_sweep, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -122,6 +122,27 @@ def test_shipped_sweep_validates_and_runs_with_tiny_replications(tmp_path: Path)
         "seed": None,
     }
     assert load_sweep(out / "sweep.resolved.yaml").hash == load_sweep(small).hash
+    loaded = SweepResult.load(out)
+    pd.testing.assert_frame_equal(loaded.experiments, experiments)
+    assert len(loaded.table()) == 10 and loaded.sensitivity is not None
+
+
+def test_latin_hypercube_gets_rbd_fast_indices() -> None:
+    spec = _spec(
+        days=5,
+        replications=1,
+        design={"method": "lhs", "samples": 12},
+        parameters={
+            "actors.RUS.risk_tolerance": {"range": [0.1, 0.9]},
+            "weapons.GMLRS.range_km": {"range": [40, 120]},
+        },
+        outcomes=["fire_on_city", "strikes_in_russia"],
+    )
+    result = sweep(spec, jobs=1, progress=False)
+    sens = result.sensitivity
+    assert set(sens["method"]) == {"rbd_fast"} and set(sens["index"]) == {"S1"}
+    assert len(sens) == 2 * 2 and sens["value"].notna().all()
+    assert len(result.experiments) == 12 and len(result.outcomes) == 12
 
 
 def test_parameters_reach_the_runs_and_common_seeds_are_shared(tmp_path: Path) -> None:

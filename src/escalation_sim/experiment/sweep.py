@@ -762,7 +762,13 @@ def sensitivity_indices(
                     case LhsDesign():
                         from SALib.analyze import rbd_fast
 
-                        si = rbd_fast.analyze(problem, sw.design.X, Y, seed=seed)
+                        # RBD-FAST's harmonics M must stay well below the points (its
+                        # bootstrap uses half of them): M = 10 from 44 points up.
+                        harmonics = min(10, len(Y) // 4 - 1)
+                        if harmonics < 1:
+                            notes[outcome] = "RBD-FAST needs a Latin hypercube of 8 points or more"
+                            continue
+                        si = rbd_fast.analyze(problem, sw.design.X, Y, M=harmonics, seed=seed)
                         add(outcome, "rbd_fast", "S1", si["S1"], si["S1_conf"])
         except (ValueError, ZeroDivisionError, IndexError, np.linalg.LinAlgError) as exc:
             notes[outcome] = f"SALib could not analyse it: {exc}"
