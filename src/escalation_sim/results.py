@@ -9,6 +9,7 @@ is complete, so a failed or interrupted run leaves nothing half-written.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -36,15 +37,25 @@ SCENARIO_YAML = "scenario.resolved.yaml"
 CURVE_PNG = "escalation_curve.png"
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages that shape results."""
-    versions = {"python": platform.python_version()}
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    versions = [("python", platform.python_version())]
     for name in RECORDED_PACKAGES:
         try:
-            versions[name] = importlib_metadata.version(name)
+            versions.append((name, importlib_metadata.version(name)))
         except importlib_metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+            versions.append((name, "not installed"))
+    return tuple(versions)
+
+
+@functools.cache
+def _machine() -> tuple[tuple[str, str], ...]:
+    return (("platform", platform.platform()), ("processor", platform.machine()))
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape results (looked up once per process)."""
+    return dict(_versions())
 
 
 def run_metadata(scenario: Scenario, seed: int, **extra: Any) -> dict[str, Any]:
@@ -55,7 +66,7 @@ def run_metadata(scenario: Scenario, seed: int, **extra: Any) -> dict[str, Any]:
         "seed": seed,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": package_versions(),
-        "machine": {"platform": platform.platform(), "processor": platform.machine()},
+        "machine": dict(_machine()),
         **extra,
     }
 
@@ -113,10 +124,14 @@ def summarize(
         top = int(series.max())
         first = ts.loc[series.idxmax(), "day"] if top > int(series.iloc[0]) else 0.0
         peak[aid] = {"rung": top, "name": rungs[top], "day": float(first)}
+    # From the time series, so it holds whether or not the event log was kept.
     first_strike: dict[str, float] = {}
-    for ev in events:
-        if ev["kind"] == "strike" and ev["depth_km"] > 0 and ev["supplier"] not in first_strike:
-            first_strike[ev["supplier"]] = float(ev["day"])
+    prefix = "strikes_in_russia.supplier."
+    for col in (c for c in ts.columns if c.startswith(prefix)):
+        days = ts.loc[ts[col] > 0, "day"]
+        if len(days):
+            first_strike[col[len(prefix) :]] = float(days.iloc[0])
+    first_strike = dict(sorted(first_strike.items(), key=lambda kv: (kv[1], kv[0])))
     return {
         "scenario": scenario.name,
         "seed": seed,
