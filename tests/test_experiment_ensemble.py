@@ -201,6 +201,7 @@ def test_cli_ensemble_writes_the_documented_files(tmp_path: Path) -> None:
         assert (out / f"{name}.parquet").is_file() and (out / f"{name}.csv").is_file()
     assert (out / "scenario.resolved.yaml").is_file()
     assert not (tmp_path / "ens.partial").exists()
+    assert (out / "fan_chart.png").is_file(), "the ensemble draws its main figure"
 
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == 5 and runs["run"].tolist() == list(range(5))
@@ -284,3 +285,12 @@ def test_cli_ensemble_reports_scenario_errors_cleanly(tmp_path: Path) -> None:
     assert "error: " in result.output and "risk_tolerance" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "x").exists() and not (tmp_path / "x.partial").exists()
+
+
+def test_cli_ensemble_no_plot_draws_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "ens"
+    args = ["ensemble", str(DEFAULT), "--runs", "2", "--days", "5", "--jobs", "1"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out), "--no-progress", "--no-plot"])
+    assert result.exit_code == 0, result.output
+    assert (out / "runs.parquet").is_file()
+    assert not list(out.glob("*.png"))

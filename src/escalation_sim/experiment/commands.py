@@ -107,6 +107,11 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--force", is_flag=True, help="Replace the output directory if it exists."),
         click.option(
+            "--plot/--no-plot",
+            default=True,
+            help="Draw the main figure into the output directory [default: plot].",
+        ),
+        click.option(
             "--progress/--no-progress",
             default=None,
             help="Show a progress bar [default: when standard error is a terminal].",
@@ -174,6 +179,7 @@ def ensemble_command(
     restart: bool,
     force: bool,
     progress: bool | None,
+    plot: bool,
 ) -> None:
     """Run SCENARIO many times on seeds spawned from one root seed.
 
@@ -204,6 +210,7 @@ def ensemble_command(
     )
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
+    _draw_main_figure(out, plot)
 
 
 @click.command("compare")
@@ -245,6 +252,7 @@ def compare_command(
     restart: bool,
     force: bool,
     progress: bool | None,
+    plot: bool,
 ) -> None:
     """Run rule sets on the same seeds and compare them seed by seed.
 
@@ -279,6 +287,7 @@ def compare_command(
     )
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
+    _draw_main_figure(out, plot)
 
 
 @click.command("sweep")
@@ -300,6 +309,7 @@ def sweep_command(
     restart: bool,
     force: bool,
     progress: bool | None,
+    plot: bool,
 ) -> None:
     """Vary scenario parameters over a design (grid, lhs, sobol, morris) with replications.
 
@@ -332,6 +342,17 @@ def sweep_command(
     )
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
+    _draw_main_figure(out, plot)
+
+
+def _draw_main_figure(out: Path, plot: bool) -> None:
+    """Draw the experiment's main figure into its output directory."""
+    if not plot:
+        return
+    from escalation_sim.plot_command import draw_figures
+
+    for path in draw_figures(out, main_only=True):
+        click.echo(f"drew {path}")
 
 
 def register(group: click.Group) -> None:
