@@ -88,17 +88,23 @@ def plan_strikes(
     prep = preparing[order]
     cells = f.cell[cand]
 
-    # Launchers in range of each candidate, per option, with their shots.
-    n_cand = len(cand)
-    pair_l, pair_o, pair_c = f.launch_pairs(cells)
-    shots_left = f.group_shots[f.group] * f.alive
+    # Launchers in range of each candidate's cell, per option, with their shots.
+    # Pairs are per distinct cell (not per candidate) and grouped by (cell, option),
+    # so the work grows with launchers near the targets, not with their product.
+    ucells, local = np.unique(cells, return_inverse=True)
+    n_local = len(ucells)
+    pair_l, pair_o, pair_c = f.launch_pairs(ucells)
     pair_key = pair_c * n_opt + pair_o
+    by_key = np.argsort(pair_key, kind="stable")
+    pair_l, pair_key = pair_l[by_key], pair_key[by_key]
+    key_ptr = np.searchsorted(pair_key, np.arange(n_local * n_opt + 1))
+    shots_left = f.group_shots[f.group] * f.alive
 
     def capacity() -> np.ndarray:
         # Launchers of each option with a shot left, per candidate (C, O).
         has_shot = (shots_left[pair_l] > 0).astype(float)
-        counts = np.bincount(pair_key, weights=has_shot, minlength=n_cand * n_opt)
-        return counts.reshape(n_cand, n_opt)
+        counts = np.bincount(pair_key, weights=has_shot, minlength=n_local * n_opt)
+        return counts.reshape(n_local, n_opt)[local]
 
     w = f.opt_weapon
     effect = f.effect[w][:, f.cls[cand]].T  # (C, O)
@@ -166,7 +172,8 @@ def plan_strikes(
         if not has_ok[k]:
             continue
         o = best_ok[k]
-        in_range = pair_l[pair_key == c * n_opt + o]
+        key = int(local[c]) * n_opt + o
+        in_range = pair_l[key_ptr[key] : key_ptr[key + 1]]
         launcher = int(in_range[shots_left[in_range] > 0][0])
         out_t.append(cand[c])
         out_o.append(o)
