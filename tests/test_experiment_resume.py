@@ -49,6 +49,12 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "escalation_sim", *args]
 
 
+def _default_sigint() -> None:
+    # A test run started in the background of a non-interactive shell inherits SIGINT
+    # ignored; restore the default so the child behaves as it does at a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_when_chunks(proc: subprocess.Popen, work: Path, chunks: int, sig: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -68,7 +74,12 @@ def test_cli_interrupted_with_sigint_resumes_to_the_uninterrupted_outputs(tmp_pa
     args = ["ensemble", str(DEFAULT), "--runs", "120", "--days", "20", "--jobs", "1"]
     args += ["--chunk-size", "3", "--seed", "21", "--out", str(out), "--no-progress"]
     proc = subprocess.Popen(
-        _cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+        _cli(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        preexec_fn=_default_sigint,
     )
     _interrupt_when_chunks(proc, partial_dir(out), 3, signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
