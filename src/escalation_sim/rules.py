@@ -314,6 +314,12 @@ class RuleEngine:
         self._scope = (self._wmask[:, :, None] & self._cmask[:, None, :]).reshape(
             n_rules, len(self.weapon_ids) * len(self.class_ids)
         )
+        # Territory folded into each rule's depth band: Russia is depth > 0, Ukraine <= 0.
+        self._lo = np.where(
+            self._terr == 1, np.maximum(self._dmin, np.nextafter(0.0, 1.0)), self._dmin
+        )
+        self._hi = np.where(self._terr == 2, np.minimum(self._dmax, 0.0), self._dmax)
+        self._conditional = [r.condition is not None for _, r in self.rules]
 
     def zone_bits(self, zones: Sequence[str]) -> int:
         """The bit mask for a set of zone names."""
@@ -342,31 +348,29 @@ class RuleEngine:
         """Index into :attr:`labels` of the deciding entry for each strike in the batch."""
         world = world or WorldState()
         n = len(b.weapon)
-        decided = np.full(n, -1, dtype=np.int64)
         in_russia = b.depth_km > 0
-        weapon_class = b.weapon * len(self.class_ids) + b.target_class
-        for k, (_, rule) in enumerate(self.rules):
-            if not _condition_met(rule, world):
-                continue
-            m = self._scope[k].take(weapon_class)
-            if not m.any():
-                continue  # no strike in the batch uses this rule's weapons on its classes
-            if self._terr[k] == 1:
-                m &= in_russia
-            elif self._terr[k] == 2:
-                m &= ~in_russia
-            if self._has_zones[k]:
-                m &= (b.zone_bits & self._zbits[k]) != 0
-            if self._dmin[k] > -np.inf:
-                m &= b.depth_km >= self._dmin[k]
-            if self._dmax[k] < np.inf:
-                m &= b.depth_km <= self._dmax[k]
-            if self._purpose[k] == 1:
-                m &= (b.fired_hours_ago <= self._window[k]) | b.preparing_attack
-            elif self._purpose[k] == 2:
-                m &= b.attacks_ukraine
-            m &= decided < 0
-            decided[m] = k
+        decided = np.full(n, -1, dtype=np.int64)
+        if self.rules and n:
+            # Every rule against every strike at once: an (R, N) match matrix; the
+            # first matching rule (prohibitions come first) decides.
+            m = self._scope[:, b.weapon * len(self.class_ids) + b.target_class]
+            depth = b.depth_km[None, :]
+            m &= (depth >= self._lo[:, None]) & (depth <= self._hi[:, None])
+            m &= ~self._has_zones[:, None] | ((b.zone_bits[None, :] & self._zbits[:, None]) != 0)
+            counter_fire = (
+                b.fired_hours_ago[None, :] <= self._window[:, None]
+            ) | b.preparing_attack
+            purpose = self._purpose[:, None]
+            m &= (
+                (purpose == 0)
+                | ((purpose == 1) & counter_fire)
+                | ((purpose == 2) & b.attacks_ukraine)
+            )
+            if any(self._conditional):
+                active = [_condition_met(rule, world) for _, rule in self.rules]
+                m &= np.array(active)[:, None]
+            first = m.argmax(axis=0)
+            decided = np.where(m[first, np.arange(n)], first, -1)
         open_ = decided < 0
         if open_.any():
             supplier = self.weapon_supplier[b.weapon]
