@@ -289,7 +289,7 @@ class ForceLayer:
         state = self.strength[units] * self.alive[units]
         key = id(pairs)
         cached = self._coverage_cache.get(key)
-        if cached is not None and np.array_equal(cached[0], state):
+        if cached is not None and (cached[0] == state).all():
             return cached[1]
         live = state[pairs.source]
         log_miss = np.log1p(-np.minimum(p * live, 1.0 - 1e-12))
@@ -454,8 +454,8 @@ class ForceLayer:
         intercepted = u[0][targets] < p_int
         spread = 1.0 + self.damage_spread * (2.0 * u[1][targets] - 1.0)
         damage = np.where(intercepted, 0.0, self.effect[weapons, self.cls[targets]] * spread)
-        destroyed_idx = self.apply_damage(targets, damage)
-        destroyed = np.isin(targets, destroyed_idx)
+        self.apply_damage(targets, damage)
+        destroyed = self.destroyed_now[targets]  # only Ukrainian strikes destroy Russian units
         return StrikeOutcome(intercepted=intercepted, damage=damage, destroyed=destroyed)
 
     def recover(
