@@ -396,7 +396,6 @@ class TestEngagement:
         f = m.forces
         cand, prep = self._all_targets(m)
         f.alive[np.flatnonzero(f.group == f.group_ids.index("ua_himars"))[:2]] = False
-        f._reach = None  # launchers killed outside apply_damage: drop the reach cache
         plan = run_plan(m, cand, prep, self.STEP, 10_000)
         used = Counter(f.opt_group[plan.option].tolist())
         shots = f.shots_available()

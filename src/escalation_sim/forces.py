@@ -257,15 +257,12 @@ class ForceLayer:
             if reach_src
             else np.zeros(0, dtype=np.int64)
         )
-        self._reach: np.ndarray | None = None
         # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
         pair_cell = self._reach_key % self.th.n_cells
         by_cell = np.argsort(pair_cell, kind="stable")
         self._lp_src = self._reach_src[by_cell]
         self._lp_opt = (self._reach_key // self.th.n_cells)[by_cell]
         self._lp_ptr = np.r_[0, np.cumsum(np.bincount(pair_cell, minlength=self.th.n_cells))]
-        self.is_launcher = np.zeros(self.n, dtype=bool)
-        self.is_launcher[self._reach_src] = True
         self._coverage_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _ordinal_in_group(self) -> list[tuple[int, int]]:
@@ -306,16 +303,17 @@ class ForceLayer:
         return self._coverage(self.ru_ad_idx, self.ru_ad_pairs, self.ru_ad_cov)
 
     def reach(self) -> np.ndarray:
-        """``reach[o, cell]``: alive launchers of option ``o`` within range of the cell."""
-        if self._reach is None:
-            n_opt = len(self.opt_group)
-            counts = np.bincount(
-                self._reach_key,
-                weights=self.alive[self._reach_src].astype(float),
-                minlength=n_opt * self.th.n_cells,
-            )
-            self._reach = counts.reshape(n_opt, self.th.n_cells)
-        return self._reach
+        """``reach[o, cell]``: alive launchers of option ``o`` within range of the cell.
+
+        For inspection (maps, tests); the step loop uses :meth:`launch_pairs`.
+        """
+        n_opt = len(self.opt_group)
+        counts = np.bincount(
+            self._reach_key,
+            weights=self.alive[self._reach_src].astype(float),
+            minlength=n_opt * self.th.n_cells,
+        )
+        return counts.reshape(n_opt, self.th.n_cells)
 
     def launch_pairs(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Alive launchers within range of the given cells, as (launcher, option, position in ``cells``).
@@ -428,16 +426,13 @@ class ForceLayer:
         """Reduce targets' strength; return the indices destroyed by this damage."""
         if len(targets) == 0:
             return np.zeros(0, dtype=np.int64)
-        was_alive = self.alive.copy()
         np.subtract.at(self.strength, targets, damage)
         np.maximum(self.strength, 0.0, out=self.strength)
-        dead = self.alive & (self.strength < self.destroyed_below)
+        dead = self.alive & (self.strength < self.destroyed_below)  # alive until now
         self.alive[dead] = False
         self.strength[dead] = 0.0
-        newly = np.flatnonzero(dead & was_alive)
+        newly = np.flatnonzero(dead)
         self.destroyed_now[newly] = True
-        if len(newly) and self.is_launcher[newly].any():
-            self._reach = None
         return newly
 
     def strike(
@@ -474,6 +469,4 @@ class ForceLayer:
             self.strength[back] = 1.0
             self.last_fired[back] = NEVER
             self.last_seen_firing[back] = NEVER
-            if self.is_launcher[back].any():
-                self._reach = None
         return np.flatnonzero(back)

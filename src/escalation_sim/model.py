@@ -442,7 +442,6 @@ class EscalationModel(mesa.Model):
             ],
             dtype=np.int64,
         )
-        self.events_zone_names = self.theater.zone_ids
         self._count_names = {
             "strikes.supplier": self.actor_ids,
             "strikes_in_russia.supplier": self.actor_ids,
