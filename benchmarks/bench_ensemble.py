@@ -64,7 +64,7 @@ from typing import Any
 
 import mesa
 
-from escalation_sim.model import EscalationModel
+from escalation_sim.model.model import EscalationModel
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "may30_kharkiv_counterfire.yaml"
@@ -125,8 +125,8 @@ def _cpu_seconds() -> float:
 
 
 def _measure(mode: str, runs: int, days: int | None, scenario: Path, seed: int) -> dict[str, Any]:
-    from escalation_sim.api import resolve_scenario
     from escalation_sim.experiment import ensemble, run_seeds
+    from escalation_sim.scenario.loader import resolve_scenario
 
     sc = resolve_scenario(scenario, days=days)
     workers = 2 if mode.endswith("2") else 1

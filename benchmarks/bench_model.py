@@ -74,7 +74,7 @@ import mesa
 
 import escalation_sim
 from escalation_sim import Scenario, load_scenario, with_overrides
-from escalation_sim.model import EscalationModel
+from escalation_sim.model.model import EscalationModel
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "may30_kharkiv_counterfire.yaml"

@@ -1,6 +1,6 @@
 """Benchmark the rule engine: verdicts per second, batch and scalar.
 
-Builds the :class:`~escalation_sim.rules.RuleEngine` for a scenario's active
+Builds the :class:`~escalation_sim.model.rules.RuleEngine` for a scenario's active
 rule sets (the May-30 set by default), draws ``--n`` realistic proposed
 strikes with a seeded ``numpy.random.Generator`` (border counter-fire mostly,
 some deep strikes, some on Ukrainian territory), and times
@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from escalation_sim import Scenario, load_scenario
-from escalation_sim.rules import ProposedStrike, RuleEngine, StrikeBatch, authorize
+from escalation_sim.model.rules import ProposedStrike, RuleEngine, StrikeBatch, authorize
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "may30_kharkiv_counterfire.yaml"

@@ -4,7 +4,7 @@ For each audited run the rules in force at every step are rebuilt from the
 scenario and the run's own ``rule_change`` events (scheduled changes take
 effect before that step's strikes, adaptive ones after), and each strike,
 withheld and constrained opportunity in the event log is re-decided with the
-reference :func:`escalation_sim.rules.authorize` (not the compiled
+reference :func:`escalation_sim.model.rules.authorize` (not the compiled
 ``RuleEngine`` the model uses).
 
 Two levels of audit:
@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import escalation_sim.model as model_module
+import escalation_sim.model.model as model_module
 from escalation_sim import Scenario, load_scenario, with_overrides
-from escalation_sim.forces import NEVER
-from escalation_sim.model import EscalationModel
-from escalation_sim.rules import (
+from escalation_sim.model.forces import NEVER
+from escalation_sim.model.model import EscalationModel
+from escalation_sim.model.rules import (
     NO_PERMISSION,
     UKRAINIAN_TERRITORY,
     UNRESTRICTED,

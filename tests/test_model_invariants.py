@@ -14,8 +14,8 @@ import pytest
 import escalation_sim
 import escalation_sim.api as api_module
 from escalation_sim import Scenario, load_scenario, with_overrides
-from escalation_sim.agents import ForceUnit, StateActor
-from escalation_sim.model import EscalationModel
+from escalation_sim.model.agents import ForceUnit, StateActor
+from escalation_sim.model.model import EscalationModel
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 MAY30 = SCENARIOS / "may30_kharkiv_counterfire.yaml"

@@ -23,13 +23,13 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 from scipy.stats import norm
 
-import escalation_sim.model as model_module
+import escalation_sim.model.model as model_module
 from escalation_sim import Scenario, load_scenario, scenario_from_dict, with_overrides
-from escalation_sim.engagement import StrikePlan, plan_strikes
-from escalation_sim.forces import NEVER, SIDE_RUSSIA, StrikeOutcome, ration
-from escalation_sim.ladder import Ladder
-from escalation_sim.model import EscalationModel
-from escalation_sim.policy import PolicyState
+from escalation_sim.model.engagement import StrikePlan, plan_strikes
+from escalation_sim.model.forces import NEVER, SIDE_RUSSIA, StrikeOutcome, ration
+from escalation_sim.model.ladder import Ladder
+from escalation_sim.model.model import EscalationModel
+from escalation_sim.model.policy import PolicyState
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 MAY30 = SCENARIOS / "may30_kharkiv_counterfire.yaml"

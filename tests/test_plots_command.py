@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import escalation_sim as es
 from escalation_sim.cli import main
 from escalation_sim.experiment import ensemble
-from escalation_sim.plot_command import ResultsDirError, result_kind
+from escalation_sim.plots.directory import ResultsDirError, result_kind
 
 pytestmark = pytest.mark.filterwarnings("error")
 

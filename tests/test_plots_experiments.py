@@ -20,7 +20,7 @@ from escalation_sim import load_scenario, plots
 from escalation_sim.experiment import ensemble
 from escalation_sim.experiment.compare import compare
 from escalation_sim.experiment.sweep import sweep
-from escalation_sim.plot_command import (
+from escalation_sim.plots.directory import (
     draw_compare_figures,
     draw_ensemble_figures,
     draw_figures,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from escalation_sim import Scenario, load_scenario
-from escalation_sim.rules import (
+from escalation_sim.model.rules import (
     NO_PERMISSION,
     UKRAINIAN_TERRITORY,
     UNRESTRICTED,

@@ -16,7 +16,7 @@ import numpy as np
 from hypothesis import given, settings
 
 from escalation_sim import load_scenario
-from escalation_sim.rules import ProposedStrike, RuleEngine, WorldState, authorize
+from escalation_sim.model.rules import ProposedStrike, RuleEngine, WorldState, authorize
 from escalation_sim.scenario.schema import ConditionSpec, RuleSpec, WeaponSpec
 
 SC = load_scenario(Path(__file__).resolve().parents[1] / "scenarios/may30_kharkiv_counterfire.yaml")

@@ -1,10 +1,10 @@
 """escalation-sim: an agent-based model of counter-fire and escalation under weapons-use rules."""
 
-from escalation_sim.api import run
+from escalation_sim.api import run, write_run
 from escalation_sim.errors import Problem, ScenarioError
 from escalation_sim.experiment import compare, ensemble, sweep
 from escalation_sim.model import EscalationModel
-from escalation_sim.results import RunResult, load_run, write_run
+from escalation_sim.results import RunResult, load_run
 from escalation_sim.scenario import (
     Scenario,
     load_scenario,

@@ -1,4 +1,8 @@
-"""The public Python API: load a scenario, run it, get a result (used by the CLI and notebooks)."""
+"""The public Python API: load a scenario, run it, write it (used by the CLI and notebooks).
+
+It sits above every layer: it may call the model, results and plots, and
+nothing below it imports it.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,13 @@ import gc
 from collections.abc import Sequence
 from pathlib import Path
 
+from escalation_sim import results
 from escalation_sim.model import EscalationModel
 from escalation_sim.results import RunResult, run_metadata, summarize
-from escalation_sim.scenario.loader import load_scenario, with_overrides
+from escalation_sim.scenario.loader import resolve_scenario
 from escalation_sim.scenario.schema import Scenario
 
-
-def resolve_scenario(
-    scenario: Scenario | str | Path, *, days: int | None = None, overrides: Sequence[str] = ()
-) -> Scenario:
-    """A validated scenario from a file path or a Scenario, with overrides and a horizon.
-
-    Raises:
-        ScenarioError: The file or an override is invalid.
-    """
-    extra = list(overrides) + ([f"horizon_days={days}"] if days is not None else [])
-    if isinstance(scenario, Scenario):
-        return with_overrides(scenario, extra) if extra else scenario
-    return load_scenario(scenario, extra)
+__all__ = ["resolve_scenario", "run", "write_run"]
 
 
 def run(
@@ -64,3 +57,21 @@ def run(
     del model
     gc.collect(0)
     return result
+
+
+def write_run(result: RunResult, out: Path, *, force: bool = False, plot: bool = True) -> Path:
+    """Write a run's outputs to ``out`` atomically; returns ``out``.
+
+    Files: ``timeseries.csv`` and ``.parquet``, ``events.jsonl``, ``summary.json``,
+    ``metadata.json`` (with the resolved scenario), ``scenario.resolved.yaml`` and,
+    unless ``plot`` is false, ``escalation_curve.png``.
+    """
+
+    def draw(tmp: Path) -> None:
+        from escalation_sim import plots
+
+        fig = plots.escalation_curve(result)
+        fig.savefig(tmp / results.CURVE_PNG, dpi=150, bbox_inches="tight")
+        plots.close(fig)
+
+    return results.write_run(result, out, force=force, extra=draw if plot else None)

@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -243,12 +244,20 @@ def atomic_directory(out: Path, fill: Any, *, force: bool = False) -> Path:
     return out
 
 
-def write_run(result: RunResult, out: Path, *, force: bool = False, plot: bool = True) -> Path:
+def write_run(
+    result: RunResult,
+    out: Path,
+    *,
+    force: bool = False,
+    extra: Callable[[Path], None] | None = None,
+) -> Path:
     """Write a run's outputs to ``out`` atomically; returns ``out``.
 
     Files: ``timeseries.csv`` and ``.parquet``, ``events.jsonl``, ``summary.json``,
-    ``metadata.json`` (with the resolved scenario), ``scenario.resolved.yaml`` and,
-    unless ``plot`` is false, ``escalation_curve.png``.
+    ``metadata.json`` (with the resolved scenario) and ``scenario.resolved.yaml``.
+    ``extra`` is called with the staging directory before it is published, so a
+    caller can add files (the figures: results never draw) that appear together
+    with the data or not at all.
     """
 
     def fill(tmp: Path) -> None:
@@ -261,12 +270,8 @@ def write_run(result: RunResult, out: Path, *, force: bool = False, plot: bool =
             tmp / METADATA_JSON,
         )
         (tmp / SCENARIO_YAML).write_text(scenario_to_yaml(result.scenario), encoding="utf-8")
-        if plot:
-            from escalation_sim import plots
-
-            fig = plots.escalation_curve(result)
-            fig.savefig(tmp / CURVE_PNG, dpi=150, bbox_inches="tight")
-            plots.close(fig)
+        if extra is not None:
+            extra(tmp)
 
     return atomic_directory(out, fill, force=force)
 

@@ -119,7 +119,7 @@ def prepare_scenario(
     scenario: Scenario | str | Path, days: int | None, overrides: Sequence[str]
 ) -> Scenario:
     """Resolve a scenario (path or object) with a horizon and overrides."""
-    from escalation_sim.api import resolve_scenario
+    from escalation_sim.scenario.loader import resolve_scenario
 
     return resolve_scenario(scenario, days=days, overrides=overrides)
 

@@ -87,7 +87,7 @@ class ChunkResult:
 
 def run_one(scenario: Scenario, seed: int) -> tuple[pd.DataFrame, float | None, float | None]:
     """Run a scenario once without the event log; its time series and conflict days."""
-    from escalation_sim.model import EscalationModel
+    from escalation_sim.model.model import EscalationModel
 
     model = EscalationModel(scenario, seed=seed, record_events=False)
     model.run()
@@ -139,7 +139,7 @@ def execute_task(task: Task) -> ChunkResult:
 
 def outcome_columns(scenario: Scenario) -> list[str]:
     """The outcome columns a run of ``scenario`` produces (without running it)."""
-    from escalation_sim.model import EscalationModel
+    from escalation_sim.model.model import EscalationModel
 
     model = EscalationModel(scenario, seed=0, record_events=False)
     ts = model.timeseries()

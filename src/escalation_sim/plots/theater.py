@@ -50,7 +50,7 @@ def unit_table(scenario: Scenario, seed: int = 0) -> pd.DataFrame:
         One row per unit: ``label``, ``group``, ``owner``, ``side``, ``unit_type``,
         ``target_class``, ``x_km``, ``depth_km``.
     """
-    from escalation_sim.model import EscalationModel
+    from escalation_sim.model.model import EscalationModel
 
     model = EscalationModel(scenario, seed=seed, record_events=False)
     f = model.forces

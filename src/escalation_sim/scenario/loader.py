@@ -304,3 +304,17 @@ def scenario_hash(scenario: Scenario) -> str:
     """A stable SHA-256 of the resolved scenario (what produced an output)."""
     canonical = json.dumps(scenario_to_dict(scenario), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def resolve_scenario(
+    scenario: Scenario | str | Path, *, days: int | None = None, overrides: Sequence[str] = ()
+) -> Scenario:
+    """A validated scenario from a file path or a Scenario, with overrides and a horizon.
+
+    Raises:
+        ScenarioError: The file or an override is invalid.
+    """
+    extra = list(overrides) + ([f"horizon_days={days}"] if days is not None else [])
+    if isinstance(scenario, Scenario):
+        return with_overrides(scenario, extra) if extra else scenario
+    return load_scenario(scenario, extra)

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from escalation_sim.ladder import Ladder
-from escalation_sim.policy import PolicyState
+from escalation_sim.model.ladder import Ladder
+from escalation_sim.model.policy import PolicyState
 from escalation_sim.scenario.schema import ActorSpec, DecisionSpec
 
 if TYPE_CHECKING:
-    from escalation_sim.model import EscalationModel
+    from escalation_sim.model.model import EscalationModel
 
 #: Contributions smaller than this share of pressure are not named as causes.
 MIN_CAUSE_SHARE = 0.05  # assumption: presentation only

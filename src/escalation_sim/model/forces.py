@@ -4,7 +4,7 @@ Units are aggregated to batteries, launcher groups, airbases, command posts,
 radars and air-defence batteries. Their state (position, strength, whether
 they are alive, when they last fired) lives in numpy arrays owned here, so a
 step costs a handful of array operations whatever the number of units; the
-model keeps a light Mesa agent per unit (:class:`escalation_sim.agents.ForceUnit`)
+model keeps a light Mesa agent per unit (:class:`escalation_sim.model.agents.ForceUnit`)
 as a view for inspection.
 
 Everything within a range is found through the theater's cell index, so
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from escalation_sim.model.theater import CellPairs, Theater
 from escalation_sim.scenario.schema import Scenario
-from escalation_sim.theater import CellPairs, Theater
 
 NEVER = -(10**9)
 SIDE_UKRAINE, SIDE_RUSSIA, SIDE_OTHER = 0, 1, 2

@@ -34,21 +34,21 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from escalation_sim.agents import Decision, ForceUnit, StateActor
-from escalation_sim.engagement import plan_strikes
-from escalation_sim.events import EventLog
-from escalation_sim.forces import SIDE_RUSSIA, SIDE_UKRAINE, ForceLayer
-from escalation_sim.ladder import Ladder
-from escalation_sim.policy import PolicyChange, PolicyState
-from escalation_sim.rules import (
+from escalation_sim.model.agents import Decision, ForceUnit, StateActor
+from escalation_sim.model.engagement import plan_strikes
+from escalation_sim.model.events import EventLog
+from escalation_sim.model.forces import SIDE_RUSSIA, SIDE_UKRAINE, ForceLayer
+from escalation_sim.model.ladder import Ladder
+from escalation_sim.model.policy import PolicyChange, PolicyState
+from escalation_sim.model.rules import (
     NO_PERMISSION,
     UKRAINIAN_TERRITORY,
     UNRESTRICTED,
     RuleEngine,
     WorldState,
 )
+from escalation_sim.model.theater import Theater
 from escalation_sim.scenario.schema import Scenario
-from escalation_sim.theater import Theater
 
 #: Independent random streams, spawned from the model's generator, one per process,
 #: so that changing one process (e.g. the rules) leaves the others' draws aligned.

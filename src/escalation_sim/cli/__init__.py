@@ -131,8 +131,8 @@ def run_command(
     no_plot: bool,
 ) -> None:
     """Run SCENARIO once; write the time series, events, metadata and curve; print a summary."""
-    from escalation_sim.api import run
-    from escalation_sim.results import OutputExistsError, write_run
+    from escalation_sim.api import run, write_run
+    from escalation_sim.results import OutputExistsError
 
     out = out or Path("results") / f"{scenario.stem}-seed{seed}"
     if out.exists() and not force:
@@ -166,8 +166,8 @@ def params(markdown: bool) -> None:
         click.echo(f"{p.path} = {p.value}{unit}    [{p.source}]")
 
 
-from escalation_sim.plot_command import plot  # noqa: E402
+from escalation_sim.cli.experiments import register  # noqa: E402
+from escalation_sim.cli.plot import plot  # noqa: E402
 
 main.add_command(plot)
-
-__import__("escalation_sim.experiment.commands", fromlist=["register"]).register(main)
+register(main)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from escalation_sim.forces import NEVER, ForceLayer
-from escalation_sim.rules import RuleEngine, StrikeBatch, WorldState
+from escalation_sim.model.forces import NEVER, ForceLayer
+from escalation_sim.model.rules import RuleEngine, StrikeBatch, WorldState
 
 #: Ukraine husbands scarce munitions: an option's value is scaled by stock / (stock + reserve).
 STOCK_RESERVE = 10.0  # assumption

@@ -349,7 +349,7 @@ def _draw_main_figure(out: Path, plot: bool) -> None:
     """Draw the experiment's main figure into its output directory."""
     if not plot:
         return
-    from escalation_sim.plot_command import draw_figures
+    from escalation_sim.plots.directory import draw_figures
 
     for path in draw_figures(out, main_only=True):
         click.echo(f"drew {path}")

@@ -1,4 +1,4 @@
-"""The ``plot`` command: draw every figure that a results directory supports.
+"""Draw every figure that a results directory supports (the drawing behind ``plot``).
 
 A results directory says what it holds in ``metadata.json`` under ``kind``:
 absent or ``"run"`` for one run (written by :func:`escalation_sim.write_run`),
@@ -14,16 +14,14 @@ every function returns the paths it wrote.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import click
 import pandas as pd
 from matplotlib.figure import Figure
 
-from escalation_sim import plots
+from escalation_sim import plots  # the package's public figures
 
 if TYPE_CHECKING:
     from escalation_sim.scenario.schema import Scenario
@@ -447,33 +445,3 @@ def draw_figures(
     """
     kind = result_kind(directory)
     return DRAWERS[kind](Path(directory), fmt=fmt, out=out, main_only=main_only)
-
-
-@click.command("plot")
-@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="png",
-    show_default=True,
-    help="Figure file format.",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder for the figures (default: RESULTS_DIR itself).",
-)
-@click.option("--main-only", is_flag=True, help="Draw only the main figure of the results.")
-def plot(results_dir: Path, fmt: str, out: Path | None, main_only: bool) -> None:
-    """Draw every figure the outputs in RESULTS_DIR support (run, ensemble, compare or sweep)."""
-    try:
-        kind = result_kind(results_dir)
-        paths = draw_figures(results_dir, fmt=fmt, out=out, main_only=main_only)
-    except ResultsDirError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    click.echo(f"{results_dir} holds {'a' if kind != 'ensemble' else 'an'} {kind}; wrote:")
-    for path in paths:
-        click.echo(f"  {path}")

@@ -1,0 +1,40 @@
+"""The ``plot`` command: draw every figure a results directory supports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from escalation_sim.plots.directory import FORMATS, ResultsDirError, draw_figures, result_kind
+
+
+@click.command("plot")
+@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="png",
+    show_default=True,
+    help="Figure file format.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the figures (default: RESULTS_DIR itself).",
+)
+@click.option("--main-only", is_flag=True, help="Draw only the main figure of the results.")
+def plot(results_dir: Path, fmt: str, out: Path | None, main_only: bool) -> None:
+    """Draw every figure the outputs in RESULTS_DIR support (run, ensemble, compare or sweep)."""
+    try:
+        kind = result_kind(results_dir)
+        paths = draw_figures(results_dir, fmt=fmt, out=out, main_only=main_only)
+    except ResultsDirError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"{results_dir} holds {'a' if kind != 'ensemble' else 'an'} {kind}; wrote:")
+    for path in paths:
+        click.echo(f"  {path}")

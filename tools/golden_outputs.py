@@ -1,0 +1,52 @@
+"""Digests of one run's outputs for every shipped scenario and a few seeds.
+
+``tests/test_golden_outputs.py`` compares the model's outputs with the digests
+in ``tests/golden/run_digests.json``, so a refactor that should change nothing
+is shown to change nothing, byte for byte. A change that is *meant* to change
+results regenerates the file (``python tools/golden_outputs.py --write``) in the
+same commit, and says why in its message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "run_digests.json"
+SEEDS = (0, 7)
+DAYS = 60
+#: The outputs that carry results (metadata.json holds versions and the machine).
+FILES = ("timeseries.csv", "events.jsonl", "summary.json", "scenario.resolved.yaml")
+
+
+def digests() -> dict[str, dict[str, str]]:
+    """``{"<scenario>@<seed>": {file: sha256}}`` for the shipped scenarios."""
+    import tempfile
+
+    from escalation_sim import run, write_run
+
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        for seed in SEEDS:
+            result = run(path, seed=seed, days=DAYS)
+            with tempfile.TemporaryDirectory() as tmp:
+                d = write_run(result, Path(tmp) / "run", plot=False)
+                out[f"{path.stem}@{seed}"] = {
+                    f: hashlib.sha256((d / f).read_bytes()).hexdigest() for f in FILES
+                }
+    return out
+
+
+if __name__ == "__main__":
+    current = digests()
+    if "--write" in sys.argv:
+        GOLDEN.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", "utf-8")
+        print(f"wrote {GOLDEN} ({len(current)} runs)")
+    else:
+        stored = json.loads(GOLDEN.read_text("utf-8"))
+        bad = sorted(k for k in current if stored.get(k) != current[k])
+        print("identical" if not bad else f"differ: {', '.join(bad)}")
+        sys.exit(1 if bad else 0)
