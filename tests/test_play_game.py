@@ -218,8 +218,8 @@ def test_conditional_moves_fire_on_what_the_actor_sees(tmp_path):
 
 
 def test_replay_game_api_reproduces_the_game(full_game):
-    rep = replay_game(full_game / "game.jsonl")
-    ts = rep.result.timeseries
+    _, result = replay_game(full_game / "game.jsonl")
+    ts = result.timeseries
     recorded = pd.read_csv(full_game / "timeseries.csv")
     assert ts["rung.RUS"].tolist() == recorded["rung.RUS"].tolist()
     assert ts["posture.USA"].tolist() == recorded["posture.USA"].tolist()
