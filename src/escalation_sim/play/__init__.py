@@ -16,6 +16,7 @@ from escalation_sim.play.game import (
     check_replay,
     replay_game,
     steps_per_turn,
+    turn_view,
     write_game,
 )
 from escalation_sim.play.llm import CommandClient, LLMClient, LLMPlayer, MockClient
@@ -47,5 +48,6 @@ __all__ = [
     "read_record",
     "replay_game",
     "steps_per_turn",
+    "turn_view",
     "write_game",
 ]

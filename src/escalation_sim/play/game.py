@@ -60,6 +60,26 @@ def steps_per_turn(scenario: Scenario, turn_days: float) -> int:
     return round(steps)
 
 
+def turn_view(
+    model: EscalationModel, actor: str, turn: int, turn_days: float, error: str = ""
+) -> TurnView:
+    """What ``actor``'s player is shown at the start of a turn of ``turn_days`` days."""
+    k = round(model.time)
+    day = k * model.step_days
+    steps = round(turn_days / model.step_days)
+    return TurnView(
+        turn=turn,
+        actor=actor,
+        day=day,
+        date=(model.spec.start_date + dt.timedelta(days=day)).isoformat(),
+        days=min(steps, model.n_steps - k) * model.step_days,
+        observation=model.observation(actor, window_days=turn_days),
+        choices=model.choices(actor),
+        supplier=model.actor[actor].is_supplier,
+        last_error=error,
+    )
+
+
 @dataclass
 class Game:
     """A game in progress.
@@ -98,21 +118,7 @@ class Game:
 
     def view(self, actor: str, error: str = "") -> TurnView:
         """What ``actor``'s player is shown now."""
-        m = self.model
-        k = round(m.time)
-        day = k * m.step_days
-        days = min(self.steps, m.n_steps - k) * m.step_days
-        return TurnView(
-            turn=self.turn,
-            actor=actor,
-            day=day,
-            date=(self.scenario.start_date + dt.timedelta(days=day)).isoformat(),
-            days=days,
-            observation=m.observation(actor, window_days=self.turn_days),
-            choices=m.choices(actor),
-            supplier=m.actor[actor].is_supplier,
-            last_error=error,
-        )
+        return turn_view(self.model, actor, self.turn, self.turn_days, error)
 
     def _move_of(self, actor: str, player: Player) -> Move:
         """Ask ``player`` for a move until it is valid (a person may retry; others may not)."""
@@ -191,8 +197,9 @@ def write_game(
     """Write the run's outputs, the game record and the transcript to ``out`` atomically."""
 
     def extra(tmp: Path) -> None:
-        game.record.close(round(game.model.time), tmp)
-        game.record.write(tmp / GAME_JSONL)
+        record = GameRecord(list(game.record.lines))  # a game may be saved again later
+        record.close(round(game.model.time), tmp)
+        record.write(tmp / GAME_JSONL)
         (tmp / TRANSCRIPT_TXT).write_text("\n".join(game.transcript) + "\n", encoding="utf-8")
         if plot:
             from escalation_sim import plots
@@ -226,7 +233,7 @@ class Replay:
 def replay_game(path: str | Path) -> tuple[Replay, results.RunResult]:
     """Play a game back from its record: same scenario, seed and seats, each move at its step.
 
-    Moves (and seat changes, from the browser app) are applied before the step
+    Moves (and, from the browser app, seat changes and rule edits) are applied before the step
     after the one they were recorded at, in the recorded order, exactly as in
     the game; the model then steps to the recorded end.
 
@@ -241,7 +248,7 @@ def replay_game(path: str | Path) -> tuple[Replay, results.RunResult]:
     replay = Replay(model, mine, {})
     actions: dict[int, list[dict]] = {}
     for line in record.lines[1:]:
-        if line["type"] in ("move", "seat"):
+        if line["type"] in ("move", "seat", "rules"):
             actions.setdefault(int(line["step"]), []).append(line)
         elif line["type"] == "llm":
             mine.lines.append(line)
@@ -251,6 +258,8 @@ def replay_game(path: str | Path) -> tuple[Replay, results.RunResult]:
         for line in actions.get(k, []):
             if line["type"] == "seat":
                 seat(model, line["actor"], line["seated"])
+            elif line["type"] == "rules":
+                model.change_rules(line["actor"], line["change"], cause=line["cause"])
             else:
                 move = Move.from_record(line["move"])
                 try:
