@@ -188,7 +188,8 @@ def params(markdown: bool) -> None:
         return
     for p in default_parameters():
         unit = f" {p.unit}" if p.unit else ""
-        click.echo(f"{p.path} = {p.value}{unit}    [{p.source}]")
+        span = f"  range {p.range}" if p.range else ""
+        click.echo(f"{p.path} = {p.value}{unit}{span}    [{p.source}]")
 
 
 from escalation_sim.cli.experiments import register  # noqa: E402
