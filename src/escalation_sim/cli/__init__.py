@@ -193,7 +193,10 @@ def params(markdown: bool) -> None:
 
 
 from escalation_sim.cli.experiments import register  # noqa: E402
+from escalation_sim.cli.play import play, replay  # noqa: E402
 from escalation_sim.cli.plot import plot  # noqa: E402
 
 main.add_command(plot)
+main.add_command(play)
+main.add_command(replay)
 register(main)
