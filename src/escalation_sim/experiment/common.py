@@ -83,6 +83,48 @@ def unique_labels(labels: Sequence[str]) -> list[str]:
     return out
 
 
+def scenario_labels(
+    scenarios: Sequence[Scenario | str | Path] | Mapping[str, Scenario | str | Path],
+) -> tuple[list[str], list[Scenario | str | Path]]:
+    """Labels and scenarios of a comparison: a mapping's keys, else file stems or names."""
+    if isinstance(scenarios, Mapping):
+        given = list(scenarios.items())
+        return unique_labels([label_for(str(k)) for k, _ in given]), [v for _, v in given]
+    items = list(scenarios)
+    names = [s.name if isinstance(s, Scenario) else Path(s).stem for s in items]
+    return unique_labels([label_for(n) for n in names]), items
+
+
+def choose_outcomes(
+    resolved: Sequence[Scenario], outcomes: Sequence[str] | None, known: Sequence[set[str]]
+) -> list[str]:
+    """The outcomes compared: those asked for (each known to every scenario), else the key ones.
+
+    Args:
+        resolved: The scenarios, baseline first.
+        outcomes: Outcomes asked for (``None``: headline outcomes and shared actors' peaks).
+        known: The outcome columns of each scenario.
+
+    Raises:
+        ExperimentError: An outcome asked for is not an outcome of every scenario.
+    """
+    from escalation_sim.experiment.errors import ExperimentError
+    from escalation_sim.experiment.outcomes import key_outcomes
+
+    common = set.intersection(*known)
+    if outcomes is None:
+        actors = [a for a in resolved[0].actors if all(a in sc.actors for sc in resolved)]
+        return [o for o in key_outcomes(actors) if o in common]
+    chosen = list(outcomes)
+    unknown = [o for o in chosen if o not in common]
+    if unknown:
+        raise ExperimentError(
+            f"unknown outcome(s) {', '.join(unknown)}; outcomes every scenario has: "
+            + ", ".join(sorted(common))
+        )
+    return chosen
+
+
 def prepare_scenario(
     scenario: Scenario | str | Path, days: int | None, overrides: Sequence[str]
 ) -> Scenario:

@@ -26,19 +26,18 @@ from escalation_sim.experiment import aggregate
 from escalation_sim.experiment.common import (
     LazyTables,
     check_runs,
+    choose_outcomes,
     ensemble_tables,
-    label_for,
     prepare_scenario,
     read_parquet,
+    scenario_labels,
     scenario_metadata,
     scenario_tasks,
-    unique_labels,
     write_json,
 )
 from escalation_sim.experiment.core import Experiment, Plan
 from escalation_sim.experiment.errors import ExperimentError
 from escalation_sim.experiment.options import ExecutionOptions
-from escalation_sim.experiment.outcomes import key_outcomes
 from escalation_sim.experiment.seeds import check_root_seed, run_seeds
 from escalation_sim.experiment.tasks import outcome_columns
 from escalation_sim.scenario.loader import scenario_to_yaml
@@ -290,34 +289,14 @@ def compare(
         ExperimentInterrupted: Interrupted; finished runs are kept for a resume.
     """
     opts = ExecutionOptions.of(options, execution, caller="compare")
-    if isinstance(scenarios, Mapping):
-        given = list(scenarios.items())
-        labels = unique_labels([label_for(str(k)) for k, _ in given])
-        items = [v for _, v in given]
-    else:
-        items = list(scenarios)
-        labels = unique_labels(
-            [label_for(s.name if isinstance(s, Scenario) else Path(s).stem) for s in items]
-        )
+    labels, items = scenario_labels(scenarios)
     if len(items) < 2:
         raise ExperimentError("compare needs at least two scenarios (the first is the baseline)")
     if not 0 < ci < 1:
         raise ExperimentError(f"--ci must be between 0 and 1, got {ci}")
     resolved = [prepare_scenario(s, days, overrides) for s in items]
     runs, seed = check_runs(runs), check_root_seed(seed)
-    known = [set(outcome_columns(sc)) for sc in resolved]
-    common_outcomes = set.intersection(*known)
-    if outcomes is None:
-        actors = [a for a in resolved[0].actors if all(a in sc.actors for sc in resolved)]
-        chosen = [o for o in key_outcomes(actors) if o in common_outcomes]
-    else:
-        chosen = list(outcomes)
-        unknown = [o for o in chosen if o not in common_outcomes]
-        if unknown:
-            raise ExperimentError(
-                f"unknown outcome(s) {', '.join(unknown)}; outcomes every scenario has: "
-                + ", ".join(sorted(common_outcomes))
-            )
+    chosen = choose_outcomes(resolved, outcomes, [set(outcome_columns(sc)) for sc in resolved])
     facts = [scenario_metadata(sc) for sc in resolved]
     seeds = run_seeds(seed, runs)
     by_label = dict(zip(labels, resolved, strict=True))

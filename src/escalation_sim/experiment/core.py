@@ -75,12 +75,15 @@ class Plan:
         runs: Number of runs of each chunk store, in store order (run ids
             ``0 .. n-1`` in each).
         tasks: Makes the tasks of a store's missing runs, at most ``chunk_size`` each.
+        max_chunk_size: Cap of the *default* chunk size (e.g. the runs of one
+            assumption set, when a task never crosses sets); ``None``: no cap.
     """
 
     kind: str
     key: Mapping[str, Any]
     runs: Mapping[str, int]
     tasks: TaskFactory
+    max_chunk_size: int | None = None
 
     @property
     def total(self) -> int:
@@ -183,6 +186,8 @@ class Experiment:
             missing[name] = [r for r in range(n) if r not in finished]
         n_missing = sum(len(m) for m in missing.values())
         size = opts.chunk_size or auto_chunk_size(n_missing, opts.planned_workers)
+        if opts.chunk_size is None and plan.max_chunk_size is not None:
+            size = min(size, plan.max_chunk_size)
         tasks = _interleave([plan.tasks(name, missing[name], size) for name in plan.runs])
         info = run_tasks(
             tasks,
