@@ -25,7 +25,11 @@ from escalation_sim.experiment.core import Experiment, Plan
 from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.outcomes import COUNT_PREFIXES
 from escalation_sim.experiment.runner import contiguous_chunks
-from escalation_sim.experiment.sweep.sensitivity import sensitivity_indices
+from escalation_sim.experiment.sweep.sensitivity import (
+    CONF_LEVEL,
+    format_index,
+    sensitivity_indices,
+)
 from escalation_sim.experiment.sweep.spec import ResolvedSweep, load_sweep
 from escalation_sim.experiment.tasks import RunGroup, Task
 from escalation_sim.scenario.loader import scenario_hash, scenario_to_yaml
@@ -105,16 +109,39 @@ class SweepResult:
         ]
         s = self.sensitivity
         if s is not None and len(s):
-            main = {"sobol": "ST", "morris": "mu_star", "rbd_fast": "S1"}
-            lines += ["", "Sensitivity (largest index per outcome first):"]
-            for outcome, part in s.groupby("outcome", sort=False):
-                method = part["method"].iloc[0]
-                part = part[part["index"] == main[method]].sort_values("value", ascending=False)
-                shown = ", ".join(f"{r.parameter} {r.value:.3g}" for r in part.itertuples())
-                lines.append(f"  {outcome:<20} {main[method]}: {shown}")
+            level = m.get("sensitivity_ci_level", CONF_LEVEL)
+            lines += ["", f"Sensitivity (largest first; {level:.0%} bootstrap intervals):"]
+            lines += _describe_indices(s)
         for outcome, note in m.get("sensitivity_notes", {}).items():
             lines.append(f"  {outcome}: {note}")
+        for warning in m.get("sensitivity_warnings", []):
+            lines.append(f"warning: {warning}")
         return "\n".join(lines)
+
+
+#: The index each method ranks parameters by.
+MAIN_INDEX = {"sobol": "ST", "morris": "mu_star", "rbd_fast": "S1"}
+
+
+def _describe_indices(table: pd.DataFrame) -> list[str]:
+    """One line per outcome: the main index of each parameter with its interval."""
+    lines = []
+    if "ci_low" not in table:  # written before intervals were kept
+        table = table.assign(ci_low=np.nan, ci_high=np.nan, flag="")
+    table = table[table["flag"].fillna("") != "never varied"]  # named in the notes
+    for outcome, part in table.groupby("outcome", sort=False):
+        method = part["method"].iloc[0]
+        main = MAIN_INDEX[method]
+        first = part[part["index"] == "S1"].set_index("parameter") if method == "sobol" else None
+        shown = []
+        for r in part[part["index"] == main].sort_values("value", ascending=False).itertuples():
+            text = f"{r.parameter} {format_index(r.value, r.ci_low, r.ci_high)}"
+            if first is not None and r.parameter in first.index:
+                f = first.loc[r.parameter]
+                text += f" (S1 {format_index(f['value'], f['ci_low'], f['ci_high'])})"
+            shown.append(text)
+        lines.append(f"  {outcome:<20} {main}: {'; '.join(shown)}")
+    return lines
 
 
 def _sweep_tasks(
@@ -198,11 +225,12 @@ def sweep(
             if name not in chosen:
                 chosen[name] = 0 if name.startswith(COUNT_PREFIXES) else np.nan
         means = chosen.groupby("point", sort=True)[sw.outcomes].mean()
+        analysis = sensitivity_indices(sw, chosen)
+        sens = analysis.table
         points = experiments[experiments["replication"] == 0].drop(columns=["replication", "seed"])
         points = points.reset_index(drop=True)
         points.insert(1, "replications", sw.spec.replications)
         points = points.join(means, on="point")
-        sens, notes = sensitivity_indices(sw, means.reset_index(drop=True))
         meta = {
             **done.metadata(),
             "sweep": sw.spec.name or sw.label,
@@ -222,7 +250,11 @@ def sweep(
             "chunk_size": done.chunk_size,
             "resumed_runs": done.resumed,
             "outcomes_analysed": sw.outcomes,
-            "sensitivity_notes": notes,
+            "sensitivity_notes": analysis.notes,
+            "sensitivity_warnings": analysis.warnings,
+            "sensitivity_ci_level": CONF_LEVEL,
+            "sensitivity_ci_method": "SALib's bootstrap: value ± conf (conf = half-width); "
+            "nothing clipped, impossible values flagged in the 'flag' column",
             "layout": "experiments and outcomes share rows (point, replication): the "
             "experiments/outcomes layout of EMA Workbench; problem.json is SALib's problem",
         }
