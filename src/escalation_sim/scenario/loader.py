@@ -52,10 +52,59 @@ def default_data() -> tuple[dict[str, Any], Locations]:
     return copy.deepcopy(data), dict(locs)
 
 
+SCENARIO_SUFFIX = ".yaml"
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """The example scenarios shipped inside the package, by name (file stem), sorted."""
+    folder = Path(str(resources.files("escalation_sim.scenario.data").joinpath("scenarios")))
+    return {p.stem: p for p in sorted(folder.glob(f"*{SCENARIO_SUFFIX}"))}
+
+
+def shipped_scenario(name: str | Path) -> Path | None:
+    """The shipped scenario called ``name`` (with or without ``.yaml``), or ``None``.
+
+    Only a bare name is looked up (``may30_kharkiv_counterfire``), never a path
+    with a folder in it, so a file a user names always wins over a shipped one.
+    """
+    text = str(name)
+    if not text or "/" in text or "\\" in text or text != Path(text).name:
+        return None
+    return shipped_scenarios().get(text.removesuffix(SCENARIO_SUFFIX))
+
+
+def _top_level_fields() -> list[str]:
+    return [*Scenario.model_fields, EXTENDS_KEY]
+
+
+def _looks_like_a_scenario(data: dict[str, Any]) -> bool:
+    """Some top-level key is a scenario field, or close to one (a typo is still a scenario)."""
+    fields = _top_level_fields()
+    return any(
+        str(k) in fields or difflib.get_close_matches(str(k), fields, n=1, cutoff=0.75)
+        for k in data
+    )
+
+
+def _resolve(path: Path) -> Path:
+    """``path`` made absolute with symlinks followed; a loop or an unusable name is an error."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a symlink loop (<= 3.12)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, RuntimeError) or "loop" in reason.lower():
+            reason = "a symbolic link loop"
+        raise OSError(reason) from None
+
+
 def _read_with_extends(
-    path: Path, chain: tuple[Path, ...], label: str | None = None
+    path: Path, chain: tuple[Path, ...], label: str | None = None, *, root: Path
 ) -> tuple[dict[str, Any], Locations]:
-    """Read ``path`` merged over its ``extends`` chain; messages name it ``label``."""
+    """Read ``path`` merged over its ``extends`` chain; messages name it ``label``.
+
+    ``extends`` may name a file under ``root`` (the folder of the scenario the
+    user named, unless a wider one was allowed) or a shipped scenario by name.
+    """
     label = str(path) if label is None else label
     data, locs = read_yaml_file(path, label)
     if data is None:
@@ -66,36 +115,53 @@ def _read_with_extends(
         raise ScenarioError(
             [Problem(label, 1, "", "expected a mapping of scenario fields at the top level")]
         )
+    if not _looks_like_a_scenario(data):
+        # Say nothing of what the file holds: it may be anything (a key file, a password file).
+        raise ScenarioError(
+            [
+                Problem(
+                    label,
+                    None,
+                    "",
+                    f"not a scenario file: none of its {len(data)} top-level keys is a scenario "
+                    f"field (expected some of: {', '.join(_top_level_fields())})",
+                )
+            ]
+        )
     parent = data.pop(EXTENDS_KEY, None)
     if parent is None:
         base, base_locs = _parsed_defaults()  # deep_merge copies it
     else:
         line = locs.get((EXTENDS_KEY,), (label, None))[1]
-        if not isinstance(parent, str):
-            raise ScenarioError(
-                [Problem(label, line, EXTENDS_KEY, "expected a path to another scenario file")]
-            )
+
+        def refuse(message: str) -> ScenarioError:
+            return ScenarioError([Problem(label, line, EXTENDS_KEY, message)])
+
+        if not isinstance(parent, str) or not parent:
+            raise refuse("expected a path to another scenario file")
+        shown = repr(parent) if len(parent) <= 60 else repr(parent[:57]) + "..."
         try:
-            parent_path = (path.parent / parent).resolve()
-            exists, is_file = parent_path.exists(), parent_path.is_file()
-        except (OSError, ValueError) as exc:  # a name too long, a NUL byte, ...
-            shown = repr(parent) if len(parent) <= 60 else repr(parent[:57]) + "..."
+            parent_path = _resolve(path.parent / parent)
+            exists = parent_path.exists()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a symlink loop
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise ScenarioError(
-                [Problem(label, line, EXTENDS_KEY, f"unusable file name {shown}: {reason}")]
-            ) from None
-        if parent_path in chain:
-            raise ScenarioError(
-                [Problem(label, line, EXTENDS_KEY, f"circular 'extends' through {parent}")]
-            )
-        if not exists:
-            raise ScenarioError([Problem(label, line, EXTENDS_KEY, f"file {parent} not found")])
-        if not is_file:
-            raise ScenarioError(
-                [Problem(label, line, EXTENDS_KEY, f"{parent!r} is not a scenario file")]
-            )
+            raise refuse(f"unusable file name {shown}: {reason}") from None
         parent_label = str(Path(label).parent / parent)
-        base, base_locs = _read_with_extends(parent_path, (*chain, parent_path), parent_label)
+        if not exists and (packaged := shipped_scenario(parent)) is not None:
+            parent_path, parent_label = packaged, f"{parent} (shipped scenario)"
+        elif not parent_path.is_relative_to(root):
+            raise refuse(
+                f"{shown} lies outside the scenario's folder {root}: 'extends' may name files "
+                "under it, or a shipped scenario by name (escalation-sim scenarios lists "
+                "them); --extends-root DIR allows files under DIR"
+            )
+        elif not exists:
+            raise refuse(f"file {parent} not found")
+        if parent_path in chain:
+            raise refuse(f"circular 'extends' through {parent}")
+        base, base_locs = _read_with_extends(
+            parent_path, (*chain, parent_path), parent_label, root=root
+        )
     locs = {k: v for k, v in locs.items() if k[:1] != (EXTENDS_KEY,)}
     return deep_merge(base, base_locs, data, locs)
 
@@ -205,32 +271,49 @@ def validate_data(data: Mapping[str, Any], locs: Locations, label: str) -> Scena
 
 
 def resolve_file(
-    path: str | Path, overrides: Sequence[str] = ()
+    path: str | Path, overrides: Sequence[str] = (), *, extends_root: str | Path | None = None
 ) -> tuple[dict[str, Any], Locations]:
-    """Read a scenario file with its ``extends`` chain and overrides, unvalidated."""
+    """Read a scenario file with its ``extends`` chain and overrides, unvalidated.
+
+    Args:
+        path: A scenario file, or the name of a shipped scenario.
+        overrides: ``key.path=value`` assignments applied after merging.
+        extends_root: The folder whose files ``extends`` may name (default: the
+            folder of ``path``, after following symlinks).
+    """
     p = Path(path)
+    if not p.exists() and (packaged := shipped_scenario(p)) is not None:
+        p = packaged
     try:
-        real = p.resolve() if p.exists() else p
-    except (OSError, ValueError):  # a name too long, a NUL byte: reading it reports the problem
-        real = p
+        real = _resolve(p) if p.exists() else p
+        root = _resolve(Path(extends_root)) if extends_root is not None else real.parent
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = str(extends_root if extends_root is not None and p.exists() else path)
+        raise ScenarioError([Problem(where, None, "", f"cannot read file: {reason}")]) from None
     # Messages name each file as the user typed it (parents relative to it).
-    data, locs = _read_with_extends(real, (real,), str(p))
+    data, locs = _read_with_extends(real, (real,), str(p), root=root)
     for assignment in overrides:
         apply_override(data, locs, assignment)
     return data, locs
 
 
-def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: Sequence[str] = (), *, extends_root: str | Path | None = None
+) -> Scenario:
     """Load, merge and validate a scenario file.
 
     Args:
-        path: The scenario YAML file.
+        path: The scenario YAML file, or the name of a shipped scenario
+            (``may30_kharkiv_counterfire``; see :func:`shipped_scenarios`).
         overrides: ``key.path=value`` assignments applied after merging.
+        extends_root: The folder whose files ``extends`` may name (default:
+            the scenario's own folder).
 
     Raises:
         ScenarioError: With file, line, field and expectation for each problem.
     """
-    data, locs = resolve_file(path, overrides)
+    data, locs = resolve_file(path, overrides, extends_root=extends_root)
     return validate_data(data, locs, str(path))
 
 
