@@ -13,6 +13,7 @@ problem with its file, line, field path and what was expected.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 import functools
 import hashlib
@@ -157,6 +158,8 @@ def _read_with_extends(
             )
         elif not exists:
             raise refuse(f"file {parent} not found")
+        elif not parent_path.is_file():
+            raise refuse(f"{shown} is not a scenario file")
         if parent_path in chain:
             raise refuse(f"circular 'extends' through {parent}")
         base, base_locs = _read_with_extends(
@@ -234,7 +237,12 @@ def _describe(err: Mapping[str, Any], path: Sequence[str | int]) -> str:
             msg = msg.removeprefix(prefix)
         return msg
     got = err.get("input")
-    shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+    if isinstance(got, dt.date):
+        shown = got.isoformat()
+    elif isinstance(got, dict | list):
+        shown = type(got).__name__
+    else:
+        shown = repr(got)
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return f"{err['msg']} (got {shown})"
