@@ -99,7 +99,12 @@ def _resolve(path: Path) -> Path:
 
 
 def _read_with_extends(
-    path: Path, chain: tuple[Path, ...], label: str | None = None, *, root: Path
+    path: Path,
+    chain: tuple[Path, ...],
+    label: str | None = None,
+    *,
+    root: Path,
+    files: list[Path] | None = None,
 ) -> tuple[dict[str, Any], Locations]:
     """Read ``path`` merged over its ``extends`` chain; messages name it ``label``.
 
@@ -107,6 +112,8 @@ def _read_with_extends(
     user named, unless a wider one was allowed) or a shipped scenario by name.
     """
     label = str(path) if label is None else label
+    if files is not None:
+        files.append(path)
     data, locs = read_yaml_file(path, label)
     if data is None:
         raise ScenarioError(
@@ -163,7 +170,7 @@ def _read_with_extends(
         if parent_path in chain:
             raise refuse(f"circular 'extends' through {parent}")
         base, base_locs = _read_with_extends(
-            parent_path, (*chain, parent_path), parent_label, root=root
+            parent_path, (*chain, parent_path), parent_label, root=root, files=files
         )
     locs = {k: v for k, v in locs.items() if k[:1] != (EXTENDS_KEY,)}
     return deep_merge(base, base_locs, data, locs)
@@ -270,16 +277,16 @@ def validate_data(data: Mapping[str, Any], locs: Locations, label: str) -> Scena
         raise ScenarioError(_pydantic_problems(exc, locs, label)) from None
     findings = check_scenario(scenario)
     if findings:
-        problems = []
-        for path, message in findings:
-            file, line = _locate(locs, path, label)
-            problems.append(Problem(file, line, ".".join(str(p) for p in path), message))
-        raise ScenarioError(problems)
+        raise ScenarioError(locate_findings(findings, locs, label))
     return scenario
 
 
 def resolve_file(
-    path: str | Path, overrides: Sequence[str] = (), *, extends_root: str | Path | None = None
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    extends_root: str | Path | None = None,
+    files: list[Path] | None = None,
 ) -> tuple[dict[str, Any], Locations]:
     """Read a scenario file with its ``extends`` chain and overrides, unvalidated.
 
@@ -288,6 +295,8 @@ def resolve_file(
         overrides: ``key.path=value`` assignments applied after merging.
         extends_root: The folder whose files ``extends`` may name (default: the
             folder of ``path``, after following symlinks).
+        files: If given, every file read (the scenario, then its ``extends``
+            chain) is appended to it.
     """
     p = Path(path)
     if not p.exists() and (packaged := shipped_scenario(p)) is not None:
@@ -300,7 +309,7 @@ def resolve_file(
         where = str(extends_root if extends_root is not None and p.exists() else path)
         raise ScenarioError([Problem(where, None, "", f"cannot read file: {reason}")]) from None
     # Messages name each file as the user typed it (parents relative to it).
-    data, locs = _read_with_extends(real, (real,), str(p), root=root)
+    data, locs = _read_with_extends(real, (real,), str(p), root=root, files=files)
     for assignment in overrides:
         apply_override(data, locs, assignment)
     return data, locs
@@ -323,6 +332,31 @@ def load_scenario(
     """
     data, locs = resolve_file(path, overrides, extends_root=extends_root)
     return validate_data(data, locs, str(path))
+
+
+def load_scenario_located(
+    path: str | Path, overrides: Sequence[str] = (), *, extends_root: str | Path | None = None
+) -> tuple[Scenario, Locations, list[Path]]:
+    """Like :func:`load_scenario`, also returning where each value was written and the files read.
+
+    The locations let later checks (warnings about rules that can never apply)
+    point at the line to change; the files let a command refuse to overwrite
+    one of its inputs.
+    """
+    files: list[Path] = []
+    data, locs = resolve_file(path, overrides, extends_root=extends_root, files=files)
+    return validate_data(data, locs, str(path)), locs, files
+
+
+def locate_findings(
+    findings: Sequence[tuple[Sequence[str | int], str]], locs: Locations, fallback: str
+) -> list[Problem]:
+    """Turn ``(path, message)`` findings into problems located at the line that set each value."""
+    problems = []
+    for path, message in findings:
+        file, line = _locate(locs, path, fallback)
+        problems.append(Problem(file, line, ".".join(str(p) for p in path), message))
+    return problems
 
 
 def _everywhere(data: Any, label: str, path: PathKey = ()) -> Locations:
@@ -398,14 +432,30 @@ def scenario_hash(scenario: Scenario) -> str:
 
 
 def resolve_scenario(
-    scenario: Scenario | str | Path, *, days: int | None = None, overrides: Sequence[str] = ()
+    scenario: Scenario | str | Path,
+    *,
+    days: int | None = None,
+    overrides: Sequence[str] = (),
+    extends_root: str | Path | None = None,
 ) -> Scenario:
-    """A validated scenario from a file path or a Scenario, with overrides and a horizon.
+    """A validated scenario from a file path (or shipped name) or a Scenario, with overrides.
+
+    ``days`` overrides the horizon; its problems are reported against ``--days``.
+    ``extends_root`` widens the folder a file's ``extends`` may reach.
 
     Raises:
         ScenarioError: The file or an override is invalid.
     """
-    extra = list(overrides) + ([f"horizon_days={days}"] if days is not None else [])
     if isinstance(scenario, Scenario):
-        return with_overrides(scenario, extra) if extra else scenario
-    return load_scenario(scenario, extra)
+        if not overrides and days is None:
+            return scenario
+        data, label = scenario.model_dump(mode="json"), f"scenario {scenario.name!r}"
+        locs: Locations = {}
+        for assignment in overrides:
+            apply_override(data, locs, assignment)
+    else:
+        data, locs = resolve_file(scenario, overrides, extends_root=extends_root)
+        label = str(scenario)
+    if days is not None:  # problems with the horizon name the option the user typed
+        apply_override(data, locs, f"horizon_days={days}", source="--days")
+    return validate_data(data, locs, label)
