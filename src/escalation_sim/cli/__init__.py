@@ -214,16 +214,37 @@ def run_command(
     "--markdown", is_flag=True, help="Print the Markdown tables that docs/ODD.md includes."
 )
 def params(markdown: bool) -> None:
-    """List every model parameter's default with its unit and source."""
-    from escalation_sim.scenario.provenance import default_parameters, odd_tables
+    """List every default: parameters, actors, weapons, forces and theater, with sources."""
+    from escalation_sim.scenario.provenance import catalogue_text, default_parameters, odd_tables
 
     if markdown:
         click.echo(odd_tables(), nl=False)
         return
+    click.echo("Parameters")
     for p in default_parameters():
         unit = f" {p.unit}" if p.unit else ""
         span = f"  range {p.range}" if p.range else ""
         click.echo(f"{p.path} = {p.value}{unit}{span}    [{p.source}]")
+    click.echo("")
+    click.echo(catalogue_text(), nl=False)
+
+
+@main.command("scenarios")
+def scenarios_command() -> None:
+    """List the example scenarios shipped with the package (run any of them by name)."""
+    from escalation_sim.scenario.loader import load_scenario, shipped_scenarios
+
+    shipped = shipped_scenarios()
+    width = max((len(n) for n in shipped), default=0)
+    for name, path in shipped.items():
+        sc = load_scenario(path)
+        click.echo(f"{name.ljust(width)}  {sc.horizon_days:>4} days  {sc.name}")
+    folder = next(iter(shipped.values())).parent if shipped else None
+    click.echo(
+        f"\n{len(shipped)} scenarios in {folder}; use a name in place of a file, e.g.\n"
+        f"  escalation-sim run {next(iter(shipped), 'NAME')} --seed 1\n"
+        "or copy one as the start of your own (its 'extends' may name a shipped scenario)."
+    )
 
 
 from escalation_sim.cli.experiments import register  # noqa: E402
