@@ -188,11 +188,15 @@ def params(markdown: bool) -> None:
         return
     for p in default_parameters():
         unit = f" {p.unit}" if p.unit else ""
-        click.echo(f"{p.path} = {p.value}{unit}    [{p.source}]")
+        span = f"  range {p.range}" if p.range else ""
+        click.echo(f"{p.path} = {p.value}{unit}{span}    [{p.source}]")
 
 
 from escalation_sim.cli.experiments import register  # noqa: E402
+from escalation_sim.cli.play import play, replay  # noqa: E402
 from escalation_sim.cli.plot import plot  # noqa: E402
 
 main.add_command(plot)
+main.add_command(play)
+main.add_command(replay)
 register(main)
