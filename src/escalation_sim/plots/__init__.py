@@ -46,6 +46,8 @@ from escalation_sim.plots._style import (
     label_colours,
     ladders_from_probability,
     ladders_of,
+    posture_description,
+    readable_cause,
     rung_colours,
 )
 from escalation_sim.plots.compare import compare_fan, compare_reach, paired_differences, tradeoff
@@ -81,8 +83,10 @@ __all__ = [
     "ladders_from_probability",
     "ladders_of",
     "paired_differences",
+    "posture_description",
     "reach_heatmap",
     "reach_probability",
+    "readable_cause",
     "run_timeline",
     "rung_colours",
     "sensitivity_bars",
