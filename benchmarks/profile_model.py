@@ -111,7 +111,9 @@ class Tally:
     total_calls: int = 0
 
 
-def _wrap(label: str, fn: Callable, tally: Tally) -> Callable:
+def timed_phase(label: str, fn: Callable, tally: Tally) -> Callable:
+    """``fn`` wrapped to add its time and the calls made inside it to ``tally`` under ``label``."""
+
     @functools.wraps(fn)
     def timed(*args: object, **kwargs: object) -> object:
         # Only the outermost entry of a phase counts (coverage runs inside several phases).
@@ -141,7 +143,7 @@ def phases_wrapped(tally: Tally) -> Iterator[list[str]]:
             missing.append(label)
             continue
         saved.append((owner, attr, original))
-        setattr(owner, attr, _wrap(label, original, tally))
+        setattr(owner, attr, timed_phase(label, original, tally))
     try:
         yield missing
     finally:
