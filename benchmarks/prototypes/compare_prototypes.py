@@ -148,7 +148,7 @@ def run_variants(
     change in the machine's other load touches them all alike.
     """
     found = {name: ([], Tally(), []) for name in VARIANTS}
-    for name, flags in VARIANTS.items():  # compile and warm up, not counted
+    for flags in VARIANTS.values():  # compile and warm up, not counted
         with variant(flags, Tally()):
             build(
                 sc, 10**6, events, flags.get("fire", False), flags.get("record", False), Tally()

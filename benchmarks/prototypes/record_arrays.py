@@ -24,6 +24,9 @@ import pandas as pd
 from escalation_sim import EscalationModel
 from escalation_sim.model.forces import SIDE_RUSSIA, SIDE_UKRAINE
 
+INT_COLUMNS = {"step", "strikes", "strikes_in_russia", "withheld", "constrained"}
+FLOAT_COLUMNS = {"day", "fire_on_city", "harm", "harm_cumulative"}
+
 
 class ArrayRecorder:
     """Per-step series and counters of one model, in arrays sized for the horizon."""
@@ -31,28 +34,15 @@ class ArrayRecorder:
     def __init__(self, model: EscalationModel) -> None:
         m = self.model = model
         n = m.n_steps + 1
-        ids = [a.actor_id for a in m.actors]
         sup = [a.actor_id for a in m.suppliers]
+        # The model's own column list, split by the type each column holds.
+        columns = m._series_columns()
         self.int_cols = [
-            "step",
-            "strikes",
-            "strikes_in_russia",
-            "withheld",
-            "constrained",
-            "losses.RUS",
-            "losses.UKR",
-            "alive.RUS",
-            "alive.UKR",
-            *[f"rung.{a}" for a in ids],
-            *[f"posture_level.{a}" for a in sup],
+            c
+            for c in columns
+            if c in INT_COLUMNS or c.startswith(("losses.", "alive.", "rung.", "posture_level."))
         ]
-        self.float_cols = [
-            "day",
-            "fire_on_city",
-            "harm",
-            "harm_cumulative",
-            *[f"pressure.{a}" for a in ids],
-        ]
+        self.float_cols = [c for c in columns if c in FLOAT_COLUMNS or c.startswith("pressure.")]
         self.ints = np.zeros((n, len(self.int_cols)), dtype=np.int64)
         self.floats = np.zeros((n, len(self.float_cols)))
         self.flags = np.zeros((n, 2), dtype=bool)  # nato_conflict, nuclear_use
