@@ -23,7 +23,7 @@ from escalation_sim.model.forces import FireOutcome, ForceLayer
 
 
 @njit(cache=True)
-def fire_kernel(
+def fire_core(  # a kernel takes its arrays as arguments
     u: np.ndarray,
     rf: np.ndarray,
     rf_prob: np.ndarray,
@@ -49,12 +49,19 @@ def fire_kernel(
     last_fired: np.ndarray,
     fired_at_city: np.ndarray,
     destroyed_now: np.ndarray,
-):
-    """One step of Russian fire; mutates stock and the unit arrays like the numpy phase."""
+    at_city: np.ndarray,
+    at_front: np.ndarray,
+    city_by_weapon: np.ndarray,
+    lost: np.ndarray,
+) -> int:
+    """One step of Russian fire for one run; mutates its state like the numpy phase.
+
+    Writes, per firing unit, whether it fired at the city (``at_city``) or at a
+    position (``at_front``), the salvoes landing on the city per weapon, and per
+    unit whether this fire destroyed it (``lost``); returns the hits on units.
+    """
     n = rf.shape[0]
     n_w = stock.shape[0]
-    at_city = np.zeros(n, dtype=np.bool_)
-    at_front = np.zeros(n, dtype=np.bool_)
     for i in range(n):
         unit = rf[i]
         p = min(rf_prob[i] * strength[unit] * multiplier, 1.0)
@@ -77,26 +84,16 @@ def fire_kernel(
             if at_city[i] or at_front[i]:
                 w = rf_weapon[i]
                 running[w] += rf_salvoes[i]
-                if running[w] > stock[rf_weapon[i]] + 1e-9:
+                if running[w] > stock[w] + 1e-9:
                     at_city[i] = False
                     at_front[i] = False
-    n_fired = 0
     for i in range(n):
         if at_city[i] or at_front[i]:
             stock[rf_weapon[i]] -= rf_salvoes[i]
             last_fired[rf[i]] = step
-            n_fired += 1
         fired_at_city[rf[i]] = at_city[i]
-    fired = np.empty(n_fired, dtype=np.int64)
-    fired_city = np.empty(n_fired, dtype=np.bool_)
-    k = 0
-    for i in range(n):
-        if at_city[i] or at_front[i]:
-            fired[k] = rf[i]
-            fired_city[k] = at_city[i]
-            k += 1
     # Fire on the city.
-    city_by_weapon = np.zeros(n_w)
+    city_by_weapon[:] = 0.0
     for i in range(n):
         if at_city[i]:
             w = rf_weapon[i]
@@ -119,8 +116,7 @@ def fire_kernel(
             targets[n_hits] = t
             damage[n_hits] = effect[w, cls[t]] * rf_salvoes[i]
             n_hits += 1
-    n_losses = 0
-    losses = np.empty(0, dtype=np.int64)
+    lost[:] = False
     if n_hits > 0:
         for j in range(n_hits):
             strength[targets[j]] -= damage[j]
@@ -128,17 +124,11 @@ def fire_kernel(
             if strength[t] < 0.0:
                 strength[t] = 0.0
             if alive[t] and strength[t] < destroyed_below:
-                n_losses += 1
-        losses = np.empty(n_losses, dtype=np.int64)
-        k = 0
-        for t in range(strength.shape[0]):
-            if alive[t] and strength[t] < destroyed_below:
                 alive[t] = False
                 strength[t] = 0.0
                 destroyed_now[t] = True
-                losses[k] = t
-                k += 1
-    return fired, fired_city, city_by_weapon, n_hits, losses
+                lost[t] = True
+    return n_hits
 
 
 class NumbaFireForceLayer(ForceLayer):
@@ -150,7 +140,12 @@ class NumbaFireForceLayer(ForceLayer):
         """Russian fire through the compiled kernel (same draws, same results)."""
         u = rng.random((6, len(self.rf)))
         ua_cover = self.ukrainian_air_cover()
-        fired, fired_city, city_by_weapon, hits, losses = fire_kernel(
+        n_rf = len(self.rf)
+        at_city = np.empty(n_rf, dtype=bool)
+        at_front = np.empty(n_rf, dtype=bool)
+        city_by_weapon = np.empty(len(self.weapon_ids))
+        lost = np.empty(self.n, dtype=bool)
+        hits = fire_core(
             u,
             self.rf,
             self.rf_prob,
@@ -176,12 +171,17 @@ class NumbaFireForceLayer(ForceLayer):
             self.last_fired,
             self.fired_at_city,
             self.destroyed_now,
+            at_city,
+            at_front,
+            city_by_weapon,
+            lost,
         )
+        firing = at_city | at_front
         return FireOutcome(
-            fired=fired,
-            at_city=fired_city,
+            fired=self.rf[firing],
+            at_city=at_city[firing],
             city_landed_by_weapon=city_by_weapon,
             city_harm=float((city_by_weapon * self.w_harm).sum()),
             hits_on_units=int(hits),
-            ukrainian_losses=losses,
+            ukrainian_losses=np.flatnonzero(lost),
         )
