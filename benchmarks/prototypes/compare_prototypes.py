@@ -11,9 +11,9 @@ Variants, each a whole run of the current model with one part swapped (nothing i
 
 Every variant runs the same seeds; its time series and event log must equal the
 current model's exactly (``pandas`` frames compared with ``check_exact``), or the
-script says which differ and exits 1. Per variant: median ms per run (stepping;
-the model built outside the clock) and ms per step in each swapped phase
-(perf_counter around the phase, as in ``profile_model.py``).
+script says which differ and exits 1. Per variant: median ms per run (stepping,
+in the process's CPU time; the model built outside the clock) and ms per step in
+each swapped phase (wall clock around the phase, as in ``profile_model.py``).
 
 Prototype (c), many replications per array pass, cannot be swapped into one run;
 ``batched_fire.py`` measures it on its own (Russian fire for R runs at once).
@@ -48,7 +48,6 @@ import argparse
 import gc
 import statistics
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -64,6 +63,7 @@ from benchlib import (  # noqa: E402
     DEFAULT_SCENARIO,
     RESULTS,
     base_row,
+    now,
     pin_to_one_core,
     started,
     write_csv,
@@ -161,9 +161,9 @@ def run_variants(
                     sc, seed, events, flags.get("fire", False), flags.get("record", False), tally
                 )
                 gc.collect()
-                t0 = time.perf_counter()
+                t0 = now()
                 model.run()
-                times.append(time.perf_counter() - t0)
+                times.append(now() - t0)
             outputs.append((model.timeseries(), model.events.records()))
     return found
 
