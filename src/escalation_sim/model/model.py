@@ -28,12 +28,14 @@ source or the word "assumption"; see docs/ODD.md.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
 
+from escalation_sim.model import control
 from escalation_sim.model.agents import Decision, ForceUnit, StateActor
 from escalation_sim.model.engagement import plan_strikes
 from escalation_sim.model.events import EventLog
@@ -65,10 +67,17 @@ class EscalationModel(mesa.Model):
         seed: Seed of the model's generator; the same scenario and seed give
             identical results. ``None`` draws one (recorded in :attr:`seed`).
         record_events: Keep the event log (ensembles can switch it off).
+        seated: Actors played from outside the model (see :mod:`.control`): they
+            make no automated escalation choice and no automated policy change.
     """
 
     def __init__(
-        self, scenario: Scenario, *, seed: int | None = None, record_events: bool = True
+        self,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        record_events: bool = True,
+        seated: Sequence[str] = (),
     ) -> None:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**63))
@@ -88,6 +97,13 @@ class EscalationModel(mesa.Model):
         self.perception = scenario.decisions.perception
         self.combat = scenario.combat
         self.russia_id = next(a for a, s in scenario.actors.items() if s.side == "russia")
+        unknown = [a for a in seated if a not in scenario.actors]
+        if unknown:
+            raise ValueError(
+                f"seated: unknown actor(s) {', '.join(unknown)}; expected any of: "
+                f"{', '.join(self.actor_ids)}"
+            )
+        self.seated = frozenset(seated)
         self.ukraine_id = next(a for a, s in scenario.actors.items() if s.side == "ukraine")
 
         # State actors (one agent each), with suppliers' rules in force.
@@ -311,11 +327,13 @@ class EscalationModel(mesa.Model):
         rus.update_credibility(rus.ladder.rung(rus.rung).signal, provocation, self.step_days)
         draws = self.streams["decide"].random(len(self.actor_ids))
         for u, aid in zip(draws.tolist(), self.actor_ids, strict=True):
+            if aid in self.seated:  # a player chooses between steps (control.choose)
+                continue
             decision = self.actor[aid].decide(u, day, self.step_days)
             if decision is not None:
                 self._log_decision(k, day, decision)
 
-    def _log_decision(self, k: int, day: float, d: Decision) -> None:
+    def _log_decision(self, k: int, day: float, d: Decision, **extra: Any) -> None:
         rung = self.actor[d.actor].ladder.rung(d.to_rung)
         if d.to_rung > d.from_rung:
             if rung.nato_conflict and self.nato_conflict_day is None:
@@ -334,6 +352,7 @@ class EscalationModel(mesa.Model):
                 threshold=d.threshold,
                 chance=round(d.chance, 4),
                 causes=[{"cause": c, "share": round(s, 3)} for c, s in d.causes],
+                **extra,
             )
 
     def _policy_responses(self, k: int, day: float) -> None:
@@ -344,6 +363,8 @@ class EscalationModel(mesa.Model):
         # Every supplier judges its allies' stances as they stood at the start of this phase.
         levels = {a.actor_id: a.policy.level for a in self.suppliers}
         for u, actor in zip(draws.tolist(), self.suppliers, strict=True):
+            if actor.actor_id in self.seated:  # a player changes rules (control.change_rules)
+                continue
             others = [lvl for aid, lvl in levels.items() if aid != actor.actor_id]
             allies = sum(others) / len(others) if others else None
             change = actor.policy.adapt(day, harm_rate, allies, rus_rung, u)
@@ -387,6 +408,25 @@ class EscalationModel(mesa.Model):
         self.forces.recover(
             self.combat.repair_per_day, self.combat.replacement_days, self.streams["recover"]
         )
+
+    # ------------------------------------------------------------------ players
+    def choices(self, actor_id: str) -> list[control.Choice]:
+        """What ``actor_id`` may choose now (see :func:`.control.choices`)."""
+        return control.choices(self, actor_id)
+
+    def choose(self, actor_id: str, choice_id: str, *, cause: str) -> control.Choice:
+        """Apply a player's choice for ``actor_id`` (see :func:`.control.choose`)."""
+        return control.choose(self, actor_id, choice_id, cause=cause)
+
+    def change_rules(
+        self, supplier: str, change: Mapping[str, Any], *, cause: str = "player's move"
+    ) -> None:
+        """Apply a supplier's rule change now (see :func:`.control.change_rules`)."""
+        control.change_rules(self, supplier, change, cause=cause)
+
+    def observation(self, actor_id: str, **kwargs: Any) -> dict[str, Any]:
+        """What ``actor_id`` perceives now (see :func:`.control.observation`)."""
+        return control.observation(self, actor_id, **kwargs)
 
     # ------------------------------------------------------------------ rules
     def world(self) -> WorldState:
