@@ -53,7 +53,7 @@ def theater_figure(model: EscalationModel) -> Figure:
                         linewidths=0.8,
                         zorder=2,
                     )
-    since = model.now - round(MAP_WINDOW_DAYS / model.step_days) + 1 if hasattr(model, "now") else 0
+    since = round(model.time) - round(MAP_WINDOW_DAYS / model.step_days) + 1
     strikes = _recent(model.events.strikes, since)
     handles = [
         Line2D([], [], marker="s", ls="none", color=actor_colour("RUS"), label="Russian unit"),
