@@ -116,7 +116,7 @@ def curves_image(pg) -> str:
 def test_page_loads_with_map_and_curves_and_no_console_errors(page):
     assert page.get_by_text("Theater", exact=True).is_visible()
     assert page.get_by_text("Escalation", exact=True).is_visible()
-    assert page.get_by_text("Rules in force (changes take effect on the next step)").is_visible()
+    assert page.get_by_text("Rules in force", exact=True).is_visible()
     assert page.get_by_text("The last climb, explained").is_visible()
     assert page.locator("img").count() >= 2  # the map and the curves
     page.wait_for_timeout(1000)

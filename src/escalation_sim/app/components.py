@@ -45,7 +45,10 @@ def TheaterMap(model: ExplorerModel) -> None:
     solara.Style(CSS)
     with solara.Card("Theater", style={"height": "100%", "overflow": "auto"}):
         solara.FigureMatplotlib(
-            theater_figure(model), format="png", dependencies=[update_counter.value, id(model)]
+            theater_figure(model),
+            format="png",
+            bbox_inches="tight",
+            dependencies=[update_counter.value, id(model)],
         )
 
 
@@ -56,7 +59,10 @@ def EscalationCurves(model: ExplorerModel) -> None:
     with solara.Card("Escalation", style={"height": "100%", "overflow": "auto"}):
         solara.Text(_status(model), classes=["esim-day"])
         solara.FigureMatplotlib(
-            curves_figure(model), format="png", dependencies=[update_counter.value, id(model)]
+            curves_figure(model),
+            format="png",
+            bbox_inches="tight",
+            dependencies=[update_counter.value, id(model)],
         )
 
 
@@ -138,10 +144,10 @@ def SupplierRules(model: ExplorerModel, supplier: str) -> None:
 def RulesPanel(model: ExplorerModel) -> None:
     """The rules in force per supplier; a change takes effect on the next step."""
     update_counter.get()
-    with solara.Card(
-        "Rules in force (changes take effect on the next step)",
-        style={"height": "100%", "overflow": "auto"},
-    ):
+    with solara.Card("Rules in force", style={"height": "100%", "overflow": "auto"}):
+        solara.Text(
+            "Per supplier: pick a posture or toggle rules, apply; in force from the next step."
+        )
         for a in model.suppliers:
             SupplierRules(model, a.actor_id).key(f"rules-{id(model)}-{a.actor_id}")
 

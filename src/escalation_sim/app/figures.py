@@ -33,7 +33,7 @@ def theater_figure(model: EscalationModel) -> Figure:
     th = sc.theater
     city = th.places[th.target_city]
     view = (city.x_km - 100, city.x_km + 160, min(city.depth_km - 40, -70.0), 100.0)
-    fig = Figure(figsize=(8.4, 4.4), layout="constrained")
+    fig = Figure(figsize=(6.6, 3.7), layout="constrained")
     ax = fig.add_subplot()
     _draw_theater(ax, sc, view, km_per_char=(view[1] - view[0]) / 6.0 * 7 * 0.6 / 72)
     f = model.forces
@@ -105,7 +105,7 @@ def theater_figure(model: EscalationModel) -> Figure:
 def curves_figure(model: EscalationModel) -> Figure:
     """Every actor's rung by day (top) and the fire landing on the city by day (bottom)."""
     ts = model.datacollector.get_table_dataframe("series")
-    fig = Figure(figsize=(8.4, 4.4), layout="constrained")
+    fig = Figure(figsize=(6.6, 3.7), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
     for k, aid in enumerate(model.actor_ids):
         offset = (k - (len(model.actor_ids) - 1) / 2) * 0.06  # keep equal rungs visible
