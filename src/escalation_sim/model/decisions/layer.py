@@ -131,12 +131,11 @@ class DecisionLayer:
         arrived = self.perception.deliver(step)
         for actor in m.actors:
             actor.absorb(arrived[actor.actor_id], days, day)
-            above = self.resolve(actor) if self.adversaries[actor.actor_id] else 0.0
-            if actor.actor_id == m.russia_id:
-                above = max(
-                    (actor.seen_rungs[a] - m.actor[a].spec.start_rung for a in actor.seen_rungs),
-                    default=0,
-                )
+            # The highest perceived rung of the other side above its start.
+            above = max(
+                (actor.seen_rungs[a] - m.actor[a].spec.start_rung for a in actor.seen_rungs),
+                default=0,
+            )
             actor.add_pressure(
                 actor.params.adversary_rung_weight * max(0.0, above) * days,
                 "adversary's escalation",
@@ -152,8 +151,9 @@ class DecisionLayer:
             actor.score_now, actor.kahn_now, actor.option_now = 0, 0, ""
             if not actor.automated:
                 continue
-            opts = self.open_options(actor)
-            verdict = self.models[aid].choose(actor, opts, self.resolve(actor), u, days)
+            dm = self.models[aid]
+            opts = self.open_options(actor) if dm.gated else self.options[aid]
+            verdict = dm.choose(actor, opts, self.resolve(actor), u, days)
             if verdict.option.kind != "hold":
                 self.apply(step, day, actor, verdict, cause="")
 
@@ -203,7 +203,8 @@ class DecisionLayer:
             actor.peak_rung, actor.peak_day = actor.rung, day
         if actor.rung > before:
             actor.credibility_gap = 0.0
-        actor.relieve(answered)
+        if self.models[actor.actor_id].relieves:
+            actor.relieve(answered)
         if o.threat:
             actor.stakes += 1.0
         if o.rivera in CONCRETE:

@@ -56,6 +56,10 @@ class DecisionModel(Protocol):
     """Chooses one of the open options for an actor, with one uniform draw."""
 
     name: str
+    #: Whether the option gates (precedents, rungs, cool-downs) apply to its choices.
+    gated: bool
+    #: Whether an act answers (relieves) part of the case.
+    relieves: bool
 
     def choose(
         self,
@@ -98,6 +102,8 @@ class CostBenefit:
     """Weigh answering against its cost and the risk of the other side's answer (logit choice)."""
 
     name = "cost_benefit"
+    gated = True
+    relieves = True
 
     def choose(
         self,
@@ -135,6 +141,8 @@ class PressureThreshold:
     """The earlier model: logistic climb and descent on pressure against rung thresholds."""
 
     name = "pressure"
+    gated = False  # the earlier model had no gates: any rung can follow its neighbour
+    relieves = False  # nor did a move answer its pressure
 
     def choose(
         self,
@@ -162,9 +170,8 @@ class PressureThreshold:
         return Verdict(hold, 1.0 - move.climb - move.descend, 0.0, 0.0)
 
 
-#: The registry of decision models, by the name a scenario gives.
 def decision_model(name: DecisionModelName) -> DecisionModel:
-    """The decision model of a name."""
+    """The decision model a scenario names (the registry: a ``match`` on the name)."""
     match name:
         case "cost_benefit":
             return CostBenefit()
