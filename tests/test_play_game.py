@@ -24,7 +24,7 @@ moves:
     rules: {posture: kharkiv_counterfire}
     note: step back if Russia escalates
   - {actor: USA, day: 120, rules: {posture: kharkiv_counterfire}, note: back to the May-30 rules}
-  - {actor: RUS, turn: 4, choice: climb, note: answer the deep strikes}
+  - {actor: RUS, turn: 4, choice: arm_third_parties, note: answer the deep strikes}
 """
 
 
@@ -72,21 +72,19 @@ def test_a_full_game_from_a_move_file(full_game):
     widen = next(m for m in moves if m["actor"] == "USA" and m["move"]["rules"])
     assert widen["turn"] == 3 and widen["step"] == 14
     assert widen["move"]["rules"] == {"posture": "deep_strike"}
-    climb = next(m for m in moves if m["move"]["choice"] == "climb")
+    climb = next(m for m in moves if m["move"]["choice"] == "arm_third_parties")
     assert climb["actor"] == "RUS" and climb["turn"] == 4
     # The moves shaped the run: posture and rung change at the step after the move.
     ts = pd.read_csv(full_game / "timeseries.csv")
     assert ts.loc[14, "posture.USA"] == "kharkiv_counterfire"
     assert ts.loc[15, "posture.USA"] == "deep_strike"
     assert ts.loc[22, "rung.RUS"] == ts.loc[21, "rung.RUS"] + 1
-    # Seated Russia moved only when its player did (one climb; holds are logged too).
-    rus = [
-        e
-        for e in records(full_game / "events.jsonl")
-        if e["kind"] == "decision" and e["actor"] == "RUS"
+    # Seated Russia acted only when its player did (holds are not acts).
+    events = records(full_game / "events.jsonl")
+    rus = [e for e in events if e["kind"] == "decision" and e["actor"] == "RUS"]
+    assert [(e["step"], e["option"], e["cause"]) for e in rus] == [
+        (22, "arm_third_parties", "answer the deep strikes")
     ]
-    assert {e["by"] for e in rus} == {"player"}
-    assert [e["choice"] for e in rus].count("climb") == 1
 
 
 def test_replay_is_byte_identical(full_game, tmp_path):

@@ -76,9 +76,7 @@ def choices(model: EscalationModel, actor_id: str) -> list[Choice]:
     return model.decisions.choices(actor_id)
 
 
-def choose(
-    model: EscalationModel, actor_id: str, choice_id: str, *, cause: str
-) -> Decision | None:
+def choose(model: EscalationModel, actor_id: str, choice_id: str, *, cause: str) -> Decision | None:
     """Apply one of :func:`choices` for ``actor_id`` exactly as the decision layer would.
 
     The act takes effect in the next step and is logged there as a
@@ -268,11 +266,13 @@ def observation(
 
     Every actor sees the public picture: each actor's rung (signals are
     public), the suppliers' declared postures, harm to the target city. Russia
-    sees the strikes inside Russia by supplier, weapon and zone and its own
-    losses; a supplier sees its own weapons' strikes and the opportunities its
-    rules withheld; Ukraine sees every strike and every withheld opportunity.
-    Until the decision layer models perception (noise, lag, attribution),
-    these figures are the model's record, not a noisy view.
+    sees how many strikes hit inside Russia and with which weapons, and its own
+    losses; who launched them it knows only through its perception (noisy,
+    lagged, sometimes misattributed: ``perceived``). A supplier sees its own
+    weapons' strikes and the opportunities its rules withheld; Ukraine sees
+    every strike and every withheld opportunity. ``perceived`` is the decision
+    layer's view of the actor (its case, precedents, the other side's rungs
+    and acts as it has seen them).
 
     Returns:
         A JSON-ready mapping (see the keys for the sections).
@@ -328,7 +328,6 @@ def observation(
     if actor_id == model.russia_id:
         obs["strikes_inside_russia"] = {
             "total": int(total.get("strikes_in_russia", 0)),
-            "by_supplier": _nonzero(total, "strikes_in_russia.supplier."),
             "by_weapon": _nonzero(total, "strikes_in_russia.weapon."),
         }
         obs["own_losses"] = int(total.get("losses.RUS", 0))

@@ -1,7 +1,7 @@
 """A player's move, how it is checked and applied, and the scripted move file.
 
 A :class:`Move` is what one seated actor does at one turn: an escalation
-choice (``hold``, ``climb``, ``descend`` or a decision layer's option id)
+choice (``hold`` or the id of a response option the decision layer opens to it now)
 and/or a change of its rules (a supplier only: ``posture``, ``add_rules``,
 ``remove_rules``, as in a scenario's ``schedule`` entry). :func:`apply_move`
 checks the whole move first and applies it only when every part is valid,

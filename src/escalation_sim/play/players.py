@@ -75,7 +75,7 @@ def _merge_rules(a: Mapping[str, Any] | None, b: Mapping[str, Any]) -> dict[str,
 
 
 HELP = """Commands (one per line; an empty line ends your turn):
-  hold | climb | descend | <option id>   your escalation choice (default: hold)
+  hold | <option id>                     your choice among the options listed (default: hold)
   posture NAME                           switch your rules to a named posture (suppliers)
   add RULE_ID  /  remove RULE_ID         add a rule from your catalogue / remove one in force
   note TEXT                              why (goes into the game record)
