@@ -215,6 +215,49 @@ def test_conditional_moves_fire_on_what_the_actor_sees(tmp_path):
     assert [m["turn"] for m in moves_] == [2]
 
 
+def test_a_conditional_choice_waits_until_it_is_open(tmp_path):
+    # Russia warns whenever the city is hit, as often as its options allow (a warning
+    # has a cooldown): the game goes on, the warning made only on turns it is open.
+    moves = tmp_path / "m.yaml"
+    moves.write_text(
+        "moves:\n  - {actor: RUS, when: {harm_above: 0}, choice: warning_statement, once: false}\n"
+    )
+    sc = load_scenario(MAY30, ["horizon_days=70"])
+    player = ScriptedPlayer(load_moves(moves, actors=list(sc.actors), seated=["RUS"]))
+    game = Game(sc, 1, {"RUS": player})
+    game.play()
+    made = [m["turn"] for m in game.record.of_type("move") if m["move"]["choice"]]
+    assert made and 1 not in made  # nothing seen at turn 1
+    events = [e for e in game.model.events.records() if e["kind"] == "decision"]
+    assert [e["option"] for e in events if e["actor"] == "RUS"] == ["warning_statement"] * len(made)
+
+
+def test_a_dated_choice_that_is_not_open_is_an_error(tmp_path):
+    moves = tmp_path / "m.yaml"
+    moves.write_text("moves:\n  - {actor: RUS, turn: 2, choice: nuclear_strike}\n")
+    r = CliRunner().invoke(
+        main,
+        [
+            "play",
+            MAY30,
+            "--as",
+            "RUS",
+            "--moves",
+            str(moves),
+            "--days",
+            "21",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert r.exit_code == 2
+    assert (
+        f"error: {moves}:2: turn 2, RUS: choice: 'nuclear_strike' is not available to RUS now; expected one of: hold, "
+        in r.output
+    )
+    assert not (tmp_path / "o").exists()
+
+
 def test_replay_game_api_reproduces_the_game(full_game):
     _, result = replay_game(full_game / "game.jsonl")
     ts = result.timeseries

@@ -250,8 +250,14 @@ class ScriptedMoves:
         start_day: float,
         end_day: float,
         observation: Mapping[str, Any],
+        open_choices: Sequence[str] = (),
     ) -> list[tuple[int, MoveSpec]]:
-        """Moves of ``actor`` due at the turn covering days ``[start_day, end_day)``."""
+        """Moves of ``actor`` due at the turn covering days ``[start_day, end_day)``.
+
+        A conditional move waits while its choice is not open to the actor
+        (an option's gate or cooldown); a dated move is due at its turn
+        whatever, and is refused with a clear error if it cannot be made.
+        """
         out = []
         for i, spec in enumerate(self.specs):
             if spec.actor != actor or (i in self.fired and spec.once):
@@ -262,7 +268,9 @@ class ScriptedMoves:
                 hit = start_day <= spec.day < end_day
             else:
                 assert spec.when is not None
-                hit = spec.when.holds(observation, turn)
+                hit = spec.when.holds(observation, turn) and (
+                    spec.choice is None or spec.choice in open_choices
+                )
             if hit:
                 out.append((i, spec))
         return out
