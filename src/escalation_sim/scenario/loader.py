@@ -359,6 +359,19 @@ def locate_findings(
     return problems
 
 
+def scenario_warnings(scenario: Scenario, locs: Locations, label: str) -> list[Problem]:
+    """Warnings about parts of a valid scenario that can never change a run, located.
+
+    Only what a scenario file or an override wrote is warned about: the
+    package defaults' own postures and rules are a library to choose from,
+    and their author is not the user.
+    """
+    from escalation_sim.scenario.lint import lint_scenario
+
+    problems = locate_findings(lint_scenario(scenario), locs, label)
+    return [p for p in problems if p.file != DEFAULTS_LABEL]
+
+
 def _everywhere(data: Any, label: str, path: PathKey = ()) -> Locations:
     """Locate every value of in-memory data at ``label`` (no line numbers)."""
     locs: Locations = {path: (label, None)}
