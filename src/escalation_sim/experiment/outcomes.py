@@ -7,7 +7,8 @@ The row (one per run; the columns of ``runs.parquet`` and ``outcomes.parquet``):
 * ``first_day_rung.<actor>.<k>``: first day the actor stood at rung ``k`` or
   higher (0 if it started there, NaN if never), for every rung of its ladder;
 * ``strikes``, ``strikes_in_russia`` and ``strikes_in_russia.supplier.<s>`` /
-  ``.weapon.<w>``: strikes over the run;
+  ``.weapon.<w>``: strikes over the run; ``strikes.zone.<z>``: strikes by the
+  zone the target stood in (both sides of the border);
 * ``withheld`` and ``withheld.rule.<rule>``: opportunities no allowed weapon could
   take (the sanctuary), by the rule that forbade them; ``constrained``: struck
   with a second-choice weapon;
@@ -32,7 +33,12 @@ import numpy as np
 import pandas as pd
 
 #: Column prefixes of per-run counts: a column absent from some runs means zero there.
-COUNT_PREFIXES = ("strikes_in_russia.supplier.", "strikes_in_russia.weapon.", "withheld.rule.")
+COUNT_PREFIXES = (
+    "strikes_in_russia.supplier.",
+    "strikes_in_russia.weapon.",
+    "strikes.zone.",
+    "withheld.rule.",
+)
 
 #: Per-step series taken as they are from the time series (when present).
 PLAIN_SERIES = (
@@ -128,6 +134,7 @@ def run_outcomes(
     row["strikes_in_russia"] = int(ts["strikes_in_russia"].sum())
     _sum_prefix(ts, "strikes_in_russia.supplier.", row)
     _sum_prefix(ts, "strikes_in_russia.weapon.", row)
+    _sum_prefix(ts, "strikes.zone.", row)
     row["withheld"] = int(ts["withheld"].sum())
     _sum_prefix(ts, "withheld.rule.", row)
     row["constrained"] = int(ts["constrained"].sum())
