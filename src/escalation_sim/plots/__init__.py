@@ -34,6 +34,7 @@ shows dates; every axis carries its unit (:func:`describe_outcome`).
 from escalation_sim.plots._style import (
     ACTOR_COLOURS,
     ACTOR_MARKERS,
+    BETTER,
     GREY,
     LIGHT_GREY,
     OKABE_ITO,
@@ -41,6 +42,7 @@ from escalation_sim.plots._style import (
     RUNG_STYLES,
     SPARE_COLOURS,
     actor_colour,
+    better_direction,
     close,
     describe_outcome,
     label_colours,
@@ -58,13 +60,14 @@ from escalation_sim.plots.ensemble import (
     survival_curves,
 )
 from escalation_sim.plots.run import escalation_curve, run_timeline
-from escalation_sim.plots.sweep import sensitivity_bars, sweep_outcomes
+from escalation_sim.plots.sweep import describe_parameter, sensitivity_bars, sweep_outcomes
 from escalation_sim.plots.theater import CLASS_MARKERS, theater_map, unit_table
 from escalation_sim.plots.withheld import withheld_by_rule
 
 __all__ = [
     "ACTOR_COLOURS",
     "ACTOR_MARKERS",
+    "BETTER",
     "CLASS_MARKERS",
     "GREY",
     "LIGHT_GREY",
@@ -73,10 +76,12 @@ __all__ = [
     "RUNG_STYLES",
     "SPARE_COLOURS",
     "actor_colour",
+    "better_direction",
     "close",
     "compare_fan",
     "compare_reach",
     "describe_outcome",
+    "describe_parameter",
     "escalation_curve",
     "fan_chart",
     "label_colours",
