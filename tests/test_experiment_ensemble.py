@@ -117,6 +117,7 @@ def test_runs_table_matches_single_runs_of_the_public_api() -> None:
 
 def test_percentiles_with_a_tiny_memory_budget_equal_the_default(tmp_path: Path) -> None:
     from escalation_sim.experiment.common import scenario_tasks
+    from escalation_sim.experiment.options import ExecutionOptions
     from escalation_sim.experiment.runner import run_tasks
 
     sc = resolve_scenario(DEFAULT, days=DAYS)
@@ -127,10 +128,7 @@ def test_percentiles_with_a_tiny_memory_budget_equal_the_default(tmp_path: Path)
         stores={"s": store},
         total=7,
         done=0,
-        jobs=1,
-        dask=None,
-        start_method=None,
-        progress=False,
+        options=ExecutionOptions(jobs=1, progress=False),
         desc="t",
         workdir=None,
     )

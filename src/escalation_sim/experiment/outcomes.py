@@ -63,16 +63,8 @@ CUMULATIVE_SERIES = {
 
 #: Outcomes compared by default between rule sets (``<russia>`` etc. are filled in).
 KEY_OUTCOMES = (
-    "fire_on_city",
-    "harm",
-    "strikes_in_russia",
-    "withheld",
-    "constrained",
-    "losses.RUS",
-    "losses.UKR",
-    "alive.RUS",
-    "nato_conflict",
-    "nuclear_use",
+    *("fire_on_city", "harm", "strikes_in_russia", "withheld", "constrained"),
+    *("losses.RUS", "losses.UKR", "alive.RUS", "nato_conflict", "nuclear_use"),
 )
 
 

@@ -23,7 +23,8 @@ Inputs, by figure:
   :func:`compare_fan`, :func:`compare_reach`, :func:`survival_curves`,
   :func:`tradeoff`, :func:`withheld_by_rule`;
 * a sweep (``experiments``, ``outcomes``, ``sensitivity``): :func:`sweep_outcomes`,
-  :func:`sensitivity_bars`.
+  :func:`sensitivity_bars`;
+* a robustness experiment (``conclusions``, ``dependence``): :func:`robustness_shares`.
 
 Rung names for the axes come from a scenario (:func:`ladders_of`) or from a
 ``rung_probability`` table (:func:`ladders_from_probability`). Every title
@@ -59,6 +60,7 @@ from escalation_sim.plots.ensemble import (
     reach_probability,
     survival_curves,
 )
+from escalation_sim.plots.robustness import robustness_shares
 from escalation_sim.plots.run import escalation_curve, run_timeline
 from escalation_sim.plots.sweep import describe_parameter, sensitivity_bars, sweep_outcomes
 from escalation_sim.plots.theater import CLASS_MARKERS, theater_map, unit_table
@@ -92,6 +94,7 @@ __all__ = [
     "reach_heatmap",
     "reach_probability",
     "readable_cause",
+    "robustness_shares",
     "run_timeline",
     "rung_colours",
     "sensitivity_bars",
