@@ -2,6 +2,12 @@
 
 Every command reports bad input as ``file:line: field: message`` lines on
 standard error and exits with status 2, without a traceback.
+
+Start-up is kept cheap: this module and the command modules import only
+click and the package's error types at the top; each command imports the
+scenario layer, the model, pandas or matplotlib inside its body, so
+``--help``, ``--version``, ``validate``, ``schema`` and ``params`` never load
+Mesa or matplotlib (``tests/test_cli_startup.py`` checks it).
 """
 
 from __future__ import annotations
@@ -17,8 +23,6 @@ import click
 
 from escalation_sim import __version__
 from escalation_sim.errors import ScenarioError
-from escalation_sim.scenario import load_scenario
-from escalation_sim.scenario.schema import Scenario
 
 EXIT_INPUT = 2
 
@@ -47,7 +51,26 @@ set_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _FullHelpGroup(click.Group):
+    """A command group whose help lists each command's first sentence whole, wrapped.
+
+    Click cuts descriptions to the terminal width with "..."; a reader scanning
+    the list of commands should not have to guess how a sentence ends.
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Write the commands section: name and whole first sentence, wrapped."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_FullHelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="escalation-sim")
 def main() -> None:
     """Simulate counter-fire and escalation under weapons-use rule sets."""
@@ -67,7 +90,7 @@ def validate(
     files: tuple[Path, ...], overrides: tuple[str, ...], write_resolved: Path | None
 ) -> None:
     """Check scenario FILES; print each problem with its file, line and field."""
-    from escalation_sim.scenario import scenario_to_yaml
+    from escalation_sim.scenario import load_scenario, scenario_to_yaml
 
     if write_resolved is not None and len(files) != 1:
         raise click.UsageError("--write-resolved takes exactly one scenario file")
@@ -95,6 +118,8 @@ def validate(
 )
 def schema(out: Path | None) -> None:
     """Print the JSON Schema of scenario files (for editors and CI checks)."""
+    from escalation_sim.scenario.schema import Scenario
+
     text = json.dumps(Scenario.model_json_schema(), indent=2)
     if out is None:
         click.echo(text)
@@ -163,11 +188,15 @@ def params(markdown: bool) -> None:
         return
     for p in default_parameters():
         unit = f" {p.unit}" if p.unit else ""
-        click.echo(f"{p.path} = {p.value}{unit}    [{p.source}]")
+        span = f"  range {p.range}" if p.range else ""
+        click.echo(f"{p.path} = {p.value}{unit}{span}    [{p.source}]")
 
 
 from escalation_sim.cli.experiments import register  # noqa: E402
+from escalation_sim.cli.play import play, replay  # noqa: E402
 from escalation_sim.cli.plot import plot  # noqa: E402
 
 main.add_command(plot)
+main.add_command(play)
+main.add_command(replay)
 register(main)

@@ -29,14 +29,16 @@ source or the word "assumption"; see docs/ODD.md.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
 
+from escalation_sim.model import control
 from escalation_sim.model.agents import ForceUnit, StateActor
-from escalation_sim.model.decisions import Choice, Decision, DecisionLayer, StrikeReport
+from escalation_sim.model.decisions import Decision, DecisionLayer, StrikeReport
 from escalation_sim.model.engagement import plan_strikes
 from escalation_sim.model.events import EventLog
 from escalation_sim.model.forces import SIDE_RUSSIA, SIDE_UKRAINE, ForceLayer
@@ -68,10 +70,17 @@ class EscalationModel(mesa.Model):
         seed: Seed of the model's generator; the same scenario and seed give
             identical results. ``None`` draws one (recorded in :attr:`seed`).
         record_events: Keep the event log (ensembles can switch it off).
+        seated: Actors played from outside the model (see :mod:`.control`): they
+            make no automated escalation choice and no automated policy change.
     """
 
     def __init__(
-        self, scenario: Scenario, *, seed: int | None = None, record_events: bool = True
+        self,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        record_events: bool = True,
+        seated: Sequence[str] = (),
     ) -> None:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**63))
@@ -90,6 +99,13 @@ class EscalationModel(mesa.Model):
         self.ladders = {aid: Ladder(scenario.ladder_for(aid)) for aid in self.actor_ids}
         self.combat = scenario.combat
         self.russia_id = next(a for a, s in scenario.actors.items() if s.side == "russia")
+        unknown = [a for a in seated if a not in scenario.actors]
+        if unknown:
+            raise ValueError(
+                f"seated: unknown actor(s) {', '.join(unknown)}; expected any of: "
+                f"{', '.join(self.actor_ids)}"
+            )
+        self.seated = frozenset(seated)
         self.ukraine_id = next(a for a, s in scenario.actors.items() if s.side == "ukraine")
 
         # State actors (one agent each), with suppliers' rules in force.
@@ -290,7 +306,7 @@ class EscalationModel(mesa.Model):
         ukr = self.actor[self.ukraine_id]
         return round(self.combat.max_strikes_per_step * ukr.ladder.rung(ukr.rung).strike_multiplier)
 
-    def _log_decision(self, k: int, day: float, d: Decision) -> None:
+    def _log_decision(self, k: int, day: float, d: Decision, **extra: Any) -> None:
         rung = self.actor[d.actor].ladder.rung(d.to_rung)
         if d.to_rung > d.from_rung:
             if rung.nato_conflict and self.nato_conflict_day is None:
@@ -318,21 +334,8 @@ class EscalationModel(mesa.Model):
                 utility=round(d.utility, 3),
                 triggers=list(d.triggers),
                 causes=[{"cause": c, "share": round(s, 3)} for c, s in d.causes],
-                **({"cause": d.cause} if d.cause else {}),
+                **extra,
             )
-
-    # ------------------------------------------------------------------ players
-    def choices(self, actor_id: str) -> list[Choice]:
-        """What an actor may choose now (its open response options, hold first)."""
-        return self.decisions.choices(actor_id)
-
-    def choose(self, actor_id: str, choice_id: str, *, cause: str) -> Decision | None:
-        """Apply a choice as the decision layer would (logged with ``cause``); None for hold."""
-        return self.decisions.choose(actor_id, choice_id, cause=cause)
-
-    def observation(self, actor_id: str) -> dict[str, Any]:
-        """What an actor perceives now (its noisy, lagged view, not the model's truth)."""
-        return self.decisions.observation(actor_id)
 
     def _policy_responses(self, k: int, day: float) -> None:
         draws = self.streams["policy"].random(len(self.suppliers))
@@ -340,6 +343,8 @@ class EscalationModel(mesa.Model):
         # Every supplier judges its allies' stances as they stood at the start of this phase.
         levels = {a.actor_id: a.policy.level for a in self.suppliers}
         for u, actor in zip(draws.tolist(), self.suppliers, strict=True):
+            if actor.actor_id in self.seated:  # a player changes rules (control.change_rules)
+                continue
             others = [lvl for aid, lvl in levels.items() if aid != actor.actor_id]
             allies = sum(others) / len(others) if others else None
             # What the supplier perceives: the harm it has seen, Russia's rung and acts.
@@ -388,6 +393,25 @@ class EscalationModel(mesa.Model):
         self.forces.recover(
             self.combat.repair_per_day, self.combat.replacement_days, self.streams["recover"]
         )
+
+    # ------------------------------------------------------------------ players
+    def choices(self, actor_id: str) -> list[control.Choice]:
+        """What ``actor_id`` may choose now (see :func:`.control.choices`)."""
+        return control.choices(self, actor_id)
+
+    def choose(self, actor_id: str, choice_id: str, *, cause: str) -> control.Choice:
+        """Apply a player's choice for ``actor_id`` (see :func:`.control.choose`)."""
+        return control.choose(self, actor_id, choice_id, cause=cause)
+
+    def change_rules(
+        self, supplier: str, change: Mapping[str, Any], *, cause: str = "player's move"
+    ) -> None:
+        """Apply a supplier's rule change now (see :func:`.control.change_rules`)."""
+        control.change_rules(self, supplier, change, cause=cause)
+
+    def observation(self, actor_id: str, **kwargs: Any) -> dict[str, Any]:
+        """What ``actor_id`` perceives now (see :func:`.control.observation`)."""
+        return control.observation(self, actor_id, **kwargs)
 
     # ------------------------------------------------------------------ rules
     def world(self) -> WorldState:

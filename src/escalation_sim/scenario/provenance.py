@@ -45,12 +45,18 @@ _UNITS = (
 
 @dataclass(frozen=True, slots=True)
 class Parameter:
-    """One default value with its unit and source."""
+    """One default value with its unit, source and plausible range.
+
+    ``range`` is the entry of ``data/assumption_ranges.yaml`` that covers the
+    value (e.g. ``[0.1, 0.5]``, or ``x[0.6, 1.6] (log)`` for a factor), empty
+    when it has none.
+    """
 
     path: str
     value: Any
     unit: str
     source: str
+    range: str = ""
 
 
 def _unit(path: str) -> str:
@@ -83,6 +89,7 @@ def default_parameters() -> list[Parameter]:
     text = _defaults_text()
     lines = text.splitlines()
     data, locs = parse_yaml_text(text, "defaults")
+    ranges = default_ranges()
     out: list[Parameter] = []
 
     def source_for(path: tuple[str | int, ...], node_chain: list[Any]) -> str:
@@ -111,7 +118,15 @@ def default_parameters() -> list[Parameter]:
                 walk(v, (*path, i), [*chain, node])
         else:
             dotted = ".".join(str(p) for p in path)
-            out.append(Parameter(dotted, node, _unit(dotted), source_for(path, [*chain[1:], node])))
+            out.append(
+                Parameter(
+                    dotted,
+                    node,
+                    _unit(dotted),
+                    source_for(path, [*chain[1:], node]),
+                    ranges.get(dotted, ""),
+                )
+            )
 
     for key in PARAMETER_SECTIONS:
         if key in data:
@@ -123,13 +138,25 @@ def default_parameters() -> list[Parameter]:
     return out
 
 
+def default_ranges() -> dict[str, str]:
+    """The plausible range of each default that has one, by dotted path, as text."""
+    from escalation_sim.scenario.ranges import default_scenario_data, load_ranges, ranges_by_path
+
+    owners = ranges_by_path(load_ranges(), default_scenario_data())
+    return {
+        path: spec.describe() + (" shared" if spec.shared else "") for path, spec in owners.items()
+    }
+
+
 def markdown_table(params: list[Parameter] | None = None) -> str:
-    """The parameter table as Markdown (value, unit, source)."""
+    """The parameter table as Markdown (value, unit, plausible range, source)."""
     params = default_parameters() if params is None else params
-    rows = ["| parameter | value | unit | source |", "|---|---|---|---|"]
+    rows = ["| parameter | value | unit | range | source |", "|---|---|---|---|---|"]
     for p in params:
         value = str(p.value).replace("|", "\\|")
-        rows.append(f"| `{p.path}` | {value} | {p.unit} | {p.source.replace('|', '/')} |")
+        rows.append(
+            f"| `{p.path}` | {value} | {p.unit} | {p.range} | {p.source.replace('|', '/')} |"
+        )
     return "\n".join(rows)
 
 
