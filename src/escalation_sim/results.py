@@ -177,7 +177,18 @@ def summarize(
         "first_strike_in_russia_day": first_strike,
         "nato_conflict_day": nato_conflict_day,
         "nuclear_use_day": nuclear_use_day,
+        "escalation_score": _escalation_scores(ts, scenario),
     }
+
+
+def _escalation_scores(ts: pd.DataFrame, scenario: Scenario) -> dict[str, dict[str, int]]:
+    """Per actor, the Rivera et al. (2024) score of its acts: peak (one act) and cumulative."""
+    out = {}
+    for aid in scenario.actors:
+        col = f"score.{aid}"
+        if col in ts:
+            out[aid] = {"peak": int(ts[col].max()), "cumulative": int(ts[col].sum())}
+    return out
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -209,6 +220,10 @@ def format_summary(s: dict[str, Any]) -> str:
         "Nuclear use: "
         + ("no" if s["nuclear_use_day"] is None else f"day {s['nuclear_use_day']:g}"),
     ]
+    scores = s.get("escalation_score") or {}
+    if scores:
+        lines += ["", "Escalation score (Rivera et al. 2024), peak act / cumulative:"]
+        lines += [f"  {aid:<4} {v['peak']:>3} / {v['cumulative']}" for aid, v in scores.items()]
     return "\n".join(lines)
 
 

@@ -89,11 +89,12 @@ def escalation_curve(
                     continue
                 when = start + pd.Timedelta(days=ev["day"])
                 up = ev["to_rung"] > ev["from_rung"]
+                moved = ev["to_rung"] != ev["from_rung"]
                 ax.plot(
                     [when],
                     [ev["to_rung"] + offset],
-                    marker="^" if up else "v",
-                    ms=7,
+                    marker=("^" if up else "v") if moved else "o",
+                    ms=7 if moved else 3.5,
                     color=colour,
                     mec="white",
                     mew=0.8,
@@ -103,11 +104,16 @@ def escalation_curve(
                 if aid == russia and up and ev["to_rung"] > peak:
                     peak = ev["to_rung"]
                     causes = ev.get("causes") or []
+                    triggers = ev.get("triggers") or []
                     why = (
-                        f"{_short(causes[0]['cause'])} ({causes[0]['share']:.0%})"
+                        _short(triggers[-1])
+                        if triggers
+                        else f"{_short(causes[0]['cause'])} ({causes[0]['share']:.0%})"
                         if causes
                         else "no named cause"
                     )
+                    if ev.get("option_label"):
+                        why = f"{_short(ev['option_label'], 40)} after {_short(why, 50)}"
                     late = ev["day"] > 0.62 * float(ts["day"].iloc[-1])
                     ax.annotate(
                         f"day {ev['day']:g}: {why}",
@@ -130,6 +136,7 @@ def escalation_curve(
         handles += [
             Line2D([], [], marker="^", color=GREY, ls="none", label="climb"),
             Line2D([], [], marker="v", color=GREY, ls="none", label="descent"),
+            Line2D([], [], marker="o", ms=3.5, color=GREY, ls="none", label="act, no move"),
         ]
         if changes and ax is axes[0]:
             handles.append(
@@ -163,8 +170,47 @@ def escalation_curve(
     )
     axp.set_ylabel("pressure (index)", fontsize=8)
     axp.set_ylim(bottom=0)
-    axp.set_title(f"{sc.actors[russia].name}'s escalation pressure", loc="left", fontsize=9)
-    _legend_outside(axp)
+    axp.set_title(
+        f"{sc.actors[russia].name}'s escalation pressure, and each side's cumulative "
+        "escalation score (Rivera et al. 2024)",
+        loc="left",
+        fontsize=9,
+    )
+    score_cols = [f"score.{a}" for a in actors if f"score.{a}" in ts]
+    if score_cols:
+        axq = axp.twinx()
+        west = [c for c in score_cols if sc.actors[c.split(".", 1)[1]].side == "west"]
+        lines = [(f"score.{russia}", [f"score.{russia}"], actor_colour(russia), russia)]
+        if west:
+            lines.append(("west", west, GREY, "suppliers (sum)"))
+        for _, cols, colour, name in lines:
+            cols = [c for c in cols if c in ts]
+            if cols:
+                cum = ts[cols].sum(axis=1).cumsum()
+                axq.step(
+                    dates,
+                    cum,
+                    where="post",
+                    color=colour,
+                    lw=1.1,
+                    ls="-.",
+                    label=f"{name}: cumulative score",
+                )
+        axq.set_ylabel("score (cumulative)", fontsize=8)
+        axq.set_ylim(bottom=0)
+        axq.tick_params(labelsize=7)
+        h1, l1 = axp.get_legend_handles_labels()
+        h2, l2 = axq.get_legend_handles_labels()
+        axp.legend(
+            h1 + h2,
+            l1 + l2,
+            loc="upper left",
+            bbox_to_anchor=(1.06, 1.0),
+            fontsize=8,
+            frameon=False,
+        )
+    else:
+        _legend_outside(axp)
 
     # Cumulative strikes inside Russia by supplier, first strikes marked.
     axs = axes[-1]
