@@ -534,6 +534,8 @@ class EscalationModel(mesa.Model):
             row[f"score.{a.actor_id}"] = a.score_now
             row[f"kahn.{a.actor_id}"] = a.kahn_now
             row[f"option.{a.actor_id}"] = a.option_now
+        for a in self.actors:  # an act is recorded on the step it happened in, once
+            a.score_now, a.kahn_now, a.option_now = 0, 0, ""
         rus = self.actor[self.russia_id]
         row[f"credibility.{self.russia_id}"] = rus.credibility
         row[f"commitment.{self.russia_id}"] = rus.commitment

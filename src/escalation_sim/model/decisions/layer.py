@@ -148,7 +148,6 @@ class DecisionLayer:
         draws = m.streams["decide"].random(len(m.actor_ids))
         for u, aid in zip(draws.tolist(), m.actor_ids, strict=True):
             actor = m.actor[aid]
-            actor.score_now, actor.kahn_now, actor.option_now = 0, 0, ""
             if aid in m.seated:  # a player chooses between steps (model.choose)
                 continue
             dm = self.models[aid]
