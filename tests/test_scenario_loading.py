@@ -150,7 +150,10 @@ def test_three_level_extends_chain_merges_and_replaces(tmp_path: Path) -> None:
             voronezh: null
         """,
     )
-    sc = load_scenario(child)
+    # 'extends' reaches up out of sub/ only when the caller allows the wider folder.
+    with pytest.raises(ScenarioError, match="lies outside the scenario's folder"):
+        load_scenario(child)
+    sc = load_scenario(child, extends_root=tmp_path)
     assert sc.name == "Child"
     assert sc.horizon_days == 50  # the child overrides the grandparent
     assert sc.rules["USA"].posture == "kharkiv_counterfire"  # from the parent

@@ -126,6 +126,15 @@ def _progress(flag: bool | None) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
 
+def _execution(out: Path, **flags: Any) -> Any:
+    """The shared options of a command as one ``ExecutionOptions`` (see ``_options``)."""
+    from escalation_sim.experiment.options import ExecutionOptions
+
+    flags.pop("plot")
+    progress = _progress(flags.pop("progress"))
+    return ExecutionOptions(out=out, progress=progress, command=_command_line(), **flags)
+
+
 _set_option = click.option(
     "--set",
     "overrides",
@@ -172,14 +181,7 @@ def ensemble_command(
     days: int | None,
     overrides: tuple[str, ...],
     out: Path | None,
-    jobs: int | None,
-    dask: str | None,
-    chunk_size: int | None,
-    start_method: str | None,
-    restart: bool,
-    force: bool,
-    progress: bool | None,
-    plot: bool,
+    **execution: Any,
 ) -> None:
     """Run SCENARIO many times on seeds spawned from one root seed.
 
@@ -196,21 +198,13 @@ def ensemble_command(
         scenario,
         runs=runs,
         seed=seed,
-        jobs=jobs,
         days=days,
         overrides=overrides,
-        out=out,
-        dask=dask,
-        chunk_size=chunk_size,
-        start_method=start_method,
-        progress=_progress(progress),
-        restart=restart,
-        force=force,
-        command=_command_line(),
+        options=_execution(out, **execution),
     )
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
-    _draw_main_figure(out, plot)
+    _draw_main_figure(out, execution["plot"])
 
 
 @click.command("compare")
@@ -245,14 +239,7 @@ def compare_command(
     ci: float,
     outcomes: tuple[str, ...],
     out: Path | None,
-    jobs: int | None,
-    dask: str | None,
-    chunk_size: int | None,
-    start_method: str | None,
-    restart: bool,
-    force: bool,
-    progress: bool | None,
-    plot: bool,
+    **execution: Any,
 ) -> None:
     """Run rule sets on the same seeds and compare them seed by seed.
 
@@ -271,23 +258,15 @@ def compare_command(
         list(scenarios),
         runs=runs,
         seed=seed,
-        jobs=jobs,
         days=days,
         overrides=overrides,
-        out=out,
-        dask=dask,
-        chunk_size=chunk_size,
-        start_method=start_method,
         ci=ci,
         outcomes=list(outcomes) or None,
-        progress=_progress(progress),
-        restart=restart,
-        force=force,
-        command=_command_line(),
+        options=_execution(out, **execution),
     )
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
-    _draw_main_figure(out, plot)
+    _draw_main_figure(out, execution["plot"])
 
 
 @click.command("sweep")
@@ -302,14 +281,7 @@ def sweep_command(
     sweep_file: Path,
     out: Path | None,
     check: bool,
-    jobs: int | None,
-    dask: str | None,
-    chunk_size: int | None,
-    start_method: str | None,
-    restart: bool,
-    force: bool,
-    progress: bool | None,
-    plot: bool,
+    **execution: Any,
 ) -> None:
     """Vary scenario parameters over a design (grid, lhs, sobol, morris) with replications.
 
@@ -328,21 +300,10 @@ def sweep_command(
         )
         return
     out = out or Path("results") / f"sweep-{sweep_file.stem}"
-    result = sweep(
-        sweep_file,
-        jobs=jobs,
-        out=out,
-        dask=dask,
-        chunk_size=chunk_size,
-        start_method=start_method,
-        progress=_progress(progress),
-        restart=restart,
-        force=force,
-        command=_command_line(),
-    )
+    result = sweep(sweep_file, options=_execution(out, **execution))
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
-    _draw_main_figure(out, plot)
+    _draw_main_figure(out, execution["plot"])
 
 
 @click.command("robustness")

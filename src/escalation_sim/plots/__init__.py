@@ -47,6 +47,8 @@ from escalation_sim.plots._style import (
     label_colours,
     ladders_from_probability,
     ladders_of,
+    posture_description,
+    readable_cause,
     rung_colours,
 )
 from escalation_sim.plots.compare import compare_fan, compare_reach, paired_differences, tradeoff
@@ -83,8 +85,10 @@ __all__ = [
     "ladders_from_probability",
     "ladders_of",
     "paired_differences",
+    "posture_description",
     "reach_heatmap",
     "reach_probability",
+    "readable_cause",
     "robustness_shares",
     "run_timeline",
     "rung_colours",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from escalation_sim.scenario.bounds import check_size
 from escalation_sim.scenario.schema import RuleSpec, Scenario
 
 Finding = tuple[tuple[str | int, ...], str]
@@ -67,8 +68,8 @@ def _check_rule(
 
 
 def check_scenario(sc: Scenario) -> list[Finding]:
-    """Return every cross-reference problem in a scenario (empty when it is consistent)."""
-    out: list[Finding] = []
+    """Return every cross-reference and size problem in a scenario (empty when it is consistent)."""
+    out: list[Finding] = check_size(sc)
     actors = sc.actors
     classes = set(sc.target_classes)
     russia = next((a for a, s in sc.actors.items() if s.side == "russia"), None)

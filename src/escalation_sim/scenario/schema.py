@@ -7,6 +7,13 @@ the package's ``data/defaults.yaml`` (each with its source or the word
 validated against these models. Cross-references between sections (a rule
 naming a weapon, a force placed in a zone) are checked in
 :mod:`escalation_sim.scenario.checks`.
+
+Numbers are strict at the base of the schema (:class:`Spec`), so every field
+added later inherits it: a float must be finite (no ``.inf`` or ``.nan``) and at
+most :data:`~escalation_sim.scenario.bounds.MAX_MAGNITUDE` in size, a string
+is never read as a number (``horizon_days: '10'`` is an error) and neither is a
+boolean (``true`` is not 1). Counts and sizes have bounds of their own in
+:mod:`escalation_sim.scenario.bounds`.
 """
 
 from __future__ import annotations
@@ -15,18 +22,51 @@ import datetime as dt
 import itertools
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from escalation_sim.scenario import bounds
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
-Identifier = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
+Identifier = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
+]
+Count = Annotated[int, Field(ge=0, le=bounds.MAX_GROUP_UNITS)]
+Shots = Annotated[int, Field(ge=0, le=bounds.MAX_SHOTS_PER_STEP)]
+
+
+def _too_large(value: object) -> bool:
+    """A number (or a number inside a list or mapping) beyond ``MAX_MAGNITUDE``."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return abs(value) > bounds.MAX_MAGNITUDE
+    if isinstance(value, dict):
+        return any(_too_large(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_too_large(v) for v in value)
+    return False
 
 
 class Spec(BaseModel):
-    """Base for every scenario section: unknown keys are errors, values are frozen."""
+    """Base for every scenario section: unknown keys are errors, values are frozen.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers are strict (no strings or booleans read as numbers), finite and at
+    most ``MAX_MAGNITUDE`` in absolute value, in every field of every section.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded_magnitude(cls, value: object) -> object:
+        if _too_large(value):
+            raise ValueError(
+                f"numbers must lie within +-{bounds.MAX_MAGNITUDE:.0e} (a scenario's km, "
+                "stocks and weights are far smaller)"
+            )
+        return value
 
 
 class Interval(Spec):
@@ -51,7 +91,7 @@ class ActorSpec(Spec):
     name: str
     role: Literal["belligerent", "supplier", "both"]
     side: Literal["ukraine", "russia", "west", "other"]
-    start_rung: Annotated[int, Field(ge=0)] = 0
+    start_rung: Annotated[int, Field(ge=0, le=bounds.MAX_ENTRIES)] = 0
     risk_tolerance: Probability = 0.5
     source: str = "assumption"
 
@@ -150,7 +190,7 @@ class FireSpec(Spec):
     """How often a firing unit fires and at what."""
 
     prob_per_step: Probability
-    salvoes_per_step: Annotated[int, Field(ge=1)] = 1
+    salvoes_per_step: Annotated[int, Field(ge=1, le=bounds.MAX_SHOTS_PER_STEP)] = 1
     city_share: Probability = Field(
         0.0, description="Share of its fire aimed at the target city when the city is in range."
     )
@@ -168,7 +208,7 @@ class ForceGroupSpec(Spec):
     owner: str
     unit_type: str
     target_class: str
-    count: Annotated[int, Field(ge=0)]
+    count: Count
     zone: str
     depth_km: Interval | None = Field(
         None, description="Restrict placement to this depth band inside the zone."
@@ -177,7 +217,7 @@ class ForceGroupSpec(Spec):
         None, description="Restrict placement to this band along the border inside the zone."
     )
     weapons: list[str] = Field(default_factory=list)
-    shots_per_step: Annotated[int, Field(ge=0)] = 0
+    shots_per_step: Shots = 0
     fire: FireSpec | None = None
     sensor: SensorSpec | None = None
     air_defence: AirDefenceSpec | None = None
@@ -366,7 +406,7 @@ class CombatSpec(Spec):
     fixed_target_attempt_prob: Probability = Field(
         description="Daily chance that Ukraine puts each known fixed site on its target list."
     )
-    max_strikes_per_step: Annotated[int, Field(ge=0)]
+    max_strikes_per_step: Annotated[int, Field(ge=0, le=bounds.MAX_STRIKES_PER_RUN)]
 
 
 # --- the scenario -------------------------------------------------------------------
@@ -377,9 +417,13 @@ class Scenario(Spec):
 
     name: str
     description: str = ""
-    start_date: dt.date
+    start_date: Annotated[
+        dt.date,
+        # Lax for dates alone: a resolved scenario written as JSON holds them as text.
+        Field(strict=False, ge=bounds.MIN_DATE, le=bounds.MAX_DATE),
+    ]
     horizon_days: Annotated[int, Field(gt=0, le=3650)]
-    step_days: Annotated[float, Field(gt=0.0, le=30.0)] = 1.0
+    step_days: Annotated[float, Field(ge=bounds.MIN_STEP_DAYS, le=30.0)] = 1.0
     target_classes: list[Identifier]
     actors: dict[Identifier, ActorSpec]
     weapons: dict[Identifier, WeaponSpec]
