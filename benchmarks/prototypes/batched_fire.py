@@ -36,7 +36,8 @@ Output: ``<out>/batched_fire_<UTC timestamp>.csv``, one row per (R, variant):
     replications   R
     variant        current, a_numba, c_numpy, c_numba, and draws_cover: the runs' own
                    variates and air cover alone (part of both c variants: their floor)
-    us_per_run     median microseconds of the phase per run (the whole call / R)
+    us_per_run     median microseconds of the phase per run (the whole call / R), in the
+                   process's CPU time (see ``benchlib.clock``)
     speedup        current's us_per_run over this variant's
     identical      every run's outcome and state equal the current phase's
 """
@@ -47,7 +48,6 @@ import argparse
 import copy
 import statistics
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -60,6 +60,7 @@ from benchlib import (  # noqa: E402
     DEFAULT_SCENARIO,
     RESULTS,
     base_row,
+    now,
     pin_to_one_core,
     started,
     write_csv,
@@ -366,23 +367,23 @@ def measure(models: list[EscalationModel], step: int, repeats: int) -> list[dict
             st = flat_state()
             if name == "draws_cover":
                 # The per-run floor of a batched phase: each run's draws and air cover.
-                t0 = time.perf_counter()
+                t0 = now()
                 draws_and_cover()
-                elapsed = time.perf_counter() - t0
+                elapsed = now() - t0
             elif name in ("c_numpy", "c_numba"):
                 st3 = {k: v.reshape(R, -1) for k, v in st.items()}
                 fn = run_c_numpy if name == "c_numpy" else run_c_numba
                 arg = st if name == "c_numpy" else st3
-                t0 = time.perf_counter()
+                t0 = now()
                 out = fn(arg)
-                elapsed = time.perf_counter() - t0
+                elapsed = now() - t0
                 if rep == 0:
                     identical[name] = per_run_equal(out, st)
             else:
                 fn = current if name == "current" else a_numba
-                t0 = time.perf_counter()
+                t0 = now()
                 outs = fn()
-                elapsed = time.perf_counter() - t0
+                elapsed = now() - t0
                 if rep == 0 and name == "a_numba":
                     identical[name] = all(
                         np.array_equal(o.fired, q.fired)
