@@ -13,20 +13,18 @@ expected, and nothing is applied. A change is logged like the model's own
 (``decision`` and ``rule_change`` events), with the step at which it takes
 effect (the next step) and the player's stated cause.
 
-The choices today are the ladder moves (hold, climb one rung, descend one
-rung); a richer decision layer may list response options through the same
-:class:`Choice` records.
+The choices are the response options that the decision layer opens to the
+actor now (:class:`~escalation_sim.model.decisions.Choice` records).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from escalation_sim.errors import Problem, ScenarioError
-from escalation_sim.model.agents import Decision
+from escalation_sim.model.decisions import Choice, Decision
 from escalation_sim.scenario.loader import scenario_to_dict, validate_data
 from escalation_sim.scenario.schema import RuleSpec, ScheduledChangeSpec
 
@@ -49,25 +47,6 @@ class MoveError(ValueError):
         super().__init__("; ".join(f"{f}: {m}" if f else m for f, m in self.problems))
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """One option an actor may choose now.
-
-    Attributes:
-        id: What a move names (``hold``, ``climb``, ``descend``, or an option id).
-        kind: ``hold``, ``climb``, ``descend`` or a decision layer's option kind.
-        label: One line for a menu.
-        to_rung: The rung the actor stands on after choosing it (``None``: no rung attached).
-        description: What the option means.
-    """
-
-    id: str
-    kind: str
-    label: str
-    to_rung: int | None
-    description: str
-
-
 def _actor(model: EscalationModel, actor_id: str):
     if actor_id not in model.actor:
         raise MoveError(
@@ -81,46 +60,36 @@ def _actor(model: EscalationModel, actor_id: str):
     return model.actor[actor_id]
 
 
-def choices(model: EscalationModel, actor_id: str) -> list[Choice]:
-    """What ``actor_id`` may choose now on its ladder: hold, climb one rung, descend one rung."""
-    actor = _actor(model, actor_id)
-    ladder, here = actor.ladder, actor.rung
-    now = ladder.rung(here)
-    out = [
-        Choice("hold", "hold", f"Hold at rung {here}: {now.name}", here, now.description),
-    ]
-    if here < ladder.top:
-        up = ladder.rung(here + 1)
-        out.append(
-            Choice(
-                "climb", "climb", f"Climb to rung {here + 1}: {up.name}", here + 1, up.description
-            )
-        )
-    if here > 0:
-        down = ladder.rung(here - 1)
-        out.append(
-            Choice(
-                "descend",
-                "descend",
-                f"Descend to rung {here - 1}: {down.name}",
-                here - 1,
-                down.description,
-            )
-        )
-    return out
-
-
-def choose(model: EscalationModel, actor_id: str, choice_id: str, *, cause: str) -> Choice:
-    """Apply one of :func:`choices` for ``actor_id``; log it as a ``decision`` event.
-
-    A hold changes nothing and is logged too (a player's decision not to move
-    is part of the game). The move takes effect before the next step.
+def seat(model: EscalationModel, actor_id: str, seated: bool = True) -> None:
+    """Seat ``actor_id`` (a player decides for it from now on) or hand it back to the model.
 
     Raises:
-        MoveError: Unknown actor or a choice that is not available now (the
-            message names the valid ids). Nothing is applied.
+        MoveError: Unknown actor.
     """
-    actor = _actor(model, actor_id)
+    _actor(model, actor_id)
+    model.seated = model.seated | {actor_id} if seated else model.seated - {actor_id}
+
+
+def choices(model: EscalationModel, actor_id: str) -> list[Choice]:
+    """What ``actor_id`` may choose now: the response options its decision layer opens (hold first)."""
+    _actor(model, actor_id)
+    return model.decisions.choices(actor_id)
+
+
+def choose(
+    model: EscalationModel, actor_id: str, choice_id: str, *, cause: str
+) -> Decision | None:
+    """Apply one of :func:`choices` for ``actor_id`` exactly as the decision layer would.
+
+    The act takes effect in the next step and is logged there as a
+    ``decision`` event with the player's cause. Returns the decision, or
+    ``None`` for a hold (which changes nothing and is not an act).
+
+    Raises:
+        MoveError: Unknown actor or a choice that is not open now (the message
+            names the valid ids). Nothing is applied.
+    """
+    _actor(model, actor_id)
     available = {c.id: c for c in choices(model, actor_id)}
     choice = available.get(choice_id)
     if choice is None:
@@ -129,29 +98,11 @@ def choose(model: EscalationModel, actor_id: str, choice_id: str, *, cause: str)
                 (
                     "choice",
                     f"{choice_id!r} is not available to {actor_id} now; "
-                    f"expected one of: {', '.join(available)}",
+                    f"valid choices: {', '.join(available)}",
                 )
             ]
         )
-    step = round(model.time) + 1
-    day = step * model.step_days
-    to = actor.rung if choice.to_rung is None else choice.to_rung
-    decision = Decision(
-        actor_id,
-        actor.rung,
-        to,
-        actor.pressure,
-        actor.ladder.rung(max(to, actor.rung)).climb_threshold,
-        1.0,
-        actor.causes(),
-    )
-    actor.rung = to
-    if to > actor.peak_rung:
-        actor.peak_rung, actor.peak_day = to, day
-    if to > decision.from_rung:
-        actor.credibility_gap = 0.0
-    model._log_decision(step, day, decision, choice=choice.id, by="player", cause=cause)
-    return choice
+    return model.decisions.choose(actor_id, choice_id, cause=cause or "player's move")
 
 
 def rule_catalogue(model: EscalationModel, supplier: str) -> dict[str, RuleSpec]:
@@ -404,4 +355,6 @@ def observation(
             "withheld_by_rule": withheld_under({a.actor_id for a in model.suppliers}),
         }
         obs["own_losses"] = int(total.get("losses.UKR", 0))
+    # The decision layer's own view: noisy, lagged, uncertainly attributed.
+    obs["perceived"] = model.decisions.observation(actor_id)
     return obs
