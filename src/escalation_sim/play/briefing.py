@@ -85,9 +85,8 @@ def briefing(view: TurnView) -> str:
     if "strikes_inside_russia" in o:
         s = o["strikes_inside_russia"]
         lines.append(
-            f"Strikes inside Russia: {s['total']} (by weapon: {_counts(s['by_weapon'])}; who "
-            f"launched them is your attribution, in the causes above); your units lost: "
-            f"{o['own_losses']}."
+            f"Strikes inside Russia you perceived: {s['total']} (attributed to: "
+            f"{_counts(s['by_supplier'])}); your units lost: {o['own_losses']}."
         )
     if "own_weapons" in o:
         w = o["own_weapons"]
