@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from escalation_sim import __version__
+from escalation_sim.cli.seeds import seed_option
 from escalation_sim.errors import ScenarioError
 
 EXIT_INPUT = 2
@@ -130,9 +131,7 @@ def schema(out: Path | None) -> None:
 
 @main.command("run")
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the model's generator."
-)
+@seed_option("Seed of the model's generator.")
 @click.option(
     "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
 )
@@ -157,18 +156,15 @@ def run_command(
 ) -> None:
     """Run SCENARIO once; write the time series, events, metadata and curve; print a summary."""
     from escalation_sim.api import run, write_run
-    from escalation_sim.results import OutputExistsError
+    from escalation_sim.results import OutputError, check_output
 
     out = out or Path("results") / f"{scenario.stem}-seed{seed}"
-    if out.exists() and not force:
-        click.echo(
-            f"error: {out} exists; choose another --out or pass --force to replace it", err=True
-        )
-        sys.exit(EXIT_INPUT)
-    result = run(scenario, seed=seed, days=days, overrides=overrides)
+    inputs = [scenario] if scenario.exists() else []
     try:
-        write_run(result, out, force=force, plot=not no_plot)
-    except OutputExistsError as exc:
+        check_output(out, force=force, inputs=inputs)  # before the run, not after it
+        result = run(scenario, seed=seed, days=days, overrides=overrides)
+        write_run(result, out, force=force, plot=not no_plot, inputs=inputs)
+    except OutputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INPUT)
     click.echo(result.describe())
