@@ -143,12 +143,17 @@ def check_runs(runs: int, what: str = "runs") -> int:
     """A number of runs as an int, from 1 to :data:`MAX_RUNS`.
 
     Raises:
-        ValueError: It is not an integer in that range.
+        ExperimentInputError: It is not an integer in that range (a ``ValueError``).
     """
+    from escalation_sim.experiment.errors import ExperimentInputError
+
     if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 1:
-        raise ValueError(f"{what} must be a positive integer, got {runs!r}")
+        raise ExperimentInputError(f"{what} must be a positive integer, got {runs!r}")
     if runs > MAX_RUNS:
-        raise ValueError(f"{what} must be at most {MAX_RUNS:,}, got {runs:,}")
+        raise ExperimentInputError(
+            f"--{what} {runs:,} is more than {MAX_RUNS:,} (the seeds alone would take "
+            f"~{runs / MAX_RUNS * 0.6:,.1f} GB); run fewer"
+        )
     return int(runs)
 
 

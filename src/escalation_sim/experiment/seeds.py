@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from escalation_sim.experiment.errors import ExperimentInputError
+
 #: How a run's seed is derived (recorded in every experiment's metadata).
 SEED_DERIVATION = (
     "seed[i] = numpy.random.SeedSequence(root_seed).spawn(n)[i]"
@@ -29,12 +31,16 @@ def check_seed(value: object, what: str = "seed") -> int:
     """A seed as an int: every command and function checks seeds with this one rule.
 
     Raises:
-        ValueError: It is not an integer in ``[0, 2**63 - 1]``.
+        ExperimentInputError: It is not an integer in ``[0, 2**63 - 1]`` (a ``ValueError``).
     """
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"the {what} must be an integer from 0 to {SEED_MAX}, got {value!r}")
+        raise ExperimentInputError(
+            f"the {what} must be an integer from 0 to {SEED_MAX}, got {value!r}"
+        )
     if not 0 <= value <= SEED_MAX:
-        raise ValueError(f"the {what} must be an integer from 0 to {SEED_MAX}, got {value}")
+        raise ExperimentInputError(
+            f"the {what} must be an integer from 0 to {SEED_MAX}, got {value}"
+        )
     return int(value)
 
 
@@ -42,7 +48,7 @@ def check_root_seed(root: int) -> int:
     """The root seed of an experiment as an int (see :func:`check_seed`).
 
     Raises:
-        ValueError: It is not an integer in ``[0, 2**63 - 1]``.
+        ExperimentInputError: It is not an integer in ``[0, 2**63 - 1]`` (a ``ValueError``).
     """
     return check_seed(root, "root seed")
 
