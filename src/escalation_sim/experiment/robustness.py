@@ -46,6 +46,7 @@ from escalation_sim.experiment import aggregate
 from escalation_sim.experiment.common import (
     check_runs,
     choose_outcomes,
+    input_files,
     prepare_scenario,
     read_parquet,
     scenario_labels,
@@ -589,6 +590,7 @@ def robustness(
         runs={lb: plan.samples * plan.runs for lb in labels},
         tasks=lambda lb, missing, size: _tasks(plan, lb, seeds, missing, size),
         max_chunk_size=plan.runs,
+        inputs=input_files(*scenario_labels(scenarios)[1], ranges, conclusions),
     )
     with Experiment(core_plan, opts) as ex:
         done = ex.run()
