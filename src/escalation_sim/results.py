@@ -178,6 +178,7 @@ def summarize(
         "nato_conflict_day": nato_conflict_day,
         "nuclear_use_day": nuclear_use_day,
         "rule_changes": _rule_changes(ts, events, scenario),
+        "escalation_score": _escalation_scores(ts, scenario),
     }
 
 
@@ -217,6 +218,16 @@ def _rule_changes(
                 }
             )
     return sorted(out, key=lambda c: c["day"])
+
+
+def _escalation_scores(ts: pd.DataFrame, scenario: Scenario) -> dict[str, dict[str, int]]:
+    """Per actor, the Rivera et al. (2024) score of its acts: peak (one act) and cumulative."""
+    out = {}
+    for aid in scenario.actors:
+        col = f"score.{aid}"
+        if col in ts:
+            out[aid] = {"peak": int(ts[col].max()), "cumulative": int(ts[col].sum())}
+    return out
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -261,6 +272,10 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(
             f"  day {c['day']:>3g}  {c['actor']:<4} {c['change']:<9} {', '.join(what)}{cause}"
         )
+    scores = s.get("escalation_score") or {}
+    if scores:
+        lines += ["", "Escalation score (Rivera et al. 2024), peak act / cumulative:"]
+        lines += [f"  {aid:<4} {v['peak']:>3} / {v['cumulative']}" for aid, v in scores.items()]
     return "\n".join(lines)
 
 

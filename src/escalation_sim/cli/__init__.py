@@ -263,6 +263,7 @@ def scenarios_command() -> None:
     )
 
 
+from escalation_sim.cli.app import app  # noqa: E402
 from escalation_sim.cli.experiments import register  # noqa: E402
 from escalation_sim.cli.play import play, replay  # noqa: E402
 from escalation_sim.cli.plot import plot  # noqa: E402
@@ -270,4 +271,5 @@ from escalation_sim.cli.plot import plot  # noqa: E402
 main.add_command(plot)
 main.add_command(play)
 main.add_command(replay)
+main.add_command(app)
 register(main)

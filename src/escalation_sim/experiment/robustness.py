@@ -44,14 +44,15 @@ import pandas as pd
 from escalation_sim.errors import Problem, ScenarioError
 from escalation_sim.experiment import aggregate
 from escalation_sim.experiment.common import (
-    Output,
-    base_metadata,
-    label_for,
+    check_runs,
+    choose_outcomes,
+    prepare_scenario,
     read_parquet,
-    unique_labels,
+    scenario_labels,
+    scenario_metadata,
     write_json,
 )
-from escalation_sim.experiment.compare import paired_differences
+from escalation_sim.experiment.compare import COMPARISON_COLUMNS, paired_differences
 from escalation_sim.experiment.conclusions import (
     Conclusion,
     conclusions_table,
@@ -60,16 +61,11 @@ from escalation_sim.experiment.conclusions import (
     load_conclusions,
     pairs_needed,
 )
-from escalation_sim.experiment.ensemble import check_runs, prepare_scenario, scenario_metadata
+from escalation_sim.experiment.core import Experiment, Plan
 from escalation_sim.experiment.errors import ExperimentError
-from escalation_sim.experiment.executors import default_jobs
-from escalation_sim.experiment.outcomes import COUNT_PREFIXES, key_outcomes
-from escalation_sim.experiment.runner import (
-    ChunkCallback,
-    auto_chunk_size,
-    contiguous_chunks,
-    run_tasks,
-)
+from escalation_sim.experiment.options import ExecutionOptions
+from escalation_sim.experiment.outcomes import COUNT_PREFIXES
+from escalation_sim.experiment.runner import contiguous_chunks
 from escalation_sim.experiment.seeds import check_root_seed, run_seeds
 from escalation_sim.experiment.tasks import RunGroup, Task, outcome_columns
 from escalation_sim.scenario.loader import scenario_hash, scenario_to_dict, scenario_to_yaml
@@ -94,20 +90,9 @@ DIMENSIONS = "dimensions"
 DEPENDENCE = "dependence"
 ROBUSTNESS_COLUMNS = [
     "set",
-    "baseline",
-    "scenario",
-    "outcome",
-    "mean_baseline",
-    "mean_scenario",
-    "mean_diff",
-    "ci_low",
-    "ci_high",
-    "ci_level",
-    "n",
-    "sd_diff",
-    "p_value",
-    "sign",
-    "ci_sign",
+    *("baseline", "scenario", "outcome"),
+    *(c for c in COMPARISON_COLUMNS if c not in ("outcome", "baseline", "scenario")),
+    *("sign", "ci_sign"),
 ]
 LEVEL_COLUMNS = [
     "set",
@@ -197,17 +182,6 @@ class RobustnessPlan:
             lines.append(f"skipped (scenarios not given): {', '.join(self.skipped)}")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
-
-
-def _labels(
-    scenarios: Sequence[Scenario | str | Path] | Mapping[str, Scenario | str | Path],
-) -> tuple[list[str], list[Scenario | str | Path]]:
-    if isinstance(scenarios, Mapping):
-        given = list(scenarios.items())
-        return unique_labels([label_for(str(k)) for k, _ in given]), [v for _, v in given]
-    items = list(scenarios)
-    names = [s.name if isinstance(s, Scenario) else Path(s).stem for s in items]
-    return unique_labels([label_for(n) for n in names]), items
 
 
 def _fixed_paths(overrides: Sequence[str]) -> list[str]:
@@ -300,7 +274,7 @@ def plan_robustness(
             invalid, or an assumption set makes a scenario invalid.
         ExperimentError: Fewer than two scenarios, or bad counts.
     """
-    labels, items = _labels(scenarios)
+    labels, items = scenario_labels(scenarios)
     if len(items) < 2:
         raise ExperimentError("robustness needs at least two scenarios (the first is the baseline)")
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
@@ -333,18 +307,7 @@ def plan_robustness(
         declared, text, where, user_file = list(conclusions), "", "conclusions", True
     known = [set(outcome_columns(sc)) for sc in resolved]
     kept, skipped = _check_conclusions(declared, labels, known, where, user_file)
-    common = set.intersection(*known)
-    if outcomes is None:
-        actors = [a for a in resolved[0].actors if all(a in sc.actors for sc in resolved)]
-        chosen = [o for o in key_outcomes(actors) if o in common]
-    else:
-        chosen = list(outcomes)
-        unknown = [o for o in chosen if o not in common]
-        if unknown:
-            raise ExperimentError(
-                f"unknown outcome(s) {', '.join(unknown)}; outcomes every scenario has: "
-                + ", ".join(sorted(common))
-            )
+    chosen = choose_outcomes(resolved, outcomes, known)
     chosen += [c.outcome for c in kept if c.outcome not in chosen]
     return RobustnessPlan(
         labels=labels,
@@ -528,19 +491,14 @@ class RobustnessResult:
         return cls(tables, meta, path)
 
 
-def _interleave(generators: Sequence[Iterator[Task]]) -> Iterator[Task]:
-    for batch in itertools.zip_longest(*generators):
-        yield from (t for t in batch if t is not None)
-
-
 def _tasks(
-    plan: RobustnessPlan, label: str, seeds: Sequence[int], done: set[int], size: int
+    plan: RobustnessPlan, label: str, seeds: Sequence[int], missing: Sequence[int], size: int
 ) -> Iterator[Task]:
-    """Tasks of one scenario: each set's missing runs, ``size`` at a time."""
+    """Tasks of one scenario: each set's missing runs, ``size`` at a time (never across sets)."""
     r = plan.runs
-    for i, by_label in enumerate(plan.set_scenarios):
-        missing = [i * r + k for k in range(r) if i * r + k not in done]
-        for chunk in contiguous_chunks(missing, size):
+    for i, in_set in itertools.groupby(missing, key=lambda run: run // r):
+        by_label = plan.set_scenarios[i]
+        for chunk in contiguous_chunks(list(in_set), size):
             group = RunGroup(
                 by_label[label],
                 tuple(chunk),
@@ -556,7 +514,6 @@ def robustness(
     samples: int = 32,
     runs: int = 20,
     seed: int = 0,
-    jobs: int | None = None,
     days: int | None = None,
     overrides: Sequence[str] = (),
     ranges: AssumptionRanges | str | Path | None = None,
@@ -564,15 +521,8 @@ def robustness(
     conclusions: Sequence[Conclusion] | str | Path | None = None,
     outcomes: Sequence[str] | None = None,
     ci: float = 0.95,
-    out: str | Path | None = None,
-    dask: Any = None,
-    chunk_size: int | None = None,
-    start_method: str | None = None,
-    progress: bool = True,
-    restart: bool = False,
-    force: bool = False,
-    on_chunk: ChunkCallback | None = None,
-    command: str | None = None,
+    options: ExecutionOptions | None = None,
+    **execution: Any,
 ) -> RobustnessResult:
     """Check declared conclusions across assumption sets drawn from plausible ranges.
 
@@ -583,7 +533,6 @@ def robustness(
         samples: Assumption sets (Latin hypercube over the ranges).
         runs: Runs per scenario and set (the same seeds in every one).
         seed: Root seed of the runs' seeds and of the sampling.
-        jobs: Local worker processes (``None``: one per CPU; 1: in this process).
         days: Override every scenario's horizon (days).
         overrides: ``key.path=value`` overrides applied to every scenario; a
             path they set is held fixed (not sampled).
@@ -594,15 +543,11 @@ def robustness(
             whose scenarios are given).
         outcomes: Outcomes compared in every set (default: the key outcomes).
         ci: Confidence level of every interval.
-        out: Output directory (resumable through ``<out>.partial/``); ``None``: in memory.
-        dask: A Dask scheduler address or ``distributed.Client``.
-        chunk_size: Runs per task.
-        start_method: Start method of the local pool.
-        progress: Show a progress bar.
-        restart: Discard finished runs of a different earlier call.
-        force: Replace ``out`` if it exists.
-        on_chunk: Called with ``(done, total)`` after each chunk is on disk.
-        command: The command line, for the metadata.
+        options: How to run and where to write
+            (:class:`~escalation_sim.experiment.options.ExecutionOptions`).
+        **execution: Any field of ``ExecutionOptions`` as a keyword (``out=``,
+            ``jobs=``, ``dask=``, ``chunk_size=``, ``start_method=``, ``progress=``,
+            ``restart=``, ``force=``, ``on_chunk=``, ``command=``).
 
     Returns:
         The conclusions' shares, per-set differences and levels, the assumption
@@ -613,6 +558,7 @@ def robustness(
         ExperimentError: Fewer than two scenarios, or an unknown outcome.
         ExperimentInterrupted: Interrupted; finished runs are kept for a resume.
     """
+    opts = ExecutionOptions.of(options, execution, caller="robustness")
     if not 0 < ci < 1:
         raise ExperimentError(f"--ci must be between 0 and 1, got {ci}")
     plan = plan_robustness(
@@ -629,38 +575,24 @@ def robustness(
     )
     labels = plan.labels
     facts = [scenario_metadata(sc) for sc in plan.scenarios]
-    output = Output(out, force=force)
-    try:
-        key = {
-            "kind": "robustness",
+    seeds = run_seeds(plan.root_seed, plan.runs)
+    core_plan = Plan(
+        kind="robustness",
+        key={
             "labels": labels,
             "scenario_hashes": [f["scenario_hash"] for f in facts],
             "sets_hash": plan.sets_hash(),
             "samples": plan.samples,
             "root_seed": plan.root_seed,
             "runs": plan.runs,
-        }
-        wd = output.workdir(key, restart=restart)
-        stores = {lb: wd.store(lb) for lb in labels}
-        seeds = run_seeds(plan.root_seed, plan.runs)
-        per_label = plan.samples * plan.runs
-        finished = {lb: stores[lb].done() for lb in labels}
-        n_missing = sum(per_label - len(finished[lb]) for lb in labels)
-        workers = 1 if jobs == 1 and dask is None else (jobs or default_jobs())
-        size = chunk_size or min(plan.runs, auto_chunk_size(n_missing, workers))
-        info = run_tasks(
-            _interleave([_tasks(plan, lb, seeds, finished[lb], size) for lb in labels]),
-            stores=stores,
-            total=plan.total_runs,
-            done=plan.total_runs - n_missing,
-            jobs=jobs,
-            dask=dask,
-            start_method=start_method,
-            progress=progress,
-            desc="robustness",
-            workdir=wd.path if output.keeps_work else None,
-            on_chunk=on_chunk,
-        )
+        },
+        runs={lb: plan.samples * plan.runs for lb in labels},
+        tasks=lambda lb, missing, size: _tasks(plan, lb, seeds, missing, size),
+        max_chunk_size=plan.runs,
+    )
+    with Experiment(core_plan, opts) as ex:
+        done = ex.run()
+        stores = done.stores
         keep = ["run", "seed", "set", *plan.outcomes]
         tables = {
             lb: _with_counts(aggregate.read_runs([stores[lb]], keep), plan.outcomes)
@@ -674,7 +606,7 @@ def robustness(
         concl = conclusions_table(plan.conclusions, rob, lev, level=ci)
         dep = dependence_table(plan.conclusions, rob, lev, unit)
         meta = {
-            **base_metadata("robustness", command, info),
+            **done.metadata(),
             "labels": labels,
             "baseline": labels[0],
             "scenarios": [f["scenario"] for f in facts],
@@ -694,8 +626,8 @@ def robustness(
             "seeds_first": seeds[:10],
             "common_random_numbers": "every scenario in every assumption set runs on the same "
             "seeds; differences are per seed within a set",
-            "chunk_size": size,
-            "resumed_runs": plan.total_runs - n_missing,
+            "chunk_size": done.chunk_size,
+            "resumed_runs": done.resumed,
             "outcomes": plan.outcomes,
             "pairs": [list(p) for p in plan.pairs],
             "conclusions": [c.model_dump() for c in plan.conclusions],
@@ -732,7 +664,5 @@ def robustness(
                 )
             write_json(meta, tmp / METADATA)
 
-        path = output.finish(fill, wd)
+        path = ex.publish(fill)
         return RobustnessResult(result_tables, meta, path)
-    finally:
-        output.cleanup()

@@ -278,7 +278,13 @@ class PostureSpec(Spec):
 
 
 class AdaptationSpec(Spec):
-    """A supplier's adaptive policy: widen under harm and allies' pressure, narrow under risk."""
+    """A supplier's adaptive policy: widen under harm and allies' pressure, narrow under risk.
+
+    Both directions read what happens in the run as the supplier perceives it:
+    Russia's recent acts (their escalation scores, weighed by the credibility
+    of its threats) hold widening back and, past ``narrow_at_threat``, narrow
+    the rules; ``narrow_at_rung`` stays as a hard limit.
+    """
 
     widen: bool = False
     narrow: bool = True
@@ -286,6 +292,17 @@ class AdaptationSpec(Spec):
     ally_weight: NonNegative
     widen_threshold: Positive
     narrow_at_rung: Annotated[int, Field(ge=0)]
+    narrow_at_threat: Positive = Field(
+        1e9,
+        description="Perceived Russian threat (credibility x escalation score of its acts over "
+        "the threat window) at which the supplier narrows its rules.",
+    )
+    restraint_weight: NonNegative = Field(
+        0.0, description="Widening push lost per unit of perceived Russian threat."
+    )
+    threat_window_days: Positive = Field(
+        30.0, description="Days over which Russia's perceived acts count as its current threat."
+    )
     change_prob: Probability = Field(description="Chance per step of acting once triggered.")
     min_days_between_changes: Annotated[int, Field(ge=0)] = 14
 
@@ -357,8 +374,41 @@ class LadderSpec(Spec):
         return self
 
 
+#: Categories of the escalation score of Rivera et al. (2024), "Escalation Risks from
+#: Language Models in Military and Diplomatic Decision-Making".
+RiveraCategory = Literal[
+    "de_escalation",
+    "status_quo",
+    "posturing",
+    "non_violent_escalation",
+    "violent_escalation",
+    "nuclear",
+]
+#: Salient precedents an actor perceives, apart from accumulated volume.
+TriggerKind = Literal[
+    "new_supplier",  # first strike inside Russia perceived as made with a supplier's weapons
+    "first_weapon_class",  # first strike inside Russia with a class of munition, by supplier
+    "new_depth_band",  # first strike by a supplier's weapons in a band of depth into Russia
+    "new_target_class",  # first strike by a supplier's weapons on a class of target
+    "strategic_asset",  # a strike on a strategic or early-warning asset
+    "adversary_violent",  # the other side took a violent escalation option
+    "adversary_nato_attack",  # the other side struck NATO territory or assets
+    "adversary_nuclear_signal",  # the other side made a nuclear demonstration
+    "adversary_nuclear_use",  # the other side used nuclear weapons
+]
+#: The decision models an actor can be given (see ``model/decisions/models.py``).
+DecisionModelName = Literal["cost_benefit", "pressure"]
+
+
 class PerceptionSpec(Spec):
-    """How Russia weighs a strike inside Russia when building escalation pressure."""
+    """What the actors perceive, how well, and how they weigh it.
+
+    Russia perceives strikes inside Russia (weight = supplier x class x depth x
+    range x destruction), its own losses and the precedents they set; every
+    actor perceives harm to the target city and the other side's acts. Each
+    observation is noisy, late and (for munitions several suppliers share)
+    uncertainly attributed.
+    """
 
     supplier_weight: dict[str, NonNegative]
     class_weight: dict[str, NonNegative]
@@ -366,11 +416,118 @@ class PerceptionSpec(Spec):
     long_range_multiplier: Positive
     destroyed_multiplier: Positive
     own_loss_weight: NonNegative
+    report_prob: Probability = Field(
+        1.0, description="Chance that a strike inside Russia is noticed and assessed at all."
+    )
+    noise_sd: NonNegative = Field(
+        0.0, description="Log-normal spread of a perceived weight (0: perceived exactly)."
+    )
+    lag_days: Annotated[float, Field(ge=0.0, le=30.0)] = Field(
+        0.0, description="Days between an event and its perception (assessment delay)."
+    )
+    attribution_accuracy: Probability = Field(
+        1.0,
+        description="Chance that a strike with a munition several suppliers share is attributed "
+        "to the right supplier (otherwise to one of the family's suppliers at random).",
+    )
+    munition_family: dict[str, str] = Field(
+        default_factory=dict,
+        description="Weapon to the munition it fires, where weapons share one (GMLRS rockets "
+        "from a HIMARS or a MARS II look alike on arrival); a weapon not listed is its own family.",
+    )
+    depth_bands_km: list[NonNegative] = Field(
+        default_factory=list, description="Upper edges of the depth bands whose first use counts."
+    )
+    strategic_classes: list[str] = Field(
+        default_factory=list, description="Target classes that are strategic assets."
+    )
+    precedent_suppliers: list[str] = Field(
+        default_factory=list,
+        description="Suppliers whose strikes inside Russia set no precedent: the war as usual "
+        "before the start (Ukraine's own drones).",
+    )
+    trigger_weight: dict[TriggerKind, NonNegative] = Field(
+        default_factory=dict, description="Salience added by each kind of precedent."
+    )
+    salience_half_life_days: Positive = Field(
+        7.0, description="Days for the salience of a precedent to halve."
+    )
+    habituation_days: Positive | None = Field(
+        None,
+        description="Time constant of the level an actor comes to expect of each flow (strikes "
+        "by supplier, losses, harm); only the flow above it adds pressure. None: no habituation.",
+    )
+    smoothing_days: Positive = Field(
+        7.0, description="Days over which a flow is smoothed before it is compared to expectation."
+    )
+    act_weight: NonNegative = Field(
+        0.0,
+        description="Pressure added per point of escalation score of an act of the other side.",
+    )
+
+
+class OptionSpec(Spec):
+    """One response option: what an actor may do, what it answers, what it costs and risks.
+
+    An option tied to a rung moves the actor up to that rung when it stands
+    lower (a climb); one without a rung (or at or below the actor's rung) is an
+    act that changes no rung (a statement, an exercise). The stand-down option
+    (``descend``) moves one rung down. Gates: ``requires_any`` (at least one of
+    these precedents salient now), ``min_rung`` (the actor already stands at
+    or above it) and ``cooldown_days`` (not again so soon); a rung more than
+    one above the actor's is reachable only when one of ``skip_on`` is salient.
+    """
+
+    id: Identifier
+    label: str
+    kind: Literal[
+        "hold",
+        "statement",
+        "exercise",
+        "doctrine",
+        "horizontal",
+        "strikes",
+        "demonstration",
+        "nato_attack",
+        "nuclear",
+        "de_escalation",
+        "warning",
+        "counter_signal",
+        "reinforcement",
+        "alert",
+        "direct_conflict",
+        "appeal",
+        "campaign",
+    ]
+    rung: Annotated[int, Field(ge=0)] | None = None
+    descend: bool = False
+    answers: NonNegative = Field(description="How large a case the act answers (pressure units).")
+    cost: NonNegative = Field(description="Its political and material cost (pressure units).")
+    risk: NonNegative = Field(
+        0.0,
+        description="Cost of the other side's likely answer at baseline resolve (pressure units).",
+    )
+    rivera: RiveraCategory
+    kahn: Annotated[int, Field(ge=1, le=44)] | None = Field(
+        None, description="The nearest rung of Kahn's 44-rung ladder (On Escalation, 1965)."
+    )
+    requires_any: list[TriggerKind] = Field(default_factory=list)
+    min_rung: Annotated[int, Field(ge=0)] | None = None
+    skip_on: list[TriggerKind] = Field(default_factory=list)
+    threat: bool = Field(False, description="A threat: it stakes the credibility of the actor.")
+    cooldown_days: NonNegative = Field(
+        0.0, description="Days before the same actor may take this option again (news cycle)."
+    )
+    description: str = ""
+    source: str = "assumption"
 
 
 class DecisionSpec(Spec):
     """One actor's escalation decision parameters."""
 
+    model: DecisionModelName = Field(
+        "cost_benefit", description="Which decision model chooses this actor's options."
+    )
     pressure_decay: Probability = Field(description="Fraction of pressure lost per day.")
     climb_rate: Probability = Field(description="Daily chance of climbing when pressure is high.")
     descend_rate: Probability = Field(
@@ -384,10 +541,37 @@ class DecisionSpec(Spec):
     adversary_rung_weight: NonNegative = Field(
         description="Pressure per day per rung that the adversary stands above its start."
     )
+    temperature: Positive = Field(
+        1.0, description="Decision noise of the cost-benefit model (pressure units)."
+    )
+    relief: Probability = Field(
+        0.5, description="Share of the answered case an act relieves (pressure and salience)."
+    )
+    deterrence_weight: NonNegative = Field(
+        1.0, description="How much each rung of the other side's resolve raises an option's risk."
+    )
+    upkeep: NonNegative = Field(
+        0.3, description="Cost of standing on a raised rung, per pressure unit of its threshold."
+    )
+    commitment_share: Probability = Field(
+        0.5,
+        description="Balance of an ignored threat: the share that becomes commitment to act "
+        "(audience costs); the rest is lost credibility (bluff discount).",
+    )
+    commitment_weight: NonNegative = Field(
+        0.0,
+        description="Commitment added per outstanding threat per unit of perceived provocation.",
+    )
+    bluff_rate: Probability = Field(
+        0.0, description="Daily loss of credibility while threats are ignored (before the share)."
+    )
+    threat_half_life_days: Positive = Field(
+        14.0, description="Days for an outstanding threat's stake to halve."
+    )
 
 
 class DecisionsSpec(Spec):
-    """Escalation decisions: Russia's perception of strikes and each actor's parameters."""
+    """Escalation decisions: perception and each actor's parameters."""
 
     perception: PerceptionSpec
     actors: dict[str, DecisionSpec]
@@ -438,11 +622,21 @@ class Scenario(Spec):
         default_factory=dict, description="Ladders of their own for some sides, keyed by side."
     )
     decisions: DecisionsSpec
+    options: dict[Literal["ukraine", "russia", "west", "other"], list[OptionSpec]] = Field(
+        default_factory=dict,
+        description="Response options per side (a catalogue, like the weapons); a side "
+        "without its own uses Russia's.",
+    )
     combat: CombatSpec
 
     def ladder_for(self, actor_id: str) -> LadderSpec:
         """The ladder an actor climbs: its side's own, or the default."""
         return self.ladders.get(self.actors[actor_id].side, self.ladder)
+
+    def options_for(self, actor_id: str) -> list[OptionSpec]:
+        """The response options of an actor's side (Russia's for a side without its own)."""
+        opts = self.options
+        return opts.get(self.actors[actor_id].side, opts.get("russia", []))
 
     @property
     def n_steps(self) -> int:
