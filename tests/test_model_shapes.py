@@ -121,6 +121,7 @@ def test_fire_on_kharkiv_is_lower_under_may30_on_the_same_seeds():
 # ---------------------------------------------------------------------- (c) May-30 strikes
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_may30_counterfire_occurs_only_where_and_against_what_is_authorized():
     sc = scenario(MAY30)
     long_range = {w for w, spec in sc.weapons.items() if spec.long_range}
@@ -148,6 +149,7 @@ def test_may30_counterfire_occurs_only_where_and_against_what_is_authorized():
 # ---------------------------------------------------------------------- (d) rare extremes
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 @pytest.mark.parametrize("what", ["nuclear", "nato"])
 def test_may30_nuclear_use_and_nato_conflict_are_rare(what):
     runs = outcomes(MAY30)
@@ -162,6 +164,7 @@ def test_may30_nuclear_use_and_nato_conflict_are_rare(what):
     print(f"{what}: {k}/{n} seeds; 95% Clopper-Pearson upper bound {upper:.1%}")
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_may30_russias_typical_response_is_signalling():
     ladder = scenario(MAY30).ladder_for("RUS")
     intensified = next(r.level for r in ladder.rungs if r.fire_multiplier > 1)
