@@ -40,6 +40,7 @@ def zero_perception(sc) -> list[str]:
 
 
 def one(args: tuple[str, str, int]) -> dict:
+    """One run of (scenario file, condition, seed), reduced to what the checks count."""
     name, condition, seed = args
     sc = load_scenario(SCENARIOS / name)
     if condition == "zero_perception":
