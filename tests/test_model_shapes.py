@@ -70,16 +70,6 @@ class Outcome:
     withheld: int
 
 
-#: Shapes that fail across the plausible ranges under the decision layer as built: findings,
-#: reported in docs/ODD.md ("Calibration and robustness"), not hidden by narrowing a range.
-#: Not strict: a decision layer under which they hold turns them into XPASS in the summary.
-FINDING = pytest.mark.xfail(
-    reason="finding: does not hold in 90% of assumption sets under the pressure-threshold "
-    "decision layer (issue 8); see docs/ODD.md, Calibration and robustness",
-    strict=False,
-)
-
-
 @functools.cache
 def scenario(name: str, fixed: tuple[str, ...] = ()) -> Scenario:
     return load_scenario(SCENARIOS / name, list(fixed))
@@ -206,7 +196,6 @@ def test_may30_counterfire_occurs_only_where_and_against_what_is_authorized():
 # ---------------------------------------------------------------------- (d) rare extremes
 
 
-@FINDING
 @pytest.mark.parametrize("what", ["nuclear", "nato"])
 def test_may30_nuclear_use_and_nato_conflict_are_rare(what):
     runs = outcomes(MAY30)
@@ -221,7 +210,6 @@ def test_may30_nuclear_use_and_nato_conflict_are_rare(what):
     )
 
 
-@FINDING
 def test_may30_russias_typical_response_is_signalling():
     ladder = scenario(MAY30).ladder_for("RUS")
     intensified = next(r.level for r in ladder.rungs if r.fire_multiplier > 1)
@@ -250,7 +238,6 @@ def _ordering(fixed: tuple[str, ...] = (), seeds: int = SEEDS) -> tuple[list[boo
     return holds, peaks
 
 
-@FINDING
 def test_escalation_grows_with_the_permissiveness_of_the_rules():
     """Mean peak rung of Russia in each set: deep strike >= May-30 >= pre-May-30 (paired seeds).
 
@@ -269,7 +256,6 @@ def test_escalation_grows_with_the_permissiveness_of_the_rules():
     )
 
 
-@FINDING
 def test_the_ordering_holds_with_ukraines_own_strikes_weighing_as_much_as_us_weapons():
     """Issue 8: with Ukraine's own-strike weight held at 1.0 (not sampled), the ordering holds."""
     fixed = (f"{UKR_WEIGHT_PATH}=1.0",)
