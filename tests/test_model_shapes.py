@@ -52,6 +52,8 @@ MAY30_CLASSES = {"artillery", "missile_launcher", "command_post"}
 MAY30_ZONE = "belgorod_border"
 #: "Rare": in at most this share of a set's runs.
 RARE = 0.05
+#: Scenarios whose strike events the shapes read (the log doubles a run's cost).
+EVENTS_FOR = (PRE, MAY30)
 #: Issue 8's check: Ukraine's own strikes weighing as much as US weapons.
 UKR_WEIGHT_PATH = "decisions.perception.supplier_weight.UKR"
 
@@ -110,7 +112,8 @@ def outcomes(
     """Per assumption set, the runs of scenario ``name`` on the common seeds."""
     sets = assumption_sets(fixed)
     base = scenario(name, fixed)
-    events = not fixed
+    # The event log (strike zones, classes, suppliers) is needed only by the rule-engine shapes.
+    events = not fixed and name in EVENTS_FOR
     return tuple(
         tuple(_outcome(sets.scenario(i, base), seed, events) for seed in run_seeds(ROOT, seeds))
         for i in range(len(sets))
