@@ -1,7 +1,8 @@
 """Benchmark one model run: ms per run, cost per agent-step against bare Mesa, scaling with forces.
 
 All measurements are made in one process, pinned to one core where the platform
-allows, so the ratios compare figures taken minutes apart on the same core:
+allows, and timed in the process's CPU time (``--wall`` for wall-clock time), so
+the ratios compare figures taken minutes apart on the same core:
 
 * ``run``: one run of the scenario through the public API (``escalation_sim.run``:
   build the model, step it, assemble time series, events and summary), with the
@@ -33,11 +34,16 @@ Options:
     --only LIST: comma-separated subset of ``run``, ``step``.
     --out DIR: where the CSV goes (default ``benchmarks/results/``, git-ignored).
     --no-pin: do not pin the process to one core.
+    --wall: time with the wall clock (``time.perf_counter``) instead of the process's
+        CPU time (``time.process_time``, the default: on a shared machine other work
+        inflates wall-clock times at random and barely touches CPU time).
 
 Output: ``<out>/bench_model_<UTC timestamp>.csv``, one row per measurement:
 
     timestamp          UTC start of the benchmark, ISO 8601 (the same on every row)
     python, mesa, numpy, machine   versions and CPU
+    clock              ``cpu`` (the process's CPU time) or ``wall`` (``--wall``); every
+                       time below is in seconds on this clock
     benchmark          ``run`` or ``step``
     scale              force multiplier (1 for ``run``)
     variant            ``events`` / ``no_events`` (the model), ``bare_mesa``
@@ -61,7 +67,6 @@ import argparse
 import gc
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,9 +76,11 @@ from benchlib import (
     DEFAULT_SCENARIO,
     RESULTS,
     base_row,
+    now,
     pin_to_one_core,
     started,
     timings,
+    use_wall_clock,
     verdict,
     write_csv,
 )
@@ -87,6 +94,7 @@ SCALE_AIM = 1.1  # issue 11: forces x100 cost at most 110x forces x1 per run (1.
 EVENTS_AIM = 2.0  # issue 11: the event log on costs no more than the simulation itself
 FIELDS = [
     *BASE_FIELDS,
+    "clock",
     "benchmark",
     "scale",
     "variant",
@@ -154,11 +162,11 @@ def time_stepping(
     setups, runs = [], []
     for i in range(warmup + repeats):
         gc.collect()
-        t0 = time.perf_counter()
+        t0 = now()
         model = make(i)
-        t1 = time.perf_counter()
+        t1 = now()
         model.run()
-        t2 = time.perf_counter()
+        t2 = now()
         if i >= warmup:
             setups.append(t1 - t0)
             runs.append(t2 - t1)
@@ -336,6 +344,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", default="run,step", help="subset of run,step")
     p.add_argument("--out", type=Path, default=RESULTS, help="CSV directory")
     p.add_argument("--no-pin", action="store_true", help="do not pin to one core")
+    p.add_argument("--wall", action="store_true", help="wall-clock times, not CPU time")
     args = p.parse_args(argv)
     quick = args.quick
     args.days = args.days or (60 if quick else None)
@@ -359,8 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks chosen, print the table and the aims, write the CSV."""
     args = parse_args(argv)
     pinned = "not pinned" if args.no_pin else pin_to_one_core()
+    if args.wall:
+        use_wall_clock()
     start = started()
-    base = base_row(start)
+    base = {**base_row(start), "clock": "wall" if args.wall else "cpu"}
     sc = load_scenario(args.scenario)
     if args.days:
         sc = with_overrides(sc, [f"horizon_days={args.days}"])

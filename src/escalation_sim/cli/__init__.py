@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from escalation_sim import __version__
-from escalation_sim.cli.seeds import seed_option
+from escalation_sim.cli.options import SEED
 from escalation_sim.errors import ScenarioError
 
 EXIT_INPUT = 2
@@ -49,6 +49,13 @@ set_option = click.option(
     multiple=True,
     metavar="KEY.PATH=VALUE",
     help="Override a scenario value (repeatable), e.g. --set rules.USA.posture=deep_strike.",
+)
+extends_root_option = click.option(
+    "--extends-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Let 'extends:' name files anywhere under DIR [default: the scenario's own folder].",
 )
 
 
@@ -86,28 +93,57 @@ def main() -> None:
     default=None,
     help="Write the resolved scenario (defaults merged) to this file; one input only.",
 )
+@extends_root_option
+@click.option(
+    "--strict", is_flag=True, help="Treat warnings (settings that can never matter) as errors."
+)
 @reports_input_errors
 def validate(
-    files: tuple[Path, ...], overrides: tuple[str, ...], write_resolved: Path | None
+    files: tuple[Path, ...],
+    overrides: tuple[str, ...],
+    write_resolved: Path | None,
+    extends_root: Path | None,
+    strict: bool,
 ) -> None:
-    """Check scenario FILES; print each problem with its file, line and field."""
-    from escalation_sim.scenario import load_scenario, scenario_to_yaml
+    """Check scenario FILES (paths, or names of shipped scenarios) for problems.
+
+    Prints each problem with its file, line and field, and exits with status 2
+    if any file is invalid. Warns (status 0, or 2 with --strict) about
+    settings that can never change a run: rules no strike can meet, postures
+    never in force, conditions that never hold, scheduled changes that change
+    nothing.
+    """
+    from escalation_sim.cli.options import check_output_file, write_text_atomic
+    from escalation_sim.scenario import scenario_to_yaml
+    from escalation_sim.scenario.loader import load_scenario_located, scenario_warnings
 
     if write_resolved is not None and len(files) != 1:
         raise click.UsageError("--write-resolved takes exactly one scenario file")
     failed: list[ScenarioError] = []
     for path in files:
         try:
-            scenario = load_scenario(path, overrides)
+            scenario, locs, sources = load_scenario_located(
+                path, overrides, extends_root=extends_root
+            )
         except ScenarioError as exc:
             failed.append(exc)
             continue
+        warnings = scenario_warnings(scenario, locs, str(path))
+        for problem in warnings:
+            click.echo(f"{'error' if strict else 'warning'}: {problem}", err=True)
+        if strict and warnings:
+            failed.append(ScenarioError([]))  # already printed
+            continue
         click.echo(f"ok: {path} ({scenario.name}, {scenario.horizon_days} days)")
         if write_resolved is not None:
-            write_resolved.write_text(scenario_to_yaml(scenario), encoding="utf-8")
+            check_output_file(write_resolved, "--write-resolved", inputs=sources)
+            write_text_atomic(write_resolved, scenario_to_yaml(scenario), "--write-resolved")
             click.echo(f"wrote {write_resolved}")
     if failed:
-        raise ScenarioError([p for exc in failed for p in exc.problems])
+        problems = [p for exc in failed for p in exc.problems]
+        if not problems:  # only warnings under --strict, printed above
+            sys.exit(EXIT_INPUT)
+        raise ScenarioError(problems)
 
 
 @main.command()
@@ -125,13 +161,18 @@ def schema(out: Path | None) -> None:
     if out is None:
         click.echo(text)
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        from escalation_sim.cli.options import check_output_file, write_text_atomic
+
+        check_output_file(out, "--out")
+        write_text_atomic(out, text + "\n", "--out")
         click.echo(f"wrote {out}")
 
 
 @main.command("run")
 @click.argument("scenario", type=click.Path(path_type=Path))
-@seed_option("Seed of the model's generator.")
+@click.option(
+    "--seed", type=SEED, default=0, show_default=True, help="Seed of the model's generator."
+)
 @click.option(
     "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
 )
@@ -144,6 +185,7 @@ def schema(out: Path | None) -> None:
 )
 @click.option("--force", is_flag=True, help="Replace the result directory if it exists.")
 @click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png.")
+@extends_root_option
 @reports_input_errors
 def run_command(
     scenario: Path,
@@ -153,16 +195,26 @@ def run_command(
     out: Path | None,
     force: bool,
     no_plot: bool,
+    extends_root: Path | None,
 ) -> None:
-    """Run SCENARIO once; write the time series, events, metadata and curve; print a summary."""
+    """Run SCENARIO (a file, or a shipped scenario's name) once and print a summary.
+
+    Writes the time series, events, metadata and escalation curve to the result
+    directory.
+    """
     from escalation_sim.api import run, write_run
+    from escalation_sim.cli.options import check_output_dir
     from escalation_sim.results import OutputError, check_output
+    from escalation_sim.scenario.loader import resolve_scenario
 
     out = out or Path("results") / f"{scenario.stem}-seed{seed}"
     inputs = [scenario] if scenario.exists() else []
     try:
-        check_output(out, force=force, inputs=inputs)  # before the run, not after it
-        result = run(scenario, seed=seed, days=days, overrides=overrides)
+        # Before the run, not after it: a directory this tool may replace, and writable.
+        check_output(out, force=force, inputs=inputs)
+        check_output_dir(out)
+        sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
+        result = run(sc, seed=seed)
         write_run(result, out, force=force, plot=not no_plot, inputs=inputs)
     except OutputError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -176,18 +228,40 @@ def run_command(
     "--markdown", is_flag=True, help="Print the Markdown tables that docs/ODD.md includes."
 )
 def params(markdown: bool) -> None:
-    """List every model parameter's default with its unit and source."""
-    from escalation_sim.scenario.provenance import default_parameters, odd_tables
+    """List every default: parameters, actors, weapons, forces and theater, with sources."""
+    from escalation_sim.scenario.provenance import catalogue_text, default_parameters, odd_tables
 
     if markdown:
         click.echo(odd_tables(), nl=False)
         return
+    click.echo("Parameters")
     for p in default_parameters():
         unit = f" {p.unit}" if p.unit else ""
         span = f"  range {p.range}" if p.range else ""
         click.echo(f"{p.path} = {p.value}{unit}{span}    [{p.source}]")
+    click.echo("")
+    click.echo(catalogue_text(), nl=False)
 
 
+@main.command("scenarios")
+def scenarios_command() -> None:
+    """List the example scenarios shipped with the package (run any of them by name)."""
+    from escalation_sim.scenario.loader import load_scenario, shipped_scenarios
+
+    shipped = shipped_scenarios()
+    width = max((len(n) for n in shipped), default=0)
+    for name, path in shipped.items():
+        sc = load_scenario(path)
+        click.echo(f"{name.ljust(width)}  {sc.horizon_days:>4} days  {sc.name}")
+    folder = next(iter(shipped.values())).parent if shipped else None
+    click.echo(
+        f"\n{len(shipped)} scenarios in {folder}; use a name in place of a file, e.g.\n"
+        f"  escalation-sim run {next(iter(shipped), 'NAME')} --seed 1\n"
+        "or copy one as the start of your own (its 'extends' may name a shipped scenario)."
+    )
+
+
+from escalation_sim.cli.app import app  # noqa: E402
 from escalation_sim.cli.experiments import register  # noqa: E402
 from escalation_sim.cli.play import play, replay  # noqa: E402
 from escalation_sim.cli.plot import plot  # noqa: E402
@@ -195,4 +269,5 @@ from escalation_sim.cli.plot import plot  # noqa: E402
 main.add_command(plot)
 main.add_command(play)
 main.add_command(replay)
+main.add_command(app)
 register(main)

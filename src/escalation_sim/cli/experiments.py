@@ -1,4 +1,4 @@
-"""The ``ensemble``, ``compare`` and ``sweep`` commands (thin wrappers over the experiment API).
+"""The ``ensemble``, ``compare``, ``sweep`` and ``robustness`` commands (thin wrappers over the experiment API).
 
 Input errors print ``error: file:line: field: message`` and exit with status 2;
 an interruption (Ctrl-C or SIGTERM) keeps the finished runs, says how to resume
@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from escalation_sim.cli.seeds import seed_option
+from escalation_sim.cli.options import SEED
 
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -124,6 +124,18 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _announce(what: str, jobs: int | None, dask: str | None) -> None:
+    """Say at once what is starting: worker processes take seconds to come up, silently."""
+    if dask:
+        where = f"on the Dask cluster at {dask}"
+    else:
+        from escalation_sim.experiment.executors import default_jobs
+
+        n = default_jobs() if jobs is None else jobs
+        where = "in this process" if n == 1 else f"starting {n} worker processes..."
+    click.echo(f"{what}: {where}", err=True)
+
+
 def _progress(flag: bool | None) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
@@ -162,7 +174,13 @@ _runs_option = click.option(
     show_default=True,
     help="Runs (per scenario).",
 )
-_seed_option = seed_option("Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).")
+_seed_option = click.option(
+    "--seed",
+    type=SEED,
+    default=0,
+    show_default=True,
+    help="Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).",
+)
 _out_option = click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Output directory."
 )
@@ -197,6 +215,9 @@ def ensemble_command(
     from escalation_sim.experiment.ensemble import ensemble
 
     out = out or Path("results") / f"ensemble-{scenario.stem}-n{runs}-seed{seed}"
+    _announce(
+        f"{runs} run{'s' if runs != 1 else ''} of {scenario}", execution["jobs"], execution["dask"]
+    )
     result = ensemble(
         scenario,
         runs=runs,
@@ -257,6 +278,9 @@ def compare_command(
         raise click.UsageError("compare needs at least two scenario files")
     stems = "-vs-".join(s.stem for s in scenarios)
     out = out or Path("results") / f"compare-{stems}-n{runs}-seed{seed}"
+    _announce(
+        f"{runs} runs of each of {len(scenarios)} scenarios", execution["jobs"], execution["dask"]
+    )
     result = compare(
         list(scenarios),
         runs=runs,
@@ -303,10 +327,157 @@ def sweep_command(
         )
         return
     out = out or Path("results") / f"sweep-{sweep_file.stem}"
+    _announce(f"sweep {sweep_file}", execution["jobs"], execution["dask"])
     result = sweep(sweep_file, options=_execution(out, **execution))
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
     _draw_main_figure(out, execution["plot"])
+
+
+@click.command("robustness")
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--samples",
+    "-s",
+    type=click.IntRange(min=2),
+    default=32,
+    show_default=True,
+    help="Assumption sets (Latin hypercube over the plausible ranges).",
+)
+@click.option(
+    "--runs",
+    "-n",
+    type=click.IntRange(min=2),
+    default=20,
+    show_default=True,
+    help="Runs per scenario and assumption set (the same seeds in every one).",
+)
+@_seed_option
+@_days_option
+@_set_option
+@click.option(
+    "--ranges",
+    "ranges_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A ranges file of your own [default: the package's assumption_ranges.yaml].",
+)
+@click.option(
+    "--regions",
+    default=None,
+    metavar="LIST",
+    help="Sample only these regions of the ranges, comma-separated "
+    "(decisions, policy, battlefield) [default: all].",
+)
+@click.option(
+    "--conclusions",
+    "conclusions_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A conclusions file of your own [default: the package's, those whose scenarios are given].",
+)
+@click.option(
+    "--outcome",
+    "outcomes",
+    multiple=True,
+    metavar="NAME",
+    help="Compare this outcome in every set (repeatable) [default: key outcomes].",
+)
+@click.option(
+    "--ci",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of every interval.",
+)
+@click.option(
+    "--check", is_flag=True, help="Validate everything and show the design; run nothing."
+)
+@_out_option
+@_options
+@experiment_errors
+def robustness_command(
+    scenarios: tuple[Path, ...],
+    samples: int,
+    runs: int,
+    seed: int,
+    days: int | None,
+    overrides: tuple[str, ...],
+    ranges_file: Path | None,
+    regions: str | None,
+    conclusions_file: Path | None,
+    outcomes: tuple[str, ...],
+    ci: float,
+    check: bool,
+    out: Path | None,
+    jobs: int | None,
+    dask: str | None,
+    chunk_size: int | None,
+    start_method: str | None,
+    restart: bool,
+    force: bool,
+    progress: bool | None,
+    plot: bool,
+) -> None:
+    """Check conclusions of a paired comparison across assumption sets.
+
+    Draws SAMPLES assumption sets by Latin hypercube over the plausible ranges
+    of the model's assumptions, runs every scenario under every set on the same
+    RUNS seeds, compares each with the first (the baseline) seed by seed, and
+    judges each declared conclusion in every set. Writes robustness.csv (set x
+    comparison x outcome: difference, CI, sign), conclusions.csv (share of sets
+    in which each conclusion holds, with its interval), assumption_sets.csv,
+    dependence.csv and a figure. Resumable like the other experiments. Default
+    DIR: results/robustness-<a>-vs-<b>-s<SAMPLES>-n<RUNS>-seed<ROOT>.
+    """
+    from escalation_sim.experiment.robustness import plan_robustness, robustness
+
+    if len(scenarios) < 2:
+        raise click.UsageError("robustness needs at least two scenario files")
+    chosen_regions = (
+        [r.strip() for r in regions.split(",") if r.strip()] if regions is not None else None
+    )
+    common: dict[str, Any] = {
+        "samples": samples,
+        "runs": runs,
+        "seed": seed,
+        "days": days,
+        "overrides": overrides,
+        "ranges": ranges_file,
+        "regions": chosen_regions,
+        "conclusions": conclusions_file,
+        "outcomes": list(outcomes) or None,
+    }
+    if check:
+        plan = plan_robustness(list(scenarios), **common)
+        click.echo(f"ok: {plan.describe()}")
+        return
+    stems = "-vs-".join(s.stem for s in scenarios)
+    out = out or Path("results") / f"robustness-{stems}-s{samples}-n{runs}-seed{seed}"
+    _announce(
+        f"robustness of {len(scenarios)} scenarios over {samples} assumption sets", jobs, dask
+    )
+    result = robustness(
+        list(scenarios),
+        **common,
+        ci=ci,
+        options=_execution(
+            out,
+            jobs=jobs,
+            dask=dask,
+            chunk_size=chunk_size,
+            start_method=start_method,
+            restart=restart,
+            force=force,
+            progress=progress,
+            plot=plot,
+        ),
+    )
+    for warning in result.metadata.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(result.describe())
+    click.echo(f"\nwrote {out}/")
+    _draw_main_figure(out, plot)
 
 
 def _draw_main_figure(out: Path, plot: bool) -> None:
@@ -324,3 +495,4 @@ def register(group: click.Group) -> None:
     group.add_command(ensemble_command)
     group.add_command(compare_command)
     group.add_command(sweep_command)
+    group.add_command(robustness_command)

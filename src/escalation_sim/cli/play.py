@@ -203,12 +203,12 @@ def replay(record: Path, out: Path, force: bool, no_plot: bool) -> None:
 
     _out_free(out, force)
     try:
-        rep = replay_game(record)
+        rep, result = replay_game(record)
     except InvalidMove as exc:
         for line in exc.lines():
             click.echo(f"error: {record}: recorded move refused: {line}", err=True)
         sys.exit(EXIT_INPUT)
-    write_game(rep.game, rep.result, out, force=force, plot=not no_plot)
+    write_game(rep, result, out, force=force, plot=not no_plot)
     if not rep.expected:
         click.echo(f"wrote {out}/ (the record has no digests to compare with)")
         return

@@ -7,10 +7,12 @@ The row (one per run; the columns of ``runs.parquet`` and ``outcomes.parquet``):
 * ``first_day_rung.<actor>.<k>``: first day the actor stood at rung ``k`` or
   higher (0 if it started there, NaN if never), for every rung of its ladder;
 * ``strikes``, ``strikes_in_russia`` and ``strikes_in_russia.supplier.<s>`` /
-  ``.weapon.<w>``: strikes over the run;
+  ``.weapon.<w>``: strikes over the run; ``strikes.zone.<z>``: strikes by the
+  zone the target stood in (both sides of the border);
 * ``withheld`` and ``withheld.rule.<rule>``: opportunities no allowed weapon could
-  take (the sanctuary), by the rule that forbade them; ``constrained``: struck
-  with a second-choice weapon;
+  take (the sanctuary), by the rule that forbade them; ``constrained`` and
+  ``constrained.rule.<rule>``: struck with a second-choice weapon because the
+  rule forbade the best one;
 * ``fire_on_city`` (salvoes landed on the city over the run), ``harm`` (the
   cumulative civilian-harm index at the end), ``losses.RUS`` / ``losses.UKR``
   (units destroyed), ``alive.RUS`` / ``alive.UKR`` (units alive at the end);
@@ -32,7 +34,13 @@ import numpy as np
 import pandas as pd
 
 #: Column prefixes of per-run counts: a column absent from some runs means zero there.
-COUNT_PREFIXES = ("strikes_in_russia.supplier.", "strikes_in_russia.weapon.", "withheld.rule.")
+COUNT_PREFIXES = (
+    "strikes_in_russia.supplier.",
+    "strikes_in_russia.weapon.",
+    "strikes.zone.",
+    "withheld.rule.",
+    "constrained.rule.",
+)
 
 #: Per-step series taken as they are from the time series (when present).
 PLAIN_SERIES = (
@@ -120,9 +128,11 @@ def run_outcomes(
     row["strikes_in_russia"] = int(ts["strikes_in_russia"].sum())
     _sum_prefix(ts, "strikes_in_russia.supplier.", row)
     _sum_prefix(ts, "strikes_in_russia.weapon.", row)
+    _sum_prefix(ts, "strikes.zone.", row)
     row["withheld"] = int(ts["withheld"].sum())
     _sum_prefix(ts, "withheld.rule.", row)
     row["constrained"] = int(ts["constrained"].sum())
+    _sum_prefix(ts, "constrained.rule.", row)
     row["fire_on_city"] = float(ts["fire_on_city"].sum())
     row["harm"] = float(ts["harm_cumulative"].iloc[-1])
     row["losses.RUS"] = int(ts["losses.RUS"].sum())

@@ -13,20 +13,22 @@ expected, and nothing is applied. A change is logged like the model's own
 (``decision`` and ``rule_change`` events), with the step at which it takes
 effect (the next step) and the player's stated cause.
 
-The choices today are the ladder moves (hold, climb one rung, descend one
-rung); a richer decision layer may list response options through the same
-:class:`Choice` records.
+The choices are the actor's open response options (``model/decisions``:
+statements, exercises, horizontal measures, strikes, ...), hold first, each a
+:class:`Choice` record; ``climb`` and ``descend`` are accepted as names for the
+first open option onto the next rung and for standing down one rung, so move
+files written against bare ladder moves keep working.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from escalation_sim.errors import Problem, ScenarioError
-from escalation_sim.model.agents import Decision
+from escalation_sim.model.decisions.models import Verdict
+from escalation_sim.model.decisions.options import Choice
 from escalation_sim.scenario.loader import scenario_to_dict, validate_data
 from escalation_sim.scenario.schema import RuleSpec, ScheduledChangeSpec
 
@@ -49,25 +51,6 @@ class MoveError(ValueError):
         super().__init__("; ".join(f"{f}: {m}" if f else m for f, m in self.problems))
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """One option an actor may choose now.
-
-    Attributes:
-        id: What a move names (``hold``, ``climb``, ``descend``, or an option id).
-        kind: ``hold``, ``climb``, ``descend`` or a decision layer's option kind.
-        label: One line for a menu.
-        to_rung: The rung the actor stands on after choosing it (``None``: no rung attached).
-        description: What the option means.
-    """
-
-    id: str
-    kind: str
-    label: str
-    to_rung: int | None
-    description: str
-
-
 def _actor(model: EscalationModel, actor_id: str):
     if actor_id not in model.actor:
         raise MoveError(
@@ -82,36 +65,13 @@ def _actor(model: EscalationModel, actor_id: str):
 
 
 def choices(model: EscalationModel, actor_id: str) -> list[Choice]:
-    """What ``actor_id`` may choose now on its ladder: hold, climb one rung, descend one rung."""
-    actor = _actor(model, actor_id)
-    ladder, here = actor.ladder, actor.rung
-    now = ladder.rung(here)
-    out = [
-        Choice("hold", "hold", f"Hold at rung {here}: {now.name}", here, now.description),
-    ]
-    if here < ladder.top:
-        up = ladder.rung(here + 1)
-        out.append(
-            Choice(
-                "climb", "climb", f"Climb to rung {here + 1}: {up.name}", here + 1, up.description
-            )
-        )
-    if here > 0:
-        down = ladder.rung(here - 1)
-        out.append(
-            Choice(
-                "descend",
-                "descend",
-                f"Descend to rung {here - 1}: {down.name}",
-                here - 1,
-                down.description,
-            )
-        )
-    return out
+    """What ``actor_id`` may choose now: its open response options, hold first."""
+    _actor(model, actor_id)
+    return model.decisions.choices(actor_id)
 
 
 def choose(model: EscalationModel, actor_id: str, choice_id: str, *, cause: str) -> Choice:
-    """Apply one of :func:`choices` for ``actor_id``; log it as a ``decision`` event.
+    """Apply one of :func:`choices` for ``actor_id`` as the decision layer would; log it.
 
     A hold changes nothing and is logged too (a player's decision not to move
     is part of the game). The move takes effect before the next step.
@@ -121,36 +81,30 @@ def choose(model: EscalationModel, actor_id: str, choice_id: str, *, cause: str)
             message names the valid ids). Nothing is applied.
     """
     actor = _actor(model, actor_id)
-    available = {c.id: c for c in choices(model, actor_id)}
-    choice = available.get(choice_id)
-    if choice is None:
+    option = model.decisions.resolve_choice(actor_id, choice_id)
+    if option is None:
+        valid = [c.id for c in model.decisions.choices(actor_id)]
         raise MoveError(
             [
                 (
                     "choice",
                     f"{choice_id!r} is not available to {actor_id} now; "
-                    f"expected one of: {', '.join(available)}",
+                    f"expected one of: {', '.join(valid)}",
                 )
             ]
         )
     step = round(model.time) + 1
     day = step * model.step_days
-    to = actor.rung if choice.to_rung is None else choice.to_rung
-    decision = Decision(
-        actor_id,
-        actor.rung,
-        to,
-        actor.pressure,
-        actor.ladder.rung(max(to, actor.rung)).climb_threshold,
-        1.0,
-        actor.causes(),
+    choice = next(c for c in model.decisions.choices(actor_id) if c.id == option.id)
+    model.decisions.apply(
+        step,
+        day,
+        actor,
+        Verdict(option, 1.0, 0.0, option.cost),
+        choice=choice_id,
+        by="player",
+        cause=cause,
     )
-    actor.rung = to
-    if to > actor.peak_rung:
-        actor.peak_rung, actor.peak_day = to, day
-    if to > decision.from_rung:
-        actor.credibility_gap = 0.0
-    model._log_decision(step, day, decision, choice=choice.id, by="player", cause=cause)
     return choice
 
 
@@ -315,13 +269,15 @@ def observation(
 ) -> dict[str, Any]:
     """What ``actor_id`` perceives now, summarised over the last ``window_days``.
 
-    Every actor sees the public picture: each actor's rung (signals are
-    public), the suppliers' declared postures, harm to the target city. Russia
-    sees the strikes inside Russia by supplier, weapon and zone and its own
-    losses; a supplier sees its own weapons' strikes and the opportunities its
-    rules withheld; Ukraine sees every strike and every withheld opportunity.
-    Until the decision layer models perception (noise, lag, attribution),
-    these figures are the model's record, not a noisy view.
+    Every actor sees the public picture: its own side's rungs, the other
+    side's rungs as it last perceived them (late), the suppliers' declared
+    postures, harm to the target city. Russia sees the strikes inside Russia
+    it perceived, by the supplier it attributed them to (noisy, late,
+    uncertainly attributed: the decision layer's view) and its own losses; a
+    supplier sees its own weapons' strikes and the opportunities its rules
+    withheld; Ukraine sees every strike and every withheld opportunity (its
+    own operations). ``perceived`` is what the actor's decision model works
+    from: its case, the precedents still salient, the other side's acts.
 
     Returns:
         A JSON-ready mapping (see the keys for the sections).
@@ -364,7 +320,11 @@ def observation(
             "pressure_causes": [{"cause": c, "share": round(s, 3)} for c, s in actor.causes()],
         },
         "rungs": {
-            a.actor_id: {"rung": a.rung, "name": a.ladder.rung(a.rung).name} for a in model.actors
+            a.actor_id: {
+                "rung": (r := actor.seen_rungs.get(a.actor_id, a.rung)),
+                "name": a.ladder.rung(r).name,
+            }
+            for a in model.actors
         },
         "postures": {a.actor_id: a.policy.posture for a in model.suppliers},
         "city": {
@@ -375,10 +335,10 @@ def observation(
         },
     }
     if actor_id == model.russia_id:
+        seen = actor.seen_strike_counts(window_days)
         obs["strikes_inside_russia"] = {
-            "total": int(total.get("strikes_in_russia", 0)),
-            "by_supplier": _nonzero(total, "strikes_in_russia.supplier."),
-            "by_weapon": _nonzero(total, "strikes_in_russia.weapon."),
+            "total": sum(seen.values()),
+            "by_supplier": {k: v for k, v in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))},
         }
         obs["own_losses"] = int(total.get("losses.RUS", 0))
     elif actor.policy is not None:
@@ -404,4 +364,5 @@ def observation(
             "withheld_by_rule": withheld_under({a.actor_id for a in model.suppliers}),
         }
         obs["own_losses"] = int(total.get("losses.UKR", 0))
+    obs["perceived"] = model.decisions.observation(actor_id)
     return obs

@@ -12,9 +12,10 @@ the model brief:
 4. Ukrainian counter-fire: every option is put to the rule engine, strikes are
    resolved against Russian air defence, withheld opportunities are counted by
    the rule that forbade them;
-5. escalation decisions: Russia weighs strikes inside Russia (by supplier,
-   weapon, target class, depth and harm), its losses and the credibility of its
-   signals; the others weigh harm to the city and Russia's rung;
+5. perception and decisions (``model/decisions``): each actor takes in what
+   it perceives (noisy, late, uncertainly attributed: strikes inside Russia,
+   the precedents they set, losses, harm to the city, the other side's acts)
+   and chooses among its response options by its decision model;
 6. suppliers' policy responses (adaptive widening and narrowing);
 7. resupply, repair and replacement; data collection.
 
@@ -36,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from escalation_sim.model import control
-from escalation_sim.model.agents import Decision, ForceUnit, StateActor
+from escalation_sim.model.agents import ForceUnit, StateActor
+from escalation_sim.model.decisions import Decision, DecisionLayer, StrikeReport
 from escalation_sim.model.engagement import plan_strikes
 from escalation_sim.model.events import EventLog
 from escalation_sim.model.forces import SIDE_RUSSIA, SIDE_UKRAINE, ForceLayer
@@ -54,7 +56,8 @@ from escalation_sim.scenario.schema import Scenario
 
 #: Independent random streams, spawned from the model's generator, one per process,
 #: so that changing one process (e.g. the rules) leaves the others' draws aligned.
-STREAMS = ("setup", "fire", "detect", "strike", "decide", "policy", "recover")
+#: ``perceive`` comes last so that adding it left every earlier stream's draws unchanged.
+STREAMS = ("setup", "fire", "detect", "strike", "decide", "policy", "recover", "perceive")
 #: Days of harm averaged when suppliers judge the harm to the city.
 HARM_WINDOW_DAYS = 7  # assumption
 
@@ -94,7 +97,6 @@ class EscalationModel(mesa.Model):
         self.weapon_ids = list(scenario.weapons)
         self.theater = Theater(scenario.theater)
         self.ladders = {aid: Ladder(scenario.ladder_for(aid)) for aid in self.actor_ids}
-        self.perception = scenario.decisions.perception
         self.combat = scenario.combat
         self.russia_id = next(a for a, s in scenario.actors.items() if s.side == "russia")
         unknown = [a for a in seated if a not in scenario.actors]
@@ -144,9 +146,9 @@ class EscalationModel(mesa.Model):
             "zone": self.theater.zone_ids,
         }
         self._init_counters()
+        self.decisions = DecisionLayer(self, self._cause_label)
         self.datacollector = mesa.DataCollector(tables={"series": self._series_columns()})
         self.harm_total = 0.0
-        self._harm_recent: list[float] = []
         self.nato_conflict_day: float | None = None
         self.nuclear_use_day: float | None = None
         self._apply_schedule(day=0.0, step=0)
@@ -167,8 +169,8 @@ class EscalationModel(mesa.Model):
             self.combat.fixed_target_attempt_prob,
             self.streams["detect"],
         )
-        ru_losses = self._ukrainian_strikes(k, candidates, preparing)
-        self._escalation_decisions(k, day, fire.city_harm, provocation=self._perceived_now)
+        ru_losses = self._ukrainian_strikes(k, candidates, preparing, fire.city_harm)
+        self.decisions.decide(k, day)
         self._policy_responses(k, day)
         self._resupply_and_recover()
         self._record(
@@ -188,13 +190,12 @@ class EscalationModel(mesa.Model):
         multiplier = rus.ladder.rung(rus.rung).fire_multiplier
         fire = self.forces.russian_fire(k, multiplier, self.stock, self.streams["fire"])
         self.harm_total += fire.city_harm
-        self._harm_recent = ([*self._harm_recent, fire.city_harm])[
-            -max(1, round(HARM_WINDOW_DAYS / self.step_days)) :
-        ]
         self._row_fire_by_weapon = fire.city_landed_by_weapon
         return fire
 
-    def _ukrainian_strikes(self, k: int, candidates: np.ndarray, preparing: np.ndarray) -> int:
+    def _ukrainian_strikes(
+        self, k: int, candidates: np.ndarray, preparing: np.ndarray, harm: float
+    ) -> int:
         f = self.forces
         plan = plan_strikes(
             f,
@@ -232,31 +233,25 @@ class EscalationModel(mesa.Model):
         np.add.at(c["withheld.rule"], wh_rules[sanctuary], 1)
         self._constrained_now = int((~sanctuary).sum())
 
-        # Russia's perception of strikes inside Russia.
-        rus = self.actor[self.russia_id]
-        p = self.perception
+        # What the actors perceive of it is the decision layer's business.
         destroyed_ru = int(outcome.destroyed.sum())
-        inside = np.flatnonzero(in_russia)
-        t = plan.target[inside]
-        w = weapons[inside]
-        weights = (
-            self._supplier_weight[supplier[inside]]
-            * self._class_weight[f.cls[t]]
-            * (1.0 + f.depth[t] / p.depth_scale_km)
-            * np.where(f.w_long[w], p.long_range_multiplier, 1.0)
-            * np.where(outcome.destroyed[inside], p.destroyed_multiplier, 1.0)
+        self.decisions.perceive(
+            k,
+            StrikeReport(
+                target=plan.target,
+                launcher=plan.launcher,
+                supplier=supplier,
+                weapon=weapons,
+                target_class=f.cls[plan.target],
+                rule=rules,
+                depth_km=f.depth[plan.target],
+                zone=self._primary_zone[plan.target],
+                destroyed=outcome.destroyed,
+                intercepted=outcome.intercepted,
+            ),
+            destroyed_ru,
+            harm,
         )
-        keys = zip(
-            supplier[inside].tolist(),
-            w.tolist(),
-            self._primary_zone[t].tolist(),
-            rules[inside].tolist(),
-            strict=True,
-        )
-        for key, weight in zip(keys, weights.tolist(), strict=True):
-            rus.add_pressure(weight, self._cause_label(*key))
-        self._perceived_now += float(weights.sum())
-        rus.add_pressure(p.own_loss_weight * destroyed_ru, "losses to Ukrainian strikes")
 
         if self.record_events:
             self.events.add_strikes(
@@ -311,28 +306,6 @@ class EscalationModel(mesa.Model):
         ukr = self.actor[self.ukraine_id]
         return round(self.combat.max_strikes_per_step * ukr.ladder.rung(ukr.rung).strike_multiplier)
 
-    def _escalation_decisions(self, k: int, day: float, harm: float, provocation: float) -> None:
-        rus = self.actor[self.russia_id]
-        others_top = max(
-            (a.rung - a.spec.start_rung for a in self.actors if a is not rus), default=0
-        )
-        russia_above_start = max(0, rus.rung - rus.spec.start_rung)
-        for actor in self.actors:
-            prm = actor.params
-            actor.add_pressure(prm.harm_weight * harm, f"harm to {self.theater.spec.target_city}")
-            above = max(0, others_top) if actor is rus else russia_above_start
-            actor.add_pressure(
-                prm.adversary_rung_weight * above * self.step_days, "adversary's escalation"
-            )
-        rus.update_credibility(rus.ladder.rung(rus.rung).signal, provocation, self.step_days)
-        draws = self.streams["decide"].random(len(self.actor_ids))
-        for u, aid in zip(draws.tolist(), self.actor_ids, strict=True):
-            if aid in self.seated:  # a player chooses between steps (control.choose)
-                continue
-            decision = self.actor[aid].decide(u, day, self.step_days)
-            if decision is not None:
-                self._log_decision(k, day, decision)
-
     def _log_decision(self, k: int, day: float, d: Decision, **extra: Any) -> None:
         rung = self.actor[d.actor].ladder.rung(d.to_rung)
         if d.to_rung > d.from_rung:
@@ -345,20 +318,27 @@ class EscalationModel(mesa.Model):
                 k,
                 "decision",
                 actor=d.actor,
+                option=d.option,
+                option_label=d.label,
+                option_kind=d.kind,
                 from_rung=d.from_rung,
                 to_rung=d.to_rung,
                 rung_name=rung.name,
+                rivera=d.rivera,
+                score=d.score,
+                kahn=d.kahn,
+                decision_model=d.model,
                 pressure=round(d.pressure, 3),
                 threshold=d.threshold,
                 chance=round(d.chance, 4),
+                utility=round(d.utility, 3),
+                triggers=list(d.triggers),
                 causes=[{"cause": c, "share": round(s, 3)} for c, s in d.causes],
                 **extra,
             )
 
     def _policy_responses(self, k: int, day: float) -> None:
         draws = self.streams["policy"].random(len(self.suppliers))
-        harm_rate = sum(self._harm_recent) / max(1, len(self._harm_recent)) / self.step_days
-        rus_rung = self.actor[self.russia_id].rung
         changed = False
         # Every supplier judges its allies' stances as they stood at the start of this phase.
         levels = {a.actor_id: a.policy.level for a in self.suppliers}
@@ -367,7 +347,12 @@ class EscalationModel(mesa.Model):
                 continue
             others = [lvl for aid, lvl in levels.items() if aid != actor.actor_id]
             allies = sum(others) / len(others) if others else None
-            change = actor.policy.adapt(day, harm_rate, allies, rus_rung, u)
+            # What the supplier perceives: the harm it has seen, Russia's rung and acts.
+            harm_rate = actor.seen_harm_rate(HARM_WINDOW_DAYS)
+            rus_rung = actor.seen_rungs.get(self.russia_id, self.actor[self.russia_id].rung)
+            window = actor.policy.spec.adaptation.threat_window_days
+            threat = self.decisions.threat_seen_by(actor, day, window)
+            change = actor.policy.adapt(day, harm_rate, allies, rus_rung, u, threat=threat)
             if change is not None:
                 self._log_rule_change(k, change)
                 changed = True
@@ -469,12 +454,6 @@ class EscalationModel(mesa.Model):
             [self.actor_ids.index(self.spec.weapons[w].supplier) for w in self.weapon_ids],
             dtype=np.int64,
         )
-        self._supplier_weight = np.array(
-            [self.perception.supplier_weight.get(a, 1.0) for a in self.actor_ids]
-        )
-        self._class_weight = np.array(
-            [self.perception.class_weight.get(c, 1.0) for c in f.class_ids]
-        )
         self._primary_zone = np.array(
             [
                 self.theater.zone_ids.index(z) if z != "outside" else -1
@@ -496,7 +475,6 @@ class EscalationModel(mesa.Model):
         self._cause_labels: dict[tuple[int, int, int, int], str] = {}
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
-        self._perceived_now = 0.0
         self._row_fire_by_weapon = np.zeros(len(self.weapon_ids))
         ukr_used = sorted(set(f.opt_weapon.tolist()))
         self._stock_columns = ukr_used
@@ -522,6 +500,9 @@ class EscalationModel(mesa.Model):
         ]
         for aid in self.actor_ids:
             cols += [f"rung.{aid}", f"pressure.{aid}"]
+        for aid in self.actor_ids:
+            cols += [f"score.{aid}", f"kahn.{aid}", f"option.{aid}"]
+        cols += [f"credibility.{self.russia_id}", f"commitment.{self.russia_id}"]
         for a in self.suppliers:
             cols += [f"posture.{a.actor_id}", f"posture_level.{a.actor_id}"]
         return cols
@@ -549,7 +530,15 @@ class EscalationModel(mesa.Model):
         }
         for a in self.actors:
             row[f"rung.{a.actor_id}"] = a.rung
-            row[f"pressure.{a.actor_id}"] = a.pressure
+            row[f"pressure.{a.actor_id}"] = a.case
+            row[f"score.{a.actor_id}"] = a.score_now
+            row[f"kahn.{a.actor_id}"] = a.kahn_now
+            row[f"option.{a.actor_id}"] = a.option_now
+        for a in self.actors:  # an act is recorded on the step it happened in, once
+            a.score_now, a.kahn_now, a.option_now = 0, 0, ""
+        rus = self.actor[self.russia_id]
+        row[f"credibility.{self.russia_id}"] = rus.credibility
+        row[f"commitment.{self.russia_id}"] = rus.commitment
         for a in self.suppliers:
             row[f"posture.{a.actor_id}"] = a.policy.posture
             row[f"posture_level.{a.actor_id}"] = a.policy.level
@@ -563,7 +552,6 @@ class EscalationModel(mesa.Model):
             v[:] = 0
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
-        self._perceived_now = 0.0
 
     def timeseries(self) -> pd.DataFrame:
         """One row per step: dates, rungs, pressures, strikes, withheld, fire, harm, losses, rules."""

@@ -16,11 +16,12 @@ from escalation_sim.play.game import (
     check_replay,
     replay_game,
     steps_per_turn,
+    turn_view,
     write_game,
 )
 from escalation_sim.play.llm import CommandClient, LLMClient, LLMPlayer, MockClient
 from escalation_sim.play.moves import InvalidMove, Move, apply_move, check_move, load_moves
-from escalation_sim.play.players import HumanPlayer, Player, ReplayPlayer, ScriptedPlayer
+from escalation_sim.play.players import HumanPlayer, Player, ScriptedPlayer
 from escalation_sim.play.record import GAME_JSONL, GameRecord, read_record
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "Move",
     "Player",
     "Replay",
-    "ReplayPlayer",
     "ScriptedPlayer",
     "TurnView",
     "apply_move",
@@ -48,5 +48,6 @@ __all__ = [
     "read_record",
     "replay_game",
     "steps_per_turn",
+    "turn_view",
     "write_game",
 ]

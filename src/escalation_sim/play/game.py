@@ -1,15 +1,16 @@
 """A game: turns of several days, seated players, a record that replays it.
 
 A turn covers ``turn_days`` days (default 7). At the start of each turn every
-seated actor, in the scenario's actor order, is shown its briefing (what it
-perceives, what it may choose) and makes a move; the move is checked whole and
-applied, then the model runs the turn's steps with the other actors played by
+seated actor is shown its briefing (what it perceives, what it may choose) and
+makes a move; moves are simultaneous (all judged on the same state, each
+checked whole, then applied in the scenario's actor order), then the model runs the turn's steps with the other actors played by
 the model's decision layer. Everything lands in the game record, which
 :func:`replay_game` plays back to the same bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 from collections.abc import Mapping
@@ -18,12 +19,18 @@ from pathlib import Path
 
 from escalation_sim import results
 from escalation_sim.errors import Problem, ScenarioError
-from escalation_sim.model.control import MoveError
+from escalation_sim.model.control import MoveError, seat
 from escalation_sim.model.model import EscalationModel
 from escalation_sim.play.briefing import TurnView, briefing
-from escalation_sim.play.moves import InvalidMove, Move, apply_move
-from escalation_sim.play.players import Player, ReplayPlayer
-from escalation_sim.play.record import GAME_JSONL, TRANSCRIPT_TXT, GameRecord, read_record
+from escalation_sim.play.moves import InvalidMove, Move, apply_move, check_move
+from escalation_sim.play.players import Player
+from escalation_sim.play.record import (
+    GAME_JSONL,
+    TRANSCRIPT_TXT,
+    GameRecord,
+    file_digest,
+    read_record,
+)
 from escalation_sim.scenario.schema import Scenario
 
 #: Default length of a turn in days (a week: the rhythm of a seminar game).
@@ -52,6 +59,26 @@ def steps_per_turn(scenario: Scenario, turn_days: float) -> int:
             ]
         )
     return round(steps)
+
+
+def turn_view(
+    model: EscalationModel, actor: str, turn: int, turn_days: float, error: str = ""
+) -> TurnView:
+    """What ``actor``'s player is shown at the start of a turn of ``turn_days`` days."""
+    k = round(model.time)
+    day = k * model.step_days
+    steps = round(turn_days / model.step_days)
+    return TurnView(
+        turn=turn,
+        actor=actor,
+        day=day,
+        date=(model.spec.start_date + dt.timedelta(days=day)).isoformat(),
+        days=min(steps, model.n_steps - k) * model.step_days,
+        observation=model.observation(actor, window_days=turn_days),
+        choices=model.choices(actor),
+        supplier=model.actor[actor].is_supplier,
+        last_error=error,
+    )
 
 
 @dataclass
@@ -92,31 +119,15 @@ class Game:
 
     def view(self, actor: str, error: str = "") -> TurnView:
         """What ``actor``'s player is shown now."""
-        m = self.model
-        k = round(m.time)
-        day = k * m.step_days
-        days = min(self.steps, m.n_steps - k) * m.step_days
-        return TurnView(
-            turn=self.turn,
-            actor=actor,
-            day=day,
-            date=(self.scenario.start_date + dt.timedelta(days=day)).isoformat(),
-            days=days,
-            observation=m.observation(actor, window_days=self.turn_days),
-            choices=m.choices(actor),
-            supplier=m.actor[actor].is_supplier,
-            last_error=error,
-        )
+        return turn_view(self.model, actor, self.turn, self.turn_days, error)
 
-    def _move_of(self, actor: str, player: Player) -> Move:
+    def _move_of(self, actor: str, player: Player, view: TurnView) -> Move:
         """Ask ``player`` for a move until it is valid (a person may retry; others may not)."""
-        error = ""
         for _ in range(HUMAN_RETRIES + 1):
-            view = self.view(actor, error)
             self.transcript += [briefing(view), ""]
             move = player.move(view)
             try:
-                apply_move(self.model, move)
+                check_move(self.model, move)
                 return move
             except MoveError as exc:
                 source = ", ".join(getattr(player, "last_sources", []))
@@ -127,27 +138,34 @@ class Game:
                 self.record.add(
                     "refused", turn=self.turn, actor=actor, move=move.as_record(), reason=error
                 )
-        move = Move(actor, None, None, "no valid move: holds")
-        apply_move(self.model, move)
-        return move
+                view = dataclasses.replace(view, last_error=error)
+        return Move(actor, None, None, "no valid move: holds")
 
     def play_turn(self) -> None:
-        """Every seated player moves, then the turn's days are simulated."""
+        """Every seated player moves, then the turn's days are simulated.
+
+        Moves are simultaneous: every seat is briefed on the same state and
+        every move is checked against it before any is applied (in actor order).
+        """
         m = self.model
         k = round(m.time)
-        for actor in self.order:
-            player = self.players[actor]
-            move = self._move_of(actor, player)
+        views = {actor: self.view(actor) for actor in self.order}
+        moves = [(a, self._move_of(a, self.players[a], views[a])) for a in self.order]
+        for actor, move in moves:
+            apply_move(m, move)
             self.record.add(
                 "move",
                 turn=self.turn,
                 step=k,
                 day=k * m.step_days,
                 actor=actor,
-                player=player.kind,
+                player=self.players[actor].kind,
                 move=move.as_record(),
             )
-            self.transcript += [f"-> {actor} ({player.kind}) moves: {_describe(move)}", ""]
+            self.transcript += [
+                f"-> {actor} ({self.players[actor].kind}) moves: {_describe(move)}",
+                "",
+            ]
         m.run_for(min(self.steps, m.n_steps - k))
         self.turn += 1
 
@@ -175,13 +193,19 @@ def _describe(move: Move) -> str:
 
 
 def write_game(
-    game: Game, result: results.RunResult, out: Path, *, force: bool = False, plot: bool = True
+    game: Game | Replay,
+    result: results.RunResult,
+    out: Path,
+    *,
+    force: bool = False,
+    plot: bool = True,
 ) -> Path:
     """Write the run's outputs, the game record and the transcript to ``out`` atomically."""
 
     def extra(tmp: Path) -> None:
-        game.record.close(round(game.model.time), tmp)
-        game.record.write(tmp / GAME_JSONL)
+        record = GameRecord(list(game.record.lines))  # a game may be saved again later
+        record.close(round(game.model.time), tmp)
+        record.write(tmp / GAME_JSONL)
         (tmp / TRANSCRIPT_TXT).write_text("\n".join(game.transcript) + "\n", encoding="utf-8")
         if plot:
             from escalation_sim import plots
@@ -191,22 +215,33 @@ def write_game(
             plots.close(fig)
 
     path = results.write_run(result, out, force=force, extra=extra)
-    del game.model
     gc.collect(0)
     return path
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Replay:
-    """A replayed game and whether it reproduced the recorded outputs."""
+    """A game played back from its record, and the digests the record expects.
 
-    game: Game
-    result: results.RunResult
+    Attributes:
+        model: The replayed model, at the end of the recorded game.
+        record: The replay's own record (same header and moves, player ``replay``).
+        expected: ``timeseries_sha256`` / ``events_sha256`` of the recorded game.
+        transcript: Lines of the replay's transcript (the moves, step by step).
+    """
+
+    model: EscalationModel
+    record: GameRecord
     expected: Mapping[str, str]
+    transcript: list[str] = field(default_factory=list)
 
 
-def replay_game(path: str | Path) -> Replay:
-    """Rebuild a game from its record: same scenario, seed, seats and moves, turn by turn.
+def replay_game(path: str | Path) -> tuple[Replay, results.RunResult]:
+    """Play a game back from its record: same scenario, seed and seats, each move at its step.
+
+    Moves (and, from the browser app, seat changes and rule edits) are applied before the step
+    after the one they were recorded at, in the recorded order, exactly as in
+    the game; the model then steps to the recorded end.
 
     Raises:
         ScenarioError: The record cannot be read.
@@ -214,25 +249,39 @@ def replay_game(path: str | Path) -> Replay:
     """
     record, scenario = read_record(path)
     header = record.header
-    by_actor: dict[str, dict[int, Move]] = {a: {} for a in header["seats"]}
-    for line in record.of_type("move"):
-        by_actor.setdefault(line["actor"], {})[line["turn"]] = Move.from_record(line["move"])
-    players = {a: ReplayPlayer(a, moves) for a, moves in by_actor.items()}
-    game = Game(scenario, header["seed"], players, header["turn_days"])
-    game.record.header["seats"] = dict(header["seats"])
-    game.record.header["replay_of"] = str(path)
-    for line in record.of_type("llm"):
-        game.record.lines.append(line)
-    result = game.play()
+    model = EscalationModel(scenario, seed=header["seed"], seated=list(header["seats"]))
+    mine = GameRecord([{**header, "replay_of": str(path)}])
+    replay = Replay(model, mine, {})
+    actions: dict[int, list[dict]] = {}
+    for line in record.lines[1:]:
+        if line["type"] in ("move", "seat", "rules"):
+            actions.setdefault(int(line["step"]), []).append(line)
+        elif line["type"] == "llm":
+            mine.lines.append(line)
     end = (record.of_type("end") or [{}])[-1]
-    expected = {k: end[k] for k in ("timeseries_sha256", "events_sha256") if k in end}
-    return Replay(game, result, expected)
+    last = int(end.get("steps", model.n_steps))
+    for k in range(last + 1):
+        for line in actions.get(k, []):
+            if line["type"] == "seat":
+                seat(model, line["actor"], line["seated"])
+            elif line["type"] == "rules":
+                model.change_rules(line["actor"], line["change"], cause=line["cause"])
+            else:
+                move = Move.from_record(line["move"])
+                try:
+                    apply_move(model, move)
+                except MoveError as exc:
+                    raise InvalidMove(line.get("turn", 0), move.actor, exc.problems) from None
+                replay.transcript.append(f"step {k}: {move.actor} moves: {_describe(move)}")
+            mine.lines.append({**line, "player": line.get("player", "replay")})
+        if k < last:
+            model.step()
+    replay.expected = {k: end[k] for k in ("timeseries_sha256", "events_sha256") if k in end}
+    return replay, results.result_from_model(model, game={"replay_of": str(path)})
 
 
 def check_replay(replay: Replay, out: Path) -> list[str]:
     """Compare a written replay's files with the record's digests; the mismatches (empty: identical)."""
-    from escalation_sim.play.record import file_digest
-
     wrong = []
     for key, name in (("timeseries_sha256", "timeseries.csv"), ("events_sha256", "events.jsonl")):
         if key in replay.expected and file_digest(out / name) != replay.expected[key]:

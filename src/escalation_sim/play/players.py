@@ -1,4 +1,4 @@
-"""Who plays a seated actor: a person at a terminal, a move file, a replayed record.
+"""Who plays a seated actor: a person at a terminal or a move file.
 
 Every player answers the same question once per turn: given a
 :class:`~escalation_sim.play.briefing.TurnView` (what its actor perceives and
@@ -18,7 +18,7 @@ from escalation_sim.play.briefing import TurnView, briefing
 from escalation_sim.play.moves import Move, ScriptedMoves
 
 #: Player kinds as written in a game record and on the command line.
-PLAYER_KINDS = ("human", "script", "llm", "replay")
+PLAYER_KINDS = ("human", "script", "llm", "app", "replay")
 
 
 class Player(Protocol):
@@ -72,19 +72,6 @@ def _merge_rules(a: Mapping[str, Any] | None, b: Mapping[str, Any]) -> dict[str,
         if key in a or key in b:
             out[key] = [*a.get(key, []), *b.get(key, [])]
     return out
-
-
-@dataclass(slots=True)
-class ReplayPlayer:
-    """Replays the moves a game record holds for one actor, turn by turn."""
-
-    actor: str
-    by_turn: dict[int, Move]
-    kind: str = "replay"
-
-    def move(self, view: TurnView) -> Move:
-        """The recorded move of this turn."""
-        return self.by_turn.get(view.turn, Move(view.actor, None, None, "recorded hold"))
 
 
 HELP = """Commands (one per line; an empty line ends your turn):

@@ -8,6 +8,9 @@ One JSON object per line, in the order things happened:
   every move applied (``step``: the model time it was applied at; it takes
   effect in the next step);
 - ``{"type": "refused", ...}`` a move the game refused (a person may try again);
+- ``{"type": "seat", "step", "actor", "seated"}`` and ``{"type": "rules", "step",
+  "actor", "change", "cause"}``: from the browser app, an actor seated or handed
+  back to the model, and a rule edit of a supplier the model plays;
 - ``{"type": "llm", "turn", "actor", "prompt", "answer", "outcome"}`` every
   exchange with an LLM player;
 - ``{"type": "end", "steps", "timeseries_sha256", "events_sha256"}`` last:

@@ -23,7 +23,8 @@ Inputs, by figure:
   :func:`compare_fan`, :func:`compare_reach`, :func:`survival_curves`,
   :func:`tradeoff`, :func:`withheld_by_rule`;
 * a sweep (``experiments``, ``outcomes``, ``sensitivity``): :func:`sweep_outcomes`,
-  :func:`sensitivity_bars`.
+  :func:`sensitivity_bars`;
+* a robustness experiment (``conclusions``, ``dependence``): :func:`robustness_shares`.
 
 Rung names for the axes come from a scenario (:func:`ladders_of`) or from a
 ``rung_probability`` table (:func:`ladders_from_probability`). Every title
@@ -34,6 +35,7 @@ shows dates; every axis carries its unit (:func:`describe_outcome`).
 from escalation_sim.plots._style import (
     ACTOR_COLOURS,
     ACTOR_MARKERS,
+    BETTER,
     GREY,
     LIGHT_GREY,
     OKABE_ITO,
@@ -41,11 +43,14 @@ from escalation_sim.plots._style import (
     RUNG_STYLES,
     SPARE_COLOURS,
     actor_colour,
+    better_direction,
     close,
     describe_outcome,
     label_colours,
     ladders_from_probability,
     ladders_of,
+    posture_description,
+    readable_cause,
     rung_colours,
 )
 from escalation_sim.plots.compare import compare_fan, compare_reach, paired_differences, tradeoff
@@ -55,14 +60,16 @@ from escalation_sim.plots.ensemble import (
     reach_probability,
     survival_curves,
 )
+from escalation_sim.plots.robustness import robustness_shares
 from escalation_sim.plots.run import escalation_curve, run_timeline
-from escalation_sim.plots.sweep import sensitivity_bars, sweep_outcomes
+from escalation_sim.plots.sweep import describe_parameter, sensitivity_bars, sweep_outcomes
 from escalation_sim.plots.theater import CLASS_MARKERS, theater_map, unit_table
 from escalation_sim.plots.withheld import withheld_by_rule
 
 __all__ = [
     "ACTOR_COLOURS",
     "ACTOR_MARKERS",
+    "BETTER",
     "CLASS_MARKERS",
     "GREY",
     "LIGHT_GREY",
@@ -71,18 +78,23 @@ __all__ = [
     "RUNG_STYLES",
     "SPARE_COLOURS",
     "actor_colour",
+    "better_direction",
     "close",
     "compare_fan",
     "compare_reach",
     "describe_outcome",
+    "describe_parameter",
     "escalation_curve",
     "fan_chart",
     "label_colours",
     "ladders_from_probability",
     "ladders_of",
     "paired_differences",
+    "posture_description",
     "reach_heatmap",
     "reach_probability",
+    "readable_cause",
+    "robustness_shares",
     "run_timeline",
     "rung_colours",
     "sensitivity_bars",

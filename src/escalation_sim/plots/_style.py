@@ -75,6 +75,34 @@ OUTCOMES: dict[str, tuple[str, str]] = {
 }
 
 
+#: Which direction of an outcome is better, read as the project's users read it: from
+#: the defence of the city and the avoidance of escalation. Outcomes not listed (e.g.
+#: strikes inside Russia: more defence, more provocation) have no better direction.
+BETTER: dict[str, str] = {
+    "fire_on_city": "lower",
+    "harm": "lower",
+    "harm_cumulative": "lower",
+    "withheld": "lower",
+    "constrained": "lower",
+    "losses.RUS": "higher",
+    "losses.UKR": "lower",
+    "alive.RUS": "lower",
+    "alive.UKR": "higher",
+    "nato_conflict": "lower",
+    "nuclear_use": "lower",
+    "peak_rung.<actor>": "lower",
+    "final_rung.<actor>": "lower",
+}
+
+
+def better_direction(name: str) -> str | None:
+    """``"lower"``, ``"higher"`` or ``None``: which way an outcome is better (see :data:`BETTER`)."""
+    if name in BETTER:
+        return BETTER[name]
+    head = name.rpartition(".")[0]
+    return BETTER.get(f"{head}.<actor>") if head else None
+
+
 def actor_colour(actor: str) -> str:
     """The fixed colour of an actor, the same in every figure.
 
@@ -298,6 +326,14 @@ def _message(ax: Axes, text: str) -> None:
     ax.set_yticks([])
 
 
+def _message_figure(text: str, head: str, sub: str | None = None) -> Figure:
+    """A small figure that says, in words, why there is nothing to draw."""
+    fig = _figure(10.0, 3.0)
+    _message(fig.subplots(), text)
+    _suptitle(fig, head, sub)
+    return fig
+
+
 def _legend_outside(ax: Axes, **kwargs: Any) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if handles:
@@ -313,3 +349,41 @@ def _legend_outside(ax: Axes, **kwargs: Any) -> None:
 
 
 # --------------------------------------------------------------------------- one run
+
+
+def _id_pattern(ids: Sequence[str]) -> re.Pattern[str] | None:
+    """A regex matching any of ``ids`` as a whole token (not inside a rule id like ``us-x-y``)."""
+    if not ids:
+        return None
+    alternatives = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])({alternatives})(?![\w-])")
+
+
+def readable_cause(text: str, scenario: Scenario) -> str:
+    """A decision cause with the theater's zone and place ids replaced by their names.
+
+    Rule ids are kept: they are what a reader looks up in the scenario file.
+
+    Args:
+        text: A cause as the event log records it, e.g.
+            ``"USA GMLRS strikes in belgorod_border under us-kharkiv-counterfire"``.
+        scenario: The run's scenario (for zone and place names).
+
+    Returns:
+        The same cause in words, e.g. ``"USA GMLRS strikes in Belgorod border area
+        (opposite Kharkiv) under us-kharkiv-counterfire"``.
+    """
+    th = scenario.theater
+    names = {z: spec.name for z, spec in th.zones.items()}
+    names |= {p: spec.name for p, spec in th.places.items()}
+    pattern = _id_pattern(list(names))
+    return pattern.sub(lambda m: names[m.group(1)], text) if pattern else text
+
+
+def posture_description(scenario: Scenario, supplier: str, posture: str) -> str:
+    """A supplier's posture in words: its description, or its id in words when it has none."""
+    policy = scenario.rules.get(supplier)
+    spec = policy.postures.get(posture) if policy is not None else None
+    if spec is not None and spec.description:
+        return spec.description
+    return posture.replace("_", " ")

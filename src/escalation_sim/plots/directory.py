@@ -322,6 +322,7 @@ def draw_compare_figures(
     meta = _metadata(directory)
     comparison = _read(directory / "comparison.parquet")
     labels = [str(lab) for lab in meta.get("labels") or []]
+    names = dict(zip(labels, [str(n) for n in meta.get("scenarios") or []], strict=False))
     order = [lab for lab in labels if lab in set(comparison["scenario"])] or None
     present = set(comparison["outcome"])
     headline = [o for o in COMPARE_OUTCOMES if o in present] or None
@@ -335,7 +336,9 @@ def draw_compare_figures(
     def figures() -> Iterator[tuple[str, Callable[[], Figure]]]:
         yield (
             "paired_differences",
-            lambda: plots.paired_differences(comparison, outcomes=headline, order=order, city=city),
+            lambda: plots.paired_differences(
+                comparison, outcomes=headline, order=order, names=names, city=city
+            ),
         )
         if main_only:
             return
@@ -365,6 +368,7 @@ def draw_compare_figures(
                         ladder=(ladders or {}).get("RUS"),
                         horizon_days=horizon,
                         start_date=start,
+                        names=names,
                     ),
                 )
             if all("peak_rung.RUS" in r and "fire_on_city" in r for r in runs.values()):
@@ -374,7 +378,10 @@ def draw_compare_figures(
                         runs, actor="RUS", ladder=(ladders or {}).get("RUS"), city=city
                     ),
                 )
-            yield "withheld_by_rule", lambda: plots.withheld_by_rule(runs, scenario=sc)
+            yield (
+                "withheld_by_rule",
+                lambda: plots.withheld_by_rule(runs, scenario=sc, names=names),
+            )
 
     return _draw(_target(directory, out), fmt, figures())
 
@@ -424,7 +431,7 @@ def draw_sweep_figures(
     meta = _metadata(directory)
     experiments = _read(directory / "experiments.parquet")
     outcomes = _read(directory / "outcomes.parquet")
-    _, _, city = _scenario_context(directory)
+    base, _, city = _scenario_context(directory)
     chosen = sweep_outcome_choice(outcomes, meta.get("outcomes_analysed"))
     sens_path = directory / "sensitivity.parquet"
     if not sens_path.is_file():
@@ -434,7 +441,12 @@ def draw_sweep_figures(
         yield (
             "sweep_outcomes",
             lambda: plots.sweep_outcomes(
-                experiments, outcomes, outcome=chosen, scenario=meta.get("scenario"), city=city
+                experiments,
+                outcomes,
+                outcome=chosen,
+                scenario=meta.get("scenario"),
+                city=city,
+                base=base,
             ),
         )
         if main_only:
@@ -445,9 +457,45 @@ def draw_sweep_figures(
                 yield (
                     "sensitivity",
                     lambda: plots.sensitivity_bars(
-                        sens, scenario=meta.get("scenario"), n_runs=len(experiments), city=city
+                        sens,
+                        scenario=meta.get("scenario"),
+                        n_runs=len(experiments),
+                        city=city,
+                        base=base,
                     ),
                 )
+
+    return _draw(_target(directory, out), fmt, figures())
+
+
+def draw_robustness_figures(
+    directory: Path, *, fmt: Format | str = "png", out: Path | None = None, main_only: bool = False
+) -> list[Path]:
+    """Draw a robustness directory's figure.
+
+    Figure: ``robustness`` (share of assumption sets in which each conclusion
+    holds, and the assumptions its verdict depends on; the only one, so
+    ``main_only`` changes nothing).
+
+    Args:
+        directory: A robustness experiment's output (``conclusions.parquet``,
+            ``dependence.parquet``, ``metadata.json``).
+        fmt: ``png``, ``svg`` or ``pdf``.
+        out: Where to write (default: ``directory``).
+        main_only: Draw only the main figure.
+
+    Returns:
+        The paths written.
+    """
+    _check_format(fmt)
+    directory = Path(directory)
+    meta = _metadata(directory)
+    conclusions = _read(directory / "conclusions.parquet")
+    dep_path = directory / "dependence.parquet"
+    dependence = _read(dep_path) if dep_path.is_file() else None
+
+    def figures() -> Iterator[tuple[str, Callable[[], Figure]]]:
+        yield "robustness", lambda: plots.robustness_shares(conclusions, dependence, meta=meta)
 
     return _draw(_target(directory, out), fmt, figures())
 
@@ -457,6 +505,7 @@ DRAWERS: dict[str, Callable[..., list[Path]]] = {
     "ensemble": draw_ensemble_figures,
     "compare": draw_compare_figures,
     "sweep": draw_sweep_figures,
+    "robustness": draw_robustness_figures,
 }
 
 

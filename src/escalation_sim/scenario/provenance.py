@@ -196,3 +196,115 @@ def odd_tables() -> str:
         + catalogue_tables()
         + "\n"
     )
+
+
+def _plain_table(title: str, headers: list[str], rows: list[list[str]]) -> str:
+    """A titled, column-aligned plain-text table (the last column is left unpadded)."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        padded = [c.ljust(w) for c, w in zip(cells[:-1], widths[:-1], strict=True)]
+        return "  ".join([*padded, cells[-1]]).rstrip()
+
+    return "\n".join([title, line(headers), *(line(r) for r in rows)])
+
+
+def _band(interval: Any) -> str:
+    return "" if interval is None else f"{interval.min:g} to {interval.max:g}"
+
+
+def catalogue_text() -> str:
+    """The default actors, weapons, forces and theater as plain-text tables, with sources."""
+    from escalation_sim.scenario.loader import scenario_from_dict
+
+    sc = scenario_from_dict({})
+    tables = [
+        _plain_table(
+            "Actors",
+            ["actor", "name", "role", "side", "start rung", "risk tolerance", "source"],
+            [
+                [aid, a.name, a.role, a.side, str(a.start_rung), f"{a.risk_tolerance:g}", a.source]
+                for aid, a in sc.actors.items()
+            ],
+        ),
+        _plain_table(
+            "Weapons",
+            [
+                *("weapon", "supplier", "mode", "range km", "long range", "stock"),
+                *("resupply/day", "interception", "civilian harm", "source"),
+            ],
+            [
+                [
+                    wid,
+                    w.supplier,
+                    w.mode,
+                    f"{w.range_km:g}",
+                    "yes" if w.long_range else "no",
+                    f"{w.stock:g}",
+                    f"{w.resupply_per_day:g}",
+                    f"{w.interception_chance:g}",
+                    f"{w.civilian_harm:g}",
+                    w.source,
+                ]
+                for wid, w in sc.weapons.items()
+            ],
+        ),
+        _plain_table(
+            "Forces",
+            [
+                *("force group", "owner", "unit type", "target class", "count", "zone"),
+                *("depth km", "weapons", "source"),
+            ],
+            [
+                [
+                    gid,
+                    g.owner,
+                    g.unit_type,
+                    g.target_class,
+                    str(g.count),
+                    g.zone,
+                    _band(g.depth_km) or "whole zone",
+                    ", ".join(g.weapons) or "-",
+                    g.source,
+                ]
+                for gid, g in sc.forces.items()
+            ],
+        ),
+    ]
+    th = sc.theater
+    tables.append(
+        _plain_table(
+            f"Theater: {th.description or 'zones'} (cell {th.cell_km:g} km; target city "
+            f"{th.target_city})",
+            ["zone", "name", "territory", "x km", "depth km"],
+            [
+                [
+                    zid,
+                    z.name,
+                    z.territory + (" (occupied)" if getattr(z, "occupied", False) else ""),
+                    _band(getattr(z, "x_km", None)),
+                    _band(getattr(z, "depth_km", None)),
+                ]
+                for zid, z in th.zones.items()
+            ],
+        )
+    )
+    tables.append(
+        _plain_table(
+            "Places",
+            ["place", "name", "kind", "x km", "depth km", "population (k)", "source"],
+            [
+                [
+                    pid,
+                    p.name,
+                    p.kind,
+                    f"{p.x_km:g}",
+                    f"{p.depth_km:g}",
+                    f"{p.population_k:g}",
+                    p.source,
+                ]
+                for pid, p in th.places.items()
+            ],
+        )
+    )
+    return "\n\n".join(tables) + "\n"
