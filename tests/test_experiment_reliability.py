@@ -415,3 +415,10 @@ def test_pool_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -> No
     for child in alive:
         child.kill()
     assert not alive, f"left running after their parent died: {alive}"
+
+
+def test_an_unwritable_out_is_a_clean_error_before_any_run(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    for out in (tmp_path / "a-file" / "ens", Path("/proc/escalation-sim-test")):
+        args = ["ensemble", str(DEFAULT), "--runs", "2", "--days", "2", "--out", str(out)]
+        _clean_error(CliRunner().invoke(main, [*args, "--jobs", "1"]), "cannot create")
