@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from escalation_sim import __version__
-from escalation_sim.cli.options import SEED
+from escalation_sim.cli.seeds import seed_option
 from escalation_sim.errors import ScenarioError
 
 EXIT_INPUT = 2
@@ -170,9 +170,7 @@ def schema(out: Path | None) -> None:
 
 @main.command("run")
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option(
-    "--seed", type=SEED, default=0, show_default=True, help="Seed of the model's generator."
-)
+@seed_option("Seed of the model's generator.")
 @click.option(
     "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
 )
@@ -210,8 +208,7 @@ def run_command(
     out = out or Path("results") / f"{scenario.stem}-seed{seed}"
     inputs = [scenario] if scenario.exists() else []
     try:
-        # Before the run, not after it: a directory this tool may replace, and writable.
-        check_output(out, force=force, inputs=inputs)
+        check_output(out, force=force, inputs=inputs)  # before the run, not after it
         check_output_dir(out)
         sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
         result = run(sc, seed=seed)

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from escalation_sim.cli.options import SEED
+from escalation_sim.cli.seeds import seed_option
 
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -174,13 +174,7 @@ _runs_option = click.option(
     show_default=True,
     help="Runs (per scenario).",
 )
-_seed_option = click.option(
-    "--seed",
-    type=SEED,
-    default=0,
-    show_default=True,
-    help="Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).",
-)
+_seed_option = seed_option("Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).")
 _out_option = click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Output directory."
 )
