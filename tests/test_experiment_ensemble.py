@@ -195,7 +195,7 @@ def test_cli_ensemble_writes_the_documented_files(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert f"wrote {out}/" in result.output
-    assert "Probability of reaching" in result.output
+    assert "Per-run outcomes" in result.output
     for name in TABLES:
         assert (out / f"{name}.parquet").is_file() and (out / f"{name}.csv").is_file()
     assert (out / "scenario.resolved.yaml").is_file()
