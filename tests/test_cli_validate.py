@@ -10,7 +10,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 
