@@ -7,16 +7,20 @@ the force layer's arrays. Each step (one day by default) runs the schedule of
 the model brief:
 
 1. scheduled rule changes due today take effect;
-2. Russian fire on Kharkiv and on Ukrainian positions;
-3. detection by Ukrainian radars and ISR drones;
-4. Ukrainian counter-fire: every option is put to the rule engine, strikes are
-   resolved against Russian air defence, withheld opportunities are counted by
-   the rule that forbade them;
-5. escalation decisions: Russia weighs strikes inside Russia (by supplier,
+2. Russian fire on Kharkiv and on the Ukrainian positions its reconnaissance
+   finds; Ukrainian air defence against missiles and glide-bomb carriers;
+3. movement: Russia pulls mobile units back beyond the strikes it has seen;
+4. detection by Ukrainian radars and ISR drones: located tracks with errors;
+5. Ukrainian counter-fire: every option is put to the rule engine, strikes
+   (by launcher and weapon-family capacity) take their tasking delay and time
+   of flight, may be intercepted or find the target gone, and are assessed
+   uncertainly; withheld opportunities are counted by the rule that forbade
+   them; units that fired or were detected shoot and scoot;
+6. escalation decisions: Russia weighs strikes inside Russia (by supplier,
    weapon, target class, depth and harm), its losses and the credibility of its
    signals; the others weigh harm to the city and Russia's rung;
-6. suppliers' policy responses (adaptive widening and narrowing);
-7. resupply, repair and replacement; data collection.
+7. suppliers' policy responses (adaptive widening and narrowing);
+8. resupply, repair, replacements from finite reserves; data collection.
 
 Source facts: the article of 2024-05-30 in the project's seed material (US
 counter-fire authorization for the Kharkiv region; ATACMS at long range still
@@ -35,10 +39,17 @@ import numpy as np
 import pandas as pd
 
 from escalation_sim.model.agents import Decision, ForceUnit, StateActor
-from escalation_sim.model.engagement import plan_strikes
+from escalation_sim.model.engagement import (
+    OUTCOME_LABELS,
+    Outcome,
+    StrikeReport,
+    outcome_codes,
+    plan_strikes,
+)
 from escalation_sim.model.events import EventLog
-from escalation_sim.model.forces import SIDE_RUSSIA, SIDE_UKRAINE, ForceLayer
+from escalation_sim.model.forces import FAMILIES, SIDE_RUSSIA, SIDE_UKRAINE, ForceLayer
 from escalation_sim.model.ladder import Ladder
+from escalation_sim.model.movement import FAST_KILL_CHAIN_HOURS, PullbackMemory
 from escalation_sim.model.policy import PolicyChange, PolicyState
 from escalation_sim.model.rules import (
     NO_PERMISSION,
@@ -52,7 +63,7 @@ from escalation_sim.scenario.schema import Scenario
 
 #: Independent random streams, spawned from the model's generator, one per process,
 #: so that changing one process (e.g. the rules) leaves the others' draws aligned.
-STREAMS = ("setup", "fire", "detect", "strike", "decide", "policy", "recover")
+STREAMS = ("setup", "fire", "detect", "strike", "decide", "policy", "recover", "move")
 #: Days of harm averaged when suppliers judge the harm to the city.
 HARM_WINDOW_DAYS = 7  # assumption
 
@@ -107,6 +118,14 @@ class EscalationModel(mesa.Model):
         self.stock = np.array([scenario.weapons[w].stock for w in self.weapon_ids], dtype=float)
         self.resupply = np.array([scenario.weapons[w].resupply_per_day for w in self.weapon_ids])
         self._engine_weapon = np.arange(len(self.weapon_ids), dtype=np.int64)
+        self.memory = PullbackMemory(
+            len(self.theater.zone_ids),
+            max(1, round(scenario.combat.pullback.memory_days / self.step_days)),
+        )
+        self._family_capacity = np.array(
+            [scenario.combat.tasking_per_day.get(fam, np.inf) for fam in FAMILIES]
+        )
+        self.strike_report = StrikeReport.empty()
 
         # Rule engine and the fixed list of every rule that can decide in this run.
         self.rule_labels = self._all_rule_labels()
@@ -126,6 +145,7 @@ class EscalationModel(mesa.Model):
             "substitute": self.weapon_ids,
             "target_class": self.forces.class_ids,
             "zone": self.theater.zone_ids,
+            "outcome": OUTCOME_LABELS,
         }
         self._init_counters()
         self.datacollector = mesa.DataCollector(tables={"series": self._series_columns()})
@@ -145,6 +165,7 @@ class EscalationModel(mesa.Model):
             actor.decay(self.step_days)
         self._apply_schedule(day, k)
         fire = self._russian_fire(k)
+        self.forces.pull_back(self.memory.threat_depth(), self.streams["move"])
         candidates, preparing = self.forces.detect(
             k,
             self.combat.preparation_evidence_prob,
@@ -152,9 +173,10 @@ class EscalationModel(mesa.Model):
             self.streams["detect"],
         )
         ru_losses = self._ukrainian_strikes(k, candidates, preparing)
+        self.forces.relocate(self.streams["move"])
         self._escalation_decisions(k, day, fire.city_harm, provocation=self._perceived_now)
         self._policy_responses(k, day)
-        self._resupply_and_recover()
+        self._resupply_and_recover(k)
         self._record(
             k,
             fire.city_harm,
@@ -180,6 +202,7 @@ class EscalationModel(mesa.Model):
 
     def _ukrainian_strikes(self, k: int, candidates: np.ndarray, preparing: np.ndarray) -> int:
         f = self.forces
+        max_strikes, family_capacity = self._strike_tasking()
         plan = plan_strikes(
             f,
             self.engine,
@@ -188,16 +211,36 @@ class EscalationModel(mesa.Model):
             preparing,
             self.stock,
             k,
-            self._strike_tasking(),
+            max_strikes,
             self._engine_weapon,
+            family_capacity,
         )
         weapons = f.opt_weapon[plan.option]
         np.subtract.at(self.stock, weapons, 1.0)
-        outcome = f.strike(plan.target, weapons, self.streams["strike"])
+        zone = f.primary_zone[plan.target]
+        x_km = f.x[plan.target].copy()
+        depth_km = f.depth[plan.target].copy()
+        outcome = f.strike(plan.target, weapons, plan.launcher, self.streams["strike"], k)
         rules = self._engine_to_column[plan.rule] if len(plan.rule) else plan.rule
         supplier = self._weapon_supplier[weapons]
-        in_russia = f.depth[plan.target] > 0
+        report = StrikeReport(
+            target=plan.target,
+            launcher=plan.launcher,
+            supplier=supplier,
+            weapon=weapons,
+            target_class=f.cls[plan.target],
+            rule=rules,
+            depth_km=depth_km,
+            zone=zone,
+            outcome=outcome_codes(outcome),
+            x_km=x_km,
+        )
+        self.strike_report = report
+        in_russia = report.in_russia
         self._strikes_in_russia_now = int(in_russia.sum())
+        # Russia remembers how deep strikes fast enough to catch a mobile unit reached.
+        fast = in_russia & (outcome.arrival_hours <= FAST_KILL_CHAIN_HOURS)
+        self.memory.remember(k, f.home_zone[plan.target[fast]], depth_km[fast])
 
         # Counters for the time series.
         c = self._counts
@@ -206,7 +249,8 @@ class EscalationModel(mesa.Model):
         np.add.at(c["strikes.weapon"], weapons, 1)
         np.add.at(c["strikes_in_russia.weapon"], weapons[in_russia], 1)
         np.add.at(c["strikes.class"], f.cls[plan.target], 1)
-        np.add.at(c["strikes.zone"], self._primary_zone[plan.target], 1)
+        np.add.at(c["strikes.zone"], zone[zone >= 0], 1)
+        np.add.at(c["strikes.outcome"], report.outcome, 1)
         wh_rules = (
             self._engine_to_column[plan.withheld_rule]
             if len(plan.withheld_rule)
@@ -226,14 +270,14 @@ class EscalationModel(mesa.Model):
         weights = (
             self._supplier_weight[supplier[inside]]
             * self._class_weight[f.cls[t]]
-            * (1.0 + f.depth[t] / p.depth_scale_km)
+            * (1.0 + depth_km[inside] / p.depth_scale_km)
             * np.where(f.w_long[w], p.long_range_multiplier, 1.0)
             * np.where(outcome.destroyed[inside], p.destroyed_multiplier, 1.0)
         )
         keys = zip(
             supplier[inside].tolist(),
             w.tolist(),
-            self._primary_zone[t].tolist(),
+            zone[inside].tolist(),
             rules[inside].tolist(),
             strict=True,
         )
@@ -251,11 +295,16 @@ class EscalationModel(mesa.Model):
                 supplier=supplier,
                 weapon=weapons,
                 rule=rules,
-                depth_km=np.round(f.depth[plan.target], 1),
-                zone=self._primary_zone[plan.target],
+                depth_km=np.round(depth_km, 1),
+                x_km=np.round(x_km, 1),
+                zone=zone,
+                outcome=report.outcome,
                 intercepted=outcome.intercepted,
                 damage=np.round(outcome.damage, 4),
                 destroyed=outcome.destroyed,
+                miss_km=np.round(outcome.miss_km, 3),
+                arrival_hours=np.round(outcome.arrival_hours, 2),
+                believed_destroyed=outcome.believed_destroyed,
             )
             sub = np.where(
                 plan.withheld_substituted >= 0, f.opt_weapon[plan.withheld_substituted], -1
@@ -272,7 +321,8 @@ class EscalationModel(mesa.Model):
                     supplier=self._weapon_supplier[wh_weapon[mask]],
                     rule=wh_rules[mask],
                     depth_km=np.round(f.depth[t], 1),
-                    zone=self._primary_zone[t],
+                    x_km=np.round(f.x[t], 1),
+                    zone=f.primary_zone[t],
                     substitute=sub[mask],
                 )
         return destroyed_ru
@@ -290,10 +340,18 @@ class EscalationModel(mesa.Model):
             self._cause_labels[key] = label
         return label
 
-    def _strike_tasking(self) -> int:
-        """Ukraine's strike tasking today: the base, scaled by its own rung."""
+    def _strike_tasking(self) -> tuple[int, np.ndarray]:
+        """Ukraine's strike tasking this step, scaled by its own rung.
+
+        Returns:
+            The ceiling on all strikes, and the capacity per weapon family
+            (``combat.tasking_per_day`` times the step's days; unlimited where
+            the scenario sets none).
+        """
         ukr = self.actor[self.ukraine_id]
-        return round(self.combat.max_strikes_per_step * ukr.ladder.rung(ukr.rung).strike_multiplier)
+        mult = ukr.ladder.rung(ukr.rung).strike_multiplier
+        family = np.floor(self._family_capacity * self.step_days * mult + 1e-9)
+        return round(self.combat.max_strikes_per_step * mult), family
 
     def _escalation_decisions(self, k: int, day: float, harm: float, provocation: float) -> None:
         rus = self.actor[self.russia_id]
@@ -382,11 +440,13 @@ class EscalationModel(mesa.Model):
                 cause=c.cause,
             )
 
-    def _resupply_and_recover(self) -> None:
+    def _resupply_and_recover(self, k: int) -> None:
         self.stock += self.resupply * self.step_days
-        self.forces.recover(
-            self.combat.repair_per_day, self.combat.replacement_days, self.streams["recover"]
-        )
+        f = self.forces
+        self._interceptors_used = (f.ru_ad.used, f.ua_ad.used)
+        f.ru_ad.resupply_step(self.step_days)
+        f.ua_ad.resupply_step(self.step_days)
+        f.recover(self.combat.repair_per_day, k)
 
     # ------------------------------------------------------------------ rules
     def world(self) -> WorldState:
@@ -435,13 +495,6 @@ class EscalationModel(mesa.Model):
         self._class_weight = np.array(
             [self.perception.class_weight.get(c, 1.0) for c in f.class_ids]
         )
-        self._primary_zone = np.array(
-            [
-                self.theater.zone_ids.index(z) if z != "outside" else -1
-                for z in (self.theater.primary_zone(int(b)) for b in f.zone_bits)
-            ],
-            dtype=np.int64,
-        )
         self._count_names = {
             "strikes.supplier": self.actor_ids,
             "strikes_in_russia.supplier": self.actor_ids,
@@ -449,6 +502,7 @@ class EscalationModel(mesa.Model):
             "strikes_in_russia.weapon": self.weapon_ids,
             "strikes.class": f.class_ids,
             "strikes.zone": self.theater.zone_ids,
+            "strikes.outcome": OUTCOME_LABELS,
             "withheld.rule": self.rule_labels,
         }
         self._counts = {k: np.zeros(len(v), dtype=np.int64) for k, v in self._count_names.items()}
@@ -460,6 +514,9 @@ class EscalationModel(mesa.Model):
         self._row_fire_by_weapon = np.zeros(len(self.weapon_ids))
         ukr_used = sorted(set(f.opt_weapon.tolist()))
         self._stock_columns = ukr_used
+        self._interceptors_used = (0, 0)
+        ru_classes = np.unique(f.cls[f.side == SIDE_RUSSIA])
+        self._depth_classes = [int(c) for c in ru_classes]
 
     def _series_columns(self) -> list[str]:
         cols = [
@@ -477,6 +534,17 @@ class EscalationModel(mesa.Model):
             "losses.UKR",
             "alive.RUS",
             "alive.UKR",
+            "forces_and_reserves.RUS",
+            "forces_and_reserves.UKR",
+            "restrikes_on_destroyed",
+            "believed_destroyed_alive.RUS",
+            "relocations.RUS",
+            "pullbacks.RUS",
+            "carriers_downed",
+            "interceptors_used.RUS",
+            "interceptors_used.UKR",
+            "interceptors.RUS",
+            "interceptors.UKR",
             "nato_conflict",
             "nuclear_use",
         ]
@@ -484,6 +552,7 @@ class EscalationModel(mesa.Model):
             cols += [f"rung.{aid}", f"pressure.{aid}"]
         for a in self.suppliers:
             cols += [f"posture.{a.actor_id}", f"posture_level.{a.actor_id}"]
+        cols += [f"depth.RUS.{self.forces.class_ids[c]}" for c in self._depth_classes]
         return cols
 
     def _record(self, step: int, harm: float, fire: float, losses: tuple[int, int]) -> None:
@@ -504,6 +573,21 @@ class EscalationModel(mesa.Model):
             "losses.UKR": losses[1],
             "alive.RUS": int((f.alive & (f.side == SIDE_RUSSIA)).sum()),
             "alive.UKR": int((f.alive & (f.side == SIDE_UKRAINE)).sum()),
+            "forces_and_reserves.RUS": f.forces_and_reserves(SIDE_RUSSIA),
+            "forces_and_reserves.UKR": f.forces_and_reserves(SIDE_UKRAINE),
+            "restrikes_on_destroyed": int(
+                self._counts["strikes.outcome"][Outcome.ALREADY_DESTROYED]
+            ),
+            "believed_destroyed_alive.RUS": int(
+                (f.believed_destroyed & f.alive & (f.side == SIDE_RUSSIA)).sum()
+            ),
+            "relocations.RUS": f.moved_now,
+            "pullbacks.RUS": f.pulled_back_now,
+            "carriers_downed": f.carriers_downed_now,
+            "interceptors_used.RUS": self._interceptors_used[0],
+            "interceptors_used.UKR": self._interceptors_used[1],
+            "interceptors.RUS": _finite_sum(f.ru_ad.interceptors),
+            "interceptors.UKR": _finite_sum(f.ua_ad.interceptors),
             "nato_conflict": any(a.ladder.rung(a.rung).nato_conflict for a in self.actors),
             "nuclear_use": any(a.ladder.rung(a.rung).nuclear_use for a in self.actors),
         }
@@ -513,6 +597,11 @@ class EscalationModel(mesa.Model):
         for a in self.suppliers:
             row[f"posture.{a.actor_id}"] = a.policy.posture
             row[f"posture_level.{a.actor_id}"] = a.policy.level
+        depth = f.mean_depth(SIDE_RUSSIA)
+        for c in self._depth_classes:
+            row[f"depth.RUS.{f.class_ids[c]}"] = float(depth[c])
+        f.moved_now = f.pulled_back_now = f.carriers_downed_now = 0
+        self._interceptors_used = (0, 0)
         self.datacollector.add_table_row("series", row)
         self._count_rows.append(
             np.concatenate(
@@ -537,3 +626,8 @@ class EscalationModel(mesa.Model):
         floats = pd.DataFrame(rows[:, n_int:], columns=names[n_int:])
         counts = pd.concat([ints, floats], axis=1)
         return pd.concat([base, counts], axis=1)
+
+
+def _finite_sum(stock: np.ndarray) -> float:
+    """Interceptors on hand (unlimited stocks are left out)."""
+    return float(stock[np.isfinite(stock)].sum())

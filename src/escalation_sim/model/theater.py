@@ -1,9 +1,10 @@
 """Geography: zones, depth into Russia, distances and a cell index.
 
 The theater is a plane in a border-aligned frame: ``x_km`` runs along a
-straightened border, ``depth_km`` is the distance into Russia (negative on the
-Ukrainian side). Every point has a depth, belongs to the named zones whose
-rectangles contain it, and falls in one cell of a regular grid. The grid lets
+straightened border (the line ``depth_km = 0``), ``depth_km`` is the distance
+into Russia (negative on the Ukrainian side). Every point has a depth, belongs
+to the named zones whose outlines (polygons, or rectangles) contain it, and
+falls in one cell of a regular grid. The grid lets
 the model find what lies within a range without comparing every unit with
 every other one: a source's reach is precomputed as the list of cells whose
 centres lie within range.
@@ -16,6 +17,39 @@ from dataclasses import dataclass
 import numpy as np
 
 from escalation_sim.scenario.schema import TheaterSpec
+
+
+def inside_polygon(x: np.ndarray, depth: np.ndarray, outline: np.ndarray) -> np.ndarray:
+    """Whether each point lies inside a polygon (its boundary counts as inside).
+
+    Even-odd ray casting along x, one pass per edge, so the cost is points
+    times vertices with no Python loop over points.
+
+    Args:
+        x: Points' x (km along the border).
+        depth: Points' depth (km into Russia).
+        outline: ``(n, 2)`` vertices ``[x, depth]`` in order (closed implicitly).
+    """
+    inside = np.zeros(np.shape(x), dtype=bool)
+    on_edge = np.zeros(np.shape(x), dtype=bool)
+    xs, ds = outline[:, 0], outline[:, 1]
+    for (xa, da), (xb, db) in zip(
+        zip(xs, ds, strict=True), zip(np.roll(xs, -1), np.roll(ds, -1), strict=True), strict=True
+    ):
+        crosses = (da > depth) != (db > depth)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_at = xa + (depth - da) * (xb - xa) / (db - da)
+        inside ^= crosses & (x < x_at)
+        # Points on an edge belong to the zone (zones that share a border both hold it).
+        cross = (xb - xa) * (depth - da) - (db - da) * (x - xa)
+        within = (
+            (np.minimum(xa, xb) - 1e-9 <= x)
+            & (x <= np.maximum(xa, xb) + 1e-9)
+            & (np.minimum(da, db) - 1e-9 <= depth)
+            & (depth <= np.maximum(da, db) + 1e-9)
+        )
+        on_edge |= within & (np.abs(cross) <= 1e-9 * max(1.0, np.hypot(xb - xa, db - da)))
+    return inside | on_edge
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +67,7 @@ class Theater:
     def __init__(self, spec: TheaterSpec) -> None:
         self.spec = spec
         self.zone_ids: list[str] = list(spec.zones)
-        self._zx0 = np.array([z.x_km.min for z in spec.zones.values()])
-        self._zx1 = np.array([z.x_km.max for z in spec.zones.values()])
-        self._zd0 = np.array([z.depth_km.min for z in spec.zones.values()])
-        self._zd1 = np.array([z.depth_km.max for z in spec.zones.values()])
+        self._outlines = [np.array(z.outline(), dtype=float) for z in spec.zones.values()]
         self.cell_km = spec.cell_km
         self.x0, self.x1 = spec.x_extent_km.min, spec.x_extent_km.max
         self.d0, self.d1 = spec.depth_extent_km.min, spec.depth_extent_km.max
@@ -52,11 +83,20 @@ class Theater:
 
     def zone_bits(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Bit ``i`` set for each point inside zone ``zone_ids[i]``."""
-        x = np.asarray(x, dtype=float)[:, None]
-        d = np.asarray(depth, dtype=float)[:, None]
-        inside = (x >= self._zx0) & (x <= self._zx1) & (d >= self._zd0) & (d <= self._zd1)
-        weights = np.left_shift(1, np.arange(len(self.zone_ids), dtype=np.int64))
-        return (inside * weights).sum(axis=1).astype(np.int64)
+        x = np.asarray(x, dtype=float)
+        d = np.asarray(depth, dtype=float)
+        bits = np.zeros(x.shape, dtype=np.int64)
+        for i, outline in enumerate(self._outlines):
+            bits |= np.where(inside_polygon(x, d, outline), np.int64(1) << i, 0)
+        return bits
+
+    def in_zone(self, zone: str, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """Whether each point lies inside the named zone."""
+        return inside_polygon(
+            np.asarray(x, float),
+            np.asarray(depth, float),
+            self._outlines[self.zone_ids.index(zone)],
+        )
 
     def zone_names(self, bits: int) -> tuple[str, ...]:
         """The zone names encoded in a bit mask."""
@@ -111,3 +151,48 @@ class Theater:
     def distance_to_city(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Distance (km) from each point to the target city."""
         return np.hypot(np.asarray(x) - self.city_xy[0], np.asarray(depth) - self.city_xy[1])
+
+    def sample_in_zone(
+        self,
+        zone: str,
+        count: int,
+        rng: np.random.Generator,
+        *,
+        x_band: tuple[float, float] | None = None,
+        depth_band: tuple[float, float] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` points drawn uniformly inside a zone (and optional bands).
+
+        Rejection sampling from the zone's bounding box, in batches, so the
+        draws depend only on the generator's state.
+
+        Raises:
+            ValueError: The zone and bands do not overlap (or barely do).
+        """
+        if count == 0:
+            return np.zeros(0), np.zeros(0)
+        spec = self.spec.zones[zone]
+        x0, x1, d0, d1 = spec.bounds()
+        if x_band is not None:
+            x0, x1 = max(x0, x_band[0]), min(x1, x_band[1])
+        if depth_band is not None:
+            d0, d1 = max(d0, depth_band[0]), min(d1, depth_band[1])
+        xs: list[np.ndarray] = []
+        ds: list[np.ndarray] = []
+        got = 0
+        for _ in range(200):
+            if got >= count or x1 < x0 or d1 < d0:
+                break
+            n = max(16, 2 * (count - got))
+            x = rng.uniform(x0, x1, n)
+            d = rng.uniform(d0, d1, n)
+            keep = self.in_zone(zone, x, d)
+            xs.append(x[keep])
+            ds.append(d[keep])
+            got += int(keep.sum())
+        if got < count:
+            raise ValueError(
+                f"cannot place {count} units in zone {zone!r} within the given bands "
+                f"(x {x0:g}..{x1:g} km, depth {d0:g}..{d1:g} km): they do not overlap the zone"
+            )
+        return np.concatenate(xs)[:count], np.concatenate(ds)[:count]
