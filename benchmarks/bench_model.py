@@ -1,90 +1,102 @@
-"""Benchmark the model: time per run, cost per agent-step against bare Mesa, scaling with forces.
+"""Benchmark one model run: ms per run, cost per agent-step against bare Mesa, scaling with forces.
 
-Three measurements, all in one process (pinned to one core when the platform allows):
+All measurements are made in one process, pinned to one core where the platform
+allows, and timed in the process's CPU time (``--wall`` for wall-clock time), so
+the ratios compare figures taken minutes apart on the same core:
 
-* ``run``: one 180-day run of the default scenario through the public API
-  (``escalation_sim.run``: build the model, run it, assemble time series,
-  events and summary), with and without the event log. Median of
-  ``--repeats`` runs on seeds 0, 1, ... after ``--warmup`` runs. The design
-  goal (MODEL.md section 9) is about 10 ms per run.
-* ``mesa``: time per agent-step of the model against a bare Mesa 3.5 model
-  with the same number of agents (one per force unit plus one per state
-  actor) and the same number of steps, each agent having a trivial ``step``
-  method called with ``model.agents.shuffle_do("step")``. Both are timed for
-  the stepping only (``model.run()`` after construction), median of
-  ``--repeats``. The aim is a ratio within 10x.
-* ``scale``: every force group's count multiplied by each factor in
-  ``--scales`` (default 1, 10, 100); set-up and stepping timed separately,
-  median of ``--scale-repeats``; per unit-step cost and the ratio to x1
-  (near 1 means linear in forces).
+* ``run``: one run of the scenario through the public API (``escalation_sim.run``:
+  build the model, step it, assemble time series, events and summary), with the
+  event log on and off; seeds 0, 1, ... The design goal (MODEL.md section 9) is
+  about 10 ms per 180-day run.
+* ``step``: for every force multiplier in ``--scales`` (every force group's count
+  multiplied by it), the model's construction (``setup_s``) and its stepping
+  (``model.run()``, ``median_s``) timed separately, event log on and off, and a
+  bare Mesa 3.5 model with the same number of agents (one per force unit plus one
+  per state actor) and steps, each agent with a trivial ``step`` called through
+  ``model.agents.shuffle_do("step")``. Ratios: the model's cost per agent-step
+  over bare Mesa's at the same scale (aim <= 1.0), and the cost of a whole run
+  (set-up + stepping) over the same variant's at x1 (aim for x100: <= 110x).
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_model.py [--repeats 15] [--warmup 2]
-        [--scales 1,10,100] [--scale-repeats 3] [--scale-days 180]
-        [--scenario PATH] [--only run,mesa,scale] [--out benchmarks/results] [--no-pin]
+    .venv/bin/python benchmarks/bench_model.py            # about 1-2 minutes on an idle core
+    .venv/bin/python benchmarks/bench_model.py --quick    # about 15 s: 60 days, fewer repeats
+    .venv/bin/python benchmarks/bench_model.py --scales 1,10 --only step --repeats 5
 
 Options:
-    --repeats: timed runs per measurement for ``run`` and ``mesa``.
-    --warmup: untimed runs before each measurement.
-    --scales: comma-separated multipliers of every force group's count.
-    --scale-repeats: timed runs per scale factor (large forces are slow).
-    --scale-days: horizon of the scaling runs (days).
-    --scenario: scenario file (default: the May-30 scenario, the package's default).
-    --only: comma-separated subset of ``run``, ``mesa``, ``scale``.
-    --out: directory for the CSV (``benchmarks/results/``, git-ignored).
+    --quick: 60-day horizon, 3 repeats at x1, 1 at larger scales, 1 warm-up.
+    --days N: horizon in days (default: the scenario's, 180).
+    --repeats N: timed runs at x1 and for ``run`` (default 15); median reported.
+    --scale-repeats N: timed runs per larger multiplier (default 3).
+    --warmup N: untimed runs before each measurement at x1 and x10 (default 2).
+    --scales A,B,..: force multipliers (default 1,10,100; the first is the reference).
+    --scenario PATH: scenario file (default: the May-30 scenario).
+    --only LIST: comma-separated subset of ``run``, ``step``.
+    --out DIR: where the CSV goes (default ``benchmarks/results/``, git-ignored).
     --no-pin: do not pin the process to one core.
+    --wall: time with the wall clock (``time.perf_counter``) instead of the process's
+        CPU time (``time.process_time``, the default: on a shared machine other work
+        inflates wall-clock times at random and barely touches CPU time).
 
 Output: ``<out>/bench_model_<UTC timestamp>.csv``, one row per measurement:
 
-    timestamp         UTC start of the benchmark, ISO 8601 (same on every row)
-    python            Python version
-    mesa              Mesa version
-    machine           architecture and CPU model
-    benchmark         ``run``, ``mesa`` or ``scale``
-    variant           what was timed: ``events`` / ``no_events`` (run);
-                      ``model`` / ``bare_mesa`` (mesa); ``x<factor>`` (scale)
-    units             force units in the model
-    agents            Mesa agents (units + state actors)
-    steps             steps per run
-    repeats           timed runs
-    setup_s           median set-up time (model construction; 0 where not separated)
-    median_s          median time of the timed part (see ``benchmark``)
-    min_s             fastest timed run
-    per_agent_step_us median_s / (agents * steps), microseconds
-    ratio             mesa: model / bare Mesa per agent-step; scale: per unit-step / x1's;
-                      run: median_s / 10 ms (the design goal); empty otherwise
+    timestamp          UTC start of the benchmark, ISO 8601 (the same on every row)
+    python, mesa, numpy, machine   versions and CPU
+    clock              ``cpu`` (the process's CPU time) or ``wall`` (``--wall``); every
+                       time below is in seconds on this clock
+    benchmark          ``run`` or ``step``
+    scale              force multiplier (1 for ``run``)
+    variant            ``events`` / ``no_events`` (the model), ``bare_mesa``
+    units              force units in the model
+    agents             Mesa agents (units + state actors)
+    steps              steps per run
+    repeats            timed runs
+    setup_s            median construction time (``step``; 0 for ``run``, whose time includes it)
+    median_s           median time of the timed part: the whole API call (``run``),
+                       the stepping alone (``step``)
+    min_s              fastest timed run
+    per_run_s          setup_s + median_s: one whole run
+    per_agent_step_us  median_s / (agents * steps), microseconds
+    ratio_vs_bare      ``step``: per agent-step over bare Mesa's at the same scale
+    ratio_vs_x1        ``step``: per_run_s over the same variant's at the first scale
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import datetime as dt
 import gc
-import os
-import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import mesa
+from benchlib import (
+    BASE_FIELDS,
+    DEFAULT_SCENARIO,
+    RESULTS,
+    base_row,
+    now,
+    pin_to_one_core,
+    started,
+    timings,
+    use_wall_clock,
+    verdict,
+    write_csv,
+)
 
 import escalation_sim
-from escalation_sim import Scenario, load_scenario, with_overrides
-from escalation_sim.model.model import EscalationModel
+from escalation_sim import EscalationModel, Scenario, load_scenario, with_overrides
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SCENARIO = ROOT / "scenarios" / "may30_kharkiv_counterfire.yaml"
-RUN_GOAL_S = 0.010  # MODEL.md section 9: ~10 ms per 180-day run
+RUN_GOAL_S = 0.010  # MODEL.md section 9: about 10 ms per 180-day run
+BARE_AIM = 1.0  # issue 11: the model at or below bare Mesa's cost per agent-step
+SCALE_AIM = 1.1  # issue 11: forces x100 cost at most 110x forces x1 per run (1.1 x factor)
+EVENTS_AIM = 2.0  # issue 11: the event log on costs no more than the simulation itself
 FIELDS = [
-    "timestamp",
-    "python",
-    "mesa",
-    "machine",
+    *BASE_FIELDS,
+    "clock",
     "benchmark",
+    "scale",
     "variant",
     "units",
     "agents",
@@ -93,37 +105,14 @@ FIELDS = [
     "setup_s",
     "median_s",
     "min_s",
+    "per_run_s",
     "per_agent_step_us",
-    "ratio",
+    "ratio_vs_bare",
+    "ratio_vs_x1",
 ]
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def timed(fn: Callable[[], object], repeats: int, warmup: int) -> list[float]:
-    """Wall-clock times of ``repeats`` calls after ``warmup`` untimed ones (GC between)."""
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 # ---------------------------------------------------------------------- bare Mesa
-
-
 class TrivialAgent(mesa.Agent):
     """An agent whose step does (almost) nothing."""
 
@@ -132,6 +121,7 @@ class TrivialAgent(mesa.Agent):
         self.ticks = 0
 
     def step(self) -> None:
+        """Count the step: the least an agent's Python step method can do."""
         self.ticks += 1
 
 
@@ -144,33 +134,17 @@ class BareModel(mesa.Model):
         TrivialAgent.create_agents(self, n)
 
     def step(self) -> None:
+        """Every agent steps once, in random order."""
         self.agents.shuffle_do("step")
 
     def run(self) -> None:
+        """The whole horizon with Mesa's own time control."""
         self.run_for(self.n_steps)
 
 
-def time_stepping(make: Callable[[int], object], repeats: int, warmup: int) -> tuple[float, list]:
-    """Median construction time and the stepping times of models built by ``make(seed)``."""
-    setups, runs = [], []
-    for i in range(warmup + repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        m = make(i)
-        t1 = time.perf_counter()
-        m.run()
-        t2 = time.perf_counter()
-        if i >= warmup:
-            setups.append(t1 - t0)
-            runs.append(t2 - t1)
-        del m
-    return statistics.median(setups), runs
-
-
 # ---------------------------------------------------------------------- measurements
-
-
 def scaled(sc: Scenario, factor: int) -> Scenario:
+    """The scenario with every force group's count multiplied by ``factor``."""
     if factor == 1:
         return sc
     return with_overrides(
@@ -178,207 +152,240 @@ def scaled(sc: Scenario, factor: int) -> Scenario:
     )
 
 
-def row(base: dict, **values: object) -> dict:
-    return {**base, **values}
+def time_stepping(
+    make: Callable[[int], object], repeats: int, warmup: int
+) -> tuple[float, list[float]]:
+    """Median construction time and the stepping times of models built by ``make(seed)``.
+
+    Construction and stepping are timed apart, so set-up never counts as stepping.
+    """
+    setups, runs = [], []
+    for i in range(warmup + repeats):
+        gc.collect()
+        t0 = now()
+        model = make(i)
+        t1 = now()
+        model.run()
+        t2 = now()
+        if i >= warmup:
+            setups.append(t1 - t0)
+            runs.append(t2 - t1)
+        del model
+    return statistics.median(setups), runs
 
 
-def bench_run(sc: Scenario, args, base: dict) -> list[dict]:
+def bench_run(sc: Scenario, args: argparse.Namespace, base: dict) -> list[dict]:
+    """Whole runs through the public API, event log on and off."""
     rows = []
     units = sum(g.count for g in sc.forces.values())
     agents = units + len(sc.actors)
     for variant, record in (("events", True), ("no_events", False)):
-        seeds = iter(range(10**6))
-        times = timed(
-            lambda record=record, seeds=seeds: escalation_sim.run(
-                sc, seed=next(seeds), record_events=record
-            ),
+        times = timings(
+            lambda i, record=record: escalation_sim.run(sc, seed=i, record_events=record),
             args.repeats,
             args.warmup,
         )
         med = statistics.median(times)
         rows.append(
-            row(
-                base,
-                benchmark="run",
-                variant=variant,
-                units=units,
-                agents=agents,
-                steps=sc.n_steps,
-                repeats=len(times),
-                setup_s=0.0,
-                median_s=med,
-                min_s=min(times),
-                per_agent_step_us=med / (agents * sc.n_steps) * 1e6,
-                ratio=med / RUN_GOAL_S,
-            )
+            {
+                **base,
+                "benchmark": "run",
+                "scale": 1,
+                "variant": variant,
+                "units": units,
+                "agents": agents,
+                "steps": sc.n_steps,
+                "repeats": len(times),
+                "setup_s": 0.0,
+                "median_s": med,
+                "min_s": min(times),
+                "per_run_s": med,
+                "per_agent_step_us": med / (agents * sc.n_steps) * 1e6,
+            }
         )
+        print(f"  run {variant:<10} {med * 1e3:8.1f} ms", flush=True)
     return rows
 
 
-def bench_mesa(sc: Scenario, args, base: dict) -> list[dict]:
-    setup, times = time_stepping(
-        lambda seed: EscalationModel(sc, seed=seed, record_events=True), args.repeats, args.warmup
-    )
-    probe = EscalationModel(sc, seed=0)
-    agents = len(probe.agents)
-    units = probe.forces.n
-    del probe
-    steps = sc.n_steps
-    bare_setup, bare_times = time_stepping(
-        lambda seed: BareModel(agents, steps, seed), args.repeats, args.warmup
-    )
-    model_us = statistics.median(times) / (agents * steps) * 1e6
-    bare_us = statistics.median(bare_times) / (agents * steps) * 1e6
-    common = dict(benchmark="mesa", units=units, agents=agents, steps=steps)
-    return [
-        row(
-            base,
-            **common,
-            variant="model",
-            repeats=len(times),
-            setup_s=setup,
-            median_s=statistics.median(times),
-            min_s=min(times),
-            per_agent_step_us=model_us,
-            ratio=model_us / bare_us,
-        ),
-        row(
-            base,
-            **common,
-            variant="bare_mesa",
-            repeats=len(bare_times),
-            setup_s=bare_setup,
-            median_s=statistics.median(bare_times),
-            min_s=min(bare_times),
-            per_agent_step_us=bare_us,
-            ratio=1.0,
-        ),
-    ]
-
-
-def bench_scale(sc: Scenario, args, base: dict) -> list[dict]:
-    rows = []
-    sc = with_overrides(sc, [f"horizon_days={args.scale_days}"])
-    first_us = None
-    for factor in args.scales:
+def bench_step(sc: Scenario, args: argparse.Namespace, base: dict) -> list[dict]:
+    """Stepping cost at every force multiplier, against bare Mesa and against x1."""
+    rows: list[dict] = []
+    reference: dict[str, float] = {}
+    for n, factor in enumerate(args.scales):
         s = scaled(sc, factor)
-        setup, times = time_stepping(
-            lambda seed, s=s: EscalationModel(s, seed=seed, record_events=True),
-            args.scale_repeats,
-            1 if factor <= 10 else 0,
-        )
-        units = sum(g.count for g in s.forces.values())
-        med = statistics.median(times)
-        per_unit_step = med / (units * s.n_steps) * 1e6
-        first_us = per_unit_step if first_us is None else first_us
-        rows.append(
-            row(
-                base,
-                benchmark="scale",
-                variant=f"x{factor}",
-                units=units,
-                agents=units + len(s.actors),
-                steps=s.n_steps,
-                repeats=len(times),
-                setup_s=setup,
-                median_s=med,
-                min_s=min(times),
-                per_agent_step_us=per_unit_step,
-                ratio=per_unit_step / first_us,
+        first = n == 0
+        repeats = args.repeats if first else args.scale_repeats
+        warmup = args.warmup if factor <= 10 else 0
+        probe = EscalationModel(s, seed=0, record_events=False)
+        agents, units, steps = len(probe.agents), probe.forces.n, s.n_steps
+        del probe
+        found: dict[str, tuple[float, list[float]]] = {}
+        for variant, record in (("events", True), ("no_events", False)):
+            found[variant] = time_stepping(
+                lambda seed, s=s, record=record: EscalationModel(
+                    s, seed=seed, record_events=record
+                ),
+                repeats,
+                warmup,
             )
+        found["bare_mesa"] = time_stepping(
+            lambda seed, agents=agents, steps=steps: BareModel(agents, steps, seed),
+            repeats,
+            warmup,
         )
+        bare_us = statistics.median(found["bare_mesa"][1]) / (agents * steps) * 1e6
+        for variant, (setup, times) in found.items():
+            med = statistics.median(times)
+            per_run = setup + med
+            if first:
+                reference[variant] = per_run
+            us = med / (agents * steps) * 1e6
+            rows.append(
+                {
+                    **base,
+                    "benchmark": "step",
+                    "scale": factor,
+                    "variant": variant,
+                    "units": units,
+                    "agents": agents,
+                    "steps": steps,
+                    "repeats": len(times),
+                    "setup_s": setup,
+                    "median_s": med,
+                    "min_s": min(times),
+                    "per_run_s": per_run,
+                    "per_agent_step_us": us,
+                    "ratio_vs_bare": us / bare_us,
+                    "ratio_vs_x1": per_run / reference[variant],
+                }
+            )
+        ev = rows[-3]
         print(
-            f"  scale x{factor}: {units} units, set-up {setup:.2f} s, run {med:.3f} s", flush=True
+            f"  x{factor:<4} {units:>6} units: set-up {ev['setup_s']:.3f} s, stepping "
+            f"{ev['median_s']:.3f} s with events, {rows[-2]['median_s']:.3f} s without, "
+            f"bare Mesa {rows[-1]['median_s']:.3f} s",
+            flush=True,
         )
     return rows
 
 
 # ---------------------------------------------------------------------- output
-
-
 def print_table(rows: list[dict]) -> None:
+    """The CSV's rows as a table, then each aim with its figure from this run."""
     head = (
-        f"{'benchmark':<9} {'variant':<10} {'units':>6} {'agents':>6} {'steps':>5} "
-        f"{'setup s':>8} {'median s':>9} {'min s':>8} {'us/agent-step':>13} {'ratio':>7}"
+        f"{'benchmark':<9} {'scale':>5} {'variant':<10} {'units':>6} {'steps':>5} "
+        f"{'setup s':>8} {'median s':>9} {'per run s':>9} {'us/agent-step':>13} "
+        f"{'x bare':>7} {'x x1':>7}"
     )
     print(head)
     print("-" * len(head))
     for r in rows:
+        vs_bare = f"{r['ratio_vs_bare']:.2f}" if "ratio_vs_bare" in r else ""
+        vs_x1 = f"{r['ratio_vs_x1']:.2f}" if "ratio_vs_x1" in r else ""
         print(
-            f"{r['benchmark']:<9} {r['variant']:<10} {r['units']:>6} {r['agents']:>6} "
-            f"{r['steps']:>5} {r['setup_s']:>8.3f} {r['median_s']:>9.4f} {r['min_s']:>8.4f} "
-            f"{r['per_agent_step_us']:>13.3f} {r['ratio']:>7.2f}"
+            f"{r['benchmark']:<9} {r['scale']:>5} {r['variant']:<10} {r['units']:>6} "
+            f"{r['steps']:>5} {r['setup_s']:>8.3f} {r['median_s']:>9.4f} {r['per_run_s']:>9.4f} "
+            f"{r['per_agent_step_us']:>13.3f} {vs_bare:>7} {vs_x1:>7}"
         )
-    mesa_rows = {r["variant"]: r for r in rows if r["benchmark"] == "mesa"}
-    if mesa_rows:
-        print(
-            f"\nmodel / bare Mesa per agent-step: {mesa_rows['model']['ratio']:.2f}x (aim: within 10x)"
-        )
+    print("\nAims (issue 11), figures from this run:")
+
+    def aim_line(label: str, figure: str, aim: str, met: str) -> None:
+        print(f"  {label:<48} {figure:>10}   aim {aim:<9} {met}")
+
     for r in rows:
         if r["benchmark"] == "run":
-            print(
-                f"run ({r['variant']}): {r['median_s'] * 1e3:.1f} ms median per "
-                f"{r['steps']}-step run; {r['ratio']:.1f}x the 10 ms goal"
+            goal = RUN_GOAL_S * r["steps"] / 180
+            aim_line(
+                f"ms per {r['steps']}-step run (API), {r['variant']}",
+                f"{r['median_s'] * 1e3:.1f} ms",
+                f"<= {goal * 1e3:.0f} ms",
+                verdict(r["median_s"], goal, at_most=True),
             )
-    for r in rows:
-        if r["benchmark"] == "scale":
-            print(
-                f"scale {r['variant']}: {r['per_agent_step_us']:.3f} us per unit-step, "
-                f"{r['ratio']:.2f}x of x1 (1.0 = linear)"
+    step = {(r["scale"], r["variant"]): r for r in rows if r["benchmark"] == "step"}
+    for (scale, variant), r in step.items():
+        if variant != "bare_mesa":
+            aim_line(
+                f"model / bare Mesa per agent-step, x{scale}, {variant}",
+                f"{r['ratio_vs_bare']:.2f}x",
+                f"<= {BARE_AIM:.1f}x",
+                verdict(r["ratio_vs_bare"], BARE_AIM, at_most=True),
             )
+    scales = sorted({s for s, _ in step})
+    for scale in scales[1:]:
+        for variant in ("events", "no_events"):
+            r = step[(scale, variant)]
+            aim = SCALE_AIM * scale / scales[0]
+            aim_line(
+                f"per-run cost x{scale} / x{scales[0]}, {variant}",
+                f"{r['ratio_vs_x1']:.1f}x",
+                f"<= {aim:.0f}x",
+                verdict(r["ratio_vs_x1"], aim, at_most=True),
+            )
+    for scale in scales:
+        ratio = step[(scale, "events")]["median_s"] / step[(scale, "no_events")]["median_s"]
+        aim_line(
+            f"event log on / off, stepping, x{scale}",
+            f"{ratio:.2f}x",
+            f"<= {EVENTS_AIM:.1f}x",
+            verdict(ratio, EVENTS_AIM, at_most=True),
+        )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options of the module docstring."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeats", type=int, default=15, help="timed runs for run and mesa")
-    p.add_argument("--warmup", type=int, default=2, help="untimed runs before timing")
+    p.add_argument("--quick", action="store_true", help="60 days, few repeats (~15 s)")
+    p.add_argument("--days", type=int, default=None, help="horizon in days (scenario's)")
+    p.add_argument("--repeats", type=int, default=None, help="timed runs at x1 (15)")
+    p.add_argument("--scale-repeats", type=int, default=None, help="timed runs per scale (3)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed runs first (2)")
     p.add_argument("--scales", default="1,10,100", help="force multipliers, comma-separated")
-    p.add_argument("--scale-repeats", type=int, default=3, help="timed runs per scale factor")
-    p.add_argument("--scale-days", type=int, default=180, help="horizon of the scaling runs")
     p.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario file")
-    p.add_argument("--only", default="run,mesa,scale", help="subset of run,mesa,scale")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="CSV dir")
+    p.add_argument("--only", default="run,step", help="subset of run,step")
+    p.add_argument("--out", type=Path, default=RESULTS, help="CSV directory")
     p.add_argument("--no-pin", action="store_true", help="do not pin to one core")
+    p.add_argument("--wall", action="store_true", help="wall-clock times, not CPU time")
     args = p.parse_args(argv)
-    args.scales = [int(x) for x in args.scales.split(",") if x.strip()]
+    quick = args.quick
+    args.days = args.days or (60 if quick else None)
+    args.repeats = args.repeats or (3 if quick else 15)
+    args.scale_repeats = args.scale_repeats or (1 if quick else 3)
+    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 2)
+    try:
+        args.scales = [int(x) for x in args.scales.split(",") if x.strip()]
+    except ValueError:
+        p.error(f"--scales: expected whole numbers separated by commas, got {args.scales!r}")
+    if not args.scales or min(args.scales) < 1:
+        p.error("--scales: expected at least one multiplier, each >= 1")
     args.only = {x.strip() for x in args.only.split(",") if x.strip()}
-    unknown = args.only - {"run", "mesa", "scale"}
+    unknown = args.only - {"run", "step"}
     if unknown:
-        p.error(f"unknown benchmark(s) in --only: {', '.join(sorted(unknown))}")
+        p.error(f"--only: unknown benchmark(s) {', '.join(sorted(unknown))}; expected run, step")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks chosen, print the table and the aims, write the CSV."""
     args = parse_args(argv)
-    if not args.no_pin and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    started = dt.datetime.now(dt.UTC)
-    base = {
-        "timestamp": started.isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "mesa": mesa.__version__,
-        "machine": f"{platform.machine()} {cpu_model()}",
-    }
+    pinned = "not pinned" if args.no_pin else pin_to_one_core()
+    if args.wall:
+        use_wall_clock()
+    start = started()
+    base = {**base_row(start), "clock": "wall" if args.wall else "cpu"}
     sc = load_scenario(args.scenario)
+    if args.days:
+        sc = with_overrides(sc, [f"horizon_days={args.days}"])
     print(
-        f"scenario {sc.name!r}: {sum(g.count for g in sc.forces.values())} units, "
-        f"{len(sc.actors)} actors, {sc.n_steps} steps; {base['machine']}",
+        f"bench_model: {sc.name!r}, {sum(g.count for g in sc.forces.values())} units, "
+        f"{len(sc.actors)} actors, {sc.n_steps} steps; {base['machine']}; {pinned}",
         flush=True,
     )
     rows: list[dict] = []
     if "run" in args.only:
         rows += bench_run(sc, args, base)
-    if "mesa" in args.only:
-        rows += bench_mesa(sc, args, base)
-    if "scale" in args.only:
-        rows += bench_scale(sc, args, base)
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"bench_model_{started.strftime('%Y%m%dT%H%M%SZ')}.csv"
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    if "step" in args.only:
+        rows += bench_step(sc, args, base)
+    path = write_csv(args.out, "bench_model", start, FIELDS, rows)
     print()
     print_table(rows)
     print(f"\nwritten: {path}")

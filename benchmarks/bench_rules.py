@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import os
 import platform
 import sys
 import time
@@ -52,6 +51,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from benchlib import machine, pin_to_one_core
 
 from escalation_sim import Scenario, load_scenario
 from escalation_sim.model.rules import ProposedStrike, RuleEngine, StrikeBatch, authorize
@@ -161,28 +161,6 @@ def best_of(repeat: int, fn: Callable[[], object]) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
-
-
-def pin_to_one_core() -> str:
-    """Restrict this process to one CPU (Linux); return a note on what was done."""
-    if hasattr(os, "sched_setaffinity"):
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        return f"pinned to CPU {cpu}"
-    return "not pinned (no sched_setaffinity on this platform)"
-
-
-def machine() -> str:
-    """Architecture and, where the OS tells, the CPU model."""
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.machine()} {model or platform.processor()}".strip()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

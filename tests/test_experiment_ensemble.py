@@ -117,6 +117,7 @@ def test_runs_table_matches_single_runs_of_the_public_api() -> None:
 
 def test_percentiles_with_a_tiny_memory_budget_equal_the_default(tmp_path: Path) -> None:
     from escalation_sim.experiment.common import scenario_tasks
+    from escalation_sim.experiment.options import ExecutionOptions
     from escalation_sim.experiment.runner import run_tasks
 
     sc = resolve_scenario(DEFAULT, days=DAYS)
@@ -127,10 +128,7 @@ def test_percentiles_with_a_tiny_memory_budget_equal_the_default(tmp_path: Path)
         stores={"s": store},
         total=7,
         done=0,
-        jobs=1,
-        dask=None,
-        start_method=None,
-        progress=False,
+        options=ExecutionOptions(jobs=1, progress=False),
         desc="t",
         workdir=None,
     )
@@ -144,6 +142,7 @@ def test_percentiles_with_a_tiny_memory_budget_equal_the_default(tmp_path: Path)
     )
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_jobs_1_jobs_2_and_dask_give_bit_identical_outputs(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     kwargs = {"runs": 10, "seed": 5, "days": DAYS, "progress": False}
@@ -215,7 +214,8 @@ def test_cli_ensemble_writes_the_documented_files(tmp_path: Path) -> None:
         "strikes_in_russia.supplier.USA",
         "strikes_in_russia.weapon.GMLRS",
         "withheld",
-        "withheld.rule.us-kharkiv-counterfire",
+        "withheld.rule.us-no-long-range-in-russia",
+        "constrained.rule.us-no-long-range-in-russia",
         "constrained",
         "fire_on_city",
         "harm",

@@ -69,6 +69,7 @@ def _interrupt_when_chunks(proc: subprocess.Popen, work: Path, chunks: int, sig:
     pytest.fail("no chunk appeared in time")
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_cli_interrupted_with_sigint_resumes_to_the_uninterrupted_outputs(tmp_path: Path) -> None:
     out = tmp_path / "ens"
     args = ["ensemble", str(DEFAULT), "--runs", "120", "--days", "20", "--jobs", "1"]
@@ -103,6 +104,7 @@ def test_cli_interrupted_with_sigint_resumes_to_the_uninterrupted_outputs(tmp_pa
     _same_outputs(out, fresh)
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_sigterm_stops_a_pool_cleanly_and_the_rerun_resumes(tmp_path: Path) -> None:
     psutil = pytest.importorskip("psutil")
     out = tmp_path / "ens"
@@ -127,6 +129,7 @@ def test_sigterm_stops_a_pool_cleanly_and_the_rerun_resumes(tmp_path: Path) -> N
     _same_outputs(out, fresh)
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_resume_with_other_jobs_and_chunk_size_gives_the_same_outputs(tmp_path: Path) -> None:
     out = tmp_path / "ens"
     kwargs = {"runs": 14, "days": 20, "seed": 2, "out": out, "progress": False}
@@ -141,6 +144,7 @@ def test_resume_with_other_jobs_and_chunk_size_gives_the_same_outputs(tmp_path: 
     _same_outputs(out, tmp_path / "fresh")
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_a_changed_scenario_or_size_never_mixes_with_old_chunks(tmp_path: Path) -> None:
     out = tmp_path / "ens"
     base = ["ensemble", str(DEFAULT), "--runs", "8", "--days", "20", "--jobs", "1"]

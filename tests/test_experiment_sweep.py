@@ -16,6 +16,7 @@ from escalation_sim.errors import ScenarioError
 from escalation_sim.experiment import ExperimentInterrupted
 from escalation_sim.experiment.store import partial_dir
 from escalation_sim.experiment.sweep import SweepResult, expected_points, load_sweep, sweep
+from escalation_sim.experiment.sweep.sensitivity import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -87,7 +88,8 @@ def test_shipped_sweep_validates_and_runs_with_tiny_replications(tmp_path: Path)
         main, ["sweep", str(small), "--jobs", "1", "--out", str(out), "--no-progress"]
     )
     assert result.exit_code == 0, result.output
-    assert "Sensitivity" in result.output
+    assert "Sensitivity" in result.output and "95% bootstrap intervals" in result.output
+    assert "warning: sobol indices from 2 base samples: at least 512 are needed" in result.output
 
     params = list(data["parameters"])
     experiments = pd.read_parquet(out / "experiments.parquet")
@@ -100,15 +102,7 @@ def test_shipped_sweep_validates_and_runs_with_tiny_replications(tmp_path: Path)
     assert (outcomes[["point", "replication"]] == experiments[["point", "replication"]]).all().all()
     pd.testing.assert_frame_equal(experiments, pd.read_csv(out / "experiments.csv"))
     sens = pd.read_csv(out / "sensitivity.csv")
-    assert list(sens.columns[:7]) == [
-        "parameter",
-        "parameter_2",
-        "outcome",
-        "method",
-        "index",
-        "value",
-        "conf",
-    ]
+    assert list(sens.columns) == COLUMNS  # value, conf, ci_low, ci_high, flag, ...
     assert set(sens["index"]) == {"S1", "ST"} and set(sens["parameter"]) == set(params)
     assert set(sens["outcome"]) <= set(data["outcomes"])
     meta = json.loads((out / "metadata.json").read_text())

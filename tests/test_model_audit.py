@@ -62,6 +62,7 @@ def forced_adaptive() -> Scenario:
             "rules.DEU.adaptation.harm_weight=100",
             "rules.DEU.adaptation.change_prob=0.5",
             "rules.DEU.adaptation.narrow_at_rung=3",
+            "rules.DEU.adaptation.narrow_at_threat=4",
             "rules.DEU.adaptation.min_days_between_changes=20",
             "schedule=[{day: 30, supplier: GBR, add_rules: [{id: gb-no-airbases, effect: forbid,"
             " target_classes: [airbase]}]}, {day: 90, supplier: GBR,"

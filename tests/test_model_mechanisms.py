@@ -782,7 +782,11 @@ class TestLadder:
                 assert week.climb == pytest.approx(1 - (1 - one.climb) ** 7)
 
     def test_huge_pressure_climbs_exactly_one_rung_per_step(self):
-        sc = with_overrides(load_scenario(MAY30), ["decisions.actors.RUS.climb_rate=1.0"])
+        # The earlier, pressure-threshold model (kept as ``pressure``) never skips a rung.
+        sc = with_overrides(
+            load_scenario(MAY30),
+            ["decisions.actors.RUS.climb_rate=1.0", "decisions.actors.RUS.model=pressure"],
+        )
         m = EscalationModel(sc, seed=0)
         rus = m.actor["RUS"]
         top = rus.ladder.top
@@ -797,21 +801,29 @@ class TestLadder:
         assert (steps[:reached] == 1).all(), rungs
         assert (np.array(rungs[reached:]) == top).all(), rungs
 
-    def test_decide_moves_one_rung_at_a_time(self):
-        m = EscalationModel(load_scenario(MAY30), seed=0)
+    def test_pressure_model_moves_one_rung_at_a_time(self):
+        sc = with_overrides(load_scenario(MAY30), ["decisions.actors.RUS.model=pressure"])
+        m = EscalationModel(sc, seed=0)
         rus = m.actor["RUS"]
+        layer = m.decisions
+        model = layer.models["RUS"]
+        assert model.name == "pressure"
+        opts = layer.options["RUS"]
         start = rus.rung
         rus.pressure = 1e12
-        d = rus.decide(0.0, 1.0, 1.0)
-        assert d is not None and (d.from_rung, d.to_rung) == (start, start + 1)
+        v = model.choose(rus, opts, 0.0, 0.0, 1.0)
+        d = layer.apply(0, 1.0, rus, v, cause="")
+        assert (d.from_rung, d.to_rung) == (start, start + 1) and v.option.rung == start + 1
         assert rus.rung == start + 1 and rus.peak_rung == start + 1
         rus.pressure = 0.0
+        rus.salient.clear()
         rus.credibility_gap = 0.0
         move = rus.ladder.move_chances(rus.rung, 0.0, rus.params, rus.spec.risk_tolerance, 1.0)
-        d = rus.decide(move.climb + move.descend / 2, 2.0, 1.0)  # a draw inside "descend"
-        assert d is not None and (d.from_rung, d.to_rung) == (start + 1, start)
+        v = model.choose(rus, opts, 0.0, move.climb + move.descend / 2, 1.0)  # inside "descend"
+        d = layer.apply(0, 2.0, rus, v, cause="")
+        assert v.option.descend and (d.from_rung, d.to_rung) == (start + 1, start)
         assert rus.peak_rung == start + 1
-        assert rus.decide(0.999999, 3.0, 1.0) is None  # a draw past both: hold
+        assert model.choose(rus, opts, 0.0, 0.999999, 1.0).option.kind == "hold"
 
 
 # ====================================================================== pressure and credibility
@@ -839,7 +851,13 @@ def test_pressure_halves_after_its_half_life(decay):
 def test_pressure_decays_step_by_step_in_the_model():
     sc = with_overrides(
         load_scenario(MAY30),
-        ["step_days=2", "horizon_days=20", "combat.max_strikes_per_step=0"],
+        [
+            "step_days=2",
+            "horizon_days=20",
+            "combat.max_strikes_per_step=0",
+            "decisions.perception.act_weight=0",
+            "decisions.actors.RUS.relief=0",
+        ],
     )
     m = EscalationModel(sc, seed=0)
     rus = m.actor["RUS"]
@@ -875,14 +893,16 @@ def test_credibility_gap_grows_on_a_signalling_rung_under_strikes_and_decays_off
 
 
 def test_credibility_in_the_model_follows_signal_rungs_and_strikes_inside_russia():
-    m = EscalationModel(load_scenario(MAY30), seed=1)
+    # The credibility gap belongs to the earlier, pressure-threshold model.
+    sc = with_overrides(load_scenario(MAY30), ["decisions.actors.RUS.model=pressure"])
+    m = EscalationModel(sc, seed=1)
     rus = m.actor["RUS"]
     decay = rus.params.pressure_decay
     grew = decayed = 0
     for _ in range(m.n_steps):
         gap, rung = rus.credibility_gap, rus.rung
         m.step()
-        provoked = m.datacollector.tables["series"]["strikes_in_russia"][-1] > 0
+        provoked = rus.last_provocation > 0
         if rus.rung > rung:
             assert rus.credibility_gap == 0.0  # a concrete step answers the signals
         elif rus.ladder.rung(rung).signal and provoked:
@@ -1026,7 +1046,15 @@ class TestPerception:
 
     @pytest.fixture
     def model(self):
-        sc = with_overrides(load_scenario(MAY30), ["decisions.perception.own_loss_weight=0"])
+        sc = with_overrides(
+            load_scenario(MAY30),
+            [
+                "decisions.perception.own_loss_weight=0",
+                "decisions.perception.noise_sd=0",
+                "decisions.perception.lag_days=0",
+                "decisions.perception.report_prob=1",
+            ],
+        )
         return EscalationModel(sc, seed=0)
 
     def _pressure(self, monkeypatch, m, target, weapon, destroyed, depth=None):
@@ -1059,11 +1087,8 @@ class TestPerception:
                 believed_destroyed=np.array([destroyed]),
             ),
         )
-        rus = m.actor["RUS"]
-        rus.pressure = 0.0
-        rus.contributions = {}
-        m._ukrainian_strikes(1, np.array([target]), np.array([True]))
-        return rus.pressure
+        m._ukrainian_strikes(1, np.array([target]), np.array([True]), 0.0)
+        return m.decisions.perception.deliver(1)["RUS"].provocation
 
     def _target(self, m) -> int:
         f = m.forces

@@ -85,6 +85,7 @@ def clopper_pearson_upper(k: int, n: int, level: float = 0.95) -> float:
 # ---------------------------------------------------------------------- (a) pre-May-30
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_pre_may30_no_western_weapon_strikes_inside_russia():
     runs = outcomes(PRE)
     western = [
@@ -104,6 +105,7 @@ def test_pre_may30_no_western_weapon_strikes_inside_russia():
 # ---------------------------------------------------------------------- (b) fire on Kharkiv
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_fire_on_kharkiv_is_lower_under_may30_on_the_same_seeds():
     pre = np.array([o.fire_on_city for o in outcomes(PRE)])
     may30 = np.array([o.fire_on_city for o in outcomes(MAY30)])
@@ -178,6 +180,7 @@ def test_may30_russias_typical_response_is_signalling():
 # ---------------------------------------------------------------------- (e) permissiveness
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_escalation_grows_with_the_permissiveness_of_the_rules():
     """Mean peak rung of Russia: deep strike >= May-30 >= pre-May-30 (paired seeds).
 

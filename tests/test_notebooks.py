@@ -58,6 +58,7 @@ def test_notebook_is_committed_without_outputs(path):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
 
 
+@pytest.mark.slow  # a kernel per notebook: about 10 s each
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, jupyter_path, tmp_path, monkeypatch):
     monkeypatch.setenv(

@@ -85,12 +85,47 @@ def test_escalation_curve_has_a_panel_per_ladder_and_a_line_per_actor(adaptive, 
     assert axes[-1].get_xlabel() == "date"
     text = texts(fig)
     assert sc.name in text and "1 run" in text
-    # The rule changes of the run are marked and named.
+    # The rule changes of the run are marked and explained in words.
     changes = [e for e in adaptive.events if e["kind"] == "rule_change"]
     assert changes
+    flat = " ".join(text.split())
     for ev in changes:
-        assert f"{ev['actor']} → {ev['to_posture']}" in text
+        posture = sc.rules[ev["actor"]].postures[ev["to_posture"]]
+        assert (
+            f"{ev['actor']} {ev['change']}s its rules: now \u201c{posture.description}\u201d"
+            in flat
+        )
     render(fig, tmp_path, "curve")
+
+
+def test_escalation_curve_names_days_and_postures_in_words_not_ids(adaptive):
+    sc = adaptive.scenario
+    text = texts(plots.escalation_curve(adaptive))
+    assert f"{sc.horizon_days} days from" in text and "steps" not in text
+    flat = " ".join(text.split())
+    ids = {p for policy in sc.rules.values() for p in policy.postures}
+    assert any("_" in p for p in ids)  # the check below can fail
+    assert [p for p in ids if "_" in p and p in text] == []
+    start = {
+        c.split(".", 1)[1]: adaptive.timeseries[c].iloc[0]
+        for c in adaptive.timeseries
+        if c.startswith("posture.")
+    }
+    for supplier, posture in start.items():
+        assert f"{supplier}: {sc.rules[supplier].postures[posture].description}" in flat
+
+
+def test_actors_sharing_a_rung_are_drawn_apart(may30):
+    sc = may30.scenario
+    fig = plots.escalation_curve(may30)
+    west = [a for a in sc.actors if sc.actors[a].side == "west"]
+    assert len(west) >= 2 and len({int(may30.timeseries[f"rung.{a}"].iloc[0]) for a in west}) == 1
+    lines = {
+        ln.get_label(): ln for ax in fig.axes for ln in ax.get_lines() if ln.get_label()[:1] != "_"
+    }
+    starts = sorted(float(lines[f"{sc.actors[a].name} ({a})"].get_ydata()[0]) for a in west)
+    assert min(np.diff(starts)) >= 0.1  # visibly apart, still on their rung's gridline band
+    assert max(starts) - min(starts) <= 0.5
 
 
 def russian_climbs(result: es.RunResult) -> list[dict]:
@@ -101,19 +136,43 @@ def russian_climbs(result: es.RunResult) -> list[dict]:
     ]
 
 
-def test_escalation_curve_labels_russias_climbs_with_their_cause(tmp_path):
+def test_escalation_curve_numbers_every_climb_and_gives_its_causes_in_full(tmp_path):
     for seed in range(40):  # the first seed on which Russia climbs within 60 days
         result = es.run(SCENARIOS / "deep_strike.yaml", seed=seed, days=60)
-        climbs = russian_climbs(result)
-        if climbs:
+        if russian_climbs(result):
             break
     else:
         pytest.fail("Russia climbed within 60 days on none of 40 seeds of deep_strike")
+    climbs = [e for e in result.events if e["kind"] == "decision" and e["to_rung"] > e["from_rung"]]
+    assert len({e["actor"] for e in climbs}) >= 2  # climbs of several actors, not only Russia's
     fig = plots.escalation_curve(result)
     text = texts(fig)
-    assert f"day {climbs[0]['day']:g}: " in text
-    assert climbs[0]["causes"][0]["cause"][:30] in text
+    flat = " ".join(text.split())
+    assert "…" not in text and "..." not in text
+    marks = sorted(int(t.get_text()) for ax in fig.axes for t in ax.texts if t.get_text().isdigit())
+    assert marks == list(range(1, len(climbs) + 1))
+    for i, ev in enumerate(climbs, start=1):
+        cause = plots.readable_cause(ev["causes"][0]["cause"], result.scenario)
+        assert (
+            f"{i} " in flat
+            and f"(day {ev['day']:g}): {ev['actor']} climbs to {ev['to_rung']}" in flat
+        )
+        assert cause in flat, cause
+    assert "belgorod_border" not in flat  # zone ids are given by name
     render(fig, tmp_path, "curve_climb")
+
+
+def test_run_timeline_has_whole_number_ticks_and_a_mean_from_day_one(may30):
+    fig = plots.run_timeline(may30)
+    axes = visible_axes(fig)
+    for ax in axes:
+        ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ax.get_title()
+    mean = next(ln for ln in axes[0].get_lines() if ln.get_label().startswith("7-day mean"))
+    ts = may30.timeseries
+    day1 = ts.loc[ts["step"] == 1, "fire_on_city"].iloc[0]
+    assert mean.get_ydata()[0] == pytest.approx(day1)  # starts on day 1, not at day 0's zero
+    assert len(mean.get_ydata()) == len(ts) - 1
 
 
 def test_run_timeline_stacks_strikes_by_supplier(may30, tmp_path):

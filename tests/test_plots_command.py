@@ -36,6 +36,7 @@ def test_plot_draws_every_figure_of_a_run(run_dir):
         assert str(path) in res.output
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 @pytest.mark.parametrize("fmt", ["svg", "pdf"])
 def test_plot_writes_other_formats_elsewhere(run_dir, tmp_path, fmt):
     out = tmp_path / "figures"

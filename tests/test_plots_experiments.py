@@ -174,6 +174,7 @@ def test_reach_heatmap_and_survival(ensemble_dir):
     finish(fig)
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_draw_ensemble_figures_writes_every_figure(ensemble_dir, tmp_path):
     paths = draw_ensemble_figures(ensemble_dir, out=tmp_path)
     names = {p.stem for p in paths}

@@ -118,7 +118,7 @@ def test_three_level_extends_chain_merges_and_replaces(tmp_path: Path) -> None:
         name: Grandparent
         horizon_days: 100
         target_classes: [artillery, missile_launcher, command_post, air_defence, logistics,
-                         energy, radar, launcher, drone_site, airbase]
+                         energy, radar, launcher, drone_site, strategic, airbase]
         weapons:
           GMLRS: {stock: 111}
         """,
@@ -150,7 +150,10 @@ def test_three_level_extends_chain_merges_and_replaces(tmp_path: Path) -> None:
             voronezh: null
         """,
     )
-    sc = load_scenario(child)
+    # 'extends' reaches up out of sub/ only when the caller allows the wider folder.
+    with pytest.raises(ScenarioError, match="lies outside the scenario's folder"):
+        load_scenario(child)
+    sc = load_scenario(child, extends_root=tmp_path)
     assert sc.name == "Child"
     assert sc.horizon_days == 50  # the child overrides the grandparent
     assert sc.rules["USA"].posture == "kharkiv_counterfire"  # from the parent
@@ -165,7 +168,7 @@ def test_three_level_extends_chain_merges_and_replaces(tmp_path: Path) -> None:
     assert "kharkiv" in sc.theater.places
     # lists are replaced whole, not merged: the grandparent reordered the classes
     assert sc.target_classes[-1] == "airbase"
-    assert len(sc.target_classes) == 10
+    assert len(sc.target_classes) == 11
 
 
 def test_a_list_in_a_scenario_replaces_the_default_list(tmp_path: Path) -> None:

@@ -4,7 +4,9 @@
 in ``tests/golden/run_digests.json``, so a refactor that should change nothing
 is shown to change nothing, byte for byte. A change that is *meant* to change
 results regenerates the file (``python tools/golden_outputs.py --write``) in the
-same commit, and says why in its message.
+same commit, and says why in its message. ``--write`` also rewrites the
+experiments' digests (``tools/golden_experiments.py``), so one command keeps
+both in step with the model.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ if __name__ == "__main__":
     if "--write" in sys.argv:
         GOLDEN.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", "utf-8")
         print(f"wrote {GOLDEN} ({len(current)} runs)")
+        sys.path.insert(0, str(Path(__file__).parent))
+        import golden_experiments
+
+        golden_experiments.main(["--write"])
     else:
         stored = json.loads(GOLDEN.read_text("utf-8"))
         bad = sorted(k for k in current if stored.get(k) != current[k])

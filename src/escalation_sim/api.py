@@ -12,7 +12,7 @@ from pathlib import Path
 
 from escalation_sim import results
 from escalation_sim.model import EscalationModel
-from escalation_sim.results import RunResult, run_metadata, summarize
+from escalation_sim.results import RunResult, result_from_model
 from escalation_sim.scenario.loader import resolve_scenario
 from escalation_sim.scenario.schema import Scenario
 
@@ -42,18 +42,7 @@ def run(
     sc = resolve_scenario(scenario, days=days, overrides=overrides)
     model = EscalationModel(sc, seed=seed, record_events=record_events)
     model.run()
-    ts = model.timeseries()
-    events = model.events.records() if record_events else []
-    summary = summarize(ts, events, sc, model.seed, model.nato_conflict_day, model.nuclear_use_day)
-    result = RunResult(
-        scenario=sc,
-        seed=model.seed,
-        timeseries=ts,
-        events=events,
-        summary=summary,
-        metadata=run_metadata(sc, model.seed),
-        ladder=[r.name for r in sc.ladder.rungs],
-    )
+    result = result_from_model(model)
     del model
     gc.collect(0)
     return result

@@ -19,12 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from escalation_sim.scenario.loader import scenario_hash, scenario_to_dict, scenario_to_yaml
 from escalation_sim.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from escalation_sim.model.model import EscalationModel
 
 #: Packages whose versions are recorded with every output.
 RECORDED_PACKAGES = ("escalation-sim", "mesa", "numpy", "pandas", "pydantic", "matplotlib")
@@ -101,6 +104,28 @@ class RunResult:
     def describe(self) -> str:
         """The summary as a few lines of text for a terminal or a notebook."""
         return format_summary(self.summary)
+
+
+def result_from_model(model: EscalationModel, **metadata: Any) -> RunResult:
+    """The outputs of a model that has been run (or played) to where it stands now.
+
+    Args:
+        model: The model after its last step.
+        **metadata: Extra fields for the run's metadata (e.g. the game's seats).
+    """
+    sc = model.spec
+    ts = model.timeseries()
+    events = model.events.records() if model.record_events else []
+    summary = summarize(ts, events, sc, model.seed, model.nato_conflict_day, model.nuclear_use_day)
+    return RunResult(
+        scenario=sc,
+        seed=model.seed,
+        timeseries=ts,
+        events=events,
+        summary=summary,
+        metadata=run_metadata(sc, model.seed, **metadata),
+        ladder=[r.name for r in sc.ladder.rungs],
+    )
 
 
 def _columns(ts: pd.DataFrame, prefix: str) -> dict[str, int]:

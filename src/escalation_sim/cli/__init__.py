@@ -2,6 +2,12 @@
 
 Every command reports bad input as ``file:line: field: message`` lines on
 standard error and exits with status 2, without a traceback.
+
+Start-up is kept cheap: this module and the command modules import only
+click and the package's error types at the top; each command imports the
+scenario layer, the model, pandas or matplotlib inside its body, so
+``--help``, ``--version``, ``validate``, ``schema`` and ``params`` never load
+Mesa or matplotlib (``tests/test_cli_startup.py`` checks it).
 """
 
 from __future__ import annotations
@@ -16,9 +22,8 @@ from typing import Any
 import click
 
 from escalation_sim import __version__
+from escalation_sim.cli.options import SEED
 from escalation_sim.errors import ScenarioError
-from escalation_sim.scenario import load_scenario
-from escalation_sim.scenario.schema import Scenario
 
 EXIT_INPUT = 2
 
@@ -45,9 +50,35 @@ set_option = click.option(
     metavar="KEY.PATH=VALUE",
     help="Override a scenario value (repeatable), e.g. --set rules.USA.posture=deep_strike.",
 )
+extends_root_option = click.option(
+    "--extends-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Let 'extends:' name files anywhere under DIR [default: the scenario's own folder].",
+)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _FullHelpGroup(click.Group):
+    """A command group whose help lists each command's first sentence whole, wrapped.
+
+    Click cuts descriptions to the terminal width with "..."; a reader scanning
+    the list of commands should not have to guess how a sentence ends.
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Write the commands section: name and whole first sentence, wrapped."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_FullHelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="escalation-sim")
 def main() -> None:
     """Simulate counter-fire and escalation under weapons-use rule sets."""
@@ -62,25 +93,38 @@ def main() -> None:
     default=None,
     help="Write the resolved scenario (defaults merged) to this file; one input only.",
 )
+@extends_root_option
 @reports_input_errors
 def validate(
-    files: tuple[Path, ...], overrides: tuple[str, ...], write_resolved: Path | None
+    files: tuple[Path, ...],
+    overrides: tuple[str, ...],
+    write_resolved: Path | None,
+    extends_root: Path | None,
 ) -> None:
-    """Check scenario FILES; print each problem with its file, line and field."""
+    """Check scenario FILES (paths, or names of shipped scenarios) for problems.
+
+    Prints each problem with its file, line and field, and exits with status 2
+    if any file is invalid.
+    """
+    from escalation_sim.cli.options import check_output_file, write_text_atomic
     from escalation_sim.scenario import scenario_to_yaml
+    from escalation_sim.scenario.loader import load_scenario_located
 
     if write_resolved is not None and len(files) != 1:
         raise click.UsageError("--write-resolved takes exactly one scenario file")
     failed: list[ScenarioError] = []
     for path in files:
         try:
-            scenario = load_scenario(path, overrides)
+            scenario, _, sources = load_scenario_located(
+                path, overrides, extends_root=extends_root
+            )
         except ScenarioError as exc:
             failed.append(exc)
             continue
         click.echo(f"ok: {path} ({scenario.name}, {scenario.horizon_days} days)")
         if write_resolved is not None:
-            write_resolved.write_text(scenario_to_yaml(scenario), encoding="utf-8")
+            check_output_file(write_resolved, "--write-resolved", inputs=sources)
+            write_text_atomic(write_resolved, scenario_to_yaml(scenario), "--write-resolved")
             click.echo(f"wrote {write_resolved}")
     if failed:
         raise ScenarioError([p for exc in failed for p in exc.problems])
@@ -95,18 +139,23 @@ def validate(
 )
 def schema(out: Path | None) -> None:
     """Print the JSON Schema of scenario files (for editors and CI checks)."""
+    from escalation_sim.scenario.schema import Scenario
+
     text = json.dumps(Scenario.model_json_schema(), indent=2)
     if out is None:
         click.echo(text)
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        from escalation_sim.cli.options import check_output_file, write_text_atomic
+
+        check_output_file(out, "--out")
+        write_text_atomic(out, text + "\n", "--out")
         click.echo(f"wrote {out}")
 
 
 @main.command("run")
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the model's generator."
+    "--seed", type=SEED, default=0, show_default=True, help="Seed of the model's generator."
 )
 @click.option(
     "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
@@ -120,6 +169,7 @@ def schema(out: Path | None) -> None:
 )
 @click.option("--force", is_flag=True, help="Replace the result directory if it exists.")
 @click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png.")
+@extends_root_option
 @reports_input_errors
 def run_command(
     scenario: Path,
@@ -129,10 +179,17 @@ def run_command(
     out: Path | None,
     force: bool,
     no_plot: bool,
+    extends_root: Path | None,
 ) -> None:
-    """Run SCENARIO once; write the time series, events, metadata and curve; print a summary."""
+    """Run SCENARIO (a file, or a shipped scenario's name) once and print a summary.
+
+    Writes the time series, events, metadata and escalation curve to the result
+    directory.
+    """
     from escalation_sim.api import run, write_run
+    from escalation_sim.cli.options import check_output_dir
     from escalation_sim.results import OutputExistsError
+    from escalation_sim.scenario.loader import resolve_scenario
 
     out = out or Path("results") / f"{scenario.stem}-seed{seed}"
     if out.exists() and not force:
@@ -140,7 +197,9 @@ def run_command(
             f"error: {out} exists; choose another --out or pass --force to replace it", err=True
         )
         sys.exit(EXIT_INPUT)
-    result = run(scenario, seed=seed, days=days, overrides=overrides)
+    check_output_dir(out)  # before the run, not after it
+    sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
+    result = run(sc, seed=seed)
     try:
         write_run(result, out, force=force, plot=not no_plot)
     except OutputExistsError as exc:
@@ -155,19 +214,46 @@ def run_command(
     "--markdown", is_flag=True, help="Print the Markdown tables that docs/ODD.md includes."
 )
 def params(markdown: bool) -> None:
-    """List every model parameter's default with its unit and source."""
-    from escalation_sim.scenario.provenance import default_parameters, odd_tables
+    """List every default: parameters, actors, weapons, forces and theater, with sources."""
+    from escalation_sim.scenario.provenance import catalogue_text, default_parameters, odd_tables
 
     if markdown:
         click.echo(odd_tables(), nl=False)
         return
+    click.echo("Parameters")
     for p in default_parameters():
         unit = f" {p.unit}" if p.unit else ""
-        click.echo(f"{p.path} = {p.value}{unit}    [{p.source}]")
+        span = f"  range {p.range}" if p.range else ""
+        click.echo(f"{p.path} = {p.value}{unit}{span}    [{p.source}]")
+    click.echo("")
+    click.echo(catalogue_text(), nl=False)
 
 
+@main.command("scenarios")
+def scenarios_command() -> None:
+    """List the example scenarios shipped with the package (run any of them by name)."""
+    from escalation_sim.scenario.loader import load_scenario, shipped_scenarios
+
+    shipped = shipped_scenarios()
+    width = max((len(n) for n in shipped), default=0)
+    for name, path in shipped.items():
+        sc = load_scenario(path)
+        click.echo(f"{name.ljust(width)}  {sc.horizon_days:>4} days  {sc.name}")
+    folder = next(iter(shipped.values())).parent if shipped else None
+    click.echo(
+        f"\n{len(shipped)} scenarios in {folder}; use a name in place of a file, e.g.\n"
+        f"  escalation-sim run {next(iter(shipped), 'NAME')} --seed 1\n"
+        "or copy one as the start of your own (its 'extends' may name a shipped scenario)."
+    )
+
+
+from escalation_sim.cli.app import app  # noqa: E402
 from escalation_sim.cli.experiments import register  # noqa: E402
+from escalation_sim.cli.play import play, replay  # noqa: E402
 from escalation_sim.cli.plot import plot  # noqa: E402
 
 main.add_command(plot)
+main.add_command(play)
+main.add_command(replay)
+main.add_command(app)
 register(main)

@@ -1,4 +1,4 @@
-"""The ``ensemble``, ``compare`` and ``sweep`` commands (thin wrappers over the experiment API).
+"""The ``ensemble``, ``compare``, ``sweep`` and ``robustness`` commands (thin wrappers over the experiment API).
 
 Input errors print ``error: file:line: field: message`` and exit with status 2;
 an interruption (Ctrl-C or SIGTERM) keeps the finished runs, says how to resume
@@ -126,6 +126,15 @@ def _progress(flag: bool | None) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
 
+def _execution(out: Path, **flags: Any) -> Any:
+    """The shared options of a command as one ``ExecutionOptions`` (see ``_options``)."""
+    from escalation_sim.experiment.options import ExecutionOptions
+
+    flags.pop("plot")
+    progress = _progress(flags.pop("progress"))
+    return ExecutionOptions(out=out, progress=progress, command=_command_line(), **flags)
+
+
 _set_option = click.option(
     "--set",
     "overrides",
@@ -172,14 +181,7 @@ def ensemble_command(
     days: int | None,
     overrides: tuple[str, ...],
     out: Path | None,
-    jobs: int | None,
-    dask: str | None,
-    chunk_size: int | None,
-    start_method: str | None,
-    restart: bool,
-    force: bool,
-    progress: bool | None,
-    plot: bool,
+    **execution: Any,
 ) -> None:
     """Run SCENARIO many times on seeds spawned from one root seed.
 
@@ -196,21 +198,13 @@ def ensemble_command(
         scenario,
         runs=runs,
         seed=seed,
-        jobs=jobs,
         days=days,
         overrides=overrides,
-        out=out,
-        dask=dask,
-        chunk_size=chunk_size,
-        start_method=start_method,
-        progress=_progress(progress),
-        restart=restart,
-        force=force,
-        command=_command_line(),
+        options=_execution(out, **execution),
     )
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
-    _draw_main_figure(out, plot)
+    _draw_main_figure(out, execution["plot"])
 
 
 @click.command("compare")
@@ -245,14 +239,7 @@ def compare_command(
     ci: float,
     outcomes: tuple[str, ...],
     out: Path | None,
-    jobs: int | None,
-    dask: str | None,
-    chunk_size: int | None,
-    start_method: str | None,
-    restart: bool,
-    force: bool,
-    progress: bool | None,
-    plot: bool,
+    **execution: Any,
 ) -> None:
     """Run rule sets on the same seeds and compare them seed by seed.
 
@@ -271,23 +258,15 @@ def compare_command(
         list(scenarios),
         runs=runs,
         seed=seed,
-        jobs=jobs,
         days=days,
         overrides=overrides,
-        out=out,
-        dask=dask,
-        chunk_size=chunk_size,
-        start_method=start_method,
         ci=ci,
         outcomes=list(outcomes) or None,
-        progress=_progress(progress),
-        restart=restart,
-        force=force,
-        command=_command_line(),
+        options=_execution(out, **execution),
     )
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
-    _draw_main_figure(out, plot)
+    _draw_main_figure(out, execution["plot"])
 
 
 @click.command("sweep")
@@ -302,14 +281,7 @@ def sweep_command(
     sweep_file: Path,
     out: Path | None,
     check: bool,
-    jobs: int | None,
-    dask: str | None,
-    chunk_size: int | None,
-    start_method: str | None,
-    restart: bool,
-    force: bool,
-    progress: bool | None,
-    plot: bool,
+    **execution: Any,
 ) -> None:
     """Vary scenario parameters over a design (grid, lhs, sobol, morris) with replications.
 
@@ -328,8 +300,136 @@ def sweep_command(
         )
         return
     out = out or Path("results") / f"sweep-{sweep_file.stem}"
-    result = sweep(
-        sweep_file,
+    result = sweep(sweep_file, options=_execution(out, **execution))
+    click.echo(result.describe())
+    click.echo(f"\nwrote {out}/")
+    _draw_main_figure(out, execution["plot"])
+
+
+@click.command("robustness")
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--samples",
+    "-s",
+    type=click.IntRange(min=2),
+    default=32,
+    show_default=True,
+    help="Assumption sets (Latin hypercube over the plausible ranges).",
+)
+@click.option(
+    "--runs",
+    "-n",
+    type=click.IntRange(min=2),
+    default=20,
+    show_default=True,
+    help="Runs per scenario and assumption set (the same seeds in every one).",
+)
+@_seed_option
+@_days_option
+@_set_option
+@click.option(
+    "--ranges",
+    "ranges_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A ranges file of your own [default: the package's assumption_ranges.yaml].",
+)
+@click.option(
+    "--regions",
+    default=None,
+    metavar="LIST",
+    help="Sample only these regions of the ranges, comma-separated "
+    "(decisions, policy, battlefield) [default: all].",
+)
+@click.option(
+    "--conclusions",
+    "conclusions_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A conclusions file of your own [default: the package's, those whose scenarios are given].",
+)
+@click.option(
+    "--outcome",
+    "outcomes",
+    multiple=True,
+    metavar="NAME",
+    help="Compare this outcome in every set (repeatable) [default: key outcomes].",
+)
+@click.option(
+    "--ci",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of every interval.",
+)
+@click.option(
+    "--check", is_flag=True, help="Validate everything and show the design; run nothing."
+)
+@_out_option
+@_options
+@experiment_errors
+def robustness_command(
+    scenarios: tuple[Path, ...],
+    samples: int,
+    runs: int,
+    seed: int,
+    days: int | None,
+    overrides: tuple[str, ...],
+    ranges_file: Path | None,
+    regions: str | None,
+    conclusions_file: Path | None,
+    outcomes: tuple[str, ...],
+    ci: float,
+    check: bool,
+    out: Path | None,
+    jobs: int | None,
+    dask: str | None,
+    chunk_size: int | None,
+    start_method: str | None,
+    restart: bool,
+    force: bool,
+    progress: bool | None,
+    plot: bool,
+) -> None:
+    """Check conclusions of a paired comparison across assumption sets.
+
+    Draws SAMPLES assumption sets by Latin hypercube over the plausible ranges
+    of the model's assumptions, runs every scenario under every set on the same
+    RUNS seeds, compares each with the first (the baseline) seed by seed, and
+    judges each declared conclusion in every set. Writes robustness.csv (set x
+    comparison x outcome: difference, CI, sign), conclusions.csv (share of sets
+    in which each conclusion holds, with its interval), assumption_sets.csv,
+    dependence.csv and a figure. Resumable like the other experiments. Default
+    DIR: results/robustness-<a>-vs-<b>-s<SAMPLES>-n<RUNS>-seed<ROOT>.
+    """
+    from escalation_sim.experiment.robustness import plan_robustness, robustness
+
+    if len(scenarios) < 2:
+        raise click.UsageError("robustness needs at least two scenario files")
+    chosen_regions = (
+        [r.strip() for r in regions.split(",") if r.strip()] if regions is not None else None
+    )
+    common: dict[str, Any] = {
+        "samples": samples,
+        "runs": runs,
+        "seed": seed,
+        "days": days,
+        "overrides": overrides,
+        "ranges": ranges_file,
+        "regions": chosen_regions,
+        "conclusions": conclusions_file,
+        "outcomes": list(outcomes) or None,
+    }
+    if check:
+        plan = plan_robustness(list(scenarios), **common)
+        click.echo(f"ok: {plan.describe()}")
+        return
+    stems = "-vs-".join(s.stem for s in scenarios)
+    out = out or Path("results") / f"robustness-{stems}-s{samples}-n{runs}-seed{seed}"
+    result = robustness(
+        list(scenarios),
+        **common,
+        ci=ci,
         jobs=jobs,
         out=out,
         dask=dask,
@@ -340,6 +440,8 @@ def sweep_command(
         force=force,
         command=_command_line(),
     )
+    for warning in result.metadata.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
     _draw_main_figure(out, plot)
@@ -360,3 +462,4 @@ def register(group: click.Group) -> None:
     group.add_command(ensemble_command)
     group.add_command(compare_command)
     group.add_command(sweep_command)
+    group.add_command(robustness_command)

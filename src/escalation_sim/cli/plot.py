@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from escalation_sim.plots.directory import FORMATS, ResultsDirError, draw_figures, result_kind
+#: The formats ``plots.directory`` writes, spelt out here so that building the
+#: command (for ``--help``) does not import matplotlib; a test checks they agree.
+FORMATS = ("png", "svg", "pdf")
 
 
 @click.command("plot")
@@ -29,6 +31,8 @@ from escalation_sim.plots.directory import FORMATS, ResultsDirError, draw_figure
 @click.option("--main-only", is_flag=True, help="Draw only the main figure of the results.")
 def plot(results_dir: Path, fmt: str, out: Path | None, main_only: bool) -> None:
     """Draw every figure the outputs in RESULTS_DIR support (run, ensemble, compare or sweep)."""
+    from escalation_sim.plots.directory import ResultsDirError, draw_figures, result_kind
+
     try:
         kind = result_kind(results_dir)
         paths = draw_figures(results_dir, fmt=fmt, out=out, main_only=main_only)

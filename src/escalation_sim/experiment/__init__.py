@@ -10,26 +10,37 @@ interruptions: each run's seed comes from the experiment's root seed.
 * :func:`compare`: rule sets on common seeds, paired differences -> :class:`ComparisonResult`;
 * :func:`sweep`: a sweep file's design with replications -> :class:`SweepResult`.
 
+How an experiment runs (workers, Dask, chunk size, progress, output directory,
+``force``, ``restart``) travels as one :class:`ExecutionOptions`; each function
+also takes its fields as keywords. All three are designs on one core
+(:mod:`escalation_sim.experiment.core`, which says how to add an experiment).
+
 A script that uses a local pool (``jobs`` > 1) must guard its entry point with
 ``if __name__ == "__main__":`` (worker processes are started with ``spawn``);
 notebooks need nothing.
 """
 
 from escalation_sim.experiment.compare import ComparisonResult, compare, paired_differences
+from escalation_sim.experiment.core import Completed, Experiment, Plan
 from escalation_sim.experiment.ensemble import EnsembleResult, ensemble
 from escalation_sim.experiment.errors import (
     ExperimentError,
     ExperimentInterrupted,
     StaleWorkError,
 )
+from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.seeds import run_seeds
 from escalation_sim.experiment.sweep import SweepResult, load_sweep, sweep
 
 __all__ = [
     "ComparisonResult",
+    "Completed",
     "EnsembleResult",
+    "ExecutionOptions",
+    "Experiment",
     "ExperimentError",
     "ExperimentInterrupted",
+    "Plan",
     "StaleWorkError",
     "SweepResult",
     "compare",

@@ -1,4 +1,4 @@
-"""Pieces the ensemble, comparison and sweep share: outputs, metadata, task plans."""
+"""Pieces the experiments share: metadata, labels, scenario facts, task plans, tables."""
 
 from __future__ import annotations
 
@@ -7,20 +7,21 @@ import json
 import os
 import platform
 import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from escalation_sim.experiment import aggregate
 from escalation_sim.experiment.runner import contiguous_chunks
 from escalation_sim.experiment.seeds import SEED_DERIVATION
-from escalation_sim.experiment.store import WorkDir, partial_dir
+from escalation_sim.experiment.store import ChunkStore
 from escalation_sim.experiment.tasks import RunGroup, Task
-from escalation_sim.results import OutputExistsError, atomic_directory, package_versions
+from escalation_sim.results import package_versions
+from escalation_sim.scenario.loader import scenario_hash
 from escalation_sim.scenario.schema import Scenario
 
 #: Packages recorded besides those of a single run.
@@ -82,54 +83,80 @@ def unique_labels(labels: Sequence[str]) -> list[str]:
     return out
 
 
-class Output:
-    """Where an experiment writes: its output directory and work directory.
+def scenario_labels(
+    scenarios: Sequence[Scenario | str | Path] | Mapping[str, Scenario | str | Path],
+) -> tuple[list[str], list[Scenario | str | Path]]:
+    """Labels and scenarios of a comparison: a mapping's keys, else file stems or names."""
+    if isinstance(scenarios, Mapping):
+        given = list(scenarios.items())
+        return unique_labels([label_for(str(k)) for k, _ in given]), [v for _, v in given]
+    items = list(scenarios)
+    names = [s.name if isinstance(s, Scenario) else Path(s).stem for s in items]
+    return unique_labels([label_for(n) for n in names]), items
 
-    With ``out=None`` both live in a temporary directory removed by :meth:`cleanup`
-    (results are returned in memory; an interrupted experiment cannot resume).
+
+def choose_outcomes(
+    resolved: Sequence[Scenario], outcomes: Sequence[str] | None, known: Sequence[set[str]]
+) -> list[str]:
+    """The outcomes compared: those asked for (each known to every scenario), else the key ones.
+
+    Args:
+        resolved: The scenarios, baseline first.
+        outcomes: Outcomes asked for (``None``: headline outcomes and shared actors' peaks).
+        known: The outcome columns of each scenario.
 
     Raises:
-        OutputExistsError: ``out`` exists and ``force`` is false.
+        ExperimentError: An outcome asked for is not an outcome of every scenario.
     """
+    from escalation_sim.experiment.errors import ExperimentError
+    from escalation_sim.experiment.outcomes import key_outcomes
 
-    def __init__(self, out: str | Path | None, *, force: bool) -> None:
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.force = force
-        if out is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="escalation-sim-")
-            self.out: Path | None = None
-            self.work = Path(self._tmp.name) / "work"
-        else:
-            self.out = Path(out)
-            if self.out.exists() and not force:
-                raise OutputExistsError(
-                    f"{self.out} exists; choose another --out or pass --force to replace it"
-                )
-            self.work = partial_dir(self.out)
+    common = set.intersection(*known)
+    if outcomes is None:
+        actors = [a for a in resolved[0].actors if all(a in sc.actors for sc in resolved)]
+        return [o for o in key_outcomes(actors) if o in common]
+    chosen = list(outcomes)
+    unknown = [o for o in chosen if o not in common]
+    if unknown:
+        raise ExperimentError(
+            f"unknown outcome(s) {', '.join(unknown)}; outcomes every scenario has: "
+            + ", ".join(sorted(common))
+        )
+    return chosen
 
-    @property
-    def keeps_work(self) -> bool:
-        """Whether finished runs survive an interruption."""
-        return self.out is not None
 
-    def workdir(self, key: dict[str, Any], *, restart: bool) -> WorkDir:
-        """The work directory, checked against the experiment's key."""
-        return WorkDir(self.work, key, restart=restart)
+def prepare_scenario(
+    scenario: Scenario | str | Path, days: int | None, overrides: Sequence[str]
+) -> Scenario:
+    """Resolve a scenario (path, shipped name or object) with a horizon and overrides."""
+    from escalation_sim.scenario.loader import resolve_scenario
 
-    def finish(self, fill: Callable[[Path], None], wd: WorkDir) -> Path | None:
-        """Write the outputs atomically, then drop the work directory."""
-        if self.out is None:
-            return None
-        atomic_directory(self.out, fill, force=self.force)
-        wd.remove()
-        return self.out
+    return resolve_scenario(scenario, days=days, overrides=overrides)
 
-    def cleanup(self) -> None:
-        """Remove the temporary directory (``out=None``)."""
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp.name, ignore_errors=True)
-            self._tmp.cleanup()
-            self._tmp = None
+
+def check_runs(runs: int) -> int:
+    """The number of runs as an int (at least 1)."""
+    if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 1:
+        raise ValueError(f"runs must be a positive integer, got {runs!r}")
+    return int(runs)
+
+
+def scenario_metadata(sc: Scenario) -> dict[str, Any]:
+    """The scenario facts an ensemble records."""
+    return {
+        "scenario": sc.name,
+        "scenario_hash": scenario_hash(sc),
+        "days": float(sc.n_steps * sc.step_days),
+        "step_days": float(sc.step_days),
+        "start_date": sc.start_date,
+        "actors": list(sc.actors),
+        "start_rungs": {a: s.start_rung for a, s in sc.actors.items()},
+    }
+
+
+def ensemble_tables(store: ChunkStore, sc: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Aggregates and rung probabilities of one scenario's stored runs."""
+    return aggregate.aggregate_series(store, sc), aggregate.rung_probability(store, sc)
 
 
 def scenario_tasks(

@@ -13,10 +13,9 @@ intervals are much narrower than those of two independent ensembles.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,26 +25,21 @@ import pandas as pd
 from escalation_sim.experiment import aggregate
 from escalation_sim.experiment.common import (
     LazyTables,
-    Output,
-    base_metadata,
-    label_for,
-    read_parquet,
-    scenario_tasks,
-    unique_labels,
-    write_json,
-)
-from escalation_sim.experiment.ensemble import (
     check_runs,
+    choose_outcomes,
     ensemble_tables,
     prepare_scenario,
+    read_parquet,
+    scenario_labels,
     scenario_metadata,
+    scenario_tasks,
+    write_json,
 )
+from escalation_sim.experiment.core import Experiment, Plan
 from escalation_sim.experiment.errors import ExperimentError
-from escalation_sim.experiment.executors import default_jobs
-from escalation_sim.experiment.outcomes import key_outcomes
-from escalation_sim.experiment.runner import ChunkCallback, auto_chunk_size, run_tasks
+from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.seeds import check_root_seed, run_seeds
-from escalation_sim.experiment.tasks import Task, outcome_columns
+from escalation_sim.experiment.tasks import outcome_columns
 from escalation_sim.scenario.loader import scenario_to_yaml
 from escalation_sim.scenario.schema import Scenario
 
@@ -256,53 +250,35 @@ class ComparisonResult:
         )
 
 
-def _interleave(generators: Sequence[Iterator[Task]]) -> Iterator[Task]:
-    for batch in itertools.zip_longest(*generators):
-        yield from (t for t in batch if t is not None)
-
-
 def compare(
     scenarios: Sequence[Scenario | str | Path] | Mapping[str, Scenario | str | Path],
     *,
     runs: int = 100,
     seed: int = 0,
-    jobs: int | None = None,
     days: int | None = None,
     overrides: Sequence[str] = (),
-    out: str | Path | None = None,
-    dask: Any = None,
-    chunk_size: int | None = None,
-    start_method: str | None = None,
     ci: float = 0.95,
     outcomes: Sequence[str] | None = None,
-    progress: bool = True,
-    restart: bool = False,
-    force: bool = False,
-    on_chunk: ChunkCallback | None = None,
-    command: str | None = None,
+    options: ExecutionOptions | None = None,
+    **execution: Any,
 ) -> ComparisonResult:
     """Run rule sets on the same seeds and compare them seed by seed.
 
     Args:
-        scenarios: Two or more scenarios (files or objects); the first is the
-            baseline. A mapping gives their labels; otherwise labels are file
-            stems (or scenario names).
+        scenarios: Two or more scenarios (files, shipped names or objects); the
+            first is the baseline. A mapping gives their labels; otherwise labels
+            are file stems (or scenario names).
         runs: Runs per scenario (the same seeds for each).
         seed: Root seed of the common seeds.
-        jobs: Local worker processes (``None``: one per CPU; 1: in this process).
         days: Override every scenario's horizon (days).
         overrides: ``key.path=value`` overrides applied to every scenario.
-        out: Output directory (resumable through ``<out>.partial/``); ``None``: in memory.
-        dask: A Dask scheduler address or ``distributed.Client``.
-        chunk_size: Runs per task.
-        start_method: Start method of the local pool.
         ci: Confidence level of the intervals.
         outcomes: Outcomes to compare (default: headline outcomes and peak rungs).
-        progress: Show a progress bar.
-        restart: Discard finished runs of a different earlier call.
-        force: Replace ``out`` if it exists.
-        on_chunk: Called with ``(done, total)`` after each chunk is on disk.
-        command: The command line, for the metadata.
+        options: How to run and where to write
+            (:class:`~escalation_sim.experiment.options.ExecutionOptions`).
+        **execution: Any field of ``ExecutionOptions`` as a keyword (``out=``,
+            ``jobs=``, ``dask=``, ``chunk_size=``, ``start_method=``, ``progress=``,
+            ``restart=``, ``force=``, ``on_chunk=``, ``command=``).
 
     Returns:
         The comparison table, per-seed differences and each scenario's tables.
@@ -312,70 +288,32 @@ def compare(
         ExperimentError: Fewer than two scenarios, or an unknown outcome.
         ExperimentInterrupted: Interrupted; finished runs are kept for a resume.
     """
-    if isinstance(scenarios, Mapping):
-        given = list(scenarios.items())
-        labels = unique_labels([label_for(str(k)) for k, _ in given])
-        items = [v for _, v in given]
-    else:
-        items = list(scenarios)
-        labels = unique_labels(
-            [label_for(s.name if isinstance(s, Scenario) else Path(s).stem) for s in items]
-        )
+    opts = ExecutionOptions.of(options, execution, caller="compare")
+    labels, items = scenario_labels(scenarios)
     if len(items) < 2:
         raise ExperimentError("compare needs at least two scenarios (the first is the baseline)")
     if not 0 < ci < 1:
         raise ExperimentError(f"--ci must be between 0 and 1, got {ci}")
     resolved = [prepare_scenario(s, days, overrides) for s in items]
     runs, seed = check_runs(runs), check_root_seed(seed)
-    known = [set(outcome_columns(sc)) for sc in resolved]
-    common_outcomes = set.intersection(*known)
-    if outcomes is None:
-        actors = [a for a in resolved[0].actors if all(a in sc.actors for sc in resolved)]
-        chosen = [o for o in key_outcomes(actors) if o in common_outcomes]
-    else:
-        chosen = list(outcomes)
-        unknown = [o for o in chosen if o not in common_outcomes]
-        if unknown:
-            raise ExperimentError(
-                f"unknown outcome(s) {', '.join(unknown)}; outcomes every scenario has: "
-                + ", ".join(sorted(common_outcomes))
-            )
+    chosen = choose_outcomes(resolved, outcomes, [set(outcome_columns(sc)) for sc in resolved])
     facts = [scenario_metadata(sc) for sc in resolved]
-    output = Output(out, force=force)
-    try:
-        key = {
-            "kind": "compare",
+    seeds = run_seeds(seed, runs)
+    by_label = dict(zip(labels, resolved, strict=True))
+    plan = Plan(
+        kind="compare",
+        key={
             "labels": labels,
             "scenario_hashes": [f["scenario_hash"] for f in facts],
             "root_seed": seed,
             "runs": runs,
-        }
-        wd = output.workdir(key, restart=restart)
-        stores = {lb: wd.store(lb) for lb in labels}
-        seeds = run_seeds(seed, runs)
-        finished = {lb: stores[lb].done() for lb in labels}
-        missing = {lb: [r for r in range(runs) if r not in finished[lb]] for lb in labels}
-        n_missing = sum(len(m) for m in missing.values())
-        workers = 1 if jobs == 1 and dask is None else (jobs or default_jobs())
-        size = chunk_size or auto_chunk_size(n_missing, workers)
-        info = run_tasks(
-            _interleave(
-                [
-                    scenario_tasks(lb, sc, seeds, missing[lb], size)
-                    for lb, sc in zip(labels, resolved, strict=True)
-                ]
-            ),
-            stores=stores,
-            total=runs * len(labels),
-            done=runs * len(labels) - n_missing,
-            jobs=jobs,
-            dask=dask,
-            start_method=start_method,
-            progress=progress,
-            desc="compare",
-            workdir=wd.path if output.keeps_work else None,
-            on_chunk=on_chunk,
-        )
+        },
+        runs={lb: runs for lb in labels},
+        tasks=lambda lb, missing, size: scenario_tasks(lb, by_label[lb], seeds, missing, size),
+    )
+    with Experiment(plan, opts) as ex:
+        done = ex.run()
+        stores = done.stores
         keep = ["run", "seed", *chosen]
         tables = {lb: aggregate.read_runs([stores[lb]], keep) for lb in labels}
         base = labels[0]
@@ -392,11 +330,9 @@ def compare(
             [per_run_differences(tables[base], tables[lb], chosen, base, lb) for lb in labels[1:]],
             ignore_index=True,
         )
-        aggs = {
-            lb: ensemble_tables(stores[lb], sc) for lb, sc in zip(labels, resolved, strict=True)
-        }
+        aggs = {lb: ensemble_tables(stores[lb], sc) for lb, sc in by_label.items()}
         meta = {
-            **base_metadata("compare", command, info),
+            **done.metadata(),
             "labels": labels,
             "baseline": base,
             "scenarios": [f["scenario"] for f in facts],
@@ -405,8 +341,8 @@ def compare(
             "root_seed": seed,
             "runs": runs,
             "seeds_first": seeds[:10],
-            "chunk_size": size,
-            "resumed_runs": runs * len(labels) - n_missing,
+            "chunk_size": done.chunk_size,
+            "resumed_runs": done.resumed,
             "outcomes": chosen,
             "ci_level": ci,
             "ci_method": CI_METHOD,
@@ -421,7 +357,7 @@ def compare(
             differences.to_parquet(tmp / f"{DIFFERENCES}.parquet", index=False)
             for folder in ("runs", "aggregates", "rung_probability", "scenarios"):
                 (tmp / folder).mkdir()
-            for lb, sc in zip(labels, resolved, strict=True):
+            for lb, sc in by_label.items():
                 aggregate.write_runs([stores[lb]], tmp / "runs" / f"{lb}.parquet")
                 agg, prob = aggs[lb]
                 aggregate.write_table(agg, tmp / "aggregates" / lb, csv=False)
@@ -431,7 +367,7 @@ def compare(
                 )
             write_json(meta, tmp / METADATA)
 
-        path = output.finish(fill, wd)
+        path = ex.publish(fill)
         if path is None:
             full = LazyTables(
                 None, labels, {lb: aggregate.read_runs([stores[lb]]) for lb in labels}
@@ -447,5 +383,3 @@ def compare(
             meta,
             path,
         )
-    finally:
-        output.cleanup()

@@ -7,23 +7,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from escalation_sim.experiment import aggregate
 from escalation_sim.experiment.common import (
-    Output,
-    base_metadata,
+    check_runs,
+    ensemble_tables,
+    prepare_scenario,
     read_parquet,
+    scenario_metadata,
     scenario_tasks,
     write_json,
 )
-from escalation_sim.experiment.executors import default_jobs
+from escalation_sim.experiment.core import Experiment, Plan
+from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.outcomes import key_outcomes
-from escalation_sim.experiment.runner import ChunkCallback, auto_chunk_size, run_tasks
 from escalation_sim.experiment.seeds import check_root_seed, run_seeds
-from escalation_sim.experiment.store import ChunkStore
-from escalation_sim.scenario.loader import scenario_hash, scenario_to_yaml
+from escalation_sim.scenario.loader import scenario_to_yaml
 from escalation_sim.scenario.schema import Scenario
 
 RUNS = "runs"
@@ -115,78 +115,30 @@ def describe_ensemble(meta: dict[str, Any], runs: pd.DataFrame, prob: pd.DataFra
     return "\n".join(lines)
 
 
-def prepare_scenario(
-    scenario: Scenario | str | Path, days: int | None, overrides: Sequence[str]
-) -> Scenario:
-    """Resolve a scenario (path or object) with a horizon and overrides."""
-    from escalation_sim.scenario.loader import resolve_scenario
-
-    return resolve_scenario(scenario, days=days, overrides=overrides)
-
-
-def check_runs(runs: int) -> int:
-    """The number of runs as an int (at least 1)."""
-    if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 1:
-        raise ValueError(f"runs must be a positive integer, got {runs!r}")
-    return int(runs)
-
-
-def scenario_metadata(sc: Scenario) -> dict[str, Any]:
-    """The scenario facts an ensemble records."""
-    return {
-        "scenario": sc.name,
-        "scenario_hash": scenario_hash(sc),
-        "days": float(sc.n_steps * sc.step_days),
-        "step_days": float(sc.step_days),
-        "start_date": sc.start_date,
-        "actors": list(sc.actors),
-        "start_rungs": {a: s.start_rung for a, s in sc.actors.items()},
-    }
-
-
-def ensemble_tables(store: ChunkStore, sc: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Aggregates and rung probabilities of one scenario's stored runs."""
-    return aggregate.aggregate_series(store, sc), aggregate.rung_probability(store, sc)
-
-
 def ensemble(
     scenario: Scenario | str | Path,
     *,
     runs: int = 100,
     seed: int = 0,
-    jobs: int | None = None,
     days: int | None = None,
     overrides: Sequence[str] = (),
-    out: str | Path | None = None,
-    dask: Any = None,
-    chunk_size: int | None = None,
-    start_method: str | None = None,
-    progress: bool = True,
-    restart: bool = False,
-    force: bool = False,
-    on_chunk: ChunkCallback | None = None,
-    command: str | None = None,
+    options: ExecutionOptions | None = None,
+    **execution: Any,
 ) -> EnsembleResult:
     """Run one scenario ``runs`` times on seeds spawned from ``seed``.
 
     Args:
-        scenario: A :class:`Scenario` or a scenario file.
+        scenario: A :class:`Scenario`, a scenario file or a shipped scenario's name.
         runs: Number of runs.
         seed: Root seed; run ``i`` gets child ``i`` of ``SeedSequence(seed)``.
-        jobs: Local worker processes (``None``: one per CPU; 1: in this process).
         days: Override the horizon (days).
         overrides: ``key.path=value`` overrides.
-        out: Output directory; finished runs are kept in ``<out>.partial/`` until
-            the outputs are complete, so an interrupted call resumes when repeated.
-            ``None``: keep everything in memory (no resume).
-        dask: A Dask scheduler address or ``distributed.Client`` to run on instead.
-        chunk_size: Runs per task (default: a few chunks per worker, at most 25).
-        start_method: ``"spawn"`` (default) or ``"forkserver"`` for the local pool.
-        progress: Show a progress bar (tqdm; a widget in notebooks).
-        restart: Discard finished runs of an earlier, different call in ``<out>.partial/``.
-        force: Replace ``out`` if it exists.
-        on_chunk: Called with ``(done, total)`` after each chunk is on disk.
-        command: The command line, for the metadata.
+        options: How to run and where to write
+            (:class:`~escalation_sim.experiment.options.ExecutionOptions`).
+        **execution: Any field of ``ExecutionOptions`` as a keyword (``out=``,
+            ``jobs=``, ``dask=``, ``chunk_size=``, ``start_method=``, ``progress=``,
+            ``restart=``, ``force=``, ``on_chunk=``, ``command=``); replaces that
+            field of ``options``.
 
     Returns:
         The ensemble's tables and metadata.
@@ -197,46 +149,29 @@ def ensemble(
         StaleWorkError: ``<out>.partial/`` holds runs of a different experiment.
         ExperimentInterrupted: Interrupted; finished runs are kept for a resume.
     """
+    opts = ExecutionOptions.of(options, execution, caller="ensemble")
     sc = prepare_scenario(scenario, days, overrides)
     runs, seed = check_runs(runs), check_root_seed(seed)
-    output = Output(out, force=force)
-    try:
-        facts = scenario_metadata(sc)
-        key = {
-            "kind": "ensemble",
-            "scenario_hash": facts["scenario_hash"],
-            "root_seed": seed,
-            "runs": runs,
-        }
-        wd = output.workdir(key, restart=restart)
-        store = wd.store(STORE)
-        seeds = run_seeds(seed, runs)
-        finished = store.done()
-        missing = [r for r in range(runs) if r not in finished]
-        workers = 1 if jobs == 1 and dask is None else (jobs or default_jobs())
-        size = chunk_size or auto_chunk_size(len(missing), workers)
-        info = run_tasks(
-            scenario_tasks(STORE, sc, seeds, missing, size),
-            stores={STORE: store},
-            total=runs,
-            done=len(finished),
-            jobs=jobs,
-            dask=dask,
-            start_method=start_method,
-            progress=progress,
-            desc="ensemble",
-            workdir=wd.path if output.keeps_work else None,
-            on_chunk=on_chunk,
-        )
+    facts = scenario_metadata(sc)
+    seeds = run_seeds(seed, runs)
+    plan = Plan(
+        kind="ensemble",
+        key={"scenario_hash": facts["scenario_hash"], "root_seed": seed, "runs": runs},
+        runs={STORE: runs},
+        tasks=lambda store, missing, size: scenario_tasks(store, sc, seeds, missing, size),
+    )
+    with Experiment(plan, opts) as ex:
+        done = ex.run()
+        store = done.stores[STORE]
         aggregates, prob = ensemble_tables(store, sc)
         meta = {
-            **base_metadata("ensemble", command, info),
+            **done.metadata(),
             **facts,
             "root_seed": seed,
             "runs": runs,
             "seeds_first": seeds[:10],
-            "chunk_size": size,
-            "resumed_runs": len(finished),
+            "chunk_size": done.chunk_size,
+            "resumed_runs": done.resumed,
             "series": sorted(set(aggregates["series"])),
             "percentiles": "numpy.percentile, method 'linear', over all runs at each step",
             "files": {
@@ -253,10 +188,8 @@ def ensemble(
             write_json(meta, tmp / METADATA)
             (tmp / SCENARIO_YAML).write_text(scenario_to_yaml(sc), encoding="utf-8")
 
-        path = output.finish(fill, wd)
+        path = ex.publish(fill)
         if path is not None:
             return EnsembleResult(meta, path, aggregates=aggregates, rung_probability=prob)
         table = aggregate.read_runs([store])
         return EnsembleResult(meta, None, runs=table, aggregates=aggregates, rung_probability=prob)
-    finally:
-        output.cleanup()

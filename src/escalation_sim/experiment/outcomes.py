@@ -9,8 +9,9 @@ The row (one per run; the columns of ``runs.parquet`` and ``outcomes.parquet``):
 * ``strikes``, ``strikes_in_russia`` and ``strikes_in_russia.supplier.<s>`` /
   ``.weapon.<w>``: strikes over the run;
 * ``withheld`` and ``withheld.rule.<rule>``: opportunities no allowed weapon could
-  take (the sanctuary), by the rule that forbade them; ``constrained``: struck
-  with a second-choice weapon;
+  take (the sanctuary), by the rule that forbade them; ``constrained`` and
+  ``constrained.rule.<rule>``: struck with a second-choice weapon because the
+  rule forbade the best one;
 * ``fire_on_city`` (salvoes landed on the city over the run), ``harm`` (the
   cumulative civilian-harm index at the end), ``losses.RUS`` / ``losses.UKR``
   (units destroyed), ``alive.RUS`` / ``alive.UKR`` (units alive at the end);
@@ -32,7 +33,12 @@ import numpy as np
 import pandas as pd
 
 #: Column prefixes of per-run counts: a column absent from some runs means zero there.
-COUNT_PREFIXES = ("strikes_in_russia.supplier.", "strikes_in_russia.weapon.", "withheld.rule.")
+COUNT_PREFIXES = (
+    "strikes_in_russia.supplier.",
+    "strikes_in_russia.weapon.",
+    "withheld.rule.",
+    "constrained.rule.",
+)
 
 #: Per-step series taken as they are from the time series (when present).
 PLAIN_SERIES = (
@@ -57,16 +63,8 @@ CUMULATIVE_SERIES = {
 
 #: Outcomes compared by default between rule sets (``<russia>`` etc. are filled in).
 KEY_OUTCOMES = (
-    "fire_on_city",
-    "harm",
-    "strikes_in_russia",
-    "withheld",
-    "constrained",
-    "losses.RUS",
-    "losses.UKR",
-    "alive.RUS",
-    "nato_conflict",
-    "nuclear_use",
+    *("fire_on_city", "harm", "strikes_in_russia", "withheld", "constrained"),
+    *("losses.RUS", "losses.UKR", "alive.RUS", "nato_conflict", "nuclear_use"),
 )
 
 
@@ -131,6 +129,7 @@ def run_outcomes(
     row["withheld"] = int(ts["withheld"].sum())
     _sum_prefix(ts, "withheld.rule.", row)
     row["constrained"] = int(ts["constrained"].sum())
+    _sum_prefix(ts, "constrained.rule.", row)
     row["fire_on_city"] = float(ts["fire_on_city"].sum())
     row["harm"] = float(ts["harm_cumulative"].iloc[-1])
     row["losses.RUS"] = int(ts["losses.RUS"].sum())

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from escalation_sim.experiment.errors import ExperimentInterrupted
-from escalation_sim.experiment.executors import Executor, make_executor
+from escalation_sim.experiment.executors import make_executor
+from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.store import ChunkStore
 from escalation_sim.experiment.tasks import ChunkResult, Task, execute_task
 
@@ -23,10 +24,6 @@ from escalation_sim.experiment.tasks import ChunkResult, Task, execute_task
 MAX_CHUNK = 25
 #: Chunks per worker aimed at by the default chunk size (for balance and resumability).
 CHUNKS_PER_WORKER = 4
-
-#: ``on_chunk(done, total)``: called after each chunk is on disk.
-ChunkCallback = Callable[[int, int], None]
-
 
 def auto_chunk_size(runs: int, workers: int) -> int:
     """Default runs per chunk: several chunks per worker, at most :data:`MAX_CHUNK`."""
@@ -67,14 +64,9 @@ def run_tasks(
     stores: Mapping[str, ChunkStore],
     total: int,
     done: int,
-    jobs: int | None,
-    dask: Any,
-    start_method: str | None,
-    progress: bool,
+    options: ExecutionOptions,
     desc: str,
     workdir: Path | None,
-    on_chunk: ChunkCallback | None = None,
-    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Run ``tasks`` and write each result to its store.
 
@@ -83,14 +75,10 @@ def run_tasks(
         stores: Where results go, by :attr:`Task.store`.
         total: Runs of the whole experiment.
         done: Runs already finished before this call.
-        jobs: Local worker processes (``None``: one per CPU; 1: this process).
-        dask: A Dask scheduler address or client (``None``: local).
-        start_method: Start method of the local pool.
-        progress: Show a progress bar.
+        options: Executor, progress bar and chunk callback
+            (:class:`~escalation_sim.experiment.options.ExecutionOptions`).
         desc: Label of the progress bar.
         workdir: Where finished runs are kept (for the interruption message).
-        on_chunk: Called with ``(done, total)`` after each chunk is on disk.
-        executor: Use this executor instead of making one (tests, benchmarks).
 
     Returns:
         What ran the tasks and how fast: ``executor``, ``seconds``, ``runs_run``.
@@ -98,7 +86,7 @@ def run_tasks(
     Raises:
         ExperimentInterrupted: Interrupted; finished chunks are on disk.
     """
-    bar = progress_bar(total, done, desc, progress)
+    bar = progress_bar(total, done, desc, options.progress)
     start = time.perf_counter()
     ran = 0
     source = iter(tasks)
@@ -107,10 +95,11 @@ def run_tasks(
     if first is None:
         bar.close()
         return {"executor": described, "seconds": 0.0, "runs_run": 0}
+    executor = options.executor
     own = executor is None
     try:
         if executor is None:
-            executor = make_executor(jobs, dask, start_method)
+            executor = make_executor(options.jobs, options.dask, options.start_method)
         described = executor.description
 
         def chained() -> Iterator[Task]:
@@ -122,8 +111,8 @@ def run_tasks(
             stores[result.store].write(result)
             ran += result.n
             bar.update(result.n)
-            if on_chunk is not None:
-                on_chunk(done + ran, total)
+            if options.on_chunk is not None:
+                options.on_chunk(done + ran, total)
     except KeyboardInterrupt:
         if executor is not None and own:
             executor.close(cancel=True)

@@ -1,10 +1,12 @@
 """The model's agents: state actors that decide, and force units as views.
 
 :class:`StateActor` is one state (Ukraine, Russia, a supplier). It carries its
-rung on the escalation ladder, the pressure behind it, its risk tolerance, the
-credibility of its signals, and, for a supplier, the rules it imposes on the
-weapons it supplies. Its decision each step is stochastic and explained: the
-contributions to its pressure are tracked so a climb can name its causes.
+rung on the escalation ladder, what it perceives (flows it has come to expect,
+precedents still salient, the other side's acts), the case for answering
+that builds from them, the commitment and credibility of its threats, and,
+for a supplier, the rules it imposes on the weapons it supplies. Its choice
+each step is made by its decision model (``model/decisions``) and explained:
+the contributions to its pressure are tracked so a choice can name its causes.
 
 :class:`ForceUnit` is a light Mesa agent over one row of the force layer's
 arrays, so units can be listed, selected and inspected with Mesa's AgentSet
@@ -13,11 +15,13 @@ while the combat itself runs vectorised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import mesa
 
+from escalation_sim.model.decisions.perception import Observation, PerceivedAct
 from escalation_sim.model.ladder import Ladder
 from escalation_sim.model.policy import PolicyState
 from escalation_sim.scenario.schema import ActorSpec, DecisionSpec
@@ -27,23 +31,41 @@ if TYPE_CHECKING:
 
 #: Contributions smaller than this share of pressure are not named as causes.
 MIN_CAUSE_SHARE = 0.05  # assumption: presentation only
+#: A precedent stays salient (opens the options it gates) this many half-lives.
+SALIENT_HALF_LIVES = 3.0  # assumption: ~3 weeks at the default 7-day half-life
+#: Channels that are the war as usual from the start: their expected level is learned
+#: from the first observation on (no surprise at the start); others start at zero.
+USUAL_CHANNELS = ("losses", "harm")
 
 
 @dataclass(slots=True)
-class Decision:
-    """A move on the ladder, with what drove it."""
+class _Flow:
+    """A perceived flow (strikes by one supplier, losses, harm): smoothed, and expected."""
 
-    actor: str
-    from_rung: int
-    to_rung: int
-    pressure: float
-    threshold: float
-    chance: float
-    causes: list[tuple[str, float]]
+    smoothed: float = 0.0
+    expected: float = 0.0
+    days: float = 0.0
+    causes: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Salient:
+    """A perceived precedent and how salient it still is."""
+
+    kind: str
+    label: str
+    weight: float
+    age_days: float = 0.0
 
 
 class StateActor(mesa.Agent):
-    """A state: its escalation state, its decision rule and (if a supplier) its rules."""
+    """A state: what it perceives, its escalation state, its decisions and (if a supplier) its rules.
+
+    Its *case* for answering is its pressure (perceived flows above what it has
+    come to expect, decaying), the salience of recent precedents and the
+    commitment its ignored threats have built. The decision model weighs the
+    case against each open option's cost and risk.
+    """
 
     def __init__(
         self,
@@ -66,12 +88,39 @@ class StateActor(mesa.Agent):
         self.contributions: dict[str, float] = {}
         self.peak_rung = self.rung
         self.peak_day = 0.0
+        self.flows: dict[str, _Flow] = {}
+        self.salient: list[_Salient] = []
+        #: Commitment built by threats ignored under continuing provocation (audience costs).
+        self.commitment = 0.0
+        #: Outstanding threats (decaying stake).
+        self.stakes = 0.0
+        #: Credibility of this actor's threats as the other side reads them (1 = full).
+        self.credibility = 1.0
+        #: The other side's rungs as last perceived.
+        self.seen_rungs: dict[str, int] = {}
+        #: The other side's acts as perceived: (day perceived, act).
+        self.seen_acts: list[tuple[float, PerceivedAct]] = []
+        self.last_observation: Observation | None = None
+        self.last_provocation = 0.0
+        self.last_harm = 0.0
+        self._harm_seen: list[float] = []
+        #: Day each option was last taken (for cool-downs).
+        self.last_taken: dict[str, float] = {}
+        self.score_now = 0
+        self.kahn_now = 0
+        self.option_now = ""
+
+    @property
+    def automated(self) -> bool:
+        """True while the model's decision layer chooses for the actor (no player holds its seat)."""
+        return self.actor_id not in self.model.seated
 
     @property
     def is_supplier(self) -> bool:
         """True when the actor imposes rules on weapons it supplies."""
         return self.policy is not None
 
+    # ------------------------------------------------------------------ pressure
     def add_pressure(self, amount: float, cause: str) -> None:
         """Add escalation pressure and remember where it came from."""
         if amount <= 0.0:
@@ -80,13 +129,128 @@ class StateActor(mesa.Agent):
         self.contributions[cause] = self.contributions.get(cause, 0.0) + amount
 
     def decay(self, days: float) -> None:
-        """Pressure (and the memory of its causes) fades with time."""
+        """Pressure and commitment (and the memory of causes) fade; precedents age; stakes halve."""
         keep = (1.0 - self.params.pressure_decay) ** days
         self.pressure *= keep
+        self.commitment *= keep
         self.contributions = {k: v * keep for k, v in self.contributions.items() if v * keep > 1e-6}
+        for s in self.salient:
+            s.age_days += days
+        self.stakes *= 0.5 ** (days / self.params.threat_half_life_days)
 
+    @property
+    def salience(self) -> float:
+        """The summed salience of perceived precedents, each halving with its half-life."""
+        half = self.model.spec.decisions.perception.salience_half_life_days
+        return sum(s.weight * 0.5 ** (s.age_days / half) for s in self.salient)
+
+    def salient_kinds(self) -> list[str]:
+        """Kinds of precedent salient now (in order of perception)."""
+        window = SALIENT_HALF_LIVES * self.model.spec.decisions.perception.salience_half_life_days
+        kinds: list[str] = []
+        for s in self.salient:
+            if s.age_days <= window and s.kind not in kinds:
+                kinds.append(s.kind)
+        return kinds
+
+    def salient_labels(self) -> list[str]:
+        """The precedents salient now, as labels."""
+        window = SALIENT_HALF_LIVES * self.model.spec.decisions.perception.salience_half_life_days
+        return [s.label for s in self.salient if s.age_days <= window]
+
+    @property
+    def case(self) -> float:
+        """The case for answering: pressure + salience of precedents + commitment."""
+        return self.pressure + self.salience + self.commitment
+
+    def absorb(self, obs: Observation, days: float, day: float) -> None:
+        """Take in one step's observation: flows above expectation, precedents, acts.
+
+        A flow adds pressure only where it exceeds the level the actor has come to
+        expect (habituation; ``perception.habituation_days``); precedents add
+        salience; each act of the other side adds ``act_weight`` x its score.
+        """
+        p = self.model.spec.decisions.perception
+        self.last_observation = obs
+        self.last_provocation = obs.provocation
+        self.last_harm = obs.harm
+        self._harm_seen.append(obs.harm)
+        for channel, amount in obs.flows.items():
+            flow = self.flows.get(channel)
+            if flow is None:
+                flow = self.flows[channel] = _Flow()
+            total = amount
+            flow.causes = {k: v / total for k, v in obs.causes[channel].items()} if total else {}
+        for channel, flow in self.flows.items():
+            rate = obs.flows.get(channel, 0.0) / days
+            if p.habituation_days is None:
+                surprise = rate
+            else:
+                flow.smoothed += (1.0 - math.exp(-days / p.smoothing_days)) * (rate - flow.smoothed)
+                usual = channel in USUAL_CHANNELS or channel.removeprefix("strikes:") in (
+                    p.precedent_suppliers
+                )
+                flow.days += days
+                learn = 1.0 - math.exp(-days / p.habituation_days)
+                if usual:
+                    learn = max(learn, days / flow.days)
+                flow.expected += learn * (flow.smoothed - flow.expected)
+                surprise = max(0.0, flow.smoothed - flow.expected)
+            if surprise > 0:
+                for cause, share in flow.causes.items():
+                    self.add_pressure(surprise * days * share, cause)
+        for t in obs.triggers:
+            self.salient.append(_Salient(t.kind, t.label, t.weight))
+        # The other side speaks as one: its acts weigh by their mean over its actors.
+        n_other = max(1, len(self.seen_rungs))
+        for act in obs.acts:
+            self.seen_rungs[act.actor] = act.rung
+            self.seen_acts.append((day, act))
+            self.add_pressure(p.act_weight * act.score / n_other, f"{act.actor}: {act.label}")
+
+    def seen_harm_rate(self, window_days: float) -> float:
+        """Harm to the city per day as perceived over the last ``window_days``."""
+        days = self.model.step_days
+        n = max(1, round(window_days / days))
+        self._harm_seen = self._harm_seen[-n:]
+        return sum(self._harm_seen) / max(1, len(self._harm_seen)) / days
+
+    def update_commitment(self, days: float) -> None:
+        """Threats ignored under provocation build commitment and lose credibility.
+
+        While the actor has threats outstanding and the other side's strikes go
+        on, a share ``commitment_share`` of the ignored threat becomes
+        commitment to act (audience costs: ``commitment_weight`` x stakes x
+        today's perceived provocation), the rest erodes the credibility of its
+        threats (bluff discount: ``bluff_rate`` per day).
+        """
+        prm = self.params
+        if self.stakes <= 1e-3 or self.last_provocation <= 0:
+            return
+        theta = prm.commitment_share
+        added = theta * prm.commitment_weight * self.stakes * self.last_provocation * days
+        self.commitment += added
+        if added > 0:
+            self.contributions["commitment of ignored threats"] = (
+                self.contributions.get("commitment of ignored threats", 0.0) + added
+            )
+        self.credibility *= (1.0 - (1.0 - theta) * prm.bluff_rate) ** days
+
+    def relieve(self, answered: float) -> None:
+        """An act answers part of the case: pressure, salience and commitment shrink by its share."""
+        case = self.case
+        if case <= 0 or answered <= 0:
+            return
+        keep = 1.0 - self.params.relief * min(1.0, answered / case)
+        self.pressure *= keep
+        self.commitment *= keep
+        self.contributions = {k: v * keep for k, v in self.contributions.items()}
+        for s in self.salient:
+            s.weight *= keep
+
+    # ------------------------------------------------------------------ legacy credibility
     def update_credibility(self, on_signal_rung: bool, provocation: float, days: float) -> None:
-        """Signals that go unheeded build pressure toward a concrete step.
+        """The ``pressure`` model's credibility gap: unheeded signals build pressure.
 
         While the actor stands on a signalling rung and strikes against it go on
         (``provocation``: today's perceived weight of those strikes, > 0), its
@@ -102,30 +266,6 @@ class StateActor(mesa.Agent):
             )
         else:
             self.credibility_gap *= (1.0 - self.params.pressure_decay) ** days
-
-    def decide(self, u: float, day: float, days: float) -> Decision | None:
-        """Climb, descend or hold on its ladder, with one uniform draw ``u``; returns the move if any."""
-        ladder = self.ladder
-        move = ladder.move_chances(
-            self.rung, self.pressure, self.params, self.spec.risk_tolerance, days
-        )
-        if u < move.climb:
-            to, chance = self.rung + 1, move.climb
-            threshold = ladder.rung(to).climb_threshold
-        elif u < move.climb + move.descend:
-            to, chance = self.rung - 1, move.descend
-            threshold = ladder.rung(self.rung).climb_threshold
-        else:
-            return None
-        decision = Decision(
-            self.actor_id, self.rung, to, self.pressure, threshold, chance, self.causes()
-        )
-        self.rung = to
-        if to > self.peak_rung:
-            self.peak_rung, self.peak_day = to, day
-        if to > decision.from_rung:
-            self.credibility_gap = 0.0
-        return decision
 
     def causes(self, top: int = 3) -> list[tuple[str, float]]:
         """The largest contributions to current pressure, as (cause, share)."""

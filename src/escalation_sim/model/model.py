@@ -16,9 +16,10 @@ the model brief:
    of flight, may be intercepted or find the target gone, and are assessed
    uncertainly; withheld opportunities are counted by the rule that forbade
    them; units that fired or were detected shoot and scoot;
-6. escalation decisions: Russia weighs strikes inside Russia (by supplier,
-   weapon, target class, depth and harm), its losses and the credibility of its
-   signals; the others weigh harm to the city and Russia's rung;
+6. perception and decisions (``model/decisions``): each actor takes in what
+   it perceives (noisy, late, uncertainly attributed: strikes inside Russia,
+   the precedents they set, losses, harm to the city, the other side's acts)
+   and chooses among its response options by its decision model;
 7. suppliers' policy responses (adaptive widening and narrowing);
 8. resupply, repair, replacements from finite reserves; data collection.
 
@@ -32,13 +33,16 @@ source or the word "assumption"; see docs/ODD.md.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
 
-from escalation_sim.model.agents import Decision, ForceUnit, StateActor
+from escalation_sim.model import control
+from escalation_sim.model.agents import ForceUnit, StateActor
+from escalation_sim.model.decisions import Choice, Decision, DecisionLayer
 from escalation_sim.model.engagement import (
     OUTCOME_LABELS,
     Outcome,
@@ -63,7 +67,8 @@ from escalation_sim.scenario.schema import Scenario
 
 #: Independent random streams, spawned from the model's generator, one per process,
 #: so that changing one process (e.g. the rules) leaves the others' draws aligned.
-STREAMS = ("setup", "fire", "detect", "strike", "decide", "policy", "recover", "move")
+#: ``perceive`` and ``move`` come last so that adding them left the earlier streams' draws unchanged.
+STREAMS = ("setup", "fire", "detect", "strike", "decide", "policy", "recover", "perceive", "move")
 #: Days of harm averaged when suppliers judge the harm to the city.
 HARM_WINDOW_DAYS = 7  # assumption
 
@@ -76,10 +81,17 @@ class EscalationModel(mesa.Model):
         seed: Seed of the model's generator; the same scenario and seed give
             identical results. ``None`` draws one (recorded in :attr:`seed`).
         record_events: Keep the event log (ensembles can switch it off).
+        seated: Actors played from outside the model (see :mod:`.control`): they
+            make no automated escalation choice and no automated policy change.
     """
 
     def __init__(
-        self, scenario: Scenario, *, seed: int | None = None, record_events: bool = True
+        self,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        record_events: bool = True,
+        seated: Sequence[str] = (),
     ) -> None:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**63))
@@ -96,9 +108,15 @@ class EscalationModel(mesa.Model):
         self.weapon_ids = list(scenario.weapons)
         self.theater = Theater(scenario.theater)
         self.ladders = {aid: Ladder(scenario.ladder_for(aid)) for aid in self.actor_ids}
-        self.perception = scenario.decisions.perception
         self.combat = scenario.combat
         self.russia_id = next(a for a, s in scenario.actors.items() if s.side == "russia")
+        unknown = [a for a in seated if a not in scenario.actors]
+        if unknown:
+            raise ValueError(
+                f"seated: unknown actor(s) {', '.join(unknown)}; expected any of: "
+                f"{', '.join(self.actor_ids)}"
+            )
+        self.seated = frozenset(seated)
         self.ukraine_id = next(a for a, s in scenario.actors.items() if s.side == "ukraine")
 
         # State actors (one agent each), with suppliers' rules in force.
@@ -148,9 +166,9 @@ class EscalationModel(mesa.Model):
             "outcome": OUTCOME_LABELS,
         }
         self._init_counters()
+        self.decisions = DecisionLayer(self, self._cause_label)
         self.datacollector = mesa.DataCollector(tables={"series": self._series_columns()})
         self.harm_total = 0.0
-        self._harm_recent: list[float] = []
         self.nato_conflict_day: float | None = None
         self.nuclear_use_day: float | None = None
         self._apply_schedule(day=0.0, step=0)
@@ -172,9 +190,9 @@ class EscalationModel(mesa.Model):
             self.combat.fixed_target_attempt_prob,
             self.streams["detect"],
         )
-        ru_losses = self._ukrainian_strikes(k, candidates, preparing)
+        ru_losses = self._ukrainian_strikes(k, candidates, preparing, fire.city_harm)
         self.forces.relocate(self.streams["move"])
-        self._escalation_decisions(k, day, fire.city_harm, provocation=self._perceived_now)
+        self.decisions.decide(k, day)
         self._policy_responses(k, day)
         self._resupply_and_recover(k)
         self._record(
@@ -194,13 +212,12 @@ class EscalationModel(mesa.Model):
         multiplier = rus.ladder.rung(rus.rung).fire_multiplier
         fire = self.forces.russian_fire(k, multiplier, self.stock, self.streams["fire"])
         self.harm_total += fire.city_harm
-        self._harm_recent = ([*self._harm_recent, fire.city_harm])[
-            -max(1, round(HARM_WINDOW_DAYS / self.step_days)) :
-        ]
         self._row_fire_by_weapon = fire.city_landed_by_weapon
         return fire
 
-    def _ukrainian_strikes(self, k: int, candidates: np.ndarray, preparing: np.ndarray) -> int:
+    def _ukrainian_strikes(
+        self, k: int, candidates: np.ndarray, preparing: np.ndarray, harm: float
+    ) -> int:
         f = self.forces
         max_strikes, family_capacity = self._strike_tasking()
         plan = plan_strikes(
@@ -258,33 +275,12 @@ class EscalationModel(mesa.Model):
         )
         sanctuary = plan.withheld_substituted < 0
         np.add.at(c["withheld.rule"], wh_rules[sanctuary], 1)
+        np.add.at(c["constrained.rule"], wh_rules[~sanctuary], 1)
         self._constrained_now = int((~sanctuary).sum())
 
-        # Russia's perception of strikes inside Russia.
-        rus = self.actor[self.russia_id]
-        p = self.perception
+        # What the actors perceive of it is the decision layer's business.
         destroyed_ru = int(outcome.destroyed.sum())
-        inside = np.flatnonzero(in_russia)
-        t = plan.target[inside]
-        w = weapons[inside]
-        weights = (
-            self._supplier_weight[supplier[inside]]
-            * self._class_weight[f.cls[t]]
-            * (1.0 + depth_km[inside] / p.depth_scale_km)
-            * np.where(f.w_long[w], p.long_range_multiplier, 1.0)
-            * np.where(outcome.destroyed[inside], p.destroyed_multiplier, 1.0)
-        )
-        keys = zip(
-            supplier[inside].tolist(),
-            w.tolist(),
-            zone[inside].tolist(),
-            rules[inside].tolist(),
-            strict=True,
-        )
-        for key, weight in zip(keys, weights.tolist(), strict=True):
-            rus.add_pressure(weight, self._cause_label(*key))
-        self._perceived_now += float(weights.sum())
-        rus.add_pressure(p.own_loss_weight * destroyed_ru, "losses to Ukrainian strikes")
+        self.decisions.perceive(k, report, destroyed_ru, harm)
 
         if self.record_events:
             self.events.add_strikes(
@@ -353,27 +349,7 @@ class EscalationModel(mesa.Model):
         family = np.floor(self._family_capacity * self.step_days * mult + 1e-9)
         return round(self.combat.max_strikes_per_step * mult), family
 
-    def _escalation_decisions(self, k: int, day: float, harm: float, provocation: float) -> None:
-        rus = self.actor[self.russia_id]
-        others_top = max(
-            (a.rung - a.spec.start_rung for a in self.actors if a is not rus), default=0
-        )
-        russia_above_start = max(0, rus.rung - rus.spec.start_rung)
-        for actor in self.actors:
-            prm = actor.params
-            actor.add_pressure(prm.harm_weight * harm, f"harm to {self.theater.spec.target_city}")
-            above = max(0, others_top) if actor is rus else russia_above_start
-            actor.add_pressure(
-                prm.adversary_rung_weight * above * self.step_days, "adversary's escalation"
-            )
-        rus.update_credibility(rus.ladder.rung(rus.rung).signal, provocation, self.step_days)
-        draws = self.streams["decide"].random(len(self.actor_ids))
-        for u, aid in zip(draws.tolist(), self.actor_ids, strict=True):
-            decision = self.actor[aid].decide(u, day, self.step_days)
-            if decision is not None:
-                self._log_decision(k, day, decision)
-
-    def _log_decision(self, k: int, day: float, d: Decision) -> None:
+    def _log_decision(self, k: int, day: float, d: Decision, **extra: Any) -> None:
         rung = self.actor[d.actor].ladder.rung(d.to_rung)
         if d.to_rung > d.from_rung:
             if rung.nato_conflict and self.nato_conflict_day is None:
@@ -385,26 +361,42 @@ class EscalationModel(mesa.Model):
                 k,
                 "decision",
                 actor=d.actor,
+                option=d.option,
+                option_label=d.label,
+                option_kind=d.kind,
                 from_rung=d.from_rung,
                 to_rung=d.to_rung,
                 rung_name=rung.name,
+                rivera=d.rivera,
+                score=d.score,
+                kahn=d.kahn,
+                decision_model=d.model,
                 pressure=round(d.pressure, 3),
                 threshold=d.threshold,
                 chance=round(d.chance, 4),
+                utility=round(d.utility, 3),
+                triggers=list(d.triggers),
                 causes=[{"cause": c, "share": round(s, 3)} for c, s in d.causes],
+                **({"cause": d.cause} if d.cause else {}),
+                **extra,
             )
 
     def _policy_responses(self, k: int, day: float) -> None:
         draws = self.streams["policy"].random(len(self.suppliers))
-        harm_rate = sum(self._harm_recent) / max(1, len(self._harm_recent)) / self.step_days
-        rus_rung = self.actor[self.russia_id].rung
         changed = False
         # Every supplier judges its allies' stances as they stood at the start of this phase.
         levels = {a.actor_id: a.policy.level for a in self.suppliers}
         for u, actor in zip(draws.tolist(), self.suppliers, strict=True):
+            if actor.actor_id in self.seated:  # a player changes rules (control.change_rules)
+                continue
             others = [lvl for aid, lvl in levels.items() if aid != actor.actor_id]
             allies = sum(others) / len(others) if others else None
-            change = actor.policy.adapt(day, harm_rate, allies, rus_rung, u)
+            # What the supplier perceives: the harm it has seen, Russia's rung and acts.
+            harm_rate = actor.seen_harm_rate(HARM_WINDOW_DAYS)
+            rus_rung = actor.seen_rungs.get(self.russia_id, self.actor[self.russia_id].rung)
+            window = actor.policy.spec.adaptation.threat_window_days
+            threat = self.decisions.threat_seen_by(actor, day, window)
+            change = actor.policy.adapt(day, harm_rate, allies, rus_rung, u, threat=threat)
             if change is not None:
                 self._log_rule_change(k, change)
                 changed = True
@@ -448,6 +440,25 @@ class EscalationModel(mesa.Model):
         f.ua_ad.resupply_step(self.step_days)
         f.recover(self.combat.repair_per_day, k)
 
+    # ------------------------------------------------------------------ players
+    def choices(self, actor_id: str) -> list[Choice]:
+        """What ``actor_id`` may choose now (see :func:`.control.choices`)."""
+        return control.choices(self, actor_id)
+
+    def choose(self, actor_id: str, choice_id: str, *, cause: str) -> Decision | None:
+        """Apply a player's choice for ``actor_id`` (see :func:`.control.choose`)."""
+        return control.choose(self, actor_id, choice_id, cause=cause)
+
+    def change_rules(
+        self, supplier: str, change: Mapping[str, Any], *, cause: str = "player's move"
+    ) -> None:
+        """Apply a supplier's rule change now (see :func:`.control.change_rules`)."""
+        control.change_rules(self, supplier, change, cause=cause)
+
+    def observation(self, actor_id: str, **kwargs: Any) -> dict[str, Any]:
+        """What ``actor_id`` perceives now (see :func:`.control.observation`)."""
+        return control.observation(self, actor_id, **kwargs)
+
     # ------------------------------------------------------------------ rules
     def world(self) -> WorldState:
         """What rule conditions see now: each actor's rung."""
@@ -489,12 +500,6 @@ class EscalationModel(mesa.Model):
             [self.actor_ids.index(self.spec.weapons[w].supplier) for w in self.weapon_ids],
             dtype=np.int64,
         )
-        self._supplier_weight = np.array(
-            [self.perception.supplier_weight.get(a, 1.0) for a in self.actor_ids]
-        )
-        self._class_weight = np.array(
-            [self.perception.class_weight.get(c, 1.0) for c in f.class_ids]
-        )
         self._count_names = {
             "strikes.supplier": self.actor_ids,
             "strikes_in_russia.supplier": self.actor_ids,
@@ -504,13 +509,13 @@ class EscalationModel(mesa.Model):
             "strikes.zone": self.theater.zone_ids,
             "strikes.outcome": OUTCOME_LABELS,
             "withheld.rule": self.rule_labels,
+            "constrained.rule": self.rule_labels,
         }
         self._counts = {k: np.zeros(len(v), dtype=np.int64) for k, v in self._count_names.items()}
         self._count_rows: list[np.ndarray] = []
         self._cause_labels: dict[tuple[int, int, int, int], str] = {}
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
-        self._perceived_now = 0.0
         self._row_fire_by_weapon = np.zeros(len(self.weapon_ids))
         ukr_used = sorted(set(f.opt_weapon.tolist()))
         self._stock_columns = ukr_used
@@ -550,6 +555,9 @@ class EscalationModel(mesa.Model):
         ]
         for aid in self.actor_ids:
             cols += [f"rung.{aid}", f"pressure.{aid}"]
+        for aid in self.actor_ids:
+            cols += [f"score.{aid}", f"kahn.{aid}", f"option.{aid}"]
+        cols += [f"credibility.{self.russia_id}", f"commitment.{self.russia_id}"]
         for a in self.suppliers:
             cols += [f"posture.{a.actor_id}", f"posture_level.{a.actor_id}"]
         cols += [f"depth.RUS.{self.forces.class_ids[c]}" for c in self._depth_classes]
@@ -593,7 +601,13 @@ class EscalationModel(mesa.Model):
         }
         for a in self.actors:
             row[f"rung.{a.actor_id}"] = a.rung
-            row[f"pressure.{a.actor_id}"] = a.pressure
+            row[f"pressure.{a.actor_id}"] = a.case
+            row[f"score.{a.actor_id}"] = a.score_now
+            row[f"kahn.{a.actor_id}"] = a.kahn_now
+            row[f"option.{a.actor_id}"] = a.option_now
+        rus = self.actor[self.russia_id]
+        row[f"credibility.{self.russia_id}"] = rus.credibility
+        row[f"commitment.{self.russia_id}"] = rus.commitment
         for a in self.suppliers:
             row[f"posture.{a.actor_id}"] = a.policy.posture
             row[f"posture_level.{a.actor_id}"] = a.policy.level
@@ -612,7 +626,6 @@ class EscalationModel(mesa.Model):
             v[:] = 0
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
-        self._perceived_now = 0.0
 
     def timeseries(self) -> pd.DataFrame:
         """One row per step: dates, rungs, pressures, strikes, withheld, fire, harm, losses, rules."""
@@ -625,8 +638,43 @@ class EscalationModel(mesa.Model):
         ints = pd.DataFrame(rows[:, :n_int].astype(np.int64), columns=names[:n_int])
         floats = pd.DataFrame(rows[:, n_int:], columns=names[n_int:])
         counts = pd.concat([ints, floats], axis=1)
+        counts = counts.drop(columns=sorted(self._structural_zeros() & set(names)))
         return pd.concat([base, counts], axis=1)
 
+    def _structural_zeros(self) -> set[str]:
+        """Count columns that no run of this scenario can make non-zero (left out of the outputs).
+
+        A permission never forbids, so an ``allow`` rule, ``unrestricted:<s>`` and
+        ``ukrainian-territory`` withhold nothing; Ukraine strikes only with the
+        weapons of its launch options; only Russian firing units' weapons land on
+        the city.
+        """
+        sc = self.spec
+        effects: dict[str, set[str]] = {}
+        for policy in sc.rules.values():
+            for posture in policy.postures.values():
+                for r in posture.rules:
+                    effects.setdefault(r.id, set()).add(r.effect)
+        for change in sc.schedule:
+            for r in change.add_rules:
+                effects.setdefault(r.id, set()).add(r.effect)
+        never_forbid = [
+            label
+            for label in self.rule_labels
+            if label == UKRAINIAN_TERRITORY
+            or label.startswith(f"{UNRESTRICTED}:")
+            or effects.get(label) == {"allow"}
+        ]
+        zero = {f"{k}.{label}" for k in ("withheld.rule", "constrained.rule") for label in never_forbid}
+        striking = {self.weapon_ids[w] for w in self.forces.opt_weapon.tolist()}
+        suppliers = {sc.weapons[w].supplier for w in striking}
+        for k in ("strikes.weapon", "strikes_in_russia.weapon"):
+            zero |= {f"{k}.{w}" for w in self.weapon_ids if w not in striking}
+        for k in ("strikes.supplier", "strikes_in_russia.supplier"):
+            zero |= {f"{k}.{a}" for a in self.actor_ids if a not in suppliers}
+        firing = {self.weapon_ids[w] for w in self.forces.rf_weapon.tolist()}
+        zero |= {f"fire_on_city.weapon.{w}" for w in self.weapon_ids if w not in firing}
+        return zero
 
 def _finite_sum(stock: np.ndarray) -> float:
     """Interceptors on hand (unlimited stocks are left out)."""

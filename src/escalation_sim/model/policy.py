@@ -3,8 +3,11 @@
 Each supplier has named postures (rule sets) ordered by ``level``. The rules in
 force are the current posture's rules, plus rules added and minus rules removed
 by scheduled changes. Adaptation moves a supplier one posture up (wider) when
-harm to the city and its allies' wider stances push it past its threshold, and
-one posture down (narrower) when Russia's rung reaches the supplier's limit.
+harm to the city and its allies' wider stances, less the restraint of Russia's
+credible threats, push it past its threshold, and one posture down (narrower)
+when Russia's perceived acts amount to a threat past its limit or Russia's
+rung reaches the supplier's limit. Everything is read as the supplier
+perceives it.
 """
 
 from __future__ import annotations
@@ -85,15 +88,26 @@ class PolicyState:
         allies_level: float | None,
         russia_rung: int,
         u: float,
+        *,
+        threat: float = 0.0,
     ) -> PolicyChange | None:
         """Maybe widen or narrow the posture; ``u`` is this step's uniform draw.
 
+        The supplier narrows when Russia's rung reaches its limit or when the
+        threat it perceives (Russia's recent acts, by escalation score, each
+        weighed by the credibility of Russia's threats) reaches
+        ``narrow_at_threat``; it widens when harm and its allies' wider stances,
+        less ``restraint_weight`` x that threat, push it past its threshold.
+        Threats Russia made and did not carry out lose credibility, so they
+        restrain less: suppliers widen on what happens in the run.
+
         Args:
             day: Current day.
-            harm_per_day: Recent harm to the target city per day.
+            harm_per_day: Recent harm to the target city per day, as perceived.
             allies_level: Mean posture level of the other suppliers (None if alone).
-            russia_rung: Russia's current rung.
+            russia_rung: Russia's rung as last perceived.
             u: A uniform draw in [0, 1) from the policy stream.
+            threat: Russia's threat as the supplier perceives it.
         """
         a = self.spec.adaptation
         if day - self.last_change_day < a.min_days_between_changes:
@@ -102,14 +116,20 @@ class PolicyState:
             target = self._neighbour(-1)
             cause = f"Russia reached rung {russia_rung} (limit {a.narrow_at_rung})"
             kind = "narrow"
+        elif a.narrow and threat >= a.narrow_at_threat:
+            target = self._neighbour(-1)
+            cause = f"Russia's perceived threat {threat:.1f} >= {a.narrow_at_threat:g}"
+            kind = "narrow"
         elif a.widen and russia_rung < a.narrow_at_rung:
             ally_gap = max(0.0, (allies_level or 0.0) - self.level)
-            push = a.harm_weight * harm_per_day + a.ally_weight * ally_gap
+            restraint = a.restraint_weight * threat
+            push = a.harm_weight * harm_per_day + a.ally_weight * ally_gap - restraint
             if push < a.widen_threshold:
                 return None
             target = self._neighbour(+1)
             cause = (
-                f"harm {harm_per_day:.1f}/day and allies {ally_gap:.1f} levels wider: "
+                f"harm {harm_per_day:.1f}/day and allies {ally_gap:.1f} levels wider, "
+                f"restraint {restraint:.2f} from Russia's threat: "
                 f"push {push:.2f} >= {a.widen_threshold:g}"
             )
             kind = "widen"

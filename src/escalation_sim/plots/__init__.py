@@ -23,7 +23,8 @@ Inputs, by figure:
   :func:`compare_fan`, :func:`compare_reach`, :func:`survival_curves`,
   :func:`tradeoff`, :func:`withheld_by_rule`;
 * a sweep (``experiments``, ``outcomes``, ``sensitivity``): :func:`sweep_outcomes`,
-  :func:`sensitivity_bars`.
+  :func:`sensitivity_bars`;
+* a robustness experiment (``conclusions``, ``dependence``): :func:`robustness_shares`.
 
 Rung names for the axes come from a scenario (:func:`ladders_of`) or from a
 ``rung_probability`` table (:func:`ladders_from_probability`). Every title
@@ -46,6 +47,8 @@ from escalation_sim.plots._style import (
     label_colours,
     ladders_from_probability,
     ladders_of,
+    posture_description,
+    readable_cause,
     rung_colours,
 )
 from escalation_sim.plots.compare import compare_fan, compare_reach, paired_differences, tradeoff
@@ -55,6 +58,7 @@ from escalation_sim.plots.ensemble import (
     reach_probability,
     survival_curves,
 )
+from escalation_sim.plots.robustness import robustness_shares
 from escalation_sim.plots.run import escalation_curve, run_timeline
 from escalation_sim.plots.sweep import sensitivity_bars, sweep_outcomes
 from escalation_sim.plots.theater import CLASS_MARKERS, theater_map, unit_table
@@ -81,8 +85,11 @@ __all__ = [
     "ladders_from_probability",
     "ladders_of",
     "paired_differences",
+    "posture_description",
     "reach_heatmap",
     "reach_probability",
+    "readable_cause",
+    "robustness_shares",
     "run_timeline",
     "rung_colours",
     "sensitivity_bars",

@@ -313,3 +313,41 @@ def _legend_outside(ax: Axes, **kwargs: Any) -> None:
 
 
 # --------------------------------------------------------------------------- one run
+
+
+def _id_pattern(ids: Sequence[str]) -> re.Pattern[str] | None:
+    """A regex matching any of ``ids`` as a whole token (not inside a rule id like ``us-x-y``)."""
+    if not ids:
+        return None
+    alternatives = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])({alternatives})(?![\w-])")
+
+
+def readable_cause(text: str, scenario: Scenario) -> str:
+    """A decision cause with the theater's zone and place ids replaced by their names.
+
+    Rule ids are kept: they are what a reader looks up in the scenario file.
+
+    Args:
+        text: A cause as the event log records it, e.g.
+            ``"USA GMLRS strikes in belgorod_border under us-kharkiv-counterfire"``.
+        scenario: The run's scenario (for zone and place names).
+
+    Returns:
+        The same cause in words, e.g. ``"USA GMLRS strikes in Belgorod border area
+        (opposite Kharkiv) under us-kharkiv-counterfire"``.
+    """
+    th = scenario.theater
+    names = {z: spec.name for z, spec in th.zones.items()}
+    names |= {p: spec.name for p, spec in th.places.items()}
+    pattern = _id_pattern(list(names))
+    return pattern.sub(lambda m: names[m.group(1)], text) if pattern else text
+
+
+def posture_description(scenario: Scenario, supplier: str, posture: str) -> str:
+    """A supplier's posture in words: its description, or its id in words when it has none."""
+    policy = scenario.rules.get(supplier)
+    spec = policy.postures.get(posture) if policy is not None else None
+    if spec is not None and spec.description:
+        return spec.description
+    return posture.replace("_", " ")

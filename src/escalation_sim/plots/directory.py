@@ -418,11 +418,44 @@ def draw_sweep_figures(
     return _draw(_target(directory, out), fmt, figures())
 
 
+def draw_robustness_figures(
+    directory: Path, *, fmt: Format | str = "png", out: Path | None = None, main_only: bool = False
+) -> list[Path]:
+    """Draw a robustness directory's figure.
+
+    Figure: ``robustness`` (share of assumption sets in which each conclusion
+    holds, and the assumptions its verdict depends on; the only one, so
+    ``main_only`` changes nothing).
+
+    Args:
+        directory: A robustness experiment's output (``conclusions.parquet``,
+            ``dependence.parquet``, ``metadata.json``).
+        fmt: ``png``, ``svg`` or ``pdf``.
+        out: Where to write (default: ``directory``).
+        main_only: Draw only the main figure.
+
+    Returns:
+        The paths written.
+    """
+    _check_format(fmt)
+    directory = Path(directory)
+    meta = _metadata(directory)
+    conclusions = _read(directory / "conclusions.parquet")
+    dep_path = directory / "dependence.parquet"
+    dependence = _read(dep_path) if dep_path.is_file() else None
+
+    def figures() -> Iterator[tuple[str, Callable[[], Figure]]]:
+        yield "robustness", lambda: plots.robustness_shares(conclusions, dependence, meta=meta)
+
+    return _draw(_target(directory, out), fmt, figures())
+
+
 DRAWERS: dict[str, Callable[..., list[Path]]] = {
     "run": draw_run_figures,
     "ensemble": draw_ensemble_figures,
     "compare": draw_compare_figures,
     "sweep": draw_sweep_figures,
+    "robustness": draw_robustness_figures,
 }
 
 

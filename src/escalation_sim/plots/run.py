@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
     from escalation_sim.results import RunResult
@@ -24,26 +26,74 @@ from escalation_sim.plots._style import (
     _nonzero_columns,
     _rung_axis,
     _russia,
-    _short,
     _start_postures,
     _suptitle,
     _to_dates,
     actor_colour,
+    posture_description,
+    readable_cause,
 )
+
+#: Characters per line of the notes under the escalation curve (the figure is 12 in wide).
+NOTE_WIDTH = 165
+
+
+def _wrap(text: str, **kwargs: Any) -> list[str]:
+    """Wrap a note at spaces only: rule ids such as ``us-kharkiv-counterfire`` stay whole."""
+    return textwrap.wrap(text, NOTE_WIDTH, break_on_hyphens=False, break_long_words=False, **kwargs)
+
+
+def _climb_lines(
+    climbs: list[dict[str, Any]], changes: list[dict[str, Any]], result: RunResult
+) -> list[tuple[str, str]]:
+    """The numbered notes under the curve: (marker text, what happened and why), by date."""
+    sc = result.scenario
+    start = pd.Timestamp(sc.start_date)
+    notes: list[tuple[float, str, str]] = []
+    for i, ev in enumerate(climbs, start=1):
+        aid = ev["actor"]
+        when = start + pd.Timedelta(days=ev["day"])
+        rung = sc.ladder_for(aid).rungs[int(ev["to_rung"])].name
+        option = ev.get("option_name") or ev.get("option")
+        what = f"{aid} climbs to {ev['to_rung']} {rung}" + (f" ({option})" if option else "")
+        causes = ev.get("causes") or []
+        why = (
+            "; ".join(f"{readable_cause(c['cause'], sc)} {c['share']:.0%}" for c in causes[:2])
+            or "no named cause"
+        )
+        notes.append(
+            (float(ev["day"]), str(i), f"{when:%d %b} (day {ev['day']:g}): {what}. Why: {why}")
+        )
+    for ev in changes:
+        when = start + pd.Timedelta(days=ev["day"])
+        sup = ev["actor"]
+        what = {"widen": "widens", "narrow": "narrows"}.get(str(ev.get("change")), "changes")
+        now = posture_description(sc, sup, str(ev.get("to_posture", "")))
+        extra = [f"adds {', '.join(ev['added'])}" for _ in [0] if ev.get("added")]
+        extra += [f"drops {', '.join(ev['removed'])}" for _ in [0] if ev.get("removed")]
+        why = ev.get("cause") or ev.get("change") or ""
+        text = f"{when:%d %b} (day {ev['day']:g}): {sup} {what} its rules: now \u201c{now}\u201d"
+        text += "".join(f"; {e}" for e in extra) + (f". Why: {why}" if why else "")
+        notes.append((float(ev["day"]), "┆", text))
+    notes.sort(key=lambda n: n[0])
+    return [(mark, text) for _, mark, text in notes]
 
 
 def escalation_curve(
     result: RunResult, *, actors: Sequence[str] | None = None, title: str | None = None
 ) -> Figure:
-    """Each actor's rung over time as steps, with the run's key events marked.
+    """Each actor's rung over time as steps, every climb numbered and explained.
 
     One panel per ladder (Russia's, the Western suppliers', Ukraine's: each
-    actor climbs its own side's ladder, named on the axis), then Russia's
-    escalation pressure against the threshold of its next rung, then the
-    cumulative strikes inside Russia by supplier. Rule changes are dashed
-    vertical lines across all panels; every move on a ladder is a marker
-    (▲ climb, ▼ descent); each new peak of Russia's is labelled with the main
-    cause of its pressure; each supplier's first strike inside Russia is a dot.
+    actor climbs its own side's ladder, named on the axis; actors sharing a
+    ladder are drawn slightly apart so that lines on the same rung stay
+    visible), then Russia's escalation pressure against the threshold of its
+    next rung, then the cumulative strikes inside Russia by supplier. Every
+    climb is a numbered ▲ (descents an unnumbered ▼); the notes under the
+    panels say, for each number, who climbed to which rung and the two largest
+    causes of its pressure, in full. Rule changes are dashed vertical lines,
+    explained in the same notes; the rules in force at the start are listed
+    in words (the postures' descriptions, not their ids).
 
     Args:
         result: One run.
@@ -51,7 +101,7 @@ def escalation_curve(
         title: Override the title.
 
     Returns:
-        The figure (``2 + number of ladders`` panels sharing a date axis).
+        The figure (``2 + number of ladders`` panels sharing a date axis, and the notes).
     """
     ts = result.timeseries
     sc = result.scenario
@@ -60,38 +110,62 @@ def escalation_curve(
     groups = _ladder_groups(sc, actors)
     dates = _to_dates(ts["date"])
     start = pd.Timestamp(sc.start_date)
+    decisions = [e for e in result.events if e["kind"] == "decision" and e["actor"] in actors]
+    climbs = [e for e in decisions if e["to_rung"] > e["from_rung"]]
+    changes = [e for e in result.events if e["kind"] == "rule_change"]
+    notes = _climb_lines(climbs, changes, result)
+    postures = _start_postures(ts)
+    start_rules = [f"{s}: {posture_description(sc, s, p)}" for s, p in postures.items()]
+    note_lines = [
+        *(
+            f"{mark:>3}  {wrapped}" if k == 0 else f"     {wrapped}"
+            for mark, text in notes
+            for k, wrapped in enumerate(_wrap(text))
+        ),
+    ]
+    rule_lines = [
+        line
+        for text in start_rules
+        for line in _wrap(text, initial_indent="  ", subsequent_indent="    ")
+    ]
+    text_rows = len(note_lines) + len(rule_lines) + 3
     heights = [max(1.3, 0.32 * len(ladder.rungs)) for ladder, _ in groups] + [1.4, 1.4]
-    fig = _figure(12.0, sum(heights) + 1.6)
-    axes = fig.subplots(len(heights), 1, sharex=True, gridspec_kw={"height_ratios": heights})
-    decisions = [e for e in result.events if e["kind"] == "decision"]
-    changes: dict[float, list[dict[str, Any]]] = {}
-    for ev in result.events:
-        if ev["kind"] == "rule_change":
-            changes.setdefault(float(ev["day"]), []).append(ev)
+    notes_height = 0.16 * text_rows + 0.2
+    fig = _figure(12.0, sum(heights) + notes_height + 1.4)
+    axes = fig.subplots(
+        len(heights) + 1, 1, gridspec_kw={"height_ratios": [*heights, notes_height]}
+    )
+    ax_notes = axes[-1]
+    axes = axes[:-1]
+    for ax in axes[1:]:
+        ax.sharex(axes[0])
+    number = {id(ev): i for i, ev in enumerate(climbs, start=1)}
 
     for ax, (ladder, members) in zip(axes, groups, strict=False):
         names = [r.name for r in ladder.rungs]
         n = len(members)
+        # Actors on one ladder often stand on the same rung: spread them so each line shows.
+        spacing = min(0.14, 0.5 / max(1, n - 1))
         for i, aid in enumerate(members):
-            offset = (i - (n - 1) / 2) * 0.08
+            offset = (i - (n - 1) / 2) * spacing
             colour = actor_colour(aid)
             ax.step(
                 dates,
                 ts[f"rung.{aid}"] + offset,
                 where="post",
                 color=colour,
-                lw=2.2 if aid == russia else 1.6,
+                lw=2.2 if aid == russia else 1.7,
                 label=f"{sc.actors[aid].name} ({aid})",
             )
-            peak = int(ts[f"rung.{aid}"].iloc[0])
             for ev in decisions:
                 if ev["actor"] != aid:
                     continue
                 when = start + pd.Timedelta(days=ev["day"])
                 up = ev["to_rung"] > ev["from_rung"]
+                y = ev["to_rung"] + offset
                 ax.plot(
                     [when],
-                    [ev["to_rung"] + offset],
+                    [y],
                     marker="^" if up else "v",
                     ms=7,
                     color=colour,
@@ -100,35 +174,31 @@ def escalation_curve(
                     ls="none",
                     zorder=4,
                 )
-                if aid == russia and up and ev["to_rung"] > peak:
-                    peak = ev["to_rung"]
-                    causes = ev.get("causes") or []
-                    why = (
-                        f"{_short(causes[0]['cause'])} ({causes[0]['share']:.0%})"
-                        if causes
-                        else "no named cause"
-                    )
-                    late = ev["day"] > 0.62 * float(ts["day"].iloc[-1])
+                if up:
                     ax.annotate(
-                        f"day {ev['day']:g}: {why}",
-                        (when, ev["to_rung"] + offset),
-                        xytext=(-8 if late else 8, 7),
+                        str(number[id(ev)]),
+                        (when, y),
+                        # Spread by actor, so that climbs on the same day do not cover each other.
+                        xytext=((i - (n - 1) / 2) * 7, 6),
                         textcoords="offset points",
-                        ha="right" if late else "left",
+                        ha="center",
+                        va="bottom",
                         fontsize=7,
+                        fontweight="bold",
                         color=colour,
                         bbox={
-                            "boxstyle": "round,pad=0.2",
+                            "boxstyle": "round,pad=0.1",
                             "fc": "white",
                             "ec": "none",
                             "alpha": 0.8,
                         },
+                        zorder=5,
                     )
         _rung_axis(ax, names)
         ax.set_title(f"{ladder.name}: {', '.join(members)}", loc="left", fontsize=9)
         handles = ax.get_legend_handles_labels()[0]
         handles += [
-            Line2D([], [], marker="^", color=GREY, ls="none", label="climb"),
+            Line2D([], [], marker="^", color=GREY, ls="none", label="climb (number: see notes)"),
             Line2D([], [], marker="v", color=GREY, ls="none", label="descent"),
         ]
         if changes and ax is axes[0]:
@@ -138,6 +208,7 @@ def escalation_curve(
         ax.legend(
             handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
         )
+        ax.tick_params(labelbottom=False)
 
     # Russia's pressure against the next rung's threshold.
     axp = axes[len(groups)]
@@ -164,6 +235,7 @@ def escalation_curve(
     axp.set_ylabel("pressure (index)", fontsize=8)
     axp.set_ylim(bottom=0)
     axp.set_title(f"{sc.actors[russia].name}'s escalation pressure", loc="left", fontsize=9)
+    axp.tick_params(labelbottom=False)
     _legend_outside(axp)
 
     # Cumulative strikes inside Russia by supplier, first strikes marked.
@@ -172,8 +244,7 @@ def escalation_curve(
     firsts = result.summary.get("first_strike_in_russia_day", {})
     for col in cols:
         sup = col.rsplit(".", 1)[1]
-        cum = ts[col].cumsum()
-        axs.step(dates, cum, where="post", color=actor_colour(sup), lw=1.6, label=sup)
+        axs.step(dates, ts[col].cumsum(), where="post", color=actor_colour(sup), lw=1.6, label=sup)
         if sup in firsts:
             when = start + pd.Timedelta(days=firsts[sup])
             axs.plot([when], [0], marker="o", ms=6, color=actor_colour(sup), mec="white", zorder=4)
@@ -194,20 +265,19 @@ def escalation_curve(
         axs.text(
             0.01, 0.8, "no strike inside Russia in this run", transform=axs.transAxes, fontsize=8
         )
+    axs.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     axs.set_ylabel("strikes (cumulative)", fontsize=8)
     axs.set_title("Strikes inside Russia by supplier of the weapon", loc="left", fontsize=9)
     _legend_outside(axs, ncols=1)
     axs.set_xlabel("date")
     _date_axis(axs)
 
-    for day, evs in changes.items():
-        when = start + pd.Timedelta(days=day)
+    for ev in changes:
+        when = start + pd.Timedelta(days=ev["day"])
         for ax in axes:
-            for ev in evs:
-                ax.axvline(when, color=actor_colour(ev["actor"]), ls="--", lw=1.0, alpha=0.8)
-        label = " · ".join(f"{ev['actor']} → {ev['to_posture']}" for ev in evs)
+            ax.axvline(when, color=actor_colour(ev["actor"]), ls="--", lw=1.0, alpha=0.8)
         axes[0].annotate(
-            label,
+            f"{ev['actor']} rules",
             (when, 1.0),
             xycoords=("data", "axes fraction"),
             xytext=(-2, -3),
@@ -216,15 +286,30 @@ def escalation_curve(
             fontsize=7,
             ha="right",
             va="top",
-            color=actor_colour(evs[0]["actor"]),
+            color=actor_colour(ev["actor"]),
         )
 
-    postures = _start_postures(ts)
-    rules = ", ".join(f"{s} {p}" for s, p in postures.items())
+    # The notes: every climb and rule change in words, then the rules at the start.
+    ax_notes.axis("off")
+    lines = ["Climbs (numbers on the curves) and rule changes (dashed lines), with their causes:"]
+    lines += note_lines or ["  no actor climbed in this run"]
+    lines += ["", "Rules in force at the start:", *rule_lines]
+    ax_notes.text(
+        0.0,
+        1.0,
+        "\n".join(lines),
+        transform=ax_notes.transAxes,
+        va="top",
+        ha="left",
+        fontsize=7.5,
+        family="DejaVu Sans",
+        linespacing=1.35,
+    )
+    days = float(ts["day"].iloc[-1])
     _suptitle(
         fig,
         title or f"Escalation curve — {sc.name} (1 run, seed {result.seed})",
-        f"{len(ts) - 1} steps from {sc.start_date:%d %b %Y}; rules at start: {rules}",
+        f"{days:g} days from {sc.start_date:%d %b %Y}",
     )
     return fig
 
@@ -233,8 +318,11 @@ def run_timeline(result: RunResult, *, title: str | None = None) -> Figure:
     """What happened each day of one run: fire on the city, strikes, sanctuary, forces.
 
     Panels (sharing a date axis): salvoes landing on the target city per day
-    with a 7-day mean; strikes inside Russia per day, stacked by supplier;
-    withheld and second-choice strikes per day; units in action per side.
+    with a trailing 7-day mean; strikes inside Russia per day, stacked by
+    supplier; withheld and second-choice strikes per day; units in action per
+    side. Day 0 is the starting state, not a day of fighting, so the per-day
+    panels start on day 1 (a mean that began on day 0's zero would dip
+    artificially). Counts have whole-number ticks.
 
     Args:
         result: One run.
@@ -246,18 +334,20 @@ def run_timeline(result: RunResult, *, title: str | None = None) -> Figure:
     ts = result.timeseries
     sc = result.scenario
     city = _city_name(sc)
-    dates = _to_dates(ts["date"])
+    all_dates = _to_dates(ts["date"])
+    days = ts[ts["step"] > 0] if "step" in ts else ts.iloc[1:]  # day 0: the starting state
+    dates = _to_dates(days["date"])
     width = 0.8 * sc.step_days
     fig = _figure(11.5, 9.0)
     ax_fire, ax_str, ax_wh, ax_units = fig.subplots(4, 1, sharex=True)
 
-    ax_fire.bar(dates, ts["fire_on_city"], width=width, color=LIGHT_GREY, label="salvoes per day")
+    ax_fire.bar(dates, days["fire_on_city"], width=width, color=LIGHT_GREY, label="salvoes per day")
     ax_fire.plot(
         dates,
-        ts["fire_on_city"].rolling(7, min_periods=1).mean(),
+        days["fire_on_city"].rolling(7, min_periods=1).mean(),
         color=actor_colour(_russia(sc)),
         lw=1.8,
-        label="7-day mean",
+        label="7-day mean (trailing)",
     )
     ax_fire.set_ylabel("salvoes / day", fontsize=8)
     ax_fire.set_title(
@@ -269,23 +359,23 @@ def run_timeline(result: RunResult, *, title: str | None = None) -> Figure:
     _legend_outside(ax_fire)
 
     cols = _nonzero_columns(ts, "strikes_in_russia.supplier.")
-    bottom = np.zeros(len(ts))
+    bottom = np.zeros(len(days))
     for col in cols:
         sup = col.rsplit(".", 1)[1]
         ax_str.bar(
-            dates, ts[col], width=width, bottom=bottom, color=actor_colour(sup), label=sup, lw=0
+            dates, days[col], width=width, bottom=bottom, color=actor_colour(sup), label=sup, lw=0
         )
-        bottom += ts[col].to_numpy()
+        bottom += days[col].to_numpy()
     if not cols:
         ax_str.text(0.01, 0.8, "no strike inside Russia", transform=ax_str.transAxes, fontsize=8)
     ax_str.set_ylabel("strikes / day", fontsize=8)
     ax_str.set_title("Strikes inside Russia, by supplier of the weapon", loc="left", fontsize=9)
     _legend_outside(ax_str)
 
-    ax_wh.step(dates, ts["withheld"], where="mid", color="#000000", lw=1.4, label="withheld")
+    ax_wh.step(dates, days["withheld"], where="mid", color="#000000", lw=1.4, label="withheld")
     ax_wh.step(
         dates,
-        ts["constrained"],
+        days["constrained"],
         where="mid",
         color=GREY,
         lw=1.2,
@@ -301,8 +391,15 @@ def run_timeline(result: RunResult, *, title: str | None = None) -> Figure:
     )
     _legend_outside(ax_wh)
 
-    ax_units.step(dates, ts["alive.RUS"], where="post", color=actor_colour("RUS"), label="Russia")
-    ax_units.step(dates, ts["alive.UKR"], where="post", color=actor_colour("UKR"), label="Ukraine")
+    ax_units.step(
+        all_dates, ts["alive.RUS"], where="post", color=actor_colour("RUS"), label="Russia"
+    )
+    ax_units.step(
+        all_dates, ts["alive.UKR"], where="post", color=actor_colour("UKR"), label="Ukraine"
+    )
+    for ax in (ax_fire, ax_str, ax_wh, ax_units):
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(bottom=0)
     ax_units.set_ylabel("units", fontsize=8)
     ax_units.set_title(
         "Units in action (destroyed units are replaced over time)", loc="left", fontsize=9

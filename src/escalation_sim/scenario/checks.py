@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from escalation_sim.scenario.bounds import check_size
 from escalation_sim.scenario.schema import RuleSpec, Scenario
 
 Finding = tuple[tuple[str | int, ...], str]
@@ -66,9 +67,59 @@ def _check_rule(
                 yield (*path, "condition", field), f"rung {value} is above the ladder's top ({top})"
 
 
+def _check_options(sc: Scenario) -> Iterator[Finding]:
+    """Response options: rungs on the side's ladder, unique ids, every rung reachable by one."""
+    sides = {a.side for a in sc.actors.values()}
+    for side, options in sc.options.items():
+        ladder = sc.ladders.get(side, sc.ladder)
+        top = len(ladder.rungs) - 1
+        ids = [o.id for o in options]
+        for i, o in enumerate(options):
+            if ids.index(o.id) != i:
+                yield ("options", side, i, "id"), f"duplicate option id {o.id!r}"
+            if o.rung is not None and o.rung > top:
+                yield (
+                    ("options", side, i, "rung"),
+                    f"rung {o.rung} is above the top of the {side} ladder ({top})",
+                )
+            if o.min_rung is not None and o.min_rung > top:
+                yield (
+                    ("options", side, i, "min_rung"),
+                    f"rung {o.min_rung} is above the top of the {side} ladder ({top})",
+                )
+        if side in sides:
+            tied = {o.rung for o in options if o.rung is not None and not o.descend}
+            missing = [r.level for r in ladder.rungs[1:] if r.level not in tied]
+            if missing:
+                yield (
+                    ("options", side),
+                    f"no option climbs to rung(s) {missing} of the {side} ladder; "
+                    "give every rung above the lowest at least one option",
+                )
+    for aid, actor in sc.actors.items():
+        if actor.side not in sc.options and "russia" not in sc.options:
+            yield ("options",), f"no response options for side {actor.side!r} (actor {aid})"
+    p = sc.decisions.perception
+    for i, cls in enumerate(p.strategic_classes):
+        if cls not in sc.target_classes:
+            yield (
+                ("decisions", "perception", "strategic_classes", i),
+                f"unknown target class {cls!r}; expected one of: {', '.join(sc.target_classes)}",
+            )
+    for w in p.munition_family:
+        if w not in sc.weapons:
+            yield (
+                ("decisions", "perception", "munition_family", w),
+                f"unknown weapon {w!r}; expected one of: {', '.join(sc.weapons)}",
+            )
+    bands = list(p.depth_bands_km)
+    if bands != sorted(bands):
+        yield ("decisions", "perception", "depth_bands_km"), "depth bands must increase"
+
+
 def check_scenario(sc: Scenario) -> list[Finding]:
-    """Return every cross-reference problem in a scenario (empty when it is consistent)."""
-    out: list[Finding] = []
+    """Return every cross-reference and size problem in a scenario (empty when it is consistent)."""
+    out: list[Finding] = check_size(sc)
     actors = sc.actors
     classes = set(sc.target_classes)
     russia = next((a for a, s in sc.actors.items() if s.side == "russia"), None)
@@ -117,6 +168,7 @@ def check_scenario(sc: Scenario) -> list[Finding]:
                     )
                 )
 
+    out += list(_check_options(sc))
     th = sc.theater
     if th.target_city not in th.places:
         out.append(

@@ -13,6 +13,7 @@ problem with its file, line, field path and what was expected.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 import functools
 import hashlib
@@ -52,11 +53,67 @@ def default_data() -> tuple[dict[str, Any], Locations]:
     return copy.deepcopy(data), dict(locs)
 
 
+SCENARIO_SUFFIX = ".yaml"
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """The example scenarios shipped inside the package, by name (file stem), sorted."""
+    folder = Path(str(resources.files("escalation_sim.scenario.data").joinpath("scenarios")))
+    return {p.stem: p for p in sorted(folder.glob(f"*{SCENARIO_SUFFIX}"))}
+
+
+def shipped_scenario(name: str | Path) -> Path | None:
+    """The shipped scenario called ``name`` (with or without ``.yaml``), or ``None``.
+
+    Only a bare name is looked up (``may30_kharkiv_counterfire``), never a path
+    with a folder in it, so a file a user names always wins over a shipped one.
+    """
+    text = str(name)
+    if not text or "/" in text or "\\" in text or text != Path(text).name:
+        return None
+    return shipped_scenarios().get(text.removesuffix(SCENARIO_SUFFIX))
+
+
+def _top_level_fields() -> list[str]:
+    return [*Scenario.model_fields, EXTENDS_KEY]
+
+
+def _looks_like_a_scenario(data: dict[str, Any]) -> bool:
+    """Some top-level key is a scenario field, or close to one (a typo is still a scenario)."""
+    fields = _top_level_fields()
+    return any(
+        str(k) in fields or difflib.get_close_matches(str(k), fields, n=1, cutoff=0.75)
+        for k in data
+    )
+
+
+def _resolve(path: Path) -> Path:
+    """``path`` made absolute with symlinks followed; a loop or an unusable name is an error."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a symlink loop (<= 3.12)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, RuntimeError) or "loop" in reason.lower():
+            reason = "a symbolic link loop"
+        raise OSError(reason) from None
+
+
 def _read_with_extends(
-    path: Path, chain: tuple[Path, ...], label: str | None = None
+    path: Path,
+    chain: tuple[Path, ...],
+    label: str | None = None,
+    *,
+    root: Path,
+    files: list[Path] | None = None,
 ) -> tuple[dict[str, Any], Locations]:
-    """Read ``path`` merged over its ``extends`` chain; messages name it ``label``."""
+    """Read ``path`` merged over its ``extends`` chain; messages name it ``label``.
+
+    ``extends`` may name a file under ``root`` (the folder of the scenario the
+    user named, unless a wider one was allowed) or a shipped scenario by name.
+    """
     label = str(path) if label is None else label
+    if files is not None:
+        files.append(path)
     data, locs = read_yaml_file(path, label)
     if data is None:
         raise ScenarioError(
@@ -66,36 +123,55 @@ def _read_with_extends(
         raise ScenarioError(
             [Problem(label, 1, "", "expected a mapping of scenario fields at the top level")]
         )
+    if not _looks_like_a_scenario(data):
+        # Say nothing of what the file holds: it may be anything (a key file, a password file).
+        raise ScenarioError(
+            [
+                Problem(
+                    label,
+                    None,
+                    "",
+                    f"not a scenario file: none of its {len(data)} top-level keys is a scenario "
+                    f"field (expected some of: {', '.join(_top_level_fields())})",
+                )
+            ]
+        )
     parent = data.pop(EXTENDS_KEY, None)
     if parent is None:
         base, base_locs = _parsed_defaults()  # deep_merge copies it
     else:
         line = locs.get((EXTENDS_KEY,), (label, None))[1]
-        if not isinstance(parent, str):
-            raise ScenarioError(
-                [Problem(label, line, EXTENDS_KEY, "expected a path to another scenario file")]
-            )
+
+        def refuse(message: str) -> ScenarioError:
+            return ScenarioError([Problem(label, line, EXTENDS_KEY, message)])
+
+        if not isinstance(parent, str) or not parent:
+            raise refuse("expected a path to another scenario file")
+        shown = repr(parent) if len(parent) <= 60 else repr(parent[:57]) + "..."
         try:
-            parent_path = (path.parent / parent).resolve()
-            exists, is_file = parent_path.exists(), parent_path.is_file()
-        except (OSError, ValueError) as exc:  # a name too long, a NUL byte, ...
-            shown = repr(parent) if len(parent) <= 60 else repr(parent[:57]) + "..."
+            parent_path = _resolve(path.parent / parent)
+            exists = parent_path.exists()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a symlink loop
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise ScenarioError(
-                [Problem(label, line, EXTENDS_KEY, f"unusable file name {shown}: {reason}")]
-            ) from None
-        if parent_path in chain:
-            raise ScenarioError(
-                [Problem(label, line, EXTENDS_KEY, f"circular 'extends' through {parent}")]
-            )
-        if not exists:
-            raise ScenarioError([Problem(label, line, EXTENDS_KEY, f"file {parent} not found")])
-        if not is_file:
-            raise ScenarioError(
-                [Problem(label, line, EXTENDS_KEY, f"{parent!r} is not a scenario file")]
-            )
+            raise refuse(f"unusable file name {shown}: {reason}") from None
         parent_label = str(Path(label).parent / parent)
-        base, base_locs = _read_with_extends(parent_path, (*chain, parent_path), parent_label)
+        if not exists and (packaged := shipped_scenario(parent)) is not None:
+            parent_path, parent_label = packaged, f"{parent} (shipped scenario)"
+        elif not parent_path.is_relative_to(root):
+            raise refuse(
+                f"{shown} lies outside the scenario's folder {root}: 'extends' may name files "
+                "under it, or a shipped scenario by name (escalation-sim scenarios lists "
+                "them); --extends-root DIR allows files under DIR"
+            )
+        elif not exists:
+            raise refuse(f"file {parent} not found")
+        elif not parent_path.is_file():
+            raise refuse(f"{shown} is not a scenario file")
+        if parent_path in chain:
+            raise refuse(f"circular 'extends' through {parent}")
+        base, base_locs = _read_with_extends(
+            parent_path, (*chain, parent_path), parent_label, root=root, files=files
+        )
     locs = {k: v for k, v in locs.items() if k[:1] != (EXTENDS_KEY,)}
     return deep_merge(base, base_locs, data, locs)
 
@@ -168,7 +244,12 @@ def _describe(err: Mapping[str, Any], path: Sequence[str | int]) -> str:
             msg = msg.removeprefix(prefix)
         return msg
     got = err.get("input")
-    shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+    if isinstance(got, dt.date):
+        shown = got.isoformat()
+    elif isinstance(got, dict | list):
+        shown = type(got).__name__
+    else:
+        shown = repr(got)
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return f"{err['msg']} (got {shown})"
@@ -196,42 +277,86 @@ def validate_data(data: Mapping[str, Any], locs: Locations, label: str) -> Scena
         raise ScenarioError(_pydantic_problems(exc, locs, label)) from None
     findings = check_scenario(scenario)
     if findings:
-        problems = []
-        for path, message in findings:
-            file, line = _locate(locs, path, label)
-            problems.append(Problem(file, line, ".".join(str(p) for p in path), message))
-        raise ScenarioError(problems)
+        raise ScenarioError(locate_findings(findings, locs, label))
     return scenario
 
 
 def resolve_file(
-    path: str | Path, overrides: Sequence[str] = ()
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    extends_root: str | Path | None = None,
+    files: list[Path] | None = None,
 ) -> tuple[dict[str, Any], Locations]:
-    """Read a scenario file with its ``extends`` chain and overrides, unvalidated."""
+    """Read a scenario file with its ``extends`` chain and overrides, unvalidated.
+
+    Args:
+        path: A scenario file, or the name of a shipped scenario.
+        overrides: ``key.path=value`` assignments applied after merging.
+        extends_root: The folder whose files ``extends`` may name (default: the
+            folder of ``path``, after following symlinks).
+        files: If given, every file read (the scenario, then its ``extends``
+            chain) is appended to it.
+    """
     p = Path(path)
+    if not p.exists() and (packaged := shipped_scenario(p)) is not None:
+        p = packaged
     try:
-        real = p.resolve() if p.exists() else p
-    except (OSError, ValueError):  # a name too long, a NUL byte: reading it reports the problem
-        real = p
+        real = _resolve(p) if p.exists() else p
+        root = _resolve(Path(extends_root)) if extends_root is not None else real.parent
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = str(extends_root if extends_root is not None and p.exists() else path)
+        raise ScenarioError([Problem(where, None, "", f"cannot read file: {reason}")]) from None
     # Messages name each file as the user typed it (parents relative to it).
-    data, locs = _read_with_extends(real, (real,), str(p))
+    data, locs = _read_with_extends(real, (real,), str(p), root=root, files=files)
     for assignment in overrides:
         apply_override(data, locs, assignment)
     return data, locs
 
 
-def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: Sequence[str] = (), *, extends_root: str | Path | None = None
+) -> Scenario:
     """Load, merge and validate a scenario file.
 
     Args:
-        path: The scenario YAML file.
+        path: The scenario YAML file, or the name of a shipped scenario
+            (``may30_kharkiv_counterfire``; see :func:`shipped_scenarios`).
         overrides: ``key.path=value`` assignments applied after merging.
+        extends_root: The folder whose files ``extends`` may name (default:
+            the scenario's own folder).
 
     Raises:
         ScenarioError: With file, line, field and expectation for each problem.
     """
-    data, locs = resolve_file(path, overrides)
+    data, locs = resolve_file(path, overrides, extends_root=extends_root)
     return validate_data(data, locs, str(path))
+
+
+def load_scenario_located(
+    path: str | Path, overrides: Sequence[str] = (), *, extends_root: str | Path | None = None
+) -> tuple[Scenario, Locations, list[Path]]:
+    """Like :func:`load_scenario`, also returning where each value was written and the files read.
+
+    The locations let later checks (warnings about rules that can never apply)
+    point at the line to change; the files let a command refuse to overwrite
+    one of its inputs.
+    """
+    files: list[Path] = []
+    data, locs = resolve_file(path, overrides, extends_root=extends_root, files=files)
+    return validate_data(data, locs, str(path)), locs, files
+
+
+def locate_findings(
+    findings: Sequence[tuple[Sequence[str | int], str]], locs: Locations, fallback: str
+) -> list[Problem]:
+    """Turn ``(path, message)`` findings into problems located at the line that set each value."""
+    problems = []
+    for path, message in findings:
+        file, line = _locate(locs, path, fallback)
+        problems.append(Problem(file, line, ".".join(str(p) for p in path), message))
+    return problems
 
 
 def _everywhere(data: Any, label: str, path: PathKey = ()) -> Locations:
@@ -307,14 +432,30 @@ def scenario_hash(scenario: Scenario) -> str:
 
 
 def resolve_scenario(
-    scenario: Scenario | str | Path, *, days: int | None = None, overrides: Sequence[str] = ()
+    scenario: Scenario | str | Path,
+    *,
+    days: int | None = None,
+    overrides: Sequence[str] = (),
+    extends_root: str | Path | None = None,
 ) -> Scenario:
-    """A validated scenario from a file path or a Scenario, with overrides and a horizon.
+    """A validated scenario from a file path (or shipped name) or a Scenario, with overrides.
+
+    ``days`` overrides the horizon; its problems are reported against ``--days``.
+    ``extends_root`` widens the folder a file's ``extends`` may reach.
 
     Raises:
         ScenarioError: The file or an override is invalid.
     """
-    extra = list(overrides) + ([f"horizon_days={days}"] if days is not None else [])
     if isinstance(scenario, Scenario):
-        return with_overrides(scenario, extra) if extra else scenario
-    return load_scenario(scenario, extra)
+        if not overrides and days is None:
+            return scenario
+        data, label = scenario.model_dump(mode="json"), f"scenario {scenario.name!r}"
+        locs: Locations = {}
+        for assignment in overrides:
+            apply_override(data, locs, assignment)
+    else:
+        data, locs = resolve_file(scenario, overrides, extends_root=extends_root)
+        label = str(scenario)
+    if days is not None:  # problems with the horizon name the option the user typed
+        apply_override(data, locs, f"horizon_days={days}", source="--days")
+    return validate_data(data, locs, label)

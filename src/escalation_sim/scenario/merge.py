@@ -97,20 +97,48 @@ def _why_not(node: Any, part: str | int, child: Any) -> str:
     return f"cannot go inside this value (a {shown}, not a mapping or list)"
 
 
-def apply_override(data: dict[str, Any], locs: Locations, assignment: str) -> None:
+#: Longest ``--set`` key path (characters, and dotted parts): the deepest scenario field has 8.
+MAX_OVERRIDE_KEY_CHARS = 1_000
+MAX_OVERRIDE_PARTS = 32
+
+
+def apply_override(
+    data: dict[str, Any], locs: Locations, assignment: str, *, source: str | None = None
+) -> None:
     """Apply one ``key.path=value`` override in place; the value is read as YAML.
+
+    Args:
+        data: The merged scenario data, changed in place.
+        locs: Its locations, updated so problems point at this override.
+        assignment: ``key.path=value``.
+        source: How to name the override in messages (default ``--set KEY.PATH``;
+            ``--days`` for the horizon option), so errors name what the user typed.
 
     Raises:
         ScenarioError: The assignment is malformed or its path does not fit the data.
     """
-    label = "--set"
+    label = "--set" if source is None else source
     key, sep, raw = assignment.partition("=")
     key = key.strip()
+    if len(key) > MAX_OVERRIDE_KEY_CHARS or key.count(".") >= MAX_OVERRIDE_PARTS:
+        raise ScenarioError(
+            [
+                Problem(
+                    label,
+                    None,
+                    "",
+                    f"a key path of {len(key):,} characters and {key.count('.') + 1:,} parts; "
+                    f"at most {MAX_OVERRIDE_KEY_CHARS:,} characters and {MAX_OVERRIDE_PARTS} "
+                    "parts are allowed",
+                )
+            ]
+        )
     if not sep or not key or any(not p for p in key.split(".")):
         raise ScenarioError(
             [Problem(label, None, key, f"expected KEY.PATH=VALUE, got {assignment!r}")]
         )
-    value, _ = parse_yaml_text(raw, f"--set {key}")
+    where_set = f"--set {key}" if source is None else source
+    value, _ = parse_yaml_text(raw, where_set)
     parts = _split_path(key)
     node: Any = data
     for i, part in enumerate(parts[:-1]):
@@ -120,7 +148,7 @@ def apply_override(data: dict[str, Any], locs: Locations, assignment: str) -> No
         if not isinstance(child, dict | list):
             raise ScenarioError([Problem(label, None, where, _why_not(node, part, child))])
         if created:  # a new mapping: problems inside it belong to this override
-            locs[tuple(parts[: i + 1])] = (f"--set {key}", None)
+            locs[tuple(parts[: i + 1])] = (where_set, None)
         node = child
     last = parts[-1]
     if (isinstance(node, dict) and not isinstance(last, int)) or (
@@ -131,4 +159,4 @@ def apply_override(data: dict[str, Any], locs: Locations, assignment: str) -> No
         raise ScenarioError([Problem(label, None, key, _why_not(node, last, None))])
     path = tuple(parts)
     _drop_under(locs, path)
-    locs[path] = (f"--set {key}", None)
+    locs[path] = (where_set, None)

@@ -45,12 +45,18 @@ _UNITS = (
 
 @dataclass(frozen=True, slots=True)
 class Parameter:
-    """One default value with its unit and source."""
+    """One default value with its unit, source and plausible range.
+
+    ``range`` is the entry of ``data/assumption_ranges.yaml`` that covers the
+    value (e.g. ``[0.1, 0.5]``, or ``x[0.6, 1.6] (log)`` for a factor), empty
+    when it has none.
+    """
 
     path: str
     value: Any
     unit: str
     source: str
+    range: str = ""
 
 
 def _unit(path: str) -> str:
@@ -83,6 +89,7 @@ def default_parameters() -> list[Parameter]:
     text = _defaults_text()
     lines = text.splitlines()
     data, locs = parse_yaml_text(text, "defaults")
+    ranges = default_ranges()
     out: list[Parameter] = []
 
     def source_for(path: tuple[str | int, ...], node_chain: list[Any]) -> str:
@@ -111,7 +118,15 @@ def default_parameters() -> list[Parameter]:
                 walk(v, (*path, i), [*chain, node])
         else:
             dotted = ".".join(str(p) for p in path)
-            out.append(Parameter(dotted, node, _unit(dotted), source_for(path, [*chain[1:], node])))
+            out.append(
+                Parameter(
+                    dotted,
+                    node,
+                    _unit(dotted),
+                    source_for(path, [*chain[1:], node]),
+                    ranges.get(dotted, ""),
+                )
+            )
 
     for key in PARAMETER_SECTIONS:
         if key in data:
@@ -123,13 +138,25 @@ def default_parameters() -> list[Parameter]:
     return out
 
 
+def default_ranges() -> dict[str, str]:
+    """The plausible range of each default that has one, by dotted path, as text."""
+    from escalation_sim.scenario.ranges import default_scenario_data, load_ranges, ranges_by_path
+
+    owners = ranges_by_path(load_ranges(), default_scenario_data())
+    return {
+        path: spec.describe() + (" shared" if spec.shared else "") for path, spec in owners.items()
+    }
+
+
 def markdown_table(params: list[Parameter] | None = None) -> str:
-    """The parameter table as Markdown (value, unit, source)."""
+    """The parameter table as Markdown (value, unit, plausible range, source)."""
     params = default_parameters() if params is None else params
-    rows = ["| parameter | value | unit | source |", "|---|---|---|---|"]
+    rows = ["| parameter | value | unit | range | source |", "|---|---|---|---|---|"]
     for p in params:
         value = str(p.value).replace("|", "\\|")
-        rows.append(f"| `{p.path}` | {value} | {p.unit} | {p.source.replace('|', '/')} |")
+        rows.append(
+            f"| `{p.path}` | {value} | {p.unit} | {p.range} | {p.source.replace('|', '/')} |"
+        )
     return "\n".join(rows)
 
 
@@ -169,3 +196,115 @@ def odd_tables() -> str:
         + catalogue_tables()
         + "\n"
     )
+
+
+def _plain_table(title: str, headers: list[str], rows: list[list[str]]) -> str:
+    """A titled, column-aligned plain-text table (the last column is left unpadded)."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        padded = [c.ljust(w) for c, w in zip(cells[:-1], widths[:-1], strict=True)]
+        return "  ".join([*padded, cells[-1]]).rstrip()
+
+    return "\n".join([title, line(headers), *(line(r) for r in rows)])
+
+
+def _band(interval: Any) -> str:
+    return "" if interval is None else f"{interval.min:g} to {interval.max:g}"
+
+
+def catalogue_text() -> str:
+    """The default actors, weapons, forces and theater as plain-text tables, with sources."""
+    from escalation_sim.scenario.loader import scenario_from_dict
+
+    sc = scenario_from_dict({})
+    tables = [
+        _plain_table(
+            "Actors",
+            ["actor", "name", "role", "side", "start rung", "risk tolerance", "source"],
+            [
+                [aid, a.name, a.role, a.side, str(a.start_rung), f"{a.risk_tolerance:g}", a.source]
+                for aid, a in sc.actors.items()
+            ],
+        ),
+        _plain_table(
+            "Weapons",
+            [
+                *("weapon", "supplier", "mode", "range km", "long range", "stock"),
+                *("resupply/day", "interception", "civilian harm", "source"),
+            ],
+            [
+                [
+                    wid,
+                    w.supplier,
+                    w.mode,
+                    f"{w.range_km:g}",
+                    "yes" if w.long_range else "no",
+                    f"{w.stock:g}",
+                    f"{w.resupply_per_day:g}",
+                    f"{w.interception_chance:g}",
+                    f"{w.civilian_harm:g}",
+                    w.source,
+                ]
+                for wid, w in sc.weapons.items()
+            ],
+        ),
+        _plain_table(
+            "Forces",
+            [
+                *("force group", "owner", "unit type", "target class", "count", "zone"),
+                *("depth km", "weapons", "source"),
+            ],
+            [
+                [
+                    gid,
+                    g.owner,
+                    g.unit_type,
+                    g.target_class,
+                    str(g.count),
+                    g.zone,
+                    _band(g.depth_km) or "whole zone",
+                    ", ".join(g.weapons) or "-",
+                    g.source,
+                ]
+                for gid, g in sc.forces.items()
+            ],
+        ),
+    ]
+    th = sc.theater
+    tables.append(
+        _plain_table(
+            f"Theater: {th.description or 'zones'} (cell {th.cell_km:g} km; target city "
+            f"{th.target_city})",
+            ["zone", "name", "territory", "x km", "depth km"],
+            [
+                [
+                    zid,
+                    z.name,
+                    z.territory + (" (occupied)" if getattr(z, "occupied", False) else ""),
+                    _band(getattr(z, "x_km", None)),
+                    _band(getattr(z, "depth_km", None)),
+                ]
+                for zid, z in th.zones.items()
+            ],
+        )
+    )
+    tables.append(
+        _plain_table(
+            "Places",
+            ["place", "name", "kind", "x km", "depth km", "population (k)", "source"],
+            [
+                [
+                    pid,
+                    p.name,
+                    p.kind,
+                    f"{p.x_km:g}",
+                    f"{p.depth_km:g}",
+                    f"{p.population_k:g}",
+                    p.source,
+                ]
+                for pid, p in th.places.items()
+            ],
+        )
+    )
+    return "\n\n".join(tables) + "\n"

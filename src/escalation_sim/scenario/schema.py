@@ -7,6 +7,13 @@ the package's ``data/defaults.yaml`` (each with its source or the word
 validated against these models. Cross-references between sections (a rule
 naming a weapon, a force placed in a zone) are checked in
 :mod:`escalation_sim.scenario.checks`.
+
+Numbers are strict at the base of the schema (:class:`Spec`), so every field
+added later inherits it: a float must be finite (no ``.inf`` or ``.nan``) and at
+most :data:`~escalation_sim.scenario.bounds.MAX_MAGNITUDE` in size, a string
+is never read as a number (``horizon_days: '10'`` is an error) and neither is a
+boolean (``true`` is not 1). Counts and sizes have bounds of their own in
+:mod:`escalation_sim.scenario.bounds`.
 """
 
 from __future__ import annotations
@@ -15,18 +22,51 @@ import datetime as dt
 import itertools
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from escalation_sim.scenario import bounds
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
-Identifier = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
+Identifier = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
+]
+Count = Annotated[int, Field(ge=0, le=bounds.MAX_GROUP_UNITS)]
+Shots = Annotated[int, Field(ge=0, le=bounds.MAX_SHOTS_PER_STEP)]
+
+
+def _too_large(value: object) -> bool:
+    """A number (or a number inside a list or mapping) beyond ``MAX_MAGNITUDE``."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return abs(value) > bounds.MAX_MAGNITUDE
+    if isinstance(value, dict):
+        return any(_too_large(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_too_large(v) for v in value)
+    return False
 
 
 class Spec(BaseModel):
-    """Base for every scenario section: unknown keys are errors, values are frozen."""
+    """Base for every scenario section: unknown keys are errors, values are frozen.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers are strict (no strings or booleans read as numbers), finite and at
+    most ``MAX_MAGNITUDE`` in absolute value, in every field of every section.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded_magnitude(cls, value: object) -> object:
+        if _too_large(value):
+            raise ValueError(
+                f"numbers must lie within +-{bounds.MAX_MAGNITUDE:.0e} (a scenario's km, "
+                "stocks and weights are far smaller)"
+            )
+        return value
 
 
 class Interval(Spec):
@@ -51,7 +91,7 @@ class ActorSpec(Spec):
     name: str
     role: Literal["belligerent", "supplier", "both"]
     side: Literal["ukraine", "russia", "west", "other"]
-    start_rung: Annotated[int, Field(ge=0)] = 0
+    start_rung: Annotated[int, Field(ge=0, le=bounds.MAX_ENTRIES)] = 0
     risk_tolerance: Probability = 0.5
     source: str = "assumption"
 
@@ -108,7 +148,7 @@ class ZoneSpec(Spec):
     occupied: bool = False
     x_km: Interval | None = None
     depth_km: Interval | None = None
-    polygon: list[tuple[float, float]] | None = Field(
+    polygon: list[Annotated[list[float], Field(min_length=2, max_length=2)]] | None = Field(
         None, description="Outline as [x_km, depth_km] vertices (closed automatically)."
     )
     source: str = "assumption"
@@ -138,7 +178,7 @@ class ZoneSpec(Spec):
     def outline(self) -> list[tuple[float, float]]:
         """The zone's vertices (a rectangle's four corners, or the polygon)."""
         if self.polygon is not None:
-            return list(self.polygon)
+            return [(float(x), float(d)) for x, d in self.polygon]
         assert self.x_km is not None and self.depth_km is not None
         x0, x1, d0, d1 = self.x_km.min, self.x_km.max, self.depth_km.min, self.depth_km.max
         return [(x0, d0), (x1, d0), (x1, d1), (x0, d1)]
@@ -205,7 +245,7 @@ class FireSpec(Spec):
     """How often a firing unit fires and at what."""
 
     prob_per_step: Probability
-    salvoes_per_step: Annotated[int, Field(ge=1)] = 1
+    salvoes_per_step: Annotated[int, Field(ge=1, le=bounds.MAX_SHOTS_PER_STEP)] = 1
     city_share: Probability = Field(
         0.0, description="Share of its fire aimed at the target city when the city is in range."
     )
@@ -223,7 +263,7 @@ class ForceGroupSpec(Spec):
     owner: str
     unit_type: str
     target_class: str
-    count: Annotated[int, Field(ge=0)]
+    count: Count
     zone: str
     depth_km: Interval | None = Field(
         None, description="Restrict placement to this depth band inside the zone."
@@ -232,7 +272,7 @@ class ForceGroupSpec(Spec):
         None, description="Restrict placement to this band along the border inside the zone."
     )
     weapons: list[str] = Field(default_factory=list)
-    shots_per_step: Annotated[int, Field(ge=0)] = 0
+    shots_per_step: Shots = 0
     fire: FireSpec | None = None
     sensor: SensorSpec | None = None
     air_defence: AirDefenceSpec | None = None
@@ -304,7 +344,13 @@ class PostureSpec(Spec):
 
 
 class AdaptationSpec(Spec):
-    """A supplier's adaptive policy: widen under harm and allies' pressure, narrow under risk."""
+    """A supplier's adaptive policy: widen under harm and allies' pressure, narrow under risk.
+
+    Both directions read what happens in the run as the supplier perceives it:
+    Russia's recent acts (their escalation scores, weighed by the credibility
+    of its threats) hold widening back and, past ``narrow_at_threat``, narrow
+    the rules; ``narrow_at_rung`` stays as a hard limit.
+    """
 
     widen: bool = False
     narrow: bool = True
@@ -312,6 +358,17 @@ class AdaptationSpec(Spec):
     ally_weight: NonNegative
     widen_threshold: Positive
     narrow_at_rung: Annotated[int, Field(ge=0)]
+    narrow_at_threat: Positive = Field(
+        1e9,
+        description="Perceived Russian threat (credibility x escalation score of its acts over "
+        "the threat window) at which the supplier narrows its rules.",
+    )
+    restraint_weight: NonNegative = Field(
+        0.0, description="Widening push lost per unit of perceived Russian threat."
+    )
+    threat_window_days: Positive = Field(
+        30.0, description="Days over which Russia's perceived acts count as its current threat."
+    )
     change_prob: Probability = Field(description="Chance per step of acting once triggered.")
     min_days_between_changes: Annotated[int, Field(ge=0)] = 14
 
@@ -383,8 +440,41 @@ class LadderSpec(Spec):
         return self
 
 
+#: Categories of the escalation score of Rivera et al. (2024), "Escalation Risks from
+#: Language Models in Military and Diplomatic Decision-Making".
+RiveraCategory = Literal[
+    "de_escalation",
+    "status_quo",
+    "posturing",
+    "non_violent_escalation",
+    "violent_escalation",
+    "nuclear",
+]
+#: Salient precedents an actor perceives, apart from accumulated volume.
+TriggerKind = Literal[
+    "new_supplier",  # first strike inside Russia perceived as made with a supplier's weapons
+    "first_weapon_class",  # first strike inside Russia with a class of munition, by supplier
+    "new_depth_band",  # first strike by a supplier's weapons in a band of depth into Russia
+    "new_target_class",  # first strike by a supplier's weapons on a class of target
+    "strategic_asset",  # a strike on a strategic or early-warning asset
+    "adversary_violent",  # the other side took a violent escalation option
+    "adversary_nato_attack",  # the other side struck NATO territory or assets
+    "adversary_nuclear_signal",  # the other side made a nuclear demonstration
+    "adversary_nuclear_use",  # the other side used nuclear weapons
+]
+#: The decision models an actor can be given (see ``model/decisions/models.py``).
+DecisionModelName = Literal["cost_benefit", "pressure"]
+
+
 class PerceptionSpec(Spec):
-    """How Russia weighs a strike inside Russia when building escalation pressure."""
+    """What the actors perceive, how well, and how they weigh it.
+
+    Russia perceives strikes inside Russia (weight = supplier x class x depth x
+    range x destruction), its own losses and the precedents they set; every
+    actor perceives harm to the target city and the other side's acts. Each
+    observation is noisy, late and (for munitions several suppliers share)
+    uncertainly attributed.
+    """
 
     supplier_weight: dict[str, NonNegative]
     class_weight: dict[str, NonNegative]
@@ -392,11 +482,118 @@ class PerceptionSpec(Spec):
     long_range_multiplier: Positive
     destroyed_multiplier: Positive
     own_loss_weight: NonNegative
+    report_prob: Probability = Field(
+        1.0, description="Chance that a strike inside Russia is noticed and assessed at all."
+    )
+    noise_sd: NonNegative = Field(
+        0.0, description="Log-normal spread of a perceived weight (0: perceived exactly)."
+    )
+    lag_days: Annotated[float, Field(ge=0.0, le=30.0)] = Field(
+        0.0, description="Days between an event and its perception (assessment delay)."
+    )
+    attribution_accuracy: Probability = Field(
+        1.0,
+        description="Chance that a strike with a munition several suppliers share is attributed "
+        "to the right supplier (otherwise to one of the family's suppliers at random).",
+    )
+    munition_family: dict[str, str] = Field(
+        default_factory=dict,
+        description="Weapon to the munition it fires, where weapons share one (GMLRS rockets "
+        "from a HIMARS or a MARS II look alike on arrival); a weapon not listed is its own family.",
+    )
+    depth_bands_km: list[NonNegative] = Field(
+        default_factory=list, description="Upper edges of the depth bands whose first use counts."
+    )
+    strategic_classes: list[str] = Field(
+        default_factory=list, description="Target classes that are strategic assets."
+    )
+    precedent_suppliers: list[str] = Field(
+        default_factory=list,
+        description="Suppliers whose strikes inside Russia set no precedent: the war as usual "
+        "before the start (Ukraine's own drones).",
+    )
+    trigger_weight: dict[TriggerKind, NonNegative] = Field(
+        default_factory=dict, description="Salience added by each kind of precedent."
+    )
+    salience_half_life_days: Positive = Field(
+        7.0, description="Days for the salience of a precedent to halve."
+    )
+    habituation_days: Positive | None = Field(
+        None,
+        description="Time constant of the level an actor comes to expect of each flow (strikes "
+        "by supplier, losses, harm); only the flow above it adds pressure. None: no habituation.",
+    )
+    smoothing_days: Positive = Field(
+        7.0, description="Days over which a flow is smoothed before it is compared to expectation."
+    )
+    act_weight: NonNegative = Field(
+        0.0,
+        description="Pressure added per point of escalation score of an act of the other side.",
+    )
+
+
+class OptionSpec(Spec):
+    """One response option: what an actor may do, what it answers, what it costs and risks.
+
+    An option tied to a rung moves the actor up to that rung when it stands
+    lower (a climb); one without a rung (or at or below the actor's rung) is an
+    act that changes no rung (a statement, an exercise). The stand-down option
+    (``descend``) moves one rung down. Gates: ``requires_any`` (at least one of
+    these precedents salient now), ``min_rung`` (the actor already stands at
+    or above it) and ``cooldown_days`` (not again so soon); a rung more than
+    one above the actor's is reachable only when one of ``skip_on`` is salient.
+    """
+
+    id: Identifier
+    label: str
+    kind: Literal[
+        "hold",
+        "statement",
+        "exercise",
+        "doctrine",
+        "horizontal",
+        "strikes",
+        "demonstration",
+        "nato_attack",
+        "nuclear",
+        "de_escalation",
+        "warning",
+        "counter_signal",
+        "reinforcement",
+        "alert",
+        "direct_conflict",
+        "appeal",
+        "campaign",
+    ]
+    rung: Annotated[int, Field(ge=0)] | None = None
+    descend: bool = False
+    answers: NonNegative = Field(description="How large a case the act answers (pressure units).")
+    cost: NonNegative = Field(description="Its political and material cost (pressure units).")
+    risk: NonNegative = Field(
+        0.0,
+        description="Cost of the other side's likely answer at baseline resolve (pressure units).",
+    )
+    rivera: RiveraCategory
+    kahn: Annotated[int, Field(ge=1, le=44)] | None = Field(
+        None, description="The nearest rung of Kahn's 44-rung ladder (On Escalation, 1965)."
+    )
+    requires_any: list[TriggerKind] = Field(default_factory=list)
+    min_rung: Annotated[int, Field(ge=0)] | None = None
+    skip_on: list[TriggerKind] = Field(default_factory=list)
+    threat: bool = Field(False, description="A threat: it stakes the credibility of the actor.")
+    cooldown_days: NonNegative = Field(
+        0.0, description="Days before the same actor may take this option again (news cycle)."
+    )
+    description: str = ""
+    source: str = "assumption"
 
 
 class DecisionSpec(Spec):
     """One actor's escalation decision parameters."""
 
+    model: DecisionModelName = Field(
+        "cost_benefit", description="Which decision model chooses this actor's options."
+    )
     pressure_decay: Probability = Field(description="Fraction of pressure lost per day.")
     climb_rate: Probability = Field(description="Daily chance of climbing when pressure is high.")
     descend_rate: Probability = Field(
@@ -410,10 +607,37 @@ class DecisionSpec(Spec):
     adversary_rung_weight: NonNegative = Field(
         description="Pressure per day per rung that the adversary stands above its start."
     )
+    temperature: Positive = Field(
+        1.0, description="Decision noise of the cost-benefit model (pressure units)."
+    )
+    relief: Probability = Field(
+        0.5, description="Share of the answered case an act relieves (pressure and salience)."
+    )
+    deterrence_weight: NonNegative = Field(
+        1.0, description="How much each rung of the other side's resolve raises an option's risk."
+    )
+    upkeep: NonNegative = Field(
+        0.3, description="Cost of standing on a raised rung, per pressure unit of its threshold."
+    )
+    commitment_share: Probability = Field(
+        0.5,
+        description="Balance of an ignored threat: the share that becomes commitment to act "
+        "(audience costs); the rest is lost credibility (bluff discount).",
+    )
+    commitment_weight: NonNegative = Field(
+        0.0,
+        description="Commitment added per outstanding threat per unit of perceived provocation.",
+    )
+    bluff_rate: Probability = Field(
+        0.0, description="Daily loss of credibility while threats are ignored (before the share)."
+    )
+    threat_half_life_days: Positive = Field(
+        14.0, description="Days for an outstanding threat's stake to halve."
+    )
 
 
 class DecisionsSpec(Spec):
-    """Escalation decisions: Russia's perception of strikes and each actor's parameters."""
+    """Escalation decisions: perception and each actor's parameters."""
 
     perception: PerceptionSpec
     actors: dict[str, DecisionSpec]
@@ -508,7 +732,7 @@ class CombatSpec(Spec):
     fixed_target_attempt_prob: Probability = Field(
         description="Daily chance that Ukraine puts each known fixed site on its target list."
     )
-    max_strikes_per_step: Annotated[int, Field(ge=0)] = Field(
+    max_strikes_per_step: Annotated[int, Field(ge=0, le=bounds.MAX_STRIKES_PER_RUN)] = Field(
         description="Ceiling on all of Ukraine's strikes in a step (on top of the family capacities)."
     )
     tasking_per_day: dict[
@@ -536,9 +760,13 @@ class Scenario(Spec):
 
     name: str
     description: str = ""
-    start_date: dt.date
+    start_date: Annotated[
+        dt.date,
+        # Lax for dates alone: a resolved scenario written as JSON holds them as text.
+        Field(strict=False, ge=bounds.MIN_DATE, le=bounds.MAX_DATE),
+    ]
     horizon_days: Annotated[int, Field(gt=0, le=3650)]
-    step_days: Annotated[float, Field(gt=0.0, le=30.0)] = 1.0
+    step_days: Annotated[float, Field(ge=bounds.MIN_STEP_DAYS, le=30.0)] = 1.0
     target_classes: list[Identifier]
     actors: dict[Identifier, ActorSpec]
     weapons: dict[Identifier, WeaponSpec]
@@ -553,11 +781,21 @@ class Scenario(Spec):
         default_factory=dict, description="Ladders of their own for some sides, keyed by side."
     )
     decisions: DecisionsSpec
+    options: dict[Literal["ukraine", "russia", "west", "other"], list[OptionSpec]] = Field(
+        default_factory=dict,
+        description="Response options per side (a catalogue, like the weapons); a side "
+        "without its own uses Russia's.",
+    )
     combat: CombatSpec
 
     def ladder_for(self, actor_id: str) -> LadderSpec:
         """The ladder an actor climbs: its side's own, or the default."""
         return self.ladders.get(self.actors[actor_id].side, self.ladder)
+
+    def options_for(self, actor_id: str) -> list[OptionSpec]:
+        """The response options of an actor's side (Russia's for a side without its own)."""
+        opts = self.options
+        return opts.get(self.actors[actor_id].side, opts.get("russia", []))
 
     @property
     def n_steps(self) -> int:

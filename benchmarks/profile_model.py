@@ -1,0 +1,271 @@
+"""Where a step's time goes: per phase of the schedule, milliseconds and Python-level calls.
+
+Three passes over the same runs (seeds 0, 1, ...), each measuring one thing:
+
+* **time**: every phase of the step (the model's own methods, wrapped for the
+  duration of this script, nothing edited) timed with ``time.perf_counter``,
+  no profiler attached, so the figures are the model's real cost;
+* **calls**: the same runs under a ``sys.setprofile`` hook that counts every
+  Python-level call (``call`` events: Python functions) and every call of a
+  built-in or C function (``c_call``: numpy functions and methods, ``len``,
+  ``dict.get`` ...), attributed to the phase running. Array arithmetic written
+  as operators (``a * b``) is not a call and is not counted;
+* **cProfile**: the standard deterministic profiler over the same runs, for
+  the functions that take the most time of their own (``tottime``). It inflates
+  small calls, so shares are read from the first pass.
+
+Phases are nested where the schedule nests them ("engagement planning" runs
+inside "Ukrainian strikes"); a phase's figures include its children's, and
+each child's share is of the whole step. A phase the model does not have (the
+model is being rebuilt) is left out with a note.
+
+Usage::
+
+    .venv/bin/python benchmarks/profile_model.py [--runs 5] [--days 180] [--no-events]
+        [--scale 1] [--scenario PATH] [--top 20] [--out benchmarks/results] [--quick]
+
+Options:
+    --runs N: runs per pass (default 5; --quick: 2).
+    --days N: horizon (default: the scenario's; --quick: 60).
+    --no-events: switch the event log off (ensembles run that way).
+    --scale K: multiply every force group's count by K.
+    --scenario PATH: scenario file (default: the May-30 scenario).
+    --top N: functions listed from cProfile (default 20).
+    --out DIR: where the CSV goes (default ``benchmarks/results/``).
+
+Output: ``<out>/profile_model_<UTC timestamp>.csv``, one row per phase:
+
+    timestamp, python, mesa, numpy, machine   as in every benchmark here
+    scale, events, steps, runs                what was profiled
+    phase                 the phase's label ("step" is the whole step)
+    parent                the phase it runs inside ("" for a step's own phases)
+    ms_per_step           wall-clock milliseconds per step, no profiler attached
+    share_of_step         ms_per_step over the whole step's
+    calls_per_step        Python-level and built-in calls per step (see above)
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import functools
+import io
+import pstats
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench_model import scaled
+from benchlib import BASE_FIELDS, DEFAULT_SCENARIO, RESULTS, base_row, started, write_csv
+
+import escalation_sim.model.model as model_module
+from escalation_sim import EscalationModel, load_scenario, with_overrides
+from escalation_sim.model.agents import StateActor
+from escalation_sim.model.forces import ForceLayer
+from escalation_sim.model.rules import RuleEngine
+
+#: (label, parent label, owner, attribute): the phases of a step, in schedule order.
+#: ``owner`` is a class (its method is wrapped) or a module (its function is: model.py
+#: imports ``plan_strikes`` by name, so that name is the one wrapped).
+PHASES: list[tuple[str, str, object, str]] = [
+    ("run (Mesa time control and every step)", "", EscalationModel, "run"),
+    ("step", "run (Mesa time control and every step)", EscalationModel, "step"),
+    ("actors' pressure decay", "step", StateActor, "decay"),
+    ("scheduled rule changes", "step", EscalationModel, "_apply_schedule"),
+    ("Russian fire", "step", EscalationModel, "_russian_fire"),
+    ("detection", "step", ForceLayer, "detect"),
+    ("Ukrainian strikes", "step", EscalationModel, "_ukrainian_strikes"),
+    ("engagement planning", "Ukrainian strikes", model_module, "plan_strikes"),
+    ("rule verdicts (batch engine)", "engagement planning", RuleEngine, "decide"),
+    ("strike resolution", "Ukrainian strikes", ForceLayer, "strike"),
+    ("escalation decisions", "step", EscalationModel, "_escalation_decisions"),
+    ("policy responses", "step", EscalationModel, "_policy_responses"),
+    ("resupply and recovery", "step", EscalationModel, "_resupply_and_recover"),
+    ("per-step recording", "step", EscalationModel, "_record"),
+    ("air-defence and sensor coverage (all phases)", "step", ForceLayer, "_coverage"),
+]
+FIELDS = [
+    *BASE_FIELDS,
+    "scale",
+    "events",
+    "steps",
+    "runs",
+    "phase",
+    "parent",
+    "ms_per_step",
+    "share_of_step",
+    "calls_per_step",
+]
+
+
+@dataclass
+class Tally:
+    """Time and calls per phase, with the phase currently running."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+    running: list[str] = field(default_factory=list)
+    total_calls: int = 0
+
+
+def timed_phase(label: str, fn: Callable, tally: Tally) -> Callable:
+    """``fn`` wrapped to add its time and the calls made inside it to ``tally`` under ``label``."""
+
+    @functools.wraps(fn)
+    def timed(*args: object, **kwargs: object) -> object:
+        # Only the outermost entry of a phase counts (coverage runs inside several phases).
+        outer = label not in tally.running
+        tally.running.append(label)
+        calls0, t0 = tally.total_calls, time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            tally.running.pop()
+            if outer:
+                tally.seconds[label] = tally.seconds.get(label, 0.0) + time.perf_counter() - t0
+                tally.calls[label] = tally.calls.get(label, 0) + tally.total_calls - calls0
+
+    return timed
+
+
+@contextmanager
+def phases_wrapped(tally: Tally) -> Iterator[list[str]]:
+    """Wrap every phase the model has for the duration; yield the labels of missing ones."""
+    saved, missing = [], []
+    for label, _, owner, attr in PHASES:
+        original = (
+            owner.__dict__.get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
+        )
+        if original is None:
+            missing.append(label)
+            continue
+        saved.append((owner, attr, original))
+        setattr(owner, attr, timed_phase(label, original, tally))
+    try:
+        yield missing
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+
+
+def run_all(sc: object, runs: int, events: bool) -> None:
+    """Build and run ``runs`` models on seeds 0, 1, ..."""
+    for seed in range(runs):
+        EscalationModel(sc, seed=seed, record_events=events).run()
+
+
+def profile(sc: object, runs: int, events: bool, top: int) -> tuple[Tally, Tally, str, list[str]]:
+    """The three passes: phase times, phase call counts, and cProfile's top functions."""
+    run_all(sc, 1, events)  # warm caches and imports
+    timing = Tally()
+    with phases_wrapped(timing) as missing:
+        run_all(sc, runs, events)
+
+    counting = Tally()
+
+    def count(_frame: object, event: str, _arg: object) -> None:
+        if event in ("call", "c_call"):
+            counting.total_calls += 1
+
+    with phases_wrapped(counting):
+        sys.setprofile(count)
+        try:
+            run_all(sc, runs, events)
+        finally:
+            sys.setprofile(None)
+
+    prof = cProfile.Profile()
+    prof.enable()
+    run_all(sc, runs, events)
+    prof.disable()
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf)
+    stats.sort_stats("tottime").print_stats(top)
+    text = buf.getvalue()
+    text = text[text.index("ncalls") :] if "ncalls" in text else text
+    return timing, counting, text, missing
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options of the module docstring."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, default=None, help="runs per pass (5)")
+    p.add_argument("--days", type=int, default=None, help="horizon in days (scenario's)")
+    p.add_argument("--no-events", action="store_true", help="event log off")
+    p.add_argument("--scale", type=int, default=1, help="force multiplier")
+    p.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario file")
+    p.add_argument("--top", type=int, default=20, help="cProfile functions listed")
+    p.add_argument("--out", type=Path, default=RESULTS, help="CSV directory")
+    p.add_argument("--quick", action="store_true", help="2 runs of 60 days")
+    args = p.parse_args(argv)
+    args.runs = args.runs or (2 if args.quick else 5)
+    args.days = args.days or (60 if args.quick else None)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Profile, print the phase table and cProfile's top functions, write the CSV."""
+    args = parse_args(argv)
+    start = started()
+    base = base_row(start)
+    sc = scaled(load_scenario(args.scenario), args.scale)
+    if args.days:
+        sc = with_overrides(sc, [f"horizon_days={args.days}"])
+    events = not args.no_events
+    timing, counting, top, missing = profile(sc, args.runs, events, args.top)
+    steps = sc.n_steps * args.runs
+    step_s = timing.seconds["step"]
+    rows = []
+    for label, parent, _, _ in PHASES:
+        if label in missing:
+            continue
+        rows.append(
+            {
+                **base,
+                "scale": args.scale,
+                "events": events,
+                "steps": sc.n_steps,
+                "runs": args.runs,
+                "phase": label,
+                "parent": parent,
+                "ms_per_step": timing.seconds.get(label, 0.0) / steps * 1e3,
+                "share_of_step": timing.seconds.get(label, 0.0) / step_s,
+                "calls_per_step": counting.calls.get(label, 0) / steps,
+            }
+        )
+    depth = {"": -1}  # indentation of each phase under its parent
+    for label, parent, _, _ in PHASES:
+        depth[label] = depth.get(parent, 0) + 1
+    print(
+        f"profile_model: {sc.name!r} x{args.scale}, {sc.n_steps} steps x {args.runs} runs, "
+        f"event log {'on' if events else 'off'}; {base['machine']}"
+    )
+    print("Phase times: perf_counter, no profiler; calls: sys.setprofile (call + c_call)\n")
+    print(f"{'phase':<50} {'ms/step':>8} {'share':>7} {'calls/step':>11}")
+    for r in rows:
+        name = "  " * depth[r["phase"]] + r["phase"]
+        print(
+            f"{name:<50} {r['ms_per_step']:>8.3f} {r['share_of_step']:>7.1%} "
+            f"{r['calls_per_step']:>11.1f}"
+        )
+    by_phase = {r["phase"]: r for r in rows}
+    inside = sum(
+        r["ms_per_step"] for r in rows if r["parent"] == "step" and "all phases" not in r["phase"]
+    )
+    print(
+        f"{'    (step, outside the phases above)':<50} {by_phase['step']['ms_per_step'] - inside:>8.3f}"
+    )
+    if missing:
+        print(f"\nnot in this model (left out): {', '.join(missing)}")
+    print(f"\ncProfile, the {args.top} functions with the most time of their own:\n")
+    print(top)
+    path = write_csv(args.out, "profile_model", start, FIELDS, rows)
+    print(f"written: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

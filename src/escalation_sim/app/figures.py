@@ -1,0 +1,132 @@
+"""The explorer's live figures: the theater as it stands, and every actor's escalation curve.
+
+Drawn with matplotlib's object API (no pyplot state), so each browser session
+draws its own figures safely from the server's threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from escalation_sim.model.forces import SIDE_RUSSIA
+from escalation_sim.model.model import EscalationModel
+from escalation_sim.plots._style import GREY, actor_colour
+from escalation_sim.plots.theater import CLASS_MARKERS, _draw_theater
+
+#: Days of strikes and withheld strikes the map shows (the last turn's worth).
+MAP_WINDOW_DAYS = 7
+
+
+def _recent(blocks, since: int) -> dict[str, np.ndarray]:
+    """Concatenate the event arrays of the blocks from step ``since`` on."""
+    chosen = [b.arrays for b in blocks if b.step >= since]
+    if not chosen:
+        return {}
+    return {k: np.concatenate([c[k] for c in chosen]) for k in chosen[0]}
+
+
+def theater_figure(model: EscalationModel) -> Figure:
+    """The border area opposite the target city: units now, strikes and withheld strikes of the last week."""
+    sc = model.spec
+    th = sc.theater
+    city = th.places[th.target_city]
+    view = (city.x_km - 100, city.x_km + 160, min(city.depth_km - 40, -70.0), 100.0)
+    fig = Figure(figsize=(7.2, 4.6), layout="constrained")
+    ax = fig.add_subplot()
+    _draw_theater(ax, sc, view, km_per_char=(view[1] - view[0]) / 7.0 * 7 * 0.6 / 72)
+    f = model.forces
+    for side_is_russia in (True, False):
+        side = (f.side == SIDE_RUSSIA) == side_is_russia
+        for c, cls in enumerate(f.class_ids):
+            for alive, alpha in ((True, 0.75), (False, 0.18)):
+                mask = side & (f.cls == c) & (f.alive == alive)
+                if mask.any():
+                    ax.scatter(
+                        f.x[mask],
+                        f.depth[mask],
+                        s=24,
+                        marker=CLASS_MARKERS.get(cls, "o"),
+                        c=actor_colour("RUS" if side_is_russia else "UKR"),
+                        alpha=alpha,
+                        linewidths=0.8,
+                        zorder=2,
+                    )
+    since = model.now - round(MAP_WINDOW_DAYS / model.step_days) + 1 if hasattr(model, "now") else 0
+    strikes = _recent(model.events.strikes, since)
+    handles = [
+        Line2D([], [], marker="s", ls="none", color=actor_colour("RUS"), label="Russian unit"),
+        Line2D([], [], marker="s", ls="none", color=actor_colour("UKR"), label="Ukrainian unit"),
+    ]
+    if strikes:
+        for s in np.unique(strikes["supplier"]).tolist():
+            hit = strikes["target"][strikes["supplier"] == s]
+            ax.scatter(
+                f.x[hit],
+                f.depth[hit],
+                s=60,
+                c=actor_colour(model.actor_ids[s]),
+                edgecolors="white",
+                linewidths=0.6,
+                alpha=0.85,
+                zorder=3,
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    ls="none",
+                    color=actor_colour(model.actor_ids[s]),
+                    label=f"struck with {model.actor_ids[s]} weapons",
+                )
+            )
+    withheld = [b for b in model.events.withheld if b.kind == "withheld"]
+    held = _recent(withheld, since)
+    if held:
+        t = held["target"]
+        ax.scatter(f.x[t], f.depth[t] - 2.5, s=40, marker="X", c="#000000", zorder=4)
+        handles.append(
+            Line2D([], [], marker="X", ls="none", color="#000000", label="withheld by the rules")
+        )
+    ax.legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.85)
+    day = round(model.time) * model.step_days
+    ax.set_title(
+        f"Day {day:g}: units now; strikes and withheld strikes of the last {MAP_WINDOW_DAYS} days",
+        loc="left",
+        fontsize=9,
+    )
+    return fig
+
+
+def curves_figure(model: EscalationModel) -> Figure:
+    """Every actor's rung by day (top) and the fire landing on the city by day (bottom)."""
+    ts = model.datacollector.get_table_dataframe("series")
+    fig = Figure(figsize=(7.2, 4.6), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
+    for k, aid in enumerate(model.actor_ids):
+        offset = (k - (len(model.actor_ids) - 1) / 2) * 0.06  # keep equal rungs visible
+        top.step(
+            ts["day"],
+            ts[f"rung.{aid}"] + offset,
+            where="post",
+            color=actor_colour(aid),
+            lw=2 if aid == model.russia_id else 1.4,
+            label=aid,
+        )
+    rus = model.actor[model.russia_id]
+    top.set_yticks(range(len(rus.ladder.names)))
+    top.set_yticklabels([f"{i} {n}" for i, n in enumerate(rus.ladder.names)], fontsize=7)
+    top.set_ylim(-0.5, max(3.5, float(ts[[f"rung.{a}" for a in model.actor_ids]].max().max()) + 1))
+    top.set_ylabel("rung (Russia's ladder names)", fontsize=8)
+    top.legend(loc="upper left", ncols=len(model.actor_ids), fontsize=7, frameon=False)
+    top.grid(axis="y", color="#eeeeee")
+    top.set_title(
+        f"Escalation by day — {model.spec.name}, seed {model.seed}", loc="left", fontsize=9
+    )
+    bottom.bar(ts["day"], ts["fire_on_city"], width=model.step_days, color=GREY)
+    bottom.set_ylabel("salvoes on\nthe city", fontsize=8)
+    bottom.set_xlabel("day")
+    bottom.set_xlim(0, max(model.spec.horizon_days, 1))
+    return fig

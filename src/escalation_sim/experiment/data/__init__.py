@@ -1,0 +1,1 @@
+"""Data files of the experiments: the default conclusions checked by ``robustness``."""

@@ -1,0 +1,272 @@
+"""The decision phase of a step: perceive, weigh, choose, act, and tell the other side.
+
+:class:`DecisionLayer` holds the perception module and each actor's options
+and decision model. Each step, after Ukraine's strikes, the model hands it
+the strike report (:meth:`DecisionLayer.perceive`); in the decision phase
+(:meth:`DecisionLayer.decide`) every actor takes in what has reached it, the
+automated ones choose an option, and each act is queued for the other side to
+perceive. Players choose through :meth:`DecisionLayer.choices` and
+:meth:`DecisionLayer.choose`, applied exactly as an automated choice is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from escalation_sim.model.decisions.models import (
+    DecisionModel,
+    Verdict,
+    decision_model,
+    excess_case,
+)
+from escalation_sim.model.decisions.options import (
+    Choice,
+    Decision,
+    as_choice,
+    available,
+    target_rung,
+)
+from escalation_sim.model.decisions.perception import Perception, StrikeReport
+from escalation_sim.model.decisions.scales import CONCRETE, RIVERA_SCORE
+from escalation_sim.scenario.schema import OptionSpec
+
+if TYPE_CHECKING:
+    from escalation_sim.model.agents import StateActor
+    from escalation_sim.model.model import EscalationModel
+
+#: The option every actor has, whether or not its catalogue lists it.
+HOLD = OptionSpec(
+    id="hold",
+    label="Hold: no new act",
+    kind="hold",
+    answers=0.0,
+    cost=0.0,
+    rivera="status_quo",
+    description="Carry on as before.",
+)
+
+
+class DecisionLayer:
+    """Perception, options and decision models of every actor in one model.
+
+    Args:
+        model: The model (its actors, ladders, streams and names).
+        cause_label: ``(supplier, weapon, zone, rule) -> str``, how a strike is named.
+    """
+
+    def __init__(self, model: EscalationModel, cause_label: Callable[..., str]) -> None:
+        self.model = model
+        sc = model.spec
+        self.cause_label = cause_label
+        self.perception = Perception(
+            sc.decisions.perception,
+            actor_ids=model.actor_ids,
+            russia_id=model.russia_id,
+            weapon_ids=model.weapon_ids,
+            weapon_supplier=model._weapon_supplier,
+            weapon_long=np.array([sc.weapons[w].long_range for w in model.weapon_ids]),
+            class_ids=model.forces.class_ids,
+            zone_ids=model.theater.zone_ids,
+            n_units=model.forces.n,
+            step_days=model.step_days,
+            rng=model.streams["perceive"],
+        )
+        self.options: dict[str, list[OptionSpec]] = {}
+        self.models: dict[str, DecisionModel] = {}
+        for aid in model.actor_ids:
+            opts = list(sc.options_for(aid))
+            holds = [o for o in opts if o.kind == "hold"]
+            rest = [o for o in opts if o.kind != "hold"]
+            self.options[aid] = [holds[0] if holds else HOLD, *rest]
+            self.models[aid] = decision_model(sc.decisions.actors[aid].model)
+        self.adversaries = {
+            aid: (
+                [a for a in model.actor_ids if a != model.russia_id]
+                if aid == model.russia_id
+                else [model.russia_id]
+            )
+            for aid in model.actor_ids
+        }
+        for actor in model.actors:
+            actor.seen_rungs = {
+                a: model.actor[a].spec.start_rung for a in self.adversaries[actor.actor_id]
+            }
+
+    # ------------------------------------------------------------------ perception
+    def perceive(
+        self, step: int, report: StrikeReport, russian_destroyed: int, harm: float
+    ) -> None:
+        """Hand the step's strikes, Russia's losses and the harm to the city to perception."""
+        weights = {a.actor_id: a.params.harm_weight for a in self.model.actors}
+        self.perception.observe_step(
+            step, report, russian_destroyed, harm, self.cause_label, weights
+        )
+
+    def resolve(self, actor: StateActor) -> float:
+        """The other side's resolve as the actor perceives it: mean rungs above their start."""
+        adv = self.adversaries[actor.actor_id]
+        if not adv:
+            return 0.0
+        m = self.model
+        return sum(max(0, actor.seen_rungs[a] - m.actor[a].spec.start_rung) for a in adv) / len(adv)
+
+    def threat_seen_by(self, actor: StateActor, day: float, window_days: float) -> float:
+        """The other side's threat as an actor perceives it.
+
+        The escalation scores of the other side's acts perceived within the
+        window, each weighed by the credibility of its author's threats.
+        """
+        m = self.model
+        actor.seen_acts = [(d, a) for d, a in actor.seen_acts if day - d <= window_days]
+        return sum(max(0, a.score) * m.actor[a.actor].credibility for _, a in actor.seen_acts)
+
+    # ------------------------------------------------------------------ decisions
+    def decide(self, step: int, day: float) -> None:
+        """The decision phase: every actor absorbs what reached it, then chooses."""
+        m = self.model
+        days = m.step_days
+        arrived = self.perception.deliver(step)
+        for actor in m.actors:
+            actor.absorb(arrived[actor.actor_id], days, day)
+            # The highest perceived rung of the other side above its start.
+            above = max(
+                (actor.seen_rungs[a] - m.actor[a].spec.start_rung for a in actor.seen_rungs),
+                default=0,
+            )
+            actor.add_pressure(
+                actor.params.adversary_rung_weight * max(0.0, above) * days,
+                "adversary's escalation",
+            )
+            actor.update_commitment(days)
+            if actor.params.model == "pressure":
+                actor.update_credibility(
+                    actor.ladder.rung(actor.rung).signal, actor.last_provocation, days
+                )
+        draws = m.streams["decide"].random(len(m.actor_ids))
+        for u, aid in zip(draws.tolist(), m.actor_ids, strict=True):
+            actor = m.actor[aid]
+            actor.score_now, actor.kahn_now, actor.option_now = 0, 0, ""
+            if not actor.automated:
+                continue
+            dm = self.models[aid]
+            opts = self.open_options(actor) if dm.gated else self.options[aid]
+            verdict = dm.choose(actor, opts, self.resolve(actor), u, days)
+            if verdict.option.kind != "hold":
+                self.apply(step, day, actor, verdict, cause="")
+
+    def open_options(self, actor: StateActor) -> list[OptionSpec]:
+        """The options open to an actor now (hold first)."""
+        now = round(self.model.time) * self.model.step_days
+        return available(
+            self.options[actor.actor_id],
+            actor.rung,
+            actor.spec.start_rung,
+            actor.ladder.top,
+            actor.salient_kinds(),
+            {o: now - d for o, d in actor.last_taken.items()},
+        )
+
+    def apply(
+        self, step: int, day: float, actor: StateActor, verdict: Verdict, cause: str
+    ) -> Decision:
+        """Carry out a chosen option: move on the ladder, answer the case, stake or vindicate threats."""
+        m = self.model
+        o = verdict.option
+        before = actor.rung
+        case = actor.case
+        answered = min(excess_case(actor), o.answers)
+        triggers = actor.salient_labels()
+        decision = Decision(
+            actor=actor.actor_id,
+            option=o.id,
+            label=o.label,
+            kind=o.kind,
+            from_rung=before,
+            to_rung=target_rung(o, before),
+            rivera=o.rivera,
+            score=RIVERA_SCORE[o.rivera],
+            kahn=o.kahn,
+            pressure=case,
+            threshold=verdict.threshold,
+            chance=verdict.chance,
+            utility=verdict.utility,
+            model=self.models[actor.actor_id].name,
+            causes=actor.causes(),
+            triggers=triggers,
+            cause=cause,
+        )
+        actor.rung = decision.to_rung
+        if actor.rung > actor.peak_rung:
+            actor.peak_rung, actor.peak_day = actor.rung, day
+        if actor.rung > before:
+            actor.credibility_gap = 0.0
+        if self.models[actor.actor_id].relieves:
+            actor.relieve(answered)
+        if o.threat:
+            actor.stakes += 1.0
+        if o.rivera in CONCRETE:
+            # A concrete step answers the threats made: they were not bluffs.
+            actor.credibility, actor.stakes, actor.commitment = 1.0, 0.0, 0.0
+        actor.score_now, actor.kahn_now, actor.option_now = decision.score, o.kahn or 0, o.id
+        actor.last_taken[o.id] = day
+        self.perception.observe_act(
+            step,
+            actor.actor_id,
+            o,
+            actor.rung,
+            actor.ladder.rung(actor.rung),
+            self.adversaries[actor.actor_id],
+        )
+        m._log_decision(step, day, decision)
+        return decision
+
+    # ------------------------------------------------------------------ players
+    def choices(self, actor_id: str) -> list[Choice]:
+        """What an actor may choose now."""
+        actor = self.model.actor[actor_id]
+        return [as_choice(o, actor.rung) for o in self.open_options(actor)]
+
+    def choose(self, actor_id: str, choice_id: str, *, cause: str) -> Decision | None:
+        """Apply a player's choice as the decision layer would; ``None`` for hold.
+
+        Raises:
+            ValueError: ``choice_id`` is not open to the actor now (the message names the valid ids).
+        """
+        m = self.model
+        actor = m.actor[actor_id]
+        opts = {o.id: o for o in self.open_options(actor)}
+        if choice_id not in opts:
+            raise ValueError(
+                f"{actor_id} cannot choose {choice_id!r} now; valid choices: {', '.join(opts)}"
+            )
+        o = opts[choice_id]
+        if o.kind == "hold":
+            return None
+        # Chosen between steps, it takes effect in (and is logged at) the next step.
+        step = round(m.time) + 1
+        return self.apply(step, step * m.step_days, actor, Verdict(o, 1.0, 0.0, o.cost), cause)
+
+    def observation(self, actor_id: str) -> dict[str, Any]:
+        """What an actor perceives now: its case, precedents, the other side's rungs and acts."""
+        actor = self.model.actor[actor_id]
+        obs = actor.last_observation
+        return {
+            "actor": actor_id,
+            "rung": actor.rung,
+            "case": actor.case,
+            "pressure": actor.pressure,
+            "salience": actor.salience,
+            "commitment": actor.commitment,
+            "salient_precedents": actor.salient_labels(),
+            "other_side_rungs": dict(actor.seen_rungs),
+            "other_side_acts": [
+                {"day": d, "actor": a.actor, "option": a.option, "score": a.score}
+                for d, a in actor.seen_acts
+            ],
+            "perceived_today": dict(obs.flows) if obs else {},
+            "perceived_harm_today": actor.last_harm,
+            "top_causes": actor.causes(),
+        }

@@ -1,0 +1,192 @@
+"""Decision models: how an actor chooses among its open options. Pluggable and named.
+
+``cost_benefit`` (the default) weighs, for every open option ``o``, what
+answering gains against what it costs and what the other side's answer would
+cost::
+
+    U(o) = min(E, answers_o) - cost_o - risk_o x deterrence_weight x (1 + resolve)
+                                       x 2 (1 - risk_tolerance)
+    U(hold) = 0
+    U(stand down) = upkeep x (T_now - T_below) - clip(case - T_below, 0, T_now - T_below) - cost
+
+where ``case`` is the actor's pressure + salience of precedents + commitment,
+``T`` the ladder's thresholds, ``E = max(0, case - T_now)`` the excess case
+its standing rung does not already answer (a rung is a standing posture: the
+drills go on, the intensified campaign goes on), and ``resolve`` the mean
+number of rungs the other side stands above its start, as perceived
+(deterrence). It chooses by a
+logit with an absolute ``temperature`` (pressure units): an option's chance
+falls off with the pressure it lacks, not with a share of its threshold, so a
+high rung stays out of reach of ordinary pressure, and gates
+(:mod:`~escalation_sim.model.decisions.options`) keep the nuclear rungs closed
+without extreme, specific precedents.
+
+``pressure`` is the earlier model, kept for comparison: a logistic chance of
+climbing one rung on pressure against the next rung's threshold (width
+``steepness`` x threshold), of descending below half of the current one
+(``model/ladder.py``); a climb takes the first option tied to the new rung.
+
+Both draw one uniform number per actor per step from the ``decide`` stream.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from escalation_sim.model.decisions.options import target_rung
+from escalation_sim.scenario.schema import DecisionModelName, OptionSpec
+
+if TYPE_CHECKING:
+    from escalation_sim.model.agents import StateActor
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A decision model's choice: the option, its chance, its utility and the bar it cleared."""
+
+    option: OptionSpec
+    chance: float
+    utility: float
+    threshold: float
+
+
+class DecisionModel(Protocol):
+    """Chooses one of the open options for an actor, with one uniform draw."""
+
+    name: str
+    #: Whether the option gates (precedents, rungs, cool-downs) apply to its choices.
+    gated: bool
+    #: Whether an act answers (relieves) part of the case.
+    relieves: bool
+
+    def choose(
+        self,
+        actor: StateActor,
+        options: list[OptionSpec],
+        resolve: float,
+        u: float,
+        days: float,
+    ) -> Verdict:
+        """Choose among ``options`` (non-empty, the hold option first)."""
+        ...
+
+
+def excess_case(actor: StateActor) -> float:
+    """The case the actor's standing rung does not already answer: ``max(0, case - T_now)``."""
+    return max(0.0, actor.case - actor.ladder.rung(actor.rung).climb_threshold)
+
+
+def option_utility(actor: StateActor, option: OptionSpec, resolve: float) -> float:
+    """The cost-benefit model's utility of one option for an actor now."""
+    prm = actor.params
+    if option.kind == "hold":
+        return 0.0
+    if option.descend:
+        t_now = actor.ladder.rung(actor.rung).climb_threshold
+        t_below = actor.ladder.rung(actor.rung - 1).climb_threshold
+        still_needed = min(max(0.0, actor.case - t_below), t_now - t_below)
+        return prm.upkeep * (t_now - t_below) - still_needed - option.cost
+    risk = (
+        option.risk
+        * prm.deterrence_weight
+        * (1.0 + max(0.0, resolve))
+        * 2.0
+        * (1.0 - actor.spec.risk_tolerance)
+    )
+    return min(excess_case(actor), option.answers) - option.cost - risk
+
+
+class CostBenefit:
+    """Weigh answering against its cost and the risk of the other side's answer (logit choice)."""
+
+    name = "cost_benefit"
+    gated = True
+    relieves = True
+
+    def choose(
+        self,
+        actor: StateActor,
+        options: list[OptionSpec],
+        resolve: float,
+        u: float,
+        days: float,
+    ) -> Verdict:
+        """Logit choice over the options' utilities; per-day chances compound over a step."""
+        tau = actor.params.temperature
+        utils = [option_utility(actor, o, resolve) for o in options]
+        top = max(utils)
+        weights = [math.exp((x - top) / tau) for x in utils]
+        total = sum(weights)
+        probs = [w / total for w in weights]
+        if days != 1.0:
+            # An act other than holding happens with its per-day chance compounded.
+            hold = probs[0]
+            act = 1.0 - hold**days
+            rest = 1.0 - hold
+            probs = [1.0 - act] + [p * act / rest if rest > 0 else 0.0 for p in probs[1:]]
+        acc = 0.0
+        pick = len(options) - 1
+        for i, p in enumerate(probs):
+            acc += p
+            if u < acc:
+                pick = i
+                break
+        o = options[pick]
+        return Verdict(o, probs[pick], utils[pick], o.cost)
+
+
+class PressureThreshold:
+    """The earlier model: logistic climb and descent on pressure against rung thresholds."""
+
+    name = "pressure"
+    gated = False  # the earlier model had no gates: any rung can follow its neighbour
+    relieves = False  # nor did a move answer its pressure
+
+    def choose(
+        self,
+        actor: StateActor,
+        options: list[OptionSpec],
+        resolve: float,
+        u: float,
+        days: float,
+    ) -> Verdict:
+        """Climb one rung, descend one, or hold, as ``Ladder.move_chances`` gives."""
+        move = actor.ladder.move_chances(
+            actor.rung, actor.case, actor.params, actor.spec.risk_tolerance, days
+        )
+        hold = options[0]
+        if u < move.climb:
+            up = [o for o in options if o.rung == actor.rung + 1 and not o.descend]
+            if up:
+                t = actor.ladder.rung(actor.rung + 1).climb_threshold
+                return Verdict(up[0], move.climb, 0.0, t)
+        elif u < move.climb + move.descend:
+            down = [o for o in options if o.descend]
+            if down:
+                t = actor.ladder.rung(actor.rung).climb_threshold
+                return Verdict(down[0], move.descend, 0.0, t)
+        return Verdict(hold, 1.0 - move.climb - move.descend, 0.0, 0.0)
+
+
+def decision_model(name: DecisionModelName) -> DecisionModel:
+    """The decision model a scenario names (the registry: a ``match`` on the name)."""
+    match name:
+        case "cost_benefit":
+            return CostBenefit()
+        case "pressure":
+            return PressureThreshold()
+        case _:  # pragma: no cover - the schema admits only the names above
+            raise ValueError(f"unknown decision model {name!r}; expected cost_benefit or pressure")
+
+
+__all__ = [
+    "CostBenefit",
+    "DecisionModel",
+    "PressureThreshold",
+    "Verdict",
+    "decision_model",
+    "option_utility",
+    "target_rung",
+]

@@ -1,0 +1,362 @@
+"""Perception: what each actor observes of the run, noisy, late and uncertainly attributed.
+
+Decisions never read the force layer's truth. Each step the model hands this
+module the day's :class:`StrikeReport` (every strike as parallel arrays), the
+losses Russia suffered, the harm done to the target city and the acts the
+actors chose; the module turns them into per-actor :class:`Observation` s
+that arrive ``lag_days`` later:
+
+- Russia notices a strike inside Russia with chance ``report_prob``; a
+  munition several suppliers share (GMLRS rockets from a HIMARS or a MARS II)
+  is attributed to the right supplier with chance ``attribution_accuracy``,
+  otherwise to one of the family's suppliers at random; its perceived weight is
+  supplier x class x depth x range x destruction, times log-normal noise.
+- The first strike that a supplier's weapons make inside Russia, the first of
+  each munition family, depth band and target class, and any strike on a
+  strategic asset are *precedents* (:class:`Trigger`), salient apart from
+  volume; a scenario lists the suppliers whose strikes set none (the war as
+  usual before the start).
+- Every actor perceives the harm to the city (noisy) and the other side's
+  acts (its choices, a step late at the earliest).
+
+Random numbers come from the model's ``perceive`` stream in blocks of a fixed
+size per step (one row per unit, one value per actor), so two rule sets run on
+the same seed see the same noise for the same unit and day, and no other
+stream's draws move.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from escalation_sim.model.decisions.scales import RIVERA_SCORE
+from escalation_sim.scenario.schema import OptionSpec, PerceptionSpec, RungSpec
+
+
+@dataclass(frozen=True, slots=True)
+class StrikeReport:
+    """One step's strikes, as parallel arrays (one entry per strike).
+
+    Attributes:
+        target: Unit index of the target.
+        launcher: Unit index of the launcher.
+        supplier: Actor index of the weapon's supplier.
+        weapon: Weapon index.
+        target_class: Target-class index.
+        rule: Rule column that allowed the strike.
+        depth_km: Target depth into Russia (km; negative in Ukraine).
+        zone: Primary zone index of the target (-1 outside the named zones).
+        destroyed: The strike destroyed its target.
+        intercepted: The strike was intercepted.
+    """
+
+    target: np.ndarray
+    launcher: np.ndarray
+    supplier: np.ndarray
+    weapon: np.ndarray
+    target_class: np.ndarray
+    rule: np.ndarray
+    depth_km: np.ndarray
+    zone: np.ndarray
+    destroyed: np.ndarray
+    intercepted: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A salient precedent as an actor perceived it."""
+
+    kind: str
+    label: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class PerceivedAct:
+    """An act of another actor, as perceived."""
+
+    actor: str
+    option: str
+    label: str
+    rivera: str
+    rung: int
+    step: int
+
+    @property
+    def score(self) -> int:
+        """Its Rivera et al. (2024) escalation score."""
+        return RIVERA_SCORE[self.rivera]
+
+
+@dataclass(slots=True)
+class Observation:
+    """What one actor perceives arriving in one step.
+
+    Attributes:
+        flows: Perceived amount per channel (``strikes:<supplier>``, ``losses``,
+            ``harm``), in pressure units before the actor's own weights.
+        causes: Per channel, the amount by cause label (who, with what, where,
+            under which rule: the analyst's trace of the perceived strikes).
+        triggers: Precedents perceived this step.
+        acts: Acts of the other side perceived this step.
+        provocation: Total perceived weight of strikes inside Russia this step.
+        harm: Perceived harm to the target city this step.
+    """
+
+    flows: dict[str, float] = field(default_factory=dict)
+    causes: dict[str, dict[str, float]] = field(default_factory=dict)
+    triggers: list[Trigger] = field(default_factory=list)
+    acts: list[PerceivedAct] = field(default_factory=list)
+    provocation: float = 0.0
+    harm: float = 0.0
+
+    def add(self, channel: str, cause: str, amount: float) -> None:
+        """Add an amount to a channel under a cause label."""
+        self.flows[channel] = self.flows.get(channel, 0.0) + amount
+        by_cause = self.causes.setdefault(channel, {})
+        by_cause[cause] = by_cause.get(cause, 0.0) + amount
+
+    def merge(self, other: Observation) -> None:
+        """Fold another observation (arriving in the same step) into this one."""
+        for channel, by_cause in other.causes.items():
+            for cause, amount in by_cause.items():
+                self.add(channel, cause, amount)
+        self.triggers += other.triggers
+        self.acts += other.acts
+        self.provocation += other.provocation
+        self.harm += other.harm
+
+
+class Perception:
+    """Turns the run's events into each actor's lagged, noisy observations.
+
+    Args:
+        spec: The perception parameters.
+        actor_ids: Actor ids in scenario order.
+        russia_id: Russia's actor id.
+        weapon_ids: Weapon ids in catalogue order.
+        weapon_supplier: Actor index of each weapon's supplier.
+        weapon_long: Long-range flag of each weapon.
+        class_ids: Target-class ids.
+        zone_ids: Zone ids.
+        n_units: Number of force units (rows of the per-step noise block).
+        step_days: Days per step.
+        rng: The model's ``perceive`` stream.
+    """
+
+    def __init__(
+        self,
+        spec: PerceptionSpec,
+        *,
+        actor_ids: list[str],
+        russia_id: str,
+        weapon_ids: list[str],
+        weapon_supplier: np.ndarray,
+        weapon_long: np.ndarray,
+        class_ids: list[str],
+        zone_ids: list[str],
+        n_units: int,
+        step_days: float,
+        rng: np.random.Generator,
+    ) -> None:
+        self.spec = spec
+        self.actor_ids = actor_ids
+        self.russia_id = russia_id
+        self.weapon_ids = weapon_ids
+        self.class_ids = class_ids
+        self.zone_ids = zone_ids
+        self.n_units = n_units
+        self.rng = rng
+        self.lag_steps = round(spec.lag_days / step_days)
+        self._weapon_supplier = weapon_supplier
+        self._weapon_long = weapon_long
+        self._supplier_weight = np.array([spec.supplier_weight.get(a, 1.0) for a in actor_ids])
+        self._class_weight = np.array([spec.class_weight.get(c, 1.0) for c in class_ids])
+        # Munition families: weapons sharing one are indistinguishable on arrival.
+        self.family = [spec.munition_family.get(w, w) for w in weapon_ids]
+        members: dict[str, list[int]] = defaultdict(list)
+        for w, fam in enumerate(self.family):
+            s = int(weapon_supplier[w])
+            if s not in members[fam]:
+                members[fam].append(s)
+        self._family_suppliers = [np.array(members[fam], dtype=np.int64) for fam in self.family]
+        self._bands = list(spec.depth_bands_km)
+        self._strategic = np.array([c in spec.strategic_classes for c in class_ids])
+        self._precedent = np.array([a in spec.precedent_suppliers for a in actor_ids])
+        #: Precedents already perceived (a dict: insertion-ordered, never a set).
+        self.seen: dict[tuple[str, ...], int] = {}
+        self._pending: dict[int, dict[str, Observation]] = defaultdict(dict)
+
+    # ------------------------------------------------------------------ inputs
+    def _queue(self, step: int, actor: str) -> Observation:
+        return self._pending[step + self.lag_steps].setdefault(actor, Observation())
+
+    def band_label(self, depth: float) -> str:
+        """The depth band a depth falls in, e.g. ``30-90 km``."""
+        lo = 0.0
+        for hi in self._bands:
+            if depth <= hi:
+                return f"{lo:g}-{hi:g} km"
+            lo = hi
+        return f"beyond {lo:g} km"
+
+    def observe_step(
+        self,
+        step: int,
+        report: StrikeReport,
+        russian_units_destroyed: int,
+        harm: float,
+        cause_label,
+        harm_weights: dict[str, float],
+    ) -> None:
+        """Perceive one step's strikes inside Russia, Russia's losses and the harm to the city.
+
+        Args:
+            step: The step the events happened in.
+            report: The step's strikes.
+            russian_units_destroyed: Russian units destroyed this step (Russia knows its losses).
+            harm: Harm done to the target city this step.
+            cause_label: ``(supplier, weapon, zone, rule) -> str``, the analyst's name of a strike.
+            harm_weights: Each actor's pressure per unit of perceived harm.
+        """
+        p = self.spec
+        # Fixed-size draws per step (common random numbers across rule sets).
+        u = self.rng.random((self.n_units, 2))
+        z = self.rng.standard_normal(self.n_units)
+        z_harm = self.rng.standard_normal(len(self.actor_ids))
+        noise = p.noise_sd
+        rus = self._queue(step, self.russia_id)
+
+        inside = np.flatnonzero(report.depth_km > 0)
+        if len(inside):
+            t = report.target[inside]
+            noticed = u[t, 0] < p.report_prob
+            inside, t = inside[noticed], t[noticed]
+        if len(inside):
+            w = report.weapon[inside]
+            true_sup = report.supplier[inside]
+            seen_sup = true_sup.copy()
+            acc = p.attribution_accuracy
+            for j in np.flatnonzero(u[t, 1] >= acc).tolist():
+                fam = self._family_suppliers[int(w[j])]
+                if len(fam) > 1:
+                    r = (u[t[j], 1] - acc) / max(1.0 - acc, 1e-12)
+                    seen_sup[j] = fam[min(int(r * len(fam)), len(fam) - 1)]
+            cls = report.target_class[inside]
+            depth = report.depth_km[inside]
+            weights = (
+                self._supplier_weight[seen_sup]
+                * self._class_weight[cls]
+                * (1.0 + depth / p.depth_scale_km)
+                * np.where(self._weapon_long[w], p.long_range_multiplier, 1.0)
+                * np.where(report.destroyed[inside], p.destroyed_multiplier, 1.0)
+            )
+            if noise > 0:
+                weights = weights * np.exp(noise * z[t] - 0.5 * noise * noise)
+            rus.provocation += float(weights.sum())
+            rows = zip(
+                seen_sup.tolist(),
+                true_sup.tolist(),
+                w.tolist(),
+                report.zone[inside].tolist(),
+                report.rule[inside].tolist(),
+                cls.tolist(),
+                depth.tolist(),
+                weights.tolist(),
+                strict=True,
+            )
+            for seen, true, weapon, zone, rule, c, d, weight in rows:
+                label = cause_label(true, weapon, zone, rule)
+                if seen != true:
+                    label += f" (attributed to {self.actor_ids[seen]})"
+                rus.add(f"strikes:{self.actor_ids[seen]}", label, weight)
+                if not self._precedent[seen]:
+                    self._precedents(rus, seen, weapon, c, d)
+        if russian_units_destroyed:
+            rus.add(
+                "losses",
+                "losses to Ukrainian strikes",
+                p.own_loss_weight * russian_units_destroyed,
+            )
+        if harm > 0:
+            for i, aid in enumerate(self.actor_ids):
+                if aid == self.russia_id:
+                    continue
+                seen_harm = harm * math.exp(noise * z_harm[i] - 0.5 * noise * noise)
+                obs = self._queue(step, aid)
+                obs.harm += seen_harm
+                weight = harm_weights.get(aid, 0.0)
+                if weight > 0:
+                    obs.add("harm", "harm to the city", weight * seen_harm)
+
+    def _precedents(self, obs: Observation, s: int, weapon: int, cls: int, depth: float) -> None:
+        sup = self.actor_ids[s]
+        scale = float(self._supplier_weight[s])
+        fam = self.family[weapon]
+        cname = self.class_ids[cls]
+        keys: list[tuple[tuple[str, ...], str]] = [
+            (("new_supplier", sup), f"first strike inside Russia with {sup} weapons"),
+            (("first_weapon_class", sup, fam), f"first {fam} strike inside Russia ({sup})"),
+            (
+                ("new_depth_band", sup, self.band_label(depth)),
+                f"first {sup} strike {self.band_label(depth)} deep",
+            ),
+            (("new_target_class", sup, cname), f"first {sup} strike on {cname}"),
+        ]
+        if self._strategic[cls]:
+            keys.append(
+                (("strategic_asset", sup, cname, f"{depth:.0f}"), f"{sup} strike on {cname}")
+            )
+        for key, label in keys:
+            if key in self.seen:
+                continue
+            self.seen[key] = 1
+            weight = self.spec.trigger_weight.get(key[0], 0.0) * scale  # type: ignore[call-overload]
+            obs.triggers.append(Trigger(key[0], label, weight))
+
+    def observe_act(
+        self,
+        step: int,
+        actor: str,
+        option: OptionSpec,
+        rung: int,
+        rung_spec: RungSpec,
+        audience: list[str],
+    ) -> None:
+        """Others perceive an actor's act, one step later at the earliest.
+
+        Args:
+            step: Step of the act.
+            actor: Who acted.
+            option: What it chose.
+            rung: The rung it stands on after the act.
+            rung_spec: That rung (its flags name the precedents the act sets).
+            audience: The actors who perceive it (the other side).
+        """
+        act = PerceivedAct(actor, option.id, option.label, option.rivera, rung, step)
+        kinds: list[str] = []
+        if option.rivera in ("violent_escalation", "nuclear"):
+            kinds.append("adversary_violent")
+        if rung_spec.nato_conflict and option.rung == rung:
+            kinds.append("adversary_nato_attack")
+        if option.kind == "nuclear" and rung_spec.nuclear_use:
+            kinds.append("adversary_nuclear_use")
+        elif option.kind == "nuclear":
+            kinds.append("adversary_nuclear_signal")
+        at = step + max(1, self.lag_steps)
+        for aid in audience:
+            obs = self._pending[at].setdefault(aid, Observation())
+            obs.acts.append(act)
+            for kind in kinds:
+                weight = self.spec.trigger_weight.get(kind, 0.0)  # type: ignore[call-overload]
+                obs.triggers.append(Trigger(kind, f"{actor}: {option.label}", weight))
+
+    # ------------------------------------------------------------------ output
+    def deliver(self, step: int) -> dict[str, Observation]:
+        """The observations arriving at ``step`` (every actor has one, possibly empty)."""
+        arrived = self._pending.pop(step, {})
+        return {aid: arrived.get(aid, Observation()) for aid in self.actor_ids}

@@ -1,0 +1,184 @@
+"""The player hooks on the model: seats, choices, choose, change_rules, observation."""
+
+from __future__ import annotations
+
+import pytest
+
+from escalation_sim import load_scenario
+from escalation_sim.model import EscalationModel
+from escalation_sim.model.control import MoveError
+
+SCENARIOS = "scenarios"
+
+
+@pytest.fixture(scope="module")
+def may30():
+    return load_scenario(f"{SCENARIOS}/may30_kharkiv_counterfire.yaml", ["horizon_days=40"])
+
+
+@pytest.fixture(scope="module")
+def deep():
+    return load_scenario(f"{SCENARIOS}/deep_strike.yaml", ["horizon_days=120"])
+
+
+def test_unknown_seat_is_refused(may30):
+    with pytest.raises(ValueError, match=r"seated: unknown actor.*XYZ"):
+        EscalationModel(may30, seed=1, seated=["XYZ"])
+
+
+def test_seated_actor_makes_no_automated_escalation_choice(deep):
+    # Under deep-strike rules the model's Russia moves on its ladder in most runs;
+    # seated, it stays where it starts unless its player moves.
+    moved_free, moved_seated = 0, 0
+    for seed in range(4):
+        free = EscalationModel(deep, seed=seed)
+        free.run()
+        seated = EscalationModel(deep, seed=seed, seated=["RUS"])
+        seated.run()
+        moved_free += free.timeseries()["rung.RUS"].nunique() > 1
+        moved_seated += seated.timeseries()["rung.RUS"].nunique() > 1
+        assert not [
+            e for e in seated.events.records() if e["kind"] == "decision" and e["actor"] == "RUS"
+        ]
+    assert moved_free >= 1, "the comparison needs runs where the model's Russia moves"
+    assert moved_seated == 0
+
+
+def test_seated_supplier_makes_no_automated_policy_change():
+    sc = load_scenario(f"{SCENARIOS}/adaptive_policy.yaml", ["horizon_days=150"])
+    changed_free = 0
+    for seed in range(4):
+        free = EscalationModel(sc, seed=seed)
+        free.run()
+        changed_free += free.timeseries()["posture.USA"].nunique() > 1
+        seated = EscalationModel(sc, seed=seed, seated=["USA"])
+        seated.run()
+        assert seated.timeseries()["posture.USA"].nunique() == 1
+    assert changed_free >= 1, "the comparison needs runs where the model's US adapts"
+
+
+def test_choices_follow_the_ladder(may30):
+    m = EscalationModel(may30, seed=1, seated=["RUS"])
+    ids = [c.id for c in m.choices("RUS")]
+    assert ids == ["hold", "climb", "descend"]
+    climb = next(c for c in m.choices("RUS") if c.id == "climb")
+    assert climb.to_rung == m.actor["RUS"].rung + 1
+    assert m.ladders["RUS"].rung(climb.to_rung).name in climb.label
+    # At the bottom of its ladder an actor cannot descend.
+    assert [c.id for c in m.choices("USA")] == ["hold", "climb"]
+
+
+def test_choose_applies_before_the_next_step_and_is_logged(may30):
+    m = EscalationModel(may30, seed=1, seated=["RUS"])
+    m.run_for(5)
+    start = m.actor["RUS"].rung
+    m.choose("RUS", "climb", cause="seminar team RUS: answer the strikes")
+    m.run_for(3)
+    ts = m.timeseries()
+    assert ts.loc[5, "rung.RUS"] == start
+    assert (ts.loc[6:, "rung.RUS"] == start + 1).all()
+    (event,) = [e for e in m.events.records() if e["kind"] == "decision"]
+    assert event["step"] == 6
+    assert event["choice"] == "climb" and event["by"] == "player"
+    assert event["cause"] == "seminar team RUS: answer the strikes"
+    assert (event["from_rung"], event["to_rung"]) == (start, start + 1)
+
+
+def test_invalid_choice_names_the_valid_ids_and_changes_nothing(may30):
+    m = EscalationModel(may30, seed=1, seated=["USA"])
+    with pytest.raises(
+        MoveError, match="'descend' is not available to USA now; expected one of: hold, climb"
+    ):
+        m.choose("USA", "descend", cause="x")
+    with pytest.raises(ValueError, match="unknown actor 'XX'"):
+        m.choose("XX", "hold", cause="x")
+    assert m.actor["USA"].rung == 0
+    assert not m.events.other
+
+
+def test_rule_change_takes_effect_on_the_next_step(may30):
+    m = EscalationModel(may30, seed=3, seated=["USA"])
+    m.run_for(10)
+    m.change_rules("USA", {"posture": "deep_strike"}, cause="widen")
+    m.run_for(20)
+    ts = m.timeseries()
+    assert (ts.loc[:10, "posture.USA"] == "kharkiv_counterfire").all()
+    assert (ts.loc[11:, "posture.USA"] == "deep_strike").all()
+    # The rules in force decide the strikes: ATACMS inside Russia only after the change.
+    assert ts.loc[:10, "strikes_in_russia.weapon.ATACMS"].sum() == 0
+    assert ts.loc[11:, "strikes_in_russia.weapon.ATACMS"].sum() > 0
+    (event,) = [e for e in m.events.records() if e["kind"] == "rule_change"]
+    assert event["step"] == 11 and event["change"] == "player" and event["cause"] == "widen"
+    assert (event["from_posture"], event["to_posture"]) == ("kharkiv_counterfire", "deep_strike")
+
+
+def test_add_and_remove_rules_from_the_catalogue(may30):
+    m = EscalationModel(may30, seed=3, seated=["USA"])
+    m.change_rules("USA", {"remove_rules": ["us-no-long-range-in-russia"]})
+    assert [r.id for r in m.actor["USA"].policy.active_rules()] == ["us-kharkiv-counterfire"]
+    m.change_rules("USA", {"add_rules": ["us-no-long-range-in-russia"]})
+    assert "us-no-long-range-in-russia" in [r.id for r in m.actor["USA"].policy.active_rules()]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"posture": "deep_strikes"}, "posture", "unknown posture 'deep_strikes'; expected one of"),
+        ({"postur": "deep_strike"}, "postur", "unknown field 'postur'; did you mean 'posture'?"),
+        ({"add_rules": ["gb-anywhere"]}, "add_rules.0", "not in USA's catalogue"),
+        ({"remove_rules": ["us-deep-military"]}, "remove_rules.0", "not in force for USA"),
+        ({"remove_rules": ["nope"]}, "remove_rules.0", "unknown rule id 'nope' for USA"),
+        (
+            {
+                "add_rules": [
+                    {"id": "us-kharkiv-counterfire", "effect": "allow", "weapons": ["STORM_SHADOW"]}
+                ]
+            },
+            "add_rules.0.weapons.0",
+            "supplied by GBR, not USA",
+        ),
+        ({}, "", "needs 'posture', 'add_rules' or 'remove_rules'"),
+        ({"day": 3, "posture": "deep_strike"}, "day", "set by the game"),
+    ],
+)
+def test_invalid_rule_change_names_the_field_and_applies_nothing(may30, change, field, message):
+    m = EscalationModel(may30, seed=3, seated=["USA"])
+    before = [r.id for r in m.actor["USA"].policy.active_rules()]
+    with pytest.raises(MoveError) as info:
+        m.change_rules("USA", change)
+    fields = [f for f, _ in info.value.problems]
+    assert field in fields, info.value.problems
+    assert message in str(info.value)
+    assert [r.id for r in m.actor["USA"].policy.active_rules()] == before
+    assert m.actor["USA"].policy.posture == "kharkiv_counterfire"
+    assert not m.events.other
+
+
+def test_only_suppliers_change_rules(may30):
+    m = EscalationModel(may30, seed=3, seated=["RUS"])
+    with pytest.raises(MoveError, match="RUS sets no rules"):
+        m.change_rules("RUS", {"posture": "anything"})
+
+
+def test_observation_is_the_actors_view(may30):
+    m = EscalationModel(may30, seed=2)
+    m.run_for(14)
+    rus, usa, ukr = m.observation("RUS"), m.observation("USA"), m.observation("UKR")
+    # Public to all: rungs, declared postures, harm to the city.
+    for o in (rus, usa, ukr):
+        assert set(o["rungs"]) == set(m.actor_ids)
+        assert o["postures"]["USA"] == "kharkiv_counterfire"
+    # Russia sees strikes inside Russia, not the suppliers' rule texts or withheld strikes.
+    assert "strikes_inside_russia" in rus and "rules_in_force" not in rus
+    assert "withheld_by_rule" not in str(rus)
+    # A supplier sees its own weapons and rules, not Russia's losses or others' weapons.
+    assert "own_weapons" in usa and "strikes_inside_russia" not in usa and "own_losses" not in usa
+    assert [r["id"] for r in usa["rules_in_force"]] == [
+        "us-no-long-range-in-russia",
+        "us-kharkiv-counterfire",
+    ]
+    # The window is the last week: the figures add up to the series' last 7 rows.
+    ts = m.timeseries()
+    assert rus["strikes_inside_russia"]["total"] == int(ts["strikes_in_russia"].iloc[-7:].sum())
+    assert usa["own_weapons"]["strikes"] == int(ts["strikes.supplier.USA"].iloc[-7:].sum())
+    assert rus["window_days"] == 7
