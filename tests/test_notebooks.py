@@ -28,6 +28,8 @@ EXPECTED = [
     "02_compare_rule_sets",
     "03_write_your_own_rule_set",
     "04_sweep_and_sensitivity",
+    "05_robustness",
+    "06_play_a_game",
 ]
 
 

@@ -177,7 +177,57 @@ def summarize(
         "first_strike_in_russia_day": first_strike,
         "nato_conflict_day": nato_conflict_day,
         "nuclear_use_day": nuclear_use_day,
+        "rule_changes": _rule_changes(ts, events, scenario),
+        "escalation_score": _escalation_scores(ts, scenario),
     }
+
+
+def _rule_changes(
+    ts: pd.DataFrame, events: list[dict[str, Any]], scenario: Scenario
+) -> list[dict[str, Any]]:
+    """The rule changes that took effect (a posture switched, rules added or removed), in order.
+
+    From the event log when it was kept (with causes); otherwise the posture
+    switches read from the time series.
+    """
+    if events:
+        return [
+            {k: e[k] for k in ("day", "actor", "change", "from_posture", "to_posture", "added")}
+            | {"removed": e["removed"], "cause": e["cause"]}
+            for e in events
+            if e.get("kind") == "rule_change"
+            and (e["from_posture"] != e["to_posture"] or e["added"] or e["removed"])
+        ]
+    out = []
+    for sid in scenario.rules:
+        col = f"posture.{sid}"
+        if col not in ts.columns:
+            continue
+        before = ts[col].shift()
+        for _, row in ts.loc[(ts[col] != before) & before.notna()].iterrows():
+            out.append(
+                {
+                    "day": float(row["day"]),
+                    "actor": sid,
+                    "change": "posture",
+                    "from_posture": str(before[row.name]),
+                    "to_posture": str(row[col]),
+                    "added": [],
+                    "removed": [],
+                    "cause": "",
+                }
+            )
+    return sorted(out, key=lambda c: c["day"])
+
+
+def _escalation_scores(ts: pd.DataFrame, scenario: Scenario) -> dict[str, dict[str, int]]:
+    """Per actor, the Rivera et al. (2024) score of its acts: peak (one act) and cumulative."""
+    out = {}
+    for aid in scenario.actors:
+        col = f"score.{aid}"
+        if col in ts:
+            out[aid] = {"peak": int(ts[col].max()), "cumulative": int(ts[col].sum())}
+    return out
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -209,6 +259,23 @@ def format_summary(s: dict[str, Any]) -> str:
         "Nuclear use: "
         + ("no" if s["nuclear_use_day"] is None else f"day {s['nuclear_use_day']:g}"),
     ]
+    changes = s.get("rule_changes", [])
+    lines += ["", f"Rule changes that took effect: {len(changes) or 'none'}"]
+    for c in changes:
+        what = (
+            [f"{c['from_posture']} -> {c['to_posture']}"]
+            if c["from_posture"] != c["to_posture"]
+            else []
+        )
+        what += [f"+{r}" for r in c["added"]] + [f"-{r}" for r in c["removed"]]
+        cause = f"  ({c['cause']})" if c["cause"] else ""
+        lines.append(
+            f"  day {c['day']:>3g}  {c['actor']:<4} {c['change']:<9} {', '.join(what)}{cause}"
+        )
+    scores = s.get("escalation_score") or {}
+    if scores:
+        lines += ["", "Escalation score (Rivera et al. 2024), peak act / cumulative:"]
+        lines += [f"  {aid:<4} {v['peak']:>3} / {v['cumulative']}" for aid, v in scores.items()]
     return "\n".join(lines)
 
 

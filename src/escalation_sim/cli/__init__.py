@@ -94,32 +94,45 @@ def main() -> None:
     help="Write the resolved scenario (defaults merged) to this file; one input only.",
 )
 @extends_root_option
+@click.option(
+    "--strict", is_flag=True, help="Treat warnings (settings that can never matter) as errors."
+)
 @reports_input_errors
 def validate(
     files: tuple[Path, ...],
     overrides: tuple[str, ...],
     write_resolved: Path | None,
     extends_root: Path | None,
+    strict: bool,
 ) -> None:
     """Check scenario FILES (paths, or names of shipped scenarios) for problems.
 
     Prints each problem with its file, line and field, and exits with status 2
-    if any file is invalid.
+    if any file is invalid. Warns (status 0, or 2 with --strict) about
+    settings that can never change a run: rules no strike can meet, postures
+    never in force, conditions that never hold, scheduled changes that change
+    nothing.
     """
     from escalation_sim.cli.options import check_output_file, write_text_atomic
     from escalation_sim.scenario import scenario_to_yaml
-    from escalation_sim.scenario.loader import load_scenario_located
+    from escalation_sim.scenario.loader import load_scenario_located, scenario_warnings
 
     if write_resolved is not None and len(files) != 1:
         raise click.UsageError("--write-resolved takes exactly one scenario file")
     failed: list[ScenarioError] = []
     for path in files:
         try:
-            scenario, _, sources = load_scenario_located(
+            scenario, locs, sources = load_scenario_located(
                 path, overrides, extends_root=extends_root
             )
         except ScenarioError as exc:
             failed.append(exc)
+            continue
+        warnings = scenario_warnings(scenario, locs, str(path))
+        for problem in warnings:
+            click.echo(f"{'error' if strict else 'warning'}: {problem}", err=True)
+        if strict and warnings:
+            failed.append(ScenarioError([]))  # already printed
             continue
         click.echo(f"ok: {path} ({scenario.name}, {scenario.horizon_days} days)")
         if write_resolved is not None:
@@ -127,7 +140,10 @@ def validate(
             write_text_atomic(write_resolved, scenario_to_yaml(scenario), "--write-resolved")
             click.echo(f"wrote {write_resolved}")
     if failed:
-        raise ScenarioError([p for exc in failed for p in exc.problems])
+        problems = [p for exc in failed for p in exc.problems]
+        if not problems:  # only warnings under --strict, printed above
+            sys.exit(EXIT_INPUT)
+        raise ScenarioError(problems)
 
 
 @main.command()

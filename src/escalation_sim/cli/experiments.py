@@ -122,6 +122,18 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _announce(what: str, jobs: int | None, dask: str | None) -> None:
+    """Say at once what is starting: worker processes take seconds to come up, silently."""
+    if dask:
+        where = f"on the Dask cluster at {dask}"
+    else:
+        from escalation_sim.experiment.executors import default_jobs
+
+        n = default_jobs() if jobs is None else jobs
+        where = "in this process" if n == 1 else f"starting {n} worker processes..."
+    click.echo(f"{what}: {where}", err=True)
+
+
 def _progress(flag: bool | None) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
@@ -194,6 +206,9 @@ def ensemble_command(
     from escalation_sim.experiment.ensemble import ensemble
 
     out = out or Path("results") / f"ensemble-{scenario.stem}-n{runs}-seed{seed}"
+    _announce(
+        f"{runs} run{'s' if runs != 1 else ''} of {scenario}", execution["jobs"], execution["dask"]
+    )
     result = ensemble(
         scenario,
         runs=runs,
@@ -254,6 +269,9 @@ def compare_command(
         raise click.UsageError("compare needs at least two scenario files")
     stems = "-vs-".join(s.stem for s in scenarios)
     out = out or Path("results") / f"compare-{stems}-n{runs}-seed{seed}"
+    _announce(
+        f"{runs} runs of each of {len(scenarios)} scenarios", execution["jobs"], execution["dask"]
+    )
     result = compare(
         list(scenarios),
         runs=runs,
@@ -300,6 +318,7 @@ def sweep_command(
         )
         return
     out = out or Path("results") / f"sweep-{sweep_file.stem}"
+    _announce(f"sweep {sweep_file}", execution["jobs"], execution["dask"])
     result = sweep(sweep_file, options=_execution(out, **execution))
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
@@ -426,6 +445,9 @@ def robustness_command(
         return
     stems = "-vs-".join(s.stem for s in scenarios)
     out = out or Path("results") / f"robustness-{stems}-s{samples}-n{runs}-seed{seed}"
+    _announce(
+        f"robustness of {len(scenarios)} scenarios over {samples} assumption sets", jobs, dask
+    )
     result = robustness(
         list(scenarios),
         **common,

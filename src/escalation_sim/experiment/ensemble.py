@@ -111,7 +111,8 @@ def describe_ensemble(meta: dict[str, Any], runs: pd.DataFrame, prob: pd.DataFra
     if len(summary):
         lines += ["", "Per-run outcomes: mean (5th-95th percentile)"]
         for r in summary.itertuples(index=False):
-            lines.append(f"  {r.outcome:<20} {r.mean:10.2f}   ({r.p5:g} - {r.p95:g})")
+            # One precision for every number of the table, so that columns compare at a glance.
+            lines.append(f"  {r.outcome:<20} {r.mean:10.2f}   ({r.p5:.2f} - {r.p95:.2f})")
     return "\n".join(lines)
 
 

@@ -288,6 +288,7 @@ def draw_compare_figures(
     meta = _metadata(directory)
     comparison = _read(directory / "comparison.parquet")
     labels = [str(lab) for lab in meta.get("labels") or []]
+    names = dict(zip(labels, [str(n) for n in meta.get("scenarios") or []], strict=False))
     order = [lab for lab in labels if lab in set(comparison["scenario"])] or None
     present = set(comparison["outcome"])
     headline = [o for o in COMPARE_OUTCOMES if o in present] or None
@@ -301,7 +302,9 @@ def draw_compare_figures(
     def figures() -> Iterator[tuple[str, Callable[[], Figure]]]:
         yield (
             "paired_differences",
-            lambda: plots.paired_differences(comparison, outcomes=headline, order=order, city=city),
+            lambda: plots.paired_differences(
+                comparison, outcomes=headline, order=order, names=names, city=city
+            ),
         )
         if main_only:
             return
@@ -331,6 +334,7 @@ def draw_compare_figures(
                         ladder=(ladders or {}).get("RUS"),
                         horizon_days=horizon,
                         start_date=start,
+                        names=names,
                     ),
                 )
             if all("peak_rung.RUS" in r and "fire_on_city" in r for r in runs.values()):
@@ -340,7 +344,10 @@ def draw_compare_figures(
                         runs, actor="RUS", ladder=(ladders or {}).get("RUS"), city=city
                     ),
                 )
-            yield "withheld_by_rule", lambda: plots.withheld_by_rule(runs, scenario=sc)
+            yield (
+                "withheld_by_rule",
+                lambda: plots.withheld_by_rule(runs, scenario=sc, names=names),
+            )
 
     return _draw(_target(directory, out), fmt, figures())
 
@@ -390,7 +397,7 @@ def draw_sweep_figures(
     meta = _metadata(directory)
     experiments = _read(directory / "experiments.parquet")
     outcomes = _read(directory / "outcomes.parquet")
-    _, _, city = _scenario_context(directory)
+    base, _, city = _scenario_context(directory)
     chosen = sweep_outcome_choice(outcomes, meta.get("outcomes_analysed"))
     sens_path = directory / "sensitivity.parquet"
     if not sens_path.is_file():
@@ -400,7 +407,12 @@ def draw_sweep_figures(
         yield (
             "sweep_outcomes",
             lambda: plots.sweep_outcomes(
-                experiments, outcomes, outcome=chosen, scenario=meta.get("scenario"), city=city
+                experiments,
+                outcomes,
+                outcome=chosen,
+                scenario=meta.get("scenario"),
+                city=city,
+                base=base,
             ),
         )
         if main_only:
@@ -411,7 +423,11 @@ def draw_sweep_figures(
                 yield (
                     "sensitivity",
                     lambda: plots.sensitivity_bars(
-                        sens, scenario=meta.get("scenario"), n_runs=len(experiments), city=city
+                        sens,
+                        scenario=meta.get("scenario"),
+                        n_runs=len(experiments),
+                        city=city,
+                        base=base,
                     ),
                 )
 

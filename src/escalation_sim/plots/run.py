@@ -54,13 +54,15 @@ def _climb_lines(
         aid = ev["actor"]
         when = start + pd.Timedelta(days=ev["day"])
         rung = sc.ladder_for(aid).rungs[int(ev["to_rung"])].name
-        option = ev.get("option_name") or ev.get("option")
+        option = ev.get("option_label") or ev.get("option")
         what = f"{aid} climbs to {ev['to_rung']} {rung}" + (f" ({option})" if option else "")
         causes = ev.get("causes") or []
-        why = (
-            "; ".join(f"{readable_cause(c['cause'], sc)} {c['share']:.0%}" for c in causes[:2])
-            or "no named cause"
-        )
+        why = "; ".join(f"{readable_cause(c['cause'], sc)} {c['share']:.0%}" for c in causes[:2])
+        # A salient precedent that opened the option is named before the volume behind it.
+        triggers = ev.get("triggers") or []
+        if triggers:
+            why = f"trigger: {triggers[-1]}" + (f"; {why}" if why else "")
+        why = why or ev.get("cause") or "no named cause"
         notes.append(
             (float(ev["day"]), str(i), f"{when:%d %b} (day {ev['day']:g}): {what}. Why: {why}")
         )
@@ -163,11 +165,12 @@ def escalation_curve(
                 when = start + pd.Timedelta(days=ev["day"])
                 up = ev["to_rung"] > ev["from_rung"]
                 y = ev["to_rung"] + offset
+                moved = ev["to_rung"] != ev["from_rung"]
                 ax.plot(
                     [when],
                     [y],
-                    marker="^" if up else "v",
-                    ms=7,
+                    marker=("^" if up else "v") if moved else "o",
+                    ms=7 if moved else 3.5,
                     color=colour,
                     mec="white",
                     mew=0.8,
@@ -200,6 +203,7 @@ def escalation_curve(
         handles += [
             Line2D([], [], marker="^", color=GREY, ls="none", label="climb (number: see notes)"),
             Line2D([], [], marker="v", color=GREY, ls="none", label="descent"),
+            Line2D([], [], marker="o", ms=3.5, color=GREY, ls="none", label="act, no move"),
         ]
         if changes and ax is axes[0]:
             handles.append(
@@ -234,9 +238,48 @@ def escalation_curve(
     )
     axp.set_ylabel("pressure (index)", fontsize=8)
     axp.set_ylim(bottom=0)
-    axp.set_title(f"{sc.actors[russia].name}'s escalation pressure", loc="left", fontsize=9)
+    axp.set_title(
+        f"{sc.actors[russia].name}'s escalation pressure, and each side's cumulative "
+        "escalation score (Rivera et al. 2024)",
+        loc="left",
+        fontsize=9,
+    )
+    score_cols = [f"score.{a}" for a in actors if f"score.{a}" in ts]
+    if score_cols:
+        axq = axp.twinx()
+        west = [c for c in score_cols if sc.actors[c.split(".", 1)[1]].side == "west"]
+        lines = [(f"score.{russia}", [f"score.{russia}"], actor_colour(russia), russia)]
+        if west:
+            lines.append(("west", west, GREY, "suppliers (sum)"))
+        for _, cols, colour, name in lines:
+            cols = [c for c in cols if c in ts]
+            if cols:
+                cum = ts[cols].sum(axis=1).cumsum()
+                axq.step(
+                    dates,
+                    cum,
+                    where="post",
+                    color=colour,
+                    lw=1.1,
+                    ls="-.",
+                    label=f"{name}: cumulative score",
+                )
+        axq.set_ylabel("score (cumulative)", fontsize=8)
+        axq.set_ylim(bottom=0)
+        axq.tick_params(labelsize=7)
+        h1, l1 = axp.get_legend_handles_labels()
+        h2, l2 = axq.get_legend_handles_labels()
+        axp.legend(
+            h1 + h2,
+            l1 + l2,
+            loc="upper left",
+            bbox_to_anchor=(1.06, 1.0),
+            fontsize=8,
+            frameon=False,
+        )
+    else:
+        _legend_outside(axp)
     axp.tick_params(labelbottom=False)
-    _legend_outside(axp)
 
     # Cumulative strikes inside Russia by supplier, first strikes marked.
     axs = axes[-1]
