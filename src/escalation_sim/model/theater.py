@@ -19,37 +19,59 @@ import numpy as np
 from escalation_sim.scenario.schema import TheaterSpec
 
 
+def _edges(outlines: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Every polygon's edges as arrays (xa, da, xb, db) and the polygon each belongs to."""
+    xa, da, xb, db, owner = [], [], [], [], []
+    for i, o in enumerate(outlines):
+        xa.append(o[:, 0])
+        da.append(o[:, 1])
+        xb.append(np.roll(o[:, 0], -1))
+        db.append(np.roll(o[:, 1], -1))
+        owner.append(np.full(len(o), i, dtype=np.int64))
+    return tuple(np.concatenate(a) for a in (xa, da, xb, db, owner))
+
+
+def _inside(
+    x: np.ndarray, depth: np.ndarray, edges: tuple[np.ndarray, ...], n_polygons: int
+) -> np.ndarray:
+    """``(points, polygons)``: whether each point lies inside each polygon (boundary included).
+
+    Even-odd ray casting over every edge at once, so the cost is one array
+    pass of points times edges.
+    """
+    xa, da, xb, db, owner = edges
+    px = np.asarray(x, dtype=float).reshape(-1, 1)
+    pd_ = np.asarray(depth, dtype=float).reshape(-1, 1)
+    crosses = (da > pd_) != (db > pd_)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_at = xa + (pd_ - da) * (xb - xa) / (db - da)
+    hits = crosses & (px < x_at)
+    # Points on an edge belong to the polygon (zones that share a border both hold it).
+    cross = (xb - xa) * (pd_ - da) - (db - da) * (px - xa)
+    length = np.maximum(1.0, np.hypot(xb - xa, db - da))
+    on_edge = (
+        (np.abs(cross) <= 1e-9 * length)
+        & (np.minimum(xa, xb) - 1e-9 <= px)
+        & (px <= np.maximum(xa, xb) + 1e-9)
+        & (np.minimum(da, db) - 1e-9 <= pd_)
+        & (pd_ <= np.maximum(da, db) + 1e-9)
+    )
+    onehot = np.zeros((len(owner), n_polygons), dtype=np.int64)
+    onehot[np.arange(len(owner)), owner] = 1
+    parity = (hits.astype(np.int64) @ onehot) % 2 == 1
+    return parity | ((on_edge.astype(np.int64) @ onehot) > 0)
+
+
 def inside_polygon(x: np.ndarray, depth: np.ndarray, outline: np.ndarray) -> np.ndarray:
     """Whether each point lies inside a polygon (its boundary counts as inside).
-
-    Even-odd ray casting along x, one pass per edge, so the cost is points
-    times vertices with no Python loop over points.
 
     Args:
         x: Points' x (km along the border).
         depth: Points' depth (km into Russia).
         outline: ``(n, 2)`` vertices ``[x, depth]`` in order (closed implicitly).
     """
-    inside = np.zeros(np.shape(x), dtype=bool)
-    on_edge = np.zeros(np.shape(x), dtype=bool)
-    xs, ds = outline[:, 0], outline[:, 1]
-    for (xa, da), (xb, db) in zip(
-        zip(xs, ds, strict=True), zip(np.roll(xs, -1), np.roll(ds, -1), strict=True), strict=True
-    ):
-        crosses = (da > depth) != (db > depth)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x_at = xa + (depth - da) * (xb - xa) / (db - da)
-        inside ^= crosses & (x < x_at)
-        # Points on an edge belong to the zone (zones that share a border both hold it).
-        cross = (xb - xa) * (depth - da) - (db - da) * (x - xa)
-        within = (
-            (np.minimum(xa, xb) - 1e-9 <= x)
-            & (x <= np.maximum(xa, xb) + 1e-9)
-            & (np.minimum(da, db) - 1e-9 <= depth)
-            & (depth <= np.maximum(da, db) + 1e-9)
-        )
-        on_edge |= within & (np.abs(cross) <= 1e-9 * max(1.0, np.hypot(xb - xa, db - da)))
-    return inside | on_edge
+    shape = np.shape(x)
+    return _inside(x, depth, _edges([np.asarray(outline, float)]), 1)[:, 0].reshape(shape)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +90,7 @@ class Theater:
         self.spec = spec
         self.zone_ids: list[str] = list(spec.zones)
         self._outlines = [np.array(z.outline(), dtype=float) for z in spec.zones.values()]
+        self._edges = _edges(self._outlines) if self._outlines else None
         self.cell_km = spec.cell_km
         self.x0, self.x1 = spec.x_extent_km.min, spec.x_extent_km.max
         self.d0, self.d1 = spec.depth_extent_km.min, spec.depth_extent_km.max
@@ -84,11 +107,11 @@ class Theater:
     def zone_bits(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Bit ``i`` set for each point inside zone ``zone_ids[i]``."""
         x = np.asarray(x, dtype=float)
-        d = np.asarray(depth, dtype=float)
-        bits = np.zeros(x.shape, dtype=np.int64)
-        for i, outline in enumerate(self._outlines):
-            bits |= np.where(inside_polygon(x, d, outline), np.int64(1) << i, 0)
-        return bits
+        if self._edges is None or x.size == 0:
+            return np.zeros(x.shape, dtype=np.int64)
+        inside = _inside(x, depth, self._edges, len(self.zone_ids))
+        weights = np.left_shift(np.int64(1), np.arange(len(self.zone_ids), dtype=np.int64))
+        return (inside.astype(np.int64) @ weights).reshape(x.shape)
 
     def in_zone(self, zone: str, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Whether each point lies inside the named zone."""
