@@ -151,7 +151,7 @@ def test_a_rule_change_in_the_panel_takes_effect_on_the_next_step(page, server):
 def test_a_seated_player_moves_and_the_last_climb_is_explained(page):
     page.locator(".esim-game label", has_text="RUS").click()
     seat = page.locator(".esim-seat-RUS")
-    seat.get_by_role("button", name="climb", exact=True).click()
+    seat.get_by_role("button", name="arm_third_parties", exact=True).click()
     seat.get_by_role("button", name="Commit RUS move").click()
     page.get_by_role("button", name="Step", exact=True).click()
     page.get_by_text("Day 3 of 180").wait_for(timeout=30_000)

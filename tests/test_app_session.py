@@ -54,16 +54,34 @@ def test_last_climb_names_the_strikes_and_rules_behind_it():
     m = ExplorerModel("deep_strike", 2)
     assert last_climb(m) is None
     assert "No actor has climbed" in climb_text(None)
-    while last_climb(m) is None or last_climb(m)["actor"] != "RUS":
+    m.set_seat("RUS", True)
+    for _ in range(10):
         m.step()
-        assert m.now < m.n_steps, "Russia never climbed under deep-strike rules on this seed"
+    m.player_move(Move("RUS", "arm_third_parties", None, "the deep strikes must be answered"))
+    m.step()
     info = last_climb(m)
-    assert info["by"] == "model" and info["to"] == info["from"] + 1
-    assert info["strikes"]["total"] > 0
-    assert sum(info["strikes"]["by_rule"].values()) == info["strikes"]["total"]
+    assert (info["actor"], info["by"], info["step"]) == ("RUS", "player", 11)
+    assert info["to"] == info["from"] + 1
+    # The strikes inside Russia in the week before, by supplier, weapon and deciding rule.
+    week = m.timeseries().loc[5:11, "strikes_in_russia"].sum()
+    assert info["strikes"]["total"] == week > 0
+    assert sum(info["strikes"]["by_rule"].values()) == week
+    assert sum(info["strikes"]["by_supplier"].values()) == week
     text = climb_text(info)
     assert f"**RUS** climbed from rung {info['from']}" in text
-    assert "under rule:" in text and "What built the pressure:" in text
+    assert "Player's reason: the deep strikes must be answered" in text
+    assert "under rule: " in text and "us-deep-military" in text
+
+
+def test_last_climb_of_the_model_shows_its_case():
+    m = ExplorerModel("deep_strike", 1)  # a seed on which the model's Russia climbs early
+    while last_climb(m) is None or last_climb(m)["actor"] != "RUS":
+        m.step()
+        assert not m.finished, "Russia never climbed in this deep-strike run"
+    info = last_climb(m)
+    assert info["by"] == "model" and info["strikes"]["total"] > 0
+    text = climb_text(info)
+    assert "chosen by the model's decision rule" in text and "against a threshold of" in text
 
 
 def test_figures_draw_the_live_state():
@@ -82,7 +100,7 @@ def test_an_app_session_is_recorded_and_replays_bit_for_bit(tmp_path):
         m.step()
     m.edit_rules("GBR", {"posture": "no_strikes_in_russia"})  # a supplier the model plays
     m.set_seat("RUS", True)
-    m.player_move(Move("RUS", "climb", None, "answer"))
+    m.player_move(Move("RUS", "arm_third_parties", None, "answer"))
     with pytest.raises(MoveError, match="not available"):
         m.player_move(Move("RUS", "jump", None, ""))
     for _ in range(4):

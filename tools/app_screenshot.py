@@ -70,7 +70,7 @@ def main() -> None:
                 page.get_by_text(f"Day {day} of 180").wait_for(timeout=30_000)
                 if day == args.days // 2:
                     seat = page.locator(".esim-seat-RUS")
-                    seat.get_by_role("button", name="climb", exact=True).click()
+                    seat.get_by_role("button", name="arm_third_parties", exact=True).click()
                     seat.get_by_role("button", name="Commit RUS move").click()
             page.wait_for_timeout(1500)
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,7 @@ def last_climb(model: EscalationModel) -> dict[str, Any] | None:
         "from_name": ladder.rung(e["from_rung"]).name,
         "to": e["to_rung"],
         "to_name": ladder.rung(e["to_rung"]).name,
-        "by": e.get("by", "model"),
+        "by": "player" if e.get("by") == "player" else "model",
         "player_cause": e.get("cause"),
         "pressure": e["pressure"],
         "threshold": e["threshold"],
