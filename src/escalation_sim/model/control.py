@@ -64,6 +64,16 @@ def _actor(model: EscalationModel, actor_id: str):
     return model.actor[actor_id]
 
 
+def seat(model: EscalationModel, actor_id: str, seated: bool = True) -> None:
+    """Seat ``actor_id`` (a player decides for it from now on) or hand it back to the model.
+
+    Raises:
+        MoveError: Unknown actor.
+    """
+    _actor(model, actor_id)
+    model.seated = model.seated | {actor_id} if seated else model.seated - {actor_id}
+
+
 def choices(model: EscalationModel, actor_id: str) -> list[Choice]:
     """What ``actor_id`` may choose now: its open response options, hold first."""
     _actor(model, actor_id)
