@@ -138,7 +138,10 @@ def test_latin_hypercube_gets_rbd_fast_indices() -> None:
     result = sweep(spec, jobs=1, progress=False)
     sens = result.sensitivity
     assert set(sens["method"]) == {"rbd_fast"} and set(sens["index"]) == {"S1"}
-    assert len(sens) == 2 * 2 and sens["value"].notna().all()
+    assert len(sens) == 2 * 2  # an outcome that never varied keeps rows, without values
+    varied = sens[sens["flag"] != "never varied"]
+    assert len(varied) and varied["value"].notna().all()
+    assert sens.loc[sens["flag"] == "never varied", "value"].isna().all()
     assert len(result.experiments) == 12 and len(result.outcomes) == 12
 
 
