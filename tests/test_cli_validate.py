@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -360,3 +361,112 @@ def test_readme_rule_example_prints_what_it_shows(
     monkeypatch.chdir(REPO)
     exec(compile(code, "README.md", "exec"), {})
     assert capsys.readouterr().out == shown
+
+
+# --- outputs, seeds and options (issue 14 items 5 and 12, issue 12 items 3 and 7) -----------
+
+
+def test_write_resolved_refuses_to_overwrite_an_input(tmp_path: Path) -> None:
+    parent = tmp_path / "parent.yaml"
+    parent.write_text("name: Parent\nhorizon_days: 40\n", encoding="utf-8")
+    child = tmp_path / "child.yaml"
+    child.write_text("name: Child\nextends: parent.yaml\n", encoding="utf-8")
+    before = parent.read_bytes(), child.read_bytes()
+    for target in (child, parent):
+        result = run("validate", child, "--write-resolved", target)
+        assert result.exit_code == 2
+        assert f"--write-resolved: {target} is an input of this command" in result.stderr
+        assert_no_traceback(result.output)
+    assert (parent.read_bytes(), child.read_bytes()) == before
+
+
+@pytest.mark.parametrize("command", ["validate", "schema"])
+def test_output_files_refuse_directories_and_leave_nothing_behind(
+    tmp_path: Path, command: str
+) -> None:
+    args = (
+        ["validate", DEFAULT_SCENARIO, "--write-resolved"]
+        if command == "validate"
+        else [
+            "schema",
+            "--out",
+        ]
+    )
+    option = args[-1]
+    result = run(*args, tmp_path)
+    assert result.exit_code == 2
+    assert f"error: {option}: {tmp_path} is a directory; expected a file name" in result.stderr
+    under_a_file = tmp_path / "f.txt"
+    under_a_file.write_text("keep\n", encoding="utf-8")
+    result = run(*args, under_a_file / "x")
+    assert result.exit_code == 2
+    assert "is not a folder" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]  # no temporary left
+    assert_no_traceback(result.output)
+
+
+def test_output_files_are_replaced_atomically_with_the_umask(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "schema.json"
+    old = os.umask(0o022)
+    try:
+        assert run("schema", "--out", out).exit_code == 0
+    finally:
+        os.umask(old)
+    assert oct(out.stat().st_mode & 0o777) == oct(0o644)
+    json.loads(out.read_text(encoding="utf-8"))
+    assert [p.name for p in tmp_path.iterdir()] == ["schema.json"]
+
+
+def test_seed_is_checked_alike(tmp_path: Path) -> None:
+    from escalation_sim.cli.options import MAX_SEED, check_seed
+
+    result = run("run", DEFAULT_SCENARIO, "--seed", "-1", "--out", tmp_path / "r")
+    assert result.exit_code == 2
+    assert "'--seed'" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()
+    assert check_seed(0) == 0 and check_seed(MAX_SEED) == MAX_SEED
+    for bad in (-1, MAX_SEED + 1, True, 1.5):
+        with pytest.raises(click.BadParameter, match="not a seed"):
+            check_seed(bad)  # type: ignore[arg-type]
+
+
+def test_run_checks_out_before_running(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    result = run("run", DEFAULT_SCENARIO, "--out", blocker / "sub")
+    assert result.exit_code == 2
+    assert (
+        f"error: --out: cannot create {blocker / 'sub'}: {blocker} is not a folder" in result.stderr
+    )
+    assert "Peak rung" not in result.output  # nothing was run
+    result = run("run", DEFAULT_SCENARIO, "--out", blocker, "--force")
+    assert result.exit_code == 2
+    assert "is a file; expected a directory" in result.stderr
+    assert blocker.read_text(encoding="utf-8") == "x"
+
+
+def test_days_errors_name_the_days_option() -> None:
+    result = run("run", DEFAULT_SCENARIO, "--days", "4000")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --days: horizon_days: Input should be less than or equal to 3650 (got 4000)"
+    ]
+
+
+def test_params_lists_every_catalogue() -> None:
+    result = run("params")
+    assert result.exit_code == 0
+    out = result.stdout
+    for heading in ("Parameters", "Actors", "Weapons", "Forces", "Theater", "Places"):
+        assert any(line.startswith(heading) for line in out.splitlines()), heading
+    sc = load_scenario(DEFAULT_SCENARIO)
+    rus = next(line for line in out.splitlines() if line.startswith("RUS "))
+    assert str(sc.actors["RUS"].risk_tolerance) in rus and f" {sc.actors['RUS'].start_rung} " in rus
+    for wid in sc.weapons:
+        assert any(line.startswith(wid + " ") for line in out.splitlines()), wid
+    for gid in sc.forces:
+        assert any(line.startswith(gid + " ") for line in out.splitlines()), gid
+    for zid in sc.theater.zones:
+        assert any(line.startswith(zid + " ") for line in out.splitlines()), zid

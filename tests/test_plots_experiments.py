@@ -12,6 +12,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -162,9 +163,19 @@ def test_reach_heatmap_and_survival(ensemble_dir):
     runs = pd.read_parquet(ensemble_dir / "runs.parquet")
     fig = plots.reach_heatmap(prob, actor="RUS", n_runs=RUNS)
     ax = fig.axes[0]
-    assert len(ax.get_yticklabels()) == 10 and ax.get_xlabel() == "date"
-    finish(fig)
+    d = prob[prob["actor"] == "RUS"]
+    informative = [
+        int(k)
+        for k, g in d.groupby("rung")
+        if g["probability"].max() > 0 and g["probability"].min() < 1
+    ]
     ladder = plots.ladders_from_probability(prob)["RUS"]
+    if informative:
+        assert [t.get_text() for t in ax.get_yticklabels()] == [
+            f"{k} {ladder[k]}" for k in informative
+        ]
+        assert ax.get_xlabel() == "date"
+    finish(fig)
     fig = plots.survival_curves(
         runs, actor="RUS", ladder=ladder, horizon_days=DAYS, start_date="2024-05-30"
     )
@@ -242,6 +253,7 @@ def test_comparison_figures_over_labels(compare_dir):
     finish(fig)
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_draw_compare_figures(compare_dir, tmp_path):
     paths = draw_figures(compare_dir, out=tmp_path, fmt="pdf")
     assert paths[0].name == "paired_differences.pdf"
@@ -275,10 +287,194 @@ def test_sensitivity_bars_skip_outcomes_that_never_varied(sweep_dir):
     assert "Fire landing on Kharkiv (salvoes)" in drawn
     assert "nato_conflict" in title(fig)
     ticks = [t.get_text() for t in visible_axes(fig)[0].get_yticklabels()]
-    assert ticks == ["weapons.ATACMS.range_km", "rules.GBR.posture"]
+    assert ticks == ["ATACMS range (km)", "GBR posture in force"]
     finish(fig)
 
 
 def test_draw_sweep_figures(sweep_dir, tmp_path):
     paths = draw_sweep_figures(sweep_dir, out=tmp_path)
     assert [p.name for p in paths] == ["sweep_outcomes.png", "sensitivity.png"]
+
+
+# ---------------------------------------------------------------------- readable figures
+
+
+def synthetic_aggregates(p5: float) -> pd.DataFrame:
+    """Ten days of Russia's rung: all runs start on rung 2, a few step down or up later."""
+    rows = []
+    for step in range(10):
+        lo = 2.0 if step == 0 else p5
+        rows.append(
+            {
+                "step": step,
+                "day": float(step),
+                "date": pd.Timestamp("2024-05-30") + pd.Timedelta(days=step),
+                "series": "rung.RUS",
+                "mean": 2.1,
+                "p5": lo,
+                "p25": 2.0,
+                "p50": 2.0,
+                "p75": 2.0 + 0.4 * (step > 4),
+                "p95": 3.0 - 0.05 * (step > 6),
+                "n": 40,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def band_values(ax) -> np.ndarray:
+    return np.concatenate([np.asarray(c.get_paths()[0].vertices[:, 1]) for c in ax.collections])
+
+
+def test_fan_chart_rung_bands_are_whole_rungs_never_below_the_start_by_interpolation():
+    ladders = {"RUS": [f"rung {k}" for k in range(10)]}
+    fig = plots.fan_chart(synthetic_aggregates(p5=1.95), ladders=ladders)
+    ax = visible_axes(fig)[0]
+    values = band_values(ax)
+    assert np.all(values == np.round(values))  # whole rungs: no run stands between two
+    assert values.min() >= 2  # an interpolated 1.95 is not a descent below the start
+    assert "stepped below" not in title(fig)
+    finish(fig)
+    # A real descent (a 5th percentile of 1) is drawn, and the subtitle says what it is.
+    fig = plots.fan_chart(synthetic_aggregates(p5=1.0), ladders=ladders)
+    assert band_values(visible_axes(fig)[0]).min() == 1
+    assert "RUS: some runs stepped below the starting rung" in title(fig)
+    finish(fig)
+
+
+def test_fan_chart_has_a_legend_on_every_panel(ensemble_dir):
+    agg = pd.read_parquet(ensemble_dir / "aggregates.parquet")
+    prob = pd.read_parquet(ensemble_dir / "rung_probability.parquet")
+    fig = plots.fan_chart(agg, ladders=plots.ladders_from_probability(prob))
+    axes = visible_axes(fig)
+    assert len(axes) > 1
+    for ax in axes:
+        legend = ax.get_legend()
+        assert legend is not None
+        assert [t.get_text() for t in legend.get_texts()] == [
+            "90 % band",
+            "50 % band",
+            "median",
+            "mean",
+        ]
+    finish(fig)
+
+
+def test_reach_heatmap_leaves_out_rows_that_carry_no_information():
+    rows = []
+    for step in range(5):
+        for k in range(10):
+            p = (
+                1.0
+                if k <= 2
+                else (0.1 * step if k == 3 else (0.05 * (step > 2) if k == 4 else 0.0))
+            )
+            rows.append(
+                {
+                    "actor": "RUS",
+                    "rung": k,
+                    "rung_name": f"name {k}",
+                    "step": step,
+                    "day": float(step),
+                    "date": pd.Timestamp("2024-05-30") + pd.Timedelta(days=step),
+                    "probability": p,
+                }
+            )
+    fig = plots.reach_heatmap(pd.DataFrame(rows))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["3 name 3", "4 name 4"]
+    assert "every run stands on 2 name 2 or higher" in title(fig)
+    assert "no run reached 5 name 5 or higher" in title(fig)
+    finish(fig)
+
+
+def test_withheld_by_rule_puts_values_at_the_bar_and_counts_second_choice_strikes():
+    runs = pd.DataFrame(
+        {
+            "withheld.rule.us-no-long-range-in-russia": [1, 0, 2, 1],
+            "constrained.rule.us-no-long-range-in-russia": [100, 120, 80, 140],
+            "withheld.rule.no-permission:USA": [3, 5, 4, 4],
+            "constrained.rule.no-permission:USA": [0, 0, 0, 0],
+            "constrained.rule.no-permission:DEU": [0, 1, 0, 0],
+        }
+    )
+    fig = plots.withheld_by_rule(
+        {"a": runs, "b": runs * 2}, names={"a": "Rule set A", "b": "Rule set B"}
+    )
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == ["no-permission:DEU", "no-permission:USA", "us-no-long-range-in-russia"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Rule set A", "Rule set B"]
+    bars = [b for b in ax.patches if b.get_width() > 0 or b.get_height() > 0]
+    for note in ax.texts:
+        x, y = note.xy
+        if note.get_text() == "none":
+            continue
+        # Each value sits at the end of its own bars (withheld + second-choice), on their row.
+        mine = [b for b in bars if abs(b.get_y() + b.get_height() / 2 - y) < 1e-9]
+        assert mine, note.get_text()
+        assert x == pytest.approx(max(b.get_x() + b.get_width() for b in mine))
+    a_top = next(t for t in ax.texts if t.xy[1] > 2 and "second-choice" in t.get_text())
+    assert a_top.get_text() == "1 withheld + 110 second-choice"  # rule set A on top of its group
+    assert ax.texts.index(a_top) < len(ax.texts) // 2
+    finish(fig)
+
+
+def test_paired_differences_are_named_by_scenario_and_mark_the_better_side(compare_dir):
+    table = pd.read_parquet(compare_dir / "comparison.parquet")
+    meta = json.loads((compare_dir / "metadata.json").read_text())
+    names = dict(zip(meta["labels"], meta["scenarios"], strict=True))
+    outcomes = ["fire_on_city", "strikes_in_russia", "losses.RUS", "peak_rung.RUS"]
+    fig = plots.paired_differences(table, outcomes=outcomes, names=names)
+    axes = visible_axes(fig)
+    ticks = [" ".join(t.get_text().split()) for t in axes[0].get_yticklabels()]
+    assert ticks == [names[s] for s in dict.fromkeys(table["scenario"])]
+    assert not any(lab in " ".join(ticks) for lab in meta["labels"])
+    marks = [[t.get_text() for t in ax.texts if "better" in t.get_text()] for ax in axes]
+    assert marks == [["◀ better"], ["no better direction"], ["better ▶"], ["◀ better"]]
+    assert "not adjusted for multiple comparisons" in title(fig)
+    finish(fig)
+
+
+def test_compare_survival_draws_intervals_as_lines_not_overlapping_fills(compare_dir):
+    meta = json.loads((compare_dir / "metadata.json").read_text())
+    runs = {lb: pd.read_parquet(compare_dir / "runs" / f"{lb}.parquet") for lb in meta["labels"]}
+    names = dict(zip(meta["labels"], meta["scenarios"], strict=True))
+    fig = plots.survival_curves(runs, actor="RUS", rungs=[3, 4], horizon_days=DAYS, names=names)
+    axes = visible_axes(fig)
+    assert len(axes) == 2 and all(len(ax.collections) == 0 for ax in axes)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(names.values())
+    finish(fig)
+
+
+def test_sweep_axes_are_in_words_with_units_whole_rungs_and_shares_in_range():
+    assert plots.describe_parameter("weapons.ATACMS.range_km") == "ATACMS range (km)"
+    assert plots.describe_parameter("actors.RUS.risk_tolerance") == "RUS risk tolerance (0-1)"
+    sc = load_scenario(SCENARIOS / "deep_strike.yaml")
+    rule = sc.rules["USA"].postures["deep_strike"].rules[0].id
+    assert plots.describe_parameter("rules.USA.postures.deep_strike.rules.0.max_depth_km", sc) == (
+        f"USA rule {rule}: maximum depth into Russia (km)"
+    )
+    rng = np.random.default_rng(1)
+    experiments = pd.DataFrame(
+        {
+            "point": np.repeat(np.arange(6), 3),
+            "replication": np.tile(np.arange(3), 6),
+            "seed": np.arange(18),
+            "weapons.ATACMS.range_km": np.repeat(np.linspace(100, 300, 6), 3),
+        }
+    )
+    outcomes = experiments[["point", "replication"]].assign(
+        **{
+            "peak_rung.RUS": rng.integers(2, 5, 18),
+            "nato_conflict": (rng.random(18) < 0.1).astype(int),
+        }
+    )
+    fig = plots.sweep_outcomes(experiments, outcomes, outcome=["peak_rung.RUS", "nato_conflict"])
+    ax_rung, ax_share = visible_axes(fig)
+    assert ax_rung.get_xlabel() == "ATACMS range (km)"
+    ticks = [t for t in ax_rung.get_yticks() if ax_rung.get_ylim()[0] <= t <= ax_rung.get_ylim()[1]]
+    assert all(float(t).is_integer() for t in ticks)
+    band = np.concatenate([c.get_paths()[0].vertices[:, 1] for c in ax_share.collections[1:]])
+    assert band.min() >= 0.0 and band.max() <= 1.0
+    finish(fig)

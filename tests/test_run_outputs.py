@@ -14,6 +14,7 @@ from escalation_sim.results import (
     CURVE_PNG,
     EVENTS_JSONL,
     METADATA_JSON,
+    OUTPUT_MARKER,
     SCENARIO_YAML,
     SUMMARY_JSON,
     TIMESERIES_CSV,
@@ -32,6 +33,7 @@ ALL_FILES = {
     METADATA_JSON,
     SCENARIO_YAML,
     CURVE_PNG,
+    OUTPUT_MARKER,
 }
 
 
@@ -114,3 +116,30 @@ def test_run_command_with_a_bad_override_writes_nothing(tmp_path):
     assert proc.returncode == 2
     assert "weapons.GMLRS.range_km" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def _replay_violations(scenario_path: str, seed: int) -> tuple[int, int]:
+    """Strikes the log, replayed in file order, shows outside their supplier's current rules."""
+    res = run(scenario_path, seed=seed)
+    sc = res.scenario
+    posture = {s: p.posture for s, p in sc.rules.items()}
+    rules_of = {
+        (s, name): {r.id for r in spec.rules}
+        for s, p in sc.rules.items()
+        for name, spec in p.postures.items()
+    }
+    bad = changes = 0
+    for ev in res.events:
+        if ev["kind"] == "rule_change":
+            posture[ev["actor"]] = ev["to_posture"]
+            changes += 1
+        elif ev["kind"] == "strike" and ev["supplier"] in posture:
+            bad += ev["rule"] not in rules_of[(ev["supplier"], posture[ev["supplier"]])]
+    return bad, changes
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_event_log_replayed_in_file_order_never_shows_a_strike_outside_its_rules(seed):
+    bad, changes = _replay_violations("scenarios/adaptive_policy.yaml", seed)
+    assert changes > 0  # the scenario's suppliers do change their rules
+    assert bad == 0, f"{bad} strikes appear before the rule change that allowed them"

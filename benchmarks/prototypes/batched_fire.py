@@ -12,7 +12,9 @@ current phase:
   stocks laid end to end in flat arrays (unit ``r * n + i``, cell
   ``r * n_cells + c``, stock ``r * n_weapons + w``), so the phase is the same
   handful of array operations whatever R;
-* ``c_numba``: one call of a compiled kernel that loops over the R runs.
+* ``c_numba``: one call of a compiled kernel that loops over the R runs;
+* ``c_numba_draws``: the same kernel drawing each run's variates itself from the
+  run's own generator (a numba typed list of the R generators).
 
 Each run's variates still come from its own stream (R ``rng.random`` calls per
 step; numba's ``Generator.random`` draws the same numbers as numpy's, checked
@@ -34,9 +36,12 @@ Output: ``<out>/batched_fire_<UTC timestamp>.csv``, one row per (R, variant):
 
     timestamp, python, mesa, numpy, machine, numba   as in every benchmark here
     replications   R
-    variant        current, a_numba, c_numpy, c_numba, and draws_cover: the runs' own
-                   variates and air cover alone (part of both c variants: their floor)
-    us_per_run     median microseconds of the phase per run (the whole call / R)
+    variant        current, a_numba, c_numpy, c_numba; c_numba_draws (the kernel draws
+                   each run's variates from its own generator); draws_cover: the runs'
+                   own variates and air cover alone (the floor of c_numpy and c_numba);
+                   cover: the air cover alone (the floor of c_numba_draws)
+    us_per_run     median microseconds of the phase per run (the whole call / R), in the
+                   process's CPU time (see ``benchlib.clock``)
     speedup        current's us_per_run over this variant's
     identical      every run's outcome and state equal the current phase's
 """
@@ -47,7 +52,6 @@ import argparse
 import copy
 import statistics
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -60,12 +64,13 @@ from benchlib import (  # noqa: E402
     DEFAULT_SCENARIO,
     RESULTS,
     base_row,
+    now,
     pin_to_one_core,
     started,
     write_csv,
 )
 from fire_numba import NumbaFireForceLayer, fire_core  # noqa: E402
-from numba import njit  # noqa: E402
+from numba import njit, typed  # noqa: E402
 
 from escalation_sim import EscalationModel, load_scenario  # noqa: E402
 from escalation_sim.model.forces import ForceLayer, ration  # noqa: E402
@@ -169,6 +174,8 @@ def c_numpy(b: Batch, u: np.ndarray, cover: np.ndarray, mult: np.ndarray, step: 
 
 @njit(cache=True)
 def c_numba_kernel(  # one call for all R runs
+    gens,
+    draw,
     u,
     rf,
     rf_prob,
@@ -201,8 +208,14 @@ def c_numba_kernel(  # one call for all R runs
     lost,
     hits,
 ):
-    """Loop :func:`fire_core` over the runs, each on its own rows of the batch arrays."""
+    """Loop :func:`fire_core` over the runs, each on its own rows of the batch arrays.
+
+    With ``draw``, each run's variates are drawn here from its own generator in
+    ``gens`` (a typed list; numba's draws equal numpy's), into ``u``.
+    """
     for r in range(stock.shape[0]):
+        if draw:
+            u[r] = gens[r].random((6, rf.shape[0]))
         hits[r] = fire_core(
             u[r],
             rf,
@@ -297,14 +310,22 @@ def measure(models: list[EscalationModel], step: int, repeats: int) -> list[dict
         u = u.transpose(1, 0, 2).reshape(6, R * b.n_rf)
         return c_numpy(b, u, cover.ravel(), mult, step, st)
 
-    def run_c_numba(st: dict) -> tuple:
-        u, cover = draws_and_cover()
+    def covers() -> np.ndarray:
+        return np.stack([m.forces.ukrainian_air_cover() for m in models])
+
+    def run_c_numba(st: dict, gens: typed.List | None = None) -> tuple:
+        if gens is None:
+            u, cover = draws_and_cover()
+        else:
+            u, cover = np.empty((R, 6, b.n_rf)), covers()
         at_city = np.empty((R, b.n_rf), dtype=bool)
         at_front = np.empty((R, b.n_rf), dtype=bool)
         city = np.empty((R, b.n_w))
         lost = np.empty((R, b.n), dtype=bool)
         hits = np.empty(R, dtype=np.int64)
         c_numba_kernel(
+            gens if gens is not None else typed.List([models[0].streams["fire"]]),
+            gens is not None,
             u,
             b.rf,
             b.rf_prob,
@@ -357,32 +378,41 @@ def measure(models: list[EscalationModel], step: int, repeats: int) -> list[dict
                 ok &= np.array_equal(st[k].reshape(R, -1)[r], s[k])
         return bool(ok)
 
-    names = ("current", "a_numba", "c_numpy", "c_numba", "draws_cover")
+    names = ("current", "a_numba", "c_numpy", "c_numba", "c_numba_draws", "draws_cover", "cover")
     results: dict[str, list[float]] = {k: [] for k in names}
     identical = dict.fromkeys(results, True)
     for rep in range(repeats + 1):  # the first round compiles and warms up
         for name in results:
             restore(models, snap)
             st = flat_state()
-            if name == "draws_cover":
+            if name in ("draws_cover", "cover"):
                 # The per-run floor of a batched phase: each run's draws and air cover.
-                t0 = time.perf_counter()
-                draws_and_cover()
-                elapsed = time.perf_counter() - t0
+                t0 = now()
+                draws_and_cover() if name == "draws_cover" else covers()
+                elapsed = now() - t0
+            elif name == "c_numba_draws":
+                # The runs' own generators, handed to the kernel (the list is the batch's).
+                gens = typed.List([m.streams["fire"] for m in models])
+                st3 = {k: v.reshape(R, -1) for k, v in st.items()}
+                t0 = now()
+                out = run_c_numba(st3, gens)
+                elapsed = now() - t0
+                if rep == 0:
+                    identical[name] = per_run_equal(out, st)
             elif name in ("c_numpy", "c_numba"):
                 st3 = {k: v.reshape(R, -1) for k, v in st.items()}
                 fn = run_c_numpy if name == "c_numpy" else run_c_numba
                 arg = st if name == "c_numpy" else st3
-                t0 = time.perf_counter()
+                t0 = now()
                 out = fn(arg)
-                elapsed = time.perf_counter() - t0
+                elapsed = now() - t0
                 if rep == 0:
                     identical[name] = per_run_equal(out, st)
             else:
                 fn = current if name == "current" else a_numba
-                t0 = time.perf_counter()
+                t0 = now()
                 outs = fn()
-                elapsed = time.perf_counter() - t0
+                elapsed = now() - t0
                 if rep == 0 and name == "a_numba":
                     identical[name] = all(
                         np.array_equal(o.fired, q.fired)

@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from escalation_sim import __version__
-from escalation_sim.cli.options import SEED
+from escalation_sim.cli.seeds import seed_option
 from escalation_sim.errors import ScenarioError
 
 EXIT_INPUT = 2
@@ -94,32 +94,45 @@ def main() -> None:
     help="Write the resolved scenario (defaults merged) to this file; one input only.",
 )
 @extends_root_option
+@click.option(
+    "--strict", is_flag=True, help="Treat warnings (settings that can never matter) as errors."
+)
 @reports_input_errors
 def validate(
     files: tuple[Path, ...],
     overrides: tuple[str, ...],
     write_resolved: Path | None,
     extends_root: Path | None,
+    strict: bool,
 ) -> None:
     """Check scenario FILES (paths, or names of shipped scenarios) for problems.
 
     Prints each problem with its file, line and field, and exits with status 2
-    if any file is invalid.
+    if any file is invalid. Warns (status 0, or 2 with --strict) about
+    settings that can never change a run: rules no strike can meet, postures
+    never in force, conditions that never hold, scheduled changes that change
+    nothing.
     """
     from escalation_sim.cli.options import check_output_file, write_text_atomic
     from escalation_sim.scenario import scenario_to_yaml
-    from escalation_sim.scenario.loader import load_scenario_located
+    from escalation_sim.scenario.loader import load_scenario_located, scenario_warnings
 
     if write_resolved is not None and len(files) != 1:
         raise click.UsageError("--write-resolved takes exactly one scenario file")
     failed: list[ScenarioError] = []
     for path in files:
         try:
-            scenario, _, sources = load_scenario_located(
+            scenario, locs, sources = load_scenario_located(
                 path, overrides, extends_root=extends_root
             )
         except ScenarioError as exc:
             failed.append(exc)
+            continue
+        warnings = scenario_warnings(scenario, locs, str(path))
+        for problem in warnings:
+            click.echo(f"{'error' if strict else 'warning'}: {problem}", err=True)
+        if strict and warnings:
+            failed.append(ScenarioError([]))  # already printed
             continue
         click.echo(f"ok: {path} ({scenario.name}, {scenario.horizon_days} days)")
         if write_resolved is not None:
@@ -127,7 +140,10 @@ def validate(
             write_text_atomic(write_resolved, scenario_to_yaml(scenario), "--write-resolved")
             click.echo(f"wrote {write_resolved}")
     if failed:
-        raise ScenarioError([p for exc in failed for p in exc.problems])
+        problems = [p for exc in failed for p in exc.problems]
+        if not problems:  # only warnings under --strict, printed above
+            sys.exit(EXIT_INPUT)
+        raise ScenarioError(problems)
 
 
 @main.command()
@@ -154,9 +170,7 @@ def schema(out: Path | None) -> None:
 
 @main.command("run")
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option(
-    "--seed", type=SEED, default=0, show_default=True, help="Seed of the model's generator."
-)
+@seed_option("Seed of the model's generator.")
 @click.option(
     "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
 )
@@ -188,21 +202,18 @@ def run_command(
     """
     from escalation_sim.api import run, write_run
     from escalation_sim.cli.options import check_output_dir
-    from escalation_sim.results import OutputExistsError
+    from escalation_sim.results import OutputError, check_output
     from escalation_sim.scenario.loader import resolve_scenario
 
     out = out or Path("results") / f"{scenario.stem}-seed{seed}"
-    if out.exists() and not force:
-        click.echo(
-            f"error: {out} exists; choose another --out or pass --force to replace it", err=True
-        )
-        sys.exit(EXIT_INPUT)
-    check_output_dir(out)  # before the run, not after it
-    sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
-    result = run(sc, seed=seed)
+    inputs = [scenario] if scenario.exists() else []
     try:
-        write_run(result, out, force=force, plot=not no_plot)
-    except OutputExistsError as exc:
+        check_output(out, force=force, inputs=inputs)  # before the run, not after it
+        check_output_dir(out)
+        sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
+        result = run(sc, seed=seed)
+        write_run(result, out, force=force, plot=not no_plot, inputs=inputs)
+    except OutputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INPUT)
     click.echo(result.describe())

@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from escalation_sim.cli.seeds import seed_option
+
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -52,7 +54,7 @@ def experiment_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from escalation_sim.errors import ScenarioError
         from escalation_sim.experiment.errors import ExperimentError, ExperimentInterrupted
-        from escalation_sim.results import OutputExistsError
+        from escalation_sim.results import OutputError
 
         try:
             with _sigterm_as_interrupt():
@@ -61,7 +63,7 @@ def experiment_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
             sys.exit(EXIT_INPUT)
-        except (ExperimentError, OutputExistsError) as exc:
+        except (ExperimentError, OutputError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_INPUT)
         except ExperimentInterrupted as exc:
@@ -122,6 +124,18 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _announce(what: str, jobs: int | None, dask: str | None) -> None:
+    """Say at once what is starting: worker processes take seconds to come up, silently."""
+    if dask:
+        where = f"on the Dask cluster at {dask}"
+    else:
+        from escalation_sim.experiment.executors import default_jobs
+
+        n = default_jobs() if jobs is None else jobs
+        where = "in this process" if n == 1 else f"starting {n} worker processes..."
+    click.echo(f"{what}: {where}", err=True)
+
+
 def _progress(flag: bool | None) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
@@ -132,7 +146,14 @@ def _execution(out: Path, **flags: Any) -> Any:
 
     flags.pop("plot")
     progress = _progress(flags.pop("progress"))
-    return ExecutionOptions(out=out, progress=progress, command=_command_line(), **flags)
+    return ExecutionOptions(
+        out=out, progress=progress, command=_command_line(), on_notice=_warn, **flags
+    )
+
+
+def _warn(message: str) -> None:
+    """What a resume repaired, on standard error."""
+    click.echo(f"warning: {message}", err=True)
 
 
 _set_option = click.option(
@@ -153,13 +174,7 @@ _runs_option = click.option(
     show_default=True,
     help="Runs (per scenario).",
 )
-_seed_option = click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).",
-)
+_seed_option = seed_option("Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).")
 _out_option = click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Output directory."
 )
@@ -194,6 +209,9 @@ def ensemble_command(
     from escalation_sim.experiment.ensemble import ensemble
 
     out = out or Path("results") / f"ensemble-{scenario.stem}-n{runs}-seed{seed}"
+    _announce(
+        f"{runs} run{'s' if runs != 1 else ''} of {scenario}", execution["jobs"], execution["dask"]
+    )
     result = ensemble(
         scenario,
         runs=runs,
@@ -254,6 +272,9 @@ def compare_command(
         raise click.UsageError("compare needs at least two scenario files")
     stems = "-vs-".join(s.stem for s in scenarios)
     out = out or Path("results") / f"compare-{stems}-n{runs}-seed{seed}"
+    _announce(
+        f"{runs} runs of each of {len(scenarios)} scenarios", execution["jobs"], execution["dask"]
+    )
     result = compare(
         list(scenarios),
         runs=runs,
@@ -300,6 +321,7 @@ def sweep_command(
         )
         return
     out = out or Path("results") / f"sweep-{sweep_file.stem}"
+    _announce(f"sweep {sweep_file}", execution["jobs"], execution["dask"])
     result = sweep(sweep_file, options=_execution(out, **execution))
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
@@ -426,19 +448,24 @@ def robustness_command(
         return
     stems = "-vs-".join(s.stem for s in scenarios)
     out = out or Path("results") / f"robustness-{stems}-s{samples}-n{runs}-seed{seed}"
+    _announce(
+        f"robustness of {len(scenarios)} scenarios over {samples} assumption sets", jobs, dask
+    )
     result = robustness(
         list(scenarios),
         **common,
         ci=ci,
-        jobs=jobs,
-        out=out,
-        dask=dask,
-        chunk_size=chunk_size,
-        start_method=start_method,
-        progress=_progress(progress),
-        restart=restart,
-        force=force,
-        command=_command_line(),
+        options=_execution(
+            out,
+            jobs=jobs,
+            dask=dask,
+            chunk_size=chunk_size,
+            start_method=start_method,
+            restart=restart,
+            force=force,
+            progress=progress,
+            plot=plot,
+        ),
     )
     for warning in result.metadata.get("warnings", []):
         click.echo(f"warning: {warning}", err=True)

@@ -28,6 +28,7 @@ from escalation_sim.experiment.common import (
     check_runs,
     choose_outcomes,
     ensemble_tables,
+    input_files,
     prepare_scenario,
     read_parquet,
     scenario_labels,
@@ -166,25 +167,42 @@ def per_run_differences(
 
 
 def format_comparison(table: pd.DataFrame, meta: Mapping[str, Any]) -> str:
-    """The comparison table as text (what the command prints and saves)."""
+    """The comparison table as text (what the command prints and saves).
+
+    A star marks a difference that stays significant after Holm's adjustment for
+    the number of tests in the table (every outcome of every rule set); the
+    intervals are each test's own, unadjusted.
+    """
+    from escalation_sim.experiment.multiplicity import holm
+
     level = float(table["ci_level"].iloc[0]) if len(table) else 0.95
+    alpha = 1.0 - level
+    p_holm = holm(table["p_value"].to_numpy(dtype=float)) if len(table) else np.zeros(0)
+    tests = int(np.isfinite(p_holm).sum())
     lines = [
         f"Paired comparison on {meta['runs']} common seeds (root seed {meta['root_seed']}); "
         f"baseline: {meta['labels'][0]}",
         f"difference = scenario - baseline, seed by seed; {100 * level:g}% {CI_METHOD}",
-        "* the interval excludes 0",
+        f"* significant at {100 * alpha:g}% after Holm's adjustment for the {tests} tests in "
+        "this table (p Holm < "
+        f"{alpha:g}); the intervals are per test, not adjusted",
     ]
+    table = table.assign(p_holm=p_holm)
     for label, part in table.groupby("scenario", sort=False):
         lines += ["", f"{label} vs {meta['labels'][0]}"]
         lines.append(
             f"  {'outcome':<22}{'baseline':>11}{'scenario':>11}{'difference':>12}   "
-            f"{100 * level:g}% CI"
+            f"{f'{100 * level:g}% CI':<22}{'p Holm':>8}"
         )
         for r in part.itertuples(index=False):
-            mark = " *" if r.n > 1 and (r.ci_low > 0 or r.ci_high < 0) else ""
+            mark = " *" if r.n > 1 and r.p_holm < alpha else ""
+            p_text = (
+                "–" if np.isnan(r.p_holm) else "<0.001" if r.p_holm < 0.001 else f"{r.p_holm:.3f}"
+            )
+            ci = f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
             lines.append(
                 f"  {r.outcome:<22}{r.mean_baseline:>11.3f}{r.mean_scenario:>11.3f}"
-                f"{r.mean_diff:>+12.3f}   [{r.ci_low:+.3f}, {r.ci_high:+.3f}]{mark}"
+                f"{r.mean_diff:>+12.3f}   {ci:<22}{p_text:>8}{mark}"
             )
     return "\n".join(lines)
 
@@ -310,6 +328,7 @@ def compare(
         },
         runs={lb: runs for lb in labels},
         tasks=lambda lb, missing, size: scenario_tasks(lb, by_label[lb], seeds, missing, size),
+        inputs=input_files(*items),
     )
     with Experiment(plan, opts) as ex:
         done = ex.run()

@@ -13,6 +13,7 @@ from escalation_sim.experiment import aggregate
 from escalation_sim.experiment.common import (
     check_runs,
     ensemble_tables,
+    input_files,
     prepare_scenario,
     read_parquet,
     scenario_metadata,
@@ -111,7 +112,8 @@ def describe_ensemble(meta: dict[str, Any], runs: pd.DataFrame, prob: pd.DataFra
     if len(summary):
         lines += ["", "Per-run outcomes: mean (5th-95th percentile)"]
         for r in summary.itertuples(index=False):
-            lines.append(f"  {r.outcome:<20} {r.mean:10.2f}   ({r.p5:g} - {r.p95:g})")
+            # One precision for every number of the table, so that columns compare at a glance.
+            lines.append(f"  {r.outcome:<20} {r.mean:10.2f}   ({r.p5:.2f} - {r.p95:.2f})")
     return "\n".join(lines)
 
 
@@ -159,6 +161,7 @@ def ensemble(
         key={"scenario_hash": facts["scenario_hash"], "root_seed": seed, "runs": runs},
         runs={STORE: runs},
         tasks=lambda store, missing, size: scenario_tasks(store, sc, seeds, missing, size),
+        inputs=input_files(scenario),
     )
     with Experiment(plan, opts) as ex:
         done = ex.run()

@@ -7,7 +7,8 @@ The row (one per run; the columns of ``runs.parquet`` and ``outcomes.parquet``):
 * ``first_day_rung.<actor>.<k>``: first day the actor stood at rung ``k`` or
   higher (0 if it started there, NaN if never), for every rung of its ladder;
 * ``strikes``, ``strikes_in_russia`` and ``strikes_in_russia.supplier.<s>`` /
-  ``.weapon.<w>``: strikes over the run;
+  ``.weapon.<w>``: strikes over the run; ``strikes.zone.<z>``: strikes by the
+  zone the target stood in (both sides of the border);
 * ``withheld`` and ``withheld.rule.<rule>``: opportunities no allowed weapon could
   take (the sanctuary), by the rule that forbade them; ``constrained`` and
   ``constrained.rule.<rule>``: struck with a second-choice weapon because the
@@ -36,6 +37,7 @@ import pandas as pd
 COUNT_PREFIXES = (
     "strikes_in_russia.supplier.",
     "strikes_in_russia.weapon.",
+    "strikes.zone.",
     "withheld.rule.",
     "constrained.rule.",
 )
@@ -126,6 +128,7 @@ def run_outcomes(
     row["strikes_in_russia"] = int(ts["strikes_in_russia"].sum())
     _sum_prefix(ts, "strikes_in_russia.supplier.", row)
     _sum_prefix(ts, "strikes_in_russia.weapon.", row)
+    _sum_prefix(ts, "strikes.zone.", row)
     row["withheld"] = int(ts["withheld"].sum())
     _sum_prefix(ts, "withheld.rule.", row)
     row["constrained"] = int(ts["constrained"].sum())

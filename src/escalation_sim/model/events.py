@@ -3,6 +3,12 @@
 Strikes and withheld opportunities are stored per step as arrays (cheap in the
 step loop) and turned into records only when asked for, so the log costs far
 less than the simulation it records.
+
+Records come out in the order things happened: by step, and within a step in
+the order the model recorded them (its schedule: scheduled rule changes,
+strikes, second-choice strikes and withheld opportunities, decisions, then the
+suppliers' adaptive rule changes), so a log replayed line by line never shows
+a strike under rules that were only adopted after it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ class _StepBlock:
     step: int
     kind: str
     arrays: dict[str, np.ndarray]
+    seq: int
 
 
 @dataclass(slots=True)
@@ -32,26 +39,34 @@ class EventLog:
     other: list[dict[str, Any]] = field(default_factory=list)
     #: How to turn stored indices back into names: set by the model.
     decode: dict[str, list[str]] = field(default_factory=dict)
+    #: Position of each entry of ``other`` in the order of recording.
+    other_seq: list[int] = field(default_factory=list)
+    _next: int = 0
+
+    def _seq(self) -> int:
+        self._next += 1
+        return self._next
 
     def add_strikes(self, step: int, **arrays: np.ndarray) -> None:
         """Record this step's strikes (parallel arrays)."""
         if len(next(iter(arrays.values()))):
-            self.strikes.append(_StepBlock(step, "strike", arrays))
+            self.strikes.append(_StepBlock(step, "strike", arrays, self._seq()))
 
     def add_withheld(self, step: int, kind: str, **arrays: np.ndarray) -> None:
         """Record this step's withheld (or constrained) opportunities (parallel arrays)."""
         if len(next(iter(arrays.values()))):
-            self.withheld.append(_StepBlock(step, kind, arrays))
+            self.withheld.append(_StepBlock(step, kind, arrays, self._seq()))
 
     def add(self, step: int, kind: str, **fields: Any) -> None:
         """Record a decision, a rule change or another discrete event."""
         self.other.append({"step": step, "kind": kind, **fields})
+        self.other_seq.append(self._seq())
 
     def _day_date(self, step: int) -> tuple[float, str]:
         day = step * self.step_days
         return day, (self.start_date + dt.timedelta(days=day)).isoformat()
 
-    def _decode_blocks(self, blocks: list[_StepBlock]) -> list[dict[str, Any]]:
+    def _decode_blocks(self, blocks: list[_StepBlock]) -> list[tuple[int, int, dict[str, Any]]]:
         out = []
         for block in blocks:
             day, date = self._day_date(block.step)
@@ -72,15 +87,14 @@ class EventLog:
                         if table is not None and v >= 0
                         else (None if table is not None else v)
                     )
-                out.append(rec)
+                out.append((block.seq, i, rec))
         return out
 
     def records(self) -> list[dict[str, Any]]:
-        """All events as plain records, ordered by step (within a step: strikes, withheld, others)."""
-        recs = self._decode_blocks(self.strikes) + self._decode_blocks(self.withheld)
-        for ev in self.other:
+        """All events as plain records, in the order they happened (see the module docstring)."""
+        keyed = self._decode_blocks(self.strikes) + self._decode_blocks(self.withheld)
+        for seq, ev in zip(self.other_seq, self.other, strict=True):
             day, date = self._day_date(ev["step"])
-            recs.append({"day": day, "date": date, **ev})
-        order = {"rule_change": 0, "strike": 1, "constrained": 2, "withheld": 3, "decision": 4}
-        recs.sort(key=lambda r: (r["step"], order.get(r["kind"], 5)))
-        return recs
+            keyed.append((seq, 0, {"day": day, "date": date, **ev}))
+        keyed.sort(key=lambda item: (item[2]["step"], item[0], item[1]))
+        return [rec for _, _, rec in keyed]

@@ -35,6 +35,7 @@ shows dates; every axis carries its unit (:func:`describe_outcome`).
 from escalation_sim.plots._style import (
     ACTOR_COLOURS,
     ACTOR_MARKERS,
+    BETTER,
     GREY,
     LIGHT_GREY,
     OKABE_ITO,
@@ -42,6 +43,7 @@ from escalation_sim.plots._style import (
     RUNG_STYLES,
     SPARE_COLOURS,
     actor_colour,
+    better_direction,
     close,
     describe_outcome,
     label_colours,
@@ -60,13 +62,14 @@ from escalation_sim.plots.ensemble import (
 )
 from escalation_sim.plots.robustness import robustness_shares
 from escalation_sim.plots.run import escalation_curve, run_timeline
-from escalation_sim.plots.sweep import sensitivity_bars, sweep_outcomes
+from escalation_sim.plots.sweep import describe_parameter, sensitivity_bars, sweep_outcomes
 from escalation_sim.plots.theater import CLASS_MARKERS, theater_map, unit_table
 from escalation_sim.plots.withheld import withheld_by_rule
 
 __all__ = [
     "ACTOR_COLOURS",
     "ACTOR_MARKERS",
+    "BETTER",
     "CLASS_MARKERS",
     "GREY",
     "LIGHT_GREY",
@@ -75,10 +78,12 @@ __all__ = [
     "RUNG_STYLES",
     "SPARE_COLOURS",
     "actor_colour",
+    "better_direction",
     "close",
     "compare_fan",
     "compare_reach",
     "describe_outcome",
+    "describe_parameter",
     "escalation_curve",
     "fan_chart",
     "label_colours",

@@ -75,6 +75,34 @@ OUTCOMES: dict[str, tuple[str, str]] = {
 }
 
 
+#: Which direction of an outcome is better, read as the project's users read it: from
+#: the defence of the city and the avoidance of escalation. Outcomes not listed (e.g.
+#: strikes inside Russia: more defence, more provocation) have no better direction.
+BETTER: dict[str, str] = {
+    "fire_on_city": "lower",
+    "harm": "lower",
+    "harm_cumulative": "lower",
+    "withheld": "lower",
+    "constrained": "lower",
+    "losses.RUS": "higher",
+    "losses.UKR": "lower",
+    "alive.RUS": "lower",
+    "alive.UKR": "higher",
+    "nato_conflict": "lower",
+    "nuclear_use": "lower",
+    "peak_rung.<actor>": "lower",
+    "final_rung.<actor>": "lower",
+}
+
+
+def better_direction(name: str) -> str | None:
+    """``"lower"``, ``"higher"`` or ``None``: which way an outcome is better (see :data:`BETTER`)."""
+    if name in BETTER:
+        return BETTER[name]
+    head = name.rpartition(".")[0]
+    return BETTER.get(f"{head}.<actor>") if head else None
+
+
 def actor_colour(actor: str) -> str:
     """The fixed colour of an actor, the same in every figure.
 
@@ -296,6 +324,14 @@ def _message(ax: Axes, text: str) -> None:
     )
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def _message_figure(text: str, head: str, sub: str | None = None) -> Figure:
+    """A small figure that says, in words, why there is nothing to draw."""
+    fig = _figure(10.0, 3.0)
+    _message(fig.subplots(), text)
+    _suptitle(fig, head, sub)
+    return fig
 
 
 def _legend_outside(ax: Axes, **kwargs: Any) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -27,6 +29,7 @@ from escalation_sim.plots._style import (
     _runs_phrase,
     _suptitle,
     _to_dates,
+    better_direction,
     describe_outcome,
     label_colours,
     ladders_from_probability,
@@ -39,15 +42,19 @@ def paired_differences(
     *,
     outcomes: Sequence[str] | None = None,
     order: Sequence[str] | None = None,
+    names: Mapping[str, str] | None = None,
     city: str = "Kharkiv",
     ncols: int = 3,
     title: str | None = None,
 ) -> Figure:
     """Paired differences between rule sets on the same seeds, with confidence intervals.
 
-    One panel per outcome (each in its own unit); in each, one row per rule set:
-    the mean of (rule set − baseline) over paired runs, its confidence interval,
-    and the two means it compares. A zero line marks "no difference".
+    One panel per outcome (each in its own unit); in each, one row per rule set,
+    named by its scenario name: the mean of (rule set − baseline) over paired
+    runs, its confidence interval, and the two means it compares. A zero line
+    marks "no difference"; the side of the axis that is better (less harm to
+    the city, less escalation, more Russian losses; see :data:`BETTER`) is
+    shaded and labelled.
 
     Args:
         comparison: Tidy table (``outcome``, ``baseline``, ``scenario``,
@@ -55,6 +62,8 @@ def paired_differences(
             ``ci_high``, ``ci_level``, ``n``).
         outcomes: Outcomes to draw, in order (default: all in the table).
         order: Rule sets in order (default: as they appear).
+        names: Readable name of each rule-set label (e.g. the scenario names of a
+            comparison's ``metadata.json``); default: the labels themselves.
         city: Name of the target city, for labels.
         ncols: Panel columns.
         title: Override the title.
@@ -75,6 +84,7 @@ def paired_differences(
     ncols = min(ncols, len(outcomes))
     fig = _figure(5.0 * ncols + 1.5, (0.45 * len(scenarios) + 1.5) * nrows + 1.4)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
+    better: dict[int, str | None] = {}
     for ax, outcome in zip(axes, outcomes, strict=False):
         d = comparison[comparison["outcome"] == outcome].set_index("scenario")
         for i, sc_label in enumerate(scenarios):
@@ -102,6 +112,7 @@ def paired_differences(
         ax.axvline(0, color=GREY, lw=1)
         text, unit = describe_outcome(outcome, city=city)
         ax.set_title(text[0].upper() + text[1:], loc="left", fontsize=9)
+        better[id(ax)] = better_direction(outcome)
         ax.set_xlabel(
             f"difference vs baseline ({unit})" if unit else "difference vs baseline", fontsize=8
         )
@@ -111,8 +122,13 @@ def paired_differences(
         if not np.isfinite(span).any() or np.nanmax(span) < 1e-9:
             ax.set_xlim(-1.0, 1.0)  # no difference at all: a readable axis around zero
         ax.grid(axis="x", alpha=0.25)
-    axes[0].set_yticks(range(len(scenarios)), scenarios)
+    readable = {lab: (names or {}).get(lab, lab) for lab in scenarios}
+    axes[0].set_yticks(
+        range(len(scenarios)), [textwrap.fill(readable[lab], 28) for lab in scenarios]
+    )
     axes[0].invert_yaxis()  # the first rule set on top, as in the table
+    for ax in axes[: len(outcomes)]:
+        _mark_better_side(ax, better.get(id(ax)))
     for ax in axes:
         ax.tick_params(axis="y", labelsize=8)
         ax.tick_params(axis="x", labelsize=8)
@@ -122,14 +138,45 @@ def paired_differences(
         ax.set_visible(False)
     n = comparison["n"].iloc[0] if len(comparison) else 0
     level = comparison["ci_level"].iloc[0] if len(comparison) else 0.95
-    base = ", ".join(baselines)
+    base = ", ".join((names or {}).get(b, b) for b in baselines)
     _suptitle(
         fig,
         title or f"Rule sets compared with {base} on the same seeds ({_runs_phrase(int(n))} each)",
         f"points: mean paired difference (rule set − baseline); bars: {level:.0%} confidence "
-        "interval; text: baseline mean → rule-set mean",
+        "interval, not adjusted for multiple comparisons\ntext: baseline mean → rule-set mean; "
+        "shaded: the better side (less harm to the city and less escalation, more Russian losses)",
     )
     return fig
+
+
+def _mark_better_side(ax: Axes, direction: str | None) -> None:
+    """Shade the half of a difference axis that is better, and say so in its corner."""
+    if direction is None:
+        ax.text(
+            0.99,
+            0.97,
+            "no better direction",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color=GREY,
+        )
+        return
+    lo, hi = ax.get_xlim()
+    lower = direction == "lower"
+    ax.axvspan(lo if lower else 0, 0 if lower else hi, color="#009E73", alpha=0.07, lw=0, zorder=0)
+    ax.text(
+        0.01 if lower else 0.99,
+        0.97,
+        "◀ better" if lower else "better ▶",
+        transform=ax.transAxes,
+        ha="left" if lower else "right",
+        va="top",
+        fontsize=7.5,
+        color="#007A59",
+    )
+    ax.set_xlim(lo, hi)
 
 
 def compare_fan(

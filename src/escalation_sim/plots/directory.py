@@ -80,15 +80,37 @@ def _metadata(directory: Path) -> dict[str, Any]:
             f"{directory}: no metadata.json; is this a directory written by "
             "'escalation-sim run', 'ensemble', 'compare' or 'sweep'?"
         )
-    return json.loads(path.read_text("utf-8"))
+    try:
+        meta = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResultsDirError(
+            f"{path}: not readable JSON ({_first_line(exc)}); it should be the metadata an "
+            "escalation-sim command wrote"
+        ) from None
+    if not isinstance(meta, dict):
+        raise ResultsDirError(
+            f"{path}: holds a {type(meta).__name__}, expected a mapping (kind, scenario, ...)"
+        )
+    return meta
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:160]
 
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ResultsDirError(f"{path}: missing (needed for this figure)")
-    if path.suffix == ".csv":
-        return pd.read_csv(path)
-    return pd.read_parquet(path)
+    try:
+        if path.suffix == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow, pandas and OS errors alike: the file is damaged
+        raise ResultsDirError(
+            f"{path}: cannot be read ({_first_line(exc)}); the file is damaged or truncated: "
+            "run the command that wrote it again"
+        ) from None
 
 
 def _save(fig: Figure, out: Path, name: str, fmt: str) -> Path:
@@ -164,7 +186,19 @@ def draw_run_figures(
 
     _check_format(fmt)
     directory = Path(directory)
-    result = load_run(directory)
+    try:
+        result = load_run(directory)
+    except (KeyError, TypeError) as exc:
+        raise ResultsDirError(
+            f"{directory}: metadata.json lacks or misstates {_first_line(exc)}"
+        ) from None
+    except Exception as exc:  # a damaged table or event log
+        if isinstance(exc, ResultsDirError):
+            raise
+        raise ResultsDirError(
+            f"{directory}: cannot be read ({_first_line(exc)}); a file is damaged or "
+            "truncated: run the command that wrote it again"
+        ) from None
 
     def figures() -> Iterator[tuple[str, Callable[[], Figure]]]:
         yield "escalation_curve", lambda: plots.escalation_curve(result)
@@ -259,7 +293,7 @@ def _labelled(directory: Path, folder: str, labels: list[str]) -> dict[str, pd.D
         return {}
     found = {p.stem: p for p in base.glob("*.parquet")}
     order = [lab for lab in labels if lab in found] + sorted(set(found) - set(labels))
-    return {lab: pd.read_parquet(found[lab]) for lab in order}
+    return {lab: _read(found[lab]) for lab in order}
 
 
 def draw_compare_figures(
@@ -288,6 +322,7 @@ def draw_compare_figures(
     meta = _metadata(directory)
     comparison = _read(directory / "comparison.parquet")
     labels = [str(lab) for lab in meta.get("labels") or []]
+    names = dict(zip(labels, [str(n) for n in meta.get("scenarios") or []], strict=False))
     order = [lab for lab in labels if lab in set(comparison["scenario"])] or None
     present = set(comparison["outcome"])
     headline = [o for o in COMPARE_OUTCOMES if o in present] or None
@@ -301,7 +336,9 @@ def draw_compare_figures(
     def figures() -> Iterator[tuple[str, Callable[[], Figure]]]:
         yield (
             "paired_differences",
-            lambda: plots.paired_differences(comparison, outcomes=headline, order=order, city=city),
+            lambda: plots.paired_differences(
+                comparison, outcomes=headline, order=order, names=names, city=city
+            ),
         )
         if main_only:
             return
@@ -331,6 +368,7 @@ def draw_compare_figures(
                         ladder=(ladders or {}).get("RUS"),
                         horizon_days=horizon,
                         start_date=start,
+                        names=names,
                     ),
                 )
             if all("peak_rung.RUS" in r and "fire_on_city" in r for r in runs.values()):
@@ -340,7 +378,10 @@ def draw_compare_figures(
                         runs, actor="RUS", ladder=(ladders or {}).get("RUS"), city=city
                     ),
                 )
-            yield "withheld_by_rule", lambda: plots.withheld_by_rule(runs, scenario=sc)
+            yield (
+                "withheld_by_rule",
+                lambda: plots.withheld_by_rule(runs, scenario=sc, names=names),
+            )
 
     return _draw(_target(directory, out), fmt, figures())
 
@@ -390,7 +431,7 @@ def draw_sweep_figures(
     meta = _metadata(directory)
     experiments = _read(directory / "experiments.parquet")
     outcomes = _read(directory / "outcomes.parquet")
-    _, _, city = _scenario_context(directory)
+    base, _, city = _scenario_context(directory)
     chosen = sweep_outcome_choice(outcomes, meta.get("outcomes_analysed"))
     sens_path = directory / "sensitivity.parquet"
     if not sens_path.is_file():
@@ -400,7 +441,12 @@ def draw_sweep_figures(
         yield (
             "sweep_outcomes",
             lambda: plots.sweep_outcomes(
-                experiments, outcomes, outcome=chosen, scenario=meta.get("scenario"), city=city
+                experiments,
+                outcomes,
+                outcome=chosen,
+                scenario=meta.get("scenario"),
+                city=city,
+                base=base,
             ),
         )
         if main_only:
@@ -411,7 +457,11 @@ def draw_sweep_figures(
                 yield (
                     "sensitivity",
                     lambda: plots.sensitivity_bars(
-                        sens, scenario=meta.get("scenario"), n_runs=len(experiments), city=city
+                        sens,
+                        scenario=meta.get("scenario"),
+                        n_runs=len(experiments),
+                        city=city,
+                        base=base,
                     ),
                 )
 
@@ -477,4 +527,9 @@ def draw_figures(
         ResultsDirError: The directory is not a results directory or lacks a needed file.
     """
     kind = result_kind(directory)
-    return DRAWERS[kind](Path(directory), fmt=fmt, out=out, main_only=main_only)
+    try:
+        return DRAWERS[kind](Path(directory), fmt=fmt, out=out, main_only=main_only)
+    except KeyError as exc:  # a field the figures need is missing from metadata.json
+        raise ResultsDirError(
+            f"{directory}/metadata.json: lacks the field {_first_line(exc)} this {kind} needs"
+        ) from None

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 from escalation_sim.plots._style import (
     _date_axis,
     _figure,
-    _message,
+    _message_figure,
     _rung_axis,
     _rung_style,
     _runs_phrase,
@@ -110,8 +110,13 @@ def fan_chart(
             nrows, ncols, sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights}
         )
     ).ravel()
+    below_start: list[str] = []
     for ax, s in zip(axes, series, strict=False):
         d = aggregates[aggregates["series"] == s].sort_values("step")
+        if _is_rung_series(s):
+            d = _whole_rungs(d)
+            if (d["p5"] < d["p50"].iloc[0]).any():
+                below_start.append(s.split(".", 1)[1])
         dates = _to_dates(d["date"])
         actor = s.split(".", 1)[1] if "." in s else None
         colour = (
@@ -141,19 +146,37 @@ def fan_chart(
             ax.set_ylabel(unit or s, fontsize=8)
             ax.set_title(text[0].upper() + text[1:], loc="left", fontsize=9)
         _date_axis(ax)
+        ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=2)
     for ax in axes[len(series) :]:
         ax.set_visible(False)
     for ax in axes[max(0, len(series) - ncols) : len(series)]:
         ax.set_xlabel("date")
         ax.xaxis.set_tick_params(labelbottom=True)
-    axes[0].legend(fontsize=7.5, frameon=False, loc="upper left", ncols=2)
-    what = "Escalation fan chart" if all(_is_rung_series(s) for s in series) else "Fan chart"
-    _suptitle(
-        fig,
-        title or what + _title_tail(scenario, n_runs),
-        "median, 50 % and 90 % of runs at each date; dashed: mean",
-    )
+    rungs_only = all(_is_rung_series(s) for s in series)
+    what = "Escalation fan chart" if rungs_only else "Fan chart"
+    sub = "median, 50 % and 90 % of runs at each date; dashed: mean"
+    if any(_is_rung_series(s) for s in series):
+        sub += "; rung bands in whole rungs"
+    if below_start:
+        sub += (
+            f"; {', '.join(below_start)}: some runs stepped below the starting rung (de-escalation)"
+        )
+    _suptitle(fig, title or what + _title_tail(scenario, n_runs), sub)
     return fig
+
+
+def _whole_rungs(d: pd.DataFrame) -> pd.DataFrame:
+    """Percentiles of a rung series rounded to whole rungs.
+
+    A run stands on a rung, never between two; interpolated percentiles (a 5th
+    percentile of 1.95 when two runs in forty stepped down for a day) would draw
+    bands through rungs no run stood on, and slivers below the start that are
+    artefacts of the interpolation.
+    """
+    d = d.copy()
+    for col in ("p5", "p25", "p50", "p75", "p95"):
+        d[col] = np.round(d[col].to_numpy(dtype=float))
+    return d
 
 
 def _reached_rungs(prob: pd.DataFrame, actor: str) -> tuple[list[int], int]:
@@ -203,11 +226,7 @@ def reach_probability(
     if never:
         sub += f"; never climbed above their starting rung: {', '.join(never)}"
     if not drawn:
-        fig = _figure(10.0, 3.0)
-        ax = fig.subplots()
-        _message(ax, "No actor climbed above its starting rung in any run.")
-        _suptitle(fig, head, sub)
-        return fig
+        return _message_figure("No actor climbed above its starting rung in any run.", head, sub)
     nrows, ncols = _series_panels(len(drawn), None)
     fig = _figure(7.2 * ncols, 2.9 * nrows + 1.2)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel()
@@ -254,6 +273,10 @@ def reach_heatmap(
 ) -> Figure:
     """Heatmap of the share of runs on each rung or higher, by date, for one actor.
 
+    Only rungs that carry information are drawn: a rung every run stood on (or
+    above) from the start is always 100 %, a rung no run reached always 0 %;
+    the subtitle names both instead of spending rows on them.
+
     Args:
         rung_probability: Tidy table (``actor``, ``rung``, ``rung_name``, ``step``,
             ``day``, ``date``, ``probability``).
@@ -270,33 +293,47 @@ def reach_heatmap(
         raise ValueError(f"no rows for actor {actor!r} in the rung_probability table")
     names = ladders_from_probability(d)[actor]
     grid = d.pivot_table(index="rung", columns="step", values="probability").sort_index()
+    grid = grid.reindex(range(len(names))).fillna(0.0)
+    certain = [int(k) for k in grid.index if (grid.loc[k] >= 1.0 - 1e-12).all()]
+    never = [int(k) for k in grid.index if (grid.loc[k] <= 1e-12).all()]
+    shown = [int(k) for k in grid.index if k not in certain and k not in never]
+    head = title or f"{actor}: probability of reaching each rung by each day" + _title_tail(
+        scenario, n_runs
+    )
+    notes = []
+    if certain:
+        top = max(certain)
+        notes.append(f"every run stands on {top} {names[top]} or higher throughout")
+    if never:
+        low = min(never)
+        notes.append(f"no run reached {low} {names[low]} or higher")
+    sub = "; ".join(notes) or None
+    if not shown:
+        return _message_figure(f"{actor} never left its starting rung in any run.", head, sub)
     dates = pd.to_datetime(d.drop_duplicates("step").sort_values("step")["date"])
     step_len = dates.diff().median() if len(dates) > 1 else pd.Timedelta(days=1)
     edges = mdates.date2num([*list(dates - step_len / 2), dates.iloc[-1] + step_len / 2])
-    fig = _figure(12.0, 1.5 + 0.36 * len(names))
+    fig = _figure(12.0, 1.9 + 0.42 * len(shown))
     ax = fig.subplots()
     mesh = ax.pcolormesh(
         edges,
-        np.arange(len(names) + 1) - 0.5,
-        grid.reindex(range(len(names))).fillna(0.0).to_numpy(),
+        np.arange(len(shown) + 1) - 0.5,
+        grid.loc[shown].to_numpy(),
         cmap="cividis",
         vmin=0.0,
         vmax=1.0,
         shading="flat",
     )
     ax.xaxis_date()
-    _rung_axis(ax, names)
+    ax.set_yticks(range(len(shown)), [f"{k} {names[k]}" for k in shown], fontsize=8)
+    ax.set_ylim(-0.5, len(shown) - 0.5)
+    ax.set_ylabel("rung (or higher)", fontsize=8)
     ax.grid(False)
     ax.set_xlabel("date")
     _date_axis(ax)
     bar = fig.colorbar(mesh, ax=ax, pad=0.01)
     bar.set_label("share of runs on this rung or higher")
-    _suptitle(
-        fig,
-        title
-        or f"{actor}: probability of reaching each rung by each day"
-        + _title_tail(scenario, n_runs),
-    )
+    _suptitle(fig, head, sub)
     return fig
 
 
@@ -320,6 +357,7 @@ def survival_curves(
     horizon_days: float | None = None,
     start_date: dt.date | str | None = None,
     scenario: str | None = None,
+    names: Mapping[str, str] | None = None,
     title: str | None = None,
 ) -> Figure:
     """Time-to-threshold survival: the share of runs that have not yet reached a rung, by day.
@@ -329,7 +367,9 @@ def survival_curves(
     pointwise 95 % Wilson interval.
 
     * One ``runs`` table: one panel, one curve per rung.
-    * ``{label: runs table}`` (a comparison): one panel per rung, one curve per label.
+    * ``{label: runs table}`` (a comparison): one panel per rung side by side, one
+      curve per label; each label's 95 % interval is drawn as two thin lines of its
+      colour (overlapping shaded bands of several rule sets would mix into mud).
 
     Args:
         runs: A ``runs`` table or a mapping of label to ``runs`` table.
@@ -339,6 +379,7 @@ def survival_curves(
         horizon_days: Last day of the runs (default: the latest first day seen).
         start_date: Date of day 0; with it the time axis shows dates.
         scenario: Scenario name for the title.
+        names: Readable name of each label, for the legend (default: the labels).
         title: Override the title.
 
     Returns:
@@ -382,11 +423,7 @@ def survival_curves(
         head = title or f"{actor}: time to reach each rung — {len(by_label)} rule sets{each}"
     sub = "share of runs not yet on the rung (or higher) by each date; shaded: 95 % interval"
     if not rungs:
-        fig = _figure(10.0, 3.0)
-        ax = fig.subplots()
-        _message(ax, f"{actor} climbed no rung after the start in any run.")
-        _suptitle(fig, head, sub)
-        return fig
+        return _message_figure(f"{actor} climbed no rung after the start in any run.", head, sub)
     if single:
         fig = _figure(11.0, 4.8)
         axes = [fig.subplots()]
@@ -408,22 +445,45 @@ def survival_curves(
             fontsize=8, frameon=False, loc="lower left", title="rung (or higher)", title_fontsize=8
         )
     else:
-        nrows, ncols = _series_panels(len(rungs), None if len(rungs) > 1 else 1)
-        fig = _figure(6.5 * ncols, 3.2 * nrows + 1.3)
-        axes = list(np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel())
+        ncols = min(3, len(rungs))
+        nrows = math.ceil(len(rungs) / ncols)
+        fig = _figure(5.2 * ncols + 0.5, 3.6 * nrows + 1.6)
+        axes = list(
+            np.atleast_1d(
+                fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
+            ).ravel()
+        )
         colours = label_colours(list(by_label))
         for ax, k in zip(axes, rungs, strict=False):
             for lab, r in by_label.items():
                 col = f"{prefix}{k}"
                 vals = r[col].to_numpy(dtype=float) if col in r else np.full(len(r), np.nan)
                 s, lo, hi = _survival(vals, days)
-                ax.fill_between(x, lo, hi, step="post", color=colours[lab], alpha=0.15, lw=0)
-                ax.step(x, s, where="post", color=colours[lab], lw=1.8, label=lab)
+                for bound in (lo, hi):
+                    ax.step(x, bound, where="post", color=colours[lab], lw=0.7, ls=":")
+                ax.step(
+                    x,
+                    s,
+                    where="post",
+                    color=colours[lab],
+                    lw=2.0,
+                    label=(names or {}).get(lab, lab),
+                )
             ax.set_title(name_of(k), loc="left", fontsize=9)
         for ax in axes[len(rungs) :]:
             ax.set_visible(False)
-        axes[0].legend(
-            fontsize=8, frameon=False, loc="lower left", title="rule set", title_fontsize=8
+        fig.legend(
+            *axes[0].get_legend_handles_labels(),
+            loc="outside lower center",
+            ncols=min(3, len(by_label)),
+            fontsize=8,
+            frameon=False,
+            title="rule set",
+            title_fontsize=8,
+        )
+        sub = (
+            "share of runs not yet on the rung (or higher) by each date; dotted: 95 % interval "
+            "of each rule set"
         )
         axes = axes[: len(rungs)]
     for ax in axes:

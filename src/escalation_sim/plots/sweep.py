@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -11,9 +12,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
-    pass
+    from escalation_sim.scenario.schema import Scenario
 
 from escalation_sim.plots._style import (
     GREY,
@@ -22,8 +24,72 @@ from escalation_sim.plots._style import (
     _message,
     _suptitle,
     _title_tail,
+    describe_outcome,
     label_colours,
 )
+
+
+def unit_of(outcome: str) -> str:
+    """The unit of an outcome column (see :func:`describe_outcome`)."""
+    return describe_outcome(outcome)[1]
+
+
+#: Readable names and units of the scenario fields a sweep varies most, by the
+#: path's last part (``weapons.ATACMS.range_km`` -> "ATACMS range (km)").
+FIELDS: dict[str, tuple[str, str]] = {
+    "range_km": ("range", "km"),
+    "max_depth_km": ("maximum depth into Russia", "km"),
+    "min_depth_km": ("minimum depth into Russia", "km"),
+    "risk_tolerance": ("risk tolerance", "0-1"),
+    "start_rung": ("starting rung", "rung"),
+    "stock": ("stock", "salvoes"),
+    "resupply_per_day": ("resupply", "salvoes/day"),
+    "interception_chance": ("interception chance", "0-1"),
+    "count": ("units", "units"),
+    "counter_fire_window_hours": ("counter-fire window", "hours"),
+    "posture": ("posture in force", ""),
+    "horizon_days": ("horizon", "days"),
+    "climb_threshold": ("climb threshold", "pressure"),
+    "level": ("level", ""),
+}
+
+
+def describe_parameter(path: str, scenario: Scenario | None = None) -> str:
+    """A swept parameter's dotted path in words, with its unit.
+
+    ``weapons.ATACMS.range_km`` -> ``ATACMS range (km)``;
+    ``rules.USA.postures.deep_strike.rules.0.max_depth_km`` -> ``USA rule
+    us-deep-military: maximum depth into Russia (km)`` (the rule's id, when the
+    scenario is given; its position otherwise); ``actors.RUS.risk_tolerance`` ->
+    ``RUS risk tolerance (0-1)``. Unknown paths come back with their parts joined
+    by spaces.
+
+    Args:
+        path: A dotted path into the resolved scenario, as ``--set`` takes it.
+        scenario: The sweep's base scenario, to name rules by id.
+
+    Returns:
+        The label.
+    """
+    parts = path.split(".")
+    field = parts[-1]
+    text, unit = FIELDS.get(field, (field.replace("_", " "), ""))
+    owner = ""
+    if parts[0] in ("weapons", "actors", "forces") and len(parts) >= 3:
+        owner = parts[1]
+    elif parts[0] == "rules" and len(parts) >= 2:
+        owner = parts[1]
+        if "rules" in parts[2:] and len(parts) >= 6 and parts[4] == "rules":
+            rule = f"rule {int(parts[5]) + 1} of posture {parts[3]}"
+            if scenario is not None:
+                with contextlib.suppress(KeyError, IndexError, ValueError):
+                    spec = scenario.rules[parts[1]].postures[parts[3]].rules[int(parts[5])]
+                    rule = f"rule {spec.id}"
+            owner = f"{parts[1]} {rule}:"
+    elif len(parts) > 1:
+        owner = " ".join(p.replace("_", " ") for p in parts[:-1])
+    label = f"{owner} {text}".strip()
+    return f"{label} ({unit})" if unit else label
 
 
 def _parameter_columns(experiments: pd.DataFrame) -> list[str]:
@@ -69,6 +135,7 @@ def sweep_outcomes(
     scenario: str | None = None,
     city: str = "Kharkiv",
     title: str | None = None,
+    base: Scenario | None = None,
 ) -> Figure:
     """Outcomes against each varied parameter: one panel per (outcome, parameter).
 
@@ -82,7 +149,7 @@ def sweep_outcomes(
         outcomes: ``point``, ``replication`` and outcome columns.
         outcome: Outcome column(s) to draw (one row of panels each).
         parameters: Parameters to draw (default: all varied ones).
-        labels: Axis labels for parameters (default: the parameter path itself).
+        labels: Axis labels for parameters (default: :func:`describe_parameter`).
         outcome_labels: Axis labels for outcomes (default: the outcome's description
             and unit, e.g. for a column you derived yourself).
         by: A parameter (of a grid) whose values get a line each instead of a
@@ -90,9 +157,11 @@ def sweep_outcomes(
         scenario: Scenario name for the title.
         city: Name of the target city, for labels.
         title: Override the title.
+        base: The sweep's base scenario, to name the rules a parameter path points into.
 
     Returns:
-        The figure (outcomes × parameters panels).
+        The figure (outcomes × parameters panels). Rung outcomes get whole-number
+        ticks; shares (0/1 outcomes) and their bands stay within [0, 1].
     """
     outs = [outcome] if isinstance(outcome, str) else list(outcome)
     params = list(parameters) if parameters is not None else _parameter_columns(experiments)
@@ -145,12 +214,19 @@ def sweep_outcomes(
                         for g in groups
                     ]
                 )
-                ax.fill_between(centres, means - half, means + half, color=colour, alpha=0.2, lw=0)
+                low, high = means - half, means + half
+                if unit_of(out) == "share of runs":  # a share's interval cannot leave [0, 1]
+                    low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+                ax.fill_between(centres, low, high, color=colour, alpha=0.2, lw=0)
                 ax.plot(centres, means, color=colour, lw=2, marker="o", ms=4)
             if cats is not None:
                 ax.set_xticks(range(len(cats)), cats, fontsize=8)
-            ax.set_xlabel((labels or {}).get(p, p), fontsize=8)
+            ax.set_xlabel((labels or {}).get(p) or describe_parameter(p, base), fontsize=8)
             ax.grid(alpha=0.25)
+            if unit_of(out) in ("rungs", "rung"):
+                ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            elif unit_of(out) == "share of runs":
+                ax.set_ylim(-0.03, 1.03)
             if c == 0:
                 ax.set_ylabel((outcome_labels or {}).get(out) or _axis_label(out, city), fontsize=8)
     handles: list[Any] = [
@@ -194,6 +270,7 @@ def sensitivity_bars(
     n_runs: int | None = None,
     city: str = "Kharkiv",
     title: str | None = None,
+    base: Scenario | None = None,
 ) -> Figure:
     """Sensitivity indices as bars: one panel per outcome, grouped by parameter.
 
@@ -206,11 +283,12 @@ def sensitivity_bars(
         sensitivity: ``parameter``, ``outcome``, ``method``, ``index``, ``value``,
             ``conf`` (and optionally ``parameter_2``).
         outcome: Outcome(s) to draw (default: all in the table).
-        labels: Display names for parameters (default: the parameter path itself).
+        labels: Display names for parameters (default: :func:`describe_parameter`).
         scenario: Scenario name for the title.
         n_runs: Number of runs behind the indices, for the title.
         city: Name of the target city, for labels.
         title: Override the title.
+        base: The sweep's base scenario, to name the rules a parameter path points into.
 
     Returns:
         The figure (one panel per outcome that varied).
@@ -277,7 +355,9 @@ def sensitivity_bars(
         ax.set_xlabel("sensitivity index", fontsize=8)
         ax.grid(axis="x", alpha=0.25)
         ax.tick_params(labelsize=8)
-    axes[0].set_yticks(top_first, [(labels or {}).get(p, p) for p in params])
+    axes[0].set_yticks(
+        top_first, [(labels or {}).get(p) or describe_parameter(p, base) for p in params]
+    )
     for ax in axes[::ncols]:
         ax.set_ylabel("parameter", fontsize=8)
     axes[0].legend(fontsize=8, frameon=False, loc="best", title="index", title_fontsize=8)

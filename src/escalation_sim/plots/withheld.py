@@ -27,6 +27,11 @@ from escalation_sim.plots._style import (
     label_colours,
 )
 
+#: Column prefixes of a ``runs`` table: per rule, the opportunities it withheld
+#: (no allowed weapon) and those struck with a second-choice weapon instead.
+WITHHELD = "withheld.rule."
+CONSTRAINED = "constrained.rule."
+
 
 def _rule_supplier(rule: str, scenario: Scenario | None) -> str | None:
     if ":" in rule:
@@ -48,6 +53,7 @@ def withheld_by_rule(
     scenario: Scenario | None = None,
     title: str | None = None,
     scenario_name: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Figure:
     """Strike opportunities the rules forbade (the "sanctuary"), by the rule that decided.
 
@@ -65,6 +71,7 @@ def withheld_by_rule(
         scenario: Used to name the supplier of each rule in a ``runs`` table.
         title: Override the title.
         scenario_name: Scenario name for the title of a ``runs`` table.
+        names: Readable name of each label of a comparison, for the legend.
 
     Returns:
         The figure (two panels for one run, one otherwise).
@@ -74,8 +81,8 @@ def withheld_by_rule(
     if isinstance(source, RunResult):
         return _withheld_run(source, title)
     if isinstance(source, pd.DataFrame):
-        return _withheld_runs({"": source}, scenario, title, scenario_name)
-    return _withheld_runs(dict(source), scenario, title, scenario_name)
+        return _withheld_runs({"": source}, scenario, title, scenario_name, None)
+    return _withheld_runs(dict(source), scenario, title, scenario_name, names)
 
 
 def _withheld_run(result: RunResult, title: str | None) -> Figure:
@@ -155,74 +162,112 @@ def _withheld_runs(
     scenario: Scenario | None,
     title: str | None,
     scenario_name: str | None,
+    names: Mapping[str, str] | None,
 ) -> Figure:
     labels = list(runs_by_label)
-    cols: list[str] = []
+    forbidding: list[str] = []  # rules that withheld or constrained something, in any table
     for runs in runs_by_label.values():
-        cols += [c for c in _nonzero_columns(runs, "withheld.rule.") if c not in cols]
+        for col in _nonzero_columns(runs, WITHHELD) + _nonzero_columns(runs, CONSTRAINED):
+            rule = col.split(".rule.", 1)[1]
+            if rule not in forbidding:
+                forbidding.append(rule)
     n_runs = {lab: len(r) for lab, r in runs_by_label.items()}
     single = labels == [""]
     if single:
         name = scenario_name or (
             str(runs_by_label[""]["scenario"].iloc[0]) if "scenario" in runs_by_label[""] else None
         )
-        head = title or "Sanctuary: withheld opportunities per run, by deciding rule" + _title_tail(
-            name, n_runs[""]
+        head = (
+            title
+            or "Sanctuary: forbidden strike opportunities per run, by deciding rule"
+            + _title_tail(name, n_runs[""])
         )
     else:
         sizes = sorted(set(n_runs.values()))
         n = sizes[0] if len(sizes) == 1 else None
-        head = title or "Sanctuary: withheld opportunities per run, by deciding rule — " + (
+        head = title or "Sanctuary: forbidden strike opportunities per run, by deciding rule — " + (
             f"{len(labels)} rule sets" + (f" ({_runs_phrase(n)} each)" if n else "")
         )
-    if not cols:
+    if not forbidding:
         fig = _figure(10.0, 3.0)
         ax = fig.subplots()
-        _message(ax, "No opportunity was withheld by a rule in any run.")
+        _message(ax, "No strike opportunity was forbidden by a rule in any run.")
         _suptitle(fig, head)
         return fig
-    means = {
-        lab: [float(r[c].mean()) if c in r else 0.0 for c in cols]
-        for lab, r in runs_by_label.items()
+
+    def per_run(runs: pd.DataFrame, prefix: str, rule: str) -> np.ndarray:
+        col = f"{prefix}{rule}"
+        return runs[col].to_numpy(dtype=float) if col in runs else np.zeros(len(runs))
+
+    rules = forbidding
+    totals = {
+        rule: sum(
+            float((per_run(r, WITHHELD, rule) + per_run(r, CONSTRAINED, rule)).mean())
+            for r in runs_by_label.values()
+        )
+        for rule in rules
     }
-    order = np.argsort([sum(means[lab][j] for lab in labels) for j in range(len(cols))])
-    cols = [cols[j] for j in order]
-    rules = [c.removeprefix("withheld.rule.") for c in cols]
-    fig = _figure(11.0, 1.8 + (0.35 * len(labels) + 0.25) * len(rules))
+    rules.sort(key=lambda rule: totals[rule])  # the largest on top
+    fig = _figure(11.5, 2.0 + (0.42 * len(labels) + 0.3) * len(rules))
     ax = fig.subplots()
     colours = label_colours(labels)
     height = 0.8 / len(labels)
+    top = 0.0
     for k, (lab, runs) in enumerate(runs_by_label.items()):
-        for i, col in enumerate(cols):
-            y = i - (k - (len(labels) - 1) / 2) * height
-            vals = runs[col].to_numpy(dtype=float) if col in runs else np.zeros(len(runs))
-            mean = float(vals.mean()) if len(vals) else 0.0
-            lo, hi = np.percentile(vals, [5, 95]) if len(vals) else (0.0, 0.0)
+        for i, rule in enumerate(rules):
+            # The first rule set on top within each rule's group, as in the legend.
+            y = i + ((len(labels) - 1) / 2 - k) * height
+            wh = per_run(runs, WITHHELD, rule)
+            co = per_run(runs, CONSTRAINED, rule)
+            mean_wh = float(wh.mean()) if len(wh) else 0.0
+            mean_co = float(co.mean()) if len(co) else 0.0
+            lo, hi = np.percentile(wh + co, [5, 95]) if len(wh) else (0.0, 0.0)
             if single:
-                supplier = _rule_supplier(rules[i], scenario)
+                supplier = _rule_supplier(rule, scenario)
                 colour = actor_colour(supplier) if supplier else GREY
             else:
                 colour = colours[lab]
+            bar_h = height * 0.85
             ax.barh(
                 y,
-                mean,
-                height=height * 0.9,
+                mean_wh,
+                height=bar_h,
                 color=colour,
-                label=lab if i == 0 and not single else None,
+                label=(names or {}).get(lab, lab) if i == 0 and not single else None,
             )
-            ax.plot([lo, hi], [y, y], color="#000000", lw=0.9, marker="|", ms=6)
+            ax.barh(
+                y,
+                mean_co,
+                left=mean_wh,
+                height=bar_h,
+                color=colour,
+                alpha=0.35,
+                hatch="///",
+                edgecolor=colour,
+                lw=0,
+            )
+            # The 5-95 % range along the bar's lower edge, so that it never hides the value.
+            edge = y - bar_h * 0.38
+            ax.plot([lo, hi], [edge, edge], color="#000000", lw=0.8, marker="|", ms=4)
+            end = mean_wh + mean_co
             ax.annotate(
-                _fmt(mean),
-                (max(mean, hi), y),
-                xytext=(4, 0),
+                f"{_fmt(mean_wh)} withheld + {_fmt(mean_co)} second-choice" if end else "none",
+                (end, y),
+                xytext=(4, 1),
                 textcoords="offset points",
                 va="center",
                 fontsize=7.5,
+                color="#000000" if end else GREY,
             )
+            top = max(top, end, float(hi))
     ax.set_yticks(range(len(rules)), rules, fontsize=8)
-    ax.set_xlabel("withheld opportunities per run (mean; whiskers: 5-95 % of runs)")
+    ax.set_xlim(0, top * 1.45 or 1.0)
+    ax.set_xlabel(
+        "opportunities per run, mean: withheld (solid) + struck with a second-choice weapon "
+        "(hatched); line: 5-95 % of runs (both together)",
+        fontsize=8,
+    )
     ax.set_ylabel("deciding rule")
-    ax.set_xlim(left=0)
     if not single:
         ax.legend(fontsize=8, frameon=False, loc="lower right", title="rule set", title_fontsize=8)
     _suptitle(fig, head)

@@ -58,6 +58,30 @@ def cells_in_reach(range_km: float, cell_km: float, cells: float) -> float:
     return min(cells, math.pi * (range_km / cell_km + 1.0) ** 2)
 
 
+#: Sections whose entries are counted before the schema reads them (each entry costs a model).
+ENTRY_SECTIONS = ("actors", "weapons", "forces", "target_classes", "schedule", "rules", "ladders")
+
+
+def check_raw_size(data: object) -> list[tuple[tuple[str | int, ...], str]]:
+    """Catalogues too long to validate, found on the merged data before the schema runs.
+
+    Validating 25,000 force groups would take seconds and report each one's
+    problems; one message saying there are too many is the useful answer.
+    """
+    if not isinstance(data, dict):
+        return []
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    sections = [(k, data.get(k)) for k in ENTRY_SECTIONS]
+    theater = data.get("theater")
+    if isinstance(theater, dict):
+        sections += [(("theater", k), theater.get(k)) for k in ("zones", "places")]
+    for key, entries in sections:
+        if isinstance(entries, dict | list) and len(entries) > MAX_ENTRIES:
+            path = key if isinstance(key, tuple) else (key,)
+            out.append((path, f"{len(entries):,} entries; at most {MAX_ENTRIES:,} are allowed"))
+    return out
+
+
 def check_size(sc: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     """Problems with the size of the model a scenario would build (empty when it fits).
 

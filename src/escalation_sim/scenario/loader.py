@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from escalation_sim.errors import Problem, ScenarioError
+from escalation_sim.scenario.bounds import check_raw_size
 from escalation_sim.scenario.checks import check_scenario
 from escalation_sim.scenario.merge import apply_override, deep_merge
 from escalation_sim.scenario.schema import Scenario
@@ -56,10 +57,14 @@ def default_data() -> tuple[dict[str, Any], Locations]:
 SCENARIO_SUFFIX = ".yaml"
 
 
+def shipped_folder() -> Path:
+    """The folder of the example scenarios shipped inside the package."""
+    return Path(str(resources.files("escalation_sim.scenario.data").joinpath("scenarios")))
+
+
 def shipped_scenarios() -> dict[str, Path]:
     """The example scenarios shipped inside the package, by name (file stem), sorted."""
-    folder = Path(str(resources.files("escalation_sim.scenario.data").joinpath("scenarios")))
-    return {p.stem: p for p in sorted(folder.glob(f"*{SCENARIO_SUFFIX}"))}
+    return {p.stem: p for p in sorted(shipped_folder().glob(f"*{SCENARIO_SUFFIX}"))}
 
 
 def shipped_scenario(name: str | Path) -> Path | None:
@@ -157,7 +162,10 @@ def _read_with_extends(
         parent_label = str(Path(label).parent / parent)
         if not exists and (packaged := shipped_scenario(parent)) is not None:
             parent_path, parent_label = packaged, f"{parent} (shipped scenario)"
-        elif not parent_path.is_relative_to(root):
+        elif not (
+            parent_path.is_relative_to(root)
+            or parent_path.is_relative_to(_resolve(shipped_folder()))  # the package's own chain
+        ):
             raise refuse(
                 f"{shown} lies outside the scenario's folder {root}: 'extends' may name files "
                 "under it, or a shipped scenario by name (escalation-sim scenarios lists "
@@ -265,19 +273,34 @@ def _pydantic_problems(exc: ValidationError, locs: Locations, fallback: str) -> 
     return problems
 
 
+#: Most problems reported for one input (a broken file can have thousands, one per entry).
+MAX_REPORTED = 25
+
+
+def _capped(problems: list[Problem], label: str) -> list[Problem]:
+    """The first ``MAX_REPORTED`` problems, and a line saying how many more there are."""
+    if len(problems) <= MAX_REPORTED:
+        return problems
+    more = len(problems) - MAX_REPORTED
+    return [*problems[:MAX_REPORTED], Problem(label, None, "", f"... and {more:,} more problems")]
+
+
 def validate_data(data: Mapping[str, Any], locs: Locations, label: str) -> Scenario:
     """Validate merged scenario data: schema first, then cross-references.
 
     Raises:
         ScenarioError: With every problem found.
     """
+    too_big = check_raw_size(data)
+    if too_big:
+        raise ScenarioError(locate_findings(too_big, locs, label))
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_pydantic_problems(exc, locs, label)) from None
+        raise ScenarioError(_capped(_pydantic_problems(exc, locs, label), label)) from None
     findings = check_scenario(scenario)
     if findings:
-        raise ScenarioError(locate_findings(findings, locs, label))
+        raise ScenarioError(_capped(locate_findings(findings, locs, label), label))
     return scenario
 
 
@@ -357,6 +380,19 @@ def locate_findings(
         file, line = _locate(locs, path, fallback)
         problems.append(Problem(file, line, ".".join(str(p) for p in path), message))
     return problems
+
+
+def scenario_warnings(scenario: Scenario, locs: Locations, label: str) -> list[Problem]:
+    """Warnings about parts of a valid scenario that can never change a run, located.
+
+    Only what a scenario file or an override wrote is warned about: the
+    package defaults' own postures and rules are a library to choose from,
+    and their author is not the user.
+    """
+    from escalation_sim.scenario.lint import lint_scenario
+
+    problems = locate_findings(lint_scenario(scenario), locs, label)
+    return [p for p in problems if p.file != DEFAULTS_LABEL]
 
 
 def _everywhere(data: Any, label: str, path: PathKey = ()) -> Locations:

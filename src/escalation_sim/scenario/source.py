@@ -9,7 +9,7 @@ Whatever a file holds, reading it costs bounded time and memory: only regular
 files are read (never a FIFO, a device or a directory, whatever a symlink
 points to), at most :data:`MAX_FILE_BYTES` of them; a document may hold at most
 :data:`MAX_VALUES` values, counted as they are parsed and again as YAML aliases
-are expanded (a "billion laughs" file is refused after a few hundred thousand
+are expanded (a "billion laughs" file is refused after some tens of thousands of
 values, not after filling the memory), and strings of at most
 :data:`MAX_SCALAR_CHARS` characters.
 """
@@ -31,7 +31,7 @@ Locations = dict[PathKey, tuple[str, int | None]]
 #: Largest scenario, sweep or move file read (bytes); the package defaults are about 30 KB.
 MAX_FILE_BYTES = 1024 * 1024
 #: Most values (mappings, lists and scalars; aliases count each time they are used) in a document.
-MAX_VALUES = 200_000
+MAX_VALUES = 50_000
 #: Longest string value or key (characters).
 MAX_SCALAR_CHARS = 100_000
 

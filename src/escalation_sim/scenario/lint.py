@@ -1,0 +1,173 @@
+"""Warnings: parts of a valid scenario that can never change a run.
+
+A scenario can be valid and still hold settings that do nothing: a rule that
+no strike can ever meet (:mod:`escalation_sim.scenario.reach`), a posture that
+is never in force, a condition that can never hold, a scheduled change that
+changes nothing. Runs are identical with or without them, which is seldom
+what their author meant; ``validate`` prints them as warnings (exit status 0;
+``--strict`` makes them errors).
+"""
+
+from __future__ import annotations
+
+from escalation_sim.scenario.reach import unreachable_rules
+from escalation_sim.scenario.schema import RuleSpec, Scenario, SupplierPolicySpec
+
+Finding = tuple[tuple[str | int, ...], str]
+
+
+def reachable_postures(policy: SupplierPolicySpec, scheduled: set[str]) -> set[str]:
+    """Postures a supplier can ever have in force.
+
+    The starting posture and those the schedule names, then, while adaptation
+    may widen (narrow), every posture above (below) one of those in the order
+    of ``level``: adaptation moves one posture at a time along that order.
+    """
+    order = sorted(policy.postures, key=lambda p: (policy.postures[p].level, p))
+    reached = {p for p in {policy.posture, *scheduled} if p in policy.postures}
+    if not reached:
+        return reached
+    positions = [order.index(p) for p in reached]
+    if policy.adaptation.widen:
+        reached |= set(order[min(positions) :])
+    if policy.adaptation.narrow:
+        reached |= set(order[: max(positions) + 1])
+    return reached
+
+
+def unused_postures(sc: Scenario) -> list[Finding]:
+    """Postures that are never in force: not the start, never scheduled, out of adaptation's way."""
+    out: list[Finding] = []
+    for sid, policy in sc.rules.items():
+        scheduled = {c.posture for c in sc.schedule if c.supplier == sid and c.posture}
+        reached = reachable_postures(policy, scheduled)
+        for name in policy.postures:
+            if name not in reached:
+                out.append(
+                    (
+                        ("rules", sid, "postures", name),
+                        f"posture {name!r} is never in force: it is not {sid}'s starting posture "
+                        f"({policy.posture!r}), no scheduled change switches to it, and "
+                        f"adaptation cannot reach it (widen: {policy.adaptation.widen}, narrow: "
+                        f"{policy.adaptation.narrow})",
+                    )
+                )
+    return out
+
+
+def never_true_conditions(sc: Scenario) -> list[Finding]:
+    """Rule conditions no rung can satisfy (``rung_below: 0``, ``rung_at_least`` above the top)."""
+    out: list[Finding] = []
+
+    def check(rule: RuleSpec, path: tuple[str | int, ...]) -> None:
+        cond = rule.condition
+        if cond is None or cond.actor not in sc.actors:
+            return
+        top = len(sc.ladder_for(cond.actor).rungs) - 1
+        if cond.rung_below is not None and cond.rung_below <= 0:
+            out.append(
+                (
+                    (*path, "condition", "rung_below"),
+                    f"rule {rule.id!r} never applies: no rung is below {cond.rung_below}",
+                )
+            )
+        if cond.rung_at_least is not None and cond.rung_at_least > top:
+            out.append(
+                (
+                    (*path, "condition", "rung_at_least"),
+                    f"rule {rule.id!r} never applies: {cond.actor}'s ladder tops out at rung {top}",
+                )
+            )
+        if (
+            cond.rung_below is not None
+            and cond.rung_at_least is not None
+            and cond.rung_at_least >= cond.rung_below
+        ):
+            out.append(
+                (
+                    (*path, "condition"),
+                    f"rule {rule.id!r} never applies: no rung is at least {cond.rung_at_least} "
+                    f"and below {cond.rung_below}",
+                )
+            )
+
+    for sid, policy in sc.rules.items():
+        for pname, posture in policy.postures.items():
+            for i, rule in enumerate(posture.rules):
+                check(rule, ("rules", sid, "postures", pname, "rules", i))
+    for i, change in enumerate(sc.schedule):
+        for j, rule in enumerate(change.add_rules):
+            check(rule, ("schedule", i, "add_rules", j))
+    return out
+
+
+def idle_scheduled_changes(sc: Scenario) -> list[Finding]:
+    """Parts of scheduled changes that change nothing when they come due.
+
+    The schedule is replayed in the model's order (by day, then as listed).
+    A posture switch counts as idle only when adaptation can never have moved
+    the supplier in between (both ``widen`` and ``narrow`` off); adding a rule
+    that is already in force unchanged, and removing one that is not in force,
+    are idle whatever adaptation does (added rules outlive posture switches).
+    """
+    out: list[Finding] = []
+    order = sorted(enumerate(sc.schedule), key=lambda ic: (ic[1].day, ic[0]))
+    posture = {sid: p.posture for sid, p in sc.rules.items()}
+    added: dict[str, dict[str, RuleSpec]] = {sid: {} for sid in sc.rules}
+    removed: dict[str, set[str]] = {sid: set() for sid in sc.rules}
+    for i, change in order:
+        sid = change.supplier
+        policy = sc.rules.get(sid)
+        if policy is None or (change.posture is not None and change.posture not in policy.postures):
+            continue  # an error, reported by the checks
+        fixed = not (policy.adaptation.widen or policy.adaptation.narrow)
+        in_force_posture = posture[sid]
+        posture_rules = {
+            r.id: r
+            for r in policy.postures[in_force_posture].rules
+            if r.id not in removed[sid] and fixed
+        }
+        p = ("schedule", i)
+        idle: list[str] = []
+        if change.posture is not None and change.posture == in_force_posture and fixed:
+            idle.append(f"{sid} is already in posture {change.posture!r}")
+        for j, rule in enumerate(change.add_rules):
+            same = added[sid].get(rule.id) == rule or posture_rules.get(rule.id) == rule
+            if same and rule.id not in removed[sid]:
+                out.append(
+                    (
+                        (*p, "add_rules", j),
+                        f"adds rule {rule.id!r}, already in force unchanged on day {change.day}",
+                    )
+                )
+        for j, rid in enumerate(change.remove_rules):
+            # Postures the supplier might be in now: the scheduled one, or any if it adapts.
+            maybe = [in_force_posture] if fixed else list(policy.postures)
+            in_a_posture = any(r.id == rid for m in maybe for r in policy.postures[m].rules)
+            if rid in removed[sid] or (rid not in added[sid] and not in_a_posture):
+                out.append(
+                    (
+                        (*p, "remove_rules", j),
+                        f"removes rule {rid!r}, which is not in force on day {change.day}",
+                    )
+                )
+        if idle:
+            out.append(((*p, "posture"), f"changes nothing: {'; '.join(idle)}"))
+        # Apply it as the model does (PolicyState.apply_scheduled).
+        if change.posture is not None:
+            posture[sid] = change.posture
+        for rule in change.add_rules:
+            removed[sid].discard(rule.id)
+            added[sid][rule.id] = rule
+        removed[sid] |= set(change.remove_rules)
+    return out
+
+
+def lint_scenario(sc: Scenario) -> list[Finding]:
+    """Every warning for a valid scenario: ``(path, message)`` pairs (the loader adds lines)."""
+    return [
+        *unreachable_rules(sc),
+        *never_true_conditions(sc),
+        *unused_postures(sc),
+        *idle_scheduled_changes(sc),
+    ]
