@@ -35,7 +35,7 @@ Output: ``<out>/bench_rules_<UTC timestamp>.csv``, one row per measurement:
     path            ``decide`` (batch engine) or ``authorize`` (scalar reference)
     batch_size      strikes per call (1 for ``authorize``)
     verdicts        verdicts in one timing
-    seconds         best wall-clock time of one timing (``time.perf_counter``)
+    seconds         best time of one timing, in the process's CPU time (``benchlib.clock``)
     verdicts_per_s  verdicts / seconds
 """
 
@@ -46,12 +46,11 @@ import csv
 import datetime as dt
 import platform
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from benchlib import machine, pin_to_one_core
+from benchlib import machine, pin_to_one_core, timings
 
 from escalation_sim import Scenario, load_scenario
 from escalation_sim.model.rules import ProposedStrike, RuleEngine, StrikeBatch, authorize
@@ -154,13 +153,8 @@ def sliced(b: StrikeBatch, start: int, stop: int) -> StrikeBatch:
 
 
 def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    """The shortest of ``repeat`` wall-clock timings of ``fn()``."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    """The shortest of ``repeat`` timings of ``fn()`` on the benchmarks' clock (CPU time)."""
+    return min(timings(lambda _i: fn(), repeat, warmup=0))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -64,6 +64,7 @@ from benchlib import BASE_FIELDS, DEFAULT_SCENARIO, RESULTS, base_row, started, 
 import escalation_sim.model.model as model_module
 from escalation_sim import EscalationModel, load_scenario, with_overrides
 from escalation_sim.model.agents import StateActor
+from escalation_sim.model.decisions.layer import DecisionLayer
 from escalation_sim.model.forces import ForceLayer
 from escalation_sim.model.rules import RuleEngine
 
@@ -81,7 +82,13 @@ PHASES: list[tuple[str, str, object, str]] = [
     ("engagement planning", "Ukrainian strikes", model_module, "plan_strikes"),
     ("rule verdicts (batch engine)", "engagement planning", RuleEngine, "decide"),
     ("strike resolution", "Ukrainian strikes", ForceLayer, "strike"),
-    ("escalation decisions", "step", EscalationModel, "_escalation_decisions"),
+    (
+        "Russia's and the others' perception of the step",
+        "Ukrainian strikes",
+        DecisionLayer,
+        "perceive",
+    ),
+    ("escalation decisions", "step", DecisionLayer, "decide"),
     ("policy responses", "step", EscalationModel, "_policy_responses"),
     ("resupply and recovery", "step", EscalationModel, "_resupply_and_recover"),
     ("per-step recording", "step", EscalationModel, "_record"),

@@ -52,6 +52,8 @@ MAY30_CLASSES = {"artillery", "missile_launcher", "command_post"}
 MAY30_ZONE = "belgorod_border"
 #: "Rare": in at most this share of a set's runs.
 RARE = 0.05
+#: Scenarios whose strike events the shapes read (the log doubles a run's cost).
+EVENTS_FOR = (PRE, MAY30)
 #: Issue 8's check: Ukraine's own strikes weighing as much as US weapons.
 UKR_WEIGHT_PATH = "decisions.perception.supplier_weight.UKR"
 
@@ -68,16 +70,6 @@ class Outcome:
     rus_mean_rung: float
     strikes_in_russia: tuple[tuple[str, str, str, str], ...]  # supplier, weapon, zone, class
     withheld: int
-
-
-#: Shapes that fail across the plausible ranges under the decision layer as built: findings,
-#: reported in docs/ODD.md ("Calibration and robustness"), not hidden by narrowing a range.
-#: Not strict: a decision layer under which they hold turns them into XPASS in the summary.
-FINDING = pytest.mark.xfail(
-    reason="finding: does not hold in 90% of assumption sets under the pressure-threshold "
-    "decision layer (issue 8); see docs/ODD.md, Calibration and robustness",
-    strict=False,
-)
 
 
 @functools.cache
@@ -120,7 +112,8 @@ def outcomes(
     """Per assumption set, the runs of scenario ``name`` on the common seeds."""
     sets = assumption_sets(fixed)
     base = scenario(name, fixed)
-    events = not fixed
+    # The event log (strike zones, classes, suppliers) is needed only by the rule-engine shapes.
+    events = not fixed and name in EVENTS_FOR
     return tuple(
         tuple(_outcome(sets.scenario(i, base), seed, events) for seed in run_seeds(ROOT, seeds))
         for i in range(len(sets))
@@ -206,7 +199,6 @@ def test_may30_counterfire_occurs_only_where_and_against_what_is_authorized():
 # ---------------------------------------------------------------------- (d) rare extremes
 
 
-@FINDING
 @pytest.mark.parametrize("what", ["nuclear", "nato"])
 def test_may30_nuclear_use_and_nato_conflict_are_rare(what):
     runs = outcomes(MAY30)
@@ -221,7 +213,6 @@ def test_may30_nuclear_use_and_nato_conflict_are_rare(what):
     )
 
 
-@FINDING
 def test_may30_russias_typical_response_is_signalling():
     ladder = scenario(MAY30).ladder_for("RUS")
     intensified = next(r.level for r in ladder.rungs if r.fire_multiplier > 1)
@@ -250,7 +241,6 @@ def _ordering(fixed: tuple[str, ...] = (), seeds: int = SEEDS) -> tuple[list[boo
     return holds, peaks
 
 
-@FINDING
 def test_escalation_grows_with_the_permissiveness_of_the_rules():
     """Mean peak rung of Russia in each set: deep strike >= May-30 >= pre-May-30 (paired seeds).
 
@@ -269,7 +259,6 @@ def test_escalation_grows_with_the_permissiveness_of_the_rules():
     )
 
 
-@FINDING
 def test_the_ordering_holds_with_ukraines_own_strikes_weighing_as_much_as_us_weapons():
     """Issue 8: with Ukraine's own-strike weight held at 1.0 (not sampled), the ordering holds."""
     fixed = (f"{UKR_WEIGHT_PATH}=1.0",)

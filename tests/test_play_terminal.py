@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from escalation_sim.cli import main
@@ -15,6 +16,7 @@ MAY30 = "scenarios/may30_kharkiv_counterfire.yaml"
 CLI = [sys.executable, "-m", "escalation_sim"]
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_a_person_plays_usa_at_the_terminal(tmp_path):
     typed = "\n".join(
         [

@@ -1,11 +1,16 @@
 """Prototype (b): per-step recording into preallocated arrays, the table built once at the end.
 
-The current recorder builds a dict of about thirty entries per step (column
-names formatted anew each time), hands it to Mesa's ``DataCollector`` table,
-and concatenates the counters into a new array. Here every column's storage is
-allocated once for the whole horizon, a step writes one tuple of scalars per
-dtype and one slice of counters, and ``timeseries()`` makes the same DataFrame
-(same columns, order, dtypes and values) from the arrays.
+The current recorder builds a dict of some fifty entries per step (column
+names formatted anew each time), hands it to Mesa's ``DataCollector`` table
+(one list append per column), and concatenates the counters into a new array.
+Here the storage is allocated once for the whole horizon, a step writes one
+row of scalars (in the model's column order) and one row of counters, and
+``timeseries()`` makes the same DataFrame (same columns, order, dtypes and
+values) from the arrays.
+
+It mirrors the model's own row (``EscalationModel._record``) value for value;
+when the model's columns change, this prototype must follow (the equality check
+in ``compare_prototypes.py`` says when it has not).
 
 Left out: a production version would keep the ``DataCollector`` as the
 documented table (the issue asks for it or an equivalent) by filling it from
@@ -24,9 +29,6 @@ import pandas as pd
 from escalation_sim import EscalationModel
 from escalation_sim.model.forces import SIDE_RUSSIA, SIDE_UKRAINE
 
-INT_COLUMNS = {"step", "strikes", "strikes_in_russia", "withheld", "constrained"}
-FLOAT_COLUMNS = {"day", "fire_on_city", "harm", "harm_cumulative"}
-
 
 class ArrayRecorder:
     """Per-step series and counters of one model, in arrays sized for the horizon."""
@@ -34,19 +36,10 @@ class ArrayRecorder:
     def __init__(self, model: EscalationModel) -> None:
         m = self.model = model
         n = m.n_steps + 1
-        sup = [a.actor_id for a in m.suppliers]
-        # The model's own column list, split by the type each column holds.
-        columns = m._series_columns()
-        self.int_cols = [
-            c
-            for c in columns
-            if c in INT_COLUMNS or c.startswith(("losses.", "alive.", "rung.", "posture_level."))
-        ]
-        self.float_cols = [c for c in columns if c in FLOAT_COLUMNS or c.startswith("pressure.")]
-        self.ints = np.zeros((n, len(self.int_cols)), dtype=np.int64)
-        self.floats = np.zeros((n, len(self.float_cols)))
-        self.flags = np.zeros((n, 2), dtype=bool)  # nato_conflict, nuclear_use
-        self.postures = np.empty((n, len(sup)), dtype=object)
+        self.columns = m._series_columns()
+        # One row of scalars per step, in the model's column order; pandas later infers
+        # each column's dtype from its values exactly as it does from the table's lists.
+        self.rows = np.empty((n, len(self.columns)), dtype=object)
         width = sum(len(v) for v in m._count_names.values())
         width += len(m.weapon_ids) + len(m._stock_columns)
         self.counts = np.zeros((n, width))
@@ -67,12 +60,7 @@ class ArrayRecorder:
         """Take over a freshly built model's recording (its step-0 row is copied over)."""
         rec = cls(model)
         first = model.datacollector.tables["series"]
-        for j, c in enumerate(rec.int_cols):
-            rec.ints[0, j] = first[c][0]
-        for j, c in enumerate(rec.float_cols):
-            rec.floats[0, j] = first[c][0]
-        rec.flags[0] = (first["nato_conflict"][0], first["nuclear_use"][0])
-        rec.postures[0] = [first[f"posture.{a.actor_id}"][0] for a in model.suppliers]
+        rec.rows[0] = [first[c][0] for c in rec.columns]
         rec.counts[0] = model._count_rows[0]
         model._record = MethodType(_record, rec)
         model.timeseries = MethodType(_timeseries, rec)
@@ -85,32 +73,39 @@ def _record(rec: ArrayRecorder, step: int, harm: float, fire: float, losses: tup
     c = m._counts
     actors = m.actors
     rungs = [a.rung for a in actors]
-    rec.ints[step] = (
+    where = [ix[r] for ix, r in zip(rec.rung_index, rungs, strict=True)]
+    day = step * m.step_days
+    per_actor = []
+    for a in actors:
+        per_actor += [a.rung, a.case]
+    for a in actors:
+        per_actor += [a.score_now, a.kahn_now, a.option_now]
+    rus = m.actor[m.russia_id]
+    postures = []
+    for a in m.suppliers:
+        postures += [a.policy.posture, a.policy.level]
+    rec.rows[step] = (
         step,
-        c["strikes.supplier"].sum(),
-        m._strikes_in_russia_now,
-        c["withheld.rule"].sum(),
-        m._constrained_now,
-        losses[0],
-        losses[1],
-        np.count_nonzero(f.alive & rec.russian),
-        np.count_nonzero(f.alive & rec.ukrainian),
-        *rungs,
-        *[a.policy.level for a in m.suppliers],
-    )
-    rec.floats[step] = (
-        step * m.step_days,
+        day,
+        m.spec.start_date + dt.timedelta(days=day),
         fire,
         harm,
         m.harm_total,
-        *[a.pressure for a in actors],
-    )
-    where = [ix[r] for ix, r in zip(rec.rung_index, rungs, strict=True)]
-    rec.flags[step] = (
+        int(c["strikes.supplier"].sum()),
+        m._strikes_in_russia_now,
+        int(c["withheld.rule"].sum()),
+        m._constrained_now,
+        losses[0],
+        losses[1],
+        int(np.count_nonzero(f.alive & rec.russian)),
+        int(np.count_nonzero(f.alive & rec.ukrainian)),
         any(t[w] for t, w in zip(rec.nato, where, strict=True)),
         any(t[w] for t, w in zip(rec.nuclear, where, strict=True)),
+        *per_actor,
+        rus.credibility,
+        rus.commitment,
+        *postures,
     )
-    rec.postures[step] = [a.policy.posture for a in m.suppliers]
     np.concatenate(
         [*rec.counters, m._row_fire_by_weapon, m.stock[m._stock_columns]], out=rec.counts[step]
     )
@@ -118,30 +113,12 @@ def _record(rec: ArrayRecorder, step: int, harm: float, fire: float, losses: tup
         v[:] = 0
     m._strikes_in_russia_now = 0
     m._constrained_now = 0
-    m._perceived_now = 0.0
 
 
 def _timeseries(rec: ArrayRecorder) -> pd.DataFrame:
     m = rec.model
     n = round(m.time) + 1
-    cols: dict[str, object] = {}
-    ints = dict(zip(rec.int_cols, rec.ints[:n].T, strict=True))
-    floats = dict(zip(rec.float_cols, rec.floats[:n].T, strict=True))
-    day = floats["day"]
-    step_int = isinstance(m.step_days, int)
-    for name in m._series_columns():
-        if name in ints:
-            cols[name] = ints[name]
-        elif name in floats:
-            cols[name] = day.astype(np.int64) if name == "day" and step_int else floats[name]
-        elif name == "date":
-            cols[name] = [m.spec.start_date + dt.timedelta(days=d) for d in day.tolist()]
-        elif name in ("nato_conflict", "nuclear_use"):
-            cols[name] = rec.flags[:n, 0 if name == "nato_conflict" else 1]
-        else:
-            k = [a.actor_id for a in m.suppliers].index(name.split(".", 1)[1])
-            cols[name] = rec.postures[:n, k]
-    base = pd.DataFrame(cols)
+    base = pd.DataFrame({c: rec.rows[:n, j].tolist() for j, c in enumerate(rec.columns)})
     names = [f"{k}.{v}" for k, vs in m._count_names.items() for v in vs]
     names += [f"fire_on_city.weapon.{w}" for w in m.weapon_ids]
     names += [f"stock.{m.weapon_ids[w]}" for w in m._stock_columns]
@@ -149,4 +126,6 @@ def _timeseries(rec: ArrayRecorder) -> pd.DataFrame:
     rows = rec.counts[:n]
     ints_frame = pd.DataFrame(rows[:, :n_int].astype(np.int64), columns=names[:n_int])
     floats_frame = pd.DataFrame(rows[:, n_int:], columns=names[n_int:])
-    return pd.concat([base, pd.concat([ints_frame, floats_frame], axis=1)], axis=1)
+    counts = pd.concat([ints_frame, floats_frame], axis=1)
+    counts = counts.drop(columns=sorted(m._structural_zeros() & set(names)))
+    return pd.concat([base, counts], axis=1)

@@ -231,6 +231,7 @@ class EscalationModel(mesa.Model):
         )
         sanctuary = plan.withheld_substituted < 0
         np.add.at(c["withheld.rule"], wh_rules[sanctuary], 1)
+        np.add.at(c["constrained.rule"], wh_rules[~sanctuary], 1)
         self._constrained_now = int((~sanctuary).sum())
 
         # What the actors perceive of it is the decision layer's business.
@@ -469,6 +470,7 @@ class EscalationModel(mesa.Model):
             "strikes.class": f.class_ids,
             "strikes.zone": self.theater.zone_ids,
             "withheld.rule": self.rule_labels,
+            "constrained.rule": self.rule_labels,
         }
         self._counts = {k: np.zeros(len(v), dtype=np.int64) for k, v in self._count_names.items()}
         self._count_rows: list[np.ndarray] = []
@@ -564,4 +566,40 @@ class EscalationModel(mesa.Model):
         ints = pd.DataFrame(rows[:, :n_int].astype(np.int64), columns=names[:n_int])
         floats = pd.DataFrame(rows[:, n_int:], columns=names[n_int:])
         counts = pd.concat([ints, floats], axis=1)
+        counts = counts.drop(columns=sorted(self._structural_zeros() & set(names)))
         return pd.concat([base, counts], axis=1)
+
+    def _structural_zeros(self) -> set[str]:
+        """Count columns that no run of this scenario can make non-zero (left out of the outputs).
+
+        A permission never forbids, so an ``allow`` rule, ``unrestricted:<s>`` and
+        ``ukrainian-territory`` withhold nothing; Ukraine strikes only with the
+        weapons of its launch options; only Russian firing units' weapons land on
+        the city.
+        """
+        sc = self.spec
+        effects: dict[str, set[str]] = {}
+        for policy in sc.rules.values():
+            for posture in policy.postures.values():
+                for r in posture.rules:
+                    effects.setdefault(r.id, set()).add(r.effect)
+        for change in sc.schedule:
+            for r in change.add_rules:
+                effects.setdefault(r.id, set()).add(r.effect)
+        never_forbid = [
+            label
+            for label in self.rule_labels
+            if label == UKRAINIAN_TERRITORY
+            or label.startswith(f"{UNRESTRICTED}:")
+            or effects.get(label) == {"allow"}
+        ]
+        zero = {f"{k}.{label}" for k in ("withheld.rule", "constrained.rule") for label in never_forbid}
+        striking = {self.weapon_ids[w] for w in self.forces.opt_weapon.tolist()}
+        suppliers = {sc.weapons[w].supplier for w in striking}
+        for k in ("strikes.weapon", "strikes_in_russia.weapon"):
+            zero |= {f"{k}.{w}" for w in self.weapon_ids if w not in striking}
+        for k in ("strikes.supplier", "strikes_in_russia.supplier"):
+            zero |= {f"{k}.{a}" for a in self.actor_ids if a not in suppliers}
+        firing = {self.weapon_ids[w] for w in self.forces.rf_weapon.tolist()}
+        zero |= {f"fire_on_city.weapon.{w}" for w in self.weapon_ids if w not in firing}
+        return zero

@@ -81,6 +81,22 @@ def _climb_lines(
     return [(mark, text) for _, mark, text in notes]
 
 
+def _option_summary(options: list[dict[str, Any]]) -> list[str]:
+    """One line per actor: the options it took without changing rung, how often and when."""
+    by_actor: dict[str, dict[str, list[float]]] = {}
+    for ev in options:
+        label = str(ev.get("option_label") or ev.get("option") or "option")
+        by_actor.setdefault(ev["actor"], {}).setdefault(label, []).append(float(ev["day"]))
+    lines = []
+    for actor, taken in by_actor.items():
+        parts = []
+        for label, days in taken.items():
+            when = f"day {days[0]:g}" if len(days) == 1 else f"days {days[0]:g}-{days[-1]:g}"
+            parts.append(f"{label} ×{len(days)} ({when})")
+        lines.append(f"{actor}: " + "; ".join(parts))
+    return lines
+
+
 def escalation_curve(
     result: RunResult, *, actors: Sequence[str] | None = None, title: str | None = None
 ) -> Figure:
@@ -112,10 +128,25 @@ def escalation_curve(
     groups = _ladder_groups(sc, actors)
     dates = _to_dates(ts["date"])
     start = pd.Timestamp(sc.start_date)
-    decisions = [e for e in result.events if e["kind"] == "decision" and e["actor"] in actors]
+    # Moves on a ladder (a decision can also be an option taken without changing rung).
+    decisions = [
+        e
+        for e in result.events
+        if e["kind"] == "decision" and e["actor"] in actors and e["to_rung"] != e["from_rung"]
+    ]
     climbs = [e for e in decisions if e["to_rung"] > e["from_rung"]]
+    options = [
+        e
+        for e in result.events
+        if e["kind"] == "decision" and e["actor"] in actors and e["to_rung"] == e["from_rung"]
+    ]
     changes = [e for e in result.events if e["kind"] == "rule_change"]
     notes = _climb_lines(climbs, changes, result)
+    option_lines = [
+        wrapped
+        for text in _option_summary(options)
+        for wrapped in _wrap(text, initial_indent="  ", subsequent_indent="    ")
+    ]
     postures = _start_postures(ts)
     start_rules = [f"{s}: {posture_description(sc, s, p)}" for s, p in postures.items()]
     note_lines = [
@@ -130,7 +161,7 @@ def escalation_curve(
         for text in start_rules
         for line in _wrap(text, initial_indent="  ", subsequent_indent="    ")
     ]
-    text_rows = len(note_lines) + len(rule_lines) + 3
+    text_rows = len(note_lines) + len(rule_lines) + 3 + (len(option_lines) + 2) * bool(options)
     heights = [max(1.3, 0.32 * len(ladder.rungs)) for ladder, _ in groups] + [1.4, 1.4]
     notes_height = 0.16 * text_rows + 0.2
     fig = _figure(12.0, sum(heights) + notes_height + 1.4)
@@ -165,12 +196,11 @@ def escalation_curve(
                 when = start + pd.Timedelta(days=ev["day"])
                 up = ev["to_rung"] > ev["from_rung"]
                 y = ev["to_rung"] + offset
-                moved = ev["to_rung"] != ev["from_rung"]
                 ax.plot(
                     [when],
                     [y],
-                    marker=("^" if up else "v") if moved else "o",
-                    ms=7 if moved else 3.5,
+                    marker="^" if up else "v",
+                    ms=7,
                     color=colour,
                     mec="white",
                     mew=0.8,
@@ -197,14 +227,31 @@ def escalation_curve(
                         },
                         zorder=5,
                     )
+            for ev in options:
+                if ev["actor"] == aid:
+                    when = start + pd.Timedelta(days=ev["day"])
+                    ax.plot(
+                        [when],
+                        [ev["to_rung"] + offset],
+                        marker="D",
+                        ms=4,
+                        color=colour,
+                        mec="white",
+                        mew=0.5,
+                        ls="none",
+                        zorder=4,
+                    )
         _rung_axis(ax, names)
         ax.set_title(f"{ladder.name}: {', '.join(members)}", loc="left", fontsize=9)
         handles = ax.get_legend_handles_labels()[0]
         handles += [
             Line2D([], [], marker="^", color=GREY, ls="none", label="climb (number: see notes)"),
             Line2D([], [], marker="v", color=GREY, ls="none", label="descent"),
-            Line2D([], [], marker="o", ms=3.5, color=GREY, ls="none", label="act, no move"),
         ]
+        if any(ev["actor"] in members for ev in options):
+            handles.append(
+                Line2D([], [], marker="D", ms=4, color=GREY, ls="none", label="act, no move")
+            )
         if changes and ax is axes[0]:
             handles.append(
                 Line2D([], [], ls="--", color=GREY, label="rule change\n(supplier's colour)")
@@ -336,6 +383,8 @@ def escalation_curve(
     ax_notes.axis("off")
     lines = ["Climbs (numbers on the curves) and rule changes (dashed lines), with their causes:"]
     lines += note_lines or ["  no actor climbed in this run"]
+    if options:
+        lines += ["", "Acts without a move: options taken without changing rung (◆ on the curves):", *option_lines]
     lines += ["", "Rules in force at the start:", *rule_lines]
     ax_notes.text(
         0.0,
