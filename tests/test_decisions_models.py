@@ -115,20 +115,34 @@ def test_no_stand_down_below_the_starting_rung(sc):
 
 
 def test_choices_follow_the_gates_and_choose_validates(model):
+    from escalation_sim.model.control import MoveError
+
     ids = [c.id for c in model.choices("RUS")]
     assert ids[0] == "hold" and "doctrine_change" not in ids and "novel_weapon" not in ids
-    with pytest.raises(ValueError, match="valid choices: hold"):
+    with pytest.raises(MoveError, match="expected one of: hold"):
         model.choose("RUS", "tactical_nuclear_use", cause="test")
     _salient(model.actor["RUS"], "first_weapon_class")
     assert "doctrine_change" in [c.id for c in model.choices("RUS")]
     climb = next(c for c in model.choices("RUS") if c.id == "arm_third_parties")
     assert climb.to_rung == 3
-    d = model.choose("RUS", "arm_third_parties", cause="a player's move")
-    assert (d.from_rung, d.to_rung, d.option, d.score) == (2, 3, "arm_third_parties", 12)
+    chosen = model.choose("RUS", "arm_third_parties", cause="a player's move")
+    assert chosen.id == "arm_third_parties" and model.actor["RUS"].rung == 3
     (ev,) = [e for e in model.events.other if e["kind"] == "decision"]
+    assert (ev["from_rung"], ev["to_rung"], ev["score"]) == (2, 3, 12)
     assert ev["cause"] == "a player's move" and ev["option"] == "arm_third_parties"
-    assert ev["kahn"] == 7 and ev["rivera"] == "non_violent_escalation"
-    assert model.choose("RUS", "hold", cause="") is None
+    assert ev["kahn"] == 7 and ev["rivera"] == "non_violent_escalation" and ev["by"] == "player"
+    # "climb" and "descend" still name the obvious options (move files of bare ladder moves).
+    assert model.choose("RUS", "descend", cause="").id == "stand_down"
+    assert model.actor["RUS"].rung == 2
+
+
+def test_a_seated_actor_makes_no_automated_choice(sc):
+    m = EscalationModel(with_overrides(sc, ["horizon_days=40"]), seed=0, seated=["RUS"])
+    m.actor["RUS"].pressure = 500.0
+    m.run()
+    assert not [e for e in m.events.other if e["kind"] == "decision" and e["actor"] == "RUS"]
+    obs = m.observation("RUS")
+    assert obs["perceived"]["case"] > 0 and "strikes_inside_russia" in obs
 
 
 # ---------------------------------------------------------------- the cost-benefit model
@@ -236,7 +250,7 @@ def test_suppliers_narrow_on_a_credible_threat_and_widen_on_a_discounted_one(sc)
     narrow_at = deu.policy.spec.adaptation.narrow_at_threat
     before = deu.policy.level
     m.choose("RUS", "sabotage_in_europe", cause="test")  # violent escalation, 28
-    deu.absorb(m.decisions.perception.deliver(2)["DEU"], 1.0, 1.0)  # chosen now, acted at step 1
+    deu.absorb(m.decisions.perception.deliver(2)["DEU"], 1.0, 1.0)  # a move acts next step
     threat = m.decisions.threat_seen_by(deu, 1.0, 30.0)
     assert threat >= 28
     change = deu.policy.adapt(1.0, 0.0, None, deu.seen_rungs["RUS"], 0.0, threat=narrow_at)

@@ -61,7 +61,7 @@ def _interrupt_when_chunks(proc: subprocess.Popen, work: Path, chunks: int, sig:
         if proc.poll() is not None:
             pytest.fail(f"the run ended before it could be interrupted: {proc.communicate()}")
         store = work / "runs"
-        if store.is_dir() and len(list(store.glob("runs-*.parquet"))) >= chunks:
+        if store.is_dir() and len(list(store.glob("chunk-*.json"))) >= chunks:
             proc.send_signal(sig)
             return
         time.sleep(0.02)
@@ -88,7 +88,7 @@ def test_cli_interrupted_with_sigint_resumes_to_the_uninterrupted_outputs(tmp_pa
     assert "run the same command again to resume" in stderr
     assert "Traceback" not in stderr
     assert not out.exists()
-    kept = list((partial_dir(out) / "runs").glob("runs-*.parquet"))
+    kept = list((partial_dir(out) / "runs").glob("chunk-*.json"))  # finished chunks
     assert 3 <= len(kept) < 40
 
     resumed = CliRunner().invoke(main, args)
@@ -121,7 +121,7 @@ def test_sigterm_stops_a_pool_cleanly_and_the_rerun_resumes(tmp_path: Path) -> N
     _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, f"workers left running: {alive}"
 
-    assert not out.exists() and list((partial_dir(out) / "runs").glob("runs-*.parquet"))
+    assert not out.exists() and list((partial_dir(out) / "runs").glob("chunk-*.json"))
     resumed = CliRunner().invoke(main, args)
     assert resumed.exit_code == 0, resumed.output
     fresh = tmp_path / "fresh"

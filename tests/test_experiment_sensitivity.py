@@ -135,3 +135,13 @@ def test_an_outcome_that_never_varies_gets_a_note_not_indices() -> None:
     assert result.table["value"].isna().all() and (result.table["flag"] == "never varied").all()
     assert set(result.table["index"]) == {"mu", "mu_star", "sigma"}
     assert "never varied" in result.notes["fire_on_city"]
+
+
+def test_with_common_seeds_the_noise_all_points_share_is_not_counted() -> None:
+    sw = _sweep({"method": "morris", "trajectories": 4}, replications=4)
+    runs = _runs(sw, lambda a, b: 5 * a)
+    luck = np.array([3.0, -2.0, 1.0, -4.0])  # each seed's own luck, the same at every point
+    runs["fire_on_city"] += luck[runs["replication"].to_numpy()]
+    assert sens.noise_share(runs, "fire_on_city", common_seeds=True) == pytest.approx(0, abs=1e-9)
+    assert sens.noise_share(runs, "fire_on_city", common_seeds=False) > 0.2
+    assert not any("replication noise" in w for w in sens.sensitivity_indices(sw, runs).warnings)

@@ -70,6 +70,7 @@ def test_designs_make_the_expected_number_of_points(design: dict, points: int) -
         assert ranges == [40.0, 80.0, 120.0]
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_shipped_sweep_validates_and_runs_with_tiny_replications(tmp_path: Path) -> None:
     sw = load_sweep(SHIPPED)
     assert sw.spec.design.method == "sobol"

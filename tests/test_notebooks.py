@@ -1,4 +1,5 @@
-"""The notebooks run top to bottom, in quick mode, in a kernel of this environment's Python.
+"""The notebooks run top to bottom, in quick mode, in a kernel of this environment's Python,
+and write only into their results/ folder.
 
 Each notebook is executed with nbclient in a fresh temporary working directory,
 with ``ESCALATION_SIM_QUICK=1`` (tiny run counts and horizons) and
@@ -28,6 +29,8 @@ EXPECTED = [
     "02_compare_rule_sets",
     "03_write_your_own_rule_set",
     "04_sweep_and_sensitivity",
+    "05_robustness",
+    "06_play_a_game",
 ]
 
 
@@ -72,6 +75,11 @@ def test_notebook_runs(path, jupyter_path, tmp_path, monkeypatch):
         nb, kernel_name=KERNEL, timeout=300, resources={"metadata": {"path": str(tmp_path)}}
     )
     client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
+
+    # The working directory is where the notebook lives for a user (notebooks/): outputs
+    # go to its results/ folder, which git ignores, and nowhere else in the repository.
+    written = [p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()]
+    assert [str(p) for p in written if p.parts[0] != "results"] == []
 
     assert nb.cells[0].outputs[0]["text"].strip() == sys.executable
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]

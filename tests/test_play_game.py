@@ -24,7 +24,7 @@ moves:
     rules: {posture: kharkiv_counterfire}
     note: step back if Russia escalates
   - {actor: USA, day: 120, rules: {posture: kharkiv_counterfire}, note: back to the May-30 rules}
-  - {actor: RUS, turn: 4, choice: climb, note: answer the deep strikes}
+  - {actor: RUS, turn: 4, choice: arm_third_parties, note: answer the deep strikes}
 """
 
 
@@ -72,21 +72,20 @@ def test_a_full_game_from_a_move_file(full_game):
     widen = next(m for m in moves if m["actor"] == "USA" and m["move"]["rules"])
     assert widen["turn"] == 3 and widen["step"] == 14
     assert widen["move"]["rules"] == {"posture": "deep_strike"}
-    climb = next(m for m in moves if m["move"]["choice"] == "climb")
+    climb = next(m for m in moves if m["move"]["choice"] == "arm_third_parties")
     assert climb["actor"] == "RUS" and climb["turn"] == 4
     # The moves shaped the run: posture and rung change at the step after the move.
     ts = pd.read_csv(full_game / "timeseries.csv")
     assert ts.loc[14, "posture.USA"] == "kharkiv_counterfire"
     assert ts.loc[15, "posture.USA"] == "deep_strike"
     assert ts.loc[22, "rung.RUS"] == ts.loc[21, "rung.RUS"] + 1
-    # Seated Russia moved only when its player did (one climb; holds are logged too).
-    rus = [
-        e
-        for e in records(full_game / "events.jsonl")
-        if e["kind"] == "decision" and e["actor"] == "RUS"
+    # Seated Russia acted only when its player did (holds are not acts).
+    events = records(full_game / "events.jsonl")
+    rus = [e for e in events if e["kind"] == "decision" and e["actor"] == "RUS"]
+    assert {e["by"] for e in rus} == {"player"}  # holds are logged too
+    assert [(e["step"], e["option"], e["cause"]) for e in rus if e["option"] != "hold"] == [
+        (22, "arm_third_parties", "answer the deep strikes")
     ]
-    assert {e["by"] for e in rus} == {"player"}
-    assert [e["choice"] for e in rus].count("climb") == 1
 
 
 def test_replay_is_byte_identical(full_game, tmp_path):
@@ -215,6 +214,50 @@ def test_conditional_moves_fire_on_what_the_actor_sees(tmp_path):
     moves_ = [line for line in game.record.of_type("move") if line["move"]["rules"]]
     # Turn 1 starts with no harm seen; the first week's harm triggers it at turn 2, once.
     assert [m["turn"] for m in moves_] == [2]
+
+
+def test_a_conditional_choice_waits_until_it_is_open(tmp_path):
+    # Russia warns whenever the city is hit, as often as its options allow (a warning
+    # has a cooldown): the game goes on, the warning made only on turns it is open.
+    moves = tmp_path / "m.yaml"
+    moves.write_text(
+        "moves:\n  - {actor: RUS, when: {harm_above: 0}, choice: warning_statement, once: false}\n"
+    )
+    sc = load_scenario(MAY30, ["horizon_days=70"])
+    player = ScriptedPlayer(load_moves(moves, actors=list(sc.actors), seated=["RUS"]))
+    game = Game(sc, 1, {"RUS": player})
+    game.play()
+    made = [m["turn"] for m in game.record.of_type("move") if m["move"]["choice"]]
+    assert made and 1 not in made  # nothing seen at turn 1
+    events = [e for e in game.model.events.records() if e["kind"] == "decision"]
+    acts = [e["option"] for e in events if e["actor"] == "RUS" and e["option"] != "hold"]
+    assert acts == ["warning_statement"] * len(made)
+
+
+def test_a_dated_choice_that_is_not_open_is_an_error(tmp_path):
+    moves = tmp_path / "m.yaml"
+    moves.write_text("moves:\n  - {actor: RUS, turn: 2, choice: nuclear_strike}\n")
+    r = CliRunner().invoke(
+        main,
+        [
+            "play",
+            MAY30,
+            "--as",
+            "RUS",
+            "--moves",
+            str(moves),
+            "--days",
+            "21",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert r.exit_code == 2
+    assert (
+        f"error: {moves}:2: turn 2, RUS: choice: 'nuclear_strike' is not available to RUS now; expected one of: hold, "
+        in r.output
+    )
+    assert not (tmp_path / "o").exists()
 
 
 def test_replay_game_api_reproduces_the_game(full_game):

@@ -57,43 +57,51 @@ def test_seated_supplier_makes_no_automated_policy_change():
     assert changed_free >= 1, "the comparison needs runs where the model's US adapts"
 
 
-def test_choices_follow_the_ladder(may30):
+def test_choices_are_the_options_open_now(may30):
     m = EscalationModel(may30, seed=1, seated=["RUS"])
-    ids = [c.id for c in m.choices("RUS")]
-    assert ids == ["hold", "climb", "descend"]
-    climb = next(c for c in m.choices("RUS") if c.id == "climb")
-    assert climb.to_rung == m.actor["RUS"].rung + 1
-    assert m.ladders["RUS"].rung(climb.to_rung).name in climb.label
-    # At the bottom of its ladder an actor cannot descend.
-    assert [c.id for c in m.choices("USA")] == ["hold", "climb"]
+    opts = m.choices("RUS")
+    assert opts[0].id == "hold"
+    # Russia starts on its signalling rung: statements without a rung, and a way up.
+    up = [c for c in opts if c.to_rung is not None and c.to_rung > m.actor["RUS"].rung]
+    assert up, [c.id for c in opts]
+    assert any(c.to_rung is None for c in opts[1:])
+    assert all(c.label for c in opts)
+
+
+def _up(m, actor):
+    return next(
+        c for c in m.choices(actor) if c.to_rung is not None and c.to_rung > m.actor[actor].rung
+    )
 
 
 def test_choose_applies_before_the_next_step_and_is_logged(may30):
     m = EscalationModel(may30, seed=1, seated=["RUS"])
     m.run_for(5)
     start = m.actor["RUS"].rung
-    m.choose("RUS", "climb", cause="seminar team RUS: answer the strikes")
+    up = _up(m, "RUS")
+    m.choose("RUS", up.id, cause="seminar team RUS: answer the strikes")
     m.run_for(3)
     ts = m.timeseries()
     assert ts.loc[5, "rung.RUS"] == start
-    assert (ts.loc[6:, "rung.RUS"] == start + 1).all()
-    (event,) = [e for e in m.events.records() if e["kind"] == "decision"]
+    assert (ts.loc[6:, "rung.RUS"] == up.to_rung).all()
+    (event,) = [e for e in m.events.records() if e["kind"] == "decision" and e["actor"] == "RUS"]
     assert event["step"] == 6
-    assert event["choice"] == "climb" and event["by"] == "player"
+    assert event["option"] == up.id
     assert event["cause"] == "seminar team RUS: answer the strikes"
-    assert (event["from_rung"], event["to_rung"]) == (start, start + 1)
+    assert (event["from_rung"], event["to_rung"]) == (start, up.to_rung)
 
 
 def test_invalid_choice_names_the_valid_ids_and_changes_nothing(may30):
     m = EscalationModel(may30, seed=1, seated=["USA"])
+    ids = [c.id for c in m.choices("USA")]
     with pytest.raises(
-        MoveError, match="'descend' is not available to USA now; expected one of: hold, climb"
+        MoveError, match=f"'descend' is not available to USA now; expected one of: {', '.join(ids)}"
     ):
         m.choose("USA", "descend", cause="x")
     with pytest.raises(ValueError, match="unknown actor 'XX'"):
         m.choose("XX", "hold", cause="x")
     assert m.actor["USA"].rung == 0
-    assert not m.events.other
+    assert not [e for e in m.events.other if e["kind"] == "decision"]
 
 
 def test_rule_change_takes_effect_on_the_next_step(may30):
@@ -151,7 +159,7 @@ def test_invalid_rule_change_names_the_field_and_applies_nothing(may30, change, 
     assert message in str(info.value)
     assert [r.id for r in m.actor["USA"].policy.active_rules()] == before
     assert m.actor["USA"].policy.posture == "kharkiv_counterfire"
-    assert not m.events.other
+    assert not [e for e in m.events.other if e["kind"] == "rule_change"]
 
 
 def test_only_suppliers_change_rules(may30):
@@ -168,8 +176,12 @@ def test_observation_is_the_actors_view(may30):
     for o in (rus, usa, ukr):
         assert set(o["rungs"]) == set(m.actor_ids)
         assert o["postures"]["USA"] == "kharkiv_counterfire"
-    # Russia sees strikes inside Russia, not the suppliers' rule texts or withheld strikes.
+    # Russia sees strikes inside Russia (who launched them only through its perception),
+    # not the suppliers' rule texts or withheld strikes.
     assert "strikes_inside_russia" in rus and "rules_in_force" not in rus
+    # Its count is what it perceived (late, noisy), attributed as it perceived them.
+    assert set(rus["strikes_inside_russia"]) == {"total", "by_supplier"}
+    assert "salient_precedents" in rus["perceived"]
     assert "withheld_by_rule" not in str(rus)
     # A supplier sees its own weapons and rules, not Russia's losses or others' weapons.
     assert "own_weapons" in usa and "strikes_inside_russia" not in usa and "own_losses" not in usa
@@ -177,8 +189,13 @@ def test_observation_is_the_actors_view(may30):
         "us-no-long-range-in-russia",
         "us-kharkiv-counterfire",
     ]
-    # The window is the last week: the figures add up to the series' last 7 rows.
+    # The window is the last week.
     ts = m.timeseries()
-    assert rus["strikes_inside_russia"]["total"] == int(ts["strikes_in_russia"].iloc[-7:].sum())
+    # Russia's count is its perception (lagged, noisy), not the record; a supplier's own
+    # strikes are its own operations' record.
+    assert (
+        sum(rus["strikes_inside_russia"]["by_supplier"].values())
+        == rus["strikes_inside_russia"]["total"]
+    )
     assert usa["own_weapons"]["strikes"] == int(ts["strikes.supplier.USA"].iloc[-7:].sum())
     assert rus["window_days"] == 7

@@ -17,10 +17,12 @@ MAY30 = "scenarios/may30_kharkiv_counterfire.yaml"
 
 
 def test_parse_answer():
-    move = parse_answer("RUS", 'Sure.\n{"choice": "climb", "note": "answer the strikes"}\n')
+    move = parse_answer(
+        "RUS", 'Sure.\n{"choice": "arm_third_parties", "note": "answer the strikes"}\n'
+    )
     assert (move.actor, move.choice, move.rules, move.note) == (
         "RUS",
-        "climb",
+        "arm_third_parties",
         None,
         "answer the strikes",
     )
@@ -38,7 +40,7 @@ def test_llm_player_is_told_why_and_asked_again():
         [
             "I think Russia should escalate.",  # no JSON
             '{"choice": "fly"}',  # not a choice
-            '{"choice": "climb", "note": "the strikes must be answered"}',
+            '{"choice": "arm_third_parties", "note": "the strikes must be answered"}',
             '{"choice": "hold", "note": "wait"}',
         ]
     )
@@ -66,7 +68,7 @@ def test_llm_player_is_told_why_and_asked_again():
     assert "Your previous answer was refused: choice: 'fly' is not available" in client.prompts[2]
     assert "you play RUS" in client.prompts[0] and '"choice"' in client.prompts[0]
     moves = games[0].record.of_type("move")
-    assert [m["move"]["choice"] for m in moves] == ["climb", "hold", "hold"]
+    assert [m["move"]["choice"] for m in moves] == ["arm_third_parties", "hold", "hold"]
     assert games[0].model.timeseries()["rung.RUS"].iloc[-1] == sc.actors["RUS"].start_rung + 1
 
 
@@ -88,7 +90,7 @@ def test_llm_seat_from_the_command_line_records_prompts_and_replays_without_it(t
     fake.write_text(
         "import sys, json\n"
         "prompt = sys.stdin.read()\n"
-        "choice = 'climb' if 'Turn 2 ' in prompt else 'hold'\n"
+        "choice = 'arm_third_parties' if 'Turn 2 ' in prompt else 'hold'\n"
         "print(json.dumps({'choice': choice, 'note': 'canned'}))\n"
     )
     out = tmp_path / "g"
@@ -114,7 +116,7 @@ def test_llm_seat_from_the_command_line_records_prompts_and_replays_without_it(t
     llm = [g for g in game if g["type"] == "llm"]
     assert len(llm) == 3 and all(x["outcome"] == "accepted" for x in llm)
     assert "you play RUS" in llm[0]["prompt"]
-    assert json.loads(llm[1]["answer"]) == {"choice": "climb", "note": "canned"}
+    assert json.loads(llm[1]["answer"]) == {"choice": "arm_third_parties", "note": "canned"}
     assert game[0]["seats"] == {"RUS": "llm"}
     # The replay needs no LLM: the moves are in the record.
     r = CliRunner().invoke(

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from escalation_sim.cli import main
@@ -15,6 +16,7 @@ MAY30 = "scenarios/may30_kharkiv_counterfire.yaml"
 CLI = [sys.executable, "-m", "escalation_sim"]
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_a_person_plays_usa_at_the_terminal(tmp_path):
     typed = "\n".join(
         [
@@ -25,8 +27,8 @@ def test_a_person_plays_usa_at_the_terminal(tmp_path):
             "posture deep_strike",
             "note widen: Kharkiv is being shelled from across the border",
             "",
-            # Turn 2: climbs a rung (diplomatic warnings) and removes a rule.
-            "climb",
+            # Turn 2: a public warning to Russia (a rung up) and a rule swapped.
+            "diplomatic_warning",
             "remove us-deep-military",
             "add us-kharkiv-counterfire",
             "done",
@@ -45,7 +47,8 @@ def test_a_person_plays_usa_at_the_terminal(tmp_path):
     assert done.returncode == 0, done.stderr
     screen = done.stdout
     assert "Turn 1 - day 0 (2024-05-30) - you play USA" in screen
-    assert "Your escalation choices:" in screen and "climb    Climb to rung 1" in screen
+    assert "Your choices now:" in screen
+    assert "diplomatic_warning  Public warning to Russia (to rung 1)" in screen
     assert "posture NAME" in screen  # the help text
     assert (
         "Your last move was refused: turn 1, USA: rules.posture: unknown posture "
@@ -62,7 +65,7 @@ def test_a_person_plays_usa_at_the_terminal(tmp_path):
     assert moves[0]["move"]["note"].startswith("widen: Kharkiv")
     assert moves[1]["move"] == {
         "actor": "USA",
-        "choice": "climb",
+        "choice": "diplomatic_warning",
         "rules": {"remove_rules": ["us-deep-military"], "add_rules": ["us-kharkiv-counterfire"]},
         "note": "human player",
     }

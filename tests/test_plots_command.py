@@ -25,6 +25,7 @@ def run_dir(tmp_path_factory) -> Path:
     return es.write_run(result, tmp_path_factory.mktemp("plot") / "run", plot=False)
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_plot_draws_every_figure_of_a_run(run_dir):
     assert result_kind(run_dir) == "run"
     res = CliRunner().invoke(main, ["plot", str(run_dir)])

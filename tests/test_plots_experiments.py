@@ -253,6 +253,7 @@ def test_comparison_figures_over_labels(compare_dir):
     finish(fig)
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_draw_compare_figures(compare_dir, tmp_path):
     paths = draw_figures(compare_dir, out=tmp_path, fmt="pdf")
     assert paths[0].name == "paired_differences.pdf"

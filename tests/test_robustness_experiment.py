@@ -197,6 +197,7 @@ def _stop_after(chunks: int):
     return stop
 
 
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
 def test_interrupted_robustness_resumes_to_the_uninterrupted_outputs(tmp_path):
     whole = robustness([PRE, MAY30], out=tmp_path / "whole", chunk_size=1, **SMALL)
     out = tmp_path / "cut"

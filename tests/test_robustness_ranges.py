@@ -29,11 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
 #: Sections of the decision layer whose "assumption" defaults must each have a range.
-DECISION_LAYER = ("decisions.", "ladder.", "ladders.")
-#: Defaults in those sections that are structure, not assumptions to vary, and why.
-STRUCTURAL = {
-    ".level": "a rung's position on its ladder",
-    ".climb_threshold@0": "the bottom rung is where an actor stands, not a threshold",
+DECISION_LAYER = ("decisions.", "ladder.", "ladders.", "options.")
+#: Fields in those sections that are structure (positions, cross-walks), not assumptions to vary.
+STRUCTURAL_FIELDS = {
+    "level": "a rung's position on its ladder",
+    "rung": "the rung an option stands on",
+    "min_rung": "the rung an option needs",
+    "kahn": "a cross-walk to Kahn's 44 rungs, a reading",
 }
 #: Parameters the model reads only for some actors (agents.StateActor.update_credibility).
 READ_ONLY_FOR = {"credibility_weight": "RUS"}
@@ -48,9 +50,10 @@ def _decision_layer_assumptions():
             continue
         if not isinstance(p.value, int | float):
             continue
-        if p.path.endswith(".level"):
-            continue
         parts = p.path.split(".")
+        if parts[-1] in STRUCTURAL_FIELDS:
+            continue
+        # The bottom rung is where an actor stands, not a threshold to climb.
         if parts[-1] == "climb_threshold" and parts[-2] == "0":
             continue
         if parts[-1] in READ_ONLY_FOR and parts[-2] != READ_ONLY_FOR[parts[-1]]:

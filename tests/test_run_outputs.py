@@ -14,6 +14,7 @@ from escalation_sim.results import (
     CURVE_PNG,
     EVENTS_JSONL,
     METADATA_JSON,
+    OUTPUT_MARKER,
     SCENARIO_YAML,
     SUMMARY_JSON,
     TIMESERIES_CSV,
@@ -32,6 +33,7 @@ ALL_FILES = {
     METADATA_JSON,
     SCENARIO_YAML,
     CURVE_PNG,
+    OUTPUT_MARKER,
 }
 
 

@@ -62,6 +62,9 @@ def test_a_user_file_can_extend_a_shipped_scenario_by_name(tmp_path: Path) -> No
     sc = load_scenario(mine)
     assert sc.horizon_days == 30
     assert sc.rules["USA"].posture == load_scenario("deep_strike").rules["USA"].posture
+    # A shipped scenario that itself extends another shipped one (outside the user's folder).
+    mine.write_text("name: Mine\nextends: us_widening_schedule\n", encoding="utf-8")
+    assert load_scenario(mine).schedule == load_scenario("us_widening_schedule").schedule
 
 
 def test_scenarios_command_lists_them() -> None:

@@ -176,3 +176,16 @@ def test_zone_membership_follows_the_outline() -> None:
     x = np.array([1.0, 4.0, 6.0, -1.0])
     d = np.array([1.0, 4.0, 6.0, 1.0])
     assert inside(triangle, x, d).tolist() == [True, True, False, False]
+
+
+def test_readme_warning_example_prints_what_it_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ cat kursk.yaml\n", 1)[1].split("```", 1)[0]
+    text, shown = block.split("$ escalation-sim validate kursk.yaml\n")
+    (tmp_path / "kursk.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "kursk.yaml"])
+    assert result.exit_code == 0
+    assert result.stderr + result.stdout == shown

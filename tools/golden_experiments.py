@@ -10,7 +10,7 @@ byte for byte, in every table, text and resolved file it writes.
 
 ``metadata.json`` is digested without what legitimately differs between two
 identical experiments (creation time, timing, machine, versions, executor, the
-command line) and with this checkout's and the temporary directory's paths
+command line, the source hash of the code) and with this checkout's and the temporary directory's paths
 replaced by placeholders; every other file is digested as written.
 
 A change that is *meant* to change results regenerates the file
@@ -35,7 +35,7 @@ GOLDEN = ROOT / "tests" / "golden" / "experiment_digests.json"
 SCENARIOS = ROOT / "scenarios"
 SHIPPED_SWEEP = SCENARIOS / "sweeps" / "depth_and_risk.yaml"
 #: Metadata fields that differ between two runs of the same experiment.
-VOLATILE = ("created", "command", "versions", "machine", "executor", "timing")
+VOLATILE = ("created", "command", "versions", "machine", "executor", "timing", "code")
 
 
 def _normalised(text: str, tmp: Path) -> str:

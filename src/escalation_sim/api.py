@@ -48,12 +48,20 @@ def run(
     return result
 
 
-def write_run(result: RunResult, out: Path, *, force: bool = False, plot: bool = True) -> Path:
+def write_run(
+    result: RunResult,
+    out: Path,
+    *,
+    force: bool = False,
+    plot: bool = True,
+    inputs: Sequence[Path] = (),
+) -> Path:
     """Write a run's outputs to ``out`` atomically; returns ``out``.
 
     Files: ``timeseries.csv`` and ``.parquet``, ``events.jsonl``, ``summary.json``,
     ``metadata.json`` (with the resolved scenario), ``scenario.resolved.yaml`` and,
-    unless ``plot`` is false, ``escalation_curve.png``.
+    unless ``plot`` is false, ``escalation_curve.png``. ``force`` replaces only a
+    directory this tool wrote, and ``out`` may not hold any of ``inputs``.
     """
 
     def draw(tmp: Path) -> None:
@@ -63,4 +71,6 @@ def write_run(result: RunResult, out: Path, *, force: bool = False, plot: bool =
         fig.savefig(tmp / results.CURVE_PNG, dpi=150, bbox_inches="tight")
         plots.close(fig)
 
-    return results.write_run(result, out, force=force, extra=draw if plot else None)
+    return results.write_run(
+        result, out, force=force, extra=draw if plot else None, inputs=inputs
+    )

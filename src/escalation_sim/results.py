@@ -15,7 +15,7 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -178,6 +178,7 @@ def summarize(
         "nato_conflict_day": nato_conflict_day,
         "nuclear_use_day": nuclear_use_day,
         "rule_changes": _rule_changes(ts, events, scenario),
+        "escalation_score": _escalation_scores(ts, scenario),
     }
 
 
@@ -217,6 +218,16 @@ def _rule_changes(
                 }
             )
     return sorted(out, key=lambda c: c["day"])
+
+
+def _escalation_scores(ts: pd.DataFrame, scenario: Scenario) -> dict[str, dict[str, int]]:
+    """Per actor, the Rivera et al. (2024) score of its acts: peak (one act) and cumulative."""
+    out = {}
+    for aid in scenario.actors:
+        col = f"score.{aid}"
+        if col in ts:
+            out[aid] = {"peak": int(ts[col].max()), "cumulative": int(ts[col].sum())}
+    return out
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -261,6 +272,10 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(
             f"  day {c['day']:>3g}  {c['actor']:<4} {c['change']:<9} {', '.join(what)}{cause}"
         )
+    scores = s.get("escalation_score") or {}
+    if scores:
+        lines += ["", "Escalation score (Rivera et al. 2024), peak act / cumulative:"]
+        lines += [f"  {aid:<4} {v['peak']:>3} / {v['cumulative']}" for aid, v in scores.items()]
     return "\n".join(lines)
 
 
@@ -286,29 +301,117 @@ def write_json(data: Any, path: Path) -> None:
     )
 
 
-class OutputExistsError(FileExistsError):
+#: The file that marks a directory as written by this tool (``--force`` replaces only those).
+OUTPUT_MARKER = ".escalation-sim-output"
+
+
+class OutputError(Exception):
+    """An output directory cannot be written as asked; the message says what to do instead.
+
+    The command line prints it as ``error: <message>`` and exits with status 2.
+    """
+
+
+class OutputExistsError(OutputError, FileExistsError):
     """The output directory exists and replacing it was not asked for."""
 
 
-def atomic_directory(out: Path, fill: Any, *, force: bool = False) -> Path:
-    """Create ``out`` whole or not at all.
+def is_output_directory(path: Path) -> bool:
+    """Whether ``path`` is a directory this tool wrote (its marker, or an older output's metadata).
 
-    ``fill(tmp_dir)`` writes every file into a temporary directory beside
-    ``out``; only when it returns is the directory renamed into place. If
-    ``fill`` raises (or the process is interrupted), the temporary directory
-    is removed and ``out`` is untouched.
+    Outputs written before the marker existed are recognised by a ``metadata.json``
+    that records this package's version.
+    """
+    path = Path(path)
+    if not path.is_dir() or path.is_symlink():
+        return False
+    if (path / OUTPUT_MARKER).is_file():
+        return True
+    try:
+        meta = json.loads((path / METADATA_JSON).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    versions = meta.get("versions") if isinstance(meta, dict) else None
+    return isinstance(versions, dict) and "escalation-sim" in versions
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_output(out: Path, *, force: bool = False, inputs: Sequence[Path] = ()) -> None:
+    """Refuse, before any work, an output directory that cannot be (re)placed safely.
+
+    Args:
+        out: The output directory.
+        force: Replacing an existing output directory of this tool is allowed.
+        inputs: Files the command reads (scenarios, sweep files): ``out`` may not hold them.
 
     Raises:
         OutputExistsError: ``out`` exists and ``force`` is false.
+        OutputError: ``out`` is the current directory or above it, holds an input,
+            or exists but is not an output directory this tool wrote.
     """
     out = Path(out)
-    if out.exists() and not force:
+    target = out.resolve()
+    here = Path.cwd().resolve()
+    if _inside(here, target):
+        raise OutputError(
+            f"--out {out} is the current directory or one above it; "
+            "give a new directory for the outputs, e.g. --out results/run"
+        )
+    for item in inputs:
+        if _inside(Path(item).resolve(), target):
+            raise OutputError(
+                f"--out {out} holds {item}, an input of this command; "
+                "choose an output directory of its own"
+            )
+    if not (out.exists() or out.is_symlink()):
+        return
+    if not force:
         raise OutputExistsError(f"{out} exists; choose another --out or pass --force to replace it")
+    if not is_output_directory(out):
+        raise OutputError(
+            f"{out} exists and is not an output directory of escalation-sim (no {OUTPUT_MARKER} "
+            "file): --force replaces only directories this tool wrote; remove it yourself "
+            "or choose another --out"
+        )
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_directory(
+    out: Path, fill: Any, *, force: bool = False, inputs: Sequence[Path] = ()
+) -> Path:
+    """Create ``out`` whole or not at all.
+
+    ``fill(tmp_dir)`` writes every file into a temporary directory beside
+    ``out``; only when it returns is the marker added and the directory renamed
+    into place, with the permissions of any new directory (the umask's). If
+    ``fill`` raises (or the process is interrupted), the temporary directory is
+    removed and ``out`` is untouched. An existing ``out`` is replaced only with
+    ``force`` and only if this tool wrote it (see :func:`check_output`).
+
+    Raises:
+        OutputExistsError: ``out`` exists and ``force`` is false.
+        OutputError: ``out`` may not be replaced (see :func:`check_output`).
+    """
+    out = Path(out)
+    check_output(out, force=force, inputs=inputs)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
         fill(tmp)
+        marker = {"written_by": "escalation-sim", "version": package_versions()["escalation-sim"]}
+        (tmp / OUTPUT_MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+        # mkdtemp makes 0700 directories; an output is shared like any other directory.
+        os.chmod(tmp, 0o777 & ~_umask())
         if out.exists():
+            check_output(out, force=force, inputs=inputs)  # still ours after the work?
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
             os.replace(out, trash / out.name)
             os.replace(tmp, out)
@@ -327,6 +430,7 @@ def write_run(
     *,
     force: bool = False,
     extra: Callable[[Path], None] | None = None,
+    inputs: Sequence[Path] = (),
 ) -> Path:
     """Write a run's outputs to ``out`` atomically; returns ``out``.
 
@@ -350,7 +454,7 @@ def write_run(
         if extra is not None:
             extra(tmp)
 
-    return atomic_directory(out, fill, force=force)
+    return atomic_directory(out, fill, force=force, inputs=inputs)
 
 
 def load_run(path: Path) -> RunResult:

@@ -8,14 +8,30 @@ shows the change at once.
 
 from __future__ import annotations
 
+import html
+
 import solara
 from mesa.visualization.utils import force_update, update_counter
 
-from escalation_sim.app.explain import climb_markdown, last_climb
+from escalation_sim.app.explain import climb_text, last_climb
 from escalation_sim.app.figures import curves_figure, theater_figure
 from escalation_sim.app.session import APP_TURN_DAYS, ExplorerModel
 from escalation_sim.model.control import MoveError, rule_catalogue
 from escalation_sim.play import Move, briefing, turn_view
+
+#: Page-wide style: rule ids and postures keep their case on buttons.
+CSS = (
+    ".v-btn { text-transform: none !important; } .v-btn-toggle { flex-wrap: wrap; }"
+    " .esim-text p { margin-bottom: 4px; }"
+)
+
+
+def _html(text: str) -> None:
+    """Text with **bold** and line breaks, without Markdown (whose math support needs a CDN)."""
+    parts = html.escape(text).split("**")
+    body = "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+    paragraphs = "".join(f"<p>{line}</p>" for line in body.split("\n") if line.strip())
+    solara.HTML(tag="div", unsafe_innerHTML=paragraphs, classes=["esim-text"])
 
 
 def _status(model: ExplorerModel) -> str:
@@ -29,9 +45,13 @@ def _status(model: ExplorerModel) -> str:
 def TheaterMap(model: ExplorerModel) -> None:
     """The theater map as it stands."""
     update_counter.get()
+    solara.Style(CSS)
     with solara.Card("Theater", style={"height": "100%", "overflow": "auto"}):
         solara.FigureMatplotlib(
-            theater_figure(model), format="png", dependencies=[update_counter.value, id(model)]
+            theater_figure(model),
+            format="png",
+            bbox_inches="tight",
+            dependencies=[update_counter.value, id(model)],
         )
 
 
@@ -40,9 +60,12 @@ def EscalationCurves(model: ExplorerModel) -> None:
     """Every actor's rung by day, and fire on the city."""
     update_counter.get()
     with solara.Card("Escalation", style={"height": "100%", "overflow": "auto"}):
-        solara.Text(_status(model), classes=["day-status"])
+        solara.Text(_status(model), classes=["esim-day"])
         solara.FigureMatplotlib(
-            curves_figure(model), format="png", dependencies=[update_counter.value, id(model)]
+            curves_figure(model),
+            format="png",
+            bbox_inches="tight",
+            dependencies=[update_counter.value, id(model)],
         )
 
 
@@ -50,8 +73,12 @@ def EscalationCurves(model: ExplorerModel) -> None:
 def LastClimb(model: ExplorerModel) -> None:
     """Why the last climb happened."""
     update_counter.get()
-    with solara.Card("The last climb, explained", style={"height": "100%", "overflow": "auto"}):
-        solara.Markdown(climb_markdown(last_climb(model)))
+    with solara.Card(
+        "The last climb, explained",
+        style={"height": "100%", "overflow": "auto"},
+        classes=["esim-last-climb"],
+    ):
+        _html(climb_text(last_climb(model)))
 
 
 @solara.component
@@ -90,10 +117,10 @@ def SupplierRules(model: ExplorerModel, supplier: str) -> None:
         set_chosen([r.id for r in policy.active_rules()])
         force_update()
 
-    with solara.Column(gap="2px"):
-        solara.Markdown(
+    with solara.Column(gap="2px", classes=[f"esim-rules-{supplier}"]):
+        _html(
             f"**{supplier}**: on day {float(last['day']):g} the posture in force was "
-            f"*{last[f'posture.{supplier}']}*; now: *{policy.posture}* "
+            f"**{last[f'posture.{supplier}']}**; now: **{policy.posture}** "
             f"({', '.join(in_force) or 'no rules'})"
         )
         solara.ToggleButtonsSingle(
@@ -120,10 +147,10 @@ def SupplierRules(model: ExplorerModel, supplier: str) -> None:
 def RulesPanel(model: ExplorerModel) -> None:
     """The rules in force per supplier; a change takes effect on the next step."""
     update_counter.get()
-    with solara.Card(
-        "Rules in force (changes take effect on the next step)",
-        style={"height": "100%", "overflow": "auto"},
-    ):
+    with solara.Card("Rules in force", style={"height": "100%", "overflow": "auto"}):
+        solara.Text(
+            "Per supplier: pick a posture or toggle rules, apply; in force from the next step."
+        )
         for a in model.suppliers:
             SupplierRules(model, a.actor_id).key(f"rules-{id(model)}-{a.actor_id}")
 
@@ -148,7 +175,7 @@ def SeatCard(model: ExplorerModel, actor: str) -> None:
         set_choice("hold")
         force_update()
 
-    with solara.Column(gap="2px"):
+    with solara.Column(gap="2px", classes=[f"esim-seat-{actor}"]):
         with solara.Details(f"{actor}: briefing (what {actor} perceives)"):
             solara.Preformatted(briefing(view))
         solara.ToggleButtonsSingle(
@@ -172,7 +199,11 @@ def GamePanel(model: ExplorerModel) -> None:
     def save() -> None:
         set_saved(str(model.save()))
 
-    with solara.Card("Game: seats for people", style={"height": "100%", "overflow": "auto"}):
+    with solara.Card(
+        "Game: seats for people",
+        style={"height": "100%", "overflow": "auto"},
+        classes=["esim-game"],
+    ):
         solara.Text(
             f"A seated actor makes no automated choice; step {APP_TURN_DAYS} days for a turn."
         )

@@ -40,7 +40,7 @@ def last_climb(model: EscalationModel) -> dict[str, Any] | None:
         "from_name": ladder.rung(e["from_rung"]).name,
         "to": e["to_rung"],
         "to_name": ladder.rung(e["to_rung"]).name,
-        "by": e.get("by", "model"),
+        "by": "player" if e.get("by") == "player" else "model",
         "player_cause": e.get("cause"),
         "pressure": e["pressure"],
         "threshold": e["threshold"],
@@ -70,15 +70,14 @@ def last_climb(model: EscalationModel) -> dict[str, Any] | None:
     return out
 
 
-def climb_markdown(info: dict[str, Any] | None) -> str:
-    """The explanation as Markdown for the panel."""
+def climb_text(info: dict[str, Any] | None) -> str:
+    """The explanation as lines of text for the panel (``**bold**`` marks names)."""
     if info is None:
         return "No actor has climbed a rung yet in this run."
     who = "its player" if info["by"] == "player" else "the model's decision rule"
     lines = [
-        f"**{info['actor']}** climbed from rung {info['from']} *{info['from_name']}* to "
-        f"rung {info['to']} *{info['to_name']}* on day {info['day']:g}, chosen by {who}.",
-        "",
+        f"**{info['actor']}** climbed from rung {info['from']} ({info['from_name']}) to "
+        f"rung {info['to']} (**{info['to_name']}**) on day {info['day']:g}, chosen by {who}.",
     ]
     if info["by"] == "player":
         lines.append(f"Player's reason: {info['player_cause']}")
@@ -88,7 +87,7 @@ def climb_markdown(info: dict[str, Any] | None) -> str:
             f"chance of climbing that day {info['chance']:.1%}."
         )
     if info["causes"]:
-        lines += ["", "What built the pressure:"]
+        lines += ["What built the pressure:"]
         lines += [f"- {c['cause']} ({c['share']:.0%})" for c in info["causes"]]
     s = info.get("strikes")
     if s and s["total"]:
@@ -97,7 +96,6 @@ def climb_markdown(info: dict[str, Any] | None) -> str:
             return ", ".join(f"{k} {v}" for k, v in d.items())
 
         lines += [
-            "",
             f"Strikes inside Russia in the {s['days']} days before: {s['total']}",
             f"- by supplier: {fmt(s['by_supplier'])}",
             f"- by weapon: {fmt(s['by_weapon'])}",

@@ -33,9 +33,9 @@ def theater_figure(model: EscalationModel) -> Figure:
     th = sc.theater
     city = th.places[th.target_city]
     view = (city.x_km - 100, city.x_km + 160, min(city.depth_km - 40, -70.0), 100.0)
-    fig = Figure(figsize=(7.2, 4.6), layout="constrained")
+    fig = Figure(figsize=(6.6, 3.7), layout="constrained")
     ax = fig.add_subplot()
-    _draw_theater(ax, sc, view, km_per_char=(view[1] - view[0]) / 7.0 * 7 * 0.6 / 72)
+    _draw_theater(ax, sc, view, km_per_char=(view[1] - view[0]) / 6.0 * 7 * 0.6 / 72)
     f = model.forces
     for side_is_russia in (True, False):
         side = (f.side == SIDE_RUSSIA) == side_is_russia
@@ -53,7 +53,7 @@ def theater_figure(model: EscalationModel) -> Figure:
                         linewidths=0.8,
                         zorder=2,
                     )
-    since = model.now - round(MAP_WINDOW_DAYS / model.step_days) + 1 if hasattr(model, "now") else 0
+    since = round(model.time) - round(MAP_WINDOW_DAYS / model.step_days) + 1
     strikes = _recent(model.events.strikes, since)
     handles = [
         Line2D([], [], marker="s", ls="none", color=actor_colour("RUS"), label="Russian unit"),
@@ -90,7 +90,9 @@ def theater_figure(model: EscalationModel) -> Figure:
         handles.append(
             Line2D([], [], marker="X", ls="none", color="#000000", label="withheld by the rules")
         )
-    ax.legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.85)
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False
+    )
     day = round(model.time) * model.step_days
     ax.set_title(
         f"Day {day:g}: units now; strikes and withheld strikes of the last {MAP_WINDOW_DAYS} days",
@@ -103,7 +105,7 @@ def theater_figure(model: EscalationModel) -> Figure:
 def curves_figure(model: EscalationModel) -> Figure:
     """Every actor's rung by day (top) and the fire landing on the city by day (bottom)."""
     ts = model.datacollector.get_table_dataframe("series")
-    fig = Figure(figsize=(7.2, 4.6), layout="constrained")
+    fig = Figure(figsize=(6.6, 3.7), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
     for k, aid in enumerate(model.actor_ids):
         offset = (k - (len(model.actor_ids) - 1) / 2) * 0.06  # keep equal rungs visible

@@ -20,7 +20,7 @@ from escalation_sim.model.control import seat
 from escalation_sim.model.model import EscalationModel
 from escalation_sim.play import GameRecord, Move, apply_move, write_game
 from escalation_sim.results import result_from_model
-from escalation_sim.scenario.loader import load_scenario, scenario_from_dict
+from escalation_sim.scenario.loader import load_scenario, scenario_from_dict, shipped_scenarios
 from escalation_sim.scenario.schema import Scenario
 
 #: Environment variables the ``app`` command sets for the served page.
@@ -33,7 +33,11 @@ APP_TURN_DAYS = 7
 
 
 def scenario_choices(start: str | Path | None = None) -> dict[str, Path | None]:
-    """Scenarios the picker offers: the files beside ``start`` (or ``./scenarios``), and the defaults."""
+    """Scenarios the picker offers, by name.
+
+    ``start`` first, then the files beside it (or in ``./scenarios``), then the
+    scenarios shipped in the package, then the bare package defaults.
+    """
     start = Path(start) if start else None
     folder = start.parent if start is not None else Path("scenarios")
     found: dict[str, Path | None] = {}
@@ -42,6 +46,8 @@ def scenario_choices(start: str | Path | None = None) -> dict[str, Path | None]:
     if folder.is_dir():
         for path in sorted(folder.glob("*.yaml")):
             found.setdefault(path.stem, path)
+    for name, path in shipped_scenarios().items():
+        found.setdefault(name, path)
     found[DEFAULTS] = None
     return found
 
@@ -84,6 +90,10 @@ class ExplorerModel(EscalationModel):
         self.scenario_name = name
         self.game = AppGame(self, GameRecord.start(scenario, int(seed), APP_TURN_DAYS, {}))
         self.messages: list[str] = []
+        # Mesa binds ``step`` per instance (it advances time, then runs the model's step);
+        # SolaraViz's Step may ask for more steps than remain, so guard the horizon here.
+        self._mesa_step = self.step
+        self.step = self._step_within_horizon
 
     # ------------------------------------------------------------------ between steps
     @property
@@ -96,12 +106,12 @@ class ExplorerModel(EscalationModel):
         """True once the horizon is reached."""
         return self.now >= self.n_steps
 
-    def step(self) -> None:
-        """One step, unless the horizon is reached (the page's Play button stops there)."""
+    def _step_within_horizon(self) -> None:
+        """One step, unless the horizon is reached (the page's controls stop there)."""
         if self.finished:
             self.running = False
             return
-        super().step()
+        self._mesa_step()
         self.running = not self.finished
 
     def set_seat(self, actor: str, seated: bool) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from escalation_sim import __version__
-from escalation_sim.cli.options import SEED
+from escalation_sim.cli.seeds import seed_option
 from escalation_sim.errors import ScenarioError
 
 EXIT_INPUT = 2
@@ -170,9 +170,7 @@ def schema(out: Path | None) -> None:
 
 @main.command("run")
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option(
-    "--seed", type=SEED, default=0, show_default=True, help="Seed of the model's generator."
-)
+@seed_option("Seed of the model's generator.")
 @click.option(
     "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
 )
@@ -204,21 +202,18 @@ def run_command(
     """
     from escalation_sim.api import run, write_run
     from escalation_sim.cli.options import check_output_dir
-    from escalation_sim.results import OutputExistsError
+    from escalation_sim.results import OutputError, check_output
     from escalation_sim.scenario.loader import resolve_scenario
 
     out = out or Path("results") / f"{scenario.stem}-seed{seed}"
-    if out.exists() and not force:
-        click.echo(
-            f"error: {out} exists; choose another --out or pass --force to replace it", err=True
-        )
-        sys.exit(EXIT_INPUT)
-    check_output_dir(out)  # before the run, not after it
-    sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
-    result = run(sc, seed=seed)
+    inputs = [scenario] if scenario.exists() else []
     try:
-        write_run(result, out, force=force, plot=not no_plot)
-    except OutputExistsError as exc:
+        check_output(out, force=force, inputs=inputs)  # before the run, not after it
+        check_output_dir(out)
+        sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
+        result = run(sc, seed=seed)
+        write_run(result, out, force=force, plot=not no_plot, inputs=inputs)
+    except OutputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INPUT)
     click.echo(result.describe())

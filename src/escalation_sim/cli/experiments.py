@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from escalation_sim.cli.seeds import seed_option
+
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -52,7 +54,7 @@ def experiment_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from escalation_sim.errors import ScenarioError
         from escalation_sim.experiment.errors import ExperimentError, ExperimentInterrupted
-        from escalation_sim.results import OutputExistsError
+        from escalation_sim.results import OutputError
 
         try:
             with _sigterm_as_interrupt():
@@ -61,7 +63,7 @@ def experiment_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
             sys.exit(EXIT_INPUT)
-        except (ExperimentError, OutputExistsError) as exc:
+        except (ExperimentError, OutputError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_INPUT)
         except ExperimentInterrupted as exc:
@@ -144,7 +146,14 @@ def _execution(out: Path, **flags: Any) -> Any:
 
     flags.pop("plot")
     progress = _progress(flags.pop("progress"))
-    return ExecutionOptions(out=out, progress=progress, command=_command_line(), **flags)
+    return ExecutionOptions(
+        out=out, progress=progress, command=_command_line(), on_notice=_warn, **flags
+    )
+
+
+def _warn(message: str) -> None:
+    """What a resume repaired, on standard error."""
+    click.echo(f"warning: {message}", err=True)
 
 
 _set_option = click.option(
@@ -165,13 +174,7 @@ _runs_option = click.option(
     show_default=True,
     help="Runs (per scenario).",
 )
-_seed_option = click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).",
-)
+_seed_option = seed_option("Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).")
 _out_option = click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Output directory."
 )
@@ -452,15 +455,17 @@ def robustness_command(
         list(scenarios),
         **common,
         ci=ci,
-        jobs=jobs,
-        out=out,
-        dask=dask,
-        chunk_size=chunk_size,
-        start_method=start_method,
-        progress=_progress(progress),
-        restart=restart,
-        force=force,
-        command=_command_line(),
+        options=_execution(
+            out,
+            jobs=jobs,
+            dask=dask,
+            chunk_size=chunk_size,
+            start_method=start_method,
+            restart=restart,
+            force=force,
+            progress=progress,
+            plot=plot,
+        ),
     )
     for warning in result.metadata.get("warnings", []):
         click.echo(f"warning: {warning}", err=True)

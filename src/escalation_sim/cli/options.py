@@ -1,4 +1,4 @@
-"""Checks every command shares: seeds, output files and output directories.
+"""Checks every command shares: output files and output directories (seeds: :mod:`.seeds`).
 
 Each check fails with a message that names the option the user typed and
 what was expected, before any work is done (an unwritable ``--out`` is found
@@ -14,26 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import click
-
-#: Seeds are non-negative 63-bit integers (numpy's SeedSequence takes any, the run records it).
-MAX_SEED = 2**63 - 1
-
-#: The click type of every ``--seed`` option: ``--seed -1`` is a clean usage error.
-SEED = click.IntRange(min=0, max=MAX_SEED)
-
-
-def check_seed(value: int, option: str = "--seed") -> int:
-    """Return ``value`` if it is a usable seed (0..2^63-1); else a usage error naming ``option``.
-
-    Raises:
-        click.BadParameter: The seed is negative, too large or not an integer.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
-        raise click.BadParameter(
-            f"{value!r} is not a seed: expected an integer from 0 to {MAX_SEED}",
-            param_hint=f"'{option}'",
-        )
-    return value
 
 
 class OutputError(click.ClickException):

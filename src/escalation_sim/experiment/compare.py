@@ -28,6 +28,7 @@ from escalation_sim.experiment.common import (
     check_runs,
     choose_outcomes,
     ensemble_tables,
+    input_files,
     prepare_scenario,
     read_parquet,
     scenario_labels,
@@ -327,6 +328,7 @@ def compare(
         },
         runs={lb: runs for lb in labels},
         tasks=lambda lb, missing, size: scenario_tasks(lb, by_label[lb], seeds, missing, size),
+        inputs=input_files(*items),
     )
     with Experiment(plan, opts) as ex:
         done = ex.run()

@@ -46,6 +46,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +56,14 @@ from typing import Any
 from escalation_sim.experiment.common import base_metadata
 from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.runner import auto_chunk_size, run_tasks
-from escalation_sim.experiment.store import ChunkStore, WorkDir, partial_dir
+from escalation_sim.experiment.store import ChunkStore, WorkDir, code_key, partial_dir
 from escalation_sim.experiment.tasks import Task
-from escalation_sim.results import OutputExistsError, atomic_directory
+from escalation_sim.results import OutputError, atomic_directory, check_output
+
+
+class ResumeWarning(UserWarning):
+    """A resume found finished chunks that failed verification; they are run again."""
+
 
 #: ``tasks(store, missing, chunk_size)``: the tasks running a store's missing runs.
 TaskFactory = Callable[[str, Sequence[int], int], Iterator[Task]]
@@ -77,6 +83,8 @@ class Plan:
         tasks: Makes the tasks of a store's missing runs, at most ``chunk_size`` each.
         max_chunk_size: Cap of the *default* chunk size (e.g. the runs of one
             assumption set, when a task never crosses sets); ``None``: no cap.
+        inputs: Files the experiment reads (scenarios, sweep files): the output
+            directory may never hold them.
     """
 
     kind: str
@@ -84,6 +92,7 @@ class Plan:
     runs: Mapping[str, int]
     tasks: TaskFactory
     max_chunk_size: int | None = None
+    inputs: Sequence[Path] = ()
 
     @property
     def total(self) -> int:
@@ -102,6 +111,7 @@ class Completed:
         resumed: Runs that were already finished before this invocation.
         info: What ran the tasks and how fast (``executor``, ``seconds``, ``runs_run``).
         command: The command line, if any.
+        repairs: What the resume found wrong and ran again (one sentence each).
     """
 
     kind: str
@@ -110,10 +120,19 @@ class Completed:
     resumed: int
     info: dict[str, Any]
     command: str | None
+    repairs: list[str]
 
     def metadata(self) -> dict[str, Any]:
-        """What every experiment records: kind, time, versions, machine, command, executor."""
-        return base_metadata(self.kind, self.command, self.info)
+        """What every experiment records: kind, time, versions, machine, command, executor.
+
+        Also the code that ran (package version, source hash, numpy) and what the
+        resume repaired.
+        """
+        return {
+            **base_metadata(self.kind, self.command, self.info),
+            "code": code_key(),
+            "resume_repairs": self.repairs,
+        }
 
 
 def _interleave(generators: Sequence[Iterator[Task]]) -> Iterator[Task]:
@@ -137,7 +156,10 @@ class Experiment:
 
     Raises:
         OutputExistsError: ``options.out`` exists and ``options.force`` is false.
+        OutputError: ``options.out`` may not be written (the current directory, one
+            holding an input, or an existing directory this tool did not write).
         StaleWorkError: ``<out>.partial/`` holds runs of a different experiment.
+        ExperimentError: ``<out>.partial/`` is in use by another process.
     """
 
     def __init__(self, plan: Plan, options: ExecutionOptions) -> None:
@@ -150,13 +172,20 @@ class Experiment:
             work = Path(self._tmp.name) / "work"
         else:
             self.out = Path(options.out)
-            if self.out.exists() and not options.force:
-                raise OutputExistsError(
-                    f"{self.out} exists; choose another --out or pass --force to replace it"
-                )
+            check_output(self.out, force=options.force, inputs=plan.inputs)
             work = partial_dir(self.out)
+            for item in plan.inputs:
+                if work.resolve() in Path(item).resolve().parents:
+                    raise OutputError(
+                        f"{work} holds {item}, an input of this command; choose another --out"
+                    )
         try:
             self.workdir = WorkDir(work, {"kind": plan.kind, **plan.key}, restart=options.restart)
+        except OSError as exc:  # an unwritable --out: found before any run, not after
+            self.close()
+            raise OutputError(
+                f"--out {options.out}: cannot create {work}: {exc.strerror or exc}"
+            ) from None
         except BaseException:
             self.close()
             raise
@@ -175,11 +204,21 @@ class Experiment:
     def run(self) -> Completed:
         """Run every run that is not on disk yet; return the stores holding all of them.
 
+        Finished chunks are verified first; those that fail are run again, with
+        a notice (see :mod:`~escalation_sim.experiment.store`). If the start
+        fails (no worker, no cluster, no memory) before any run is finished, the
+        work directory is removed, so the corrected command starts clean.
+
         Raises:
             ExperimentInterrupted: Interrupted; finished chunks are kept for a resume.
         """
         plan, opts = self.plan, self.options
         stores = {name: self.workdir.store(name) for name in plan.runs}
+        repairs: list[str] = []
+        for name, n in plan.runs.items():
+            repairs += stores[name].verify(n)
+        for message in repairs:
+            self._notice(message)
         missing: dict[str, list[int]] = {}
         for name, n in plan.runs.items():
             finished = stores[name].done()
@@ -189,16 +228,30 @@ class Experiment:
         if opts.chunk_size is None and plan.max_chunk_size is not None:
             size = min(size, plan.max_chunk_size)
         tasks = _interleave([plan.tasks(name, missing[name], size) for name in plan.runs])
-        info = run_tasks(
-            tasks,
-            stores=stores,
-            total=plan.total,
-            done=plan.total - n_missing,
-            options=opts,
-            desc=plan.kind,
-            workdir=self.workdir.path if self.out is not None else None,
-        )
-        return Completed(plan.kind, stores, size, plan.total - n_missing, info, opts.command)
+        try:
+            info = run_tasks(
+                tasks,
+                stores=stores,
+                total=plan.total,
+                done=plan.total - n_missing,
+                options=opts,
+                desc=plan.kind,
+                workdir=self.workdir.path if self.out is not None else None,
+            )
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            if self.workdir.finished_runs() == 0:
+                self.workdir.remove()  # nothing to resume: leave nothing in the way
+            raise
+        resumed = plan.total - n_missing
+        return Completed(plan.kind, stores, size, resumed, info, opts.command, repairs)
+
+    def _notice(self, message: str) -> None:
+        if self.options.on_notice is not None:
+            self.options.on_notice(message)
+        else:
+            warnings.warn(message, ResumeWarning, stacklevel=3)
 
     def publish(self, fill: Callable[[Path], None]) -> Path | None:
         """Write the outputs atomically with ``fill(tmp)``, then drop the work directory.
@@ -208,12 +261,15 @@ class Experiment:
         """
         if self.out is None:
             return None
-        atomic_directory(self.out, fill, force=self.options.force)
+        atomic_directory(self.out, fill, force=self.options.force, inputs=self.plan.inputs)
         self.workdir.remove()
         return self.out
 
     def close(self) -> None:
-        """Remove the temporary directory of an in-memory experiment."""
+        """Release the work directory's lock; remove an in-memory experiment's temporary one."""
+        workdir = getattr(self, "workdir", None)
+        if workdir is not None:
+            workdir.release()
         if self._tmp is not None:
             shutil.rmtree(self._tmp.name, ignore_errors=True)
             self._tmp.cleanup()

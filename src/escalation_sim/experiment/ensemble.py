@@ -13,6 +13,7 @@ from escalation_sim.experiment import aggregate
 from escalation_sim.experiment.common import (
     check_runs,
     ensemble_tables,
+    input_files,
     prepare_scenario,
     read_parquet,
     scenario_metadata,
@@ -160,6 +161,7 @@ def ensemble(
         key={"scenario_hash": facts["scenario_hash"], "root_seed": seed, "runs": runs},
         runs={STORE: runs},
         tasks=lambda store, missing, size: scenario_tasks(store, sc, seeds, missing, size),
+        inputs=input_files(scenario),
     )
     with Experiment(plan, opts) as ex:
         done = ex.run()

@@ -12,6 +12,10 @@ class ExperimentError(RuntimeError):
     """
 
 
+class ExperimentInputError(ExperimentError, ValueError):
+    """A number given to an experiment is out of its bounds (runs, seeds, sizes)."""
+
+
 class StaleWorkError(ExperimentError):
     """The work directory holds unfinished runs of a different experiment."""
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -26,6 +28,23 @@ from escalation_sim.experiment.tasks import ChunkResult, Task
 
 START_METHODS = ("spawn", "forkserver")
 TaskFn = Callable[[Task], ChunkResult]
+#: A Dask scheduler address: ``[protocol://]host:port``.
+_DASK_ADDRESS = re.compile(r"^(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+
+
+def check_dask_address(address: str) -> str:
+    """A Dask scheduler address, checked before any connection is tried.
+
+    Raises:
+        ExperimentError: It is not ``[tcp|tls|ws|wss|ucx|inproc://]host:port``.
+    """
+    m = _DASK_ADDRESS.match(address.strip())
+    if m is None or not 0 < int(m.group(3)) < 65536:
+        raise ExperimentError(
+            f"--dask {address!r} is not a Dask scheduler address; "
+            "expected [protocol://]host:port, e.g. tcp://127.0.0.1:8786"
+        )
+    return address.strip()
 
 
 def default_jobs() -> int:
@@ -63,9 +82,21 @@ class SerialExecutor(Executor):
             yield fn(task)
 
 
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops them cleanly."""
+#: How often a pool worker checks that the process that started it is still alive (s).
+ORPHAN_CHECK_SECONDS = 0.5
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while True:
+        if os.getppid() != parent:  # the parent died (even by SIGKILL): we were re-parented
+            os._exit(3)
+        threading.Event().wait(ORPHAN_CHECK_SECONDS)
+
+
+def _worker_init(parent: int) -> None:
+    """Set up a pool worker: leave Ctrl-C to the parent; exit when the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
 
 
 def _windowed(
@@ -112,7 +143,8 @@ class LocalPoolExecutor(Executor):
         self._pool = ProcessPoolExecutor(
             max_workers=jobs,
             mp_context=multiprocessing.get_context(method),
-            initializer=_ignore_sigint,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
 
     def imap_unordered(self, fn: TaskFn, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
@@ -170,7 +202,8 @@ class DaskExecutor(Executor):
             self._client, self._owned = cluster, False
         else:
             try:
-                self._client = Client(str(cluster), timeout="20s", set_as_default=False)
+                address = check_dask_address(str(cluster))
+                self._client = Client(address, timeout="20s", set_as_default=False)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ExperimentError(
                     f"cannot reach the Dask scheduler at {cluster}: {exc}"

@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 
 #: ``on_chunk(done, total)``: called after each chunk is on disk.
 ChunkCallback = Callable[[int, int], None]
+#: ``on_notice(message)``: told what a resume repaired (default: a ``ResumeWarning``).
+NoticeCallback = Callable[[str], None]
+
+#: Most local workers per CPU: beyond a few, workers only share the same cores.
+MAX_JOBS_PER_CPU = 4
+#: Largest chunk (runs per task): a chunk's series are held in memory whole.
+MAX_CHUNK_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,8 +53,15 @@ class ExecutionOptions:
         progress: Show a progress bar (tqdm; a widget in notebooks).
         on_chunk: Called with ``(done, total)`` after each chunk is on disk.
         command: The command line, recorded in the metadata.
+        on_notice: Called with each thing a resume repaired (a corrupt chunk run
+            again, a stray file removed); ``None``: issued as a ``ResumeWarning``.
         executor: An executor to use instead of making one from ``jobs`` and
             ``dask`` (tests and benchmarks); it is left open.
+
+    Raises:
+        ExperimentError: ``jobs`` or ``chunk_size`` out of bounds (at most
+            :data:`MAX_JOBS_PER_CPU` workers per CPU, :data:`MAX_CHUNK_SIZE` runs
+            per chunk), or ``dask`` is not a scheduler address.
     """
 
     out: str | Path | None = None
@@ -60,7 +74,33 @@ class ExecutionOptions:
     progress: bool = True
     on_chunk: ChunkCallback | None = None
     command: str | None = None
+    on_notice: NoticeCallback | None = None
     executor: Executor | None = None
+
+    def __post_init__(self) -> None:
+        from escalation_sim.experiment.errors import ExperimentError
+        from escalation_sim.experiment.executors import check_dask_address, default_jobs
+
+        if self.jobs is not None:
+            most = MAX_JOBS_PER_CPU * default_jobs()
+            if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+                raise ExperimentError(f"--jobs must be a whole number of at least 1, got {self.jobs!r}")
+            if self.jobs > most:
+                raise ExperimentError(
+                    f"--jobs {self.jobs} is more than {MAX_JOBS_PER_CPU} workers per CPU of this "
+                    f"machine ({most}); more workers only share the same cores"
+                )
+        if self.chunk_size is not None and (
+            isinstance(self.chunk_size, bool)
+            or not isinstance(self.chunk_size, int)
+            or not 1 <= self.chunk_size <= MAX_CHUNK_SIZE
+        ):
+            raise ExperimentError(
+                f"--chunk-size must be a whole number from 1 to {MAX_CHUNK_SIZE}, "
+                f"got {self.chunk_size!r}"
+            )
+        if self.dask is not None and isinstance(self.dask, str):
+            check_dask_address(self.dask)
 
     @classmethod
     def of(

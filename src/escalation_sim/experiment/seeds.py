@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from escalation_sim.experiment.errors import ExperimentInputError
+
 #: How a run's seed is derived (recorded in every experiment's metadata).
 SEED_DERIVATION = (
     "seed[i] = numpy.random.SeedSequence(root_seed).spawn(n)[i]"
@@ -21,15 +23,34 @@ SEED_DERIVATION = (
 )
 
 
-def check_root_seed(root: int) -> int:
-    """The root seed as an int.
+#: Largest seed any command takes: seeds are stored in signed 64-bit columns.
+SEED_MAX = 2**63 - 1
+
+
+def check_seed(value: object, what: str = "seed") -> int:
+    """A seed as an int: every command and function checks seeds with this one rule.
 
     Raises:
-        ValueError: It is negative or not an integer.
+        ExperimentInputError: It is not an integer in ``[0, 2**63 - 1]`` (a ``ValueError``).
     """
-    if isinstance(root, bool) or not isinstance(root, int | np.integer) or root < 0:
-        raise ValueError(f"the root seed must be a non-negative integer, got {root!r}")
-    return int(root)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ExperimentInputError(
+            f"the {what} must be an integer from 0 to {SEED_MAX}, got {value!r}"
+        )
+    if not 0 <= value <= SEED_MAX:
+        raise ExperimentInputError(
+            f"the {what} must be an integer from 0 to {SEED_MAX}, got {value}"
+        )
+    return int(value)
+
+
+def check_root_seed(root: int) -> int:
+    """The root seed of an experiment as an int (see :func:`check_seed`).
+
+    Raises:
+        ExperimentInputError: It is not an integer in ``[0, 2**63 - 1]`` (a ``ValueError``).
+    """
+    return check_seed(root, "root seed")
 
 
 def run_seeds(root: int, n: int) -> list[int]:

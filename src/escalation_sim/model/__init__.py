@@ -4,7 +4,9 @@
 state actors and force-unit views; the processes each own a module: the force
 layer (``forces``), Ukraine's counter-fire choices (``engagement``), the rule
 engine (``rules``), suppliers' policy (``policy``), the escalation ladder
-(``ladder``), geography (``theater``) and the event log (``events``).
+(``ladder``), the decision layer (``decisions``: perception, response options,
+decision models, scales), the player hooks (``control``), geography
+(``theater``) and the event log (``events``).
 """
 
 from escalation_sim.model.model import EscalationModel

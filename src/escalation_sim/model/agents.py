@@ -104,6 +104,7 @@ class StateActor(mesa.Agent):
         self.last_provocation = 0.0
         self.last_harm = 0.0
         self._harm_seen: list[float] = []
+        self._strikes_seen: list[dict[str, int]] = []
         #: Day each option was last taken (for cool-downs).
         self.last_taken: dict[str, float] = {}
         self.score_now = 0
@@ -175,6 +176,7 @@ class StateActor(mesa.Agent):
         self.last_provocation = obs.provocation
         self.last_harm = obs.harm
         self._harm_seen.append(obs.harm)
+        self._strikes_seen.append(obs.counts)
         for channel, amount in obs.flows.items():
             flow = self.flows.get(channel)
             if flow is None:
@@ -214,6 +216,17 @@ class StateActor(mesa.Agent):
         n = max(1, round(window_days / days))
         self._harm_seen = self._harm_seen[-n:]
         return sum(self._harm_seen) / max(1, len(self._harm_seen)) / days
+
+    def seen_strike_counts(self, window_days: float) -> dict[str, int]:
+        """Strikes inside Russia perceived over the last ``window_days``, by perceived supplier."""
+        n = max(1, round(window_days / self.model.step_days))
+        self._strikes_seen = self._strikes_seen[-n:]
+        out: dict[str, int] = {}
+        for counts in self._strikes_seen:
+            for channel, k in counts.items():
+                key = channel.removeprefix("strikes:")
+                out[key] = out.get(key, 0) + k
+        return dict(sorted(out.items()))
 
     def update_commitment(self, days: float) -> None:
         """Threats ignored under provocation build commitment and lose credibility.

@@ -13,8 +13,11 @@ expected, and nothing is applied. A change is logged like the model's own
 (``decision`` and ``rule_change`` events), with the step at which it takes
 effect (the next step) and the player's stated cause.
 
-The choices are the response options that the decision layer opens to the
-actor now (:class:`~escalation_sim.model.decisions.Choice` records).
+The choices are the actor's open response options (``model/decisions``:
+statements, exercises, horizontal measures, strikes, ...), hold first, each a
+:class:`Choice` record; ``climb`` and ``descend`` are accepted as names for the
+first open option onto the next rung and for standing down one rung, so move
+files written against bare ladder moves keep working.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from escalation_sim.errors import Problem, ScenarioError
-from escalation_sim.model.decisions import Choice, Decision
+from escalation_sim.model.decisions.models import Verdict
+from escalation_sim.model.decisions.options import Choice
 from escalation_sim.scenario.loader import scenario_to_dict, validate_data
 from escalation_sim.scenario.schema import RuleSpec, ScheduledChangeSpec
 
@@ -71,38 +75,47 @@ def seat(model: EscalationModel, actor_id: str, seated: bool = True) -> None:
 
 
 def choices(model: EscalationModel, actor_id: str) -> list[Choice]:
-    """What ``actor_id`` may choose now: the response options its decision layer opens (hold first)."""
+    """What ``actor_id`` may choose now: its open response options, hold first."""
     _actor(model, actor_id)
     return model.decisions.choices(actor_id)
 
 
-def choose(
-    model: EscalationModel, actor_id: str, choice_id: str, *, cause: str
-) -> Decision | None:
-    """Apply one of :func:`choices` for ``actor_id`` exactly as the decision layer would.
+def choose(model: EscalationModel, actor_id: str, choice_id: str, *, cause: str) -> Choice:
+    """Apply one of :func:`choices` for ``actor_id`` as the decision layer would; log it.
 
-    The act takes effect in the next step and is logged there as a
-    ``decision`` event with the player's cause. Returns the decision, or
-    ``None`` for a hold (which changes nothing and is not an act).
+    A hold changes nothing and is logged too (a player's decision not to move
+    is part of the game). The move takes effect before the next step.
 
     Raises:
-        MoveError: Unknown actor or a choice that is not open now (the message
-            names the valid ids). Nothing is applied.
+        MoveError: Unknown actor or a choice that is not available now (the
+            message names the valid ids). Nothing is applied.
     """
-    _actor(model, actor_id)
-    available = {c.id: c for c in choices(model, actor_id)}
-    choice = available.get(choice_id)
-    if choice is None:
+    actor = _actor(model, actor_id)
+    option = model.decisions.resolve_choice(actor_id, choice_id)
+    if option is None:
+        valid = [c.id for c in model.decisions.choices(actor_id)]
         raise MoveError(
             [
                 (
                     "choice",
                     f"{choice_id!r} is not available to {actor_id} now; "
-                    f"valid choices: {', '.join(available)}",
+                    f"expected one of: {', '.join(valid)}",
                 )
             ]
         )
-    return model.decisions.choose(actor_id, choice_id, cause=cause or "player's move")
+    step = round(model.time) + 1
+    day = step * model.step_days
+    choice = next(c for c in model.decisions.choices(actor_id) if c.id == option.id)
+    model.decisions.apply(
+        step,
+        day,
+        actor,
+        Verdict(option, 1.0, 0.0, option.cost),
+        choice=choice_id,
+        by="player",
+        cause=cause,
+    )
+    return choice
 
 
 def rule_catalogue(model: EscalationModel, supplier: str) -> dict[str, RuleSpec]:
@@ -266,13 +279,15 @@ def observation(
 ) -> dict[str, Any]:
     """What ``actor_id`` perceives now, summarised over the last ``window_days``.
 
-    Every actor sees the public picture: each actor's rung (signals are
-    public), the suppliers' declared postures, harm to the target city. Russia
-    sees the strikes inside Russia by supplier, weapon and zone and its own
-    losses; a supplier sees its own weapons' strikes and the opportunities its
-    rules withheld; Ukraine sees every strike and every withheld opportunity.
-    Until the decision layer models perception (noise, lag, attribution),
-    these figures are the model's record, not a noisy view.
+    Every actor sees the public picture: its own side's rungs, the other
+    side's rungs as it last perceived them (late), the suppliers' declared
+    postures, harm to the target city. Russia sees the strikes inside Russia
+    it perceived, by the supplier it attributed them to (noisy, late,
+    uncertainly attributed: the decision layer's view) and its own losses; a
+    supplier sees its own weapons' strikes and the opportunities its rules
+    withheld; Ukraine sees every strike and every withheld opportunity (its
+    own operations). ``perceived`` is what the actor's decision model works
+    from: its case, the precedents still salient, the other side's acts.
 
     Returns:
         A JSON-ready mapping (see the keys for the sections).
@@ -315,7 +330,11 @@ def observation(
             "pressure_causes": [{"cause": c, "share": round(s, 3)} for c, s in actor.causes()],
         },
         "rungs": {
-            a.actor_id: {"rung": a.rung, "name": a.ladder.rung(a.rung).name} for a in model.actors
+            a.actor_id: {
+                "rung": (r := actor.seen_rungs.get(a.actor_id, a.rung)),
+                "name": a.ladder.rung(r).name,
+            }
+            for a in model.actors
         },
         "postures": {a.actor_id: a.policy.posture for a in model.suppliers},
         "city": {
@@ -326,10 +345,10 @@ def observation(
         },
     }
     if actor_id == model.russia_id:
+        seen = actor.seen_strike_counts(window_days)
         obs["strikes_inside_russia"] = {
-            "total": int(total.get("strikes_in_russia", 0)),
-            "by_supplier": _nonzero(total, "strikes_in_russia.supplier."),
-            "by_weapon": _nonzero(total, "strikes_in_russia.weapon."),
+            "total": sum(seen.values()),
+            "by_supplier": {k: v for k, v in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))},
         }
         obs["own_losses"] = int(total.get("losses.RUS", 0))
     elif actor.policy is not None:
@@ -355,6 +374,5 @@ def observation(
             "withheld_by_rule": withheld_under({a.actor_id for a in model.suppliers}),
         }
         obs["own_losses"] = int(total.get("losses.UKR", 0))
-    # The decision layer's own view: noisy, lagged, uncertainly attributed.
     obs["perceived"] = model.decisions.observation(actor_id)
     return obs

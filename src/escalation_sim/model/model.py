@@ -38,7 +38,7 @@ import pandas as pd
 
 from escalation_sim.model import control
 from escalation_sim.model.agents import ForceUnit, StateActor
-from escalation_sim.model.decisions import Choice, Decision, DecisionLayer, StrikeReport
+from escalation_sim.model.decisions import Decision, DecisionLayer, StrikeReport
 from escalation_sim.model.engagement import plan_strikes
 from escalation_sim.model.events import EventLog
 from escalation_sim.model.forces import SIDE_RUSSIA, SIDE_UKRAINE, ForceLayer
@@ -335,7 +335,6 @@ class EscalationModel(mesa.Model):
                 utility=round(d.utility, 3),
                 triggers=list(d.triggers),
                 causes=[{"cause": c, "share": round(s, 3)} for c, s in d.causes],
-                **({"cause": d.cause} if d.cause else {}),
                 **extra,
             )
 
@@ -397,11 +396,11 @@ class EscalationModel(mesa.Model):
         )
 
     # ------------------------------------------------------------------ players
-    def choices(self, actor_id: str) -> list[Choice]:
+    def choices(self, actor_id: str) -> list[control.Choice]:
         """What ``actor_id`` may choose now (see :func:`.control.choices`)."""
         return control.choices(self, actor_id)
 
-    def choose(self, actor_id: str, choice_id: str, *, cause: str) -> Decision | None:
+    def choose(self, actor_id: str, choice_id: str, *, cause: str) -> control.Choice:
         """Apply a player's choice for ``actor_id`` (see :func:`.control.choose`)."""
         return control.choose(self, actor_id, choice_id, cause=cause)
 
@@ -537,6 +536,8 @@ class EscalationModel(mesa.Model):
             row[f"score.{a.actor_id}"] = a.score_now
             row[f"kahn.{a.actor_id}"] = a.kahn_now
             row[f"option.{a.actor_id}"] = a.option_now
+        for a in self.actors:  # an act is recorded on the step it happened in, once
+            a.score_now, a.kahn_now, a.option_now = 0, 0, ""
         rus = self.actor[self.russia_id]
         row[f"credibility.{self.russia_id}"] = rus.credibility
         row[f"commitment.{self.russia_id}"] = rus.commitment

@@ -85,8 +85,8 @@ def briefing(view: TurnView) -> str:
     if "strikes_inside_russia" in o:
         s = o["strikes_inside_russia"]
         lines.append(
-            f"Strikes inside Russia: {s['total']} (by supplier: {_counts(s['by_supplier'])}; "
-            f"by weapon: {_counts(s['by_weapon'])}); your units lost: {o['own_losses']}."
+            f"Strikes inside Russia you perceived: {s['total']} (attributed to: "
+            f"{_counts(s['by_supplier'])}); your units lost: {o['own_losses']}."
         )
     if "own_weapons" in o:
         w = o["own_weapons"]
@@ -109,6 +109,19 @@ def briefing(view: TurnView) -> str:
             + ", ".join(f"{n} (level {p['level']})" for n, p in o["postures_available"].items())
         )
         lines.append("Rules you may add or remove: " + ", ".join(o["rule_catalogue"]))
-    lines += ["", "Your escalation choices:"]
-    lines += [f"  {c.id:<8} {c.label}" for c in view.choices]
+    seen = o.get("perceived") or {}
+    if seen.get("salient_precedents"):
+        lines.append("Precedents you perceive: " + "; ".join(seen["salient_precedents"][-5:]))
+    if seen.get("other_side_acts"):
+        acts = [
+            f"day {a['day']:g} {a['actor']} {a['option']}" for a in seen["other_side_acts"][-5:]
+        ]
+        lines.append("The other side's acts you have seen: " + "; ".join(acts))
+    lines += ["", "Your choices now:"]
+    width = max((len(c.id) for c in view.choices), default=4)
+    lines += [
+        f"  {c.id:<{width}}  {c.label}"
+        + (f" (to rung {c.to_rung})" if c.to_rung is not None and c.to_rung != own["rung"] else "")
+        for c in view.choices
+    ]
     return "\n".join(lines)

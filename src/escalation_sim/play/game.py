@@ -1,15 +1,16 @@
 """A game: turns of several days, seated players, a record that replays it.
 
 A turn covers ``turn_days`` days (default 7). At the start of each turn every
-seated actor, in the scenario's actor order, is shown its briefing (what it
-perceives, what it may choose) and makes a move; the move is checked whole and
-applied, then the model runs the turn's steps with the other actors played by
+seated actor is shown its briefing (what it perceives, what it may choose) and
+makes a move; moves are simultaneous (all judged on the same state, each
+checked whole, then applied in the scenario's actor order), then the model runs the turn's steps with the other actors played by
 the model's decision layer. Everything lands in the game record, which
 :func:`replay_game` plays back to the same bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from escalation_sim.errors import Problem, ScenarioError
 from escalation_sim.model.control import MoveError, seat
 from escalation_sim.model.model import EscalationModel
 from escalation_sim.play.briefing import TurnView, briefing
-from escalation_sim.play.moves import InvalidMove, Move, apply_move
+from escalation_sim.play.moves import InvalidMove, Move, apply_move, check_move
 from escalation_sim.play.players import Player
 from escalation_sim.play.record import (
     GAME_JSONL,
@@ -120,15 +121,13 @@ class Game:
         """What ``actor``'s player is shown now."""
         return turn_view(self.model, actor, self.turn, self.turn_days, error)
 
-    def _move_of(self, actor: str, player: Player) -> Move:
+    def _move_of(self, actor: str, player: Player, view: TurnView) -> Move:
         """Ask ``player`` for a move until it is valid (a person may retry; others may not)."""
-        error = ""
         for _ in range(HUMAN_RETRIES + 1):
-            view = self.view(actor, error)
             self.transcript += [briefing(view), ""]
             move = player.move(view)
             try:
-                apply_move(self.model, move)
+                check_move(self.model, move)
                 return move
             except MoveError as exc:
                 source = ", ".join(getattr(player, "last_sources", []))
@@ -139,27 +138,34 @@ class Game:
                 self.record.add(
                     "refused", turn=self.turn, actor=actor, move=move.as_record(), reason=error
                 )
-        move = Move(actor, None, None, "no valid move: holds")
-        apply_move(self.model, move)
-        return move
+                view = dataclasses.replace(view, last_error=error)
+        return Move(actor, None, None, "no valid move: holds")
 
     def play_turn(self) -> None:
-        """Every seated player moves, then the turn's days are simulated."""
+        """Every seated player moves, then the turn's days are simulated.
+
+        Moves are simultaneous: every seat is briefed on the same state and
+        every move is checked against it before any is applied (in actor order).
+        """
         m = self.model
         k = round(m.time)
-        for actor in self.order:
-            player = self.players[actor]
-            move = self._move_of(actor, player)
+        views = {actor: self.view(actor) for actor in self.order}
+        moves = [(a, self._move_of(a, self.players[a], views[a])) for a in self.order]
+        for actor, move in moves:
+            apply_move(m, move)
             self.record.add(
                 "move",
                 turn=self.turn,
                 step=k,
                 day=k * m.step_days,
                 actor=actor,
-                player=player.kind,
+                player=self.players[actor].kind,
                 move=move.as_record(),
             )
-            self.transcript += [f"-> {actor} ({player.kind}) moves: {_describe(move)}", ""]
+            self.transcript += [
+                f"-> {actor} ({self.players[actor].kind}) moves: {_describe(move)}",
+                "",
+            ]
         m.run_for(min(self.steps, m.n_steps - k))
         self.turn += 1
 

@@ -1,7 +1,7 @@
 """A player's move, how it is checked and applied, and the scripted move file.
 
 A :class:`Move` is what one seated actor does at one turn: an escalation
-choice (``hold``, ``climb``, ``descend`` or a decision layer's option id)
+choice (``hold`` or the id of a response option the decision layer opens to it now)
 and/or a change of its rules (a supplier only: ``posture``, ``add_rules``,
 ``remove_rules``, as in a scenario's ``schedule`` entry). :func:`apply_move`
 checks the whole move first and applies it only when every part is valid,
@@ -250,8 +250,14 @@ class ScriptedMoves:
         start_day: float,
         end_day: float,
         observation: Mapping[str, Any],
+        open_choices: Sequence[str] = (),
     ) -> list[tuple[int, MoveSpec]]:
-        """Moves of ``actor`` due at the turn covering days ``[start_day, end_day)``."""
+        """Moves of ``actor`` due at the turn covering days ``[start_day, end_day)``.
+
+        A conditional move waits while its choice is not open to the actor
+        (an option's gate or cooldown); a dated move is due at its turn
+        whatever, and is refused with a clear error if it cannot be made.
+        """
         out = []
         for i, spec in enumerate(self.specs):
             if spec.actor != actor or (i in self.fired and spec.once):
@@ -262,7 +268,9 @@ class ScriptedMoves:
                 hit = start_day <= spec.day < end_day
             else:
                 assert spec.when is not None
-                hit = spec.when.holds(observation, turn)
+                hit = spec.when.holds(observation, turn) and (
+                    spec.choice is None or spec.choice in open_choices
+                )
             if hit:
                 out.append((i, spec))
         return out

@@ -35,7 +35,8 @@ class Player(Protocol):
 class ScriptedPlayer:
     """Plays an actor from a move file: dated moves at their turn, conditional moves when they fire.
 
-    Several moves due at the same turn are merged in file order: the last
+    A conditional move whose choice is not open this turn waits. Several
+    moves due at the same turn are merged in file order: the last
     choice wins, rule edits are combined (last posture wins; rules added and
     removed are concatenated). ``last_sources`` names the file lines behind
     the last move, for error messages.
@@ -48,7 +49,12 @@ class ScriptedPlayer:
     def move(self, view: TurnView) -> Move:
         """The file's moves due for this actor at this turn (a hold when none)."""
         due = self.moves.due(
-            view.actor, view.turn, view.day, view.day + view.days, view.observation
+            view.actor,
+            view.turn,
+            view.day,
+            view.day + view.days,
+            view.observation,
+            [c.id for c in view.choices],
         )
         self.last_sources = [self.moves.source(i) for i, _ in due]
         choice: str | None = None
@@ -75,7 +81,7 @@ def _merge_rules(a: Mapping[str, Any] | None, b: Mapping[str, Any]) -> dict[str,
 
 
 HELP = """Commands (one per line; an empty line ends your turn):
-  hold | climb | descend | <option id>   your escalation choice (default: hold)
+  hold | <option id>                     your choice among the options listed (default: hold)
   posture NAME                           switch your rules to a named posture (suppliers)
   add RULE_ID  /  remove RULE_ID         add a rule from your catalogue / remove one in force
   note TEXT                              why (goes into the game record)

@@ -80,15 +80,37 @@ def _metadata(directory: Path) -> dict[str, Any]:
             f"{directory}: no metadata.json; is this a directory written by "
             "'escalation-sim run', 'ensemble', 'compare' or 'sweep'?"
         )
-    return json.loads(path.read_text("utf-8"))
+    try:
+        meta = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResultsDirError(
+            f"{path}: not readable JSON ({_first_line(exc)}); it should be the metadata an "
+            "escalation-sim command wrote"
+        ) from None
+    if not isinstance(meta, dict):
+        raise ResultsDirError(
+            f"{path}: holds a {type(meta).__name__}, expected a mapping (kind, scenario, ...)"
+        )
+    return meta
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:160]
 
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ResultsDirError(f"{path}: missing (needed for this figure)")
-    if path.suffix == ".csv":
-        return pd.read_csv(path)
-    return pd.read_parquet(path)
+    try:
+        if path.suffix == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow, pandas and OS errors alike: the file is damaged
+        raise ResultsDirError(
+            f"{path}: cannot be read ({_first_line(exc)}); the file is damaged or truncated: "
+            "run the command that wrote it again"
+        ) from None
 
 
 def _save(fig: Figure, out: Path, name: str, fmt: str) -> Path:
@@ -164,7 +186,19 @@ def draw_run_figures(
 
     _check_format(fmt)
     directory = Path(directory)
-    result = load_run(directory)
+    try:
+        result = load_run(directory)
+    except (KeyError, TypeError) as exc:
+        raise ResultsDirError(
+            f"{directory}: metadata.json lacks or misstates {_first_line(exc)}"
+        ) from None
+    except Exception as exc:  # a damaged table or event log
+        if isinstance(exc, ResultsDirError):
+            raise
+        raise ResultsDirError(
+            f"{directory}: cannot be read ({_first_line(exc)}); a file is damaged or "
+            "truncated: run the command that wrote it again"
+        ) from None
 
     def figures() -> Iterator[tuple[str, Callable[[], Figure]]]:
         yield "escalation_curve", lambda: plots.escalation_curve(result)
@@ -259,7 +293,7 @@ def _labelled(directory: Path, folder: str, labels: list[str]) -> dict[str, pd.D
         return {}
     found = {p.stem: p for p in base.glob("*.parquet")}
     order = [lab for lab in labels if lab in found] + sorted(set(found) - set(labels))
-    return {lab: pd.read_parquet(found[lab]) for lab in order}
+    return {lab: _read(found[lab]) for lab in order}
 
 
 def draw_compare_figures(
@@ -493,4 +527,9 @@ def draw_figures(
         ResultsDirError: The directory is not a results directory or lacks a needed file.
     """
     kind = result_kind(directory)
-    return DRAWERS[kind](Path(directory), fmt=fmt, out=out, main_only=main_only)
+    try:
+        return DRAWERS[kind](Path(directory), fmt=fmt, out=out, main_only=main_only)
+    except KeyError as exc:  # a field the figures need is missing from metadata.json
+        raise ResultsDirError(
+            f"{directory}/metadata.json: lacks the field {_first_line(exc)} this {kind} needs"
+        ) from None

@@ -54,13 +54,15 @@ def _climb_lines(
         aid = ev["actor"]
         when = start + pd.Timedelta(days=ev["day"])
         rung = sc.ladder_for(aid).rungs[int(ev["to_rung"])].name
-        option = ev.get("option_name") or ev.get("option")
+        option = ev.get("option_label") or ev.get("option")
         what = f"{aid} climbs to {ev['to_rung']} {rung}" + (f" ({option})" if option else "")
         causes = ev.get("causes") or []
-        why = (
-            "; ".join(f"{readable_cause(c['cause'], sc)} {c['share']:.0%}" for c in causes[:2])
-            or "no named cause"
-        )
+        why = "; ".join(f"{readable_cause(c['cause'], sc)} {c['share']:.0%}" for c in causes[:2])
+        # A salient precedent that opened the option is named before the volume behind it.
+        triggers = ev.get("triggers") or []
+        if triggers:
+            why = f"trigger: {triggers[-1]}" + (f"; {why}" if why else "")
+        why = why or ev.get("cause") or "no named cause"
         notes.append(
             (float(ev["day"]), str(i), f"{when:%d %b} (day {ev['day']:g}): {what}. Why: {why}")
         )
@@ -77,6 +79,22 @@ def _climb_lines(
         notes.append((float(ev["day"]), "┆", text))
     notes.sort(key=lambda n: n[0])
     return [(mark, text) for _, mark, text in notes]
+
+
+def _option_summary(options: list[dict[str, Any]]) -> list[str]:
+    """One line per actor: the options it took without changing rung, how often and when."""
+    by_actor: dict[str, dict[str, list[float]]] = {}
+    for ev in options:
+        label = str(ev.get("option_label") or ev.get("option") or "option")
+        by_actor.setdefault(ev["actor"], {}).setdefault(label, []).append(float(ev["day"]))
+    lines = []
+    for actor, taken in by_actor.items():
+        parts = []
+        for label, days in taken.items():
+            when = f"day {days[0]:g}" if len(days) == 1 else f"days {days[0]:g}-{days[-1]:g}"
+            parts.append(f"{label} ×{len(days)} ({when})")
+        lines.append(f"{actor}: " + "; ".join(parts))
+    return lines
 
 
 def escalation_curve(
@@ -110,10 +128,25 @@ def escalation_curve(
     groups = _ladder_groups(sc, actors)
     dates = _to_dates(ts["date"])
     start = pd.Timestamp(sc.start_date)
-    decisions = [e for e in result.events if e["kind"] == "decision" and e["actor"] in actors]
+    # Moves on a ladder (a decision can also be an option taken without changing rung).
+    decisions = [
+        e
+        for e in result.events
+        if e["kind"] == "decision" and e["actor"] in actors and e["to_rung"] != e["from_rung"]
+    ]
     climbs = [e for e in decisions if e["to_rung"] > e["from_rung"]]
+    options = [
+        e
+        for e in result.events
+        if e["kind"] == "decision" and e["actor"] in actors and e["to_rung"] == e["from_rung"]
+    ]
     changes = [e for e in result.events if e["kind"] == "rule_change"]
     notes = _climb_lines(climbs, changes, result)
+    option_lines = [
+        wrapped
+        for text in _option_summary(options)
+        for wrapped in _wrap(text, initial_indent="  ", subsequent_indent="    ")
+    ]
     postures = _start_postures(ts)
     start_rules = [f"{s}: {posture_description(sc, s, p)}" for s, p in postures.items()]
     note_lines = [
@@ -128,7 +161,7 @@ def escalation_curve(
         for text in start_rules
         for line in _wrap(text, initial_indent="  ", subsequent_indent="    ")
     ]
-    text_rows = len(note_lines) + len(rule_lines) + 3
+    text_rows = len(note_lines) + len(rule_lines) + 3 + (len(option_lines) + 2) * bool(options)
     heights = [max(1.3, 0.32 * len(ladder.rungs)) for ladder, _ in groups] + [1.4, 1.4]
     notes_height = 0.16 * text_rows + 0.2
     fig = _figure(12.0, sum(heights) + notes_height + 1.4)
@@ -194,6 +227,20 @@ def escalation_curve(
                         },
                         zorder=5,
                     )
+            for ev in options:
+                if ev["actor"] == aid:
+                    when = start + pd.Timedelta(days=ev["day"])
+                    ax.plot(
+                        [when],
+                        [ev["to_rung"] + offset],
+                        marker="D",
+                        ms=4,
+                        color=colour,
+                        mec="white",
+                        mew=0.5,
+                        ls="none",
+                        zorder=4,
+                    )
         _rung_axis(ax, names)
         ax.set_title(f"{ladder.name}: {', '.join(members)}", loc="left", fontsize=9)
         handles = ax.get_legend_handles_labels()[0]
@@ -201,6 +248,10 @@ def escalation_curve(
             Line2D([], [], marker="^", color=GREY, ls="none", label="climb (number: see notes)"),
             Line2D([], [], marker="v", color=GREY, ls="none", label="descent"),
         ]
+        if any(ev["actor"] in members for ev in options):
+            handles.append(
+                Line2D([], [], marker="D", ms=4, color=GREY, ls="none", label="act, no move")
+            )
         if changes and ax is axes[0]:
             handles.append(
                 Line2D([], [], ls="--", color=GREY, label="rule change\n(supplier's colour)")
@@ -234,9 +285,48 @@ def escalation_curve(
     )
     axp.set_ylabel("pressure (index)", fontsize=8)
     axp.set_ylim(bottom=0)
-    axp.set_title(f"{sc.actors[russia].name}'s escalation pressure", loc="left", fontsize=9)
+    axp.set_title(
+        f"{sc.actors[russia].name}'s escalation pressure, and each side's cumulative "
+        "escalation score (Rivera et al. 2024)",
+        loc="left",
+        fontsize=9,
+    )
+    score_cols = [f"score.{a}" for a in actors if f"score.{a}" in ts]
+    if score_cols:
+        axq = axp.twinx()
+        west = [c for c in score_cols if sc.actors[c.split(".", 1)[1]].side == "west"]
+        lines = [(f"score.{russia}", [f"score.{russia}"], actor_colour(russia), russia)]
+        if west:
+            lines.append(("west", west, GREY, "suppliers (sum)"))
+        for _, cols, colour, name in lines:
+            cols = [c for c in cols if c in ts]
+            if cols:
+                cum = ts[cols].sum(axis=1).cumsum()
+                axq.step(
+                    dates,
+                    cum,
+                    where="post",
+                    color=colour,
+                    lw=1.1,
+                    ls="-.",
+                    label=f"{name}: cumulative score",
+                )
+        axq.set_ylabel("score (cumulative)", fontsize=8)
+        axq.set_ylim(bottom=0)
+        axq.tick_params(labelsize=7)
+        h1, l1 = axp.get_legend_handles_labels()
+        h2, l2 = axq.get_legend_handles_labels()
+        axp.legend(
+            h1 + h2,
+            l1 + l2,
+            loc="upper left",
+            bbox_to_anchor=(1.06, 1.0),
+            fontsize=8,
+            frameon=False,
+        )
+    else:
+        _legend_outside(axp)
     axp.tick_params(labelbottom=False)
-    _legend_outside(axp)
 
     # Cumulative strikes inside Russia by supplier, first strikes marked.
     axs = axes[-1]
@@ -293,6 +383,8 @@ def escalation_curve(
     ax_notes.axis("off")
     lines = ["Climbs (numbers on the curves) and rule changes (dashed lines), with their causes:"]
     lines += note_lines or ["  no actor climbed in this run"]
+    if options:
+        lines += ["", "Acts without a move: options taken without changing rung (◆ on the curves):", *option_lines]
     lines += ["", "Rules in force at the start:", *rule_lines]
     ax_notes.text(
         0.0,

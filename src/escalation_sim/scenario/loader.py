@@ -57,10 +57,14 @@ def default_data() -> tuple[dict[str, Any], Locations]:
 SCENARIO_SUFFIX = ".yaml"
 
 
+def shipped_folder() -> Path:
+    """The folder of the example scenarios shipped inside the package."""
+    return Path(str(resources.files("escalation_sim.scenario.data").joinpath("scenarios")))
+
+
 def shipped_scenarios() -> dict[str, Path]:
     """The example scenarios shipped inside the package, by name (file stem), sorted."""
-    folder = Path(str(resources.files("escalation_sim.scenario.data").joinpath("scenarios")))
-    return {p.stem: p for p in sorted(folder.glob(f"*{SCENARIO_SUFFIX}"))}
+    return {p.stem: p for p in sorted(shipped_folder().glob(f"*{SCENARIO_SUFFIX}"))}
 
 
 def shipped_scenario(name: str | Path) -> Path | None:
@@ -158,7 +162,10 @@ def _read_with_extends(
         parent_label = str(Path(label).parent / parent)
         if not exists and (packaged := shipped_scenario(parent)) is not None:
             parent_path, parent_label = packaged, f"{parent} (shipped scenario)"
-        elif not parent_path.is_relative_to(root):
+        elif not (
+            parent_path.is_relative_to(root)
+            or parent_path.is_relative_to(_resolve(shipped_folder()))  # the package's own chain
+        ):
             raise refuse(
                 f"{shown} lies outside the scenario's folder {root}: 'extends' may name files "
                 "under it, or a shipped scenario by name (escalation-sim scenarios lists "

@@ -479,8 +479,10 @@ def load_ranges(path: str | Path | None = None) -> AssumptionRanges:
     """Read and validate a ranges file (``None``: the package's own).
 
     The entries are checked against the package defaults where their path
-    exists there (a user's file may name actors or keys of its own scenarios;
-    those are checked against the experiment's baseline when it runs).
+    exists there. A user's file may name actors or keys of its own scenarios:
+    those are checked when an experiment runs (each must name a number of its
+    scenarios; a scenario value outside its range is reported as a warning,
+    since the assumption sets replace it).
 
     Raises:
         ScenarioError: With the file, line and field of every problem.

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from escalation_sim.experiment import aggregate
-from escalation_sim.experiment.common import read_parquet, write_json
+from escalation_sim.experiment.common import input_files, read_parquet, write_json
 from escalation_sim.experiment.core import Experiment, Plan
 from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.outcomes import COUNT_PREFIXES
@@ -215,6 +215,7 @@ def sweep(
         key={"sweep_hash": sw.hash, "root_seed": sw.spec.seed, "runs": sw.runs},
         runs={STORE: sw.runs},
         tasks=lambda store, missing, size: _sweep_tasks(sw, seeds, missing, size),
+        inputs=input_files(source, sw.base_path),
     )
     with Experiment(plan, opts) as ex:
         done = ex.run()

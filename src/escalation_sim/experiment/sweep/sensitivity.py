@@ -131,25 +131,39 @@ def size_warning(design: Any, points: int) -> str | None:
     )
 
 
-def noise_share(values: pd.DataFrame, outcome: str) -> float | None:
+def noise_share(values: pd.DataFrame, outcome: str, *, common_seeds: bool = False) -> float | None:
     """Share of the variance of the point means that is replication noise (estimated).
 
-    Each point mean carries the run-to-run variance divided by the replications;
-    its estimate is the mean within-point variance over ``replications``.
+    Each point mean carries the run-to-run noise divided by the replications.
+    With independent seeds that noise is the within-point variance; with common
+    seeds (replication ``r`` has the same seed at every point) the part shared
+    by all points cancels between them, and what remains is the point x seed
+    interaction, the residual of a two-way layout.
+
+    Args:
+        values: One row per run: ``point``, ``replication`` and ``outcome``.
+        outcome: The outcome column.
+        common_seeds: Replication ``r`` runs on the same seed at every point.
 
     Returns:
-        The share (may exceed 1 when the parameters explain nothing), or ``None``
-        with one replication per point or no variation at all.
+        The share (above 1 when the parameters explain less than the noise), or
+        ``None`` with one replication per point or no variation at all.
     """
-    groups = values.groupby("point")[outcome]
-    reps = int(groups.size().min())
-    if reps < 2:
+    table = values.pivot_table(index="point", columns="replication", values=outcome)
+    y = table.to_numpy(dtype=float)
+    points, reps = y.shape
+    if reps < 2 or points < 2 or np.isnan(y).any():
         return None
-    between = float(groups.mean().var(ddof=1))
-    within = float(groups.var(ddof=1).mean()) / reps
+    means = y.mean(axis=1)
+    between = float(means.var(ddof=1))
+    if common_seeds:
+        resid = y - means[:, None] - y.mean(axis=0)[None, :] + y.mean()
+        noise = float((resid**2).sum()) / ((points - 1) * (reps - 1)) / reps
+    else:
+        noise = float(y.var(axis=1, ddof=1).mean()) / reps
     if between <= 0:
-        return None if within == 0 else float("inf")
-    return within / between
+        return None if noise == 0 else float("inf")
+    return noise / between
 
 
 def _flags(
@@ -304,9 +318,9 @@ def sensitivity_indices(sw: ResolvedSweep, runs: pd.DataFrame) -> Sensitivity:
             blank = [Estimate(i, np.full(len(names), np.nan)) for i in INDICES[method]]
             rows += [{**r, "flag": "never varied"} for r in _rows(outcome, method, names, blank)]
             continue
-        share = noise_share(runs, outcome)
+        share = noise_share(runs, outcome, common_seeds=sw.spec.seeds == "common")
         if share is not None and share > NOISE_SHARE_WARNING:
-            noisy.append(f"{outcome} {min(share, 9.99):.0%}" if share < 10 else f"{outcome} >999%")
+            noisy.append(f"{outcome} {share:.0%}" if share < 10 else f"{outcome} >999%")
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")

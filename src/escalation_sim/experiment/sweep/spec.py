@@ -63,6 +63,8 @@ from escalation_sim.scenario.source import Locations, read_yaml_file
 
 #: Problems listed before a sweep file's design-point check gives up.
 MAX_POINT_PROBLEMS = 5
+#: Most design points of a sweep (each is validated as a scenario before anything runs).
+MAX_POINTS = 100_000
 
 
 # --------------------------------------------------------------------------- schema
@@ -85,6 +87,30 @@ class SweepSpec(Strict):
 def expected_points(spec: SweepSpec) -> int:
     """How many points a sweep file's design makes (before sampling anything)."""
     return spec.design.points(spec.parameters)
+
+
+def check_design_size(spec: SweepSpec) -> str | None:
+    """Why a design is too large to run (``None``: it is not), known before anything is sampled.
+
+    Every point is validated as a scenario and sampled in memory, and every run
+    gets a seed: :data:`MAX_POINTS` points and :data:`~escalation_sim.experiment.common.MAX_RUNS`
+    runs bound the time and memory a sweep may ask for.
+    """
+    from escalation_sim.experiment.common import MAX_RUNS
+
+    points = expected_points(spec)
+    runs = points * spec.replications
+    if points > MAX_POINTS:
+        return (
+            f"the design makes {points:,} points; at most {MAX_POINTS:,} (each point is checked "
+            "as a scenario and run); use fewer samples, trajectories or levels"
+        )
+    if runs > MAX_RUNS:
+        return (
+            f"the design makes {points:,} points x {spec.replications:,} replications = "
+            f"{runs:,} runs; at most {MAX_RUNS:,}"
+        )
+    return None
 
 
 def design_seed(spec: SweepSpec) -> int:
@@ -388,6 +414,9 @@ def load_sweep(
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_validation_problems(exc, locs, label, data)) from None
+    size_problem = check_design_size(spec)
+    if size_problem:
+        raise ScenarioError([Problem(label, _locate(locs, ("design",), label), "design", size_problem)])
 
     # The base scenario, its horizon and fixed overrides.
     base_path = folder / spec.base

@@ -148,14 +148,13 @@ class DecisionLayer:
         draws = m.streams["decide"].random(len(m.actor_ids))
         for u, aid in zip(draws.tolist(), m.actor_ids, strict=True):
             actor = m.actor[aid]
-            actor.score_now, actor.kahn_now, actor.option_now = 0, 0, ""
-            if not actor.automated:
+            if aid in m.seated:  # a player chooses between steps (model.choose)
                 continue
             dm = self.models[aid]
             opts = self.open_options(actor) if dm.gated else self.options[aid]
             verdict = dm.choose(actor, opts, self.resolve(actor), u, days)
             if verdict.option.kind != "hold":
-                self.apply(step, day, actor, verdict, cause="")
+                self.apply(step, day, actor, verdict)
 
     def open_options(self, actor: StateActor) -> list[OptionSpec]:
         """The options open to an actor now (hold first)."""
@@ -170,9 +169,12 @@ class DecisionLayer:
         )
 
     def apply(
-        self, step: int, day: float, actor: StateActor, verdict: Verdict, cause: str
+        self, step: int, day: float, actor: StateActor, verdict: Verdict, **extra: Any
     ) -> Decision:
-        """Carry out a chosen option: move on the ladder, answer the case, stake or vindicate threats."""
+        """Carry out a chosen option: move on the ladder, answer the case, stake or vindicate threats.
+
+        ``extra`` fields go into the ``decision`` event (a player's ``cause``, ``by``).
+        """
         m = self.model
         o = verdict.option
         before = actor.rung
@@ -196,7 +198,6 @@ class DecisionLayer:
             model=self.models[actor.actor_id].name,
             causes=actor.causes(),
             triggers=triggers,
-            cause=cause,
         )
         actor.rung = decision.to_rung
         if actor.rung > actor.peak_rung:
@@ -220,39 +221,33 @@ class DecisionLayer:
             actor.ladder.rung(actor.rung),
             self.adversaries[actor.actor_id],
         )
-        m._log_decision(step, day, decision)
+        m._log_decision(step, day, decision, **extra)
         return decision
 
     # ------------------------------------------------------------------ players
     def choices(self, actor_id: str) -> list[Choice]:
-        """What an actor may choose now."""
+        """What an actor may choose now: its open options, hold first."""
         actor = self.model.actor[actor_id]
         return [as_choice(o, actor.rung) for o in self.open_options(actor)]
 
-    def choose(self, actor_id: str, choice_id: str, *, cause: str) -> Decision | None:
-        """Apply a player's choice as the decision layer would; ``None`` for hold.
-
-        Raises:
-            ValueError: ``choice_id`` is not open to the actor now (the message names the valid ids).
-        """
-        m = self.model
-        actor = m.actor[actor_id]
-        opts = {o.id: o for o in self.open_options(actor)}
-        if choice_id not in opts:
-            raise ValueError(
-                f"{actor_id} cannot choose {choice_id!r} now; valid choices: {', '.join(opts)}"
-            )
-        o = opts[choice_id]
-        if o.kind == "hold":
-            return None
-        # Chosen between steps, it takes effect in (and is logged at) the next step.
-        step = round(m.time) + 1
-        return self.apply(step, step * m.step_days, actor, Verdict(o, 1.0, 0.0, o.cost), cause)
+    def resolve_choice(self, actor_id: str, choice_id: str) -> OptionSpec | None:
+        """The open option a choice id names (``climb`` and ``descend`` name the obvious one)."""
+        actor = self.model.actor[actor_id]
+        opts = self.open_options(actor)
+        by_id = {o.id: o for o in opts}
+        if choice_id in by_id:
+            return by_id[choice_id]
+        if choice_id == "climb":
+            return next((o for o in opts if o.rung == actor.rung + 1 and not o.descend), None)
+        if choice_id == "descend":
+            return next((o for o in opts if o.descend), None)
+        return None
 
     def observation(self, actor_id: str) -> dict[str, Any]:
         """What an actor perceives now: its case, precedents, the other side's rungs and acts."""
         actor = self.model.actor[actor_id]
         obs = actor.last_observation
+        window = self.model.spec.decisions.perception.smoothing_days
         return {
             "actor": actor_id,
             "rung": actor.rung,
@@ -267,6 +262,7 @@ class DecisionLayer:
                 for d, a in actor.seen_acts
             ],
             "perceived_today": dict(obs.flows) if obs else {},
+            "strikes_seen_by_supplier": actor.seen_strike_counts(window),
             "perceived_harm_today": actor.last_harm,
             "top_causes": actor.causes(),
         }

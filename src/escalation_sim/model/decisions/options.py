@@ -20,7 +20,15 @@ from escalation_sim.scenario.schema import OptionSpec
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """An option an actor may choose now (what a player is shown)."""
+    """An option an actor may choose now (what a player is shown).
+
+    Attributes:
+        id: What a move names (an option id; ``climb`` and ``descend`` are accepted too).
+        kind: The option's kind (``hold``, ``statement``, ``exercise``, ...).
+        label: One line for a menu.
+        to_rung: The rung the actor climbs or descends to (``None``: no move).
+        description: What the option means.
+    """
 
     id: str
     kind: str
@@ -49,7 +57,6 @@ class Decision:
     model: str
     causes: list[tuple[str, float]]
     triggers: list[str]
-    cause: str = ""
 
 
 def target_rung(option: OptionSpec, rung: int) -> int:

@@ -99,6 +99,7 @@ class Observation:
     Attributes:
         flows: Perceived amount per channel (``strikes:<supplier>``, ``losses``,
             ``harm``), in pressure units before the actor's own weights.
+        counts: Perceived strikes per ``strikes:<supplier>`` channel.
         causes: Per channel, the amount by cause label (who, with what, where,
             under which rule: the analyst's trace of the perceived strikes).
         triggers: Precedents perceived this step.
@@ -108,6 +109,7 @@ class Observation:
     """
 
     flows: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
     causes: dict[str, dict[str, float]] = field(default_factory=dict)
     triggers: list[Trigger] = field(default_factory=list)
     acts: list[PerceivedAct] = field(default_factory=list)
@@ -125,6 +127,8 @@ class Observation:
         for channel, by_cause in other.causes.items():
             for cause, amount in by_cause.items():
                 self.add(channel, cause, amount)
+        for channel, n in other.counts.items():
+            self.counts[channel] = self.counts.get(channel, 0) + n
         self.triggers += other.triggers
         self.acts += other.acts
         self.provocation += other.provocation
@@ -273,7 +277,9 @@ class Perception:
                 label = cause_label(true, weapon, zone, rule)
                 if seen != true:
                     label += f" (attributed to {self.actor_ids[seen]})"
-                rus.add(f"strikes:{self.actor_ids[seen]}", label, weight)
+                channel = f"strikes:{self.actor_ids[seen]}"
+                rus.add(channel, label, weight)
+                rus.counts[channel] = rus.counts.get(channel, 0) + 1
                 if not self._precedent[seen]:
                     self._precedents(rus, seen, weapon, c, d)
         if russian_units_destroyed:
