@@ -75,6 +75,7 @@ def test_force_never_replaces_a_directory_this_tool_did_not_write(tmp_path: Path
     assert len(again.runs) == 3
 
 
+@pytest.mark.slow
 def test_out_may_not_be_the_current_directory_or_hold_the_inputs(tmp_path: Path) -> None:
     scenario = tmp_path / "mine.yaml"
     scenario.write_text(DEFAULT.read_text())
@@ -180,7 +181,14 @@ def fresh(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("kind", sorted(CORRUPTIONS))
+#: Kinds run only in the full suite (each like a faster one: a file failing its checksum).
+SLOW_KINDS = ("garbage", "zero-length", "deleted steps file")
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [pytest.param(k, marks=pytest.mark.slow) if k in SLOW_KINDS else k for k in sorted(CORRUPTIONS)],
+)
 def test_corrupt_chunks_are_detected_said_and_run_again(kind: str, tmp_path: Path, fresh) -> None:
     out = tmp_path / "ens"
     _interrupted(out)
@@ -288,8 +296,8 @@ def test_a_failed_start_leaves_nothing_that_blocks_the_corrected_command(tmp_pat
         (["--chunk-size", "1000000"], "--chunk-size must be a whole number from 1 to"),
         (["--runs", str(10**12)], "is more than 1,000,000"),
         (["--dask", "not a url"], "is not a Dask scheduler address"),
-        (["--seed", "-1"], "must be an integer from 0 to 9223372036854775807"),
-        (["--seed", str(2**63)], "must be an integer from 0 to 9223372036854775807"),
+        (["--seed", "-1"], "Invalid value for '--seed'"),
+        (["--seed", str(2**63)], "Invalid value for '--seed'"),
     ],
 )
 def test_experiment_bounds_are_clean_errors_before_any_work(args, message, tmp_path) -> None:
@@ -300,9 +308,19 @@ def test_experiment_bounds_are_clean_errors_before_any_work(args, message, tmp_p
     assert not (tmp_path / "e").exists() and not partial_dir(tmp_path / "e").exists()
 
 
-@pytest.mark.parametrize("command", ["run", "ensemble", "compare"])
+def test_the_api_takes_the_seeds_the_command_line_takes() -> None:
+    from escalation_sim.experiment.seeds import SEED_MAX, check_seed
+
+    assert SEED_MAX == 2**63 - 1
+    assert check_seed(SEED_MAX) == SEED_MAX
+    for bad in (-1, 2**63, True, 1.5):
+        with pytest.raises(ValueError, match="integer from 0 to"):
+            check_seed(bad)
+
+
+@pytest.mark.parametrize("command", ["run", "ensemble", "compare", "robustness"])
 def test_every_command_checks_seeds_alike(command: str, tmp_path: Path) -> None:
-    scenarios = [str(DEFAULT), str(PRE)] if command == "compare" else [str(DEFAULT)]
+    scenarios = [str(DEFAULT), str(PRE)] if command in ("compare", "robustness") else [str(DEFAULT)]
     for seed in ("-1", str(2**63), "x"):
         args = [command, *scenarios, "--days", "2", "--seed", seed, "--out", str(tmp_path / "o")]
         result = CliRunner().invoke(main, args)
@@ -404,3 +422,10 @@ def test_pool_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -> No
     for child in alive:
         child.kill()
     assert not alive, f"left running after their parent died: {alive}"
+
+
+def test_an_unwritable_out_is_a_clean_error_before_any_run(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    for out in (tmp_path / "a-file" / "ens", Path("/proc/escalation-sim-test")):
+        args = ["ensemble", str(DEFAULT), "--runs", "2", "--days", "2", "--out", str(out)]
+        _clean_error(CliRunner().invoke(main, [*args, "--jobs", "1"]), "cannot create")

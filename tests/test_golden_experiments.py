@@ -38,7 +38,9 @@ def test_small_experiments_reproduce_the_recorded_outputs() -> None:
         changed = [f for f in names if stored[case].get(f) != files.get(f)]
         if changed:
             differ[case] = changed
-    assert not differ, f"outputs changed (run tools/golden_outputs.py --write if intended): {differ}"
+    assert not differ, (
+        f"outputs changed (run tools/golden_outputs.py --write if intended): {differ}"
+    )
 
 
 def test_digests_cover_every_result_file_and_ignore_only_volatile_metadata(tmp_path: Path) -> None:

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("golden_outputs", ROOT / "tools/golden_outputs.py")
+    spec = importlib.util.spec_from_file_location(
+        "golden_outputs", ROOT / "tools/golden_outputs.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -27,4 +29,6 @@ def test_shipped_scenarios_reproduce_the_recorded_outputs() -> None:
     assert sorted(current) == sorted(stored), "scenarios or seeds changed: regenerate the digests"
     differ = {k: [f for f in v if stored[k].get(f) != v[f]] for k, v in current.items()}
     differ = {k: v for k, v in differ.items() if v}
-    assert not differ, f"outputs changed (run tools/golden_outputs.py --write if intended): {differ}"
+    assert not differ, (
+        f"outputs changed (run tools/golden_outputs.py --write if intended): {differ}"
+    )

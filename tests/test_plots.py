@@ -69,8 +69,7 @@ def test_actor_colours_are_fixed_and_distinct():
 def test_escalation_curve_has_a_panel_per_ladder_and_a_line_per_actor(adaptive, tmp_path):
     sc = adaptive.scenario
     fig = plots.escalation_curve(adaptive)
-    # Panels: the escalation-score axis twinned on the pressure panel has no title of its own.
-    axes = [ax for ax in visible_axes(fig) if ax.get_title(loc="left")]
+    axes = [ax for ax in visible_axes(fig) if ax.get_title(loc="left")]  # twin axes have none
     ladders = {id(sc.ladder_for(a)) for a in sc.actors}
     assert len(axes) == len(ladders) + 2  # ladders, Russia's pressure, strikes inside Russia
     for aid, actor in sc.actors.items():

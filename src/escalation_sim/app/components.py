@@ -20,7 +20,10 @@ from escalation_sim.model.control import MoveError, rule_catalogue
 from escalation_sim.play import Move, briefing, turn_view
 
 #: Page-wide style: rule ids and postures keep their case on buttons.
-CSS = ".v-btn { text-transform: none !important; } .esim-text p { margin-bottom: 4px; }"
+CSS = (
+    ".v-btn { text-transform: none !important; } .v-btn-toggle { flex-wrap: wrap; }"
+    " .esim-text p { margin-bottom: 4px; }"
+)
 
 
 def _html(text: str) -> None:

@@ -455,15 +455,17 @@ def robustness_command(
         list(scenarios),
         **common,
         ci=ci,
-        jobs=jobs,
-        out=out,
-        dask=dask,
-        chunk_size=chunk_size,
-        start_method=start_method,
-        progress=_progress(progress),
-        restart=restart,
-        force=force,
-        command=_command_line(),
+        options=_execution(
+            out,
+            jobs=jobs,
+            dask=dask,
+            chunk_size=chunk_size,
+            start_method=start_method,
+            restart=restart,
+            force=force,
+            progress=progress,
+            plot=plot,
+        ),
     )
     for warning in result.metadata.get("warnings", []):
         click.echo(f"warning: {warning}", err=True)

@@ -181,6 +181,11 @@ class Experiment:
                     )
         try:
             self.workdir = WorkDir(work, {"kind": plan.kind, **plan.key}, restart=options.restart)
+        except OSError as exc:  # an unwritable --out: found before any run, not after
+            self.close()
+            raise OutputError(
+                f"--out {options.out}: cannot create {work}: {exc.strerror or exc}"
+            ) from None
         except BaseException:
             self.close()
             raise

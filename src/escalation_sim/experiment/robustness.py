@@ -30,6 +30,7 @@ judgement, it does not weigh them by how likely they are.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import itertools
 import json
 import math
@@ -268,7 +269,22 @@ def plan_robustness(
 ) -> RobustnessPlan:
     """Validate a robustness experiment and draw its assumption sets; run nothing.
 
-    Args: as for :func:`robustness`.
+    Args:
+        scenarios: Two or more scenarios (files or objects); the first is the
+            baseline. A mapping gives their labels; otherwise labels are file
+            stems (or scenario names). Conclusions name scenarios by label.
+        samples: Assumption sets (Latin hypercube over the ranges).
+        runs: Runs per scenario and set (the same seeds in every one).
+        seed: Root seed of the runs' seeds and of the sampling.
+        days: Override every scenario's horizon (days).
+        overrides: ``key.path=value`` overrides applied to every scenario; a
+            path they set is held fixed (not sampled).
+        ranges: A ranges file or object (``None``: the package's).
+        regions: Sample only these regions of the ranges (``decisions``,
+            ``policy``, ``battlefield``; default all).
+        conclusions: A conclusions file or list (``None``: the package's, those
+            whose scenarios are given).
+        outcomes: Outcomes compared in every set (default: the key outcomes).
 
     Raises:
         ScenarioError: A scenario, override, ranges or conclusions file is
@@ -512,43 +528,21 @@ def _tasks(
 def robustness(
     scenarios: Sequence[Scenario | str | Path] | Mapping[str, Scenario | str | Path],
     *,
-    samples: int = 32,
-    runs: int = 20,
-    seed: int = 0,
-    days: int | None = None,
-    overrides: Sequence[str] = (),
-    ranges: AssumptionRanges | str | Path | None = None,
-    regions: Sequence[str] | None = None,
-    conclusions: Sequence[Conclusion] | str | Path | None = None,
-    outcomes: Sequence[str] | None = None,
     ci: float = 0.95,
     options: ExecutionOptions | None = None,
-    **execution: Any,
+    **arguments: Any,
 ) -> RobustnessResult:
     """Check declared conclusions across assumption sets drawn from plausible ranges.
 
     Args:
-        scenarios: Two or more scenarios (files or objects); the first is the
-            baseline. A mapping gives their labels; otherwise labels are file
-            stems (or scenario names). Conclusions name scenarios by label.
-        samples: Assumption sets (Latin hypercube over the ranges).
-        runs: Runs per scenario and set (the same seeds in every one).
-        seed: Root seed of the runs' seeds and of the sampling.
-        days: Override every scenario's horizon (days).
-        overrides: ``key.path=value`` overrides applied to every scenario; a
-            path they set is held fixed (not sampled).
-        ranges: A ranges file or object (``None``: the package's).
-        regions: Sample only these regions of the ranges (``decisions``,
-            ``policy``, ``battlefield``; default all).
-        conclusions: A conclusions file or list (``None``: the package's, those
-            whose scenarios are given).
-        outcomes: Outcomes compared in every set (default: the key outcomes).
+        scenarios: As for :func:`plan_robustness`.
         ci: Confidence level of every interval.
         options: How to run and where to write
             (:class:`~escalation_sim.experiment.options.ExecutionOptions`).
-        **execution: Any field of ``ExecutionOptions`` as a keyword (``out=``,
-            ``jobs=``, ``dask=``, ``chunk_size=``, ``start_method=``, ``progress=``,
-            ``restart=``, ``force=``, ``on_chunk=``, ``command=``).
+        **arguments: The design, as for :func:`plan_robustness` (``samples``,
+            ``runs``, ``seed``, ``days``, ``overrides``, ``ranges``, ``regions``,
+            ``conclusions``, ``outcomes``), and any field of ``ExecutionOptions``
+            as a keyword (``out=``, ``jobs=``, ``dask=``, ``chunk_size=``, ...).
 
     Returns:
         The conclusions' shares, per-set differences and levels, the assumption
@@ -559,21 +553,13 @@ def robustness(
         ExperimentError: Fewer than two scenarios, or an unknown outcome.
         ExperimentInterrupted: Interrupted; finished runs are kept for a resume.
     """
+    design_names = set(inspect.signature(plan_robustness).parameters) - {"scenarios"}
+    design = {k: v for k, v in arguments.items() if k in design_names}
+    execution = {k: v for k, v in arguments.items() if k not in design_names}
     opts = ExecutionOptions.of(options, execution, caller="robustness")
     if not 0 < ci < 1:
         raise ExperimentError(f"--ci must be between 0 and 1, got {ci}")
-    plan = plan_robustness(
-        scenarios,
-        samples=samples,
-        runs=runs,
-        seed=seed,
-        days=days,
-        overrides=overrides,
-        ranges=ranges,
-        regions=regions,
-        conclusions=conclusions,
-        outcomes=outcomes,
-    )
+    plan = plan_robustness(scenarios, **design)
     labels = plan.labels
     facts = [scenario_metadata(sc) for sc in plan.scenarios]
     seeds = run_seeds(plan.root_seed, plan.runs)
@@ -590,7 +576,9 @@ def robustness(
         runs={lb: plan.samples * plan.runs for lb in labels},
         tasks=lambda lb, missing, size: _tasks(plan, lb, seeds, missing, size),
         max_chunk_size=plan.runs,
-        inputs=input_files(*scenario_labels(scenarios)[1], ranges, conclusions),
+        inputs=input_files(
+            *scenario_labels(scenarios)[1], design.get("ranges"), design.get("conclusions")
+        ),
     )
     with Experiment(core_plan, opts) as ex:
         done = ex.run()

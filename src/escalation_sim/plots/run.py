@@ -196,12 +196,11 @@ def escalation_curve(
                 when = start + pd.Timedelta(days=ev["day"])
                 up = ev["to_rung"] > ev["from_rung"]
                 y = ev["to_rung"] + offset
-                moved = ev["to_rung"] != ev["from_rung"]
                 ax.plot(
                     [when],
                     [y],
-                    marker=("^" if up else "v") if moved else "o",
-                    ms=7 if moved else 3.5,
+                    marker="^" if up else "v",
+                    ms=7,
                     color=colour,
                     mec="white",
                     mew=0.8,
@@ -248,11 +247,10 @@ def escalation_curve(
         handles += [
             Line2D([], [], marker="^", color=GREY, ls="none", label="climb (number: see notes)"),
             Line2D([], [], marker="v", color=GREY, ls="none", label="descent"),
-            Line2D([], [], marker="o", ms=3.5, color=GREY, ls="none", label="act, no move"),
         ]
         if any(ev["actor"] in members for ev in options):
             handles.append(
-                Line2D([], [], marker="D", ms=4, color=GREY, ls="none", label="option, same rung")
+                Line2D([], [], marker="D", ms=4, color=GREY, ls="none", label="act, no move")
             )
         if changes and ax is axes[0]:
             handles.append(
@@ -386,7 +384,7 @@ def escalation_curve(
     lines = ["Climbs (numbers on the curves) and rule changes (dashed lines), with their causes:"]
     lines += note_lines or ["  no actor climbed in this run"]
     if options:
-        lines += ["", "Options taken without changing rung (◆ on the curves):", *option_lines]
+        lines += ["", "Acts without a move: options taken without changing rung (◆ on the curves):", *option_lines]
     lines += ["", "Rules in force at the start:", *rule_lines]
     ax_notes.text(
         0.0,
