@@ -366,8 +366,10 @@ class AdaptationSpec(Spec):
     restraint_weight: NonNegative = Field(
         0.0, description="Widening push lost per unit of perceived Russian threat."
     )
-    threat_window_days: Positive = Field(
-        30.0, description="Days over which Russia's perceived acts count as its current threat."
+    threat_window_days: Annotated[float, Field(gt=0.0, le=120.0)] = Field(
+        30.0,
+        description="Days over which Russia's perceived acts count as its current threat "
+        "(at most 120: how long the other side's acts are remembered).",
     )
     change_prob: Probability = Field(description="Chance per step of acting once triggered.")
     min_days_between_changes: Annotated[int, Field(ge=0)] = 14
