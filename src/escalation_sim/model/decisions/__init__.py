@@ -11,7 +11,7 @@
 from escalation_sim.model.decisions.layer import DecisionLayer
 from escalation_sim.model.decisions.models import decision_model
 from escalation_sim.model.decisions.options import Choice, Decision
-from escalation_sim.model.decisions.perception import Observation, StrikeReport
+from escalation_sim.model.decisions.perception import Observation
 from escalation_sim.model.decisions.scales import RIVERA_SCORE, rivera_score
 
 __all__ = [
@@ -20,7 +20,6 @@ __all__ = [
     "Decision",
     "DecisionLayer",
     "Observation",
-    "StrikeReport",
     "decision_model",
     "rivera_score",
 ]

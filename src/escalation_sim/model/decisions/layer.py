@@ -29,8 +29,9 @@ from escalation_sim.model.decisions.options import (
     available,
     target_rung,
 )
-from escalation_sim.model.decisions.perception import Perception, StrikeReport
+from escalation_sim.model.decisions.perception import Perception
 from escalation_sim.model.decisions.scales import CONCRETE, RIVERA_SCORE
+from escalation_sim.model.engagement import StrikeReport
 from escalation_sim.scenario.schema import OptionSpec
 
 if TYPE_CHECKING:
