@@ -128,6 +128,40 @@ def test_actors_sharing_a_rung_are_drawn_apart(may30):
     assert max(starts) - min(starts) <= 0.5
 
 
+def test_escalation_curve_draws_what_russias_decision_model_weighs(may30):
+    """``cost_benefit``: the case against its cost bars; ``pressure``: against the next rung."""
+    flat = " ".join(texts(plots.escalation_curve(may30)).split())
+    assert "case for answering" in flat and "cheapest act pays" in flat
+    assert "threshold of its next rung" not in flat
+    sc = es.with_overrides(
+        es.load_scenario(SCENARIOS / "may30_kharkiv_counterfire.yaml"),
+        ["decisions.actors.RUS.model=pressure", "horizon_days=10"],
+    )
+    flat = " ".join(texts(plots.escalation_curve(es.run(sc, seed=2))).split())
+    assert "threshold of its next rung" in flat and "cheapest act pays" not in flat
+
+
+def test_cost_bars_are_where_the_cost_benefit_model_starts_to_prefer_acting(may30):
+    """Just below a bar no open option of its kind beats holding; just above one does."""
+    from escalation_sim.model.decisions.models import option_utility
+    from escalation_sim.model.decisions.options import target_rung
+    from escalation_sim.model.model import EscalationModel
+    from escalation_sim.plots.run import _answer_bars
+
+    sc = may30.scenario
+    model = EscalationModel(sc, seed=0)
+    rus = model.actor["RUS"]
+    assert rus.case == rus.pressure  # no precedent, no commitment at the start
+    act_bar, climb_bar = _answer_bars(sc, "RUS", np.array([rus.rung]))
+    opts = [o for o in model.decisions.open_options(rus) if o.kind != "hold" and not o.descend]
+    for bar, climbs in ((act_bar[0], False), (climb_bar[0], True)):
+        assert np.isfinite(bar)
+        kind = [o for o in opts if (target_rung(o, rus.rung) > rus.rung) == climbs]
+        for eps, wins in ((-0.01, False), (0.01, True)):
+            rus.pressure = bar + eps
+            assert any(option_utility(rus, o, 0.0) > 0 for o in kind) == wins, (climbs, eps)
+
+
 def russian_climbs(result: es.RunResult) -> list[dict]:
     return [
         e

@@ -12,6 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from escalation_sim.model.decisions.options import is_available, target_rung
+
 if TYPE_CHECKING:
     from escalation_sim.results import RunResult
 
@@ -97,6 +99,103 @@ def _option_summary(options: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _answer_bars(sc: Any, actor: str, rung_now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where acting starts to pay under the cost-benefit model, per step of a run.
+
+    An open option ``o`` is worth more than holding once the excess case
+    ``case - T_now`` exceeds its cost plus the risk of the other side's answer
+    (``decisions/models.py``). Per rung the actor stood on, this returns
+    ``T_now`` + the least such bar over the options open without any
+    precedent (gated options may open later), at baseline resolve (a higher
+    perceived resolve raises the risk): first for acts that keep the rung,
+    then for a climb to the next rung. NaN where no such option exists.
+    """
+    ladder = sc.ladder_for(actor)
+    prm = sc.decisions.actors[actor]
+    spec = sc.actors[actor]
+    risk_scale = prm.deterrence_weight * 2.0 * (1.0 - spec.risk_tolerance)
+    top = len(ladder.rungs) - 1
+    act_bar, climb_bar = {}, {}
+    for k in sorted(set(rung_now.tolist())):
+        t_now = ladder.rungs[k].climb_threshold
+        acts, climbs = [np.nan], [np.nan]
+        for o in sc.options_for(actor):
+            if o.kind == "hold" or not is_available(o, k, spec.start_rung, top, ()):
+                continue
+            price = o.cost + o.risk * risk_scale
+            if o.descend or o.answers <= price:
+                continue  # a stand-down, or never worth more than holding, however large the case
+            (climbs if target_rung(o, k) > k else acts).append(t_now + price)
+        act_bar[k], climb_bar[k] = np.nanmin(acts), np.nanmin(climbs)
+    return (
+        np.array([act_bar[k] for k in rung_now.tolist()]),
+        np.array([climb_bar[k] for k in rung_now.tolist()]),
+    )
+
+
+def _russia_case_panel(axp: Any, ts: pd.DataFrame, sc: Any, russia: str, dates: Any) -> None:
+    """Russia's case for answering against what its decision model weighs it by.
+
+    ``cost_benefit``: the case, the part its standing rung already answers
+    (shaded above it: the excess an act could answer) and the bars where the
+    cheapest act and the cheapest climb start to pay. ``pressure``: pressure
+    against the threshold of the next rung, as that model decides.
+    """
+    ladder = sc.ladder_for(russia)
+    rung_now = ts[f"rung.{russia}"].to_numpy().astype(int)
+    case = ts[f"pressure.{russia}"].to_numpy(dtype=float)
+    colour = actor_colour(russia)
+    if sc.decisions.actors[russia].model == "cost_benefit":
+        answered = np.array([ladder.rungs[k].climb_threshold for k in rung_now.tolist()])
+        act_bar, climb_bar = _answer_bars(sc, russia, rung_now)
+        axp.plot(dates, case, color=colour, lw=1.5, label=f"{russia} case for answering")
+        axp.step(dates, answered, where="post", color=GREY, lw=1.0, label="answered by its rung")
+        axp.fill_between(
+            dates,
+            answered,
+            case,
+            where=case > answered,
+            step=None,
+            color=colour,
+            alpha=0.18,
+            lw=0,
+            label="excess case an act could answer",
+        )
+        axp.step(
+            dates,
+            act_bar,
+            where="post",
+            color=GREY,
+            ls="--",
+            lw=1.1,
+            label="cheapest act pays\n(cost + risk, open options)",
+        )
+        axp.step(
+            dates,
+            climb_bar,
+            where="post",
+            color=GREY,
+            ls=":",
+            lw=1.3,
+            label="cheapest climb pays\n(cost + risk, open options)",
+        )
+        axp.set_ylabel("case (pressure units)", fontsize=8)
+        return
+    top = len(ladder.rungs) - 1
+    thresholds = [ladder.rungs[k + 1].climb_threshold if k < top else np.nan for k in rung_now]
+    axp.plot(dates, case, color=colour, lw=1.5, label=f"{russia} escalation pressure")
+    axp.step(
+        dates,
+        thresholds,
+        where="post",
+        color=GREY,
+        ls=":",
+        lw=1.3,
+        label="threshold of its next rung",
+    )
+    axp.set_ylabel("pressure (index)", fontsize=8)
+
+
 def escalation_curve(
     result: RunResult, *, actors: Sequence[str] | None = None, title: str | None = None
 ) -> Figure:
@@ -105,8 +204,10 @@ def escalation_curve(
     One panel per ladder (Russia's, the Western suppliers', Ukraine's: each
     actor climbs its own side's ladder, named on the axis; actors sharing a
     ladder are drawn slightly apart so that lines on the same rung stay
-    visible), then Russia's escalation pressure against the threshold of its
-    next rung, then the cumulative strikes inside Russia by supplier. Every
+    visible), then what Russia's decision model weighs (``cost_benefit``: its
+    case for answering, the part its standing rung already answers and where
+    the cheapest open act and climb start to pay; ``pressure``: its pressure
+    against the threshold of its next rung), then the cumulative strikes inside Russia by supplier. Every
     climb is a numbered ▲ (descents an unnumbered ▼); the notes under the
     panels say, for each number, who climbed to which rung and the two largest
     causes of its pressure, in full. Rule changes are dashed vertical lines,
@@ -261,32 +362,16 @@ def escalation_curve(
         )
         ax.tick_params(labelbottom=False)
 
-    # Russia's pressure against the next rung's threshold.
     axp = axes[len(groups)]
-    rladder = sc.ladder_for(russia)
-    rung_now = ts[f"rung.{russia}"].astype(int)
-    top = len(rladder.rungs) - 1
-    thresholds = [rladder.rungs[k + 1].climb_threshold if k < top else np.nan for k in rung_now]
-    axp.plot(
-        dates,
-        ts[f"pressure.{russia}"],
-        color=actor_colour(russia),
-        lw=1.5,
-        label=f"{russia} escalation pressure",
-    )
-    axp.step(
-        dates,
-        thresholds,
-        where="post",
-        color=GREY,
-        ls=":",
-        lw=1.3,
-        label="threshold of its next rung",
-    )
-    axp.set_ylabel("pressure (index)", fontsize=8)
+    _russia_case_panel(axp, ts, sc, russia, dates)
     axp.set_ylim(bottom=0)
+    what = (
+        "case for answering against what answering costs"
+        if sc.decisions.actors[russia].model == "cost_benefit"
+        else "escalation pressure against the threshold of its next rung"
+    )
     axp.set_title(
-        f"{sc.actors[russia].name}'s escalation pressure, and each side's cumulative "
+        f"{sc.actors[russia].name}'s {what}, and each side's cumulative "
         "escalation score (Rivera et al. 2024)",
         loc="left",
         fontsize=9,
@@ -384,7 +469,11 @@ def escalation_curve(
     lines = ["Climbs (numbers on the curves) and rule changes (dashed lines), with their causes:"]
     lines += note_lines or ["  no actor climbed in this run"]
     if options:
-        lines += ["", "Acts without a move: options taken without changing rung (◆ on the curves):", *option_lines]
+        lines += [
+            "",
+            "Acts without a move: options taken without changing rung (◆ on the curves):",
+            *option_lines,
+        ]
     lines += ["", "Rules in force at the start:", *rule_lines]
     ax_notes.text(
         0.0,
