@@ -133,6 +133,11 @@ def _answer_bars(sc: Any, actor: str, rung_now: np.ndarray) -> tuple[np.ndarray,
     )
 
 
+def _bar_line(ax: Any, dates: Any, bar: Any, ls: str, label: str) -> None:
+    """A grey step line: a bar the decision model compares the case with."""
+    ax.step(dates, bar, where="post", color=GREY, ls=ls, lw=1.3, label=label)
+
+
 def _russia_case_panel(axp: Any, ts: pd.DataFrame, sc: Any, russia: str, dates: Any) -> None:
     """Russia's case for answering against what its decision model weighs it by.
 
@@ -161,38 +166,14 @@ def _russia_case_panel(axp: Any, ts: pd.DataFrame, sc: Any, russia: str, dates: 
             lw=0,
             label="excess case an act could answer",
         )
-        axp.step(
-            dates,
-            act_bar,
-            where="post",
-            color=GREY,
-            ls="--",
-            lw=1.1,
-            label="cheapest act pays\n(cost + risk, open options)",
-        )
-        axp.step(
-            dates,
-            climb_bar,
-            where="post",
-            color=GREY,
-            ls=":",
-            lw=1.3,
-            label="cheapest climb pays\n(cost + risk, open options)",
-        )
+        for bar, ls, what in ((act_bar, "--", "act"), (climb_bar, ":", "climb")):
+            _bar_line(axp, dates, bar, ls, f"cheapest {what} pays\n(cost + risk, open options)")
         axp.set_ylabel("case (pressure units)", fontsize=8)
         return
     top = len(ladder.rungs) - 1
     thresholds = [ladder.rungs[k + 1].climb_threshold if k < top else np.nan for k in rung_now]
     axp.plot(dates, case, color=colour, lw=1.5, label=f"{russia} escalation pressure")
-    axp.step(
-        dates,
-        thresholds,
-        where="post",
-        color=GREY,
-        ls=":",
-        lw=1.3,
-        label="threshold of its next rung",
-    )
+    _bar_line(axp, dates, thresholds, ":", "threshold of its next rung")
     axp.set_ylabel("pressure (index)", fontsize=8)
 
 
