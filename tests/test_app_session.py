@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 pytest.importorskip("solara", reason="the viz extra is needed for the app")
@@ -92,6 +93,22 @@ def test_figures_draw_the_live_state():
     assert fig.axes[0].get_title(loc="left").startswith("Day 5:")
     curves = curves_figure(m)
     assert len(curves.axes[0].lines) == len(m.actor_ids)
+
+
+def test_the_map_leaves_out_units_still_held_in_reserve():
+    from escalation_sim.model.forces import RESERVE
+
+    m = ExplorerModel("may30_kharkiv_counterfire", 1)
+    f = m.forces
+    held = f.status == RESERVE
+    assert held.any(), "the scenario holds no reserve: the test cannot fail"
+    # Put every reserve unit on a spot no deployed or lost unit occupies.
+    f.x[held], f.depth[held] = 12345.0, 678.0
+    drawn = np.concatenate(
+        [c.get_offsets() for c in theater_figure(m).axes[0].collections if len(c.get_offsets())]
+    )
+    assert not np.any((drawn[:, 0] == 12345.0) & (drawn[:, 1] == 678.0))
+    assert len(drawn) >= int((f.status != RESERVE).sum())  # every deployed and lost unit is drawn
 
 
 def test_an_app_session_is_recorded_and_replays_bit_for_bit(tmp_path):

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from escalation_sim.model.forces import SIDE_RUSSIA
+from escalation_sim.model.forces import ACTIVE, LOST, SIDE_RUSSIA
 from escalation_sim.model.model import EscalationModel
 from escalation_sim.plots._style import GREY, actor_colour
 from escalation_sim.plots.theater import CLASS_MARKERS, _draw_theater
@@ -28,7 +28,11 @@ def _recent(blocks, since: int) -> dict[str, np.ndarray]:
 
 
 def theater_figure(model: EscalationModel) -> Figure:
-    """The border area opposite the target city: units now, strikes and withheld strikes of the last week."""
+    """The border area opposite the target city: units now, strikes and withheld strikes of the last week.
+
+    Deployed units are drawn solid, destroyed ones faint where they were lost;
+    units still held in reserve are left out until they arrive.
+    """
     sc = model.spec
     th = sc.theater
     city = th.places[th.target_city]
@@ -40,8 +44,9 @@ def theater_figure(model: EscalationModel) -> Figure:
     for side_is_russia in (True, False):
         side = (f.side == SIDE_RUSSIA) == side_is_russia
         for c, cls in enumerate(f.class_ids):
-            for alive, alpha in ((True, 0.75), (False, 0.18)):
-                mask = side & (f.cls == c) & (f.alive == alive)
+            # Units still held in reserve are not on the map yet; the lost stay faint where they died.
+            for status, alpha in ((ACTIVE, 0.75), (LOST, 0.18)):
+                mask = side & (f.cls == c) & (f.status == status)
                 if mask.any():
                     ax.scatter(
                         f.x[mask],
@@ -58,6 +63,7 @@ def theater_figure(model: EscalationModel) -> Figure:
     handles = [
         Line2D([], [], marker="s", ls="none", color=actor_colour("RUS"), label="Russian unit"),
         Line2D([], [], marker="s", ls="none", color=actor_colour("UKR"), label="Ukrainian unit"),
+        Line2D([], [], marker="s", ls="none", color=GREY, alpha=0.3, label="destroyed (faint)"),
     ]
     if strikes:
         for s in np.unique(strikes["supplier"]).tolist():
