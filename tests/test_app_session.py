@@ -82,7 +82,13 @@ def test_last_climb_of_the_model_shows_its_case():
     info = last_climb(m)
     assert info["by"] == "model" and info["strikes"]["total"] > 0
     text = climb_text(info)
-    assert "chosen by the model's decision rule" in text and "against a threshold of" in text
+    assert "chosen by the model's decision rule" in text
+    # The default cost-benefit model weighs the option's cost, not a rung's threshold.
+    assert info["decision_model"] == "cost_benefit"
+    assert f"{info['option']} costs {info['threshold']:g}" in text
+    assert "Case for answering" in text and "against a threshold of" not in text
+    pressure_text = climb_text({**info, "decision_model": "pressure"})
+    assert "against a threshold of" in pressure_text and "costs" not in pressure_text
 
 
 def test_figures_draw_the_live_state():

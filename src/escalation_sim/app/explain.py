@@ -20,7 +20,10 @@ def last_climb(model: EscalationModel) -> dict[str, Any] | None:
 
     Returns:
         ``actor``, ``step``, ``day``, ``from``/``to`` rung numbers and names,
-        ``by`` (``model`` or ``player``), ``pressure``, ``threshold``, ``chance``,
+        ``by`` (``model`` or ``player``), ``pressure`` (the case for answering),
+        ``threshold`` (the option's cost under ``cost_benefit``, the rung's
+        threshold under ``pressure``), ``chance``, ``decision_model``,
+        ``option`` (its label), ``utility``,
         ``causes`` (the largest contributions to the actor's pressure) and, for
         Russia, ``strikes``: the strikes inside Russia in the week before, by
         supplier, weapon and deciding rule.
@@ -45,6 +48,9 @@ def last_climb(model: EscalationModel) -> dict[str, Any] | None:
         "pressure": e["pressure"],
         "threshold": e["threshold"],
         "chance": e["chance"],
+        "decision_model": e.get("decision_model", "cost_benefit"),
+        "option": e.get("option_label") or e.get("option"),
+        "utility": e.get("utility"),
         "causes": e["causes"],
     }
     if e["actor"] == model.russia_id:
@@ -70,6 +76,20 @@ def last_climb(model: EscalationModel) -> dict[str, Any] | None:
     return out
 
 
+def _decision_line(info: dict[str, Any]) -> str:
+    """What the decision model weighed, in its own terms (``decisions/models.py``)."""
+    if info["decision_model"] == "pressure":
+        return (
+            f"Pressure {info['pressure']:.1f} against a threshold of {info['threshold']:g}; "
+            f"chance of climbing that day {info['chance']:.1%}."
+        )
+    return (
+        f"Case for answering {info['pressure']:.1f}; {info['option']} costs "
+        f"{info['threshold']:g} and was worth {info['utility']:g} against holding; "
+        f"chance of choosing it that day {info['chance']:.1%}."
+    )
+
+
 def climb_text(info: dict[str, Any] | None) -> str:
     """The explanation as lines of text for the panel (``**bold**`` marks names)."""
     if info is None:
@@ -82,10 +102,7 @@ def climb_text(info: dict[str, Any] | None) -> str:
     if info["by"] == "player":
         lines.append(f"Player's reason: {info['player_cause']}")
     else:
-        lines.append(
-            f"Pressure {info['pressure']:.1f} against a threshold of {info['threshold']:g}; "
-            f"chance of climbing that day {info['chance']:.1%}."
-        )
+        lines.append(_decision_line(info))
     if info["causes"]:
         lines += ["What built the pressure:"]
         lines += [f"- {c['cause']} ({c['share']:.0%})" for c in info["causes"]]
