@@ -25,7 +25,6 @@ from escalation_sim.plots._style import (
     _figure,
     _fmt,
     _message,
-    _rung_axis,
     _runs_phrase,
     _suptitle,
     _to_dates,
@@ -34,7 +33,12 @@ from escalation_sim.plots._style import (
     label_colours,
     ladders_from_probability,
 )
-from escalation_sim.plots.ensemble import _is_rung_series, _reached_rungs, _series_panels
+from escalation_sim.plots.ensemble import (
+    _is_rung_series,
+    _label_series_panel,
+    _reached_rungs,
+    _series_panels,
+)
 
 
 def paired_differences(
@@ -223,18 +227,7 @@ def compare_fan(
                 ax.step(dates, d["p50"], where="post", color=colours[lab], lw=2, label=lab)
             else:
                 ax.plot(dates, d["p50"], color=colours[lab], lw=2, label=lab)
-        if is_rung:
-            actor = s.split(".", 1)[1]
-            names = (ladders or {}).get(actor)
-            if names:
-                _rung_axis(ax, names, fontsize=7)
-            else:
-                ax.set_ylabel("rung")
-            ax.set_title(f"{actor}: rung on its ladder", loc="left", fontsize=9)
-        else:
-            text, unit = describe_outcome(s, city=city)
-            ax.set_ylabel(unit or s, fontsize=8)
-            ax.set_title(text[0].upper() + text[1:], loc="left", fontsize=9)
+        _label_series_panel(ax, s, ladders, city)
         ax.set_xlabel("date")
         _date_axis(ax)
         ax.xaxis.set_tick_params(labelbottom=True)

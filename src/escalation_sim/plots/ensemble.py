@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
@@ -40,6 +41,24 @@ def _series_panels(n: int, ncols: int | None) -> tuple[int, int]:
 
 def _is_rung_series(series: str) -> bool:
     return series.startswith("rung.")
+
+
+def _label_series_panel(
+    ax: Axes, series: str, ladders: Mapping[str, Sequence[str]] | None, city: str
+) -> None:
+    """Title and y axis of one series panel: the actor's own rung names, or the outcome in words."""
+    if _is_rung_series(series):
+        actor = series.split(".", 1)[1]
+        names = (ladders or {}).get(actor)
+        if names:
+            _rung_axis(ax, names, fontsize=7)
+        else:
+            ax.set_ylabel("rung")
+        ax.set_title(f"{actor}: rung on its ladder", loc="left", fontsize=9)
+    else:
+        text, unit = describe_outcome(series, city=city)
+        ax.set_ylabel(unit or series, fontsize=8)
+        ax.set_title(text[0].upper() + text[1:], loc="left", fontsize=9)
 
 
 def _default_rung_series(
@@ -134,17 +153,7 @@ def fan_chart(
         else:
             ax.plot(dates, d["p50"], color=colour, lw=2, label="median")
         ax.plot(dates, d["mean"], color=colour, lw=1, ls="--", label="mean")
-        if _is_rung_series(s):
-            names = (ladders or {}).get(actor or "")
-            if names:
-                _rung_axis(ax, names, fontsize=7)
-            else:
-                ax.set_ylabel("rung")
-            ax.set_title(f"{actor}: rung on its ladder", loc="left", fontsize=9)
-        else:
-            text, unit = describe_outcome(s, city=city)
-            ax.set_ylabel(unit or s, fontsize=8)
-            ax.set_title(text[0].upper() + text[1:], loc="left", fontsize=9)
+        _label_series_panel(ax, s, ladders, city)
         _date_axis(ax)
         ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=2)
     for ax in axes[len(series) :]:
