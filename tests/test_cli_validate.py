@@ -10,7 +10,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -420,16 +419,15 @@ def test_output_files_are_replaced_atomically_with_the_umask(tmp_path: Path) -> 
 
 
 def test_seed_is_checked_alike(tmp_path: Path) -> None:
-    from escalation_sim.cli.options import MAX_SEED, check_seed
+    """run takes the same seed rule as the experiment commands (0..2^63-1, a usage error)."""
+    from escalation_sim.experiment.seeds import SEED_MAX
 
-    result = run("run", DEFAULT_SCENARIO, "--seed", "-1", "--out", tmp_path / "r")
-    assert result.exit_code == 2
-    assert "'--seed'" in result.stderr and "Traceback" not in result.output
-    assert not (tmp_path / "r").exists()
-    assert check_seed(0) == 0 and check_seed(MAX_SEED) == MAX_SEED
-    for bad in (-1, MAX_SEED + 1, True, 1.5):
-        with pytest.raises(click.BadParameter, match="not a seed"):
-            check_seed(bad)  # type: ignore[arg-type]
+    for bad in ("-1", str(SEED_MAX + 1)):
+        for command in (["run", DEFAULT_SCENARIO], ["ensemble", DEFAULT_SCENARIO, "--runs", "1"]):
+            result = run(*command, "--seed", bad, "--out", tmp_path / "r")
+            assert result.exit_code == 2, (command, bad)
+            assert "'--seed'" in result.stderr and "Traceback" not in result.output
+            assert not (tmp_path / "r").exists()
 
 
 def test_run_checks_out_before_running(tmp_path: Path) -> None:
@@ -443,7 +441,8 @@ def test_run_checks_out_before_running(tmp_path: Path) -> None:
     assert "Peak rung" not in result.output  # nothing was run
     result = run("run", DEFAULT_SCENARIO, "--out", blocker, "--force")
     assert result.exit_code == 2
-    assert "is a file; expected a directory" in result.stderr
+    assert f"error: {blocker} exists and is not an output directory" in result.stderr
+    assert "Peak rung" not in result.output
     assert blocker.read_text(encoding="utf-8") == "x"
 
 
