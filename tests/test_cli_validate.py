@@ -420,7 +420,7 @@ def test_output_files_are_replaced_atomically_with_the_umask(tmp_path: Path) -> 
 
 def test_seed_is_checked_alike(tmp_path: Path) -> None:
     """run takes the same seed rule as the experiment commands (0..2^63-1, a usage error)."""
-    from escalation_sim.experiment.seeds import SEED_MAX
+    from escalation_sim.experiment.seeds import SEED_MAX, check_seed
 
     for bad in ("-1", str(SEED_MAX + 1)):
         for command in (["run", DEFAULT_SCENARIO], ["ensemble", DEFAULT_SCENARIO, "--runs", "1"]):
@@ -428,6 +428,11 @@ def test_seed_is_checked_alike(tmp_path: Path) -> None:
             assert result.exit_code == 2, (command, bad)
             assert "'--seed'" in result.stderr and "Traceback" not in result.output
             assert not (tmp_path / "r").exists()
+    # One rule for every command and function (the CLI's --seed option wraps it).
+    assert check_seed(0) == 0 and check_seed(SEED_MAX) == SEED_MAX
+    for bad in (-1, SEED_MAX + 1, True, 1.5):
+        with pytest.raises(ValueError, match="integer from 0"):
+            check_seed(bad)
 
 
 def test_run_checks_out_before_running(tmp_path: Path) -> None:
