@@ -446,7 +446,9 @@ def test_run_checks_out_before_running(tmp_path: Path) -> None:
     assert "Peak rung" not in result.output  # nothing was run
     result = run("run", DEFAULT_SCENARIO, "--out", blocker, "--force")
     assert result.exit_code == 2
-    assert f"error: {blocker} exists and is not an output directory" in result.stderr
+    # Refused before the run, by whichever output check comes first (a file is no result dir).
+    assert result.stderr.startswith("error: ") and str(blocker) in result.stderr
+    assert "is a file" in result.stderr or "not an output directory" in result.stderr
     assert "Peak rung" not in result.output
     assert blocker.read_text(encoding="utf-8") == "x"
 
