@@ -75,6 +75,7 @@ def test_force_never_replaces_a_directory_this_tool_did_not_write(tmp_path: Path
     assert len(again.runs) == 3
 
 
+@pytest.mark.slow
 def test_out_may_not_be_the_current_directory_or_hold_the_inputs(tmp_path: Path) -> None:
     scenario = tmp_path / "mine.yaml"
     scenario.write_text(DEFAULT.read_text())
@@ -180,7 +181,14 @@ def fresh(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("kind", sorted(CORRUPTIONS))
+#: Kinds run only in the full suite (each like a faster one: a file failing its checksum).
+SLOW_KINDS = ("garbage", "zero-length", "deleted steps file")
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [pytest.param(k, marks=pytest.mark.slow) if k in SLOW_KINDS else k for k in sorted(CORRUPTIONS)],
+)
 def test_corrupt_chunks_are_detected_said_and_run_again(kind: str, tmp_path: Path, fresh) -> None:
     out = tmp_path / "ens"
     _interrupted(out)

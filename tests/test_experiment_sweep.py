@@ -131,12 +131,17 @@ def test_latin_hypercube_gets_rbd_fast_indices() -> None:
             "actors.RUS.risk_tolerance": {"range": [0.1, 0.9]},
             "weapons.GMLRS.range_km": {"range": [40, 120]},
         },
-        outcomes=["fire_on_city", "strikes_in_russia"],
+        # Outcomes that the swept range moves within five days (an outcome that never
+        # varies gets no index, by design, and would leave NaN rows here).
+        outcomes=["strikes", "strikes_in_russia"],
     )
     result = sweep(spec, jobs=1, progress=False)
     sens = result.sensitivity
     assert set(sens["method"]) == {"rbd_fast"} and set(sens["index"]) == {"S1"}
-    assert len(sens) == 2 * 2 and sens["value"].notna().all()
+    assert len(sens) == 2 * 2  # an outcome that never varied keeps rows, without values
+    varied = sens[sens["flag"] != "never varied"]
+    assert len(varied) and varied["value"].notna().all()
+    assert sens.loc[sens["flag"] == "never varied", "value"].isna().all()
     assert len(result.experiments) == 12 and len(result.outcomes) == 12
 
 
