@@ -205,6 +205,8 @@ class ObservedRun:
     # step -> target index -> (fired_hours_ago or None, preparing_attack)
     evidence: dict[int, dict[int, tuple[float | None, bool]]] = field(default_factory=dict)
     worlds: dict[int, dict[str, int]] = field(default_factory=dict)
+    # step -> target index -> (x_km, depth_km) where the candidate stood when the plan was made
+    positions: dict[int, dict[int, tuple[float, float]]] = field(default_factory=dict)
 
 
 @functools.cache
@@ -212,6 +214,7 @@ def observed(name: str, seed: int) -> ObservedRun:
     sc = AUDITED[name]()
     evidence: dict[int, dict[int, tuple[float | None, bool]]] = {}
     worlds: dict[int, dict[str, int]] = {}
+    positions: dict[int, dict[int, tuple[float, float]]] = {}
     real = model_module.plan_strikes
 
     def observe(forces, engine, world, candidates, preparing, stock, step, *rest):
@@ -224,24 +227,35 @@ def observed(name: str, seed: int) -> ObservedRun:
             )
         }
         worlds[int(step)] = dict(world.rungs)
+        positions[int(step)] = {
+            int(t): (float(forces.x[t]), float(forces.depth[t])) for t in candidates.tolist()
+        }
         return real(forces, engine, world, candidates, preparing, stock, step, *rest)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(model_module, "plan_strikes", observe)
         model = EscalationModel(sc, seed=seed)
         model.run()
-    return ObservedRun(sc, model, model.events.records(), model.timeseries(), evidence, worlds)
+    return ObservedRun(
+        sc, model, model.events.records(), model.timeseries(), evidence, worlds, positions
+    )
 
 
 RUNS = [(name, seed) for name in AUDITED for seed in SEEDS]
 
 
 def _target(run: ObservedRun, ev: dict[str, Any]) -> tuple[int, float, tuple[str, ...]]:
-    """Unit index, exact depth and zones of an event's target (units do not move)."""
+    """Unit index, exact depth and zones of an event's target where it stood that step.
+
+    Units move, so the position is the one observed when the step's plan was
+    made (independently of the event), and its zones are computed afresh from
+    the theater's outlines.
+    """
     f = run.model.forces
     idx = f.labels.index(ev["target"])
-    depth = float(f.depth[idx])
-    zones = run.model.theater.zone_names(int(f.zone_bits[idx]))
+    x, depth = run.positions[ev["step"]][idx]
+    bits = run.model.theater.zone_bits(np.array([x]), np.array([depth]))
+    zones = run.model.theater.zone_names(int(bits[0]))
     # The event agrees with the unit it names.
     assert ev["depth_km"] == pytest.approx(round(depth, 1), abs=1e-9), ev
     assert ev["zone"] == (zones[0] if zones else None), ev

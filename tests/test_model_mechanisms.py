@@ -69,21 +69,21 @@ def distance(f, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 
 def sensor_reach(model: EscalationModel, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """(sensor unit indices, their ranges) for Ukrainian sensors of a kind."""
+    """(sensor unit indices, their ranges) for deployed Ukrainian sensors of a kind."""
     f = model.forces
     idx, rng = [], []
     for gi, gid in enumerate(f.group_ids):
         s = model.spec.forces[gid].sensor
         if s is not None and s.kind == kind:
-            members = np.flatnonzero(f.group == gi)
+            members = np.flatnonzero((f.group == gi) & f.alive)
             idx.extend(members.tolist())
             rng.extend([s.range_km] * len(members))
     return np.array(idx, dtype=np.int64), np.array(rng)
 
 
 def mobile_russian(f) -> np.ndarray:
-    """Russian military units that are not fixed sites (the ones sensors must find)."""
-    return np.flatnonzero((f.side == SIDE_RUSSIA) & f.military & ~f.fixed)
+    """Deployed Russian military units that are not fixed sites (the ones sensors must find)."""
+    return np.flatnonzero((f.side == SIDE_RUSSIA) & f.military & ~f.fixed & f.alive)
 
 
 def detection_counts(
@@ -159,11 +159,12 @@ class TestDetection:
         m = EscalationModel(sc, seed=0)
         f = m.forces
         f.last_fired[:] = self.STEP  # everything "fired": still no sensor can see
-        fixed = np.flatnonzero((f.side == SIDE_RUSSIA) & f.fixed)
+        fixed = np.flatnonzero((f.side == SIDE_RUSSIA) & f.fixed & f.alive)
         assert len(fixed) >= 2
         dead = fixed[0]
         f.alive[dead] = False
         f.strength[dead] = 0.0
+        f.believed_destroyed[dead] = True  # Ukraine knows: a site it believes alive stays listed
         rng = np.random.default_rng(3)
         for _ in range(20):
             cand, _ = f.detect(self.STEP, 0.3, 1.0, rng)
@@ -356,7 +357,7 @@ class TestEngagement:
 
         def spy(forces, *args):
             plan = real(forces, *args)
-            plans.append((args[5], plan, forces.alive.copy()))
+            plans.append((args[5], plan, forces.alive.copy(), forces.x.copy(), forces.depth.copy()))
             return plan
 
         monkeypatch.setattr(model_module, "plan_strikes", spy)
@@ -365,10 +366,11 @@ class TestEngagement:
         f = m.forces
         tol = half_cell_diagonal(m)
         n = 0
-        for _, plan, alive in plans:
+        for _, plan, alive, x, depth in plans:  # targets where they stood that step
             for t, o in zip(plan.target.tolist(), plan.option.tolist(), strict=True):
                 members = np.flatnonzero((f.group == f.opt_group[o]) & alive)
-                d = np.hypot(f.x[members] - f.x[t], f.depth[members] - f.depth[t])
+                # Launchers fire from their launch points (aircraft fly toward the border).
+                d = np.hypot(f.launch_x[members] - x[t], f.launch_depth[members] - depth[t])
                 assert (d <= f.w_range[f.opt_weapon[o]] + tol).any(), (
                     f"{f.labels[t]} struck with {f.weapon_ids[f.opt_weapon[o]]} "
                     f"from {f.group_ids[f.opt_group[o]]} at {d.min():.0f} km"
@@ -448,7 +450,7 @@ class TestEngagement:
 
         def spy(forces, *args):
             plan = real(forces, *args)
-            plans.append((args[5], plan, forces.alive.copy()))
+            plans.append((args[5], plan, forces.alive.copy(), forces.cell.copy()))
             return plan
 
         monkeypatch.setattr(model_module, "plan_strikes", spy)
@@ -457,17 +459,17 @@ class TestEngagement:
         f = m.forces
         th = f.th
         unassignable = []
-        for step, plan, alive in plans:
+        for step, plan, alive, cell in plans:  # targets' cells as they stood that step
             groups = f.opt_group[plan.option]
             for g in np.unique(groups).tolist():
                 sel = np.flatnonzero(groups == g)
                 members = np.flatnonzero((f.group == g) & alive)
                 shots = int(f.group_shots[g])
-                cells = f.cell[plan.target[sel]]
+                cells = cell[plan.target[sel]]
                 rng_km = f.w_range[f.opt_weapon[plan.option[sel]]]
                 d = np.hypot(
-                    th.cell_x[cells][:, None] - f.x[members][None, :],
-                    th.cell_depth[cells][:, None] - f.depth[members][None, :],
+                    th.cell_x[cells][:, None] - f.launch_x[members][None, :],
+                    th.cell_depth[cells][:, None] - f.launch_depth[members][None, :],
                 )
                 rows, cols = np.nonzero(d <= rng_km[:, None])
                 slot_rows = np.repeat(rows, shots)
@@ -514,6 +516,7 @@ class TestInterception:
             load_scenario(SCENARIOS / "deep_strike.yaml"),
             [
                 "weapons.ATACMS.interception_chance=1.0",
+                "forces.ru_air_defence_border.air_defence.interceptors=null",  # unlimited
                 "forces.ru_air_defence_border.air_defence.range_km=2000",
                 f"forces.ru_air_defence_border.air_defence.coverage={ad_coverage}",
             ],
@@ -524,11 +527,13 @@ class TestInterception:
         f = m.forces
         w = f.weapon_ids.index(weapon)
         targets = np.flatnonzero(f.side == SIDE_RUSSIA)
+        launcher = int(np.flatnonzero((f.group == f.group_ids.index("ua_himars")) & f.alive)[0])
         rng = np.random.default_rng(7)
         out = []
         for _ in range(rounds):
             alive = targets[f.alive[targets]]
-            out.append(f.strike(alive, np.full(len(alive), w), rng))
+            n = len(alive)
+            out.append(f.strike(alive, np.full(n, w), np.full(n, launcher), rng))
         return out
 
     def test_weapon_with_zero_interception_chance_is_never_intercepted(self):
@@ -669,35 +674,43 @@ def _run(sc: Scenario, seed: int) -> EscalationModel:
 # ====================================================================== damage and destruction
 
 
-def test_destroyed_units_never_fire_until_replaced():
-    sc = with_overrides(load_scenario(MAY30), ["combat.replacement_days=1000000000"])
+def test_destroyed_units_never_fire_again_and_reserves_replace_them_elsewhere():
+    sc = with_overrides(load_scenario(MAY30), ["combat.replacement_days=5"])
     m = EscalationModel(sc, seed=0)
     f = m.forces
     f.rf_prob[:] = 1.0  # every alive firing unit wants to fire every step
-    victims = f.rf[::3]
-    newly = f.apply_damage(victims, np.ones(len(victims)))
+    victims = f.rf[f.alive[f.rf]][::3]
+    where = np.c_[f.x[victims], f.depth[victims]]
+    newly = f.apply_damage(victims, np.ones(len(victims)), step=0)
     assert sorted(newly.tolist()) == sorted(victims.tolist())
     assert not f.alive[victims].any() and (f.strength[victims] == 0).all()
     # Damage to the dead does not "destroy" them again.
     assert len(f.apply_damage(victims, np.ones(len(victims)))) == 0
+    in_reserve = {g: int(((f.group == g) & (f.status == 1)).sum()) for g in range(len(f.group_ids))}
+    expected = sum(
+        min(in_reserve[g], int((f.group[victims] == g).sum()))
+        for g in set(f.group[victims].tolist())
+    )
+    assert expected > 0, "set-up: some victim's group must hold a reserve"
 
     rng = np.random.default_rng(9)
-    fired_alive = 0
-    for step in range(1, 31):
+    arrived: list[int] = []
+    for step in range(0, 12):
         fire = f.russian_fire(step, 1.0, m.stock, rng)
         assert not np.isin(fire.fired, victims).any(), "a destroyed unit fired"
-        assert not (f.last_fired[victims] == step).any()
-        fired_alive += len(fire.fired)
-        f.recover(0.0, sc.combat.replacement_days, rng)
-        assert not f.alive[victims].any(), "replaced although replacement takes forever"
-    assert fired_alive > 0
-
-    # Replacement certain within one step: the victims come back whole and fire again.
-    back = f.recover(0.0, m.step_days, rng)
-    assert set(victims.tolist()) <= set(back.tolist())
-    assert f.alive[victims].all() and (f.strength[victims] == 1.0).all()
-    fire = f.russian_fire(31, 1.0, m.stock, rng)
-    assert np.isin(victims, fire.fired).any()
+        back = f.recover(0.0, step)
+        arrived += back.tolist()
+        if step < 5:
+            assert len(back) == 0, "a replacement arrived before its delay"
+    assert not f.alive[victims].any(), "a destroyed unit came back"
+    assert len(arrived) == expected, "one replacement per loss while the group's reserve lasts"
+    assert set(f.group[arrived].tolist()) <= set(f.group[victims].tolist())
+    assert f.alive[arrived].all() and (f.strength[arrived] == 1.0).all()
+    # Nothing reappears where it died.
+    new_pos = np.c_[f.x[arrived], f.depth[arrived]]
+    assert (np.hypot(*(new_pos[:, None, :] - where[None, :, :]).transpose(2, 0, 1)) > 0.01).all()
+    fire = f.russian_fire(13, 1.0, m.stock, rng)
+    assert np.isin(arrived, fire.fired).any()
 
 
 def test_units_below_the_destruction_threshold_are_destroyed():
@@ -1063,10 +1076,15 @@ class TestPerception:
         monkeypatch.setattr(
             f,
             "strike",
-            lambda t, w, rng: StrikeOutcome(
+            lambda t, w, launchers, rng, step=0: StrikeOutcome(
                 intercepted=np.array([False]),
                 damage=np.array([0.5]),
                 destroyed=np.array([destroyed]),
+                moved=np.array([False]),
+                already_destroyed=np.array([False]),
+                miss_km=np.array([0.0]),
+                arrival_hours=np.array([1.0]),
+                believed_destroyed=np.array([destroyed]),
             ),
         )
         m._ukrainian_strikes(1, np.array([target]), np.array([True]), 0.0)

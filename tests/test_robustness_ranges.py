@@ -103,7 +103,7 @@ def test_sampled_sets_keep_every_scenario_valid_and_ladders_ordered():
             assert thresholds == sorted(thresholds)
             f = thresholds[3] / base[3].climb_threshold
             assert 0.6 - 1e-9 <= f <= 1.6 + 1e-9
-            assert 8 <= out.combat.max_strikes_per_step <= 24
+            assert 40 <= out.combat.max_strikes_per_step <= 150
             assert isinstance(out.combat.max_strikes_per_step, int)
             assert isinstance(out.rules["USA"].adaptation.narrow_at_rung, int)
     # Both scenarios of a set get the same values.

@@ -80,6 +80,7 @@ def _record(rec: ArrayRecorder, step: int, harm: float, fire: float, losses: tup
         per_actor += [a.rung, a.case]
     for a in actors:
         per_actor += [a.score_now, a.kahn_now, a.option_now]
+        a.score_now, a.kahn_now, a.option_now = 0, 0, ""  # recorded once, as the model does
     rus = m.actor[m.russia_id]
     postures = []
     for a in m.suppliers:

@@ -174,6 +174,13 @@ def summarize(
         "fire_on_city": float(ts["fire_on_city"].sum()),
         "harm": float(ts["harm_cumulative"].iloc[-1]),
         "losses": {"RUS": int(ts["losses.RUS"].sum()), "UKR": int(ts["losses.UKR"].sum())},
+        # Initial forces plus the reserves drawn: losses can never exceed it.
+        "forces_and_reserves": {
+            side: int(ts[f"forces_and_reserves.{side}"].iloc[-1])
+            for side in ("RUS", "UKR")
+            if f"forces_and_reserves.{side}" in ts
+        },
+        "strike_outcomes": _columns(ts, "strikes.outcome."),
         "first_strike_in_russia_day": first_strike,
         "nato_conflict_day": nato_conflict_day,
         "nuclear_use_day": nuclear_use_day,
@@ -243,6 +250,10 @@ def format_summary(s: dict[str, Any]) -> str:
             "  by supplier: " + ", ".join(f"{k} {v}" for k, v in sir["by_supplier"].items())
         )
         lines.append("  by weapon:   " + ", ".join(f"{k} {v}" for k, v in sir["by_weapon"].items()))
+    if s.get("strike_outcomes"):
+        lines.append(
+            "  outcomes:    " + ", ".join(f"{k} {v}" for k, v in s["strike_outcomes"].items())
+        )
     wh = s["withheld"]
     lines += ["", f"Withheld opportunities (no allowed weapon): {wh['total']}"]
     for rule, n in wh["by_rule"].items():
@@ -253,7 +264,13 @@ def format_summary(s: dict[str, Any]) -> str:
     lines += [
         "",
         f"Fire landing on the city: {s['fire_on_city']:.0f} salvoes; harm index {s['harm']:.0f}",
-        f"Units destroyed: Russia {s['losses']['RUS']}, Ukraine {s['losses']['UKR']}",
+        f"Units destroyed: Russia {s['losses']['RUS']}, Ukraine {s['losses']['UKR']}"
+        + (
+            f" (of {s['forces_and_reserves']['RUS']} and {s['forces_and_reserves']['UKR']} "
+            "deployed or drawn from reserve)"
+            if {"RUS", "UKR"} <= set(s.get("forces_and_reserves", {}))
+            else ""
+        ),
         "Direct NATO-Russia conflict: "
         + ("no" if s["nato_conflict_day"] is None else f"day {s['nato_conflict_day']:g}"),
         "Nuclear use: "

@@ -208,8 +208,8 @@ def run_command(
     out = out or Path("results") / f"{scenario.stem}-seed{seed}"
     inputs = [scenario] if scenario.exists() else []
     try:
-        check_output(out, force=force, inputs=inputs)  # before the run, not after it
-        check_output_dir(out)
+        check_output_dir(out)  # before the run, not after it
+        check_output(out, force=force, inputs=inputs)
         sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
         result = run(sc, seed=seed)
         write_run(result, out, force=force, plot=not no_plot, inputs=inputs)

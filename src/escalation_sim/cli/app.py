@@ -34,6 +34,8 @@ def app(scenario: Path | None, port: int, host: str, out: Path) -> None:
     Open the printed address in a browser. SCENARIO (default: the May-30
     scenario) is selected first; the picker lists the scenarios beside it.
     """
+    # The explorer makes no calls out: no usage telemetry, no check for a newer solara.
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     try:
         from solara.__main__ import main as solara_main
     except ImportError:
@@ -58,6 +60,7 @@ def app(scenario: Path | None, port: int, host: str, out: Path) -> None:
         str(port),
         "--production",
         "--no-open",
+        "--no-check-version",
         "--log-level",
         "warning",
     ]

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 MIN_CAUSE_SHARE = 0.05  # assumption: presentation only
 #: A precedent stays salient (opens the options it gates) this many half-lives.
 SALIENT_HALF_LIVES = 3.0  # assumption: ~3 weeks at the default 7-day half-life
+#: Precedents older than this many half-lives are forgotten (their salience is ~1e-6).
+PRUNE_HALF_LIVES = 20.0
+#: The other side's acts are remembered this long (longer than any threat window).
+ACT_MEMORY_DAYS = 120.0  # assumption: presentation and memory bound only
 #: Channels that are the war as usual from the start: their expected level is learned
 #: from the first observation on (no surprise at the start); others start at zero.
 USUAL_CHANNELS = ("losses", "harm")
@@ -135,8 +139,11 @@ class StateActor(mesa.Agent):
         self.pressure *= keep
         self.commitment *= keep
         self.contributions = {k: v * keep for k, v in self.contributions.items() if v * keep > 1e-6}
+        half = self.model.spec.decisions.perception.salience_half_life_days
         for s in self.salient:
             s.age_days += days
+        # A precedent twenty half-lives old weighs a millionth of its start and gates nothing.
+        self.salient = [s for s in self.salient if s.age_days <= PRUNE_HALF_LIVES * half]
         self.stakes *= 0.5 ** (days / self.params.threat_half_life_days)
 
     @property
@@ -205,6 +212,7 @@ class StateActor(mesa.Agent):
             self.salient.append(_Salient(t.kind, t.label, t.weight))
         # The other side speaks as one: its acts weigh by their mean over its actors.
         n_other = max(1, len(self.seen_rungs))
+        self.seen_acts = [(d, a) for d, a in self.seen_acts if day - d <= ACT_MEMORY_DAYS]
         for act in obs.acts:
             self.seen_rungs[act.actor] = act.rung
             self.seen_acts.append((day, act))

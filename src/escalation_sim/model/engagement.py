@@ -4,8 +4,10 @@ For each candidate target (a Russian unit detected this step, or a known
 fixed site on today's target list) Ukraine weighs every launch option (a
 launcher group and one of its weapons) by reach, stock and expected effect.
 Every option is put to the rule engine in one batch. Targets are served in
-priority order (those seen firing on the city first) until the day's strike
-tasking or the launchers' shots run out:
+priority order (those seen firing on the city first) until the launchers'
+shots, the stocks or the day's capacity of each weapon family (tube fire
+missions, rocket launches, ATACMS, aircraft sorties, drone sorties) run out,
+so a Western permission never takes a drone sortie's place:
 
 * the best option overall is allowed: strike with it;
 * the best option is forbidden: the opportunity is *withheld* by the rule
@@ -16,16 +18,95 @@ tasking or the launchers' shots run out:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
-from escalation_sim.model.forces import NEVER, ForceLayer
+from escalation_sim.model.forces import NEVER, ForceLayer, StrikeOutcome
 from escalation_sim.model.rules import RuleEngine, StrikeBatch, WorldState
 
 #: Ukraine husbands scarce munitions: an option's value is scaled by stock / (stock + reserve).
 STOCK_RESERVE = 10.0  # assumption
 #: Targets seen firing within this window are served before others.
 PRIORITY_WINDOW_HOURS = 72.0  # assumption: the counter-fire window of the May-30 reading
+
+
+class Outcome(IntEnum):
+    """What one strike did, as Ukraine's kill chain played out (codes in the strike report)."""
+
+    DESTROYED = 0
+    DAMAGED = 1
+    INTERCEPTED = 2
+    TARGET_MOVED = 3
+    ALREADY_DESTROYED = 4
+
+    @property
+    def label(self) -> str:
+        """The outcome's name in outputs (``destroyed``, ``target_moved``, ...)."""
+        return self.name.lower()
+
+
+#: Outcome names by code, for decoding the event log.
+OUTCOME_LABELS = [o.label for o in Outcome]
+
+
+@dataclass(slots=True)
+class StrikeReport:
+    """Every strike of one step, as parallel arrays (what the decision layer reads).
+
+    Attributes:
+        target: Unit index struck.
+        launcher: Unit index of the launcher.
+        supplier: Actor index of the weapon's supplier.
+        weapon: Weapon index.
+        target_class: Class index of the target.
+        rule: Rule column (into the model's ``rule_labels``) that allowed it.
+        depth_km: Depth of the target into Russia.
+        zone: The target's primary zone index (-1: outside every zone).
+        outcome: :class:`Outcome` code.
+        x_km: Position of the target along the border.
+    """
+
+    target: np.ndarray
+    launcher: np.ndarray
+    supplier: np.ndarray
+    weapon: np.ndarray
+    target_class: np.ndarray
+    rule: np.ndarray
+    depth_km: np.ndarray
+    zone: np.ndarray
+    outcome: np.ndarray
+    x_km: np.ndarray
+
+    @classmethod
+    def empty(cls) -> StrikeReport:
+        """A step without strikes."""
+        i, f = np.zeros(0, dtype=np.int64), np.zeros(0)
+        return cls(i, i, i, i, i, i, f, i, i, f)
+
+    @property
+    def in_russia(self) -> np.ndarray:
+        """Strikes on Russian territory."""
+        return self.depth_km > 0
+
+    @property
+    def destroyed(self) -> np.ndarray:
+        """Strikes that destroyed their target."""
+        return self.outcome == Outcome.DESTROYED
+
+    def count(self, outcome: Outcome) -> int:
+        """Number of strikes with this outcome."""
+        return int((self.outcome == outcome).sum())
+
+
+def outcome_codes(o: StrikeOutcome) -> np.ndarray:
+    """Outcome codes of resolved strikes (an intercepted salvo counts as intercepted)."""
+    code = np.full(len(o.damage), int(Outcome.DAMAGED), dtype=np.int64)
+    code[o.destroyed] = Outcome.DESTROYED
+    code[o.moved] = Outcome.TARGET_MOVED
+    code[o.already_destroyed] = Outcome.ALREADY_DESTROYED
+    code[o.intercepted] = Outcome.INTERCEPTED
+    return code
 
 
 @dataclass(slots=True)
@@ -57,6 +138,7 @@ def plan_strikes(
     step: int,
     max_strikes: int,
     engine_weapon: np.ndarray,
+    family_capacity: np.ndarray | None = None,
 ) -> StrikePlan:
     """Choose this step's strikes.
 
@@ -72,8 +154,10 @@ def plan_strikes(
         preparing: Per candidate, evidence of preparation to attack.
         stock: Salvoes on hand per weapon (not modified here).
         step: Current step (for the age of firing evidence).
-        max_strikes: Ukraine's strike tasking this step.
+        max_strikes: Ceiling on all of Ukraine's strikes this step.
         engine_weapon: Map from the force layer's weapon index to the engine's.
+        family_capacity: Strikes left this step per weapon family (index of
+            :data:`~escalation_sim.model.forces.FAMILIES`); none: unlimited.
     """
     empty = np.zeros(0, dtype=np.int64)
     n_opt = len(forces.opt_group)
@@ -107,11 +191,17 @@ def plan_strikes(
         return counts.reshape(n_local, n_opt)[local]
 
     w = f.opt_weapon
+    fam = f.w_family[w]
+    fam_left = (
+        np.full(int(f.w_family.max(initial=0)) + 1, np.inf)
+        if family_capacity is None
+        else np.asarray(family_capacity, dtype=float).copy()
+    )
     effect = f.effect[w][:, f.cls[cand]].T  # (C, O)
     ru_cover = f.russian_air_cover()[cells]
     p_int = np.outer(ru_cover, f.w_intercept[w])
     value = effect * (1.0 - p_int) * (stock[w] / (stock[w] + STOCK_RESERVE))
-    feasible = (capacity() > 0) & (effect > 0) & (stock[w] >= 1.0)
+    feasible = (capacity() > 0) & (effect > 0) & (stock[w] >= 1.0) & (fam_left[fam] >= 1.0)
 
     rows, cols = np.nonzero(feasible)
     hours = np.where(
@@ -181,9 +271,10 @@ def plan_strikes(
         out_l.append(launcher)
         shots_left[launcher] -= 1
         stock_left[opt_weapon[o]] -= 1.0
-        if shots_left[launcher] == 0 or stock_left[opt_weapon[o]] < 1.0:
-            # A launcher or a weapon ran dry: re-rank the candidates still waiting.
-            usable = feasible & (capacity() > 0) & (stock_left[w] >= 1.0)
+        fam_left[fam[o]] -= 1.0
+        if shots_left[launcher] == 0 or stock_left[opt_weapon[o]] < 1.0 or fam_left[fam[o]] < 1.0:
+            # A launcher, a weapon or a family's capacity ran dry: re-rank those still waiting.
+            usable = feasible & (capacity() > 0) & (stock_left[w] >= 1.0) & (fam_left[fam] >= 1.0)
             start = c + 1
             if start < len(cand):
                 best_any, has_any, best_ok, has_ok = best_from(start)

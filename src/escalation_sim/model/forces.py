@@ -2,10 +2,21 @@
 
 Units are aggregated to batteries, launcher groups, airbases, command posts,
 radars and air-defence batteries. Their state (position, strength, whether
-they are alive, when they last fired) lives in numpy arrays owned here, so a
-step costs a handful of array operations whatever the number of units; the
-model keeps a light Mesa agent per unit (:class:`escalation_sim.model.agents.ForceUnit`)
-as a view for inspection.
+they are alive, when they last fired, what Ukraine believes about them) lives
+in numpy arrays owned here, so a step costs a handful of array operations
+whatever the number of units; the model keeps a light Mesa agent per unit
+(:class:`escalation_sim.model.agents.ForceUnit`) as a view for inspection.
+
+Forces are finite: each group has ``count`` units deployed and ``reserve``
+units held back (rows of the same arrays, not yet deployed). A destroyed unit
+stays destroyed; a reserve unit arrives ``replacement_days`` later at a new
+position (:mod:`escalation_sim.model.reserves`).
+
+Russian units move (:mod:`escalation_sim.model.movement`); everything that
+depends on a Russian unit's position (its cell, zones, what it can fire at,
+the cells its air defence covers) is recomputed for the units that moved.
+Ukrainian units keep their positions; their shoot-and-scoot shows in how
+often Russia's reconnaissance finds them.
 
 Everything within a range is found through the theater's cell index, so
 costs grow with forces, not with forces squared.
@@ -17,11 +28,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from escalation_sim.model.theater import CellPairs, Theater
+from escalation_sim.model.airdefence import AirDefence
+from escalation_sim.model.movement import departure_hours, hop
+from escalation_sim.model.reserves import ReservePool
+from escalation_sim.model.theater import Theater
 from escalation_sim.scenario.schema import Scenario
 
 NEVER = -(10**9)
 SIDE_UKRAINE, SIDE_RUSSIA, SIDE_OTHER = 0, 1, 2
+#: Unit status: deployed and fighting, held in reserve, or lost for good.
+ACTIVE, RESERVE, LOST = 0, 1, 2
+#: Weapon families (the schema's delivery modes): Ukraine's tasking capacity is per family.
+FAMILIES = ("tube", "rocket", "ballistic", "cruise", "glide_bomb", "drone", "sam_surface")
+#: Russian units stay at least this far inside Russia when they move.
+MIN_RUSSIAN_DEPTH_KM = 1.0  # assumption
 
 #: Detection chance falls linearly to this fraction at a sensor's maximum range.
 DETECTION_AT_MAX_RANGE = 0.5  # assumption
@@ -78,15 +98,20 @@ class FireOutcome:
 
 @dataclass(slots=True)
 class StrikeOutcome:
-    """What a set of strikes did to their targets."""
+    """What a set of strikes did to their targets (one entry per strike)."""
 
     intercepted: np.ndarray
     damage: np.ndarray
     destroyed: np.ndarray
+    moved: np.ndarray  # the target had left the tracked position before the strike arrived
+    already_destroyed: np.ndarray  # the target was destroyed before (Ukraine believed it alive)
+    miss_km: np.ndarray  # distance from the aim point to the target's position at arrival
+    arrival_hours: np.ndarray  # tasking delay plus time of flight
+    believed_destroyed: np.ndarray  # Ukraine's assessment after the strike
 
 
 class ForceLayer:
-    """Unit arrays and the combat phases: fire, detection, damage, recovery."""
+    """Unit arrays and the combat phases: fire, detection, movement, damage, reserves."""
 
     def __init__(
         self,
@@ -100,6 +125,7 @@ class ForceLayer:
         self.th = theater
         self.step_days = scenario.step_days
         cb = scenario.combat
+        self.combat = cb
         self.destroyed_below = cb.destroyed_below
         self.damage_spread = cb.damage_spread
         self.weapon_ids = weapon_ids
@@ -113,31 +139,38 @@ class ForceLayer:
         self.w_intercept = np.array([w.interception_chance for w in weapons])
         self.w_harm = np.array([w.civilian_harm for w in weapons])
         self.w_long = np.array([w.long_range for w in weapons], dtype=bool)
+        self.w_speed = np.array([w.speed_kmh for w in weapons])
+        self.w_tasking = np.array([w.tasking_hours for w in weapons])
+        self.w_rounds = np.array([w.rounds_per_salvo for w in weapons], dtype=np.int64)
+        self.w_family = np.array([FAMILIES.index(w.mode) for w in weapons], dtype=np.int64)
         self.effect = np.zeros((len(weapons), len(self.class_ids)))
         for i, w in enumerate(weapons):
             for cls, e in w.effect.items():
                 self.effect[i, c_index[cls]] = e
 
-        # --- place units, group by group, from the set-up stream
+        # --- place units (deployed, then reserve), group by group, from the set-up stream
         groups = list(scenario.forces.items())
         self.group_ids = [g for g, _ in groups]
-        cols: dict[str, list[np.ndarray]] = {k: [] for k in ("group", "x", "depth")}
-        for gi, (_, g) in enumerate(groups):
-            zone = scenario.theater.zones[g.zone]
-            d_lo, d_hi = zone.depth_km.min, zone.depth_km.max
-            if g.depth_km is not None:
-                d_lo, d_hi = max(d_lo, g.depth_km.min), min(d_hi, g.depth_km.max)
-            x_lo, x_hi = zone.x_km.min, zone.x_km.max
-            if g.x_km is not None:
-                x_lo, x_hi = max(x_lo, g.x_km.min), min(x_hi, g.x_km.max)
-            cols["group"].append(np.full(g.count, gi, dtype=np.int64))
-            cols["x"].append(setup_rng.uniform(x_lo, x_hi, g.count))
-            cols["depth"].append(setup_rng.uniform(d_lo, d_hi, g.count))
-        self.group = np.concatenate(cols["group"]) if groups else np.zeros(0, dtype=np.int64)
-        self.x = np.concatenate(cols["x"]) if groups else np.zeros(0)
-        self.depth = np.concatenate(cols["depth"]) if groups else np.zeros(0)
-        self.n = len(self.group)
         specs = [g for _, g in groups]
+        gcol, xcol, dcol, scol = [], [], [], []
+        for gi, (gid, g) in enumerate(groups):
+            size = g.count + g.reserve
+            xb = (g.x_km.min, g.x_km.max) if g.x_km is not None else None
+            db = (g.depth_km.min, g.depth_km.max) if g.depth_km is not None else None
+            try:
+                x, d = theater.sample_in_zone(g.zone, size, setup_rng, x_band=xb, depth_band=db)
+            except ValueError as exc:
+                raise ValueError(f"forces.{gid}: {exc}") from None
+            gcol.append(np.full(size, gi, dtype=np.int64))
+            xcol.append(x)
+            dcol.append(d)
+            scol.append(np.r_[np.full(g.count, ACTIVE), np.full(g.reserve, RESERVE)])
+        empty_i = np.zeros(0, dtype=np.int64)
+        self.group = np.concatenate(gcol).astype(np.int64) if groups else empty_i
+        self.x = np.concatenate(xcol).astype(float) if groups else np.zeros(0)
+        self.depth = np.concatenate(dcol).astype(float) if groups else np.zeros(0)
+        self.status = np.concatenate(scol).astype(np.int64) if groups else empty_i
+        self.n = len(self.group)
         per = lambda f, dtype=float: np.array([f(specs[gi]) for gi in self.group], dtype=dtype)  # noqa: E731
         self.owner = per(lambda g: a_index[g.owner], np.int64)
         self.side = per(
@@ -146,15 +179,52 @@ class ForceLayer:
         self.cls = per(lambda g: c_index[g.target_class], np.int64)
         self.fixed = per(lambda g: g.fixed_site, bool)
         self.military = per(lambda g: g.military, bool)
-        self.zone_bits = self.th.zone_bits(self.x, self.depth)
-        self.cell = self.th.cell_of(self.x, self.depth)
-        self.strength = np.ones(self.n)
-        self.alive = np.ones(self.n, dtype=bool)
+        zone_index = {z: i for i, z in enumerate(theater.zone_ids)}
+        self.home_zone = per(lambda g: zone_index[g.zone], np.int64)
+        self.alive = self.status == ACTIVE
+        self.strength = self.alive.astype(float)
+        self.initial_count = int(self.alive.sum())
+        self.labels = [f"{self.group_ids[g]}#{k}" for g, k in self._ordinal_in_group()]
+        self.reserves = ReservePool(
+            self.group,
+            self.status == RESERVE,
+            ReservePool.delays(
+                [
+                    cb.replacement_days if g.replacement_days is None else g.replacement_days
+                    for g in specs
+                ],
+                self.step_days,
+            ),
+        )
+        zb = np.array([theater.spec.zones[z].bounds() for z in theater.zone_ids]).reshape(-1, 4)
+        self._home_x0 = zb[self.home_zone, 0] if self.n else np.zeros(0)
+        self._home_x1 = zb[self.home_zone, 1] if self.n else np.zeros(0)
+
+        # --- mobility per target class
+        mob = [cb.movement.get(c) for c in self.class_ids]
+        by_cls = lambda f, default: np.array([default if m is None else f(m) for m in mob])  # noqa: E731
+        self.scoot_prob = by_cls(lambda m: m.scoot_prob, 0.0)[self.cls]
+        self.displace_prob = by_cls(lambda m: m.displace_prob, 0.0)[self.cls]
+        self.leave_hours = by_cls(lambda m: m.leave_hours, 1.0)[self.cls]
+        self.hop_km = by_cls(lambda m: m.hop_km, 0.0)[self.cls]
+        self.pulls_back = by_cls(lambda m: m.pullback, False).astype(bool)[self.cls] & ~self.fixed
+        max_depth = by_cls(lambda m: np.inf if m.max_depth_km is None else m.max_depth_km, np.inf)[
+            self.cls
+        ]
+        self.pullback_cap = np.minimum(max_depth, theater.d1 - 1.0)
+
+        # --- per-step state: tracks, beliefs, timing
         self.last_fired = np.full(self.n, NEVER, dtype=np.int64)
         self.last_seen_firing = np.full(self.n, NEVER, dtype=np.int64)
+        self.last_struck = np.full(self.n, NEVER, dtype=np.int64)
         self.fired_at_city = np.zeros(self.n, dtype=bool)
         self.destroyed_now = np.zeros(self.n, dtype=bool)
-        self.labels = [f"{self.group_ids[g]}#{k}" for g, k in self._ordinal_in_group()]
+        self.believed_destroyed = np.zeros(self.n, dtype=bool)
+        self.track_error_km = np.zeros(self.n)
+        self.leave_h = np.full(self.n, np.inf)
+        self.moved_now = 0
+        self.pulled_back_now = 0
+        self.carriers_downed_now = 0
 
         # --- Russian firing units
         self.rf = np.flatnonzero(per(lambda g: g.fire is not None and bool(g.weapons), bool))
@@ -164,32 +234,30 @@ class ForceLayer:
         self.rf_salvoes = np.array([g.fire.salvoes_per_step for g in rf_specs], dtype=np.int64)
         self.rf_city_share = np.array([g.fire.city_share for g in rf_specs])
         release = [g.fire.release_depth_km for g in rf_specs]
-        self.rf_fire_depth = np.array(
-            [self.depth[i] if r is None else r for i, r in zip(self.rf, release, strict=True)]
+        self.rf_air = np.array([r is not None for r in release], dtype=bool)
+        self.rf_release = np.array([np.nan if r is None else r for r in release])
+        # Release points pull back no further than keeps the city within the bombs' glide.
+        self.rf_release_cap = np.where(
+            self.rf_air,
+            self.w_range[self.rf_weapon] + self.th.city_xy[1] - 2.0,
+            np.nan,
         )
-        # Aircraft fly to the city's axis to release; other units fire from where they are.
-        rf_x = np.array(
-            [
-                self.th.city_xy[0] if r is not None else self.x[i]
-                for i, r in zip(self.rf, release, strict=True)
-            ]
-        )
-        rf_reach = self.w_range[self.rf_weapon]
-        self.fire_cell = self.cell.copy()
-        self.fire_cell[self.rf] = self.th.cell_of(rf_x, self.rf_fire_depth)
-        self.rf_city_in_range = self.th.distance_to_city(rf_x, self.rf_fire_depth) <= rf_reach
-        # Cells within range that hold Ukrainian units, per firing unit (CSR).
+        # A firing unit keeps some reach into Ukraine when it pulls back.
+        fire_cap = self.w_range[self.rf_weapon] - cb.pullback.min_reach_km
+        self.pullback_cap[self.rf] = np.minimum(self.pullback_cap[self.rf], fire_cap)
+        self.rf_fx = np.zeros(len(self.rf))
+        self.rf_fd = np.zeros(len(self.rf))
+        self.rf_city_in_range = np.zeros(len(self.rf), dtype=bool)
+        self._rf_cells: list[np.ndarray] = [empty_i] * len(self.rf)
+        self._rf_pos = {int(u): k for k, u in enumerate(self.rf)}
         ua = np.flatnonzero(self.side == SIDE_UKRAINE)
+        self.cell = self.th.cell_of(self.x, self.depth)
         self.ua_cell_ptr, self.ua_cell_members = _csr(self.cell[ua], ua, self.th.n_cells)
-        occupied = np.diff(self.ua_cell_ptr) > 0
-        pairs = self.th.cells_within(rf_x, self.rf_fire_depth, rf_reach)
-        keep = occupied[pairs.cell]
-        self.rf_cand_ptr, self.rf_cand_cells = _csr(
-            pairs.source[keep], pairs.cell[keep], len(self.rf)
-        )
+        self._ua_occupied = np.diff(self.ua_cell_ptr) > 0
+        self.fire_cell = self.cell.copy()
 
-        # --- sensors (Ukrainian) and air defences (both sides), as cell pairs
-        def sensor_pairs(kind: str) -> tuple[np.ndarray, CellPairs, np.ndarray]:
+        # --- sensors (Ukrainian), as cell pairs
+        def sensor_pairs(kind: str):
             idx = np.flatnonzero(
                 per(lambda g: g.sensor is not None and g.sensor.kind == kind, bool)
             )
@@ -203,36 +271,40 @@ class ForceLayer:
 
         self.radar_idx, self.radar_pairs, self.radar_p = sensor_pairs("radar")
         self.isr_idx, self.isr_pairs, self.isr_p = sensor_pairs("isr")
+        self._coverage_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-        def ad_pairs(side: int) -> tuple[np.ndarray, CellPairs, np.ndarray]:
+        # --- air defence, both sides
+        def air_defence(side: int) -> AirDefence:
             idx = np.flatnonzero(
                 per(lambda g: g.air_defence is not None, bool) & (self.side == side)
             )
-            rng_km = np.array([specs[self.group[i]].air_defence.range_km for i in idx])
-            cover = np.array([specs[self.group[i]].air_defence.coverage for i in idx])
-            pairs = self.th.cells_within(self.x[idx], self.depth[idx], rng_km)
-            return idx, pairs, cover[pairs.source]
+            ads = [specs[self.group[i]].air_defence for i in idx]
+            ad = AirDefence(
+                self.th,
+                idx,
+                np.array([a.range_km for a in ads]),
+                np.array([a.coverage for a in ads]),
+                np.array([np.inf if a.interceptors is None else a.interceptors for a in ads]),
+                np.array([a.interceptor_resupply_per_day for a in ads]),
+                np.array([a.aircraft_range_km for a in ads]),
+                np.array([a.aircraft_kill_prob for a in ads]),
+            )
+            ad.track_positions(self.x, self.depth)
+            ad.place(self.x, self.depth)
+            return ad
 
-        self.ua_ad_idx, self.ua_ad_pairs, self.ua_ad_cov = ad_pairs(SIDE_UKRAINE)
-        self.ru_ad_idx, self.ru_ad_pairs, self.ru_ad_cov = ad_pairs(SIDE_RUSSIA)
+        self.ua_ad = air_defence(SIDE_UKRAINE)
+        self.ru_ad = air_defence(SIDE_RUSSIA)
+        self.zone_bits = np.zeros(self.n, dtype=np.int64)
+        self.primary_zone = np.full(self.n, -1, dtype=np.int64)
+        self._refresh(np.arange(self.n))
 
-        # Coverage is only ever read where a unit stands, fires from, or at the city
-        # (positions are static), so keep only the pairs that reach such cells.
-        used = np.zeros(self.th.n_cells, dtype=bool)
-        used[self.cell] = True
-        used[self.fire_cell] = True
-        used[self.th.city_cell] = True
-
-        def keep_used(pairs: CellPairs, p: np.ndarray) -> tuple[CellPairs, np.ndarray]:
-            k = used[pairs.cell]
-            return CellPairs(pairs.source[k], pairs.cell[k], pairs.distance_km[k]), p[k]
-
-        self.radar_pairs, self.radar_p = keep_used(self.radar_pairs, self.radar_p)
-        self.isr_pairs, self.isr_p = keep_used(self.isr_pairs, self.isr_p)
-        self.ua_ad_pairs, self.ua_ad_cov = keep_used(self.ua_ad_pairs, self.ua_ad_cov)
-        self.ru_ad_pairs, self.ru_ad_cov = keep_used(self.ru_ad_pairs, self.ru_ad_cov)
-
-        # --- Ukrainian launch options: one per (group, weapon)
+        # --- Ukrainian launch options: one per (group, weapon); reach from the launch point
+        launch_depth = per(
+            lambda g: np.nan if g.launch_depth_km is None else g.launch_depth_km, float
+        )
+        self.launch_x = self.x.copy()
+        self.launch_depth = np.where(np.isnan(launch_depth), self.depth, launch_depth)
         opt_group, opt_weapon, reach_src, reach_cell, reach_opt = [], [], [], [], []
         for gi, g in enumerate(specs):
             if scenario.actors[g.owner].side != "ukraine" or g.shots_per_step == 0:
@@ -243,7 +315,9 @@ class ForceLayer:
                 opt_group.append(gi)
                 opt_weapon.append(w_index[w])
                 pairs = self.th.cells_within(
-                    self.x[members], self.depth[members], scenario.weapons[w].range_km
+                    self.launch_x[members],
+                    self.launch_depth[members],
+                    scenario.weapons[w].range_km,
                 )
                 reach_src.append(members[pairs.source])
                 reach_cell.append(pairs.cell)
@@ -251,11 +325,11 @@ class ForceLayer:
         self.opt_group = np.array(opt_group, dtype=np.int64)
         self.opt_weapon = np.array(opt_weapon, dtype=np.int64)
         self.group_shots = np.array([g.shots_per_step for g in specs], dtype=np.int64)
-        self._reach_src = np.concatenate(reach_src) if reach_src else np.zeros(0, dtype=np.int64)
+        self._reach_src = np.concatenate(reach_src) if reach_src else empty_i
         self._reach_key = (
             np.concatenate(reach_opt) * self.th.n_cells + np.concatenate(reach_cell)
             if reach_src
-            else np.zeros(0, dtype=np.int64)
+            else empty_i
         )
         # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
         pair_cell = self._reach_key % self.th.n_cells
@@ -263,7 +337,6 @@ class ForceLayer:
         self._lp_src = self._reach_src[by_cell]
         self._lp_opt = (self._reach_key // self.th.n_cells)[by_cell]
         self._lp_ptr = np.r_[0, np.cumsum(np.bincount(pair_cell, minlength=self.th.n_cells))]
-        self._coverage_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _ordinal_in_group(self) -> list[tuple[int, int]]:
         seen: dict[int, int] = {}
@@ -274,12 +347,67 @@ class ForceLayer:
             out.append((g, k))
         return out
 
-    # ------------------------------------------------------------------ coverage
-    def _coverage(self, units: np.ndarray, pairs: CellPairs, p: np.ndarray) -> np.ndarray:
-        """Per cell, the chance that at least one of the units covers it.
+    # ------------------------------------------------------------------ positions
+    def _refresh(self, units: np.ndarray) -> None:
+        """Recompute what depends on these units' positions (cell, zones, reach, cover)."""
+        if len(units) == 0:
+            return
+        x, d = self.x[units], self.depth[units]
+        self.cell[units] = self.th.cell_of(x, d)
+        self.fire_cell[units] = self.cell[units]
+        bits = self.th.zone_bits(x, d)
+        self.zone_bits[units] = bits
+        self.primary_zone[units] = _lowest_bit(bits)
+        rf_k = [self._rf_pos[u] for u in units.tolist() if u in self._rf_pos]
+        if rf_k:
+            self._place_fire(np.array(rf_k, dtype=np.int64))
+        if np.isin(units, self.ru_ad.units).any():
+            self.ru_ad.place(self.x, self.depth)
 
-        Cached on the covering units' strengths, which change far less often
-        than once a step.
+    def _place_fire(self, k: np.ndarray) -> None:
+        """Fire positions and the occupied Ukrainian cells in reach, for firing units ``k``."""
+        units = self.rf[k]
+        air = self.rf_air[k]
+        # Aircraft fly to the city's axis and release at their release depth.
+        fx = np.where(air, self.th.city_xy[0], self.x[units])
+        fd = np.where(air, self.rf_release[k], self.depth[units])
+        self.rf_fx[k], self.rf_fd[k] = fx, fd
+        self.fire_cell[units] = self.th.cell_of(fx, fd)
+        reach = self.w_range[self.rf_weapon[k]]
+        self.rf_city_in_range[k] = self.th.distance_to_city(fx, fd) <= reach
+        pairs = self.th.cells_within(fx, fd, reach)
+        keep = self._ua_occupied[pairs.cell]
+        src, cells = pairs.source[keep], pairs.cell[keep]
+        order = np.argsort(src, kind="stable")
+        src, cells = src[order], cells[order]
+        bounds = np.searchsorted(src, np.arange(len(k) + 1))
+        for j, kk in enumerate(k.tolist()):
+            self._rf_cells[kk] = cells[bounds[j] : bounds[j + 1]]
+        lens = np.array([len(c) for c in self._rf_cells], dtype=np.int64)
+        self.rf_cand_ptr = np.r_[0, np.cumsum(lens)].astype(np.int64)
+        self.rf_cand_cells = (
+            np.concatenate(self._rf_cells) if len(self._rf_cells) else np.zeros(0, np.int64)
+        )
+
+    def move_to(self, units: np.ndarray, x: np.ndarray, depth: np.ndarray) -> None:
+        """Put units at new positions and recompute what depends on them."""
+        self.x[units] = x
+        self.depth[units] = depth
+        self._refresh(units)
+
+    def mean_depth(self, side: int) -> np.ndarray:
+        """Per target class, the mean depth (km into Russia) of the side's live units (nan: none)."""
+        live = self.alive & (self.side == side)
+        total = np.bincount(self.cls[live], weights=self.depth[live], minlength=len(self.class_ids))
+        count = np.bincount(self.cls[live], minlength=len(self.class_ids))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+    # ------------------------------------------------------------------ coverage
+    def _coverage(self, units: np.ndarray, pairs, p: np.ndarray) -> np.ndarray:
+        """Per cell, the chance that at least one of the (static) sensors covers it.
+
+        Cached on the sensors' strengths, which change far less often than once a step.
         """
         if len(units) == 0:
             return np.zeros(self.th.n_cells)
@@ -295,12 +423,12 @@ class ForceLayer:
         return cover
 
     def ukrainian_air_cover(self) -> np.ndarray:
-        """Per cell, chance that Ukrainian air defence covers it (cells with units or the city)."""
-        return self._coverage(self.ua_ad_idx, self.ua_ad_pairs, self.ua_ad_cov)
+        """Per cell, chance that Ukrainian air defence (with interceptors left) covers it."""
+        return self.ua_ad.cover(self.strength, self.alive)
 
     def russian_air_cover(self) -> np.ndarray:
-        """Per cell, chance that Russian air defence covers it (cells with units or the city)."""
-        return self._coverage(self.ru_ad_idx, self.ru_ad_pairs, self.ru_ad_cov)
+        """Per cell, chance that Russian air defence (with interceptors left) covers it."""
+        return self.ru_ad.cover(self.strength, self.alive)
 
     def reach(self) -> np.ndarray:
         """``reach[o, cell]``: alive launchers of option ``o`` within range of the cell.
@@ -337,15 +465,26 @@ class ForceLayer:
     def russian_fire(
         self, step: int, fire_multiplier: float, stock: np.ndarray, rng: np.random.Generator
     ) -> FireOutcome:
-        """Russian firing units attack the city and Ukrainian positions in range.
+        """Russian firing units attack the city and the Ukrainian positions their recon finds.
 
-        Draws a fixed number of variates per step (six per firing unit) so that
-        runs under different rule sets stay aligned on common random numbers.
+        A unit fires at the city (when in reach, with its city share) or at a
+        Ukrainian position in reach; the salvo does harm only where Russia's
+        reconnaissance has found a unit (more likely if it fired the day before
+        and did not scoot). Glide-bomb carriers fly to their release points,
+        where Ukraine's long-range air defence may shoot one down; Russia then
+        moves its release points back. Draws a fixed number of variates per
+        step (eight per firing unit) so that runs under different rule sets
+        stay aligned on common random numbers.
         """
         n = len(self.rf)
-        u = rng.random((6, n))
+        u = rng.random((8, n))
         units = self.rf
-        p = np.minimum(self.rf_prob * self.strength[units] * fire_multiplier, 1.0)
+        cb = self.combat
+        recent = (step - self.last_struck[units]) * self.step_days <= cb.pullback.memory_days
+        tempo = np.where(
+            self.rf_air & recent & self.fixed[units], cb.pullback.airbase_tempo_after_strike, 1.0
+        )
+        p = np.minimum(self.rf_prob * self.strength[units] * fire_multiplier * tempo, 1.0)
         n_cand = self.rf_cand_ptr[1:] - self.rf_cand_ptr[:-1]
         wants = self.alive[units] & (u[0] < p)
         at_city = wants & self.rf_city_in_range & (u[1] < self.rf_city_share)
@@ -361,14 +500,16 @@ class ForceLayer:
         self.fired_at_city[units] = at_city
 
         ua_cover = self.ukrainian_air_cover()
-        # Fire on the city: each salvo may be intercepted.
+        # Fire on the city: each unit's salvoes may be intercepted (one engagement each).
         w_city = self.rf_weapon[at_city]
         p_int_city = self.w_intercept[w_city] * ua_cover[self.th.city_cell]
+        self.ua_ad.engage(np.full(int((p_int_city > 0).sum()), self.th.city_cell), self.alive)
         landed = self.rf_salvoes[at_city] * (u[2][at_city] >= p_int_city)
         city_by_weapon = np.bincount(w_city, weights=landed, minlength=len(self.weapon_ids))
         city_harm = float((city_by_weapon * self.w_harm).sum())
 
-        # Fire on Ukrainian positions: a random occupied cell in range, a random unit in it.
+        # Fire on Ukrainian positions: a random occupied cell in reach, a random unit in it,
+        # harmed only if Russian reconnaissance found it.
         shooters = np.flatnonzero(at_front)
         pick = self.rf_cand_ptr[shooters] + (u[3][shooters] * n_cand[shooters]).astype(np.int64)
         cells = self.rf_cand_cells[pick]
@@ -376,18 +517,50 @@ class ForceLayer:
         size = self.ua_cell_ptr[cells + 1] - lo
         targets = self.ua_cell_members[lo + (u[4][shooters] * size).astype(np.int64)]
         w_front = self.rf_weapon[shooters]
-        hit = self.alive[targets] & (u[5][shooters] >= self.w_intercept[w_front] * ua_cover[cells])
+        fired_before = self.last_fired[targets] == step - 1
+        found_p = 1.0 - (1.0 - cb.recon.detect_prob) * (
+            1.0 - cb.recon.after_fire_prob * fired_before * (1.0 - self.scoot_prob[targets])
+        )
+        found = u[6][shooters] < found_p
+        p_int = self.w_intercept[w_front] * ua_cover[cells]
+        engaged = found & (p_int > 0) & self.alive[targets]
+        self.ua_ad.engage(cells[engaged], self.alive)
+        hit = self.alive[targets] & found & (u[5][shooters] >= p_int)
         targets, w_front = targets[hit], w_front[hit]
         salvoes = self.rf_salvoes[shooters][hit]
         damage = self.effect[w_front, self.cls[targets]] * salvoes
-        losses = self.apply_damage(targets, damage)
+        losses = self.apply_damage(targets, damage, step)
+
+        # Carriers at their release points under Ukrainian long-range air defence.
+        downed = []
+        for k in np.flatnonzero(firing & self.rf_air).tolist():
+            p_kill, by = self.ua_ad.carrier_kill_chance(
+                float(self.rf_fx[k]), float(self.rf_fd[k]), self.strength, self.alive
+            )
+            if p_kill > 0 and u[7][k] < 1.0 - (1.0 - p_kill) ** int(self.rf_salvoes[k]):
+                downed.append(k)
+                self.ua_ad.interceptors[by] = max(0.0, self.ua_ad.interceptors[by] - 1.0)
+                self.ua_ad.used += 1
+        if downed:
+            kk = np.array(downed, dtype=np.int64)
+            self.carriers_downed_now += len(kk)
+            losses = np.r_[
+                losses,
+                self.apply_damage(
+                    units[kk], np.full(len(kk), cb.pullback.carrier_loss_strength), step
+                ),
+            ]
+            self.rf_release[kk] = np.minimum(
+                self.rf_release[kk] + cb.pullback.release_pullback_km, self.rf_release_cap[kk]
+            )
+            self._place_fire(kk)
         return FireOutcome(
             fired=fired_units,
             at_city=at_city[firing],
             city_landed_by_weapon=city_by_weapon,
             city_harm=city_harm,
             hits_on_units=len(targets),
-            ukrainian_losses=losses,
+            ukrainian_losses=losses[self.side[losses] == SIDE_UKRAINE] if len(losses) else losses,
         )
 
     def detect(
@@ -400,29 +573,48 @@ class ForceLayer:
         """Ukrainian radars and ISR look for Russian units; fixed sites are known.
 
         Radars see only units that fired this step, where the fire came from
-        (the release point, for aircraft); ISR sees any unit where it stands. A
-        unit seen firing is remembered as such, fixed sites included (the
-        evidence counter-fire rules ask for). Returns the candidate targets for
-        this step (mobile units seen, fixed sites on today's list) and, per
-        candidate, whether ISR saw it preparing to attack.
+        (the release point, for aircraft); ISR sees any unit where it stands,
+        and a destroyed one that Ukraine still believes alive (a wreck, a
+        decoy) at a share of that chance. A unit seen firing is remembered as
+        such and is known to be alive again. Each detection is a located track
+        with an error; a mobile unit that fired or was detected may leave its
+        position some hours later (its departure time is drawn here). Returns
+        the candidate targets (mobile units seen, fixed sites on today's list,
+        neither believed destroyed) and, per candidate, whether ISR saw it
+        preparing to attack.
         """
-        u = rng.random((3, self.n))
+        u = rng.random((5, self.n))
+        z = rng.standard_normal((2, self.n))
+        kc = self.combat.killchain
+        bda = self.combat.damage_assessment
         fired_now = self.last_fired == step
         radar_cov = self._coverage(self.radar_idx, self.radar_pairs, self.radar_p)
         isr_cov = self._coverage(self.isr_idx, self.isr_pairs, self.isr_p)
         miss = (1.0 - radar_cov[self.fire_cell] * fired_now) * (1.0 - isr_cov[self.cell])
-        russian = (self.side == SIDE_RUSSIA) & self.alive & self.military
-        detected = russian & (u[0] < 1.0 - miss)
-        seen = detected & ~self.fixed
-        self.last_seen_firing[detected & fired_now] = step
-        fixed = (self.side == SIDE_RUSSIA) & self.alive & self.fixed & (u[2] < fixed_attempt_prob)
+        russian = (self.side == SIDE_RUSSIA) & self.military
+        live = russian & self.alive & (u[0] < 1.0 - miss)
+        wreck = (self.status == LOST) & ~self.believed_destroyed
+        wreck_seen = (
+            russian & wreck & ~self.fixed & (u[0] < isr_cov[self.cell] * bda.wreck_detect_factor)
+        )
+        self.last_seen_firing[live & fired_now] = step
+        self.believed_destroyed[live & fired_now] = False
+        seen = (live | wreck_seen) & ~self.fixed & ~self.believed_destroyed
+        known = (self.side == SIDE_RUSSIA) & self.fixed & (self.alive | wreck)
+        fixed = known & ~self.believed_destroyed & (u[2] < fixed_attempt_prob)
         candidates = np.flatnonzero(seen | fixed)
         can_fire = np.zeros(self.n, dtype=bool)
         can_fire[self.rf] = True
-        preparing = can_fire & seen & ~fired_now & (u[1] < preparation_prob)
+        preparing = can_fire & seen & self.alive & ~fired_now & (u[1] < preparation_prob)
+        sigma = np.where(fired_now, kc.radar_error_km, kc.isr_error_km)
+        self.track_error_km = np.where(self.fixed, 0.0, sigma * np.hypot(z[0], z[1]))
+        movable = (self.side == SIDE_RUSSIA) & self.alive & ~self.fixed
+        self.leave_h = departure_hours(
+            self.scoot_prob, self.displace_prob, self.leave_hours, fired_now, live, movable, u[3:5]
+        )
         return candidates, preparing[candidates]
 
-    def apply_damage(self, targets: np.ndarray, damage: np.ndarray) -> np.ndarray:
+    def apply_damage(self, targets: np.ndarray, damage: np.ndarray, step: int = 0) -> np.ndarray:
         """Reduce targets' strength; return the indices destroyed by this damage."""
         if len(targets) == 0:
             return np.zeros(0, dtype=np.int64)
@@ -430,43 +622,160 @@ class ForceLayer:
         np.maximum(self.strength, 0.0, out=self.strength)
         dead = self.alive & (self.strength < self.destroyed_below)  # alive until now
         self.alive[dead] = False
+        self.status[dead] = LOST
         self.strength[dead] = 0.0
         newly = np.flatnonzero(dead)
         self.destroyed_now[newly] = True
         return newly
 
     def strike(
-        self, targets: np.ndarray, weapons: np.ndarray, rng: np.random.Generator
+        self,
+        targets: np.ndarray,
+        weapons: np.ndarray,
+        launchers: np.ndarray,
+        rng: np.random.Generator,
+        step: int = 0,
     ) -> StrikeOutcome:
-        """Resolve Ukrainian strikes: interception by Russian air defence, then damage.
+        """Resolve Ukrainian strikes: interception, the kill chain's timing, damage, assessment.
 
-        Draws two variates per unit per step (indexed by target) so that common
-        random numbers line up across rule sets.
+        In order: a salvo may be intercepted by Russian air defence (using an
+        interceptor); a target destroyed earlier is struck for nothing; a
+        target that left its tracked position before the salvo arrived (tasking
+        delay plus time of flight from the launch point) is missed; otherwise
+        the damage falls off with the distance between the aim point (the
+        track, with its location error) and the target. Ukraine then assesses
+        the result, sometimes wrongly. Draws three variates per unit per step
+        (indexed by target) so that common random numbers line up across rule sets.
         """
-        u = rng.random((2, self.n))
+        u = rng.random((3, self.n))
+        cb = self.combat
         ru_cover = self.russian_air_cover()
-        p_int = self.w_intercept[weapons] * ru_cover[self.cell[targets]]
+        cells = self.cell[targets]
+        p_int = self.w_intercept[weapons] * ru_cover[cells]
+        self.ru_ad.engage(cells[p_int > 0], self.alive)
         intercepted = u[0][targets] < p_int
+        already = self.status[targets] == LOST
+        dist = np.hypot(
+            self.launch_x[launchers] - self.x[targets],
+            self.launch_depth[launchers] - self.depth[targets],
+        )
+        arrival = self.w_tasking[weapons] + dist / self.w_speed[weapons]
+        moved = ~intercepted & ~already & (self.leave_h[targets] < arrival)
+        miss_km = np.where(moved, self.hop_km[targets], self.track_error_km[targets])
+        on_target = np.exp(-0.5 * (miss_km / cb.killchain.target_footprint_km) ** 2)
         spread = 1.0 + self.damage_spread * (2.0 * u[1][targets] - 1.0)
-        damage = np.where(intercepted, 0.0, self.effect[weapons, self.cls[targets]] * spread)
-        self.apply_damage(targets, damage)
-        destroyed = self.destroyed_now[targets]  # only Ukrainian strikes destroy Russian units
-        return StrikeOutcome(intercepted=intercepted, damage=damage, destroyed=destroyed)
+        lands = ~intercepted & ~already & ~moved
+        damage = np.where(lands, self.effect[weapons, self.cls[targets]] * spread * on_target, 0.0)
+        self.apply_damage(targets, damage, step)
+        destroyed = self.destroyed_now[targets] & lands
+        bda = cb.damage_assessment
+        believed = np.where(
+            destroyed | already,
+            u[2][targets] < bda.destroyed_seen_prob,
+            lands & (damage > 0) & (u[2][targets] < bda.damaged_called_destroyed_prob),
+        )
+        self.believed_destroyed[targets] |= believed
+        self.last_struck[targets[lands]] = step
+        self.last_fired[launchers] = step
+        return StrikeOutcome(
+            intercepted=intercepted,
+            damage=damage,
+            destroyed=destroyed,
+            moved=moved,
+            already_destroyed=already & ~intercepted,
+            miss_km=miss_km,
+            arrival_hours=arrival,
+            believed_destroyed=believed,
+        )
 
-    def recover(
-        self, repair_per_day: float, replacement_days: float, rng: np.random.Generator
-    ) -> np.ndarray:
-        """Damaged units repair; destroyed units are replaced at random. Returns replaced units."""
+    def relocate(self, rng: np.random.Generator) -> np.ndarray:
+        """Units whose departure came within the step move ``hop_km`` in a random direction.
+
+        They stay inside Russia and within their home zone's stretch of the
+        border. Draws one variate per unit per step. Returns the units moved.
+        """
+        angle = rng.random(self.n) * 2.0 * np.pi
+        movers = np.flatnonzero(
+            (self.leave_h < 24.0 * self.step_days) & self.alive & (self.hop_km > 0)
+        )
+        self.leave_h[:] = np.inf
+        if len(movers) == 0:
+            return movers
+        nx, nd = hop(
+            self.x[movers],
+            self.depth[movers],
+            self.hop_km[movers],
+            angle[movers],
+            MIN_RUSSIAN_DEPTH_KM,
+        )
+        nx = np.clip(nx, self._home_x0[movers], self._home_x1[movers])
+        nd = np.minimum(nd, np.maximum(self.pullback_cap[movers], self.depth[movers]))
+        self.move_to(movers, nx, nd)
+        self.moved_now += len(movers)
+        return movers
+
+    def pull_back(self, threat_depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Mobile Russian units move back beyond the deepest fast strike seen in their home zone.
+
+        Each threatened unit moves with ``response_prob`` a day, straight back
+        to the threat depth plus a margin, or as deep as its mission allows.
+        Draws one variate per unit per step. Returns the units moved.
+        """
+        pb = self.combat.pullback
         u = rng.random(self.n)
-        days = self.step_days
+        threat = threat_depth[self.home_zone]
+        goal = np.minimum(np.where(threat > 0, threat + pb.margin_km, 0.0), self.pullback_cap)
+        day_p = 1.0 - (1.0 - pb.response_prob) ** self.step_days
+        movers = np.flatnonzero(
+            self.alive
+            & self.pulls_back
+            & (self.side == SIDE_RUSSIA)
+            & (goal > self.depth + 1.0)
+            & (u < day_p)
+        )
+        if len(movers):
+            self.move_to(movers, self.x[movers], goal[movers])
+            self.pulled_back_now += len(movers)
+        return movers
+
+    def recover(self, repair_per_day: float, step: int) -> np.ndarray:
+        """Damaged units repair; losses of this step send replacements; replacements arrive.
+
+        Returns the reserve units that arrived (deployed) this step.
+        """
         alive = self.alive
-        self.strength[alive] = np.minimum(1.0, self.strength[alive] + repair_per_day * days)
-        # Only units already down at the start of this step can be replaced now.
-        back = ~alive & ~self.destroyed_now & (u < min(1.0, days / replacement_days))
+        self.strength[alive] = np.minimum(
+            1.0, self.strength[alive] + repair_per_day * self.step_days
+        )
+        self.reserves.send(step, np.flatnonzero(self.destroyed_now))
         self.destroyed_now[:] = False
-        if back.any():
+        back = self.reserves.arriving(step)
+        if len(back):
+            self.status[back] = ACTIVE
             self.alive[back] = True
             self.strength[back] = 1.0
             self.last_fired[back] = NEVER
             self.last_seen_firing[back] = NEVER
-        return np.flatnonzero(back)
+            self.last_struck[back] = NEVER
+            self.believed_destroyed[back] = False
+            self._refresh(back)
+        return back
+
+    def forces_and_reserves(self, side: int) -> int:
+        """Units of a side deployed at the start plus the reserves sent so far."""
+        mine = self.side == side
+        deployed = int(((self.status != RESERVE) & mine & ~self.reserves.drawn).sum())
+        return deployed + int((self.reserves.drawn & mine).sum())
+
+    def lost(self, side: int) -> int:
+        """Units of a side lost so far (destroyed; they never come back)."""
+        return int(((self.status == LOST) & (self.side == side)).sum())
+
+
+def _lowest_bit(bits: np.ndarray) -> np.ndarray:
+    """Index of the lowest set bit of each mask (-1 for 0): a point's primary zone."""
+    low = bits & -bits
+    out = np.full(bits.shape, -1, dtype=np.int64)
+    nz = low > 0
+    out[nz] = np.round(np.log2(low[nz].astype(float))).astype(np.int64)
+    return out

@@ -7,17 +7,21 @@ the force layer's arrays. Each step (one day by default) runs the schedule of
 the model brief:
 
 1. scheduled rule changes due today take effect;
-2. Russian fire on Kharkiv and on Ukrainian positions;
-3. detection by Ukrainian radars and ISR drones;
-4. Ukrainian counter-fire: every option is put to the rule engine, strikes are
-   resolved against Russian air defence, withheld opportunities are counted by
-   the rule that forbade them;
-5. perception and decisions (``model/decisions``): each actor takes in what
+2. Russian fire on Kharkiv and on the Ukrainian positions its reconnaissance
+   finds; Ukrainian air defence against missiles and glide-bomb carriers;
+3. movement: Russia pulls mobile units back beyond the strikes it has seen;
+4. detection by Ukrainian radars and ISR drones: located tracks with errors;
+5. Ukrainian counter-fire: every option is put to the rule engine, strikes
+   (by launcher and weapon-family capacity) take their tasking delay and time
+   of flight, may be intercepted or find the target gone, and are assessed
+   uncertainly; withheld opportunities are counted by the rule that forbade
+   them; units that fired or were detected shoot and scoot;
+6. perception and decisions (``model/decisions``): each actor takes in what
    it perceives (noisy, late, uncertainly attributed: strikes inside Russia,
    the precedents they set, losses, harm to the city, the other side's acts)
    and chooses among its response options by its decision model;
-6. suppliers' policy responses (adaptive widening and narrowing);
-7. resupply, repair and replacement; data collection.
+7. suppliers' policy responses (adaptive widening and narrowing);
+8. resupply, repair, replacements from finite reserves; data collection.
 
 Source facts: the article of 2024-05-30 in the project's seed material (US
 counter-fire authorization for the Kharkiv region; ATACMS at long range still
@@ -38,11 +42,18 @@ import pandas as pd
 
 from escalation_sim.model import control
 from escalation_sim.model.agents import ForceUnit, StateActor
-from escalation_sim.model.decisions import Decision, DecisionLayer, StrikeReport
-from escalation_sim.model.engagement import plan_strikes
+from escalation_sim.model.decisions import Decision, DecisionLayer
+from escalation_sim.model.engagement import (
+    OUTCOME_LABELS,
+    Outcome,
+    StrikeReport,
+    outcome_codes,
+    plan_strikes,
+)
 from escalation_sim.model.events import EventLog
-from escalation_sim.model.forces import SIDE_RUSSIA, SIDE_UKRAINE, ForceLayer
+from escalation_sim.model.forces import FAMILIES, SIDE_RUSSIA, SIDE_UKRAINE, ForceLayer
 from escalation_sim.model.ladder import Ladder
+from escalation_sim.model.movement import FAST_KILL_CHAIN_HOURS, PullbackMemory
 from escalation_sim.model.policy import PolicyChange, PolicyState
 from escalation_sim.model.rules import (
     NO_PERMISSION,
@@ -56,8 +67,8 @@ from escalation_sim.scenario.schema import Scenario
 
 #: Independent random streams, spawned from the model's generator, one per process,
 #: so that changing one process (e.g. the rules) leaves the others' draws aligned.
-#: ``perceive`` comes last so that adding it left every earlier stream's draws unchanged.
-STREAMS = ("setup", "fire", "detect", "strike", "decide", "policy", "recover", "perceive")
+#: ``perceive`` and ``move`` come last so that adding them left the earlier streams' draws unchanged.
+STREAMS = ("setup", "fire", "detect", "strike", "decide", "policy", "recover", "perceive", "move")
 #: Days of harm averaged when suppliers judge the harm to the city.
 HARM_WINDOW_DAYS = 7  # assumption
 
@@ -125,6 +136,14 @@ class EscalationModel(mesa.Model):
         self.stock = np.array([scenario.weapons[w].stock for w in self.weapon_ids], dtype=float)
         self.resupply = np.array([scenario.weapons[w].resupply_per_day for w in self.weapon_ids])
         self._engine_weapon = np.arange(len(self.weapon_ids), dtype=np.int64)
+        self.memory = PullbackMemory(
+            len(self.theater.zone_ids),
+            max(1, round(scenario.combat.pullback.memory_days / self.step_days)),
+        )
+        self._family_capacity = np.array(
+            [scenario.combat.tasking_per_day.get(fam, np.inf) for fam in FAMILIES]
+        )
+        self.strike_report = StrikeReport.empty()
 
         # Rule engine and the fixed list of every rule that can decide in this run.
         self.rule_labels = self._all_rule_labels()
@@ -144,6 +163,7 @@ class EscalationModel(mesa.Model):
             "substitute": self.weapon_ids,
             "target_class": self.forces.class_ids,
             "zone": self.theater.zone_ids,
+            "outcome": OUTCOME_LABELS,
         }
         self._init_counters()
         self.decisions = DecisionLayer(self, self._cause_label)
@@ -163,6 +183,7 @@ class EscalationModel(mesa.Model):
             actor.decay(self.step_days)
         self._apply_schedule(day, k)
         fire = self._russian_fire(k)
+        self.forces.pull_back(self.memory.threat_depth(), self.streams["move"])
         candidates, preparing = self.forces.detect(
             k,
             self.combat.preparation_evidence_prob,
@@ -170,9 +191,10 @@ class EscalationModel(mesa.Model):
             self.streams["detect"],
         )
         ru_losses = self._ukrainian_strikes(k, candidates, preparing, fire.city_harm)
+        self.forces.relocate(self.streams["move"])
         self.decisions.decide(k, day)
         self._policy_responses(k, day)
-        self._resupply_and_recover()
+        self._resupply_and_recover(k)
         self._record(
             k,
             fire.city_harm,
@@ -197,6 +219,7 @@ class EscalationModel(mesa.Model):
         self, k: int, candidates: np.ndarray, preparing: np.ndarray, harm: float
     ) -> int:
         f = self.forces
+        max_strikes, family_capacity = self._strike_tasking()
         plan = plan_strikes(
             f,
             self.engine,
@@ -205,16 +228,36 @@ class EscalationModel(mesa.Model):
             preparing,
             self.stock,
             k,
-            self._strike_tasking(),
+            max_strikes,
             self._engine_weapon,
+            family_capacity,
         )
         weapons = f.opt_weapon[plan.option]
         np.subtract.at(self.stock, weapons, 1.0)
-        outcome = f.strike(plan.target, weapons, self.streams["strike"])
+        zone = f.primary_zone[plan.target]
+        x_km = f.x[plan.target].copy()
+        depth_km = f.depth[plan.target].copy()
+        outcome = f.strike(plan.target, weapons, plan.launcher, self.streams["strike"], k)
         rules = self._engine_to_column[plan.rule] if len(plan.rule) else plan.rule
         supplier = self._weapon_supplier[weapons]
-        in_russia = f.depth[plan.target] > 0
+        report = StrikeReport(
+            target=plan.target,
+            launcher=plan.launcher,
+            supplier=supplier,
+            weapon=weapons,
+            target_class=f.cls[plan.target],
+            rule=rules,
+            depth_km=depth_km,
+            zone=zone,
+            outcome=outcome_codes(outcome),
+            x_km=x_km,
+        )
+        self.strike_report = report
+        in_russia = report.in_russia
         self._strikes_in_russia_now = int(in_russia.sum())
+        # Russia remembers how deep strikes fast enough to catch a mobile unit reached.
+        fast = in_russia & (outcome.arrival_hours <= FAST_KILL_CHAIN_HOURS)
+        self.memory.remember(k, f.home_zone[plan.target[fast]], depth_km[fast])
 
         # Counters for the time series.
         c = self._counts
@@ -223,7 +266,8 @@ class EscalationModel(mesa.Model):
         np.add.at(c["strikes.weapon"], weapons, 1)
         np.add.at(c["strikes_in_russia.weapon"], weapons[in_russia], 1)
         np.add.at(c["strikes.class"], f.cls[plan.target], 1)
-        np.add.at(c["strikes.zone"], self._primary_zone[plan.target], 1)
+        np.add.at(c["strikes.zone"], zone[zone >= 0], 1)
+        np.add.at(c["strikes.outcome"], report.outcome, 1)
         wh_rules = (
             self._engine_to_column[plan.withheld_rule]
             if len(plan.withheld_rule)
@@ -236,23 +280,7 @@ class EscalationModel(mesa.Model):
 
         # What the actors perceive of it is the decision layer's business.
         destroyed_ru = int(outcome.destroyed.sum())
-        self.decisions.perceive(
-            k,
-            StrikeReport(
-                target=plan.target,
-                launcher=plan.launcher,
-                supplier=supplier,
-                weapon=weapons,
-                target_class=f.cls[plan.target],
-                rule=rules,
-                depth_km=f.depth[plan.target],
-                zone=self._primary_zone[plan.target],
-                destroyed=outcome.destroyed,
-                intercepted=outcome.intercepted,
-            ),
-            destroyed_ru,
-            harm,
-        )
+        self.decisions.perceive(k, report, destroyed_ru, harm)
 
         if self.record_events:
             self.events.add_strikes(
@@ -263,11 +291,16 @@ class EscalationModel(mesa.Model):
                 supplier=supplier,
                 weapon=weapons,
                 rule=rules,
-                depth_km=np.round(f.depth[plan.target], 1),
-                zone=self._primary_zone[plan.target],
+                depth_km=np.round(depth_km, 1),
+                x_km=np.round(x_km, 1),
+                zone=zone,
+                outcome=report.outcome,
                 intercepted=outcome.intercepted,
                 damage=np.round(outcome.damage, 4),
                 destroyed=outcome.destroyed,
+                miss_km=np.round(outcome.miss_km, 3),
+                arrival_hours=np.round(outcome.arrival_hours, 2),
+                believed_destroyed=outcome.believed_destroyed,
             )
             sub = np.where(
                 plan.withheld_substituted >= 0, f.opt_weapon[plan.withheld_substituted], -1
@@ -284,7 +317,8 @@ class EscalationModel(mesa.Model):
                     supplier=self._weapon_supplier[wh_weapon[mask]],
                     rule=wh_rules[mask],
                     depth_km=np.round(f.depth[t], 1),
-                    zone=self._primary_zone[t],
+                    x_km=np.round(f.x[t], 1),
+                    zone=f.primary_zone[t],
                     substitute=sub[mask],
                 )
         return destroyed_ru
@@ -302,10 +336,18 @@ class EscalationModel(mesa.Model):
             self._cause_labels[key] = label
         return label
 
-    def _strike_tasking(self) -> int:
-        """Ukraine's strike tasking today: the base, scaled by its own rung."""
+    def _strike_tasking(self) -> tuple[int, np.ndarray]:
+        """Ukraine's strike tasking this step, scaled by its own rung.
+
+        Returns:
+            The ceiling on all strikes, and the capacity per weapon family
+            (``combat.tasking_per_day`` times the step's days; unlimited where
+            the scenario sets none).
+        """
         ukr = self.actor[self.ukraine_id]
-        return round(self.combat.max_strikes_per_step * ukr.ladder.rung(ukr.rung).strike_multiplier)
+        mult = ukr.ladder.rung(ukr.rung).strike_multiplier
+        family = np.floor(self._family_capacity * self.step_days * mult + 1e-9)
+        return round(self.combat.max_strikes_per_step * mult), family
 
     def _log_decision(self, k: int, day: float, d: Decision, **extra: Any) -> None:
         rung = self.actor[d.actor].ladder.rung(d.to_rung)
@@ -389,11 +431,13 @@ class EscalationModel(mesa.Model):
                 cause=c.cause,
             )
 
-    def _resupply_and_recover(self) -> None:
+    def _resupply_and_recover(self, k: int) -> None:
         self.stock += self.resupply * self.step_days
-        self.forces.recover(
-            self.combat.repair_per_day, self.combat.replacement_days, self.streams["recover"]
-        )
+        f = self.forces
+        self._interceptors_used = (f.ru_ad.used, f.ua_ad.used)
+        f.ru_ad.resupply_step(self.step_days)
+        f.ua_ad.resupply_step(self.step_days)
+        f.recover(self.combat.repair_per_day, k)
 
     # ------------------------------------------------------------------ players
     def choices(self, actor_id: str) -> list[control.Choice]:
@@ -455,13 +499,6 @@ class EscalationModel(mesa.Model):
             [self.actor_ids.index(self.spec.weapons[w].supplier) for w in self.weapon_ids],
             dtype=np.int64,
         )
-        self._primary_zone = np.array(
-            [
-                self.theater.zone_ids.index(z) if z != "outside" else -1
-                for z in (self.theater.primary_zone(int(b)) for b in f.zone_bits)
-            ],
-            dtype=np.int64,
-        )
         self._count_names = {
             "strikes.supplier": self.actor_ids,
             "strikes_in_russia.supplier": self.actor_ids,
@@ -469,6 +506,7 @@ class EscalationModel(mesa.Model):
             "strikes_in_russia.weapon": self.weapon_ids,
             "strikes.class": f.class_ids,
             "strikes.zone": self.theater.zone_ids,
+            "strikes.outcome": OUTCOME_LABELS,
             "withheld.rule": self.rule_labels,
             "constrained.rule": self.rule_labels,
         }
@@ -480,6 +518,9 @@ class EscalationModel(mesa.Model):
         self._row_fire_by_weapon = np.zeros(len(self.weapon_ids))
         ukr_used = sorted(set(f.opt_weapon.tolist()))
         self._stock_columns = ukr_used
+        self._interceptors_used = (0, 0)
+        ru_classes = np.unique(f.cls[f.side == SIDE_RUSSIA])
+        self._depth_classes = [int(c) for c in ru_classes]
 
     def _series_columns(self) -> list[str]:
         cols = [
@@ -497,6 +538,17 @@ class EscalationModel(mesa.Model):
             "losses.UKR",
             "alive.RUS",
             "alive.UKR",
+            "forces_and_reserves.RUS",
+            "forces_and_reserves.UKR",
+            "restrikes_on_destroyed",
+            "believed_destroyed_alive.RUS",
+            "relocations.RUS",
+            "pullbacks.RUS",
+            "carriers_downed",
+            "interceptors_used.RUS",
+            "interceptors_used.UKR",
+            "interceptors.RUS",
+            "interceptors.UKR",
             "nato_conflict",
             "nuclear_use",
         ]
@@ -507,6 +559,7 @@ class EscalationModel(mesa.Model):
         cols += [f"credibility.{self.russia_id}", f"commitment.{self.russia_id}"]
         for a in self.suppliers:
             cols += [f"posture.{a.actor_id}", f"posture_level.{a.actor_id}"]
+        cols += [f"depth.RUS.{self.forces.class_ids[c]}" for c in self._depth_classes]
         return cols
 
     def _record(self, step: int, harm: float, fire: float, losses: tuple[int, int]) -> None:
@@ -527,6 +580,21 @@ class EscalationModel(mesa.Model):
             "losses.UKR": losses[1],
             "alive.RUS": int((f.alive & (f.side == SIDE_RUSSIA)).sum()),
             "alive.UKR": int((f.alive & (f.side == SIDE_UKRAINE)).sum()),
+            "forces_and_reserves.RUS": f.forces_and_reserves(SIDE_RUSSIA),
+            "forces_and_reserves.UKR": f.forces_and_reserves(SIDE_UKRAINE),
+            "restrikes_on_destroyed": int(
+                self._counts["strikes.outcome"][Outcome.ALREADY_DESTROYED]
+            ),
+            "believed_destroyed_alive.RUS": int(
+                (f.believed_destroyed & f.alive & (f.side == SIDE_RUSSIA)).sum()
+            ),
+            "relocations.RUS": f.moved_now,
+            "pullbacks.RUS": f.pulled_back_now,
+            "carriers_downed": f.carriers_downed_now,
+            "interceptors_used.RUS": self._interceptors_used[0],
+            "interceptors_used.UKR": self._interceptors_used[1],
+            "interceptors.RUS": _finite_sum(f.ru_ad.interceptors),
+            "interceptors.UKR": _finite_sum(f.ua_ad.interceptors),
             "nato_conflict": any(a.ladder.rung(a.rung).nato_conflict for a in self.actors),
             "nuclear_use": any(a.ladder.rung(a.rung).nuclear_use for a in self.actors),
         }
@@ -544,6 +612,11 @@ class EscalationModel(mesa.Model):
         for a in self.suppliers:
             row[f"posture.{a.actor_id}"] = a.policy.posture
             row[f"posture_level.{a.actor_id}"] = a.policy.level
+        depth = f.mean_depth(SIDE_RUSSIA)
+        for c in self._depth_classes:
+            row[f"depth.RUS.{f.class_ids[c]}"] = float(depth[c])
+        f.moved_now = f.pulled_back_now = f.carriers_downed_now = 0
+        self._interceptors_used = (0, 0)
         self.datacollector.add_table_row("series", row)
         self._count_rows.append(
             np.concatenate(
@@ -603,3 +676,7 @@ class EscalationModel(mesa.Model):
         firing = {self.weapon_ids[w] for w in self.forces.rf_weapon.tolist()}
         zero |= {f"fire_on_city.weapon.{w}" for w in self.weapon_ids if w not in firing}
         return zero
+
+def _finite_sum(stock: np.ndarray) -> float:
+    """Interceptors on hand (unlimited stocks are left out)."""
+    return float(stock[np.isfinite(stock)].sum())

@@ -1,4 +1,4 @@
-"""The theater map: border, zones, places, units, strikes and withheld strikes."""
+"""The theater map: polygon zones, the border, places, units, strikes and withheld strikes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle, Patch, Rectangle
+from matplotlib.patches import Circle, Patch, Polygon, Rectangle
+from matplotlib.path import Path as MplPath
 
 if TYPE_CHECKING:
     from escalation_sim.results import RunResult
@@ -19,28 +20,39 @@ if TYPE_CHECKING:
 
 from escalation_sim.plots._style import GREY, LIGHT_GREY, _figure, _suptitle, actor_colour
 
+#: Unit markers by target class, in four families so the legend stays short: firing
+#: units (square), air defence (hexagon), sensors and drone units (triangle), fixed
+#: sites (diamond). No marker doubles as an event marker (struck: filled circle;
+#: withheld: black cross; second choice: open circle).
 CLASS_MARKERS: dict[str, str] = {
     "artillery": "s",
-    "missile_launcher": "^",
-    "airbase": "P",
-    "command_post": "D",
+    "missile_launcher": "s",
+    "launcher": "s",
     "air_defence": "h",
-    "logistics": "p",
-    "energy": "*",
-    "radar": "1",
-    "launcher": "d",
-    "drone_site": "x",
+    "radar": "v",
+    "drone_site": "v",
+    "airbase": "D",
+    "command_post": "D",
+    "logistics": "D",
+    "energy": "D",
+    "strategic": "D",
 }
-
+_FAMILIES = {
+    "s": "firing unit (battery, launcher)",
+    "h": "air defence",
+    "v": "sensor or drone unit",
+    "D": "fixed site (airbase, command post, depot, energy)",
+}
 
 _RING_STYLES: list[Any] = [(0, (4, 3)), (0, (1, 2)), (0, (6, 2, 1, 2))]
 
 
 def unit_table(scenario: Scenario, seed: int = 0) -> pd.DataFrame:
-    """Every unit's position and kind as placed at set-up for a scenario and seed.
+    """Every deployed unit's position and kind as placed at set-up for a scenario and seed.
 
-    Units do not move during a run, so this is where they fought. Building the
-    model costs a fraction of a run; nothing is stepped.
+    Units held in reserve are left out; mobile units move during a run, so
+    this is where they started (strikes are drawn where they landed, from the
+    event log). Building the model costs a fraction of a run; nothing is stepped.
 
     Args:
         scenario: A validated scenario.
@@ -54,82 +66,106 @@ def unit_table(scenario: Scenario, seed: int = 0) -> pd.DataFrame:
 
     model = EscalationModel(scenario, seed=seed, record_events=False)
     f = model.forces
-    groups = [f.group_ids[g] for g in f.group.tolist()]
-    owners = [model.actor_ids[o] for o in f.owner.tolist()]
+    deployed = np.flatnonzero(f.alive)
+    groups = [f.group_ids[g] for g in f.group[deployed].tolist()]
+    owners = [model.actor_ids[o] for o in f.owner[deployed].tolist()]
     table = pd.DataFrame(
         {
-            "label": f.labels,
+            "label": [f.labels[i] for i in deployed.tolist()],
             "group": groups,
             "owner": owners,
             "side": [scenario.actors[o].side for o in owners],
             "unit_type": [scenario.forces[g].unit_type for g in groups],
-            "target_class": [f.class_ids[c] for c in f.cls.tolist()],
-            "x_km": f.x.copy(),
-            "depth_km": f.depth.copy(),
+            "target_class": [f.class_ids[c] for c in f.cls[deployed].tolist()],
+            "x_km": f.x[deployed].copy(),
+            "depth_km": f.depth[deployed].copy(),
         }
     )
     del model
     return table
 
 
+def _label_point(
+    outline: list[tuple[float, float]], territory: str, view: tuple[float, float, float, float]
+) -> tuple[float, float] | None:
+    """Where a zone's name goes: inside its visible part, on the side away from the border.
+
+    Units crowd the border, so a Russian zone is labelled near its far (deep)
+    edge and a Ukrainian zone near its rear edge, in the middle of its width.
+    """
+    x0, x1, d0, d1 = view
+    poly = MplPath(outline)
+    xs = np.linspace(x0, x1, 41)[1:-1]
+    ds = np.linspace(d0, d1, 41)[1:-1]
+    gx, gd = np.meshgrid(xs, ds)
+    pts = np.c_[gx.ravel(), gd.ravel()]
+    inside = poly.contains_points(pts)
+    if inside.sum() < 6:
+        return None
+    pts = pts[inside]
+    depth = pts[:, 1]
+    far = np.quantile(depth, 0.85) if territory == "russia" else np.quantile(depth, 0.15)
+    row = pts[np.abs(depth - far) <= (d1 - d0) / 40.0 + 1e-9]
+    return float(np.median(row[:, 0])), float(far)
+
+
 def _draw_theater(
     ax: Axes, scenario: Scenario, view: tuple[float, float, float, float], km_per_char: float
 ) -> None:
-    """Zones, the border and the places, clipped to ``view`` = (x0, x1, d0, d1).
+    """Zones (polygons), the border and the places, clipped to ``view`` = (x0, x1, d0, d1).
 
     ``km_per_char`` is the width of one character of a zone label in km at
-    this panel's scale, used to wrap labels inside their zone.
+    this panel's scale, used to wrap labels inside their zone. Labels and
+    places are drawn above the unit markers, on a white ground.
     """
     th = scenario.theater
     x0, x1, d0, d1 = view
     for zone in th.zones.values():
+        outline = zone.outline()
         fill = actor_colour("UKR") if zone.territory == "ukraine" else actor_colour("RUS")
-        rect = Rectangle(
-            (zone.x_km.min, zone.depth_km.min),
-            zone.x_km.max - zone.x_km.min,
-            zone.depth_km.max - zone.depth_km.min,
-            facecolor=fill,
-            alpha=0.07,
-            edgecolor="none",
-            hatch="//" if zone.occupied else None,
-        )
-        ax.add_patch(rect)
         ax.add_patch(
-            Rectangle(
-                (zone.x_km.min, zone.depth_km.min),
-                zone.x_km.max - zone.x_km.min,
-                zone.depth_km.max - zone.depth_km.min,
-                fill=False,
-                edgecolor=LIGHT_GREY,
-                lw=0.7,
+            Polygon(
+                outline,
+                closed=True,
+                facecolor=fill,
+                alpha=0.06,
+                edgecolor="none",
+                hatch="//" if zone.occupied else None,
             )
         )
-        # The zone's name at the top-left of its visible part.
-        vx0, vx1 = max(zone.x_km.min, x0), min(zone.x_km.max, x1)
-        vd0, vd1 = max(zone.depth_km.min, d0), min(zone.depth_km.max, d1)
-        chars = int(0.85 * (vx1 - vx0) / km_per_char)
-        if chars >= max(map(len, zone.name.split())) and vd1 - vd0 > 0.05 * (d1 - d0):
-            ax.text(
-                vx0 + 0.01 * (x1 - x0),
-                vd1 - 0.01 * (d1 - d0),
-                textwrap.fill(zone.name, chars),
-                fontsize=7,
-                color=GREY,
-                va="top",
-                ha="left",
-                clip_on=True,
-                style="italic",
-            )
-    ax.axhline(0.0, color="#000000", lw=1.8, zorder=1)
-    if km_per_char < 4:
+        ax.add_patch(
+            Polygon(outline, closed=True, fill=False, edgecolor=LIGHT_GREY, lw=0.7, zorder=1)
+        )
+        where = _label_point(outline, zone.territory, view)
+        if where is None:
+            continue
+        zx0, zx1, _, _ = zone.bounds()
+        chars = int(0.8 * (min(zx1, x1) - max(zx0, x0)) / km_per_char)
+        if chars < max(map(len, zone.name.split())):
+            continue
         ax.text(
-            x1 - 0.01 * (x1 - x0),
-            0.008 * (d1 - d0),
-            "border ▲ Russia / ▼ Ukraine",
+            *where,
+            textwrap.fill(zone.name, chars),
             fontsize=7,
-            ha="right",
-            va="bottom",
+            color=GREY,
+            va="center",
+            ha="center",
+            clip_on=True,
+            style="italic",
+            zorder=7,
+            bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.75},
         )
+    ax.axhline(0.0, color="#000000", lw=1.8, zorder=5)
+    ax.text(
+        x1 - 0.01 * (x1 - x0),
+        0.01 * (d1 - d0),
+        "state border (straightened) ▲ Russia",
+        fontsize=7,
+        ha="right",
+        va="bottom",
+        zorder=7,
+        bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.75},
+    )
     for pid, place in th.places.items():
         if not (x0 <= place.x_km <= x1 and d0 <= place.depth_km <= d1):
             continue
@@ -142,7 +178,7 @@ def _draw_theater(
             color="#000000" if target else "#444444",
             mfc="#F0E442" if target else "#444444",
             ls="none",
-            zorder=6,
+            zorder=8,
         )
         ax.annotate(
             place.name,
@@ -151,14 +187,25 @@ def _draw_theater(
             textcoords="offset points",
             fontsize=9 if target else 7.5,
             fontweight="bold" if target else "normal",
-            zorder=6,
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+            zorder=8,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
         )
     ax.set_xlim(x0, x1)
     ax.set_ylim(d0, d1)
     ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel("km along the border")
     ax.set_ylabel("depth into Russia (km; negative = Ukraine)")
+
+
+def _where(frame: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """Mean position and count per target: from the events' positions, else the unit table."""
+    if {"x_km", "depth_km"} <= set(frame.columns):
+        return frame.groupby("target").agg(
+            x_km=("x_km", "mean"), depth_km=("depth_km", "mean"), n=("step", "size")
+        )
+    counts = frame.groupby("target").size().rename("n")
+    pos = units.set_index("label")[["x_km", "depth_km"]].reindex(counts.index)
+    return pos.assign(n=counts)
 
 
 def theater_map(
@@ -169,15 +216,17 @@ def theater_map(
     zoom: tuple[float, float, float, float] | None = None,
     title: str | None = None,
 ) -> Figure:
-    """The theater of one run: border, zones, places, units, strikes and withheld strikes.
+    """The theater of one run: zones, border, places, units, strikes and withheld strikes.
 
     Left: the whole theater. Right: a close-up of the target city and the
-    border area opposite it. Units are drawn where they were placed (colour by
-    side, marker by target class); each target struck is a dot in the colour of
-    the weapon's supplier (size grows with the number of strikes); each target
-    the rules kept out of reach is a black ✕ (withheld: no allowed weapon) or a
-    grey + (struck with a second-choice weapon). Dashed circles show the reach
-    of chosen weapons from the mean position of the launchers that carry them.
+    border area opposite it. Zones are the scenario's polygons (simplified
+    oblast outlines by default) and the border is the heavy line. Units are
+    drawn where they started (colour by side, marker by kind); each target
+    struck is a filled dot where the strikes landed, in the colour of the
+    weapon's supplier (size grows with the number of strikes); each target the
+    rules kept out of reach is a black cross (withheld: no allowed weapon) or
+    an open circle (struck with a second-choice weapon). Dashed circles show
+    the reach of chosen weapons from the mean launch point of their launchers.
 
     Args:
         result: One run.
@@ -185,7 +234,7 @@ def theater_map(
             run's scenario and seed).
         rings: Weapons whose reach to draw (default: ``GMLRS`` and ``ATACMS`` when present).
         zoom: The close-up's ``(x_min, x_max, depth_min, depth_max)`` in km
-            (default: 60 km around the target city and 100 km into Russia).
+            (default: 100 km west to 160 km east of the target city, 100 km into Russia).
         title: Override the title.
 
     Returns:
@@ -194,7 +243,6 @@ def theater_map(
     sc = result.scenario
     th = sc.theater
     units = unit_table(sc, result.seed) if units is None else units
-    pos = units.set_index("label")[["x_km", "depth_km"]]
     ev = result.events_frame()
     city = th.places[th.target_city]
     full = (th.x_extent_km.min, th.x_extent_km.max, th.depth_extent_km.min, th.depth_extent_km.max)
@@ -203,10 +251,10 @@ def theater_map(
     zoom_aspect = (zoom[1] - zoom[0]) / (zoom[3] - zoom[2])
     zoom_w = 8.4
     zoom_h = zoom_w / zoom_aspect
-    height = zoom_h + 2.2
+    height = zoom_h + 2.0
     full_w = full_aspect * height
     fig = _figure(full_w + zoom_w + 0.9, height + 1.3)
-    grid = fig.add_gridspec(2, 2, width_ratios=[full_w, zoom_w], height_ratios=[zoom_h, 2.2])
+    grid = fig.add_gridspec(2, 2, width_ratios=[full_w, zoom_w], height_ratios=[zoom_h, 2.0])
     ax_full = fig.add_subplot(grid[:, 0])
     ax_zoom = fig.add_subplot(grid[0, 1])
     ax_legend = fig.add_subplot(grid[1, 1])
@@ -223,6 +271,9 @@ def theater_map(
         set(strikes["supplier"]) if len(strikes) else set(),
         key=lambda a: cast.index(a) if a in cast else len(cast),
     )
+    launch = {
+        g: spec.launch_depth_km for g, spec in sc.forces.items() if spec.launch_depth_km is not None
+    }
 
     for ax, view in ((ax_full, full), (ax_zoom, zoom)):
         km_per_inch = (view[1] - view[0]) / (full_w if ax is ax_full else zoom_w)
@@ -232,47 +283,50 @@ def theater_map(
             ax.scatter(
                 grp["x_km"],
                 grp["depth_km"],
-                s=22 * scale,
+                s=20 * scale,
                 marker=CLASS_MARKERS.get(str(cls), "o"),
                 c=actor_colour("RUS") if side == "russia" else actor_colour("UKR"),
-                alpha=0.55,
-                linewidths=0.8,
+                alpha=0.45,
+                linewidths=0,
                 zorder=2,
             )
         for i, sup in enumerate(suppliers):
-            counts = strikes[strikes["supplier"] == sup].groupby("target").size()
-            xy = pos.reindex(counts.index)
+            xy = _where(strikes[strikes["supplier"] == sup], units)
             jitter = (i - (len(suppliers) - 1) / 2) * (1.2 if ax is ax_zoom else 3.0)
             ax.scatter(
                 xy["x_km"] + jitter,
                 xy["depth_km"],
-                s=(10 + 7 * np.sqrt(counts.to_numpy()) ** 2 / 2) * scale,
+                s=(10 + 3.5 * xy["n"].to_numpy()).clip(max=160) * scale,
                 c=actor_colour(sup),
-                alpha=0.75,
+                alpha=0.8,
                 edgecolors="white",
                 linewidths=0.5,
                 zorder=3,
             )
-        for frame, marker, colour in ((withheld, "X", "#000000"), (constrained, "P", GREY)):
+        for frame, style in (
+            (withheld, {"marker": "X", "c": "#000000", "linewidths": 0}),
+            (
+                constrained,
+                {"marker": "o", "facecolors": "none", "edgecolors": GREY, "linewidths": 1.0},
+            ),
+        ):
             if len(frame):
-                counts = frame.groupby("target").size()
-                xy = pos.reindex(counts.index)
+                xy = _where(frame, units)
                 ax.scatter(
                     xy["x_km"],
                     xy["depth_km"] - (2.5 if ax is ax_zoom else 6),
-                    s=(14 + 3 * counts.to_numpy()).clip(max=200) * scale,
-                    marker=marker,
-                    c=colour,
-                    alpha=0.8,
-                    linewidths=0,
+                    s=(14 + 3 * xy["n"].to_numpy()).clip(max=200) * scale,
+                    alpha=0.85,
                     zorder=4,
+                    **style,
                 )
         for k, wid in enumerate(rings):
             carriers = [g for g, spec in sc.forces.items() if wid in spec.weapons]
             launchers = units[units["group"].isin(carriers)]
             if launchers.empty:
                 continue
-            cx, cy = float(launchers["x_km"].mean()), float(launchers["depth_km"].mean())
+            depth = launchers["group"].map(launch).fillna(launchers["depth_km"])
+            cx, cy = float(launchers["x_km"].mean()), float(depth.mean())
             radius = sc.weapons[wid].range_km
             ax.add_patch(
                 Circle(
@@ -292,7 +346,7 @@ def theater_map(
         Rectangle((zx0, zd0), zx1 - zx0, zd1 - zd0, fill=False, edgecolor="#000000", lw=0.8, ls=":")
     )
 
-    handles: list[Any] = [
+    events: list[Any] = [
         Line2D(
             [],
             [],
@@ -305,7 +359,7 @@ def theater_map(
         )
         for s in suppliers
     ]
-    handles += [
+    events += [
         Line2D(
             [],
             [],
@@ -318,28 +372,13 @@ def theater_map(
         Line2D(
             [],
             [],
-            marker="P",
+            marker="o",
             ls="none",
-            color=GREY,
+            mfc="none",
+            mec=GREY,
             ms=8,
             label=f"second-choice weapon ({len(constrained)})",
         ),
-        Patch(facecolor=actor_colour("RUS"), alpha=0.5, label="Russian unit"),
-        Patch(facecolor=actor_colour("UKR"), alpha=0.5, label="Ukrainian unit"),
-    ]
-    handles += [
-        Line2D(
-            [],
-            [],
-            marker=CLASS_MARKERS.get(c, "o"),
-            ls="none",
-            color=GREY,
-            ms=6,
-            label=c.replace("_", " "),
-        )
-        for c in sorted(units["target_class"].unique())
-    ]
-    handles += [
         Line2D(
             [],
             [],
@@ -349,10 +388,10 @@ def theater_map(
             color="#000000",
             ms=12,
             label=f"{city.name} (target city)",
-        )
+        ),
     ]
     for k, wid in enumerate(rings):
-        handles.append(
+        events.append(
             Line2D(
                 [],
                 [],
@@ -361,13 +400,44 @@ def theater_map(
                 label=f"{wid} reach from its launchers ({sc.weapons[wid].range_km:g} km)",
             )
         )
-    ax_legend.legend(handles=handles, loc="upper left", ncols=3, fontsize=7.5, frameon=False)
+    present = {CLASS_MARKERS.get(c, "o") for c in units["target_class"].unique()}
+    kinds: list[Any] = [
+        Line2D([], [], marker=m, ls="none", color=GREY, ms=6, label=label)
+        for m, label in _FAMILIES.items()
+        if m in present
+    ]
+    kinds += [
+        Patch(facecolor=actor_colour("RUS"), alpha=0.5, label="Russian"),
+        Patch(facecolor=actor_colour("UKR"), alpha=0.5, label="Ukrainian"),
+    ]
+    # The units' key is an extra artist; the events' key is the panel's legend proper.
+    key = ax_legend.legend(
+        handles=kinds,
+        loc="upper right",
+        ncols=1,
+        fontsize=7.5,
+        frameon=False,
+        title="Units (where they started)",
+        title_fontsize=8,
+        alignment="left",
+    )
+    ax_legend.add_artist(key)
+    ax_legend.legend(
+        handles=events,
+        loc="upper left",
+        ncols=2,
+        fontsize=7.5,
+        frameon=False,
+        title="What happened",
+        title_fontsize=8,
+        alignment="left",
+    )
     _suptitle(
         fig,
         title or f"Theater map — {sc.name} (1 run, seed {result.seed})",
         f"{len(strikes)} strikes, {len(withheld)} withheld and {len(constrained)} second-choice "
-        f"opportunities over {result.summary.get('days', 0):g} days; positions schematic "
-        "(straightened border)",
+        f"opportunities over {result.summary.get('days', 0):g} days; oblast outlines simplified, "
+        "border straightened",
     )
     return fig
 

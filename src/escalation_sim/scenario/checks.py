@@ -183,11 +183,12 @@ def check_scenario(sc: Scenario) -> list[Finding]:
         ):
             out.append((("theater", "places", pid), "place lies outside the theater's extent"))
     for zid, zone in th.zones.items():
+        zx0, zx1, zd0, zd1 = zone.bounds()
         if (
-            zone.x_km.min < th.x_extent_km.min
-            or zone.x_km.max > th.x_extent_km.max
-            or zone.depth_km.min < th.depth_extent_km.min
-            or zone.depth_km.max > th.depth_extent_km.max
+            zx0 < th.x_extent_km.min
+            or zx1 > th.x_extent_km.max
+            or zd0 < th.depth_extent_km.min
+            or zd1 > th.depth_extent_km.max
         ):
             out.append((("theater", "zones", zid), "zone extends outside the theater's extent"))
 
@@ -205,24 +206,23 @@ def check_scenario(sc: Scenario) -> list[Finding]:
                 )
             )
         zone = th.zones.get(f.zone)
+        zx0, zx1, zd0, zd1 = zone.bounds() if zone is not None else (0.0, 0.0, 0.0, 0.0)
         if zone is None:
             out.append(
                 ((*p, "zone"), f"unknown zone {f.zone!r}; expected one of: {', '.join(th.zones)}")
             )
-        elif f.depth_km is not None and (
-            f.depth_km.max < zone.depth_km.min or f.depth_km.min > zone.depth_km.max
-        ):
+        elif f.depth_km is not None and (f.depth_km.max < zd0 or f.depth_km.min > zd1):
             out.append(
                 (
                     (*p, "depth_km"),
-                    f"depth band {f.depth_km.min}..{f.depth_km.max} km lies outside zone {f.zone!r} ({zone.depth_km.min}..{zone.depth_km.max} km)",
+                    f"depth band {f.depth_km.min}..{f.depth_km.max} km lies outside zone {f.zone!r} ({zd0:g}..{zd1:g} km)",
                 )
             )
-        elif f.x_km is not None and (f.x_km.max < zone.x_km.min or f.x_km.min > zone.x_km.max):
+        elif f.x_km is not None and (f.x_km.max < zx0 or f.x_km.min > zx1):
             out.append(
                 (
                     (*p, "x_km"),
-                    f"band {f.x_km.min}..{f.x_km.max} km lies outside zone {f.zone!r} ({zone.x_km.min}..{zone.x_km.max} km)",
+                    f"band {f.x_km.min}..{f.x_km.max} km lies outside zone {f.zone!r} ({zx0:g}..{zx1:g} km)",
                 )
             )
         out.extend(_unknown(f.weapons, sc.weapons, (*p, "weapons"), "weapon"))

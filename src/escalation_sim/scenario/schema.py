@@ -119,6 +119,16 @@ class WeaponSpec(Spec):
     civilian_harm: NonNegative = Field(
         0.0, description="Harm-index units per salvo that lands on a city."
     )
+    rounds_per_salvo: Annotated[int, Field(ge=1)] = Field(
+        1, description="The unit of fire: rounds, rockets, missiles or bombs in one salvo."
+    )
+    salvo: str = Field("", description="What one salvo is, in words (e.g. '6 rounds').")
+    speed_kmh: Positive = Field(
+        3000.0, description="Mean speed over the flight (time of flight = distance / speed)."
+    )
+    tasking_hours: NonNegative = Field(
+        0.5, description="Hours from a located track to launch (the sensor-to-shooter time)."
+    )
     source: str
 
 
@@ -126,23 +136,57 @@ class WeaponSpec(Spec):
 
 
 class ZoneSpec(Spec):
-    """A named rectangle in the border-aligned frame (x along the border, depth into Russia)."""
+    """A named area in the border-aligned frame (x along the border, depth into Russia).
+
+    Either a rectangle (``x_km`` and ``depth_km``) or a polygon (``polygon``: a
+    list of ``[x_km, depth_km]`` vertices, in order, at least three). Zones may
+    overlap: a point belongs to every zone that contains it.
+    """
 
     name: str
     territory: Literal["ukraine", "russia"]
     occupied: bool = False
-    x_km: Interval
-    depth_km: Interval
+    x_km: Interval | None = None
+    depth_km: Interval | None = None
+    polygon: list[Annotated[list[float], Field(min_length=2, max_length=2)]] | None = Field(
+        None, description="Outline as [x_km, depth_km] vertices (closed automatically)."
+    )
+    source: str = "assumption"
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> ZoneSpec:
+        rect = self.x_km is not None or self.depth_km is not None
+        if self.polygon is not None and rect:
+            raise ValueError("give either 'polygon' or 'x_km' and 'depth_km', not both")
+        if self.polygon is None and (self.x_km is None or self.depth_km is None):
+            raise ValueError(
+                "a zone needs 'polygon' (a list of [x_km, depth_km]) or 'x_km' and 'depth_km'"
+            )
+        if self.polygon is not None and len(self.polygon) < 3:
+            raise ValueError(f"a polygon needs at least 3 vertices; got {len(self.polygon)}")
+        return self
 
     @model_validator(mode="after")
     def _territory_matches_depth(self) -> ZoneSpec:
-        if self.territory == "russia" and self.depth_km.min < 0:
-            raise ValueError(
-                "a zone in Russia must have depth_km.min >= 0 (depth is km into Russia)"
-            )
-        if self.territory == "ukraine" and self.depth_km.max > 0:
-            raise ValueError("a zone in Ukraine must have depth_km.max <= 0 (negative depth)")
+        _, _, d_lo, d_hi = self.bounds()
+        if self.territory == "russia" and d_lo < 0:
+            raise ValueError("a zone in Russia must lie at depth >= 0 (depth is km into Russia)")
+        if self.territory == "ukraine" and d_hi > 0:
+            raise ValueError("a zone in Ukraine must lie at depth <= 0 (negative depth)")
         return self
+
+    def outline(self) -> list[tuple[float, float]]:
+        """The zone's vertices (a rectangle's four corners, or the polygon)."""
+        if self.polygon is not None:
+            return [(float(x), float(d)) for x, d in self.polygon]
+        assert self.x_km is not None and self.depth_km is not None
+        x0, x1, d0, d1 = self.x_km.min, self.x_km.max, self.depth_km.min, self.depth_km.max
+        return [(x0, d0), (x1, d0), (x1, d1), (x0, d1)]
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(x_min, x_max, depth_min, depth_max)`` of the zone."""
+        xs, ds = zip(*self.outline(), strict=True)
+        return min(xs), max(xs), min(ds), max(ds)
 
 
 class PlaceSpec(Spec):
@@ -184,6 +228,17 @@ class AirDefenceSpec(Spec):
 
     range_km: Positive
     coverage: Probability
+    interceptors: NonNegative | None = Field(
+        None, description="Engagements on hand at the start (none: unlimited)."
+    )
+    interceptor_resupply_per_day: NonNegative = 0.0
+    aircraft_range_km: NonNegative = Field(
+        0.0, description="Reach against aircraft (glide-bomb carriers at their release points)."
+    )
+    aircraft_kill_prob: Probability = Field(
+        0.0,
+        description="Chance per sortie in reach that it downs the carrier (uses one interceptor).",
+    )
 
 
 class FireSpec(Spec):
@@ -223,6 +278,17 @@ class ForceGroupSpec(Spec):
     air_defence: AirDefenceSpec | None = None
     fixed_site: bool = Field(
         False, description="Fixed sites are known to the other side without detection."
+    )
+    reserve: Annotated[int, Field(ge=0)] = Field(
+        0, description="Units held back to replace losses (each replaces one loss, once)."
+    )
+    replacement_days: Positive | None = Field(
+        None, description="Days from a loss to its replacement's arrival (default: combat's)."
+    )
+    launch_depth_km: float | None = Field(
+        None,
+        description="Air-launched weapons: the aircraft fly to this depth (negative: on the "
+        "Ukrainian side) to release, and reach is measured from there.",
     )
     military: bool = Field(
         True, description="A military target used to attack the other side (false: civil sites)."
@@ -300,8 +366,10 @@ class AdaptationSpec(Spec):
     restraint_weight: NonNegative = Field(
         0.0, description="Widening push lost per unit of perceived Russian threat."
     )
-    threat_window_days: Positive = Field(
-        30.0, description="Days over which Russia's perceived acts count as its current threat."
+    threat_window_days: Annotated[float, Field(gt=0.0, le=120.0)] = Field(
+        30.0,
+        description="Days over which Russia's perceived acts count as its current threat "
+        "(at most 120: how long the other side's acts are remembered).",
     )
     change_prob: Probability = Field(description="Chance per step of acting once triggered.")
     min_days_between_changes: Annotated[int, Field(ge=0)] = 14
@@ -577,20 +645,113 @@ class DecisionsSpec(Spec):
     actors: dict[str, DecisionSpec]
 
 
+class MobilitySpec(Spec):
+    """How units of one target class move: shoot-and-scoot, displacement, pull-back."""
+
+    scoot_prob: Probability = Field(0.0, description="Chance a unit relocates after it fires.")
+    displace_prob: Probability = Field(
+        0.0,
+        description="Chance a unit displaces when it is detected (it sees the drone, the radar).",
+    )
+    leave_hours: Positive = Field(
+        1.0, description="Mean hours from firing or detection to leaving the position."
+    )
+    hop_km: NonNegative = Field(0.0, description="Distance of one relocation.")
+    pullback: bool = Field(
+        False, description="Moves out of reach of the strikes Russia has seen in its area."
+    )
+    max_depth_km: float | None = Field(
+        None, description="Deepest position it takes when pulling back (its mission's limit)."
+    )
+    source: str = "assumption"
+
+
+class KillChainSpec(Spec):
+    """From a located track to a strike: location error, and how a miss follows from it."""
+
+    radar_error_km: NonNegative = Field(description="Location error (1 sigma) of a radar track.")
+    isr_error_km: NonNegative = Field(description="Location error (1 sigma) of an ISR track.")
+    target_footprint_km: Positive = Field(
+        description="Spread of a unit's position: a salvo aimed this far off keeps ~60 % effect."
+    )
+
+
+class DamageAssessmentSpec(Spec):
+    """What Ukraine believes its strikes did (battle damage assessment)."""
+
+    destroyed_seen_prob: Probability = Field(
+        description="Chance that Ukraine recognises a destroyed target as destroyed."
+    )
+    damaged_called_destroyed_prob: Probability = Field(
+        description="Chance that Ukraine takes a damaged, surviving target for destroyed."
+    )
+    wreck_detect_factor: Probability = Field(
+        description="Sensors see a destroyed unit believed alive (wreck, decoy) at this share of the live chance."
+    )
+
+
+class PullbackSpec(Spec):
+    """Russia's adaptation: moving units out of reach of the strikes it has seen."""
+
+    memory_days: Positive = Field(description="Strikes older than this are forgotten.")
+    margin_km: NonNegative = Field(description="Distance kept beyond the deepest strike seen.")
+    response_prob: Probability = Field(description="Daily chance a threatened unit moves back.")
+    min_reach_km: NonNegative = Field(
+        description="A firing unit pulls back no deeper than its weapon's range minus this."
+    )
+    release_pullback_km: NonNegative = Field(
+        description="Glide-bomb release points move this much deeper after a carrier is lost."
+    )
+    carrier_loss_strength: Probability = Field(
+        description="Strength an airbase loses with one carrier shot down."
+    )
+    airbase_tempo_after_strike: Probability = Field(
+        description="Sortie rate kept by an airbase struck within the memory (aircraft dispersed)."
+    )
+
+
+class ReconSpec(Spec):
+    """Russia's reconnaissance for its fire on Ukrainian positions."""
+
+    detect_prob: Probability = Field(description="Daily chance a Ukrainian unit in reach is found.")
+    after_fire_prob: Probability = Field(
+        description="Chance a Ukrainian unit that fired the day before is found (unless it scooted)."
+    )
+
+
 class CombatSpec(Spec):
     """Combat parameters shared by both sides."""
 
     destroyed_below: Probability = Field(description="A unit is destroyed below this strength.")
     damage_spread: Probability = Field(description="Relative spread of damage around the effect.")
     repair_per_day: NonNegative = Field(description="Strength regained per day by a damaged unit.")
-    replacement_days: Positive = Field(description="Mean days before a destroyed unit is replaced.")
+    replacement_days: Positive = Field(
+        description="Default days from a loss to its replacement's arrival from the reserve."
+    )
     preparation_evidence_prob: Probability = Field(
         description="Chance that ISR sees a detected, silent firing unit preparing to attack."
     )
     fixed_target_attempt_prob: Probability = Field(
         description="Daily chance that Ukraine puts each known fixed site on its target list."
     )
-    max_strikes_per_step: Annotated[int, Field(ge=0, le=bounds.MAX_STRIKES_PER_RUN)]
+    max_strikes_per_step: Annotated[int, Field(ge=0, le=bounds.MAX_STRIKES_PER_RUN)] = Field(
+        description="Ceiling on all of Ukraine's strikes in a step (on top of the family capacities)."
+    )
+    tasking_per_day: dict[
+        Literal["tube", "rocket", "ballistic", "cruise", "glide_bomb", "drone", "sam_surface"],
+        NonNegative,
+    ] = Field(
+        default_factory=dict,
+        description="Ukraine's strike capacity per weapon family per day (missing: unlimited).",
+    )
+    movement: dict[str, MobilitySpec] = Field(
+        default_factory=dict,
+        description="Mobility per target class (missing: the class stays put).",
+    )
+    killchain: KillChainSpec
+    damage_assessment: DamageAssessmentSpec
+    pullback: PullbackSpec
+    recon: ReconSpec
 
 
 # --- the scenario -------------------------------------------------------------------

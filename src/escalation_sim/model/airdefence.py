@@ -1,0 +1,129 @@
+"""Air defence on both sides: coverage, finite interceptor stocks, engagements.
+
+An air-defence unit covers the cells within its range with a coverage
+chance; a salvo flying into a covered cell is intercepted with the weapon's
+interception chance times the cell's coverage. Every engagement uses one of
+the covering battery's interceptors; a battery with none left covers
+nothing until it is resupplied. Long-range batteries also reach aircraft:
+glide-bomb carriers at their release points may be shot down.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from escalation_sim.model.theater import CellPairs, Theater
+
+
+class AirDefence:
+    """One side's air-defence units: where they reach and what they have left.
+
+    Args:
+        theater: The theater (cell index).
+        units: Unit indices of the side's air-defence units.
+        range_km: Reach of each unit against missiles, rockets and bombs.
+        coverage: Coverage chance of each unit inside its reach.
+        interceptors: Engagements on hand per unit (``inf``: unlimited).
+        resupply_per_day: Interceptors delivered per unit per day.
+        aircraft_range_km: Reach of each unit against aircraft (0: none).
+        aircraft_kill_prob: Chance per sortie in reach of downing the carrier.
+    """
+
+    def __init__(
+        self,
+        theater: Theater,
+        units: np.ndarray,
+        range_km: np.ndarray,
+        coverage: np.ndarray,
+        interceptors: np.ndarray,
+        resupply_per_day: np.ndarray,
+        aircraft_range_km: np.ndarray,
+        aircraft_kill_prob: np.ndarray,
+    ) -> None:
+        self.th = theater
+        self.units = units
+        self.range_km = range_km
+        self.cover_p = coverage
+        self.initial = interceptors.astype(float)
+        self.interceptors = interceptors.astype(float).copy()
+        self.resupply = resupply_per_day
+        self.aircraft_range_km = aircraft_range_km
+        self.aircraft_kill_prob = aircraft_kill_prob
+        self.used = 0  # engagements this step
+        self.pairs = CellPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    def place(self, x: np.ndarray, depth: np.ndarray) -> None:
+        """(Re)compute the cells each unit covers from the units' positions."""
+        pairs = self.th.cells_within(x[self.units], depth[self.units], self.range_km)
+        order = np.argsort(pairs.cell, kind="stable")
+        self.pairs = CellPairs(pairs.source[order], pairs.cell[order], pairs.distance_km[order])
+        self._ptr = np.r_[0, np.cumsum(np.bincount(self.pairs.cell, minlength=self.th.n_cells))]
+        self._cache = None
+
+    def cover(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """Per cell, the chance that at least one unit with interceptors left covers it."""
+        if len(self.units) == 0:
+            return np.zeros(self.th.n_cells)
+        state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
+        if self._cache is not None and (self._cache[0] == state).all():
+            return self._cache[1]
+        live = state[self.pairs.source]
+        p = self.cover_p[self.pairs.source]
+        log_miss = np.log1p(-np.minimum(p * live, 1.0 - 1e-12))
+        cover = -np.expm1(np.bincount(self.pairs.cell, weights=log_miss, minlength=self.th.n_cells))
+        self._cache = (state, cover)
+        return cover
+
+    def engage(self, cells: np.ndarray, alive: np.ndarray) -> None:
+        """Spend one interceptor per engagement, from a live covering unit with stock left.
+
+        Each engagement draws on the covering unit with the most interceptors
+        left (ties: the first in unit order), so stocks run down evenly.
+        """
+        for c in cells.tolist():
+            lo, hi = self._ptr[c], self._ptr[c + 1]
+            src = self.pairs.source[lo:hi]
+            ok = alive[self.units[src]] & (self.interceptors[src] >= 1.0)
+            if not ok.any():
+                continue
+            cand = src[ok]
+            pick = cand[np.argmax(self.interceptors[cand])]
+            if np.isfinite(self.interceptors[pick]):
+                self.interceptors[pick] -= 1.0
+            self.used += 1
+
+    def carrier_kill_chance(
+        self, x: float, depth: float, strength: np.ndarray, alive: np.ndarray
+    ) -> tuple[float, int]:
+        """Chance per sortie that a carrier releasing at (x, depth) is shot down, and by whom.
+
+        Returns:
+            The chance and the position (in :attr:`units`) of the unit most likely
+            to fire (-1 if none reaches).
+        """
+        if len(self.units) == 0:
+            return 0.0, -1
+        ux = self._x[self.units]
+        ud = self._depth[self.units]
+        reach = np.hypot(ux - x, ud - depth) <= self.aircraft_range_km
+        p = (
+            self.aircraft_kill_prob
+            * reach
+            * alive[self.units]
+            * strength[self.units]
+            * (self.interceptors >= 1.0)
+        )
+        if not (p > 0).any():
+            return 0.0, -1
+        return float(1.0 - np.prod(1.0 - p)), int(np.argmax(p))
+
+    def track_positions(self, x: np.ndarray, depth: np.ndarray) -> None:
+        """Keep a reference to the force layer's position arrays (for aircraft reach)."""
+        self._x, self._depth = x, depth
+
+    def resupply_step(self, days: float) -> None:
+        """Deliver interceptors (never above the initial stock) and reset the step's count."""
+        np.minimum(self.interceptors + self.resupply * days, self.initial, out=self.interceptors)
+        self._cache = None
+        self.used = 0
