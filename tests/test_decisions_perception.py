@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from escalation_sim import load_scenario, with_overrides
-from escalation_sim.model.decisions.perception import Perception, StrikeReport
+from escalation_sim.model.decisions.perception import Perception
+from escalation_sim.model.engagement import Outcome, StrikeReport
 from escalation_sim.model.model import EscalationModel
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -39,8 +40,8 @@ def _report(m: EscalationModel, weapon: str, n: int = 1, depth: float = 10.0, cl
         rule=np.zeros(n, np.int64),
         depth_km=np.full(n, depth),
         zone=np.zeros(n, np.int64),
-        destroyed=np.zeros(n, bool),
-        intercepted=np.zeros(n, bool),
+        outcome=np.full(n, int(Outcome.DAMAGED)),
+        x_km=np.zeros(n),
     )
 
 

@@ -66,7 +66,18 @@ def test_with_perception_zeroed_no_actor_leaves_its_starting_rung():
 
 @pytest.mark.parametrize("name", ["may30_kharkiv_counterfire.yaml", "deep_strike.yaml"])
 def test_no_run_reaches_nuclear_use_or_direct_conflict(name):
+    """Also why: the nuclear options need a strike on a strategic asset by a supplier whose
+    strikes set precedents, and no shipped rule set lets one happen."""
     for r in runs(name):
+        usual = set(r.scenario.decisions.perception.precedent_suppliers)
+        strategic = set(r.scenario.decisions.perception.strategic_classes)
+        assert not [
+            e
+            for e in r.events
+            if e["kind"] == "strike"
+            and e["target_class"] in strategic
+            and e["supplier"] not in usual
+        ], r.seed
         assert r.summary["nuclear_use_day"] is None, r.seed
         assert r.summary["nato_conflict_day"] is None, r.seed
         for aid in r.scenario.actors:

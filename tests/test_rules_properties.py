@@ -174,12 +174,12 @@ def rule_sets(draw: st.DrawFn) -> dict[str, list[RuleSpec]]:
 
 def location(zone: str, lo: float | None = None, hi: float | None = None) -> st.SearchStrategy:
     """A depth in ``zone`` (within ``[lo, hi]`` when that band meets the zone)."""
-    band = ZONES[zone].depth_km
+    _, _, d_min, d_max = ZONES[zone].bounds()  # polygon or rectangle: its depth extent
     a, b = (
-        max(band.min, lo if lo is not None else -np.inf),
-        min(band.max, hi if hi is not None else np.inf),
+        max(d_min, lo if lo is not None else -np.inf),
+        min(d_max, hi if hi is not None else np.inf),
     )
-    return depth_band(a, b) if a <= b else depth_band(band.min, band.max)
+    return depth_band(a, b) if a <= b else depth_band(d_min, d_max)
 
 
 @st.composite

@@ -72,6 +72,10 @@ def main() -> None:
                     seat = page.locator(".esim-seat-RUS")
                     seat.get_by_role("button", name="arm_third_parties", exact=True).click()
                     seat.get_by_role("button", name="Commit RUS move").click()
+            page.evaluate(
+                "() => { window.scrollTo(0, 0); "
+                "document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; }); }"
+            )
             page.wait_for_timeout(1500)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out), full_page=True)

@@ -220,8 +220,8 @@ def GamePanel(model: ExplorerModel) -> None:
         solara.Button("Save game record", on_click=save, outlined=True)
         if saved:
             solara.Success(f"wrote {saved}/game.jsonl (replay: escalation-sim replay)", dense=True)
-        for line in model.messages[-6:][::-1]:
-            solara.Text(line, style={"font-size": "0.8em"})
+        if model.messages:
+            _html("\n".join(model.messages[-6:][::-1]))
 
 
 COMPONENTS = [

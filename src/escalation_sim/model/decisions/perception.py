@@ -1,7 +1,8 @@
 """Perception: what each actor observes of the run, noisy, late and uncertainly attributed.
 
 Decisions never read the force layer's truth. Each step the model hands this
-module the day's :class:`StrikeReport` (every strike as parallel arrays), the
+module the day's strike report (``engagement.StrikeReport``: every strike as
+parallel arrays, with its outcome), the
 losses Russia suffered, the harm done to the target city and the acts the
 actors chose; the module turns them into per-actor :class:`Observation` s
 that arrive ``lag_days`` later:
@@ -34,36 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from escalation_sim.model.decisions.scales import RIVERA_SCORE
+from escalation_sim.model.engagement import StrikeReport
 from escalation_sim.scenario.schema import OptionSpec, PerceptionSpec, RungSpec
-
-
-@dataclass(frozen=True, slots=True)
-class StrikeReport:
-    """One step's strikes, as parallel arrays (one entry per strike).
-
-    Attributes:
-        target: Unit index of the target.
-        launcher: Unit index of the launcher.
-        supplier: Actor index of the weapon's supplier.
-        weapon: Weapon index.
-        target_class: Target-class index.
-        rule: Rule column that allowed the strike.
-        depth_km: Target depth into Russia (km; negative in Ukraine).
-        zone: Primary zone index of the target (-1 outside the named zones).
-        destroyed: The strike destroyed its target.
-        intercepted: The strike was intercepted.
-    """
-
-    target: np.ndarray
-    launcher: np.ndarray
-    supplier: np.ndarray
-    weapon: np.ndarray
-    target_class: np.ndarray
-    rule: np.ndarray
-    depth_km: np.ndarray
-    zone: np.ndarray
-    destroyed: np.ndarray
-    intercepted: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
