@@ -419,12 +419,15 @@ def test_output_files_are_replaced_atomically_with_the_umask(tmp_path: Path) -> 
 
 
 def test_seed_is_checked_alike(tmp_path: Path) -> None:
+    """run takes the same seed rule as the experiment commands (0..2^63-1, a usage error)."""
     from escalation_sim.experiment.seeds import SEED_MAX, check_seed
 
-    result = run("run", DEFAULT_SCENARIO, "--seed", "-1", "--out", tmp_path / "r")
-    assert result.exit_code == 2
-    assert "'--seed'" in result.stderr and "Traceback" not in result.output
-    assert not (tmp_path / "r").exists()
+    for bad in ("-1", str(SEED_MAX + 1)):
+        for command in (["run", DEFAULT_SCENARIO], ["ensemble", DEFAULT_SCENARIO, "--runs", "1"]):
+            result = run(*command, "--seed", bad, "--out", tmp_path / "r")
+            assert result.exit_code == 2, (command, bad)
+            assert "'--seed'" in result.stderr and "Traceback" not in result.output
+            assert not (tmp_path / "r").exists()
     # One rule for every command and function (the CLI's --seed option wraps it).
     assert check_seed(0) == 0 and check_seed(SEED_MAX) == SEED_MAX
     for bad in (-1, SEED_MAX + 1, True, 1.5):
@@ -443,7 +446,10 @@ def test_run_checks_out_before_running(tmp_path: Path) -> None:
     assert "Peak rung" not in result.output  # nothing was run
     result = run("run", DEFAULT_SCENARIO, "--out", blocker, "--force")
     assert result.exit_code == 2
-    assert "is a file; expected a directory" in result.stderr
+    # Refused before the run, by whichever output check comes first (a file is no result dir).
+    assert result.stderr.startswith("error: ") and str(blocker) in result.stderr
+    assert "is a file" in result.stderr or "not an output directory" in result.stderr
+    assert "Peak rung" not in result.output
     assert blocker.read_text(encoding="utf-8") == "x"
 
 

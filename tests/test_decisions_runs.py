@@ -64,6 +64,7 @@ def test_with_perception_zeroed_no_actor_leaves_its_starting_rung():
     assert moved <= 2, f"{moved} of 200 runs left a starting rung"
 
 
+@pytest.mark.slow  # ensembles over seeds: left out of `make test-fast`
 @pytest.mark.parametrize("name", ["may30_kharkiv_counterfire.yaml", "deep_strike.yaml"])
 def test_no_run_reaches_nuclear_use_or_direct_conflict(name):
     """Also why: the nuclear options need a strike on a strategic asset by a supplier whose
@@ -86,6 +87,7 @@ def test_no_run_reaches_nuclear_use_or_direct_conflict(name):
             assert not ladder.rungs[top].nuclear_use, (aid, r.seed)
 
 
+@pytest.mark.slow  # ensembles over seeds: left out of `make test-fast`
 def test_may30_runs_mostly_signal():
     """MODEL.md 7.3: under May-30 Russia's typical response is signalling."""
     res = runs("may30_kharkiv_counterfire.yaml")
@@ -112,6 +114,7 @@ def _paired_lower_bound(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.mark.parametrize(
     "extra", [(), ("decisions.perception.supplier_weight.UKR=1.0",)], ids=["default", "ukr_1.0"]
 )
+@pytest.mark.slow  # ensembles over seeds: left out of `make test-fast`
 def test_deep_strike_raises_russias_peak_rung_over_pre_may30(extra):
     seeds = SEEDS
     deep = np.array(
@@ -122,6 +125,7 @@ def test_deep_strike_raises_russias_peak_rung_over_pre_may30(extra):
     assert low > 0, f"peak rung deep - pre: mean {np.mean(deep - pre):.2f}, 95% CI low {low:.2f}"
 
 
+@pytest.mark.slow  # ensembles over seeds: left out of `make test-fast`
 def test_may30_lowers_fire_on_kharkiv_on_the_same_seeds():
     may = np.array([r.summary["fire_on_city"] for r in runs("may30_kharkiv_counterfire.yaml")])
     pre = np.array([r.summary["fire_on_city"] for r in runs("pre_may30.yaml")])

@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "ScenarioError": "escalation_sim.errors",
     "compare": "escalation_sim.experiment",
     "ensemble": "escalation_sim.experiment",
+    "robustness": "escalation_sim.experiment",
     "sweep": "escalation_sim.experiment",
     "EscalationModel": "escalation_sim.model",
     "RunResult": "escalation_sim.results",
@@ -34,7 +35,7 @@ _LAZY: dict[str, str] = {
 if TYPE_CHECKING:
     from escalation_sim.api import run, write_run
     from escalation_sim.errors import Problem, ScenarioError
-    from escalation_sim.experiment import compare, ensemble, sweep
+    from escalation_sim.experiment import compare, ensemble, robustness, sweep
     from escalation_sim.model import EscalationModel
     from escalation_sim.results import RunResult, load_run
     from escalation_sim.scenario import (
@@ -70,6 +71,7 @@ __all__ = [
     "ensemble",
     "load_run",
     "load_scenario",
+    "robustness",
     "run",
     "scenario_from_dict",
     "scenario_to_yaml",

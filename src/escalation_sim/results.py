@@ -385,6 +385,8 @@ def check_output(out: Path, *, force: bool = False, inputs: Sequence[Path] = ())
             )
     if not (out.exists() or out.is_symlink()):
         return
+    if not out.is_dir():
+        raise OutputError(f"--out {out} is a file; expected a directory for the results")
     if not force:
         raise OutputExistsError(f"{out} exists; choose another --out or pass --force to replace it")
     if not is_output_directory(out):

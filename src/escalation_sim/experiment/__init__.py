@@ -8,7 +8,9 @@ interruptions: each run's seed comes from the experiment's root seed.
 
 * :func:`ensemble`: one scenario, many seeds -> :class:`EnsembleResult`;
 * :func:`compare`: rule sets on common seeds, paired differences -> :class:`ComparisonResult`;
-* :func:`sweep`: a sweep file's design with replications -> :class:`SweepResult`.
+* :func:`sweep`: a sweep file's design with replications -> :class:`SweepResult`;
+* :func:`robustness`: declared conclusions checked across assumption sets drawn
+  from the plausible ranges -> :class:`RobustnessResult`.
 
 How an experiment runs (workers, Dask, chunk size, progress, output directory,
 ``force``, ``restart``) travels as one :class:`ExecutionOptions`; each function
@@ -29,6 +31,7 @@ from escalation_sim.experiment.errors import (
     StaleWorkError,
 )
 from escalation_sim.experiment.options import ExecutionOptions
+from escalation_sim.experiment.robustness import RobustnessResult, plan_robustness, robustness
 from escalation_sim.experiment.seeds import run_seeds
 from escalation_sim.experiment.sweep import SweepResult, load_sweep, sweep
 
@@ -41,12 +44,15 @@ __all__ = [
     "ExperimentError",
     "ExperimentInterrupted",
     "Plan",
+    "RobustnessResult",
     "StaleWorkError",
     "SweepResult",
     "compare",
     "ensemble",
     "load_sweep",
     "paired_differences",
+    "plan_robustness",
+    "robustness",
     "run_seeds",
     "sweep",
 ]
