@@ -96,9 +96,8 @@ def theater_figure(model: EscalationModel) -> Figure:
         handles.append(
             Line2D([], [], marker="X", ls="none", color="#000000", label="withheld by the rules")
         )
-    ax.legend(
-        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False
-    )
+    # A figure legend "outside" is laid out by the constrained layout, so it is never cut off.
+    fig.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False)
     day = round(model.time) * model.step_days
     ax.set_title(
         f"Day {day:g}: units now; strikes and withheld strikes of the last {MAP_WINDOW_DAYS} days",
