@@ -388,7 +388,8 @@ def tradeoff(
             ax.errorbar(
                 x,
                 y,
-                xerr=[[x - lo], [hi - x]],
+                # max(0, ...): at a share of 0 or 1 the Wilson bound can miss it by rounding.
+                xerr=[[max(0.0, x - lo)], [max(0.0, hi - x)]],
                 yerr=half,
                 fmt="o",
                 ms=8,
