@@ -18,10 +18,10 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools
 	$(PY) -m pytest -q
 
-# The edit loop: lint and every test not marked slow.
+# The edit loop: lint and every test not marked slow, on two worker processes.
 test-fast: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n 2 -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools
