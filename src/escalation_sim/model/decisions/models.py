@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from escalation_sim.model.decisions.options import target_rung
 from escalation_sim.scenario.schema import DecisionModelName, OptionSpec
@@ -76,6 +76,12 @@ class DecisionModel(Protocol):
         days: float,
     ) -> Verdict:
         """Choose among ``options`` (non-empty, the hold option first)."""
+        ...
+
+    def explain(
+        self, actor: StateActor, options: list[OptionSpec], resolve: float
+    ) -> dict[str, Any]:
+        """What the model weighs for the actor now, from its perceived view (JSON-ready)."""
         ...
 
 
@@ -210,6 +216,47 @@ class CostBenefit:
         o = terms.option
         return Verdict(o, p, terms.utility, o.cost)
 
+    def explain(
+        self, actor: StateActor, options: list[OptionSpec], resolve: float
+    ) -> dict[str, Any]:
+        """The case, what the standing rung answers, and each open option's terms and daily chance.
+
+        ``chance_per_day`` is the chance the model would choose the option on
+        a one-day step; an option that answers nothing (``weighed`` false)
+        has none.
+        """
+        chances = {t.option.id: p for t, p in choice_chances(actor, options, resolve, 1.0)}
+        rows = []
+        for o in options:
+            t = option_terms(actor, o, resolve)
+            rows.append(
+                {
+                    "id": o.id,
+                    "label": o.label,
+                    "kind": o.kind,
+                    "to_rung": target_rung(o, actor.rung),
+                    "gain": round(t.gain, 3),
+                    "forgone": round(t.forgone, 3),
+                    "cost": round(t.cost, 3),
+                    "risk": round(t.risk, 3),
+                    "utility": round(t.utility, 3),
+                    "weighed": t.motivated,
+                    "chance_per_day": round(chances.get(o.id, 0.0), 6),
+                }
+            )
+        return {
+            "model": self.name,
+            "case": round(actor.case, 3),
+            "pressure": round(actor.pressure, 3),
+            "salience": round(actor.salience, 3),
+            "commitment": round(actor.commitment, 3),
+            "standing_threshold": actor.ladder.rung(actor.rung).climb_threshold,
+            "excess_case": round(excess_case(actor), 3),
+            "resolve": round(resolve, 3),
+            "temperature": actor.params.temperature,
+            "options": rows,
+        }
+
 
 class PressureThreshold:
     """The earlier model: logistic climb and descent on pressure against rung thresholds."""
@@ -244,6 +291,25 @@ class PressureThreshold:
                 t = actor.ladder.rung(actor.rung).climb_threshold
                 return Verdict(down[0], move.descend, 0.0, t)
         return Verdict(hold, 1.0 - move.climb - move.descend, 0.0, 0.0)
+
+    def explain(
+        self, actor: StateActor, options: list[OptionSpec], resolve: float
+    ) -> dict[str, Any]:
+        """Pressure against the next rung's threshold and the daily chances of a move."""
+        ladder = actor.ladder
+        move = ladder.move_chances(
+            actor.rung, actor.case, actor.params, actor.spec.risk_tolerance, 1
+        )
+        return {
+            "model": self.name,
+            "case": round(actor.case, 3),
+            "pressure": round(actor.pressure, 3),
+            "next_threshold": (
+                ladder.rung(actor.rung + 1).climb_threshold if actor.rung < ladder.top else None
+            ),
+            "climb_chance_per_day": round(move.climb, 6),
+            "descend_chance_per_day": round(move.descend, 6),
+        }
 
 
 def decision_model(name: DecisionModelName) -> DecisionModel:
