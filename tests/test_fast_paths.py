@@ -86,3 +86,92 @@ def test_counter_views_share_one_buffer():
         assert counts.base is m._count_buf
     m._counts["strikes.zone"][0] = 3
     assert m._count_buf.sum() == 3
+
+
+def _old_timeseries(m: EscalationModel) -> pd.DataFrame:
+    """The time series as the model built it before the array table: concat, then drop."""
+    base = m.datacollector.get_table_dataframe("series")
+    names = [f"{k}.{n}" for k, v in m._count_names.items() for n in v]
+    names += [f"fire_on_city.weapon.{w}" for w in m.weapon_ids]
+    names += [f"stock.{m.weapon_ids[w]}" for w in m._stock_columns]
+    rows = m.datacollector.block()
+    n_int = sum(len(v) for v in m._count_names.values())
+    ints = pd.DataFrame(rows[:, :n_int].astype(np.int64), columns=names[:n_int])
+    floats = pd.DataFrame(rows[:, n_int:], columns=names[n_int:])
+    counts = pd.concat([ints, floats], axis=1)
+    counts = counts.drop(columns=sorted(m._structural_zeros() & set(names)))
+    return pd.concat([base, counts], axis=1)
+
+
+def _old_summary_parts(ts: pd.DataFrame, sc) -> dict:
+    """The summary's time-series figures read through pandas, as before the numpy columns."""
+
+    def columns(prefix):
+        totals = {c[len(prefix) :]: int(ts[c].sum()) for c in ts.columns if c.startswith(prefix)}
+        return {k: v for k, v in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])) if v}
+
+    peak = {}
+    for aid in sc.actors:
+        series = ts[f"rung.{aid}"]
+        top = int(series.max())
+        first = ts.loc[series.idxmax(), "day"] if top > int(series.iloc[0]) else 0.0
+        peak[aid] = {"rung": top, "day": float(first)}
+    switches = []
+    for sid in sc.rules:
+        col = f"posture.{sid}"
+        before = ts[col].shift()
+        for _, row in ts.loc[(ts[col] != before) & before.notna()].iterrows():
+            switches.append((float(row["day"]), sid, str(before[row.name]), str(row[col])))
+    return {
+        "peak": peak,
+        "by_supplier": columns("strikes_in_russia.supplier."),
+        "by_weapon": columns("strikes_in_russia.weapon."),
+        "by_rule": columns("withheld.rule."),
+        "outcomes": columns("strikes.outcome."),
+        "fire_on_city": float(ts["fire_on_city"].sum()),
+        "switches": sorted(switches),
+    }
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_timeseries_summary_and_outcomes_equal_the_pandas_paths(name):
+    """The one-dict time series, numpy summary and array outcomes equal the pandas versions."""
+    from escalation_sim.experiment.outcomes import run_outcomes, series_names, step_series
+    from escalation_sim.results import summarize
+
+    sc = resolve_scenario(SCENARIOS / name, days=64)
+    m = EscalationModel(sc, seed=2, record_events=False)
+    m.run()
+    ts = m.timeseries()
+    pd.testing.assert_frame_equal(ts, _old_timeseries(m))
+
+    summary = summarize(ts, [], sc, 2, None, None)
+    old = _old_summary_parts(ts, sc)
+    assert {a: {"rung": p["rung"], "day": p["day"]} for a, p in summary["peak_rung"].items()} == (
+        old["peak"]
+    )
+    assert summary["strikes_in_russia"]["by_supplier"] == old["by_supplier"]
+    assert summary["strikes_in_russia"]["by_weapon"] == old["by_weapon"]
+    assert summary["withheld"]["by_rule"] == old["by_rule"]
+    assert summary["strike_outcomes"] == old["outcomes"]
+    assert summary["fire_on_city"] == old["fire_on_city"]
+    switches = [
+        (c["day"], c["actor"], c["from_posture"], c["to_posture"]) for c in summary["rule_changes"]
+    ]
+    assert sorted(switches) == old["switches"]
+
+    ladders = {aid: len(sc.ladder_for(aid).rungs) for aid in sc.actors}
+    columns = m.series()
+    assert list(columns) == list(ts.columns)
+    from_frame = run_outcomes(ts, ladders, None, 12.0)
+    from_arrays = run_outcomes(columns, ladders, None, 12.0)
+    assert list(from_frame) == list(from_arrays)
+    for key, value in from_frame.items():
+        other = from_arrays[key]
+        assert type(value) is type(other), key
+        assert value == other or (np.isnan(value) and np.isnan(other)), key
+    names = series_names(list(ts.columns), list(sc.actors))
+    assert names == series_names(list(columns), list(sc.actors))
+    for key, values in step_series(ts, names).items():
+        np.testing.assert_array_equal(values, step_series(columns, names)[key])
+        assert values.dtype == step_series(columns, names)[key].dtype

@@ -528,6 +528,7 @@ class EscalationModel(mesa.Model):
             for k, size, end in zip(self._count_names, sizes, ends, strict=True)
         }
         self._cause_labels: dict[tuple[int, int, int, int], str] = {}
+        self._block_layout: list[tuple[int, str, bool]] | None = None
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
         self._row_fire_by_weapon = np.zeros(len(self.weapon_ids))
@@ -638,17 +639,35 @@ class EscalationModel(mesa.Model):
 
     def timeseries(self) -> pd.DataFrame:
         """One row per step: dates, rungs, pressures, strikes, withheld, fire, harm, losses, rules."""
-        base = self.datacollector.frame()
-        names = [f"{k}.{n}" for k, v in self._count_names.items() for n in v]
-        names += [f"fire_on_city.weapon.{w}" for w in self.weapon_ids]
-        names += [f"stock.{self.weapon_ids[w]}" for w in self._stock_columns]
-        rows = self.datacollector.block()
-        n_int = len(self._count_buf)
-        ints = pd.DataFrame(rows[:, :n_int].astype(np.int64), columns=names[:n_int])
-        floats = pd.DataFrame(rows[:, n_int:], columns=names[n_int:])
-        counts = pd.concat([ints, floats], axis=1)
-        counts = counts.drop(columns=sorted(self._structural_zeros() & set(names)))
-        return pd.concat([base, counts], axis=1)
+        return pd.DataFrame(self.series())
+
+    def series(self) -> dict[str, np.ndarray | list[Any]]:
+        """The columns of :meth:`timeseries`, in its order, without building a DataFrame.
+
+        Integer, float and boolean columns are numpy arrays; ``date``, ``option.*``
+        and ``posture.*`` are lists. Ensembles reduce these directly.
+        """
+        out = self.datacollector.to_dict()
+        block = self.datacollector.block()
+        for i, name, is_int in self._block_columns():
+            out[name] = block[:, i].astype(np.int64) if is_int else block[:, i].copy()
+        return out
+
+    def _block_columns(self) -> list[tuple[int, str, bool]]:
+        """The count block's output columns: (position, name, integer?), structural zeros left out.
+
+        Fixed by the scenario, so worked out once per model.
+        """
+        if self._block_layout is None:
+            names = [f"{k}.{n}" for k, v in self._count_names.items() for n in v]
+            names += [f"fire_on_city.weapon.{w}" for w in self.weapon_ids]
+            names += [f"stock.{self.weapon_ids[w]}" for w in self._stock_columns]
+            zero = self._structural_zeros()
+            n_int = len(self._count_buf)
+            self._block_layout = [
+                (i, name, i < n_int) for i, name in enumerate(names) if name not in zero
+            ]
+        return self._block_layout
 
     def _structural_zeros(self) -> set[str]:
         """Count columns that no run of this scenario can make non-zero (left out of the outputs).

@@ -114,6 +114,10 @@ class SeriesTable:
 
     def frame(self) -> pd.DataFrame:
         """The table as a DataFrame, as ``pandas.DataFrame(dict_of_lists)`` would build it."""
+        return pd.DataFrame(self.to_dict())
+
+    def to_dict(self) -> dict[str, np.ndarray | list[Any]]:
+        """The columns in order: a copy of each array column, a list for text and dates."""
         data: dict[str, Any] = {}
         slot = {kind: 0 for kind in ARRAY_KINDS}
         for i, (name, kind) in enumerate(zip(self.columns, self.kinds, strict=True)):
@@ -122,7 +126,7 @@ class SeriesTable:
             else:
                 data[name] = self._arrays[kind][: self.n, slot[kind]].copy()
                 slot[kind] += 1
-        return pd.DataFrame(data)
+        return data
 
     # ----------------------------------------------------- DataCollector's interface
     def get_table_dataframe(self, table_name: str) -> pd.DataFrame:
