@@ -611,8 +611,8 @@ class EscalationModel(mesa.Model):
             self._interceptors_used[1],
             _finite_sum(f.ru_ad.interceptors),
             _finite_sum(f.ua_ad.interceptors),
-            any(a.ladder.rung(a.rung).nato_conflict for a in actors),
-            any(a.ladder.rung(a.rung).nuclear_use for a in actors),
+            any(a.ladder.nato_conflict[a.rung] for a in actors),
+            any(a.ladder.nuclear_use[a.rung] for a in actors),
         ]
         for a in actors:
             row += (a.rung, a.case)
