@@ -175,3 +175,15 @@ def test_timeseries_summary_and_outcomes_equal_the_pandas_paths(name):
     for key, values in step_series(ts, names).items():
         np.testing.assert_array_equal(values, step_series(columns, names)[key])
         assert values.dtype == step_series(columns, names)[key].dtype
+
+
+def test_table_with_one_column_of_a_kind_and_none_of_others_pickles():
+    import pickle
+
+    table = SeriesTable([("step", "int"), ("x", "float"), ("y", "float")], rows=1)
+    table.add_row((1, 0.5, 2.5))
+    table.add_row((2, 1.5, 3.5))
+    copy = pickle.loads(pickle.dumps(table))
+    pd.testing.assert_frame_equal(
+        copy.frame(), pd.DataFrame({"step": [1, 2], "x": [0.5, 1.5], "y": [2.5, 3.5]})
+    )

@@ -33,16 +33,6 @@ OBJECT_KINDS = ("str", "date")
 TABLE = "series"
 
 
-def _getter(indices: Sequence[int]) -> Any:
-    """A callable picking ``indices`` of a row as a tuple (also for 0 and 1 of them)."""
-    if not indices:
-        return lambda row: ()
-    if len(indices) == 1:
-        i = indices[0]
-        return lambda row: (row[i],)
-    return itemgetter(*indices)
-
-
 class SeriesTable:
     """One row per step of typed columns, plus an optional block of float columns.
 
@@ -73,7 +63,10 @@ class SeriesTable:
             kind: np.zeros((rows, len(pos)), dtype=ARRAY_KINDS[kind])
             for kind, pos in self._positions.items()
         }
-        self._pick = {kind: _getter(pos) for kind, pos in self._positions.items()}
+        # One itemgetter per kind that has columns: it picks the kind's values of a row
+        # (one value alone broadcasts over its one-column row). No lambdas: a model
+        # stays picklable.
+        self._pick = {kind: itemgetter(*pos) for kind, pos in self._positions.items() if pos}
         self._objects = {i: [] for i, k in enumerate(self.kinds) if k in OBJECT_KINDS}
         self._block = np.zeros((rows, block_width))
 
