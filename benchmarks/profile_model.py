@@ -24,6 +24,11 @@ Usage::
     .venv/bin/python benchmarks/profile_model.py [--runs 5] [--days 180] [--no-events]
         [--scale 1] [--scenario PATH] [--top 20] [--out benchmarks/results] [--quick]
 
+To compare two versions of the code on the same machine, run this script from
+one checkout with the other's sources first on the path, alternating the two::
+
+    PYTHONPATH=/path/to/other/checkout/src .venv/bin/python benchmarks/profile_model.py
+
 Options:
     --runs N: runs per pass (default 5; --quick: 2).
     --days N: horizon (default: the scenario's; --quick: 60).
@@ -233,7 +238,8 @@ def per_run_costs(sc: object, runs: int, events: bool) -> dict[str, float]:
         return out
 
     def reduce(m: EscalationModel) -> None:
-        cols = m.series()
+        # What the ensemble runner does per run; a tree before ``series()`` reduced a frame.
+        cols = m.series() if hasattr(m, "series") else m.timeseries()
         run_outcomes(cols, ladders, m.nato_conflict_day, m.nuclear_use_day)
         step_series(cols, series_names(list(cols), list(sc.actors)))
 

@@ -187,3 +187,22 @@ def test_table_with_one_column_of_a_kind_and_none_of_others_pickles():
     pd.testing.assert_frame_equal(
         copy.frame(), pd.DataFrame({"step": [1, 2], "x": [0.5, 1.5], "y": [2.5, 3.5]})
     )
+
+
+def test_one_bincount_adds_what_np_add_at_adds_per_counter():
+    """``_count`` over the shared buffer equals ``np.add.at`` on each counter alone."""
+    sc = resolve_scenario(SCENARIOS / "may30_kharkiv_counterfire.yaml", days=5)
+    m = EscalationModel(sc, seed=0, record_events=False)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        m._count_buf[:] = 0
+        pairs = []
+        expected = {name: np.zeros(len(v), dtype=np.int64) for name, v in m._counts.items()}
+        for name, counter in m._counts.items():
+            size = int(rng.integers(0, 12))  # empty index arrays too
+            indices = rng.integers(0, len(counter), size)
+            pairs.append((name, indices))
+            np.add.at(expected[name], indices, 1)
+        m._count(*pairs)
+        for name, counter in m._counts.items():
+            np.testing.assert_array_equal(counter, expected[name])
