@@ -248,12 +248,18 @@ class ForceLayer:
         self.rf_fx = np.zeros(len(self.rf))
         self.rf_fd = np.zeros(len(self.rf))
         self.rf_city_in_range = np.zeros(len(self.rf), dtype=bool)
-        self._rf_cells: list[np.ndarray] = [empty_i] * len(self.rf)
-        self._rf_pos = {int(u): k for k, u in enumerate(self.rf)}
+        # Position of each unit among the firing units (-1: not one).
+        self._rf_of_unit = np.full(self.n, -1, dtype=np.int64)
+        self._rf_of_unit[self.rf] = np.arange(len(self.rf))
         ua = np.flatnonzero(self.side == SIDE_UKRAINE)
         self.cell = self.th.cell_of(self.x, self.depth)
         self.ua_cell_ptr, self.ua_cell_members = _csr(self.cell[ua], ua, self.th.n_cells)
-        self._ua_occupied = np.diff(self.ua_cell_ptr) > 0
+        # Ukrainian units never move (reserves arrive at positions drawn at set-up), so the
+        # cells Russian fire can find a unit in are fixed: a firing unit's targets are these
+        # cells within its reach, one row of booleans per firing unit.
+        self._ua_cells = np.flatnonzero(np.diff(self.ua_cell_ptr) > 0)
+        self._rf_reach = np.zeros((len(self.rf), len(self._ua_cells)), dtype=bool)
+        self._rf_cand_stale = True
         self.fire_cell = self.cell.copy()
 
         # --- sensors (Ukrainian), as cell pairs
@@ -295,6 +301,8 @@ class ForceLayer:
 
         self.ua_ad = air_defence(SIDE_UKRAINE)
         self.ru_ad = air_defence(SIDE_RUSSIA)
+        self._is_ru_ad = np.zeros(self.n, dtype=bool)
+        self._is_ru_ad[self.ru_ad.units] = True
         self.zone_bits = np.zeros(self.n, dtype=np.int64)
         self.primary_zone = np.full(self.n, -1, dtype=np.int64)
         self._refresh(np.arange(self.n))
@@ -358,10 +366,11 @@ class ForceLayer:
         bits = self.th.zone_bits(x, d)
         self.zone_bits[units] = bits
         self.primary_zone[units] = _lowest_bit(bits)
-        rf_k = [self._rf_pos[u] for u in units.tolist() if u in self._rf_pos]
-        if rf_k:
-            self._place_fire(np.array(rf_k, dtype=np.int64))
-        if np.isin(units, self.ru_ad.units).any():
+        rf_k = self._rf_of_unit[units]
+        rf_k = rf_k[rf_k >= 0]
+        if len(rf_k):
+            self._place_fire(rf_k)
+        if self._is_ru_ad[units].any():
             self.ru_ad.place(self.x, self.depth)
 
     def _place_fire(self, k: np.ndarray) -> None:
@@ -375,19 +384,32 @@ class ForceLayer:
         self.fire_cell[units] = self.th.cell_of(fx, fd)
         reach = self.w_range[self.rf_weapon[k]]
         self.rf_city_in_range[k] = self.th.distance_to_city(fx, fd) <= reach
-        pairs = self.th.cells_within(fx, fd, reach)
-        keep = self._ua_occupied[pairs.cell]
-        src, cells = pairs.source[keep], pairs.cell[keep]
-        order = np.argsort(src, kind="stable")
-        src, cells = src[order], cells[order]
-        bounds = np.searchsorted(src, np.arange(len(k) + 1))
-        for j, kk in enumerate(k.tolist()):
-            self._rf_cells[kk] = cells[bounds[j] : bounds[j + 1]]
-        lens = np.array([len(c) for c in self._rf_cells], dtype=np.int64)
-        self.rf_cand_ptr = np.r_[0, np.cumsum(lens)].astype(np.int64)
-        self.rf_cand_cells = (
-            np.concatenate(self._rf_cells) if len(self._rf_cells) else np.zeros(0, np.int64)
-        )
+        pairs = self.th.cells_among(fx, fd, reach, self._ua_cells)
+        self._rf_reach[k] = False
+        self._rf_reach[k[pairs.source], np.searchsorted(self._ua_cells, pairs.cell)] = True
+        self._rf_cand_stale = True
+
+    def _fire_candidates(self) -> None:
+        """Rebuild the firing units' target cells as compressed rows, if a unit moved since."""
+        if not self._rf_cand_stale:
+            return
+        _, col = np.nonzero(self._rf_reach)
+        self._rf_cand_cells = self._ua_cells[col]
+        counts = self._rf_reach.sum(axis=1)
+        self._rf_cand_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        self._rf_cand_stale = False
+
+    @property
+    def rf_cand_ptr(self) -> np.ndarray:
+        """Per firing unit, where its occupied Ukrainian cells in reach start in :attr:`rf_cand_cells`."""
+        self._fire_candidates()
+        return self._rf_cand_ptr
+
+    @property
+    def rf_cand_cells(self) -> np.ndarray:
+        """The occupied Ukrainian cells in reach of each firing unit, unit after unit, cells in order."""
+        self._fire_candidates()
+        return self._rf_cand_cells
 
     def move_to(self, units: np.ndarray, x: np.ndarray, depth: np.ndarray) -> None:
         """Put units at new positions and recompute what depends on them."""
