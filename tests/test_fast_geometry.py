@@ -199,3 +199,45 @@ def test_firing_reach_equals_the_search_over_every_cell_after_moves():
     assert f.moved_now + f.pulled_back_now >= 0 and len(expected_cells) > 100
     city = np.hypot(f.rf_fx - m.theater.city_xy[0], f.rf_fd - m.theater.city_xy[1]) <= reach
     np.testing.assert_array_equal(f.rf_city_in_range, city)
+
+
+def test_zone_raster_answers_most_points_and_equals_the_outline_test_everywhere(th):
+    rng = np.random.default_rng(21)
+    x = rng.uniform(th.x0 - 20, th.x1 + 20, 20000)
+    d = rng.uniform(th.d0 - 20, th.d1 + 20, 20000)
+    # And points within a few km of every outline, where the raster must step aside.
+    outlines = [np.array(z.outline(), dtype=float) for z in th.spec.zones.values()]
+    a = np.concatenate(outlines)
+    b = np.concatenate([np.roll(o, -1, axis=0) for o in outlines])
+    t = rng.uniform(0, 1, (40, len(a)))
+    jitter = rng.normal(0, 1.5, (2, 40, len(a)))
+    nx_ = (a[:, 0] + t * (b[:, 0] - a[:, 0]) + jitter[0]).ravel()
+    nd_ = (a[:, 1] + t * (b[:, 1] - a[:, 1]) + jitter[1]).ravel()
+    x, d = np.r_[x, nx_], np.r_[d, nd_]
+    bits, ok = th.raster.look_up(x, d)
+    reference = th._bits_by_outline(x, d)
+    np.testing.assert_array_equal(bits[ok], reference[ok])
+    np.testing.assert_array_equal(th.zone_bits(x, d), reference)
+    assert ok[:20000].mean() > 0.8, "the raster answers for most of the theater"
+    assert (~ok[20000:]).mean() > 0.5, "near outlines the outline test decides"
+
+
+def test_zone_raster_is_shared_by_equal_theaters_and_rebuilt_for_a_changed_zone():
+    sc = load_scenario(MAY30)
+    a, b = Theater(sc.theater), Theater(sc.theater)
+    assert a.raster is b.raster
+    zone = next(iter(sc.theater.zones))
+    spec = sc.theater.zones[zone]
+    x0, x1, d0, d1 = spec.bounds()
+    moved = spec.model_copy(
+        update={"polygon": [(x0, d0), (x1 + 7.0, d0), (x1, d1), (x0, d1)]}
+    )
+    zones = {**sc.theater.zones, zone: moved}
+    c = Theater(sc.theater.model_copy(update={"zones": zones}))
+    assert c.raster is not a.raster
+    rng = np.random.default_rng(2)
+    px, pd_ = rng.uniform(x0, x1 + 10, 3000), rng.uniform(d0, d1, 3000)
+    np.testing.assert_array_equal(c.zone_bits(px, pd_), c._bits_by_outline(px, pd_))
+    from escalation_sim.model import zonegrid
+
+    assert zonegrid._cached.cache_info().maxsize == zonegrid.CACHED_THEATERS

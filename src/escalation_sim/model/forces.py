@@ -247,20 +247,26 @@ class ForceLayer:
         self.pullback_cap[self.rf] = np.minimum(self.pullback_cap[self.rf], fire_cap)
         self.rf_fx = np.zeros(len(self.rf))
         self.rf_fd = np.zeros(len(self.rf))
-        self.rf_city_in_range = np.zeros(len(self.rf), dtype=bool)
+        self._rf_city_in_range = np.zeros(len(self.rf), dtype=bool)
         # Position of each unit among the firing units (-1: not one).
         self._rf_of_unit = np.full(self.n, -1, dtype=np.int64)
         self._rf_of_unit[self.rf] = np.arange(len(self.rf))
         ua = np.flatnonzero(self.side == SIDE_UKRAINE)
-        self.cell = self.th.cell_of(self.x, self.depth)
-        self.ua_cell_ptr, self.ua_cell_members = _csr(self.cell[ua], ua, self.th.n_cells)
+        self._cell = self.th.cell_of(self.x, self.depth)
+        self.ua_cell_ptr, self.ua_cell_members = _csr(self._cell[ua], ua, self.th.n_cells)
         # Ukrainian units never move (reserves arrive at positions drawn at set-up), so the
         # cells Russian fire can find a unit in are fixed: a firing unit's targets are these
         # cells within its reach, one row of booleans per firing unit.
         self._ua_cells = np.flatnonzero(np.diff(self.ua_cell_ptr) > 0)
         self._rf_reach = np.zeros((len(self.rf), len(self._ua_cells)), dtype=bool)
         self._rf_cand_stale = True
-        self.fire_cell = self.cell.copy()
+        self._fire_cell = self._cell.copy()
+        # What depends on a position is brought up to date when it is next read, not at
+        # every move: a unit can move twice in a step (pull-back, then relocation), and
+        # one pass over every unit moved since the last read costs what one move did.
+        self._moved = np.zeros(self.n, dtype=bool)  # cell, fire cell, zones out of date
+        self._reach_moved = np.zeros(len(self.rf), dtype=bool)  # targets in reach out of date
+        self._ru_ad_moved = False
 
         # --- sensors (Ukrainian), as cell pairs
         def sensor_pairs(kind: str):
@@ -303,9 +309,10 @@ class ForceLayer:
         self.ru_ad = air_defence(SIDE_RUSSIA)
         self._is_ru_ad = np.zeros(self.n, dtype=bool)
         self._is_ru_ad[self.ru_ad.units] = True
-        self.zone_bits = np.zeros(self.n, dtype=np.int64)
-        self.primary_zone = np.full(self.n, -1, dtype=np.int64)
+        self._zone_bits = np.zeros(self.n, dtype=np.int64)
+        self._primary_zone = np.full(self.n, -1, dtype=np.int64)
         self._refresh(np.arange(self.n))
+        self._sync()
 
         # --- Ukrainian launch options: one per (group, weapon); reach from the launch point
         launch_depth = per(
@@ -357,62 +364,109 @@ class ForceLayer:
 
     # ------------------------------------------------------------------ positions
     def _refresh(self, units: np.ndarray) -> None:
-        """Recompute what depends on these units' positions (cell, zones, reach, cover)."""
+        """Mark what depends on these units' positions (cell, zones, reach, cover) out of date."""
         if len(units) == 0:
             return
-        x, d = self.x[units], self.depth[units]
-        self.cell[units] = self.th.cell_of(x, d)
-        self.fire_cell[units] = self.cell[units]
-        bits = self.th.zone_bits(x, d)
-        self.zone_bits[units] = bits
-        self.primary_zone[units] = _lowest_bit(bits)
+        self._moved[units] = True
         rf_k = self._rf_of_unit[units]
         rf_k = rf_k[rf_k >= 0]
         if len(rf_k):
             self._place_fire(rf_k)
         if self._is_ru_ad[units].any():
-            self.ru_ad.place(self.x, self.depth)
+            self._ru_ad_moved = True
 
     def _place_fire(self, k: np.ndarray) -> None:
-        """Fire positions and the occupied Ukrainian cells in reach, for firing units ``k``."""
+        """Fire positions of firing units ``k``; their cells and targets in reach go out of date."""
         units = self.rf[k]
         air = self.rf_air[k]
         # Aircraft fly to the city's axis and release at their release depth.
-        fx = np.where(air, self.th.city_xy[0], self.x[units])
-        fd = np.where(air, self.rf_release[k], self.depth[units])
-        self.rf_fx[k], self.rf_fd[k] = fx, fd
-        self.fire_cell[units] = self.th.cell_of(fx, fd)
+        self.rf_fx[k] = np.where(air, self.th.city_xy[0], self.x[units])
+        self.rf_fd[k] = np.where(air, self.rf_release[k], self.depth[units])
+        self._moved[units] = True
+        self._reach_moved[k] = True
+
+    def _sync(self) -> None:
+        """Bring cells, fire cells, zones and air-defence cover up to date with the positions."""
+        if self._moved.any():
+            units = np.flatnonzero(self._moved)
+            self._moved[:] = False
+            x, d = self.x[units], self.depth[units]
+            cell = self.th.cell_of(x, d)
+            self._cell[units] = cell
+            self._fire_cell[units] = cell
+            bits = self.th.zone_bits(x, d)
+            self._zone_bits[units] = bits
+            self._primary_zone[units] = _lowest_bit(bits)
+            k = self._rf_of_unit[units]
+            k = k[k >= 0]
+            if len(k):
+                self._fire_cell[self.rf[k]] = self.th.cell_of(self.rf_fx[k], self.rf_fd[k])
+        if self._ru_ad_moved:
+            self._ru_ad_moved = False
+            self.ru_ad.place(self.x, self.depth)
+
+    def _sync_reach(self) -> None:
+        """Bring firing units' targets in reach (occupied Ukrainian cells, the city) up to date."""
+        if not self._reach_moved.any():
+            return
+        k = np.flatnonzero(self._reach_moved)
+        self._reach_moved[:] = False
+        fx, fd = self.rf_fx[k], self.rf_fd[k]
         reach = self.w_range[self.rf_weapon[k]]
-        self.rf_city_in_range[k] = self.th.distance_to_city(fx, fd) <= reach
+        self._rf_city_in_range[k] = self.th.distance_to_city(fx, fd) <= reach
         pairs = self.th.cells_among(fx, fd, reach, self._ua_cells)
         self._rf_reach[k] = False
         self._rf_reach[k[pairs.source], np.searchsorted(self._ua_cells, pairs.cell)] = True
-        self._rf_cand_stale = True
-
-    def _fire_candidates(self) -> None:
-        """Rebuild the firing units' target cells as compressed rows, if a unit moved since."""
-        if not self._rf_cand_stale:
-            return
+        # Compressed rows of every firing unit's target cells, unit after unit.
         _, col = np.nonzero(self._rf_reach)
         self._rf_cand_cells = self._ua_cells[col]
         counts = self._rf_reach.sum(axis=1)
         self._rf_cand_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        self._rf_cand_stale = False
+
+    @property
+    def cell(self) -> np.ndarray:
+        """Grid cell of each unit's position (read-only view)."""
+        self._sync()
+        return self._cell
+
+    @property
+    def fire_cell(self) -> np.ndarray:
+        """Cell each unit fires from (a glide-bomb carrier's release point; else its own cell)."""
+        self._sync()
+        return self._fire_cell
+
+    @property
+    def zone_bits(self) -> np.ndarray:
+        """Per unit, bit ``i`` set when its position lies in zone ``theater.zone_ids[i]``."""
+        self._sync()
+        return self._zone_bits
+
+    @property
+    def primary_zone(self) -> np.ndarray:
+        """Per unit, its first zone in scenario order (-1: outside every zone)."""
+        self._sync()
+        return self._primary_zone
+
+    @property
+    def rf_city_in_range(self) -> np.ndarray:
+        """Per firing unit, whether the city lies within its weapon's range of its fire position."""
+        self._sync_reach()
+        return self._rf_city_in_range
 
     @property
     def rf_cand_ptr(self) -> np.ndarray:
         """Per firing unit, where its occupied Ukrainian cells in reach start in :attr:`rf_cand_cells`."""
-        self._fire_candidates()
+        self._sync_reach()
         return self._rf_cand_ptr
 
     @property
     def rf_cand_cells(self) -> np.ndarray:
         """The occupied Ukrainian cells in reach of each firing unit, unit after unit, cells in order."""
-        self._fire_candidates()
+        self._sync_reach()
         return self._rf_cand_cells
 
     def move_to(self, units: np.ndarray, x: np.ndarray, depth: np.ndarray) -> None:
-        """Put units at new positions and recompute what depends on them."""
+        """Put units at new positions (what depends on them follows when next read)."""
         self.x[units] = x
         self.depth[units] = depth
         self._refresh(units)
@@ -450,6 +504,7 @@ class ForceLayer:
 
     def russian_air_cover(self) -> np.ndarray:
         """Per cell, chance that Russian air defence (with interceptors left) covers it."""
+        self._sync()  # Russian batteries move: their cover follows their positions
         return self.ru_ad.cover(self.strength, self.alive)
 
     def reach(self) -> np.ndarray:
@@ -501,15 +556,16 @@ class ForceLayer:
         n = len(self.rf)
         u = rng.random((8, n))
         units = self.rf
+        self._sync_reach()
         cb = self.combat
         recent = (step - self.last_struck[units]) * self.step_days <= cb.pullback.memory_days
         tempo = np.where(
             self.rf_air & recent & self.fixed[units], cb.pullback.airbase_tempo_after_strike, 1.0
         )
         p = np.minimum(self.rf_prob * self.strength[units] * fire_multiplier * tempo, 1.0)
-        n_cand = self.rf_cand_ptr[1:] - self.rf_cand_ptr[:-1]
+        n_cand = self._rf_cand_ptr[1:] - self._rf_cand_ptr[:-1]
         wants = self.alive[units] & (u[0] < p)
-        at_city = wants & self.rf_city_in_range & (u[1] < self.rf_city_share)
+        at_city = wants & self._rf_city_in_range & (u[1] < self.rf_city_share)
         at_front = wants & ~at_city & (n_cand > 0)
         firing = at_city | at_front
         granted = ration(self.rf_weapon[firing], self.rf_salvoes[firing], stock)
@@ -533,8 +589,8 @@ class ForceLayer:
         # Fire on Ukrainian positions: a random occupied cell in reach, a random unit in it,
         # harmed only if Russian reconnaissance found it.
         shooters = np.flatnonzero(at_front)
-        pick = self.rf_cand_ptr[shooters] + (u[3][shooters] * n_cand[shooters]).astype(np.int64)
-        cells = self.rf_cand_cells[pick]
+        pick = self._rf_cand_ptr[shooters] + (u[3][shooters] * n_cand[shooters]).astype(np.int64)
+        cells = self._rf_cand_cells[pick]
         lo = self.ua_cell_ptr[cells]
         size = self.ua_cell_ptr[cells + 1] - lo
         targets = self.ua_cell_members[lo + (u[4][shooters] * size).astype(np.int64)]
@@ -610,14 +666,15 @@ class ForceLayer:
         kc = self.combat.killchain
         bda = self.combat.damage_assessment
         fired_now = self.last_fired == step
+        self._sync()
         radar_cov = self._coverage(self.radar_idx, self.radar_pairs, self.radar_p)
         isr_cov = self._coverage(self.isr_idx, self.isr_pairs, self.isr_p)
-        miss = (1.0 - radar_cov[self.fire_cell] * fired_now) * (1.0 - isr_cov[self.cell])
+        miss = (1.0 - radar_cov[self._fire_cell] * fired_now) * (1.0 - isr_cov[self._cell])
         russian = (self.side == SIDE_RUSSIA) & self.military
         live = russian & self.alive & (u[0] < 1.0 - miss)
         wreck = (self.status == LOST) & ~self.believed_destroyed
         wreck_seen = (
-            russian & wreck & ~self.fixed & (u[0] < isr_cov[self.cell] * bda.wreck_detect_factor)
+            russian & wreck & ~self.fixed & (u[0] < isr_cov[self._cell] * bda.wreck_detect_factor)
         )
         self.last_seen_firing[live & fired_now] = step
         self.believed_destroyed[live & fired_now] = False
@@ -672,7 +729,7 @@ class ForceLayer:
         u = rng.random((3, self.n))
         cb = self.combat
         ru_cover = self.russian_air_cover()
-        cells = self.cell[targets]
+        cells = self._cell[targets]
         p_int = self.w_intercept[weapons] * ru_cover[cells]
         self.ru_ad.engage(cells[p_int > 0], self.alive)
         intercepted = u[0][targets] < p_int

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from escalation_sim.model.zonegrid import ZoneRaster, zone_raster
 from escalation_sim.scenario.schema import TheaterSpec
 
 #: Sources per pass of :meth:`Theater.cells_within` are grouped so that one pass
@@ -111,6 +112,7 @@ class Theater:
         self._outlines = [np.array(z.outline(), dtype=float) for z in spec.zones.values()]
         self._edges = _EdgeTable(self._outlines) if self._outlines else None
         self._zone_edges: dict[int, _EdgeTable] = {}
+        self._raster: ZoneRaster | None = None
         self.cell_km = spec.cell_km
         self.x0, self.x1 = spec.x_extent_km.min, spec.x_extent_km.max
         self.d0, self.d1 = spec.depth_extent_km.min, spec.depth_extent_km.max
@@ -124,23 +126,51 @@ class Theater:
         self.city_xy = (city.x_km, city.depth_km)
         self.city_cell = int(self.cell_of(np.array([city.x_km]), np.array([city.depth_km]))[0])
 
+    @property
+    def raster(self) -> ZoneRaster:
+        """The zones' look-up raster (built on first use, shared by equal theaters)."""
+        if self._raster is None:
+            self._raster = zone_raster(
+                self._outlines, (self.x0, self.x1, self.d0, self.d1), self.cell_km
+            )
+        return self._raster
+
     def zone_bits(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """Bit ``i`` set for each point inside zone ``zone_ids[i]``."""
+        """Bit ``i`` set for each point inside zone ``zone_ids[i]``.
+
+        Looked up in the zones' raster; points it cannot answer for (near an
+        outline, off the theater) are tested against the outlines.
+        """
         x = np.asarray(x, dtype=float)
         if self._edges is None or x.size == 0:
             return np.zeros(x.shape, dtype=np.int64)
+        depth = np.asarray(depth, dtype=float)
+        bits, ok = self.raster.look_up(x.ravel(), depth.ravel())
+        if not ok.all():
+            rest = ~ok
+            bits[rest] = self._bits_by_outline(x.ravel()[rest], depth.ravel()[rest])
+        return bits.reshape(x.shape)
+
+    def _bits_by_outline(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """Zone bits by the ray-casting test against every outline (the reference)."""
         inside = self._edges.inside(x, depth)
         weights = np.left_shift(np.int64(1), np.arange(len(self.zone_ids), dtype=np.int64))
-        return (inside.astype(np.int64) @ weights).reshape(x.shape)
+        return inside.astype(np.int64) @ weights
 
     def in_zone(self, zone: str, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """Whether each point lies inside the named zone."""
+        """Whether each point lies inside the named zone (raster first, as :meth:`zone_bits`)."""
         i = self.zone_ids.index(zone)
-        table = self._zone_edges.get(i)
-        if table is None:
-            table = self._zone_edges[i] = _EdgeTable([self._outlines[i]])
         x = np.asarray(x, float)
-        return table.inside(x, np.asarray(depth, float))[:, 0].reshape(x.shape)
+        depth = np.asarray(depth, float)
+        bits, ok = self.raster.look_up(x.ravel(), depth.ravel())
+        inside = (bits >> i & 1).astype(bool)
+        if not ok.all():
+            rest = ~ok
+            table = self._zone_edges.get(i)
+            if table is None:
+                table = self._zone_edges[i] = _EdgeTable([self._outlines[i]])
+            inside[rest] = table.inside(x.ravel()[rest], depth.ravel()[rest])[:, 0]
+        return inside.reshape(x.shape)
 
     def zone_names(self, bits: int) -> tuple[str, ...]:
         """The zone names encoded in a bit mask."""
