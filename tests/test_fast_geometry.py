@@ -241,3 +241,91 @@ def test_zone_raster_is_shared_by_equal_theaters_and_rebuilt_for_a_changed_zone(
     from escalation_sim.model import zonegrid
 
     assert zonegrid._cached.cache_info().maxsize == zonegrid.CACHED_THEATERS
+
+
+# ---------------------------------------------------------------- air defence
+
+
+def random_battlefield_state(f, rng):
+    """Random strengths, losses and interceptor stocks (some batteries empty)."""
+    f.strength[:] = rng.uniform(0.2, 1.0, f.n)
+    f.alive[:] = rng.uniform(0, 1, f.n) > 0.2
+    for ad in (f.ua_ad, f.ru_ad):
+        ad.interceptors[:] = rng.choice([0.0, 0.5, 1.0, 3.0, np.inf], len(ad.units))
+        ad._cache = None
+
+
+def direct_cover(ad, strength, alive):
+    """Per cell: one (unit, cell) pair at a time, its chance of missing logged, summed, undone."""
+    state = strength[ad.units] * alive[ad.units] * (ad.interceptors >= 1.0)
+    live = state[ad.pairs.source]
+    p = ad.cover_p[ad.pairs.source]
+    log_miss = np.log1p(-np.minimum(p * live, 1.0 - 1e-12))
+    return -np.expm1(np.bincount(ad.pairs.cell, weights=log_miss, minlength=ad.th.n_cells))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_air_defence_cover_equals_the_pair_by_pair_sum(seed):
+    m = EscalationModel(load_scenario(MAY30), seed=seed, record_events=False)
+    f = m.forces
+    rng = np.random.default_rng(seed)
+    covered = 0
+    for _ in range(3):
+        random_battlefield_state(f, rng)
+        for ad in (f.ua_ad, f.ru_ad):
+            got = ad.cover(f.strength, f.alive)
+            np.testing.assert_array_equal(got, direct_cover(ad, f.strength, f.alive))
+            covered += int((got > 0).sum())
+    assert covered > 500, "the states checked must cover a good part of the theater"
+
+
+def direct_carrier_chance(ad, x, d, strength, alive):
+    """The chance for one release point, battery by battery."""
+    p = []
+    for j, u in enumerate(ad.units):
+        reach = np.hypot(ad._x[u] - x, ad._depth[u] - d) <= ad.aircraft_range_km[j]
+        p.append(
+            ad.aircraft_kill_prob[j] * reach * alive[u] * strength[u] * (ad.interceptors[j] >= 1.0)
+        )
+    p = np.array(p)
+    if not (p > 0).any():
+        return 0.0, -1
+    return float(1.0 - np.prod(1.0 - p)), int(np.argmax(p))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_carriers_downed_in_order_equal_one_carrier_at_a_time(seed):
+    """All carriers' chances at once, recomputed when a battery runs dry, as if one by one."""
+    sc = load_scenario(MAY30)
+    m = EscalationModel(sc, seed=seed, record_events=False)
+    f = m.forces
+    ad = f.ua_ad
+    rng = np.random.default_rng(seed)
+    air = np.flatnonzero(f.rf_air)
+    for _ in range(30):
+        random_battlefield_state(f, rng)
+        ad.aircraft_kill_prob[:] = rng.uniform(0.3, 1.0, len(ad.units))
+        ad.interceptors[:] = rng.choice([1.0, 1.5, 2.0, np.inf], len(ad.units))
+        # Release points spread around the city so that batteries' reaches differ.
+        f.rf_fx[air] = f.th.city_xy[0] + rng.uniform(-120, 120, len(air))
+        f.rf_fd[air] = rng.uniform(5, 150, len(air))
+        carriers = np.r_[air, air]  # more carriers than missiles: batteries run dry
+        u = rng.uniform(0, 0.6, len(f.rf))
+        stock0, used0 = ad.interceptors.copy(), ad.used
+        got = f._carriers_downed(carriers, u)
+        got_stock, got_used = ad.interceptors.copy(), ad.used
+        ad.interceptors[:], ad.used = stock0, used0
+        expected = []
+        for k in carriers.tolist():
+            p_kill, by = direct_carrier_chance(ad, f.rf_fx[k], f.rf_fd[k], f.strength, f.alive)
+            if p_kill > 0 and u[k] < 1.0 - (1.0 - p_kill) ** int(f.rf_salvoes[k]):
+                expected.append(k)
+                ad.interceptors[by] = max(0.0, ad.interceptors[by] - 1.0)
+                ad.used += 1
+        assert got == expected
+        np.testing.assert_array_equal(got_stock, ad.interceptors)
+        assert got_used == ad.used
+        for k in air.tolist():
+            assert ad.carrier_kill_chance(f.rf_fx[k], f.rf_fd[k], f.strength, f.alive) == (
+                direct_carrier_chance(ad, f.rf_fx[k], f.rf_fd[k], f.strength, f.alive)
+            )

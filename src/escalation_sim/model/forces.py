@@ -610,15 +610,7 @@ class ForceLayer:
         losses = self.apply_damage(targets, damage, step)
 
         # Carriers at their release points under Ukrainian long-range air defence.
-        downed = []
-        for k in np.flatnonzero(firing & self.rf_air).tolist():
-            p_kill, by = self.ua_ad.carrier_kill_chance(
-                float(self.rf_fx[k]), float(self.rf_fd[k]), self.strength, self.alive
-            )
-            if p_kill > 0 and u[7][k] < 1.0 - (1.0 - p_kill) ** int(self.rf_salvoes[k]):
-                downed.append(k)
-                self.ua_ad.interceptors[by] = max(0.0, self.ua_ad.interceptors[by] - 1.0)
-                self.ua_ad.used += 1
+        downed = self._carriers_downed(np.flatnonzero(firing & self.rf_air), u[7])
         if downed:
             kk = np.array(downed, dtype=np.int64)
             self.carriers_downed_now += len(kk)
@@ -640,6 +632,37 @@ class ForceLayer:
             hits_on_units=len(targets),
             ukrainian_losses=losses[self.side[losses] == SIDE_UKRAINE] if len(losses) else losses,
         )
+
+    def _carriers_downed(self, carriers: np.ndarray, u: np.ndarray) -> list[int]:
+        """Which firing carriers (positions among the firing units) Ukraine shoots down, in order.
+
+        Each carrier faces the batteries in reach of its release point with
+        missiles left; a battery that fires spends one. Chances are computed for
+        all carriers at once and again only when a battery runs out.
+        """
+        downed: list[int] = []
+        if len(carriers) == 0:
+            return downed
+        ad = self.ua_ad
+        chances, shooters = ad.carrier_kill_chances(
+            self.rf_fx[carriers], self.rf_fd[carriers], self.strength, self.alive
+        )
+        chance, by = chances.tolist(), shooters.tolist()
+        for j, k in enumerate(carriers.tolist()):
+            p_kill = chance[j]
+            if p_kill > 0 and u[k] < 1.0 - (1.0 - p_kill) ** int(self.rf_salvoes[k]):
+                downed.append(k)
+                ad.interceptors[by[j]] = max(0.0, ad.interceptors[by[j]] - 1.0)
+                ad.used += 1
+                if ad.interceptors[by[j]] < 1.0 and j + 1 < len(carriers):
+                    # That battery is out of missiles: the carriers still to come face the
+                    # others only.
+                    rest = carriers[j + 1 :]
+                    c, b = ad.carrier_kill_chances(
+                        self.rf_fx[rest], self.rf_fd[rest], self.strength, self.alive
+                    )
+                    chance[j + 1 :], by[j + 1 :] = c.tolist(), b.tolist()
+        return downed
 
     def detect(
         self,
