@@ -235,6 +235,8 @@ class ForceLayer:
         self.rf_city_share = np.array([g.fire.city_share for g in rf_specs])
         release = [g.fire.release_depth_km for g in rf_specs]
         self.rf_air = np.array([r is not None for r in release], dtype=bool)
+        # Airbases (fixed sites launching sorties) slow their tempo after being struck.
+        self._rf_airbase = self.rf_air & self.fixed[self.rf]
         self.rf_release = np.array([np.nan if r is None else r for r in release])
         # Release points pull back no further than keeps the city within the bombs' glide.
         self.rf_release_cap = np.where(
@@ -248,6 +250,14 @@ class ForceLayer:
         self.rf_fx = np.zeros(len(self.rf))
         self.rf_fd = np.zeros(len(self.rf))
         self._rf_city_in_range = np.zeros(len(self.rf), dtype=bool)
+        # Fixed masks the phases combine every step.
+        russian = self.side == SIDE_RUSSIA
+        self._ru_military = russian & self.military
+        self._ru_military_mobile = self._ru_military & ~self.fixed
+        self._ru_fixed = russian & self.fixed
+        self._ru_mobile = russian & ~self.fixed
+        self._can_fire = np.zeros(self.n, dtype=bool)
+        self._can_fire[self.rf] = True
         # Position of each unit among the firing units (-1: not one).
         self._rf_of_unit = np.full(self.n, -1, dtype=np.int64)
         self._rf_of_unit[self.rf] = np.arange(len(self.rf))
@@ -259,6 +269,10 @@ class ForceLayer:
         # cells within its reach, one row of booleans per firing unit.
         self._ua_cells = np.flatnonzero(np.diff(self.ua_cell_ptr) > 0)
         self._rf_reach = np.zeros((len(self.rf), len(self._ua_cells)), dtype=bool)
+        self._rf_points = (
+            np.r_[self.th.cell_x[self._ua_cells], self.th.city_xy[0]],
+            np.r_[self.th.cell_depth[self._ua_cells], self.th.city_xy[1]],
+        )
         self._rf_cand_stale = True
         self._fire_cell = self._cell.copy()
         # What depends on a position is brought up to date when it is next read, not at
@@ -340,6 +354,12 @@ class ForceLayer:
         self.opt_group = np.array(opt_group, dtype=np.int64)
         self.opt_weapon = np.array(opt_weapon, dtype=np.int64)
         self.group_shots = np.array([g.shots_per_step for g in specs], dtype=np.int64)
+        # Per launch option and per unit, what planning looks up every step.
+        self.unit_shots = self.group_shots[self.group]
+        self.opt_family = self.w_family[self.opt_weapon]
+        self.opt_effect = self.effect[self.opt_weapon]
+        self.opt_intercept = self.w_intercept[self.opt_weapon]
+        self.opt_weapon_list = self.opt_weapon.tolist()
         self._reach_src = np.concatenate(reach_src) if reach_src else empty_i
         self._reach_key = (
             np.concatenate(reach_opt) * self.th.n_cells + np.concatenate(reach_cell)
@@ -411,17 +431,19 @@ class ForceLayer:
             return
         k = np.flatnonzero(self._reach_moved)
         self._reach_moved[:] = False
-        fx, fd = self.rf_fx[k], self.rf_fd[k]
-        reach = self.w_range[self.rf_weapon[k]]
-        self._rf_city_in_range[k] = self.th.distance_to_city(fx, fd) <= reach
-        pairs = self.th.cells_among(fx, fd, reach, self._ua_cells)
-        self._rf_reach[k] = False
-        self._rf_reach[k[pairs.source], np.searchsorted(self._ua_cells, pairs.cell)] = True
+        # One distance pass per moved unit: to every occupied cell's centre, and to the city.
+        reach = self.th.within(
+            self.rf_fx[k], self.rf_fd[k], self.w_range[self.rf_weapon[k]], *self._rf_points
+        )
+        self._rf_reach[k] = reach[:, :-1]
+        self._rf_city_in_range[k] = reach[:, -1]
         # Compressed rows of every firing unit's target cells, unit after unit.
         _, col = np.nonzero(self._rf_reach)
         self._rf_cand_cells = self._ua_cells[col]
         counts = self._rf_reach.sum(axis=1)
         self._rf_cand_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        self._rf_n_cand = counts
+        self._rf_has_cand = counts > 0
 
     @property
     def cell(self) -> np.ndarray:
@@ -559,20 +581,23 @@ class ForceLayer:
         self._sync_reach()
         cb = self.combat
         recent = (step - self.last_struck[units]) * self.step_days <= cb.pullback.memory_days
-        tempo = np.where(
-            self.rf_air & recent & self.fixed[units], cb.pullback.airbase_tempo_after_strike, 1.0
-        )
+        tempo = np.where(self._rf_airbase & recent, cb.pullback.airbase_tempo_after_strike, 1.0)
         p = np.minimum(self.rf_prob * self.strength[units] * fire_multiplier * tempo, 1.0)
-        n_cand = self._rf_cand_ptr[1:] - self._rf_cand_ptr[:-1]
+        n_cand = self._rf_n_cand
         wants = self.alive[units] & (u[0] < p)
         at_city = wants & self._rf_city_in_range & (u[1] < self.rf_city_share)
-        at_front = wants & ~at_city & (n_cand > 0)
+        at_front = wants & ~at_city & self._rf_has_cand
         firing = at_city | at_front
-        granted = ration(self.rf_weapon[firing], self.rf_salvoes[firing], stock)
-        firing[np.flatnonzero(firing)[~granted]] = False
-        at_city &= firing
-        at_front &= firing
-        np.subtract.at(stock, self.rf_weapon[firing], self.rf_salvoes[firing])
+        w_fire, s_fire = self.rf_weapon[firing], self.rf_salvoes[firing]
+        granted = ration(w_fire, s_fire, stock)
+        if not granted.all():
+            firing[np.flatnonzero(firing)[~granted]] = False
+            at_city &= firing
+            at_front &= firing
+            w_fire, s_fire = w_fire[granted], s_fire[granted]
+        # Whole salvoes off stocks: integer amounts, so subtracting their sum per weapon
+        # gives exactly what subtracting them one by one would.
+        stock -= np.bincount(w_fire, weights=s_fire, minlength=len(stock))
         fired_units = units[firing]
         self.last_fired[fired_units] = step
         self.fired_at_city[units] = at_city
@@ -692,25 +717,24 @@ class ForceLayer:
         self._sync()
         radar_cov = self._coverage(self.radar_idx, self.radar_pairs, self.radar_p)
         isr_cov = self._coverage(self.isr_idx, self.isr_pairs, self.isr_p)
-        miss = (1.0 - radar_cov[self._fire_cell] * fired_now) * (1.0 - isr_cov[self._cell])
-        russian = (self.side == SIDE_RUSSIA) & self.military
-        live = russian & self.alive & (u[0] < 1.0 - miss)
+        isr_here = isr_cov[self._cell]
+        miss = (1.0 - radar_cov[self._fire_cell] * fired_now) * (1.0 - isr_here)
+        live = self._ru_military & self.alive & (u[0] < 1.0 - miss)
         wreck = (self.status == LOST) & ~self.believed_destroyed
         wreck_seen = (
-            russian & wreck & ~self.fixed & (u[0] < isr_cov[self._cell] * bda.wreck_detect_factor)
+            self._ru_military_mobile & wreck & (u[0] < isr_here * bda.wreck_detect_factor)
         )
-        self.last_seen_firing[live & fired_now] = step
-        self.believed_destroyed[live & fired_now] = False
+        seen_firing = live & fired_now
+        self.last_seen_firing[seen_firing] = step
+        self.believed_destroyed[seen_firing] = False
         seen = (live | wreck_seen) & ~self.fixed & ~self.believed_destroyed
-        known = (self.side == SIDE_RUSSIA) & self.fixed & (self.alive | wreck)
+        known = self._ru_fixed & (self.alive | wreck)
         fixed = known & ~self.believed_destroyed & (u[2] < fixed_attempt_prob)
         candidates = np.flatnonzero(seen | fixed)
-        can_fire = np.zeros(self.n, dtype=bool)
-        can_fire[self.rf] = True
-        preparing = can_fire & seen & self.alive & ~fired_now & (u[1] < preparation_prob)
+        preparing = self._can_fire & seen & self.alive & ~fired_now & (u[1] < preparation_prob)
         sigma = np.where(fired_now, kc.radar_error_km, kc.isr_error_km)
         self.track_error_km = np.where(self.fixed, 0.0, sigma * np.hypot(z[0], z[1]))
-        movable = (self.side == SIDE_RUSSIA) & self.alive & ~self.fixed
+        movable = self._ru_mobile & self.alive
         self.leave_h = departure_hours(
             self.scoot_prob, self.displace_prob, self.leave_hours, fired_now, live, movable, u[3:5]
         )
@@ -750,6 +774,9 @@ class ForceLayer:
         (indexed by target) so that common random numbers line up across rule sets.
         """
         u = rng.random((3, self.n))
+        if len(targets) == 0:  # the draws are made all the same, to keep streams aligned
+            no, none = np.zeros(0, dtype=bool), np.zeros(0)
+            return StrikeOutcome(no, none, no, no, no, none, none, no)
         cb = self.combat
         ru_cover = self.russian_air_cover()
         cells = self._cell[targets]

@@ -267,15 +267,30 @@ class Theater:
         keep = dist <= radius_km[src]
         return src[keep], cell[keep], dist[keep]
 
+    def within(
+        self, x: np.ndarray, depth: np.ndarray, radius_km: np.ndarray, px: np.ndarray, pd: np.ndarray
+    ) -> np.ndarray:
+        """``(sources, points)``: whether each listed point lies within each source's radius.
+
+        The distance is the one :meth:`cells_within` measures (``hypot`` of the
+        coordinate differences), so with cell centres as the points this is its
+        answer for those cells: a cell whose centre is in range always lies in
+        the source's bounding box (the box reaches half a cell beyond any centre
+        in range), so the box test adds nothing there.
+        """
+        x = np.asarray(x, dtype=float)
+        depth = np.asarray(depth, dtype=float)
+        return np.hypot(px - x[:, None], pd - depth[:, None]) <= np.asarray(radius_km)[:, None]
+
     def cells_among(
         self, x: np.ndarray, depth: np.ndarray, radius_km: np.ndarray, cells: np.ndarray
     ) -> CellPairs:
         """:meth:`cells_within`, kept to the given cells: the same pairs, cheaper when few.
 
         A source's reach into a short list of cells (Ukraine's occupied cells,
-        for a firing unit) costs one comparison per listed cell instead of one
-        per cell of its radius's box. The box test is kept, so the pairs are
-        exactly those of :meth:`cells_within` whose cell is listed.
+        for a firing unit) costs one distance per listed cell instead of one per
+        cell of its radius's box; the pairs are exactly those of
+        :meth:`cells_within` whose cell is listed (see :meth:`within`).
 
         Args:
             x: Sources' x (km).
@@ -287,22 +302,13 @@ class Theater:
         depth = np.asarray(depth, dtype=float).ravel()
         radius_km = np.broadcast_to(np.asarray(radius_km, dtype=float), x.shape).ravel()
         cells = np.asarray(cells, dtype=np.int64)
-        ix0, ix1, id0, id1 = self._box(x, depth, radius_km)
         cx, cd = self.cell_x[cells], self.cell_depth[cells]
-        col, row = cells // self.nd, cells % self.nd
         srcs, kept, dists = [], [], []
         step = max(1, _PASS_CANDIDATES // max(1, len(cells)))
         for a in range(0, len(x), step):
             b = min(len(x), a + step)
             dist = np.hypot(cx - x[a:b, None], cd - depth[a:b, None])
-            keep = (
-                (dist <= radius_km[a:b, None])
-                & (ix0[a:b, None] <= col)
-                & (col <= ix1[a:b, None])
-                & (id0[a:b, None] <= row)
-                & (row <= id1[a:b, None])
-            )
-            s, c = np.nonzero(keep)
+            s, c = np.nonzero(dist <= radius_km[a:b, None])
             srcs.append(s + a)
             kept.append(cells[c])
             dists.append(dist[s, c])
