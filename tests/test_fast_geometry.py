@@ -274,7 +274,10 @@ def test_air_defence_cover_equals_the_pair_by_pair_sum(seed):
         random_battlefield_state(f, rng)
         for ad in (f.ua_ad, f.ru_ad):
             got = ad.cover(f.strength, f.alive)
-            np.testing.assert_array_equal(got, direct_cover(ad, f.strength, f.alive))
+            expected = direct_cover(ad, f.strength, f.alive)
+            np.testing.assert_array_equal(got, expected)
+            cells = rng.integers(0, f.th.n_cells, 300)
+            np.testing.assert_array_equal(ad.cover_at(cells, f.strength, f.alive), expected[cells])
             covered += int((got > 0).sum())
     assert covered > 500, "the states checked must cover a good part of the theater"
 

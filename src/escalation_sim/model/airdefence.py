@@ -61,23 +61,31 @@ class AirDefence:
         self._ptr = np.r_[0, np.cumsum(np.bincount(self.pairs.cell, minlength=self.th.n_cells))]
         self._cache = None
 
-    def cover(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
-        """Per cell, the chance that at least one unit with interceptors left covers it."""
-        if len(self.units) == 0:
-            return np.zeros(self.th.n_cells)
+    def _log_miss_per_cell(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """Per cell, the log of the chance that every covering unit misses (cached on the state)."""
         state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
         if self._cache is not None and (self._cache[0] == state).all():
             return self._cache[1]
         # Each unit's chance of missing, logged once per unit and then spread over its cells:
         # the same numbers as per (unit, cell) pair, element by element, at a fraction of the work.
         log_miss = np.log1p(-np.minimum(self.cover_p * state, 1.0 - 1e-12))
-        cover = -np.expm1(
-            np.bincount(
-                self.pairs.cell, weights=log_miss[self.pairs.source], minlength=self.th.n_cells
-            )
+        per_cell = np.bincount(
+            self.pairs.cell, weights=log_miss[self.pairs.source], minlength=self.th.n_cells
         )
-        self._cache = (state, cover)
-        return cover
+        self._cache = (state, per_cell)
+        return per_cell
+
+    def cover(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """Per cell, the chance that at least one unit with interceptors left covers it."""
+        if len(self.units) == 0:
+            return np.zeros(self.th.n_cells)
+        return -np.expm1(self._log_miss_per_cell(strength, alive))
+
+    def cover_at(self, cells: np.ndarray, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """``cover(strength, alive)[cells]``, working out only the cells asked for."""
+        if len(self.units) == 0:
+            return np.zeros(len(cells))
+        return -np.expm1(self._log_miss_per_cell(strength, alive)[cells])
 
     def engage(self, cells: np.ndarray, alive: np.ndarray) -> None:
         """Spend one interceptor per engagement, from a live covering unit with stock left.

@@ -198,7 +198,7 @@ def plan_strikes(
         else np.asarray(family_capacity, dtype=float).copy()
     )
     effect = f.opt_effect[:, f.cls[cand]].T  # (C, O)
-    ru_cover = f.russian_air_cover()[cells]
+    ru_cover = f.russian_air_cover_at(cells)
     p_int = np.outer(ru_cover, f.opt_intercept)
     stock_w = stock[w]
     value = effect * (1.0 - p_int) * (stock_w / (stock_w + STOCK_RESERVE))

@@ -529,6 +529,11 @@ class ForceLayer:
         self._sync()  # Russian batteries move: their cover follows their positions
         return self.ru_ad.cover(self.strength, self.alive)
 
+    def russian_air_cover_at(self, cells: np.ndarray) -> np.ndarray:
+        """:meth:`russian_air_cover` at the given cells only."""
+        self._sync()
+        return self.ru_ad.cover_at(cells, self.strength, self.alive)
+
     def reach(self) -> np.ndarray:
         """``reach[o, cell]``: alive launchers of option ``o`` within range of the cell.
 
@@ -602,20 +607,24 @@ class ForceLayer:
         self.last_fired[fired_units] = step
         self.fired_at_city[units] = at_city
 
-        ua_cover = self.ukrainian_air_cover()
+        # Fire on Ukrainian positions goes to a random occupied cell in reach (below); the air
+        # cover of those cells and of the city is read once, before any interceptor is spent.
+        shooters = np.flatnonzero(at_front)
+        pick = self._rf_cand_ptr[shooters] + (u[3][shooters] * n_cand[shooters]).astype(np.int64)
+        cells = self._rf_cand_cells[pick]
+        cover = self.ua_ad.cover_at(
+            np.concatenate(([self.th.city_cell], cells)), self.strength, self.alive
+        )
+
         # Fire on the city: each unit's salvoes may be intercepted (one engagement each).
         w_city = self.rf_weapon[at_city]
-        p_int_city = self.w_intercept[w_city] * ua_cover[self.th.city_cell]
+        p_int_city = self.w_intercept[w_city] * cover[0]
         self.ua_ad.engage(np.full(int((p_int_city > 0).sum()), self.th.city_cell), self.alive)
         landed = self.rf_salvoes[at_city] * (u[2][at_city] >= p_int_city)
         city_by_weapon = np.bincount(w_city, weights=landed, minlength=len(self.weapon_ids))
         city_harm = float((city_by_weapon * self.w_harm).sum())
 
-        # Fire on Ukrainian positions: a random occupied cell in reach, a random unit in it,
-        # harmed only if Russian reconnaissance found it.
-        shooters = np.flatnonzero(at_front)
-        pick = self._rf_cand_ptr[shooters] + (u[3][shooters] * n_cand[shooters]).astype(np.int64)
-        cells = self._rf_cand_cells[pick]
+        # A random unit in the cell, harmed only if Russian reconnaissance found it.
         lo = self.ua_cell_ptr[cells]
         size = self.ua_cell_ptr[cells + 1] - lo
         targets = self.ua_cell_members[lo + (u[4][shooters] * size).astype(np.int64)]
@@ -625,7 +634,7 @@ class ForceLayer:
             1.0 - cb.recon.after_fire_prob * fired_before * (1.0 - self.scoot_prob[targets])
         )
         found = u[6][shooters] < found_p
-        p_int = self.w_intercept[w_front] * ua_cover[cells]
+        p_int = self.w_intercept[w_front] * cover[1:]
         engaged = found & (p_int > 0) & self.alive[targets]
         self.ua_ad.engage(cells[engaged], self.alive)
         hit = self.alive[targets] & found & (u[5][shooters] >= p_int)
@@ -778,9 +787,8 @@ class ForceLayer:
             no, none = np.zeros(0, dtype=bool), np.zeros(0)
             return StrikeOutcome(no, none, no, no, no, none, none, no)
         cb = self.combat
-        ru_cover = self.russian_air_cover()
         cells = self._cell[targets]
-        p_int = self.w_intercept[weapons] * ru_cover[cells]
+        p_int = self.w_intercept[weapons] * self.russian_air_cover_at(cells)
         self.ru_ad.engage(cells[p_int > 0], self.alive)
         intercepted = u[0][targets] < p_int
         already = self.status[targets] == LOST
