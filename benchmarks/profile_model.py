@@ -75,6 +75,7 @@ from benchlib import BASE_FIELDS, DEFAULT_SCENARIO, RESULTS, base_row, started, 
 import escalation_sim.model.model as model_module
 from escalation_sim import EscalationModel, load_scenario, with_overrides
 from escalation_sim.model.agents import StateActor
+from escalation_sim.model.airdefence import AirDefence
 from escalation_sim.model.decisions.layer import DecisionLayer
 from escalation_sim.model.forces import ForceLayer
 from escalation_sim.model.rules import RuleEngine
@@ -88,7 +89,7 @@ PHASES: list[tuple[str, str, object, str]] = [
     ("actors' pressure decay", "step", StateActor, "decay"),
     ("scheduled rule changes", "step", EscalationModel, "_apply_schedule"),
     ("Russian fire", "step", EscalationModel, "_russian_fire"),
-    ("Russian pull-back (movement)", "step", ForceLayer, "pull_back"),
+    ("movement: pull-back", "step", ForceLayer, "pull_back"),
     ("detection", "step", ForceLayer, "detect"),
     ("Ukrainian strikes", "step", EscalationModel, "_ukrainian_strikes"),
     ("engagement planning", "Ukrainian strikes", model_module, "plan_strikes"),
@@ -100,12 +101,13 @@ PHASES: list[tuple[str, str, object, str]] = [
         DecisionLayer,
         "perceive",
     ),
-    ("shoot-and-scoot relocation (movement)", "step", ForceLayer, "relocate"),
+    ("movement: shoot-and-scoot, displacement", "step", ForceLayer, "relocate"),
     ("escalation decisions", "step", DecisionLayer, "decide"),
     ("policy responses", "step", EscalationModel, "_policy_responses"),
     ("resupply and recovery", "step", EscalationModel, "_resupply_and_recover"),
     ("per-step recording", "step", EscalationModel, "_record"),
-    ("air-defence and sensor coverage (all phases)", "step", ForceLayer, "_coverage"),
+    ("sensor coverage (all phases)", "step", ForceLayer, "_coverage"),
+    ("air-defence coverage (all phases)", "step", AirDefence, "cover"),
 ]
 FIELDS = [
     *BASE_FIELDS,
