@@ -332,3 +332,10 @@ def test_carriers_downed_in_order_equal_one_carrier_at_a_time(seed):
             assert ad.carrier_kill_chance(f.rf_fx[k], f.rf_fd[k], f.strength, f.alive) == (
                 direct_carrier_chance(ad, f.rf_fx[k], f.rf_fd[k], f.strength, f.alive)
             )
+
+
+def test_primary_zone_table_equals_the_lowest_set_bit(th):
+    masks = np.arange(1 << len(th.zone_ids), dtype=np.int64)
+    expected = np.array([(int(m) & -int(m)).bit_length() - 1 for m in masks])
+    np.testing.assert_array_equal(th.primary_zones(masks), expected)
+    np.testing.assert_array_equal(theater_module.lowest_bit(masks), expected)

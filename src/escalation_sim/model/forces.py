@@ -208,6 +208,8 @@ class ForceLayer:
         self.leave_hours = by_cls(lambda m: m.leave_hours, 1.0)[self.cls]
         self.hop_km = by_cls(lambda m: m.hop_km, 0.0)[self.cls]
         self.pulls_back = by_cls(lambda m: m.pullback, False).astype(bool)[self.cls] & ~self.fixed
+        self._hops = self.hop_km > 0
+        self._ru_pulls_back = self.pulls_back & (self.side == SIDE_RUSSIA)
         max_depth = by_cls(lambda m: np.inf if m.max_depth_km is None else m.max_depth_km, np.inf)[
             self.cls
         ]
@@ -235,6 +237,8 @@ class ForceLayer:
         self.rf_city_share = np.array([g.fire.city_share for g in rf_specs])
         release = [g.fire.release_depth_km for g in rf_specs]
         self.rf_air = np.array([r is not None for r in release], dtype=bool)
+        self._carrier_unit = np.zeros(self.n, dtype=bool)
+        self._carrier_unit[self.rf[self.rf_air]] = True
         # Airbases (fixed sites launching sorties) slow their tempo after being struck.
         self._rf_airbase = self.rf_air & self.fixed[self.rf]
         self.rf_release = np.array([np.nan if r is None else r for r in release])
@@ -416,9 +420,9 @@ class ForceLayer:
             self._fire_cell[units] = cell
             bits = self.th.zone_bits(x, d)
             self._zone_bits[units] = bits
-            self._primary_zone[units] = _lowest_bit(bits)
-            k = self._rf_of_unit[units]
-            k = k[k >= 0]
+            self._primary_zone[units] = self.th.primary_zones(bits)
+            # A carrier fires from its release point; every other unit from where it stands.
+            k = self._rf_of_unit[units[self._carrier_unit[units]]]
             if len(k):
                 self._fire_cell[self.rf[k]] = self.th.cell_of(self.rf_fx[k], self.rf_fd[k])
         if self._ru_ad_moved:
@@ -832,9 +836,7 @@ class ForceLayer:
         border. Draws one variate per unit per step. Returns the units moved.
         """
         angle = rng.random(self.n) * 2.0 * np.pi
-        movers = np.flatnonzero(
-            (self.leave_h < 24.0 * self.step_days) & self.alive & (self.hop_km > 0)
-        )
+        movers = np.flatnonzero((self.leave_h < 24.0 * self.step_days) & self.alive & self._hops)
         self.leave_h[:] = np.inf
         if len(movers) == 0:
             return movers
@@ -845,7 +847,7 @@ class ForceLayer:
             angle[movers],
             MIN_RUSSIAN_DEPTH_KM,
         )
-        nx = np.clip(nx, self._home_x0[movers], self._home_x1[movers])
+        nx = np.minimum(np.maximum(nx, self._home_x0[movers]), self._home_x1[movers])
         nd = np.minimum(nd, np.maximum(self.pullback_cap[movers], self.depth[movers]))
         self.move_to(movers, nx, nd)
         self.moved_now += len(movers)
@@ -860,15 +862,13 @@ class ForceLayer:
         """
         pb = self.combat.pullback
         u = rng.random(self.n)
+        if not (threat_depth > 0).any():  # nothing to pull back from (the draw is made all the same)
+            return np.zeros(0, dtype=np.int64)
         threat = threat_depth[self.home_zone]
         goal = np.minimum(np.where(threat > 0, threat + pb.margin_km, 0.0), self.pullback_cap)
         day_p = 1.0 - (1.0 - pb.response_prob) ** self.step_days
         movers = np.flatnonzero(
-            self.alive
-            & self.pulls_back
-            & (self.side == SIDE_RUSSIA)
-            & (goal > self.depth + 1.0)
-            & (u < day_p)
+            self.alive & self._ru_pulls_back & (goal > self.depth + 1.0) & (u < day_p)
         )
         if len(movers):
             self.move_to(movers, self.x[movers], goal[movers])
@@ -907,12 +907,3 @@ class ForceLayer:
     def lost(self, side: int) -> int:
         """Units of a side lost so far (destroyed; they never come back)."""
         return int(((self.status == LOST) & (self.side == side)).sum())
-
-
-def _lowest_bit(bits: np.ndarray) -> np.ndarray:
-    """Index of the lowest set bit of each mask (-1 for 0): a point's primary zone."""
-    low = bits & -bits
-    out = np.full(bits.shape, -1, dtype=np.int64)
-    nz = low > 0
-    out[nz] = np.round(np.log2(low[nz].astype(float))).astype(np.int64)
-    return out
