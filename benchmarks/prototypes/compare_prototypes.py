@@ -4,19 +4,22 @@ Variants, each a whole run of the current model with one part swapped (nothing i
 ``src/`` is edited; the swaps last for this process only):
 
 * ``current``: the model as it is;
-* ``a_fire``: (a) Russian fire as one numba kernel (``fire_numba.py``);
-* ``a_plan``: (a) engagement planning as two numba kernels (``plan_numba.py``);
-* ``b_record``: (b) per-step recording into preallocated arrays (``record_arrays.py``);
-* ``all``: the three together.
+* ``b_record``: (b) per-step recording into preallocated arrays (``record_arrays.py``).
 
 Every variant runs the same seeds; its time series and event log must equal the
 current model's exactly (``pandas`` frames compared with ``check_exact``), or the
-script says which differ and exits 1. Per variant: median ms per run (stepping,
-in the process's CPU time; the model built outside the clock) and ms per step in
-each swapped phase (wall clock around the phase, as in ``profile_model.py``).
+script says which differ and exits 1. A prototype that no longer fits the model
+(its columns changed) is left out with a note. Per variant: median ms per run
+(stepping, in the process's CPU time; the model built outside the clock) and ms
+per step in each swapped phase (wall clock around the phase, as in
+``profile_model.py``).
 
-Prototype (c), many replications per array pass, cannot be swapped into one run;
-``batched_fire.py`` measures it on its own (Russian fire for R runs at once).
+The numba kernels of Russian fire and engagement planning (design (a)) and the
+batched fire of many runs per array pass (design (c)) were prototypes of the
+model before the battlefield was rebuilt; they no longer matched its phases and
+were removed when the battlefield's hot path was restructured (their figures, as
+measured then, are in ``benchmarks/README.md``; the files are in the project's
+history up to commit 3e83a3b).
 
 Usage::
 
@@ -33,9 +36,8 @@ Options:
 Output: ``<out>/prototypes_<UTC timestamp>.csv``, one row per (variant, phase):
 
     timestamp, python, mesa, numpy, machine   as in every benchmark here
-    numba               numba's version
     scale, events, steps, runs   what was run
-    variant             current, a_fire, a_plan, b_record, all
+    variant             current, b_record
     phase               ``run`` (stepping, ms per run) or a phase label (ms per step)
     ms                  median ms per run (``run``), or mean ms per step (a phase)
     speedup             the current model's figure over this one
@@ -46,17 +48,15 @@ from __future__ import annotations
 
 import argparse
 import gc
-import inspect
 import statistics
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-import numba  # noqa: E402
 import pandas as pd  # noqa: E402
 from bench_model import scaled  # noqa: E402
 from benchlib import (  # noqa: E402
@@ -69,18 +69,14 @@ from benchlib import (  # noqa: E402
     started,
     write_csv,
 )
-from fire_numba import NumbaFireForceLayer  # noqa: E402
-from plan_numba import plan_strikes_numba  # noqa: E402
 from profile_model import Tally, phases_wrapped, timed_phase  # noqa: E402
 from record_arrays import ArrayRecorder  # noqa: E402
 
-import escalation_sim.model.model as model_module  # noqa: E402
 from escalation_sim import EscalationModel, load_scenario, with_overrides  # noqa: E402
 
 PHASES = ("Russian fire", "engagement planning", "per-step recording", "step")
 FIELDS = [
     *BASE_FIELDS,
-    "numba",
     "scale",
     "events",
     "steps",
@@ -93,24 +89,9 @@ FIELDS = [
 ]
 
 
-@contextmanager
-def numba_plan() -> Iterator[None]:
-    """Engagement planning through the kernels, for the duration."""
-    original = model_module.plan_strikes
-    model_module.plan_strikes = plan_strikes_numba
-    try:
-        yield
-    finally:
-        model_module.plan_strikes = original
-
-
-def build(
-    sc: object, seed: int, events: bool, fire: bool, record: bool, tally: Tally
-) -> EscalationModel:
-    """The current model, with the force layer's fire and the recorder swapped if asked."""
+def build(sc: object, seed: int, events: bool, record: bool, tally: Tally) -> EscalationModel:
+    """The current model, with the recorder swapped if asked."""
     model = EscalationModel(sc, seed=seed, record_events=events)
-    if fire:
-        model.forces.__class__ = NumbaFireForceLayer
     if record:
         ArrayRecorder.attach(model)
         # The recorder is the instance's own method: time it where the model calls it.
@@ -123,27 +104,15 @@ Outputs = list[tuple[pd.DataFrame, list[dict]]]
 
 VARIANTS: dict[str, dict[str, bool]] = {
     "current": {},
-    "a_fire": {"fire": True},
-    "a_plan": {"plan": True},
     "b_record": {"record": True},
-    "all": {"fire": True, "plan": True, "record": True},
 }
 
 
 @contextmanager
 def variant(flags: dict[str, bool], tally: Tally) -> Iterator[None]:
-    """The swaps of one variant, with its phases timed into ``tally``, for the duration."""
-    with ExitStack() as stack:
-        if flags.get("plan"):
-            stack.enter_context(numba_plan())
-        stack.enter_context(phases_wrapped(tally))
+    """The phases of one variant timed into ``tally``, for the duration."""
+    with phases_wrapped(tally):
         yield
-
-
-def plan_prototype_fits() -> bool:
-    """Whether the planning kernels still take what the model's ``plan_strikes`` takes."""
-    model_params = list(inspect.signature(model_module.plan_strikes).parameters)
-    return model_params == list(inspect.signature(plan_strikes_numba).parameters)
 
 
 def run_variants(
@@ -157,16 +126,12 @@ def run_variants(
     found = {name: ([], Tally(), []) for name in VARIANTS}
     for flags in VARIANTS.values():  # compile and warm up, not counted
         with variant(flags, Tally()):
-            build(
-                sc, 10**6, events, flags.get("fire", False), flags.get("record", False), Tally()
-            ).run()
+            build(sc, 10**6, events, flags.get("record", False), Tally()).run()
     for seed in range(runs):
         for name, flags in VARIANTS.items():
             times, tally, outputs = found[name]
             with variant(flags, tally):
-                model = build(
-                    sc, seed, events, flags.get("fire", False), flags.get("record", False), tally
-                )
+                model = build(sc, seed, events, flags.get("record", False), tally)
                 gc.collect()
                 t0 = now()
                 model.run()
@@ -201,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     days = args.days or (60 if args.quick else None)
     pinned = pin_to_one_core()
     start = started()
-    base = {**base_row(start), "numba": numba.__version__}
+    base = base_row(start)
     sc = scaled(load_scenario(DEFAULT_SCENARIO), args.scale)
     if days:
         sc = with_overrides(sc, [f"horizon_days={days}"])
@@ -209,20 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     steps = sc.n_steps
     print(
         f"prototypes: {sc.name!r} x{args.scale}, {steps} steps, {runs} runs per variant, "
-        f"event log {'on' if events else 'off'}; numba {numba.__version__}; {pinned}"
+        f"event log {'on' if events else 'off'}; {pinned}"
     )
-    if not plan_prototype_fits():
-        # The model's engagement planning changed since the kernels were written.
-        print("  note: plan_strikes' signature changed; a_plan left out, 'all' without it")
-        del VARIANTS["a_plan"]
-        VARIANTS["all"] = {"fire": True, "record": True}
     try:  # the recorder mirrors the model's columns; has the model added some since?
-        probe = build(sc, 0, events, False, True, Tally())
+        probe = build(sc, 0, events, True, Tally())
         probe.run_for(1)
     except ValueError:
-        print("  note: the model's columns changed; b_record left out, 'all' without it")
+        print("  note: the model's columns changed; b_record left out")
         VARIANTS.pop("b_record")
-        VARIANTS["all"] = {k: v for k, v in VARIANTS["all"].items() if k != "record"}
     found = run_variants(sc, runs, events)
 
     rows = []
