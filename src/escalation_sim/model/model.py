@@ -233,7 +233,8 @@ class EscalationModel(mesa.Model):
             family_capacity,
         )
         weapons = f.opt_weapon[plan.option]
-        np.subtract.at(self.stock, weapons, 1.0)
+        # One salvo a strike: whole numbers, so one subtraction per weapon is exact.
+        self.stock -= np.bincount(weapons, minlength=len(self.stock))
         zone = f.primary_zone[plan.target]
         x_km = f.x[plan.target].copy()
         depth_km = f.depth[plan.target].copy()
@@ -261,21 +262,21 @@ class EscalationModel(mesa.Model):
 
         # Counters for the time series.
         c = self._counts
-        np.add.at(c["strikes.supplier"], supplier, 1)
-        np.add.at(c["strikes_in_russia.supplier"], supplier[in_russia], 1)
-        np.add.at(c["strikes.weapon"], weapons, 1)
-        np.add.at(c["strikes_in_russia.weapon"], weapons[in_russia], 1)
-        np.add.at(c["strikes.class"], f.cls[plan.target], 1)
-        np.add.at(c["strikes.zone"], zone[zone >= 0], 1)
-        np.add.at(c["strikes.outcome"], report.outcome, 1)
+        _tally(c["strikes.supplier"], supplier)
+        _tally(c["strikes_in_russia.supplier"], supplier[in_russia])
+        _tally(c["strikes.weapon"], weapons)
+        _tally(c["strikes_in_russia.weapon"], weapons[in_russia])
+        _tally(c["strikes.class"], f.cls[plan.target])
+        _tally(c["strikes.zone"], zone[zone >= 0])
+        _tally(c["strikes.outcome"], report.outcome)
         wh_rules = (
             self._engine_to_column[plan.withheld_rule]
             if len(plan.withheld_rule)
             else plan.withheld_rule
         )
         sanctuary = plan.withheld_substituted < 0
-        np.add.at(c["withheld.rule"], wh_rules[sanctuary], 1)
-        np.add.at(c["constrained.rule"], wh_rules[~sanctuary], 1)
+        _tally(c["withheld.rule"], wh_rules[sanctuary])
+        _tally(c["constrained.rule"], wh_rules[~sanctuary])
         self._constrained_now = int((~sanctuary).sum())
 
         # What the actors perceive of it is the decision layer's business.
@@ -676,6 +677,12 @@ class EscalationModel(mesa.Model):
         firing = {self.weapon_ids[w] for w in self.forces.rf_weapon.tolist()}
         zero |= {f"fire_on_city.weapon.{w}" for w in self.weapon_ids if w not in firing}
         return zero
+
+def _tally(counter: np.ndarray, index: np.ndarray) -> None:
+    """Add one to ``counter`` per entry of ``index`` (repeats count; none: nothing to do)."""
+    if len(index):
+        counter += np.bincount(index, minlength=len(counter))
+
 
 def _finite_sum(stock: np.ndarray) -> float:
     """Interceptors on hand (unlimited stocks are left out)."""
