@@ -285,6 +285,7 @@ class ForceLayer:
         self._moved = np.zeros(self.n, dtype=bool)  # cell, fire cell, zones out of date
         self._reach_moved = np.zeros(len(self.rf), dtype=bool)  # targets in reach out of date
         self._ru_ad_moved = False
+        self._any_moved = self._any_reach_moved = False  # whether the masks above hold any
 
         # --- sensors (Ukrainian), as cell pairs
         def sensor_pairs(kind: str):
@@ -392,6 +393,7 @@ class ForceLayer:
         if len(units) == 0:
             return
         self._moved[units] = True
+        self._any_moved = True
         rf_k = self._rf_of_unit[units]
         rf_k = rf_k[rf_k >= 0]
         if len(rf_k):
@@ -408,12 +410,14 @@ class ForceLayer:
         self.rf_fd[k] = np.where(air, self.rf_release[k], self.depth[units])
         self._moved[units] = True
         self._reach_moved[k] = True
+        self._any_moved = self._any_reach_moved = True
 
     def _sync(self) -> None:
         """Bring cells, fire cells, zones and air-defence cover up to date with the positions."""
-        if self._moved.any():
+        if self._any_moved:
             units = np.flatnonzero(self._moved)
             self._moved[:] = False
+            self._any_moved = False
             x, d = self.x[units], self.depth[units]
             cell = self.th.cell_of(x, d)
             self._cell[units] = cell
@@ -431,10 +435,11 @@ class ForceLayer:
 
     def _sync_reach(self) -> None:
         """Bring firing units' targets in reach (occupied Ukrainian cells, the city) up to date."""
-        if not self._reach_moved.any():
+        if not self._any_reach_moved:
             return
         k = np.flatnonzero(self._reach_moved)
         self._reach_moved[:] = False
+        self._any_reach_moved = False
         # One distance pass per moved unit: to every occupied cell's centre, and to the city.
         reach = self.th.within(
             self.rf_fx[k], self.rf_fd[k], self.w_range[self.rf_weapon[k]], *self._rf_points
