@@ -26,6 +26,11 @@ Usage::
     .venv/bin/python benchmarks/profile_model.py [--runs 5] [--days 180] [--no-events]
         [--scale 1] [--scenario PATH] [--top 20] [--out benchmarks/results] [--quick]
 
+To compare two versions of the code on the same machine, run this script from
+one checkout with the other's sources first on the path, alternating the two::
+
+    PYTHONPATH=/path/to/other/checkout/src .venv/bin/python benchmarks/profile_model.py
+
 Options:
     --runs N: runs per pass (default 5; --quick: 2).
     --days N: horizon (default: the scenario's; --quick: 60).
@@ -45,6 +50,11 @@ Output: ``<out>/profile_model_<UTC timestamp>.csv``, one row per phase:
     ms_per_step           wall-clock milliseconds per step, no profiler attached
     share_of_step         ms_per_step over the whole step's
     calls_per_step        Python-level and built-in calls per step (see above)
+    ms_per_run            milliseconds per run: of a phase, its ms_per_step x steps; of
+                          the work outside the steps (``parent`` "per run, outside the
+                          steps": model build, the time series table, the summary, the
+                          metadata, an ensemble's reduction of the run), the fastest of
+                          the runs on the benchmarks' clock (CPU time), no profiler
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import benchlib
 from bench_model import scaled
 from benchlib import BASE_FIELDS, DEFAULT_SCENARIO, RESULTS, base_row, started, write_csv
 
@@ -114,7 +125,17 @@ FIELDS = [
     "ms_per_step",
     "share_of_step",
     "calls_per_step",
+    "ms_per_run",
 ]
+
+#: The work of a run outside its steps, timed on the benchmarks' clock (CPU time by default).
+RUN_PARTS = (
+    "model build (scenario to model)",
+    "time series table (timeseries())",
+    "summary (results.summarize)",
+    "metadata (results.run_metadata)",
+    "ensemble reduction (series, outcomes, step series)",
+)
 
 
 @dataclass
@@ -205,6 +226,41 @@ def profile(sc: object, runs: int, events: bool, top: int) -> tuple[Tally, Tally
     return timing, counting, text, missing
 
 
+def per_run_costs(sc: object, runs: int, events: bool) -> dict[str, float]:
+    """Milliseconds per run of each of :data:`RUN_PARTS` (the fastest of ``runs`` runs).
+
+    The fastest, not the mean: these are a few milliseconds each, and on a shared
+    machine a single preemption would dominate a mean.
+    """
+    from escalation_sim.experiment.outcomes import run_outcomes, series_names, step_series
+    from escalation_sim.results import run_metadata, summarize
+
+    ladders = {aid: len(sc.ladder_for(aid).rungs) for aid in sc.actors}
+    best = dict.fromkeys(RUN_PARTS, float("inf"))
+
+    def timed(part: str, fn: Callable[..., object], *args: object, **kwargs: object) -> object:
+        t0 = benchlib.now()
+        out = fn(*args, **kwargs)
+        best[part] = min(best[part], (benchlib.now() - t0) * 1e3)
+        return out
+
+    def reduce(m: EscalationModel) -> None:
+        # What the ensemble runner does per run; a tree before ``series()`` reduced a frame.
+        cols = m.series() if hasattr(m, "series") else m.timeseries()
+        run_outcomes(cols, ladders, m.nato_conflict_day, m.nuclear_use_day)
+        step_series(cols, series_names(list(cols), list(sc.actors)))
+
+    for seed in range(runs):
+        model = timed(RUN_PARTS[0], EscalationModel, sc, seed=seed, record_events=events)
+        model.run()
+        ts = timed(RUN_PARTS[1], model.timeseries)
+        records = model.events.records() if events else []
+        timed(RUN_PARTS[2], summarize, ts, records, sc, seed, None, None)
+        timed(RUN_PARTS[3], run_metadata, sc, seed)
+        timed(RUN_PARTS[4], reduce, model)
+    return best
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The options of the module docstring."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -253,6 +309,21 @@ def main(argv: list[str] | None = None) -> int:
                 "ms_per_step": timing.seconds.get(label, 0.0) / steps * 1e3,
                 "share_of_step": timing.seconds.get(label, 0.0) / step_s,
                 "calls_per_step": counting.calls.get(label, 0) / steps,
+                "ms_per_run": timing.seconds.get(label, 0.0) / args.runs * 1e3,
+            }
+        )
+    run_parts = per_run_costs(sc, args.runs, events)
+    for part, ms in run_parts.items():
+        rows.append(
+            {
+                **base,
+                "scale": args.scale,
+                "events": events,
+                "steps": sc.n_steps,
+                "runs": args.runs,
+                "phase": part,
+                "parent": "per run, outside the steps",
+                "ms_per_run": ms,
             }
         )
     depth = {"": -1}  # indentation of each phase under its parent
@@ -266,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Phase times: {clock}, no profiler; calls: sys.setprofile (call + c_call)\n")
     print(f"{'phase':<50} {'ms/step':>8} {'share':>7} {'calls/step':>11}")
     for r in rows:
+        if r["phase"] in run_parts:
+            continue
         name = "  " * depth[r["phase"]] + r["phase"]
         print(
             f"{name:<50} {r['ms_per_step']:>8.3f} {r['share_of_step']:>7.1%} "
@@ -278,6 +351,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'    (step, outside the phases above)':<50} {by_phase['step']['ms_per_step'] - inside:>8.3f}"
     )
+    print(
+        f"\nPer run, outside the steps ({benchlib.clock.__name__}, fastest of {args.runs}; "
+        f"the steps: {by_phase['run (Mesa time control and every step)']['ms_per_run']:.1f} ms):"
+    )
+    for part, ms in run_parts.items():
+        print(f"  {part:<56} {ms:>8.2f} ms")
     if missing:
         print(f"\nnot in this model (left out): {', '.join(missing)}")
     print(f"\ncProfile, the {args.top} functions with the most time of their own:\n")
