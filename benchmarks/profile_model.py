@@ -3,8 +3,10 @@
 Three passes over the same runs (seeds 0, 1, ...), each measuring one thing:
 
 * **time**: every phase of the step (the model's own methods, wrapped for the
-  duration of this script, nothing edited) timed with ``time.perf_counter``,
-  no profiler attached, so the figures are the model's real cost;
+  duration of this script, nothing edited) timed with ``time.perf_counter``
+  (``--cpu``: the thread's CPU time, ``time.thread_time``, steadier on a machine
+  shared with other work, at ~1-2 µs a reading), no profiler attached, so the
+  figures are the model's real cost;
 * **calls**: the same runs under a ``sys.setprofile`` hook that counts every
   Python-level call (``call`` events: Python functions) and every call of a
   built-in or C function (``c_call``: numpy functions and methods, ``len``,
@@ -37,6 +39,7 @@ Options:
     --scenario PATH: scenario file (default: the May-30 scenario).
     --top N: functions listed from cProfile (default 20).
     --out DIR: where the CSV goes (default ``benchmarks/results/``).
+    --cpu: time phases in CPU time, not wall-clock time.
 
 Output: ``<out>/profile_model_<UTC timestamp>.csv``, one row per phase:
 
@@ -107,8 +110,10 @@ PHASES: list[tuple[str, str, object, str]] = [
     ("resupply and recovery", "step", EscalationModel, "_resupply_and_recover"),
     ("per-step recording", "step", EscalationModel, "_record"),
     ("sensor coverage (all phases)", "step", ForceLayer, "_coverage"),
-    ("air-defence coverage (all phases)", "step", AirDefence, "cover"),
+    ("air-defence coverage (all phases)", "step", AirDefence, "_log_miss_per_cell"),
 ]
+#: The clock of the phase timers (``--cpu`` swaps in the thread's CPU time).
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
 FIELDS = [
     *BASE_FIELDS,
     "scale",
@@ -151,13 +156,13 @@ def timed_phase(label: str, fn: Callable, tally: Tally) -> Callable:
         # Only the outermost entry of a phase counts (coverage runs inside several phases).
         outer = label not in tally.running
         tally.running.append(label)
-        calls0, t0 = tally.total_calls, time.perf_counter()
+        calls0, t0 = tally.total_calls, CLOCK[0]()
         try:
             return fn(*args, **kwargs)
         finally:
             tally.running.pop()
             if outer:
-                tally.seconds[label] = tally.seconds.get(label, 0.0) + time.perf_counter() - t0
+                tally.seconds[label] = tally.seconds.get(label, 0.0) + CLOCK[0]() - t0
                 tally.calls[label] = tally.calls.get(label, 0) + tally.total_calls - calls0
 
     return timed
@@ -267,6 +272,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--top", type=int, default=20, help="cProfile functions listed")
     p.add_argument("--out", type=Path, default=RESULTS, help="CSV directory")
     p.add_argument("--quick", action="store_true", help="2 runs of 60 days")
+    p.add_argument("--cpu", action="store_true", help="phase times in CPU time")
     args = p.parse_args(argv)
     args.runs = args.runs or (2 if args.quick else 5)
     args.days = args.days or (60 if args.quick else None)
@@ -276,6 +282,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Profile, print the phase table and cProfile's top functions, write the CSV."""
     args = parse_args(argv)
+    if args.cpu:
+        CLOCK[0] = time.thread_time
     start = started()
     base = base_row(start)
     sc = scaled(load_scenario(args.scenario), args.scale)
@@ -325,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         f"profile_model: {sc.name!r} x{args.scale}, {sc.n_steps} steps x {args.runs} runs, "
         f"event log {'on' if events else 'off'}; {base['machine']}"
     )
-    print("Phase times: perf_counter, no profiler; calls: sys.setprofile (call + c_call)\n")
+    clock = "thread CPU time" if args.cpu else "perf_counter"
+    print(f"Phase times: {clock}, no profiler; calls: sys.setprofile (call + c_call)\n")
     print(f"{'phase':<50} {'ms/step':>8} {'share':>7} {'calls/step':>11}")
     for r in rows:
         if r["phase"] in run_parts:

@@ -332,3 +332,48 @@ def test_carriers_downed_in_order_equal_one_carrier_at_a_time(seed):
             assert ad.carrier_kill_chance(f.rf_fx[k], f.rf_fd[k], f.strength, f.alive) == (
                 direct_carrier_chance(ad, f.rf_fx[k], f.rf_fd[k], f.strength, f.alive)
             )
+
+
+def test_primary_zone_table_equals_the_lowest_set_bit(th):
+    masks = np.arange(1 << len(th.zone_ids), dtype=np.int64)
+    expected = np.array([(int(m) & -int(m)).bit_length() - 1 for m in masks])
+    np.testing.assert_array_equal(th.primary_zones(masks), expected)
+    np.testing.assert_array_equal(theater_module.lowest_bit(masks), expected)
+
+
+def direct_engage(ad, cells, alive):
+    """One engagement at a time with array operations: the unit with most missiles left."""
+    for c in cells.tolist():
+        src = ad.pairs.source[ad.pairs.cell == c]
+        ok = alive[ad.units[src]] & (ad.interceptors[src] >= 1.0)
+        if not ok.any():
+            continue
+        cand = src[ok]
+        pick = cand[np.argmax(ad.interceptors[cand])]
+        if np.isfinite(ad.interceptors[pick]):
+            ad.interceptors[pick] -= 1.0
+        ad.used += 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_engagements_spend_interceptors_as_one_at_a_time(seed):
+    m = EscalationModel(load_scenario(MAY30), seed=seed, record_events=False)
+    f = m.forces
+    rng = np.random.default_rng(seed)
+    engagements = 0
+    for ad in (f.ua_ad, f.ru_ad):
+        for _ in range(10):
+            random_battlefield_state(f, rng)
+            ad.interceptors[:] = rng.choice([0.0, 1.0, 2.0, 2.5, 4.0, np.inf], len(ad.units))
+            covered = np.unique(ad.pairs.cell)
+            cells = rng.choice(covered, 40)
+            cells[:10] = cells[0]  # the same cell again and again: stocks run down evenly
+            stock0, used0 = ad.interceptors.copy(), ad.used
+            ad.engage(cells, f.alive)
+            got, got_used = ad.interceptors.copy(), ad.used
+            ad.interceptors[:], ad.used = stock0, used0
+            direct_engage(ad, cells, f.alive)
+            np.testing.assert_array_equal(got, ad.interceptors)
+            assert got_used == ad.used
+            engagements += got_used - used0
+    assert engagements > 100, "the states checked must engage often"

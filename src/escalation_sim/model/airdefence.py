@@ -10,6 +10,8 @@ glide-bomb carriers at their release points may be shot down.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from escalation_sim.model.theater import CellPairs, Theater
@@ -59,6 +61,8 @@ class AirDefence:
         order = np.argsort(pairs.cell, kind="stable")
         self.pairs = CellPairs(pairs.source[order], pairs.cell[order], pairs.distance_km[order])
         self._ptr = np.r_[0, np.cumsum(np.bincount(self.pairs.cell, minlength=self.th.n_cells))]
+        self._source_list = self.pairs.source.tolist()
+        self._ptr_list = self._ptr.tolist()
         self._cache = None
 
     def _log_miss_per_cell(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
@@ -93,17 +97,27 @@ class AirDefence:
         Each engagement draws on the covering unit with the most interceptors
         left (ties: the first in unit order), so stocks run down evenly.
         """
+        if len(cells) == 0:
+            return
+        # A few engagements over a few batteries each: plain Python on lists beats array calls
+        # here, with the same float arithmetic and the same first-in-order choice on ties.
+        left = self.interceptors.tolist()
+        live = alive[self.units].tolist()
+        source, ptr = self._source_list, self._ptr_list
+        spent = False
         for c in cells.tolist():
-            lo, hi = self._ptr[c], self._ptr[c + 1]
-            src = self.pairs.source[lo:hi]
-            ok = alive[self.units[src]] & (self.interceptors[src] >= 1.0)
-            if not ok.any():
+            pick, most = -1, 0.0
+            for s in source[ptr[c] : ptr[c + 1]]:
+                if live[s] and left[s] >= 1.0 and (pick < 0 or left[s] > most):
+                    pick, most = s, left[s]
+            if pick < 0:
                 continue
-            cand = src[ok]
-            pick = cand[np.argmax(self.interceptors[cand])]
-            if np.isfinite(self.interceptors[pick]):
-                self.interceptors[pick] -= 1.0
+            if most != math.inf:
+                left[pick] = most - 1.0
+                spent = True
             self.used += 1
+        if spent:
+            self.interceptors[:] = left
 
     def carrier_kill_chance(
         self, x: float, depth: float, strength: np.ndarray, alive: np.ndarray

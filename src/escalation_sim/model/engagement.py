@@ -175,7 +175,10 @@ def plan_strikes(
     # Launchers in range of each candidate's cell, per option, with their shots.
     # Pairs are per distinct cell (not per candidate) and grouped by (cell, option),
     # so the work grows with launchers near the targets, not with their product.
-    ucells, local = np.unique(cells, return_inverse=True)
+    # np.unique's answer (sorted distinct cells, each candidate's place among them) without
+    # its overhead: a step has a handful of candidates.
+    ucells = np.array(sorted(set(cells.tolist())), dtype=np.int64)
+    local = np.searchsorted(ucells, cells)
     n_local = len(ucells)
     pair_l, pair_o, pair_c = f.launch_pairs(ucells)
     pair_key = pair_c * n_opt + pair_o

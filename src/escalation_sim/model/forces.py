@@ -208,6 +208,8 @@ class ForceLayer:
         self.leave_hours = by_cls(lambda m: m.leave_hours, 1.0)[self.cls]
         self.hop_km = by_cls(lambda m: m.hop_km, 0.0)[self.cls]
         self.pulls_back = by_cls(lambda m: m.pullback, False).astype(bool)[self.cls] & ~self.fixed
+        self._hops = self.hop_km > 0
+        self._ru_pulls_back = self.pulls_back & (self.side == SIDE_RUSSIA)
         max_depth = by_cls(lambda m: np.inf if m.max_depth_km is None else m.max_depth_km, np.inf)[
             self.cls
         ]
@@ -235,6 +237,8 @@ class ForceLayer:
         self.rf_city_share = np.array([g.fire.city_share for g in rf_specs])
         release = [g.fire.release_depth_km for g in rf_specs]
         self.rf_air = np.array([r is not None for r in release], dtype=bool)
+        self._carrier_unit = np.zeros(self.n, dtype=bool)
+        self._carrier_unit[self.rf[self.rf_air]] = True
         # Airbases (fixed sites launching sorties) slow their tempo after being struck.
         self._rf_airbase = self.rf_air & self.fixed[self.rf]
         self.rf_release = np.array([np.nan if r is None else r for r in release])
@@ -281,6 +285,7 @@ class ForceLayer:
         self._moved = np.zeros(self.n, dtype=bool)  # cell, fire cell, zones out of date
         self._reach_moved = np.zeros(len(self.rf), dtype=bool)  # targets in reach out of date
         self._ru_ad_moved = False
+        self._any_moved = self._any_reach_moved = False  # whether the masks above hold any
 
         # --- sensors (Ukrainian), as cell pairs
         def sensor_pairs(kind: str):
@@ -388,6 +393,7 @@ class ForceLayer:
         if len(units) == 0:
             return
         self._moved[units] = True
+        self._any_moved = True
         rf_k = self._rf_of_unit[units]
         rf_k = rf_k[rf_k >= 0]
         if len(rf_k):
@@ -404,21 +410,23 @@ class ForceLayer:
         self.rf_fd[k] = np.where(air, self.rf_release[k], self.depth[units])
         self._moved[units] = True
         self._reach_moved[k] = True
+        self._any_moved = self._any_reach_moved = True
 
     def _sync(self) -> None:
         """Bring cells, fire cells, zones and air-defence cover up to date with the positions."""
-        if self._moved.any():
+        if self._any_moved:
             units = np.flatnonzero(self._moved)
             self._moved[:] = False
+            self._any_moved = False
             x, d = self.x[units], self.depth[units]
             cell = self.th.cell_of(x, d)
             self._cell[units] = cell
             self._fire_cell[units] = cell
             bits = self.th.zone_bits(x, d)
             self._zone_bits[units] = bits
-            self._primary_zone[units] = _lowest_bit(bits)
-            k = self._rf_of_unit[units]
-            k = k[k >= 0]
+            self._primary_zone[units] = self.th.primary_zones(bits)
+            # A carrier fires from its release point; every other unit from where it stands.
+            k = self._rf_of_unit[units[self._carrier_unit[units]]]
             if len(k):
                 self._fire_cell[self.rf[k]] = self.th.cell_of(self.rf_fx[k], self.rf_fd[k])
         if self._ru_ad_moved:
@@ -427,10 +435,11 @@ class ForceLayer:
 
     def _sync_reach(self) -> None:
         """Bring firing units' targets in reach (occupied Ukrainian cells, the city) up to date."""
-        if not self._reach_moved.any():
+        if not self._any_reach_moved:
             return
         k = np.flatnonzero(self._reach_moved)
         self._reach_moved[:] = False
+        self._any_reach_moved = False
         # One distance pass per moved unit: to every occupied cell's centre, and to the city.
         reach = self.th.within(
             self.rf_fx[k], self.rf_fd[k], self.w_range[self.rf_weapon[k]], *self._rf_points
@@ -832,9 +841,7 @@ class ForceLayer:
         border. Draws one variate per unit per step. Returns the units moved.
         """
         angle = rng.random(self.n) * 2.0 * np.pi
-        movers = np.flatnonzero(
-            (self.leave_h < 24.0 * self.step_days) & self.alive & (self.hop_km > 0)
-        )
+        movers = np.flatnonzero((self.leave_h < 24.0 * self.step_days) & self.alive & self._hops)
         self.leave_h[:] = np.inf
         if len(movers) == 0:
             return movers
@@ -845,7 +852,7 @@ class ForceLayer:
             angle[movers],
             MIN_RUSSIAN_DEPTH_KM,
         )
-        nx = np.clip(nx, self._home_x0[movers], self._home_x1[movers])
+        nx = np.minimum(np.maximum(nx, self._home_x0[movers]), self._home_x1[movers])
         nd = np.minimum(nd, np.maximum(self.pullback_cap[movers], self.depth[movers]))
         self.move_to(movers, nx, nd)
         self.moved_now += len(movers)
@@ -860,15 +867,13 @@ class ForceLayer:
         """
         pb = self.combat.pullback
         u = rng.random(self.n)
+        if not (threat_depth > 0).any():  # nothing to pull back from (the draw is made all the same)
+            return np.zeros(0, dtype=np.int64)
         threat = threat_depth[self.home_zone]
         goal = np.minimum(np.where(threat > 0, threat + pb.margin_km, 0.0), self.pullback_cap)
         day_p = 1.0 - (1.0 - pb.response_prob) ** self.step_days
         movers = np.flatnonzero(
-            self.alive
-            & self.pulls_back
-            & (self.side == SIDE_RUSSIA)
-            & (goal > self.depth + 1.0)
-            & (u < day_p)
+            self.alive & self._ru_pulls_back & (goal > self.depth + 1.0) & (u < day_p)
         )
         if len(movers):
             self.move_to(movers, self.x[movers], goal[movers])
@@ -907,12 +912,3 @@ class ForceLayer:
     def lost(self, side: int) -> int:
         """Units of a side lost so far (destroyed; they never come back)."""
         return int(((self.status == LOST) & (self.side == side)).sum())
-
-
-def _lowest_bit(bits: np.ndarray) -> np.ndarray:
-    """Index of the lowest set bit of each mask (-1 for 0): a point's primary zone."""
-    low = bits & -bits
-    out = np.full(bits.shape, -1, dtype=np.int64)
-    nz = low > 0
-    out[nz] = np.round(np.log2(low[nz].astype(float))).astype(np.int64)
-    return out

@@ -241,7 +241,8 @@ class EscalationModel(mesa.Model):
             family_capacity,
         )
         weapons = f.opt_weapon[plan.option]
-        np.subtract.at(self.stock, weapons, 1.0)
+        # One salvo a strike: whole numbers, so one subtraction per weapon is exact.
+        self.stock -= np.bincount(weapons, minlength=len(self.stock))
         zone = f.primary_zone[plan.target]
         x_km = f.x[plan.target].copy()
         depth_km = f.depth[plan.target].copy()

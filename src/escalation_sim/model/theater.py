@@ -94,6 +94,19 @@ def inside_polygon(x: np.ndarray, depth: np.ndarray, outline: np.ndarray) -> np.
     return _EdgeTable([np.asarray(outline, float)]).inside(x, depth)[:, 0].reshape(shape)
 
 
+#: Theaters with at most this many zones look a mask's primary zone up in a table.
+TABLED_ZONES = 16
+
+
+def lowest_bit(bits: np.ndarray) -> np.ndarray:
+    """Index of the lowest set bit of each mask (-1 for 0): a point's primary zone."""
+    low = bits & -bits
+    out = np.full(bits.shape, -1, dtype=np.int64)
+    nz = low > 0
+    out[nz] = np.round(np.log2(low[nz].astype(float))).astype(np.int64)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class CellPairs:
     """Sparse (source, cell) pairs within a range, with each pair's distance."""
@@ -113,6 +126,10 @@ class Theater:
         self._edges = _EdgeTable(self._outlines) if self._outlines else None
         self._zone_edges: dict[int, _EdgeTable] = {}
         self._raster: ZoneRaster | None = None
+        n_zones = len(self.zone_ids)
+        self._primary_table = (
+            lowest_bit(np.arange(1 << n_zones, dtype=np.int64)) if n_zones <= TABLED_ZONES else None
+        )
         self.cell_km = spec.cell_km
         self.x0, self.x1 = spec.x_extent_km.min, spec.x_extent_km.max
         self.d0, self.d1 = spec.depth_extent_km.min, spec.depth_extent_km.max
@@ -171,6 +188,15 @@ class Theater:
                 table = self._zone_edges[i] = _EdgeTable([self._outlines[i]])
             inside[rest] = table.inside(x.ravel()[rest], depth.ravel()[rest])[:, 0]
         return inside.reshape(x.shape)
+
+    def primary_zones(self, bits: np.ndarray) -> np.ndarray:
+        """Per zone mask, the index of its first zone in scenario order (-1: none).
+
+        With up to :data:`TABLED_ZONES` zones, one look-up in a table of every mask.
+        """
+        if self._primary_table is not None:
+            return self._primary_table[bits]
+        return lowest_bit(bits)
 
     def zone_names(self, bits: int) -> tuple[str, ...]:
         """The zone names encoded in a bit mask."""
