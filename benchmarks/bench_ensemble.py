@@ -96,11 +96,12 @@ SERIES = ("fire_on_city", "harm_cumulative", "strikes_in_russia", "withheld")
 class _Last:
     """A model reporter (Mesa calls it without arguments): the latest value of a column."""
 
-    def __init__(self, table: dict[str, list[Any]], column: str) -> None:
-        self.values = table[column]
+    def __init__(self, table: Any, column: str) -> None:
+        self.table = table  # the model's SeriesTable (model.datacollector)
+        self.column = column
 
     def __call__(self) -> Any:
-        return self.values[-1]
+        return self.table.column(self.column)[-1]
 
 
 class BatchAdapter(mesa.Model):
@@ -110,7 +111,7 @@ class BatchAdapter(mesa.Model):
         super().__init__(rng=rng)
         self.inner = EscalationModel(scenario, seed=rng, record_events=False)
         self.n_steps = scenario.n_steps
-        series = self.inner.datacollector.tables["series"]
+        series = self.inner.datacollector
         reporters = {name: _Last(series, name) for name in SERIES}
         for aid in self.inner.actor_ids:
             reporters[f"rung.{aid}"] = _Last(series, f"rung.{aid}")

@@ -3,8 +3,10 @@
 Three passes over the same runs (seeds 0, 1, ...), each measuring one thing:
 
 * **time**: every phase of the step (the model's own methods, wrapped for the
-  duration of this script, nothing edited) timed with ``time.perf_counter``,
-  no profiler attached, so the figures are the model's real cost;
+  duration of this script, nothing edited) timed with ``time.perf_counter``
+  (``--cpu``: the thread's CPU time, ``time.thread_time``, steadier on a machine
+  shared with other work, at ~1-2 µs a reading), no profiler attached, so the
+  figures are the model's real cost;
 * **calls**: the same runs under a ``sys.setprofile`` hook that counts every
   Python-level call (``call`` events: Python functions) and every call of a
   built-in or C function (``c_call``: numpy functions and methods, ``len``,
@@ -24,6 +26,11 @@ Usage::
     .venv/bin/python benchmarks/profile_model.py [--runs 5] [--days 180] [--no-events]
         [--scale 1] [--scenario PATH] [--top 20] [--out benchmarks/results] [--quick]
 
+To compare two versions of the code on the same machine, run this script from
+one checkout with the other's sources first on the path, alternating the two::
+
+    PYTHONPATH=/path/to/other/checkout/src .venv/bin/python benchmarks/profile_model.py
+
 Options:
     --runs N: runs per pass (default 5; --quick: 2).
     --days N: horizon (default: the scenario's; --quick: 60).
@@ -32,6 +39,7 @@ Options:
     --scenario PATH: scenario file (default: the May-30 scenario).
     --top N: functions listed from cProfile (default 20).
     --out DIR: where the CSV goes (default ``benchmarks/results/``).
+    --cpu: time phases in CPU time, not wall-clock time.
 
 Output: ``<out>/profile_model_<UTC timestamp>.csv``, one row per phase:
 
@@ -42,6 +50,11 @@ Output: ``<out>/profile_model_<UTC timestamp>.csv``, one row per phase:
     ms_per_step           wall-clock milliseconds per step, no profiler attached
     share_of_step         ms_per_step over the whole step's
     calls_per_step        Python-level and built-in calls per step (see above)
+    ms_per_run            milliseconds per run: of a phase, its ms_per_step x steps; of
+                          the work outside the steps (``parent`` "per run, outside the
+                          steps": model build, the time series table, the summary, the
+                          metadata, an ensemble's reduction of the run), the fastest of
+                          the runs on the benchmarks' clock (CPU time), no profiler
 """
 
 from __future__ import annotations
@@ -58,12 +71,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import benchlib
 from bench_model import scaled
 from benchlib import BASE_FIELDS, DEFAULT_SCENARIO, RESULTS, base_row, started, write_csv
 
 import escalation_sim.model.model as model_module
 from escalation_sim import EscalationModel, load_scenario, with_overrides
 from escalation_sim.model.agents import StateActor
+from escalation_sim.model.airdefence import AirDefence
 from escalation_sim.model.decisions.layer import DecisionLayer
 from escalation_sim.model.forces import ForceLayer
 from escalation_sim.model.rules import RuleEngine
@@ -77,6 +92,7 @@ PHASES: list[tuple[str, str, object, str]] = [
     ("actors' pressure decay", "step", StateActor, "decay"),
     ("scheduled rule changes", "step", EscalationModel, "_apply_schedule"),
     ("Russian fire", "step", EscalationModel, "_russian_fire"),
+    ("movement: pull-back", "step", ForceLayer, "pull_back"),
     ("detection", "step", ForceLayer, "detect"),
     ("Ukrainian strikes", "step", EscalationModel, "_ukrainian_strikes"),
     ("engagement planning", "Ukrainian strikes", model_module, "plan_strikes"),
@@ -88,12 +104,16 @@ PHASES: list[tuple[str, str, object, str]] = [
         DecisionLayer,
         "perceive",
     ),
+    ("movement: shoot-and-scoot, displacement", "step", ForceLayer, "relocate"),
     ("escalation decisions", "step", DecisionLayer, "decide"),
     ("policy responses", "step", EscalationModel, "_policy_responses"),
     ("resupply and recovery", "step", EscalationModel, "_resupply_and_recover"),
     ("per-step recording", "step", EscalationModel, "_record"),
-    ("air-defence and sensor coverage (all phases)", "step", ForceLayer, "_coverage"),
+    ("sensor coverage (all phases)", "step", ForceLayer, "_coverage"),
+    ("air-defence coverage (all phases)", "step", AirDefence, "_log_miss_per_cell"),
 ]
+#: The clock of the phase timers (``--cpu`` swaps in the thread's CPU time).
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
 FIELDS = [
     *BASE_FIELDS,
     "scale",
@@ -105,7 +125,17 @@ FIELDS = [
     "ms_per_step",
     "share_of_step",
     "calls_per_step",
+    "ms_per_run",
 ]
+
+#: The work of a run outside its steps, timed on the benchmarks' clock (CPU time by default).
+RUN_PARTS = (
+    "model build (scenario to model)",
+    "time series table (timeseries())",
+    "summary (results.summarize)",
+    "metadata (results.run_metadata)",
+    "ensemble reduction (series, outcomes, step series)",
+)
 
 
 @dataclass
@@ -126,13 +156,13 @@ def timed_phase(label: str, fn: Callable, tally: Tally) -> Callable:
         # Only the outermost entry of a phase counts (coverage runs inside several phases).
         outer = label not in tally.running
         tally.running.append(label)
-        calls0, t0 = tally.total_calls, time.perf_counter()
+        calls0, t0 = tally.total_calls, CLOCK[0]()
         try:
             return fn(*args, **kwargs)
         finally:
             tally.running.pop()
             if outer:
-                tally.seconds[label] = tally.seconds.get(label, 0.0) + time.perf_counter() - t0
+                tally.seconds[label] = tally.seconds.get(label, 0.0) + CLOCK[0]() - t0
                 tally.calls[label] = tally.calls.get(label, 0) + tally.total_calls - calls0
 
     return timed
@@ -196,6 +226,41 @@ def profile(sc: object, runs: int, events: bool, top: int) -> tuple[Tally, Tally
     return timing, counting, text, missing
 
 
+def per_run_costs(sc: object, runs: int, events: bool) -> dict[str, float]:
+    """Milliseconds per run of each of :data:`RUN_PARTS` (the fastest of ``runs`` runs).
+
+    The fastest, not the mean: these are a few milliseconds each, and on a shared
+    machine a single preemption would dominate a mean.
+    """
+    from escalation_sim.experiment.outcomes import run_outcomes, series_names, step_series
+    from escalation_sim.results import run_metadata, summarize
+
+    ladders = {aid: len(sc.ladder_for(aid).rungs) for aid in sc.actors}
+    best = dict.fromkeys(RUN_PARTS, float("inf"))
+
+    def timed(part: str, fn: Callable[..., object], *args: object, **kwargs: object) -> object:
+        t0 = benchlib.now()
+        out = fn(*args, **kwargs)
+        best[part] = min(best[part], (benchlib.now() - t0) * 1e3)
+        return out
+
+    def reduce(m: EscalationModel) -> None:
+        # What the ensemble runner does per run; a tree before ``series()`` reduced a frame.
+        cols = m.series() if hasattr(m, "series") else m.timeseries()
+        run_outcomes(cols, ladders, m.nato_conflict_day, m.nuclear_use_day)
+        step_series(cols, series_names(list(cols), list(sc.actors)))
+
+    for seed in range(runs):
+        model = timed(RUN_PARTS[0], EscalationModel, sc, seed=seed, record_events=events)
+        model.run()
+        ts = timed(RUN_PARTS[1], model.timeseries)
+        records = model.events.records() if events else []
+        timed(RUN_PARTS[2], summarize, ts, records, sc, seed, None, None)
+        timed(RUN_PARTS[3], run_metadata, sc, seed)
+        timed(RUN_PARTS[4], reduce, model)
+    return best
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The options of the module docstring."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -207,6 +272,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--top", type=int, default=20, help="cProfile functions listed")
     p.add_argument("--out", type=Path, default=RESULTS, help="CSV directory")
     p.add_argument("--quick", action="store_true", help="2 runs of 60 days")
+    p.add_argument("--cpu", action="store_true", help="phase times in CPU time")
     args = p.parse_args(argv)
     args.runs = args.runs or (2 if args.quick else 5)
     args.days = args.days or (60 if args.quick else None)
@@ -216,6 +282,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Profile, print the phase table and cProfile's top functions, write the CSV."""
     args = parse_args(argv)
+    if args.cpu:
+        CLOCK[0] = time.thread_time
     start = started()
     base = base_row(start)
     sc = scaled(load_scenario(args.scenario), args.scale)
@@ -241,6 +309,21 @@ def main(argv: list[str] | None = None) -> int:
                 "ms_per_step": timing.seconds.get(label, 0.0) / steps * 1e3,
                 "share_of_step": timing.seconds.get(label, 0.0) / step_s,
                 "calls_per_step": counting.calls.get(label, 0) / steps,
+                "ms_per_run": timing.seconds.get(label, 0.0) / args.runs * 1e3,
+            }
+        )
+    run_parts = per_run_costs(sc, args.runs, events)
+    for part, ms in run_parts.items():
+        rows.append(
+            {
+                **base,
+                "scale": args.scale,
+                "events": events,
+                "steps": sc.n_steps,
+                "runs": args.runs,
+                "phase": part,
+                "parent": "per run, outside the steps",
+                "ms_per_run": ms,
             }
         )
     depth = {"": -1}  # indentation of each phase under its parent
@@ -250,9 +333,12 @@ def main(argv: list[str] | None = None) -> int:
         f"profile_model: {sc.name!r} x{args.scale}, {sc.n_steps} steps x {args.runs} runs, "
         f"event log {'on' if events else 'off'}; {base['machine']}"
     )
-    print("Phase times: perf_counter, no profiler; calls: sys.setprofile (call + c_call)\n")
+    clock = "thread CPU time" if args.cpu else "perf_counter"
+    print(f"Phase times: {clock}, no profiler; calls: sys.setprofile (call + c_call)\n")
     print(f"{'phase':<50} {'ms/step':>8} {'share':>7} {'calls/step':>11}")
     for r in rows:
+        if r["phase"] in run_parts:
+            continue
         name = "  " * depth[r["phase"]] + r["phase"]
         print(
             f"{name:<50} {r['ms_per_step']:>8.3f} {r['share_of_step']:>7.1%} "
@@ -265,6 +351,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'    (step, outside the phases above)':<50} {by_phase['step']['ms_per_step'] - inside:>8.3f}"
     )
+    print(
+        f"\nPer run, outside the steps ({benchlib.clock.__name__}, fastest of {args.runs}; "
+        f"the steps: {by_phase['run (Mesa time control and every step)']['ms_per_run']:.1f} ms):"
+    )
+    for part, ms in run_parts.items():
+        print(f"  {part:<56} {ms:>8.2f} ms")
     if missing:
         print(f"\nnot in this model (left out): {', '.join(missing)}")
     print(f"\ncProfile, the {args.top} functions with the most time of their own:\n")

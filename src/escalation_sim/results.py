@@ -21,6 +21,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from escalation_sim.scenario.loader import scenario_hash, scenario_to_dict, scenario_to_yaml
@@ -128,9 +129,34 @@ def result_from_model(model: EscalationModel, **metadata: Any) -> RunResult:
     )
 
 
-def _columns(ts: pd.DataFrame, prefix: str) -> dict[str, int]:
-    cols = [c for c in ts.columns if c.startswith(prefix)]
-    totals = {c[len(prefix) :]: int(ts[c].sum()) for c in cols}
+class _Columns:
+    """A time series' columns as numpy arrays, each taken from the DataFrame once.
+
+    Reading a column through pandas costs tens of microseconds a time; a summary
+    reads some columns several times and sums dozens of them.
+    """
+
+    def __init__(self, ts: pd.DataFrame) -> None:
+        self.names = list(ts.columns)
+        self._ts = ts
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._arrays or name in self._ts.columns
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        arr = self._arrays.get(name)
+        if arr is None:
+            arr = self._arrays[name] = self._ts[name].to_numpy()
+        return arr
+
+    def prefixed(self, prefix: str) -> list[str]:
+        """The columns whose names start with ``prefix``, in table order."""
+        return [c for c in self.names if c.startswith(prefix)]
+
+
+def _columns(cols: _Columns, prefix: str) -> dict[str, int]:
+    totals = {c[len(prefix) :]: int(cols[c].sum()) for c in cols.prefixed(prefix)}
     return {k: v for k, v in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])) if v}
 
 
@@ -143,54 +169,60 @@ def summarize(
     nuclear_use_day: float | None,
 ) -> dict[str, Any]:
     """Headline figures of a run, computed from its time series and events."""
+    cols = _Columns(ts)
+    day = cols["day"]
     peak: dict[str, Any] = {}
     for aid in scenario.actors:
         rungs = [r.name for r in scenario.ladder_for(aid).rungs]
-        series = ts[f"rung.{aid}"]
-        top = int(series.max())
-        first = ts.loc[series.idxmax(), "day"] if top > int(series.iloc[0]) else 0.0
+        series = cols[f"rung.{aid}"]
+        at = int(series.argmax())  # the first step at the peak, as ``Series.idxmax``
+        top = int(series[at])
+        first = day[at] if top > int(series[0]) else 0.0
         peak[aid] = {"rung": top, "name": rungs[top], "day": float(first)}
     # From the time series, so it holds whether or not the event log was kept.
     first_strike: dict[str, float] = {}
     prefix = "strikes_in_russia.supplier."
-    for col in (c for c in ts.columns if c.startswith(prefix)):
-        days = ts.loc[ts[col] > 0, "day"]
+    for col in cols.prefixed(prefix):
+        days = day[cols[col] > 0]
         if len(days):
-            first_strike[col[len(prefix) :]] = float(days.iloc[0])
+            first_strike[col[len(prefix) :]] = float(days[0])
     first_strike = dict(sorted(first_strike.items(), key=lambda kv: (kv[1], kv[0])))
     return {
         "scenario": scenario.name,
         "seed": seed,
-        "days": float(ts["day"].iloc[-1]),
+        "days": float(day[-1]),
         "peak_rung": peak,
-        "final_rung": {aid: int(ts[f"rung.{aid}"].iloc[-1]) for aid in scenario.actors},
+        "final_rung": {aid: int(cols[f"rung.{aid}"][-1]) for aid in scenario.actors},
         "strikes_in_russia": {
-            "total": int(ts["strikes_in_russia"].sum()),
-            "by_supplier": _columns(ts, "strikes_in_russia.supplier."),
-            "by_weapon": _columns(ts, "strikes_in_russia.weapon."),
+            "total": int(cols["strikes_in_russia"].sum()),
+            "by_supplier": _columns(cols, "strikes_in_russia.supplier."),
+            "by_weapon": _columns(cols, "strikes_in_russia.weapon."),
         },
-        "withheld": {"total": int(ts["withheld"].sum()), "by_rule": _columns(ts, "withheld.rule.")},
-        "constrained": int(ts["constrained"].sum()),
-        "fire_on_city": float(ts["fire_on_city"].sum()),
-        "harm": float(ts["harm_cumulative"].iloc[-1]),
-        "losses": {"RUS": int(ts["losses.RUS"].sum()), "UKR": int(ts["losses.UKR"].sum())},
+        "withheld": {
+            "total": int(cols["withheld"].sum()),
+            "by_rule": _columns(cols, "withheld.rule."),
+        },
+        "constrained": int(cols["constrained"].sum()),
+        "fire_on_city": float(cols["fire_on_city"].sum()),
+        "harm": float(cols["harm_cumulative"][-1]),
+        "losses": {"RUS": int(cols["losses.RUS"].sum()), "UKR": int(cols["losses.UKR"].sum())},
         # Initial forces plus the reserves drawn: losses can never exceed it.
         "forces_and_reserves": {
-            side: int(ts[f"forces_and_reserves.{side}"].iloc[-1])
+            side: int(cols[f"forces_and_reserves.{side}"][-1])
             for side in ("RUS", "UKR")
-            if f"forces_and_reserves.{side}" in ts
+            if f"forces_and_reserves.{side}" in cols
         },
-        "strike_outcomes": _columns(ts, "strikes.outcome."),
+        "strike_outcomes": _columns(cols, "strikes.outcome."),
         "first_strike_in_russia_day": first_strike,
         "nato_conflict_day": nato_conflict_day,
         "nuclear_use_day": nuclear_use_day,
-        "rule_changes": _rule_changes(ts, events, scenario),
-        "escalation_score": _escalation_scores(ts, scenario),
+        "rule_changes": _rule_changes(cols, events, scenario),
+        "escalation_score": _escalation_scores(cols, scenario),
     }
 
 
 def _rule_changes(
-    ts: pd.DataFrame, events: list[dict[str, Any]], scenario: Scenario
+    cols: _Columns, events: list[dict[str, Any]], scenario: Scenario
 ) -> list[dict[str, Any]]:
     """The rule changes that took effect (a posture switched, rules added or removed), in order.
 
@@ -206,34 +238,38 @@ def _rule_changes(
             and (e["from_posture"] != e["to_posture"] or e["added"] or e["removed"])
         ]
     out = []
+    day = cols["day"]
     for sid in scenario.rules:
         col = f"posture.{sid}"
-        if col not in ts.columns:
+        if col not in cols:
             continue
-        before = ts[col].shift()
-        for _, row in ts.loc[(ts[col] != before) & before.notna()].iterrows():
-            out.append(
-                {
-                    "day": float(row["day"]),
-                    "actor": sid,
-                    "change": "posture",
-                    "from_posture": str(before[row.name]),
-                    "to_posture": str(row[col]),
-                    "added": [],
-                    "removed": [],
-                    "cause": "",
-                }
-            )
+        posture = cols[col]
+        # A switch is a step whose posture differs from the one before (the first has none).
+        for i in range(1, len(posture)):
+            before = posture[i - 1]
+            if posture[i] != before and not pd.isna(before):
+                out.append(
+                    {
+                        "day": float(day[i]),
+                        "actor": sid,
+                        "change": "posture",
+                        "from_posture": str(before),
+                        "to_posture": str(posture[i]),
+                        "added": [],
+                        "removed": [],
+                        "cause": "",
+                    }
+                )
     return sorted(out, key=lambda c: c["day"])
 
 
-def _escalation_scores(ts: pd.DataFrame, scenario: Scenario) -> dict[str, dict[str, int]]:
+def _escalation_scores(cols: _Columns, scenario: Scenario) -> dict[str, dict[str, int]]:
     """Per actor, the Rivera et al. (2024) score of its acts: peak (one act) and cumulative."""
     out = {}
     for aid in scenario.actors:
         col = f"score.{aid}"
-        if col in ts:
-            out[aid] = {"peak": int(ts[col].max()), "cumulative": int(ts[col].sum())}
+        if col in cols:
+            out[aid] = {"peak": int(cols[col].max()), "cumulative": int(cols[col].sum())}
     return out
 
 

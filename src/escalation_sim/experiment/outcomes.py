@@ -27,6 +27,7 @@ fire, strikes inside Russia and withheld opportunities.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -80,24 +81,36 @@ def series_names(columns: Sequence[str], actor_ids: Sequence[str]) -> list[str]:
     return names
 
 
-def step_series(ts: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
+#: A run's time series: a DataFrame, or :meth:`EscalationModel.series`'s dict of columns.
+Series = pd.DataFrame | Mapping[str, Any]
+
+
+def step_series(ts: Series, names: Sequence[str]) -> dict[str, np.ndarray]:
     """The per-step values of ``names`` for one run (cumulative series computed here)."""
     out: dict[str, np.ndarray] = {}
     for name in names:
         src = CUMULATIVE_SERIES.get(name)
-        out[name] = np.cumsum(ts[src].to_numpy()) if src else ts[name].to_numpy()
+        out[name] = np.cumsum(np.asarray(ts[src])) if src else np.asarray(ts[name])
     return out
 
 
-def _sum_prefix(ts: pd.DataFrame, prefix: str, out: dict[str, Any]) -> None:
-    cols = [c for c in ts.columns if c.startswith(prefix)]
-    if cols:
-        totals = ts[cols].to_numpy().sum(axis=0)
-        out.update({c: totals[i].item() for i, c in enumerate(cols)})
+@functools.lru_cache(maxsize=64)
+def _prefixed(columns: tuple[str, ...]) -> dict[str, list[str]]:
+    """The columns under each of :data:`COUNT_PREFIXES`, in table order.
+
+    Every run of a scenario has the same columns, so an experiment's worker
+    sorts them once, not once per run and prefix.
+    """
+    return {p: [c for c in columns if c.startswith(p)] for p in COUNT_PREFIXES}
+
+
+def _sum_prefix(ts: Series, prefix: str, out: dict[str, Any]) -> None:
+    for c in _prefixed(tuple(ts))[prefix]:
+        out[c] = np.asarray(ts[c]).sum().item()
 
 
 def run_outcomes(
-    ts: pd.DataFrame,
+    ts: Series,
     ladders: Mapping[str, int],
     nato_conflict_day: float | None,
     nuclear_use_day: float | None,
@@ -105,16 +118,21 @@ def run_outcomes(
     """One run's row of outcomes (see the module docstring for the columns).
 
     Args:
-        ts: The run's time series (:meth:`EscalationModel.timeseries`).
+        ts: The run's time series (:meth:`EscalationModel.timeseries`, or its
+            columns as :meth:`EscalationModel.series` gives them).
         ladders: Number of rungs of each actor's ladder, by actor id.
         nato_conflict_day: Day direct NATO-Russia conflict began, or ``None``.
         nuclear_use_day: Day of first nuclear use, or ``None``.
     """
-    day = ts["day"].to_numpy(dtype=float)
+
+    def col(name: str) -> np.ndarray:
+        return np.asarray(ts[name])
+
+    day = np.asarray(ts["day"], dtype=float)
     row: dict[str, Any] = {"days": float(day[-1])}
     reached: dict[str, Any] = {}
     for aid, n_rungs in ladders.items():
-        rung = ts[f"rung.{aid}"].to_numpy()
+        rung = col(f"rung.{aid}")
         top = np.maximum.accumulate(rung)
         row[f"peak_rung.{aid}"] = int(top[-1])
         row[f"final_rung.{aid}"] = int(rung[-1])
@@ -124,21 +142,21 @@ def run_outcomes(
                 float(day[first[k]]) if first[k] < len(day) else np.nan
             )
     row.update(reached)
-    row["strikes"] = int(ts["strikes"].sum())
-    row["strikes_in_russia"] = int(ts["strikes_in_russia"].sum())
+    row["strikes"] = int(col("strikes").sum())
+    row["strikes_in_russia"] = int(col("strikes_in_russia").sum())
     _sum_prefix(ts, "strikes_in_russia.supplier.", row)
     _sum_prefix(ts, "strikes_in_russia.weapon.", row)
     _sum_prefix(ts, "strikes.zone.", row)
-    row["withheld"] = int(ts["withheld"].sum())
+    row["withheld"] = int(col("withheld").sum())
     _sum_prefix(ts, "withheld.rule.", row)
-    row["constrained"] = int(ts["constrained"].sum())
+    row["constrained"] = int(col("constrained").sum())
     _sum_prefix(ts, "constrained.rule.", row)
-    row["fire_on_city"] = float(ts["fire_on_city"].sum())
-    row["harm"] = float(ts["harm_cumulative"].iloc[-1])
-    row["losses.RUS"] = int(ts["losses.RUS"].sum())
-    row["losses.UKR"] = int(ts["losses.UKR"].sum())
-    row["alive.RUS"] = int(ts["alive.RUS"].iloc[-1])
-    row["alive.UKR"] = int(ts["alive.UKR"].iloc[-1])
+    row["fire_on_city"] = float(col("fire_on_city").sum())
+    row["harm"] = float(col("harm_cumulative")[-1])
+    row["losses.RUS"] = int(col("losses.RUS").sum())
+    row["losses.UKR"] = int(col("losses.UKR").sum())
+    row["alive.RUS"] = int(col("alive.RUS")[-1])
+    row["alive.UKR"] = int(col("alive.UKR")[-1])
     row["nato_conflict"] = int(nato_conflict_day is not None)
     row["nato_conflict_day"] = np.nan if nato_conflict_day is None else float(nato_conflict_day)
     row["nuclear_use"] = int(nuclear_use_day is not None)

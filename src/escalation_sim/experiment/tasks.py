@@ -85,13 +85,17 @@ class ChunkResult:
         return len(self.runs)
 
 
-def run_one(scenario: Scenario, seed: int) -> tuple[pd.DataFrame, float | None, float | None]:
-    """Run a scenario once without the event log; its time series and conflict days."""
+def run_one(scenario: Scenario, seed: int) -> tuple[dict[str, Any], float | None, float | None]:
+    """Run a scenario once without the event log; its time series' columns and conflict days.
+
+    The columns come as :meth:`EscalationModel.series` gives them (arrays and
+    lists): an experiment reduces them, so no DataFrame is built per run.
+    """
     from escalation_sim.model.model import EscalationModel
 
     model = EscalationModel(scenario, seed=seed, record_events=False)
     model.run()
-    result = model.timeseries(), model.nato_conflict_day, model.nuclear_use_day
+    result = model.series(), model.nato_conflict_day, model.nuclear_use_day
     del model
     return result
 
@@ -122,11 +126,12 @@ def execute_task(task: Task) -> ChunkResult:
             row.update(run_outcomes(ts, ladders, nato_day, nuclear_day))
             rows.append(row)
             if task.keep_series:
-                names = names or series_names(list(ts.columns), list(sc.actors))
+                names = names or series_names(list(ts), list(sc.actors))
                 for name, values in step_series(ts, names).items():
                     series.setdefault(name, []).append(values)
-                run_col.append(np.full(len(ts), run, dtype=np.int64))
-                step_col.append(ts["step"].to_numpy(dtype=np.int64))
+                step = np.asarray(ts["step"], dtype=np.int64)
+                run_col.append(np.full(len(step), run, dtype=np.int64))
+                step_col.append(step)
     runs = pd.DataFrame(rows)
     steps = None
     if task.keep_series:

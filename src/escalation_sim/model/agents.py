@@ -50,6 +50,8 @@ class _Flow:
     expected: float = 0.0
     days: float = 0.0
     causes: dict[str, float] = field(default_factory=dict)
+    #: The war as usual (learned from the first observation on); fixed by the channel.
+    usual: bool = False
 
 
 @dataclass(slots=True)
@@ -114,6 +116,7 @@ class StateActor(mesa.Agent):
         self.score_now = 0
         self.kahn_now = 0
         self.option_now = ""
+        self._rate_cache: dict[tuple[float, float, float], tuple[float, float]] = {}
 
     @property
     def automated(self) -> bool:
@@ -184,24 +187,28 @@ class StateActor(mesa.Agent):
         self.last_harm = obs.harm
         self._harm_seen.append(obs.harm)
         self._strikes_seen.append(obs.counts)
+        flows = self.flows
         for channel, amount in obs.flows.items():
-            flow = self.flows.get(channel)
+            flow = flows.get(channel)
             if flow is None:
-                flow = self.flows[channel] = _Flow()
-            total = amount
-            flow.causes = {k: v / total for k, v in obs.causes[channel].items()} if total else {}
-        for channel, flow in self.flows.items():
-            rate = obs.flows.get(channel, 0.0) / days
-            if p.habituation_days is None:
-                surprise = rate
-            else:
-                flow.smoothed += (1.0 - math.exp(-days / p.smoothing_days)) * (rate - flow.smoothed)
                 usual = channel in USUAL_CHANNELS or channel.removeprefix("strikes:") in (
                     p.precedent_suppliers
                 )
+                flow = flows[channel] = _Flow(usual=usual)
+            total = amount
+            flow.causes = {k: v / total for k, v in obs.causes[channel].items()} if total else {}
+        habituates = p.habituation_days is not None
+        if habituates:
+            smooth, learn_rate = self._rates(days, p.smoothing_days, p.habituation_days)
+        for channel, flow in flows.items():
+            rate = obs.flows.get(channel, 0.0) / days
+            if not habituates:
+                surprise = rate
+            else:
+                flow.smoothed += smooth * (rate - flow.smoothed)
                 flow.days += days
-                learn = 1.0 - math.exp(-days / p.habituation_days)
-                if usual:
+                learn = learn_rate
+                if flow.usual:
                     learn = max(learn, days / flow.days)
                 flow.expected += learn * (flow.smoothed - flow.expected)
                 surprise = max(0.0, flow.smoothed - flow.expected)
@@ -217,6 +224,21 @@ class StateActor(mesa.Agent):
             self.seen_rungs[act.actor] = act.rung
             self.seen_acts.append((day, act))
             self.add_pressure(p.act_weight * act.score / n_other, f"{act.actor}: {act.label}")
+
+    def _rates(self, days: float, smoothing_days: float, habituation_days: float) -> tuple[float, float]:
+        """Per step of ``days``: the smoothing weight and the habituation learning rate.
+
+        The same two exponentials every step of a run, so worked out once per
+        step length (the same expressions, so the same floats).
+        """
+        key = (days, smoothing_days, habituation_days)
+        rates = self._rate_cache.get(key)
+        if rates is None:
+            rates = self._rate_cache[key] = (
+                1.0 - math.exp(-days / smoothing_days),
+                1.0 - math.exp(-days / habituation_days),
+            )
+        return rates
 
     def seen_harm_rate(self, window_days: float) -> float:
         """Harm to the city per day as perceived over the last ``window_days``."""

@@ -10,6 +10,8 @@ glide-bomb carriers at their release points may be shot down.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from escalation_sim.model.theater import CellPairs, Theater
@@ -59,21 +61,35 @@ class AirDefence:
         order = np.argsort(pairs.cell, kind="stable")
         self.pairs = CellPairs(pairs.source[order], pairs.cell[order], pairs.distance_km[order])
         self._ptr = np.r_[0, np.cumsum(np.bincount(self.pairs.cell, minlength=self.th.n_cells))]
+        self._source_list = self.pairs.source.tolist()
+        self._ptr_list = self._ptr.tolist()
         self._cache = None
+
+    def _log_miss_per_cell(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """Per cell, the log of the chance that every covering unit misses (cached on the state)."""
+        state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
+        if self._cache is not None and (self._cache[0] == state).all():
+            return self._cache[1]
+        # Each unit's chance of missing, logged once per unit and then spread over its cells:
+        # the same numbers as per (unit, cell) pair, element by element, at a fraction of the work.
+        log_miss = np.log1p(-np.minimum(self.cover_p * state, 1.0 - 1e-12))
+        per_cell = np.bincount(
+            self.pairs.cell, weights=log_miss[self.pairs.source], minlength=self.th.n_cells
+        )
+        self._cache = (state, per_cell)
+        return per_cell
 
     def cover(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Per cell, the chance that at least one unit with interceptors left covers it."""
         if len(self.units) == 0:
             return np.zeros(self.th.n_cells)
-        state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
-        if self._cache is not None and (self._cache[0] == state).all():
-            return self._cache[1]
-        live = state[self.pairs.source]
-        p = self.cover_p[self.pairs.source]
-        log_miss = np.log1p(-np.minimum(p * live, 1.0 - 1e-12))
-        cover = -np.expm1(np.bincount(self.pairs.cell, weights=log_miss, minlength=self.th.n_cells))
-        self._cache = (state, cover)
-        return cover
+        return -np.expm1(self._log_miss_per_cell(strength, alive))
+
+    def cover_at(self, cells: np.ndarray, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """``cover(strength, alive)[cells]``, working out only the cells asked for."""
+        if len(self.units) == 0:
+            return np.zeros(len(cells))
+        return -np.expm1(self._log_miss_per_cell(strength, alive)[cells])
 
     def engage(self, cells: np.ndarray, alive: np.ndarray) -> None:
         """Spend one interceptor per engagement, from a live covering unit with stock left.
@@ -81,17 +97,27 @@ class AirDefence:
         Each engagement draws on the covering unit with the most interceptors
         left (ties: the first in unit order), so stocks run down evenly.
         """
+        if len(cells) == 0:
+            return
+        # A few engagements over a few batteries each: plain Python on lists beats array calls
+        # here, with the same float arithmetic and the same first-in-order choice on ties.
+        left = self.interceptors.tolist()
+        live = alive[self.units].tolist()
+        source, ptr = self._source_list, self._ptr_list
+        spent = False
         for c in cells.tolist():
-            lo, hi = self._ptr[c], self._ptr[c + 1]
-            src = self.pairs.source[lo:hi]
-            ok = alive[self.units[src]] & (self.interceptors[src] >= 1.0)
-            if not ok.any():
+            pick, most = -1, 0.0
+            for s in source[ptr[c] : ptr[c + 1]]:
+                if live[s] and left[s] >= 1.0 and (pick < 0 or left[s] > most):
+                    pick, most = s, left[s]
+            if pick < 0:
                 continue
-            cand = src[ok]
-            pick = cand[np.argmax(self.interceptors[cand])]
-            if np.isfinite(self.interceptors[pick]):
-                self.interceptors[pick] -= 1.0
+            if most != math.inf:
+                left[pick] = most - 1.0
+                spent = True
             self.used += 1
+        if spent:
+            self.interceptors[:] = left
 
     def carrier_kill_chance(
         self, x: float, depth: float, strength: np.ndarray, alive: np.ndarray
@@ -102,11 +128,23 @@ class AirDefence:
             The chance and the position (in :attr:`units`) of the unit most likely
             to fire (-1 if none reaches).
         """
+        p, by = self.carrier_kill_chances(np.array([x]), np.array([depth]), strength, alive)
+        return float(p[0]), int(by[0])
+
+    def carrier_kill_chances(
+        self, x: np.ndarray, depth: np.ndarray, strength: np.ndarray, alive: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`carrier_kill_chance` for several release points at once (one row each).
+
+        Returns:
+            Per release point, the chance per sortie and the position (in
+            :attr:`units`) of the unit most likely to fire (-1 if none reaches).
+        """
         if len(self.units) == 0:
-            return 0.0, -1
+            return np.zeros(len(x)), np.full(len(x), -1, dtype=np.int64)
         ux = self._x[self.units]
         ud = self._depth[self.units]
-        reach = np.hypot(ux - x, ud - depth) <= self.aircraft_range_km
+        reach = np.hypot(ux - x[:, None], ud - depth[:, None]) <= self.aircraft_range_km
         p = (
             self.aircraft_kill_prob
             * reach
@@ -114,9 +152,9 @@ class AirDefence:
             * strength[self.units]
             * (self.interceptors >= 1.0)
         )
-        if not (p > 0).any():
-            return 0.0, -1
-        return float(1.0 - np.prod(1.0 - p)), int(np.argmax(p))
+        some = (p > 0).any(axis=1)
+        chance = np.where(some, 1.0 - np.prod(1.0 - p, axis=1), 0.0)
+        return chance, np.where(some, np.argmax(p, axis=1), -1)
 
     def track_positions(self, x: np.ndarray, depth: np.ndarray) -> None:
         """Keep a reference to the force layer's position arrays (for aircraft reach)."""

@@ -175,14 +175,17 @@ def plan_strikes(
     # Launchers in range of each candidate's cell, per option, with their shots.
     # Pairs are per distinct cell (not per candidate) and grouped by (cell, option),
     # so the work grows with launchers near the targets, not with their product.
-    ucells, local = np.unique(cells, return_inverse=True)
+    # np.unique's answer (sorted distinct cells, each candidate's place among them) without
+    # its overhead: a step has a handful of candidates.
+    ucells = np.array(sorted(set(cells.tolist())), dtype=np.int64)
+    local = np.searchsorted(ucells, cells)
     n_local = len(ucells)
     pair_l, pair_o, pair_c = f.launch_pairs(ucells)
     pair_key = pair_c * n_opt + pair_o
     by_key = np.argsort(pair_key, kind="stable")
     pair_l, pair_key = pair_l[by_key], pair_key[by_key]
     key_ptr = np.searchsorted(pair_key, np.arange(n_local * n_opt + 1))
-    shots_left = f.group_shots[f.group] * f.alive
+    shots_left = f.unit_shots * f.alive
 
     def capacity() -> np.ndarray:
         # Launchers of each option with a shot left, per candidate (C, O).
@@ -191,32 +194,31 @@ def plan_strikes(
         return counts.reshape(n_local, n_opt)[local]
 
     w = f.opt_weapon
-    fam = f.w_family[w]
+    fam = f.opt_family
     fam_left = (
         np.full(int(f.w_family.max(initial=0)) + 1, np.inf)
         if family_capacity is None
         else np.asarray(family_capacity, dtype=float).copy()
     )
-    effect = f.effect[w][:, f.cls[cand]].T  # (C, O)
-    ru_cover = f.russian_air_cover()[cells]
-    p_int = np.outer(ru_cover, f.w_intercept[w])
-    value = effect * (1.0 - p_int) * (stock[w] / (stock[w] + STOCK_RESERVE))
-    feasible = (capacity() > 0) & (effect > 0) & (stock[w] >= 1.0) & (fam_left[fam] >= 1.0)
+    effect = f.opt_effect[:, f.cls[cand]].T  # (C, O)
+    ru_cover = f.russian_air_cover_at(cells)
+    p_int = np.outer(ru_cover, f.opt_intercept)
+    stock_w = stock[w]
+    value = effect * (1.0 - p_int) * (stock_w / (stock_w + STOCK_RESERVE))
+    feasible = (capacity() > 0) & (effect > 0) & (stock_w >= 1.0) & (fam_left[fam] >= 1.0)
 
     rows, cols = np.nonzero(feasible)
-    hours = np.where(
-        f.last_seen_firing[cand[rows]] > NEVER,
-        (step - f.last_seen_firing[cand[rows]]) * 24.0 * f.step_days,
-        np.inf,
-    )
+    target = cand[rows]
+    last_seen = f.last_seen_firing[target]
+    hours = np.where(last_seen > NEVER, (step - last_seen) * 24.0 * f.step_days, np.inf)
     batch = StrikeBatch(
         weapon=engine_weapon[w[cols]],
-        target_class=f.cls[cand[rows]],
-        depth_km=f.depth[cand[rows]],
-        zone_bits=f.zone_bits[cand[rows]],
+        target_class=f.cls[target],
+        depth_km=f.depth[target],
+        zone_bits=f.zone_bits[target],
         fired_hours_ago=hours,
         preparing_attack=prep[rows],
-        attacks_ukraine=f.military[cand[rows]],
+        attacks_ukraine=f.military[target],
     )
     decided = engine.decide(batch, world)
     verdict = np.full(feasible.shape, -1, dtype=np.int64)
@@ -228,7 +230,7 @@ def plan_strikes(
     score_any = np.where(feasible, value, -np.inf)
     score_ok = np.where(feasible & allowed, value, -np.inf)
     in_russia = (f.depth[cand] > 0).tolist()
-    opt_weapon = w.tolist()
+    opt_weapon = f.opt_weapon_list
     usable = feasible.copy()
 
     def best_from(start: int) -> tuple[list[int], list[bool], list[int], list[bool]]:

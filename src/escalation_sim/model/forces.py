@@ -208,6 +208,8 @@ class ForceLayer:
         self.leave_hours = by_cls(lambda m: m.leave_hours, 1.0)[self.cls]
         self.hop_km = by_cls(lambda m: m.hop_km, 0.0)[self.cls]
         self.pulls_back = by_cls(lambda m: m.pullback, False).astype(bool)[self.cls] & ~self.fixed
+        self._hops = self.hop_km > 0
+        self._ru_pulls_back = self.pulls_back & (self.side == SIDE_RUSSIA)
         max_depth = by_cls(lambda m: np.inf if m.max_depth_km is None else m.max_depth_km, np.inf)[
             self.cls
         ]
@@ -235,6 +237,10 @@ class ForceLayer:
         self.rf_city_share = np.array([g.fire.city_share for g in rf_specs])
         release = [g.fire.release_depth_km for g in rf_specs]
         self.rf_air = np.array([r is not None for r in release], dtype=bool)
+        self._carrier_unit = np.zeros(self.n, dtype=bool)
+        self._carrier_unit[self.rf[self.rf_air]] = True
+        # Airbases (fixed sites launching sorties) slow their tempo after being struck.
+        self._rf_airbase = self.rf_air & self.fixed[self.rf]
         self.rf_release = np.array([np.nan if r is None else r for r in release])
         # Release points pull back no further than keeps the city within the bombs' glide.
         self.rf_release_cap = np.where(
@@ -247,14 +253,39 @@ class ForceLayer:
         self.pullback_cap[self.rf] = np.minimum(self.pullback_cap[self.rf], fire_cap)
         self.rf_fx = np.zeros(len(self.rf))
         self.rf_fd = np.zeros(len(self.rf))
-        self.rf_city_in_range = np.zeros(len(self.rf), dtype=bool)
-        self._rf_cells: list[np.ndarray] = [empty_i] * len(self.rf)
-        self._rf_pos = {int(u): k for k, u in enumerate(self.rf)}
+        self._rf_city_in_range = np.zeros(len(self.rf), dtype=bool)
+        # Fixed masks the phases combine every step.
+        russian = self.side == SIDE_RUSSIA
+        self._ru_military = russian & self.military
+        self._ru_military_mobile = self._ru_military & ~self.fixed
+        self._ru_fixed = russian & self.fixed
+        self._ru_mobile = russian & ~self.fixed
+        self._can_fire = np.zeros(self.n, dtype=bool)
+        self._can_fire[self.rf] = True
+        # Position of each unit among the firing units (-1: not one).
+        self._rf_of_unit = np.full(self.n, -1, dtype=np.int64)
+        self._rf_of_unit[self.rf] = np.arange(len(self.rf))
         ua = np.flatnonzero(self.side == SIDE_UKRAINE)
-        self.cell = self.th.cell_of(self.x, self.depth)
-        self.ua_cell_ptr, self.ua_cell_members = _csr(self.cell[ua], ua, self.th.n_cells)
-        self._ua_occupied = np.diff(self.ua_cell_ptr) > 0
-        self.fire_cell = self.cell.copy()
+        self._cell = self.th.cell_of(self.x, self.depth)
+        self.ua_cell_ptr, self.ua_cell_members = _csr(self._cell[ua], ua, self.th.n_cells)
+        # Ukrainian units never move (reserves arrive at positions drawn at set-up), so the
+        # cells Russian fire can find a unit in are fixed: a firing unit's targets are these
+        # cells within its reach, one row of booleans per firing unit.
+        self._ua_cells = np.flatnonzero(np.diff(self.ua_cell_ptr) > 0)
+        self._rf_reach = np.zeros((len(self.rf), len(self._ua_cells)), dtype=bool)
+        self._rf_points = (
+            np.r_[self.th.cell_x[self._ua_cells], self.th.city_xy[0]],
+            np.r_[self.th.cell_depth[self._ua_cells], self.th.city_xy[1]],
+        )
+        self._rf_cand_stale = True
+        self._fire_cell = self._cell.copy()
+        # What depends on a position is brought up to date when it is next read, not at
+        # every move: a unit can move twice in a step (pull-back, then relocation), and
+        # one pass over every unit moved since the last read costs what one move did.
+        self._moved = np.zeros(self.n, dtype=bool)  # cell, fire cell, zones out of date
+        self._reach_moved = np.zeros(len(self.rf), dtype=bool)  # targets in reach out of date
+        self._ru_ad_moved = False
+        self._any_moved = self._any_reach_moved = False  # whether the masks above hold any
 
         # --- sensors (Ukrainian), as cell pairs
         def sensor_pairs(kind: str):
@@ -295,9 +326,12 @@ class ForceLayer:
 
         self.ua_ad = air_defence(SIDE_UKRAINE)
         self.ru_ad = air_defence(SIDE_RUSSIA)
-        self.zone_bits = np.zeros(self.n, dtype=np.int64)
-        self.primary_zone = np.full(self.n, -1, dtype=np.int64)
+        self._is_ru_ad = np.zeros(self.n, dtype=bool)
+        self._is_ru_ad[self.ru_ad.units] = True
+        self._zone_bits = np.zeros(self.n, dtype=np.int64)
+        self._primary_zone = np.full(self.n, -1, dtype=np.int64)
         self._refresh(np.arange(self.n))
+        self._sync()
 
         # --- Ukrainian launch options: one per (group, weapon); reach from the launch point
         launch_depth = per(
@@ -325,6 +359,12 @@ class ForceLayer:
         self.opt_group = np.array(opt_group, dtype=np.int64)
         self.opt_weapon = np.array(opt_weapon, dtype=np.int64)
         self.group_shots = np.array([g.shots_per_step for g in specs], dtype=np.int64)
+        # Per launch option and per unit, what planning looks up every step.
+        self.unit_shots = self.group_shots[self.group]
+        self.opt_family = self.w_family[self.opt_weapon]
+        self.opt_effect = self.effect[self.opt_weapon]
+        self.opt_intercept = self.w_intercept[self.opt_weapon]
+        self.opt_weapon_list = self.opt_weapon.tolist()
         self._reach_src = np.concatenate(reach_src) if reach_src else empty_i
         self._reach_key = (
             np.concatenate(reach_opt) * self.th.n_cells + np.concatenate(reach_cell)
@@ -349,48 +389,115 @@ class ForceLayer:
 
     # ------------------------------------------------------------------ positions
     def _refresh(self, units: np.ndarray) -> None:
-        """Recompute what depends on these units' positions (cell, zones, reach, cover)."""
+        """Mark what depends on these units' positions (cell, zones, reach, cover) out of date."""
         if len(units) == 0:
             return
-        x, d = self.x[units], self.depth[units]
-        self.cell[units] = self.th.cell_of(x, d)
-        self.fire_cell[units] = self.cell[units]
-        bits = self.th.zone_bits(x, d)
-        self.zone_bits[units] = bits
-        self.primary_zone[units] = _lowest_bit(bits)
-        rf_k = [self._rf_pos[u] for u in units.tolist() if u in self._rf_pos]
-        if rf_k:
-            self._place_fire(np.array(rf_k, dtype=np.int64))
-        if np.isin(units, self.ru_ad.units).any():
-            self.ru_ad.place(self.x, self.depth)
+        self._moved[units] = True
+        self._any_moved = True
+        rf_k = self._rf_of_unit[units]
+        rf_k = rf_k[rf_k >= 0]
+        if len(rf_k):
+            self._place_fire(rf_k)
+        if self._is_ru_ad[units].any():
+            self._ru_ad_moved = True
 
     def _place_fire(self, k: np.ndarray) -> None:
-        """Fire positions and the occupied Ukrainian cells in reach, for firing units ``k``."""
+        """Fire positions of firing units ``k``; their cells and targets in reach go out of date."""
         units = self.rf[k]
         air = self.rf_air[k]
         # Aircraft fly to the city's axis and release at their release depth.
-        fx = np.where(air, self.th.city_xy[0], self.x[units])
-        fd = np.where(air, self.rf_release[k], self.depth[units])
-        self.rf_fx[k], self.rf_fd[k] = fx, fd
-        self.fire_cell[units] = self.th.cell_of(fx, fd)
-        reach = self.w_range[self.rf_weapon[k]]
-        self.rf_city_in_range[k] = self.th.distance_to_city(fx, fd) <= reach
-        pairs = self.th.cells_within(fx, fd, reach)
-        keep = self._ua_occupied[pairs.cell]
-        src, cells = pairs.source[keep], pairs.cell[keep]
-        order = np.argsort(src, kind="stable")
-        src, cells = src[order], cells[order]
-        bounds = np.searchsorted(src, np.arange(len(k) + 1))
-        for j, kk in enumerate(k.tolist()):
-            self._rf_cells[kk] = cells[bounds[j] : bounds[j + 1]]
-        lens = np.array([len(c) for c in self._rf_cells], dtype=np.int64)
-        self.rf_cand_ptr = np.r_[0, np.cumsum(lens)].astype(np.int64)
-        self.rf_cand_cells = (
-            np.concatenate(self._rf_cells) if len(self._rf_cells) else np.zeros(0, np.int64)
+        self.rf_fx[k] = np.where(air, self.th.city_xy[0], self.x[units])
+        self.rf_fd[k] = np.where(air, self.rf_release[k], self.depth[units])
+        self._moved[units] = True
+        self._reach_moved[k] = True
+        self._any_moved = self._any_reach_moved = True
+
+    def _sync(self) -> None:
+        """Bring cells, fire cells, zones and air-defence cover up to date with the positions."""
+        if self._any_moved:
+            units = np.flatnonzero(self._moved)
+            self._moved[:] = False
+            self._any_moved = False
+            x, d = self.x[units], self.depth[units]
+            cell = self.th.cell_of(x, d)
+            self._cell[units] = cell
+            self._fire_cell[units] = cell
+            bits = self.th.zone_bits(x, d)
+            self._zone_bits[units] = bits
+            self._primary_zone[units] = self.th.primary_zones(bits)
+            # A carrier fires from its release point; every other unit from where it stands.
+            k = self._rf_of_unit[units[self._carrier_unit[units]]]
+            if len(k):
+                self._fire_cell[self.rf[k]] = self.th.cell_of(self.rf_fx[k], self.rf_fd[k])
+        if self._ru_ad_moved:
+            self._ru_ad_moved = False
+            self.ru_ad.place(self.x, self.depth)
+
+    def _sync_reach(self) -> None:
+        """Bring firing units' targets in reach (occupied Ukrainian cells, the city) up to date."""
+        if not self._any_reach_moved:
+            return
+        k = np.flatnonzero(self._reach_moved)
+        self._reach_moved[:] = False
+        self._any_reach_moved = False
+        # One distance pass per moved unit: to every occupied cell's centre, and to the city.
+        reach = self.th.within(
+            self.rf_fx[k], self.rf_fd[k], self.w_range[self.rf_weapon[k]], *self._rf_points
         )
+        self._rf_reach[k] = reach[:, :-1]
+        self._rf_city_in_range[k] = reach[:, -1]
+        # Compressed rows of every firing unit's target cells, unit after unit.
+        _, col = np.nonzero(self._rf_reach)
+        self._rf_cand_cells = self._ua_cells[col]
+        counts = self._rf_reach.sum(axis=1)
+        self._rf_cand_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        self._rf_n_cand = counts
+        self._rf_has_cand = counts > 0
+
+    @property
+    def cell(self) -> np.ndarray:
+        """Grid cell of each unit's position (read-only view)."""
+        self._sync()
+        return self._cell
+
+    @property
+    def fire_cell(self) -> np.ndarray:
+        """Cell each unit fires from (a glide-bomb carrier's release point; else its own cell)."""
+        self._sync()
+        return self._fire_cell
+
+    @property
+    def zone_bits(self) -> np.ndarray:
+        """Per unit, bit ``i`` set when its position lies in zone ``theater.zone_ids[i]``."""
+        self._sync()
+        return self._zone_bits
+
+    @property
+    def primary_zone(self) -> np.ndarray:
+        """Per unit, its first zone in scenario order (-1: outside every zone)."""
+        self._sync()
+        return self._primary_zone
+
+    @property
+    def rf_city_in_range(self) -> np.ndarray:
+        """Per firing unit, whether the city lies within its weapon's range of its fire position."""
+        self._sync_reach()
+        return self._rf_city_in_range
+
+    @property
+    def rf_cand_ptr(self) -> np.ndarray:
+        """Per firing unit, where its occupied Ukrainian cells in reach start in :attr:`rf_cand_cells`."""
+        self._sync_reach()
+        return self._rf_cand_ptr
+
+    @property
+    def rf_cand_cells(self) -> np.ndarray:
+        """The occupied Ukrainian cells in reach of each firing unit, unit after unit, cells in order."""
+        self._sync_reach()
+        return self._rf_cand_cells
 
     def move_to(self, units: np.ndarray, x: np.ndarray, depth: np.ndarray) -> None:
-        """Put units at new positions and recompute what depends on them."""
+        """Put units at new positions (what depends on them follows when next read)."""
         self.x[units] = x
         self.depth[units] = depth
         self._refresh(units)
@@ -428,7 +535,13 @@ class ForceLayer:
 
     def russian_air_cover(self) -> np.ndarray:
         """Per cell, chance that Russian air defence (with interceptors left) covers it."""
+        self._sync()  # Russian batteries move: their cover follows their positions
         return self.ru_ad.cover(self.strength, self.alive)
+
+    def russian_air_cover_at(self, cells: np.ndarray) -> np.ndarray:
+        """:meth:`russian_air_cover` at the given cells only."""
+        self._sync()
+        return self.ru_ad.cover_at(cells, self.strength, self.alive)
 
     def reach(self) -> np.ndarray:
         """``reach[o, cell]``: alive launchers of option ``o`` within range of the cell.
@@ -479,40 +592,48 @@ class ForceLayer:
         n = len(self.rf)
         u = rng.random((8, n))
         units = self.rf
+        self._sync_reach()
         cb = self.combat
         recent = (step - self.last_struck[units]) * self.step_days <= cb.pullback.memory_days
-        tempo = np.where(
-            self.rf_air & recent & self.fixed[units], cb.pullback.airbase_tempo_after_strike, 1.0
-        )
+        tempo = np.where(self._rf_airbase & recent, cb.pullback.airbase_tempo_after_strike, 1.0)
         p = np.minimum(self.rf_prob * self.strength[units] * fire_multiplier * tempo, 1.0)
-        n_cand = self.rf_cand_ptr[1:] - self.rf_cand_ptr[:-1]
+        n_cand = self._rf_n_cand
         wants = self.alive[units] & (u[0] < p)
-        at_city = wants & self.rf_city_in_range & (u[1] < self.rf_city_share)
-        at_front = wants & ~at_city & (n_cand > 0)
+        at_city = wants & self._rf_city_in_range & (u[1] < self.rf_city_share)
+        at_front = wants & ~at_city & self._rf_has_cand
         firing = at_city | at_front
-        granted = ration(self.rf_weapon[firing], self.rf_salvoes[firing], stock)
-        firing[np.flatnonzero(firing)[~granted]] = False
-        at_city &= firing
-        at_front &= firing
-        np.subtract.at(stock, self.rf_weapon[firing], self.rf_salvoes[firing])
+        w_fire, s_fire = self.rf_weapon[firing], self.rf_salvoes[firing]
+        granted = ration(w_fire, s_fire, stock)
+        if not granted.all():
+            firing[np.flatnonzero(firing)[~granted]] = False
+            at_city &= firing
+            at_front &= firing
+            w_fire, s_fire = w_fire[granted], s_fire[granted]
+        # Whole salvoes off stocks: integer amounts, so subtracting their sum per weapon
+        # gives exactly what subtracting them one by one would.
+        stock -= np.bincount(w_fire, weights=s_fire, minlength=len(stock))
         fired_units = units[firing]
         self.last_fired[fired_units] = step
         self.fired_at_city[units] = at_city
 
-        ua_cover = self.ukrainian_air_cover()
+        # Fire on Ukrainian positions goes to a random occupied cell in reach (below); the air
+        # cover of those cells and of the city is read once, before any interceptor is spent.
+        shooters = np.flatnonzero(at_front)
+        pick = self._rf_cand_ptr[shooters] + (u[3][shooters] * n_cand[shooters]).astype(np.int64)
+        cells = self._rf_cand_cells[pick]
+        cover = self.ua_ad.cover_at(
+            np.concatenate(([self.th.city_cell], cells)), self.strength, self.alive
+        )
+
         # Fire on the city: each unit's salvoes may be intercepted (one engagement each).
         w_city = self.rf_weapon[at_city]
-        p_int_city = self.w_intercept[w_city] * ua_cover[self.th.city_cell]
+        p_int_city = self.w_intercept[w_city] * cover[0]
         self.ua_ad.engage(np.full(int((p_int_city > 0).sum()), self.th.city_cell), self.alive)
         landed = self.rf_salvoes[at_city] * (u[2][at_city] >= p_int_city)
         city_by_weapon = np.bincount(w_city, weights=landed, minlength=len(self.weapon_ids))
         city_harm = float((city_by_weapon * self.w_harm).sum())
 
-        # Fire on Ukrainian positions: a random occupied cell in reach, a random unit in it,
-        # harmed only if Russian reconnaissance found it.
-        shooters = np.flatnonzero(at_front)
-        pick = self.rf_cand_ptr[shooters] + (u[3][shooters] * n_cand[shooters]).astype(np.int64)
-        cells = self.rf_cand_cells[pick]
+        # A random unit in the cell, harmed only if Russian reconnaissance found it.
         lo = self.ua_cell_ptr[cells]
         size = self.ua_cell_ptr[cells + 1] - lo
         targets = self.ua_cell_members[lo + (u[4][shooters] * size).astype(np.int64)]
@@ -522,7 +643,7 @@ class ForceLayer:
             1.0 - cb.recon.after_fire_prob * fired_before * (1.0 - self.scoot_prob[targets])
         )
         found = u[6][shooters] < found_p
-        p_int = self.w_intercept[w_front] * ua_cover[cells]
+        p_int = self.w_intercept[w_front] * cover[1:]
         engaged = found & (p_int > 0) & self.alive[targets]
         self.ua_ad.engage(cells[engaged], self.alive)
         hit = self.alive[targets] & found & (u[5][shooters] >= p_int)
@@ -532,15 +653,7 @@ class ForceLayer:
         losses = self.apply_damage(targets, damage, step)
 
         # Carriers at their release points under Ukrainian long-range air defence.
-        downed = []
-        for k in np.flatnonzero(firing & self.rf_air).tolist():
-            p_kill, by = self.ua_ad.carrier_kill_chance(
-                float(self.rf_fx[k]), float(self.rf_fd[k]), self.strength, self.alive
-            )
-            if p_kill > 0 and u[7][k] < 1.0 - (1.0 - p_kill) ** int(self.rf_salvoes[k]):
-                downed.append(k)
-                self.ua_ad.interceptors[by] = max(0.0, self.ua_ad.interceptors[by] - 1.0)
-                self.ua_ad.used += 1
+        downed = self._carriers_downed(np.flatnonzero(firing & self.rf_air), u[7])
         if downed:
             kk = np.array(downed, dtype=np.int64)
             self.carriers_downed_now += len(kk)
@@ -562,6 +675,37 @@ class ForceLayer:
             hits_on_units=len(targets),
             ukrainian_losses=losses[self.side[losses] == SIDE_UKRAINE] if len(losses) else losses,
         )
+
+    def _carriers_downed(self, carriers: np.ndarray, u: np.ndarray) -> list[int]:
+        """Which firing carriers (positions among the firing units) Ukraine shoots down, in order.
+
+        Each carrier faces the batteries in reach of its release point with
+        missiles left; a battery that fires spends one. Chances are computed for
+        all carriers at once and again only when a battery runs out.
+        """
+        downed: list[int] = []
+        if len(carriers) == 0:
+            return downed
+        ad = self.ua_ad
+        chances, shooters = ad.carrier_kill_chances(
+            self.rf_fx[carriers], self.rf_fd[carriers], self.strength, self.alive
+        )
+        chance, by = chances.tolist(), shooters.tolist()
+        for j, k in enumerate(carriers.tolist()):
+            p_kill = chance[j]
+            if p_kill > 0 and u[k] < 1.0 - (1.0 - p_kill) ** int(self.rf_salvoes[k]):
+                downed.append(k)
+                ad.interceptors[by[j]] = max(0.0, ad.interceptors[by[j]] - 1.0)
+                ad.used += 1
+                if ad.interceptors[by[j]] < 1.0 and j + 1 < len(carriers):
+                    # That battery is out of missiles: the carriers still to come face the
+                    # others only.
+                    rest = carriers[j + 1 :]
+                    c, b = ad.carrier_kill_chances(
+                        self.rf_fx[rest], self.rf_fd[rest], self.strength, self.alive
+                    )
+                    chance[j + 1 :], by[j + 1 :] = c.tolist(), b.tolist()
+        return downed
 
     def detect(
         self,
@@ -588,27 +732,27 @@ class ForceLayer:
         kc = self.combat.killchain
         bda = self.combat.damage_assessment
         fired_now = self.last_fired == step
+        self._sync()
         radar_cov = self._coverage(self.radar_idx, self.radar_pairs, self.radar_p)
         isr_cov = self._coverage(self.isr_idx, self.isr_pairs, self.isr_p)
-        miss = (1.0 - radar_cov[self.fire_cell] * fired_now) * (1.0 - isr_cov[self.cell])
-        russian = (self.side == SIDE_RUSSIA) & self.military
-        live = russian & self.alive & (u[0] < 1.0 - miss)
+        isr_here = isr_cov[self._cell]
+        miss = (1.0 - radar_cov[self._fire_cell] * fired_now) * (1.0 - isr_here)
+        live = self._ru_military & self.alive & (u[0] < 1.0 - miss)
         wreck = (self.status == LOST) & ~self.believed_destroyed
         wreck_seen = (
-            russian & wreck & ~self.fixed & (u[0] < isr_cov[self.cell] * bda.wreck_detect_factor)
+            self._ru_military_mobile & wreck & (u[0] < isr_here * bda.wreck_detect_factor)
         )
-        self.last_seen_firing[live & fired_now] = step
-        self.believed_destroyed[live & fired_now] = False
+        seen_firing = live & fired_now
+        self.last_seen_firing[seen_firing] = step
+        self.believed_destroyed[seen_firing] = False
         seen = (live | wreck_seen) & ~self.fixed & ~self.believed_destroyed
-        known = (self.side == SIDE_RUSSIA) & self.fixed & (self.alive | wreck)
+        known = self._ru_fixed & (self.alive | wreck)
         fixed = known & ~self.believed_destroyed & (u[2] < fixed_attempt_prob)
         candidates = np.flatnonzero(seen | fixed)
-        can_fire = np.zeros(self.n, dtype=bool)
-        can_fire[self.rf] = True
-        preparing = can_fire & seen & self.alive & ~fired_now & (u[1] < preparation_prob)
+        preparing = self._can_fire & seen & self.alive & ~fired_now & (u[1] < preparation_prob)
         sigma = np.where(fired_now, kc.radar_error_km, kc.isr_error_km)
         self.track_error_km = np.where(self.fixed, 0.0, sigma * np.hypot(z[0], z[1]))
-        movable = (self.side == SIDE_RUSSIA) & self.alive & ~self.fixed
+        movable = self._ru_mobile & self.alive
         self.leave_h = departure_hours(
             self.scoot_prob, self.displace_prob, self.leave_hours, fired_now, live, movable, u[3:5]
         )
@@ -648,10 +792,12 @@ class ForceLayer:
         (indexed by target) so that common random numbers line up across rule sets.
         """
         u = rng.random((3, self.n))
+        if len(targets) == 0:  # the draws are made all the same, to keep streams aligned
+            no, none = np.zeros(0, dtype=bool), np.zeros(0)
+            return StrikeOutcome(no, none, no, no, no, none, none, no)
         cb = self.combat
-        ru_cover = self.russian_air_cover()
-        cells = self.cell[targets]
-        p_int = self.w_intercept[weapons] * ru_cover[cells]
+        cells = self._cell[targets]
+        p_int = self.w_intercept[weapons] * self.russian_air_cover_at(cells)
         self.ru_ad.engage(cells[p_int > 0], self.alive)
         intercepted = u[0][targets] < p_int
         already = self.status[targets] == LOST
@@ -695,9 +841,7 @@ class ForceLayer:
         border. Draws one variate per unit per step. Returns the units moved.
         """
         angle = rng.random(self.n) * 2.0 * np.pi
-        movers = np.flatnonzero(
-            (self.leave_h < 24.0 * self.step_days) & self.alive & (self.hop_km > 0)
-        )
+        movers = np.flatnonzero((self.leave_h < 24.0 * self.step_days) & self.alive & self._hops)
         self.leave_h[:] = np.inf
         if len(movers) == 0:
             return movers
@@ -708,7 +852,7 @@ class ForceLayer:
             angle[movers],
             MIN_RUSSIAN_DEPTH_KM,
         )
-        nx = np.clip(nx, self._home_x0[movers], self._home_x1[movers])
+        nx = np.minimum(np.maximum(nx, self._home_x0[movers]), self._home_x1[movers])
         nd = np.minimum(nd, np.maximum(self.pullback_cap[movers], self.depth[movers]))
         self.move_to(movers, nx, nd)
         self.moved_now += len(movers)
@@ -723,15 +867,13 @@ class ForceLayer:
         """
         pb = self.combat.pullback
         u = rng.random(self.n)
+        if not (threat_depth > 0).any():  # nothing to pull back from (the draw is made all the same)
+            return np.zeros(0, dtype=np.int64)
         threat = threat_depth[self.home_zone]
         goal = np.minimum(np.where(threat > 0, threat + pb.margin_km, 0.0), self.pullback_cap)
         day_p = 1.0 - (1.0 - pb.response_prob) ** self.step_days
         movers = np.flatnonzero(
-            self.alive
-            & self.pulls_back
-            & (self.side == SIDE_RUSSIA)
-            & (goal > self.depth + 1.0)
-            & (u < day_p)
+            self.alive & self._ru_pulls_back & (goal > self.depth + 1.0) & (u < day_p)
         )
         if len(movers):
             self.move_to(movers, self.x[movers], goal[movers])
@@ -770,12 +912,3 @@ class ForceLayer:
     def lost(self, side: int) -> int:
         """Units of a side lost so far (destroyed; they never come back)."""
         return int(((self.status == LOST) & (self.side == side)).sum())
-
-
-def _lowest_bit(bits: np.ndarray) -> np.ndarray:
-    """Index of the lowest set bit of each mask (-1 for 0): a point's primary zone."""
-    low = bits & -bits
-    out = np.full(bits.shape, -1, dtype=np.int64)
-    nz = low > 0
-    out[nz] = np.round(np.log2(low[nz].astype(float))).astype(np.int64)
-    return out

@@ -43,6 +43,10 @@ class Ladder:
         self.names = [r.name for r in self.rungs]
         self.first_nato_conflict = next((r.level for r in self.rungs if r.nato_conflict), None)
         self.first_nuclear_use = next((r.level for r in self.rungs if r.nuclear_use), None)
+        #: Per level, whether standing there is direct NATO-Russia conflict / nuclear use
+        #: (read every step by the time series; the rungs' specs are fixed).
+        self.nato_conflict = [r.nato_conflict for r in self.rungs]
+        self.nuclear_use = [r.nuclear_use for r in self.rungs]
 
     def rung(self, level: int) -> RungSpec:
         """The rung at a level."""

@@ -55,6 +55,7 @@ from escalation_sim.model.forces import FAMILIES, SIDE_RUSSIA, SIDE_UKRAINE, For
 from escalation_sim.model.ladder import Ladder
 from escalation_sim.model.movement import FAST_KILL_CHAIN_HOURS, PullbackMemory
 from escalation_sim.model.policy import PolicyChange, PolicyState
+from escalation_sim.model.recorder import SeriesTable
 from escalation_sim.model.rules import (
     NO_PERMISSION,
     UKRAINIAN_TERRITORY,
@@ -127,6 +128,8 @@ class EscalationModel(mesa.Model):
         self.actors = self.agents_by_type[StateActor]
         self.actor = {a.actor_id: a for a in self.actors}
         self.suppliers = [self.actor[a] for a in self.actor_ids if self.actor[a].is_supplier]
+        #: The actors as a list in the scenario's order (the time series' column order).
+        self._actor_list = [self.actor[a] for a in self.actor_ids]
 
         # Forces: arrays in the force layer, a light agent per unit for inspection.
         self.forces = ForceLayer(
@@ -167,7 +170,12 @@ class EscalationModel(mesa.Model):
         }
         self._init_counters()
         self.decisions = DecisionLayer(self, self._cause_label)
-        self.datacollector = mesa.DataCollector(tables={"series": self._series_columns()})
+        # The time series: Mesa's DataCollector table interface, kept in preallocated arrays.
+        self.datacollector = SeriesTable(
+            self._series_columns(),
+            self.n_steps + 1,
+            len(self._count_buf) + len(self.weapon_ids) + len(self._stock_columns),
+        )
         self.harm_total = 0.0
         self.nato_conflict_day: float | None = None
         self.nuclear_use_day: float | None = None
@@ -233,7 +241,8 @@ class EscalationModel(mesa.Model):
             family_capacity,
         )
         weapons = f.opt_weapon[plan.option]
-        np.subtract.at(self.stock, weapons, 1.0)
+        # One salvo a strike: whole numbers, so one subtraction per weapon is exact.
+        self.stock -= np.bincount(weapons, minlength=len(self.stock))
         zone = f.primary_zone[plan.target]
         x_km = f.x[plan.target].copy()
         depth_km = f.depth[plan.target].copy()
@@ -260,22 +269,23 @@ class EscalationModel(mesa.Model):
         self.memory.remember(k, f.home_zone[plan.target[fast]], depth_km[fast])
 
         # Counters for the time series.
-        c = self._counts
-        np.add.at(c["strikes.supplier"], supplier, 1)
-        np.add.at(c["strikes_in_russia.supplier"], supplier[in_russia], 1)
-        np.add.at(c["strikes.weapon"], weapons, 1)
-        np.add.at(c["strikes_in_russia.weapon"], weapons[in_russia], 1)
-        np.add.at(c["strikes.class"], f.cls[plan.target], 1)
-        np.add.at(c["strikes.zone"], zone[zone >= 0], 1)
-        np.add.at(c["strikes.outcome"], report.outcome, 1)
         wh_rules = (
             self._engine_to_column[plan.withheld_rule]
             if len(plan.withheld_rule)
             else plan.withheld_rule
         )
         sanctuary = plan.withheld_substituted < 0
-        np.add.at(c["withheld.rule"], wh_rules[sanctuary], 1)
-        np.add.at(c["constrained.rule"], wh_rules[~sanctuary], 1)
+        self._count(
+            ("strikes.supplier", supplier),
+            ("strikes_in_russia.supplier", supplier[in_russia]),
+            ("strikes.weapon", weapons),
+            ("strikes_in_russia.weapon", weapons[in_russia]),
+            ("strikes.class", f.cls[plan.target]),
+            ("strikes.zone", zone[zone >= 0]),
+            ("strikes.outcome", report.outcome),
+            ("withheld.rule", wh_rules[sanctuary]),
+            ("constrained.rule", wh_rules[~sanctuary]),
+        )
         self._constrained_now = int((~sanctuary).sum())
 
         # What the actors perceive of it is the decision layer's business.
@@ -322,6 +332,19 @@ class EscalationModel(mesa.Model):
                     substitute=sub[mask],
                 )
         return destroyed_ru
+
+    def _count(self, *counts: tuple[str, np.ndarray]) -> None:
+        """Add one to counter ``name`` at each of ``indices``, for every (name, indices).
+
+        The counters are slices of one buffer, so one ``bincount`` over the indices
+        shifted to their counter's offset adds them all (nine ``np.add.at`` calls
+        before, each with a ufunc's set-up cost). Integer counts: the same sums.
+        """
+        offset = self._count_offset
+        flat = np.concatenate([indices + offset[name] for name, indices in counts])
+        self._count_buf += np.bincount(
+            flat.astype(np.intp, copy=False), minlength=len(self._count_buf)
+        )
 
     def _cause_label(self, supplier: int, weapon: int, zone: int, rule: int) -> str:
         """How a decision names a kind of strike: who, with what, where, under which rule."""
@@ -510,9 +533,20 @@ class EscalationModel(mesa.Model):
             "withheld.rule": self.rule_labels,
             "constrained.rule": self.rule_labels,
         }
-        self._counts = {k: np.zeros(len(v), dtype=np.int64) for k, v in self._count_names.items()}
-        self._count_rows: list[np.ndarray] = []
+        # One buffer for every counter (each a view of its slice): a step's counts are
+        # recorded and reset as one array.
+        sizes = [len(v) for v in self._count_names.values()]
+        self._count_buf = np.zeros(sum(sizes), dtype=np.int64)
+        ends = np.cumsum(sizes).tolist()
+        self._counts = {
+            k: self._count_buf[end - size : end]
+            for k, size, end in zip(self._count_names, sizes, ends, strict=True)
+        }
+        self._count_offset = {
+            k: end - size for k, size, end in zip(self._count_names, sizes, ends, strict=True)
+        }
         self._cause_labels: dict[tuple[int, int, int, int], str] = {}
+        self._block_layout: list[tuple[int, str, bool]] | None = None
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
         self._row_fire_by_weapon = np.zeros(len(self.weapon_ids))
@@ -522,125 +556,136 @@ class EscalationModel(mesa.Model):
         ru_classes = np.unique(f.cls[f.side == SIDE_RUSSIA])
         self._depth_classes = [int(c) for c in ru_classes]
 
-    def _series_columns(self) -> list[str]:
-        cols = [
-            "step",
-            "day",
-            "date",
-            "fire_on_city",
-            "harm",
-            "harm_cumulative",
-            "strikes",
-            "strikes_in_russia",
-            "withheld",
-            "constrained",
-            "losses.RUS",
-            "losses.UKR",
-            "alive.RUS",
-            "alive.UKR",
-            "forces_and_reserves.RUS",
-            "forces_and_reserves.UKR",
-            "restrikes_on_destroyed",
-            "believed_destroyed_alive.RUS",
-            "relocations.RUS",
-            "pullbacks.RUS",
-            "carriers_downed",
-            "interceptors_used.RUS",
-            "interceptors_used.UKR",
-            "interceptors.RUS",
-            "interceptors.UKR",
-            "nato_conflict",
-            "nuclear_use",
+    def _series_columns(self) -> list[tuple[str, str]]:
+        """The time series' own columns in output order, each with its value kind."""
+        cols = [("step", "int"), ("day", "float"), ("date", "date")]
+        cols += [(c, "float") for c in ("fire_on_city", "harm", "harm_cumulative")]
+        cols += [
+            (c, "int")
+            for c in (
+                "strikes",
+                "strikes_in_russia",
+                "withheld",
+                "constrained",
+                "losses.RUS",
+                "losses.UKR",
+                "alive.RUS",
+                "alive.UKR",
+                "forces_and_reserves.RUS",
+                "forces_and_reserves.UKR",
+                "restrikes_on_destroyed",
+                "believed_destroyed_alive.RUS",
+                "relocations.RUS",
+                "pullbacks.RUS",
+                "carriers_downed",
+                "interceptors_used.RUS",
+                "interceptors_used.UKR",
+            )
         ]
+        cols += [("interceptors.RUS", "float"), ("interceptors.UKR", "float")]
+        cols += [("nato_conflict", "bool"), ("nuclear_use", "bool")]
         for aid in self.actor_ids:
-            cols += [f"rung.{aid}", f"pressure.{aid}"]
+            cols += [(f"rung.{aid}", "int"), (f"pressure.{aid}", "float")]
         for aid in self.actor_ids:
-            cols += [f"score.{aid}", f"kahn.{aid}", f"option.{aid}"]
-        cols += [f"credibility.{self.russia_id}", f"commitment.{self.russia_id}"]
+            cols += [(f"score.{aid}", "int"), (f"kahn.{aid}", "int"), (f"option.{aid}", "str")]
+        cols += [(f"credibility.{self.russia_id}", "float")]
+        cols += [(f"commitment.{self.russia_id}", "float")]
         for a in self.suppliers:
-            cols += [f"posture.{a.actor_id}", f"posture_level.{a.actor_id}"]
-        cols += [f"depth.RUS.{self.forces.class_ids[c]}" for c in self._depth_classes]
+            cols += [(f"posture.{a.actor_id}", "str"), (f"posture_level.{a.actor_id}", "int")]
+        cols += [(f"depth.RUS.{self.forces.class_ids[c]}", "float") for c in self._depth_classes]
         return cols
 
     def _record(self, step: int, harm: float, fire: float, losses: tuple[int, int]) -> None:
+        """Append this step's row: the values in the order of :meth:`_series_columns`."""
         f = self.forces
         day = step * self.step_days
-        row: dict[str, Any] = {
-            "step": step,
-            "day": day,
-            "date": self.spec.start_date + dt.timedelta(days=day),
-            "fire_on_city": fire,
-            "harm": harm,
-            "harm_cumulative": self.harm_total,
-            "strikes": int(self._counts["strikes.supplier"].sum()),
-            "strikes_in_russia": self._strikes_in_russia_now,
-            "withheld": int(self._counts["withheld.rule"].sum()),
-            "constrained": self._constrained_now,
-            "losses.RUS": losses[0],
-            "losses.UKR": losses[1],
-            "alive.RUS": int((f.alive & (f.side == SIDE_RUSSIA)).sum()),
-            "alive.UKR": int((f.alive & (f.side == SIDE_UKRAINE)).sum()),
-            "forces_and_reserves.RUS": f.forces_and_reserves(SIDE_RUSSIA),
-            "forces_and_reserves.UKR": f.forces_and_reserves(SIDE_UKRAINE),
-            "restrikes_on_destroyed": int(
-                self._counts["strikes.outcome"][Outcome.ALREADY_DESTROYED]
-            ),
-            "believed_destroyed_alive.RUS": int(
-                (f.believed_destroyed & f.alive & (f.side == SIDE_RUSSIA)).sum()
-            ),
-            "relocations.RUS": f.moved_now,
-            "pullbacks.RUS": f.pulled_back_now,
-            "carriers_downed": f.carriers_downed_now,
-            "interceptors_used.RUS": self._interceptors_used[0],
-            "interceptors_used.UKR": self._interceptors_used[1],
-            "interceptors.RUS": _finite_sum(f.ru_ad.interceptors),
-            "interceptors.UKR": _finite_sum(f.ua_ad.interceptors),
-            "nato_conflict": any(a.ladder.rung(a.rung).nato_conflict for a in self.actors),
-            "nuclear_use": any(a.ladder.rung(a.rung).nuclear_use for a in self.actors),
-        }
-        for a in self.actors:
-            row[f"rung.{a.actor_id}"] = a.rung
-            row[f"pressure.{a.actor_id}"] = a.case
-            row[f"score.{a.actor_id}"] = a.score_now
-            row[f"kahn.{a.actor_id}"] = a.kahn_now
-            row[f"option.{a.actor_id}"] = a.option_now
-        for a in self.actors:  # an act is recorded on the step it happened in, once
-            a.score_now, a.kahn_now, a.option_now = 0, 0, ""
+        counts = self._counts
+        russian = f.side == SIDE_RUSSIA
+        alive_ru = f.alive & russian
+        actors = self._actor_list
+        row: list[Any] = [
+            step,
+            day,
+            self.spec.start_date + dt.timedelta(days=day),
+            fire,
+            harm,
+            self.harm_total,
+            int(counts["strikes.supplier"].sum()),
+            self._strikes_in_russia_now,
+            int(counts["withheld.rule"].sum()),
+            self._constrained_now,
+            losses[0],
+            losses[1],
+            int(alive_ru.sum()),
+            int((f.alive & (f.side == SIDE_UKRAINE)).sum()),
+            f.forces_and_reserves(SIDE_RUSSIA),
+            f.forces_and_reserves(SIDE_UKRAINE),
+            int(counts["strikes.outcome"][Outcome.ALREADY_DESTROYED]),
+            int((f.believed_destroyed & alive_ru).sum()),
+            f.moved_now,
+            f.pulled_back_now,
+            f.carriers_downed_now,
+            self._interceptors_used[0],
+            self._interceptors_used[1],
+            _finite_sum(f.ru_ad.interceptors),
+            _finite_sum(f.ua_ad.interceptors),
+            any(a.ladder.nato_conflict[a.rung] for a in actors),
+            any(a.ladder.nuclear_use[a.rung] for a in actors),
+        ]
+        for a in actors:
+            row += (a.rung, a.case)
+        for a in actors:
+            row += (a.score_now, a.kahn_now, a.option_now)
+            a.score_now, a.kahn_now, a.option_now = 0, 0, ""  # an act is recorded once
         rus = self.actor[self.russia_id]
-        row[f"credibility.{self.russia_id}"] = rus.credibility
-        row[f"commitment.{self.russia_id}"] = rus.commitment
+        row += (rus.credibility, rus.commitment)
         for a in self.suppliers:
-            row[f"posture.{a.actor_id}"] = a.policy.posture
-            row[f"posture_level.{a.actor_id}"] = a.policy.level
+            row += (a.policy.posture, a.policy.level)
         depth = f.mean_depth(SIDE_RUSSIA)
-        for c in self._depth_classes:
-            row[f"depth.RUS.{f.class_ids[c]}"] = float(depth[c])
+        row += depth[self._depth_classes].tolist()
         f.moved_now = f.pulled_back_now = f.carriers_downed_now = 0
         self._interceptors_used = (0, 0)
-        self.datacollector.add_table_row("series", row)
-        self._count_rows.append(
+        self.datacollector.add_row(
+            row,
             np.concatenate(
-                [*self._counts.values(), self._row_fire_by_weapon, self.stock[self._stock_columns]]
-            )
+                [self._count_buf, self._row_fire_by_weapon, self.stock[self._stock_columns]]
+            ),
         )
-        for v in self._counts.values():
-            v[:] = 0
+        self._count_buf[:] = 0
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
 
     def timeseries(self) -> pd.DataFrame:
         """One row per step: dates, rungs, pressures, strikes, withheld, fire, harm, losses, rules."""
-        base = self.datacollector.get_table_dataframe("series")
-        names = [f"{k}.{n}" for k, v in self._count_names.items() for n in v]
-        names += [f"fire_on_city.weapon.{w}" for w in self.weapon_ids]
-        names += [f"stock.{self.weapon_ids[w]}" for w in self._stock_columns]
-        rows = np.vstack(self._count_rows)
-        n_int = sum(len(v) for v in self._count_names.values())
-        ints = pd.DataFrame(rows[:, :n_int].astype(np.int64), columns=names[:n_int])
-        floats = pd.DataFrame(rows[:, n_int:], columns=names[n_int:])
-        counts = pd.concat([ints, floats], axis=1)
-        counts = counts.drop(columns=sorted(self._structural_zeros() & set(names)))
-        return pd.concat([base, counts], axis=1)
+        return pd.DataFrame(self.series())
+
+    def series(self) -> dict[str, np.ndarray | list[Any]]:
+        """The columns of :meth:`timeseries`, in its order, without building a DataFrame.
+
+        Integer, float and boolean columns are numpy arrays; ``date``, ``option.*``
+        and ``posture.*`` are lists. Ensembles reduce these directly.
+        """
+        out = self.datacollector.to_dict()
+        block = self.datacollector.block()
+        for i, name, is_int in self._block_columns():
+            out[name] = block[:, i].astype(np.int64) if is_int else block[:, i].copy()
+        return out
+
+    def _block_columns(self) -> list[tuple[int, str, bool]]:
+        """The count block's output columns: (position, name, integer?), structural zeros left out.
+
+        Fixed by the scenario, so worked out once per model.
+        """
+        if self._block_layout is None:
+            names = [f"{k}.{n}" for k, v in self._count_names.items() for n in v]
+            names += [f"fire_on_city.weapon.{w}" for w in self.weapon_ids]
+            names += [f"stock.{self.weapon_ids[w]}" for w in self._stock_columns]
+            zero = self._structural_zeros()
+            n_int = len(self._count_buf)
+            self._block_layout = [
+                (i, name, i < n_int) for i, name in enumerate(names) if name not in zero
+            ]
+        return self._block_layout
 
     def _structural_zeros(self) -> set[str]:
         """Count columns that no run of this scenario can make non-zero (left out of the outputs).

@@ -320,6 +320,16 @@ class RuleEngine:
         )
         self._hi = np.where(self._terr == 2, np.minimum(self._dmax, 0.0), self._dmax)
         self._conditional = [r.condition is not None for _, r in self.rules]
+        # The same per-rule columns, shaped (R, 1) once here rather than at every decision.
+        self._any_conditional = any(self._conditional)
+        self._lo_col = self._lo[:, None]
+        self._hi_col = self._hi[:, None]
+        self._zbits_col = self._zbits[:, None]
+        self._no_zones_col = ~self._has_zones[:, None]
+        self._window_col = self._window[:, None]
+        self._any_purpose = (self._purpose == 0)[:, None]
+        self._counter_fire_purpose = (self._purpose == 1)[:, None]
+        self._defence_purpose = (self._purpose == 2)[:, None]
 
     def zone_bits(self, zones: Sequence[str]) -> int:
         """The bit mask for a set of zone names."""
@@ -355,18 +365,15 @@ class RuleEngine:
             # first matching rule (prohibitions come first) decides.
             m = self._scope[:, b.weapon * len(self.class_ids) + b.target_class]
             depth = b.depth_km[None, :]
-            m &= (depth >= self._lo[:, None]) & (depth <= self._hi[:, None])
-            m &= ~self._has_zones[:, None] | ((b.zone_bits[None, :] & self._zbits[:, None]) != 0)
-            counter_fire = (
-                b.fired_hours_ago[None, :] <= self._window[:, None]
-            ) | b.preparing_attack
-            purpose = self._purpose[:, None]
+            m &= (depth >= self._lo_col) & (depth <= self._hi_col)
+            m &= self._no_zones_col | ((b.zone_bits[None, :] & self._zbits_col) != 0)
+            counter_fire = (b.fired_hours_ago[None, :] <= self._window_col) | b.preparing_attack
             m &= (
-                (purpose == 0)
-                | ((purpose == 1) & counter_fire)
-                | ((purpose == 2) & b.attacks_ukraine)
+                self._any_purpose
+                | (self._counter_fire_purpose & counter_fire)
+                | (self._defence_purpose & b.attacks_ukraine)
             )
-            if any(self._conditional):
+            if self._any_conditional:
                 active = [_condition_met(rule, world) for _, rule in self.rules]
                 m &= np.array(active)[:, None]
             first = m.argmax(axis=0)

@@ -16,50 +16,70 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from escalation_sim.model.zonegrid import ZoneRaster, zone_raster
 from escalation_sim.scenario.schema import TheaterSpec
 
-
-def _edges(outlines: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """Every polygon's edges as arrays (xa, da, xb, db) and the polygon each belongs to."""
-    xa, da, xb, db, owner = [], [], [], [], []
-    for i, o in enumerate(outlines):
-        xa.append(o[:, 0])
-        da.append(o[:, 1])
-        xb.append(np.roll(o[:, 0], -1))
-        db.append(np.roll(o[:, 1], -1))
-        owner.append(np.full(len(o), i, dtype=np.int64))
-    return tuple(np.concatenate(a) for a in (xa, da, xb, db, owner))
+#: Sources per pass of :meth:`Theater.cells_within` are grouped so that one pass
+#: holds at most this many (source, cell) candidates: a bounded temporary whatever
+#: the number of sources or their radii.
+_PASS_CANDIDATES = 1 << 20
 
 
-def _inside(
-    x: np.ndarray, depth: np.ndarray, edges: tuple[np.ndarray, ...], n_polygons: int
-) -> np.ndarray:
-    """``(points, polygons)``: whether each point lies inside each polygon (boundary included).
+class _EdgeTable:
+    """Every polygon's edges, with what the point-in-polygon test needs of them precomputed.
 
-    Even-odd ray casting over every edge at once, so the cost is one array
-    pass of points times edges.
+    The per-edge terms (differences, lengths, bounds, the edge-to-polygon map)
+    are the same expressions the test would otherwise rebuild on every call,
+    computed once per outline set, so a test of a few points costs a few array
+    passes, not dozens.
     """
-    xa, da, xb, db, owner = edges
-    px = np.asarray(x, dtype=float).reshape(-1, 1)
-    pd_ = np.asarray(depth, dtype=float).reshape(-1, 1)
-    crosses = (da > pd_) != (db > pd_)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x_at = xa + (pd_ - da) * (xb - xa) / (db - da)
-    hits = crosses & (px < x_at)
-    # Points on an edge belong to the polygon (zones that share a border both hold it).
-    cross = (xb - xa) * (pd_ - da) - (db - da) * (px - xa)
-    length = np.maximum(1.0, np.hypot(xb - xa, db - da))
-    on_edge = (
-        (np.abs(cross) <= 1e-9 * length)
-        & (np.minimum(xa, xb) - 1e-9 <= px)
-        & (px <= np.maximum(xa, xb) + 1e-9)
-        & (np.minimum(da, db) - 1e-9 <= pd_)
-        & (pd_ <= np.maximum(da, db) + 1e-9)
-    )
-    onehot = np.zeros((len(owner), n_polygons), dtype=np.int64)
-    onehot[np.arange(len(owner)), owner] = 1
-    parity = (hits.astype(np.int64) @ onehot) % 2 == 1
-    return parity | ((on_edge.astype(np.int64) @ onehot) > 0)
+
+    def __init__(self, outlines: list[np.ndarray]) -> None:
+        xa, da, xb, db, owner = [], [], [], [], []
+        for i, o in enumerate(outlines):
+            xa.append(o[:, 0])
+            da.append(o[:, 1])
+            xb.append(np.roll(o[:, 0], -1))
+            db.append(np.roll(o[:, 1], -1))
+            owner.append(np.full(len(o), i, dtype=np.int64))
+        self.xa, self.da, xb_, db_ = (np.concatenate(a) for a in (xa, da, xb, db))
+        self.n_polygons = len(outlines)
+        owner_ = np.concatenate(owner)
+        self.dx = xb_ - self.xa
+        self.dd = db_ - self.da
+        self.db = db_
+        self.length = np.maximum(1.0, np.hypot(self.dx, self.dd))
+        self.x_lo = np.minimum(self.xa, xb_) - 1e-9
+        self.x_hi = np.maximum(self.xa, xb_) + 1e-9
+        self.d_lo = np.minimum(self.da, db_) - 1e-9
+        self.d_hi = np.maximum(self.da, db_) + 1e-9
+        self.onehot = np.zeros((len(owner_), self.n_polygons), dtype=np.int64)
+        self.onehot[np.arange(len(owner_)), owner_] = 1
+
+    def inside(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """``(points, polygons)``: whether each point lies inside each polygon (boundary included).
+
+        Even-odd ray casting over every edge at once, so the cost is one array
+        pass of points times edges.
+        """
+        px = np.asarray(x, dtype=float).reshape(-1, 1)
+        pd_ = np.asarray(depth, dtype=float).reshape(-1, 1)
+        crosses = (self.da > pd_) != (self.db > pd_)
+        rel_d = pd_ - self.da
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_at = self.xa + rel_d * self.dx / self.dd
+        hits = crosses & (px < x_at)
+        # Points on an edge belong to the polygon (zones that share a border both hold it).
+        cross = self.dx * rel_d - self.dd * (px - self.xa)
+        on_edge = (
+            (np.abs(cross) <= 1e-9 * self.length)
+            & (self.x_lo <= px)
+            & (px <= self.x_hi)
+            & (self.d_lo <= pd_)
+            & (pd_ <= self.d_hi)
+        )
+        parity = (hits.astype(np.int64) @ self.onehot) % 2 == 1
+        return parity | ((on_edge.astype(np.int64) @ self.onehot) > 0)
 
 
 def inside_polygon(x: np.ndarray, depth: np.ndarray, outline: np.ndarray) -> np.ndarray:
@@ -71,7 +91,20 @@ def inside_polygon(x: np.ndarray, depth: np.ndarray, outline: np.ndarray) -> np.
         outline: ``(n, 2)`` vertices ``[x, depth]`` in order (closed implicitly).
     """
     shape = np.shape(x)
-    return _inside(x, depth, _edges([np.asarray(outline, float)]), 1)[:, 0].reshape(shape)
+    return _EdgeTable([np.asarray(outline, float)]).inside(x, depth)[:, 0].reshape(shape)
+
+
+#: Theaters with at most this many zones look a mask's primary zone up in a table.
+TABLED_ZONES = 16
+
+
+def lowest_bit(bits: np.ndarray) -> np.ndarray:
+    """Index of the lowest set bit of each mask (-1 for 0): a point's primary zone."""
+    low = bits & -bits
+    out = np.full(bits.shape, -1, dtype=np.int64)
+    nz = low > 0
+    out[nz] = np.round(np.log2(low[nz].astype(float))).astype(np.int64)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +123,13 @@ class Theater:
         self.spec = spec
         self.zone_ids: list[str] = list(spec.zones)
         self._outlines = [np.array(z.outline(), dtype=float) for z in spec.zones.values()]
-        self._edges = _edges(self._outlines) if self._outlines else None
+        self._edges = _EdgeTable(self._outlines) if self._outlines else None
+        self._zone_edges: dict[int, _EdgeTable] = {}
+        self._raster: ZoneRaster | None = None
+        n_zones = len(self.zone_ids)
+        self._primary_table = (
+            lowest_bit(np.arange(1 << n_zones, dtype=np.int64)) if n_zones <= TABLED_ZONES else None
+        )
         self.cell_km = spec.cell_km
         self.x0, self.x1 = spec.x_extent_km.min, spec.x_extent_km.max
         self.d0, self.d1 = spec.depth_extent_km.min, spec.depth_extent_km.max
@@ -104,22 +143,60 @@ class Theater:
         self.city_xy = (city.x_km, city.depth_km)
         self.city_cell = int(self.cell_of(np.array([city.x_km]), np.array([city.depth_km]))[0])
 
+    @property
+    def raster(self) -> ZoneRaster:
+        """The zones' look-up raster (built on first use, shared by equal theaters)."""
+        if self._raster is None:
+            self._raster = zone_raster(
+                self._outlines, (self.x0, self.x1, self.d0, self.d1), self.cell_km
+            )
+        return self._raster
+
     def zone_bits(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """Bit ``i`` set for each point inside zone ``zone_ids[i]``."""
+        """Bit ``i`` set for each point inside zone ``zone_ids[i]``.
+
+        Looked up in the zones' raster; points it cannot answer for (near an
+        outline, off the theater) are tested against the outlines.
+        """
         x = np.asarray(x, dtype=float)
         if self._edges is None or x.size == 0:
             return np.zeros(x.shape, dtype=np.int64)
-        inside = _inside(x, depth, self._edges, len(self.zone_ids))
+        depth = np.asarray(depth, dtype=float)
+        bits, ok = self.raster.look_up(x.ravel(), depth.ravel())
+        if not ok.all():
+            rest = ~ok
+            bits[rest] = self._bits_by_outline(x.ravel()[rest], depth.ravel()[rest])
+        return bits.reshape(x.shape)
+
+    def _bits_by_outline(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """Zone bits by the ray-casting test against every outline (the reference)."""
+        inside = self._edges.inside(x, depth)
         weights = np.left_shift(np.int64(1), np.arange(len(self.zone_ids), dtype=np.int64))
-        return (inside.astype(np.int64) @ weights).reshape(x.shape)
+        return inside.astype(np.int64) @ weights
 
     def in_zone(self, zone: str, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """Whether each point lies inside the named zone."""
-        return inside_polygon(
-            np.asarray(x, float),
-            np.asarray(depth, float),
-            self._outlines[self.zone_ids.index(zone)],
-        )
+        """Whether each point lies inside the named zone (raster first, as :meth:`zone_bits`)."""
+        i = self.zone_ids.index(zone)
+        x = np.asarray(x, float)
+        depth = np.asarray(depth, float)
+        bits, ok = self.raster.look_up(x.ravel(), depth.ravel())
+        inside = (bits >> i & 1).astype(bool)
+        if not ok.all():
+            rest = ~ok
+            table = self._zone_edges.get(i)
+            if table is None:
+                table = self._zone_edges[i] = _EdgeTable([self._outlines[i]])
+            inside[rest] = table.inside(x.ravel()[rest], depth.ravel()[rest])[:, 0]
+        return inside.reshape(x.shape)
+
+    def primary_zones(self, bits: np.ndarray) -> np.ndarray:
+        """Per zone mask, the index of its first zone in scenario order (-1: none).
+
+        With up to :data:`TABLED_ZONES` zones, one look-up in a table of every mask.
+        """
+        if self._primary_table is not None:
+            return self._primary_table[bits]
+        return lowest_bit(bits)
 
     def zone_names(self, bits: int) -> tuple[str, ...]:
         """The zone names encoded in a bit mask."""
@@ -134,42 +211,139 @@ class Theater:
 
     def cell_of(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Grid cell index of each point (points outside the extent are clamped)."""
-        ix = np.clip(((np.asarray(x) - self.x0) // self.cell_km).astype(np.int64), 0, self.nx - 1)
-        idp = np.clip(
-            ((np.asarray(depth) - self.d0) // self.cell_km).astype(np.int64), 0, self.nd - 1
-        )
+        # np.minimum/np.maximum, not np.clip: the same integers without clip's Python wrapper.
+        ix = ((np.asarray(x) - self.x0) // self.cell_km).astype(np.int64)
+        idp = ((np.asarray(depth) - self.d0) // self.cell_km).astype(np.int64)
+        ix = np.minimum(np.maximum(ix, 0), self.nx - 1)
+        idp = np.minimum(np.maximum(idp, 0), self.nd - 1)
         return ix * self.nd + idp
+
+    def _box(
+        self, x: np.ndarray, depth: np.ndarray, radius_km: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per source, the first and last grid column and row of its radius's bounding box.
+
+        Bounds are clamped to the grid in floating point before the conversion to
+        integers, so a huge radius cannot overflow; an empty box has last < first.
+        """
+        ck = self.cell_km
+        ix0 = np.maximum((x - radius_km - self.x0) // ck, 0.0).astype(np.int64)
+        ix1 = np.minimum((x + radius_km - self.x0) // ck, self.nx - 1.0).astype(np.int64)
+        id0 = np.maximum((depth - radius_km - self.d0) // ck, 0.0).astype(np.int64)
+        id1 = np.minimum((depth + radius_km - self.d0) // ck, self.nd - 1.0).astype(np.int64)
+        return ix0, ix1, id0, id1
 
     def cells_within(self, x: np.ndarray, depth: np.ndarray, radius_km: np.ndarray) -> CellPairs:
         """For each source point, the cells whose centres lie within its radius.
 
-        Cost grows with the number of sources times the cells in a radius, not
-        with the number of other units: this is the index that keeps target
-        search linear in forces.
+        Pairs come source by source (in input order), each source's cells in
+        increasing cell index. Cost grows with the number of sources times the
+        cells in a radius, not with the number of other units: this is the
+        index that keeps target search linear in forces. All sources are
+        handled in a few array passes (every candidate cell of every source's
+        bounding box at once, in passes of bounded size), not one by one.
+        """
+        x = np.asarray(x, dtype=float).ravel()
+        depth = np.asarray(depth, dtype=float).ravel()
+        radius_km = np.broadcast_to(np.asarray(radius_km, dtype=float), x.shape).ravel()
+        ix0, ix1, id0, id1 = self._box(x, depth, radius_km)
+        width = ix1 - ix0 + 1
+        height = id1 - id0 + 1
+        n_box = np.where((width > 0) & (height > 0), width * height, 0)
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        ends = np.cumsum(n_box)
+        start = 0
+        while start < len(x):
+            # The largest run of sources whose candidates fit one pass (at least one source).
+            limit = (ends[start - 1] if start else 0) + _PASS_CANDIDATES
+            stop = max(start + 1, int(np.searchsorted(ends, limit, side="right")))
+            out.append(
+                self._pairs_in_boxes(x, depth, radius_km, ix0, id0, height, n_box, start, stop)
+            )
+            start = stop
+        if not out:
+            empty = np.zeros(0, dtype=np.int64)
+            return CellPairs(empty, empty, np.zeros(0))
+        if len(out) == 1:
+            return CellPairs(*out[0])
+        return CellPairs(*(np.concatenate(parts) for parts in zip(*out, strict=True)))
+
+    def _pairs_in_boxes(
+        self,
+        x: np.ndarray,
+        depth: np.ndarray,
+        radius_km: np.ndarray,
+        ix0: np.ndarray,
+        id0: np.ndarray,
+        height: np.ndarray,
+        n_box: np.ndarray,
+        start: int,
+        stop: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(source, cell, distance) of sources ``start:stop``: every box cell, then those in range."""
+        sl = slice(start, stop)
+        counts = n_box[sl]
+        src = np.repeat(np.arange(start, stop, dtype=np.int64), counts)
+        first = np.cumsum(counts) - counts
+        j = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(first, counts)
+        h = height[src]
+        # Column-major within a box (x outer, depth inner): increasing cell index.
+        cell = (ix0[src] + j // h) * self.nd + (id0[src] + j % h)
+        dist = np.hypot(self.cell_x[cell] - x[src], self.cell_depth[cell] - depth[src])
+        keep = dist <= radius_km[src]
+        return src[keep], cell[keep], dist[keep]
+
+    def within(
+        self, x: np.ndarray, depth: np.ndarray, radius_km: np.ndarray, px: np.ndarray, pd: np.ndarray
+    ) -> np.ndarray:
+        """``(sources, points)``: whether each listed point lies within each source's radius.
+
+        The distance is the one :meth:`cells_within` measures (``hypot`` of the
+        coordinate differences), so with cell centres as the points this is its
+        answer for those cells: a cell whose centre is in range always lies in
+        the source's bounding box (the box reaches half a cell beyond any centre
+        in range), so the box test adds nothing there.
         """
         x = np.asarray(x, dtype=float)
         depth = np.asarray(depth, dtype=float)
-        radius_km = np.broadcast_to(np.asarray(radius_km, dtype=float), x.shape)
-        sources, cells, dists = [], [], []
-        for i in range(len(x)):
-            r = radius_km[i]
-            ix0 = max(0, int((x[i] - r - self.x0) // self.cell_km))
-            ix1 = min(self.nx - 1, int((x[i] + r - self.x0) // self.cell_km))
-            id0 = max(0, int((depth[i] - r - self.d0) // self.cell_km))
-            id1 = min(self.nd - 1, int((depth[i] + r - self.d0) // self.cell_km))
-            if ix1 < ix0 or id1 < id0:
-                continue
-            gx, gd = np.meshgrid(np.arange(ix0, ix1 + 1), np.arange(id0, id1 + 1), indexing="ij")
-            c = (gx * self.nd + gd).ravel()
-            dist = np.hypot(self.cell_x[c] - x[i], self.cell_depth[c] - depth[i])
-            keep = dist <= r
-            sources.append(np.full(int(keep.sum()), i, dtype=np.int64))
-            cells.append(c[keep])
-            dists.append(dist[keep])
-        if not sources:
+        return np.hypot(px - x[:, None], pd - depth[:, None]) <= np.asarray(radius_km)[:, None]
+
+    def cells_among(
+        self, x: np.ndarray, depth: np.ndarray, radius_km: np.ndarray, cells: np.ndarray
+    ) -> CellPairs:
+        """:meth:`cells_within`, kept to the given cells: the same pairs, cheaper when few.
+
+        A source's reach into a short list of cells (Ukraine's occupied cells,
+        for a firing unit) costs one distance per listed cell instead of one per
+        cell of its radius's box; the pairs are exactly those of
+        :meth:`cells_within` whose cell is listed (see :meth:`within`).
+
+        Args:
+            x: Sources' x (km).
+            depth: Sources' depth (km).
+            radius_km: Radius per source (or one for all).
+            cells: Cell indices to consider, increasing and distinct.
+        """
+        x = np.asarray(x, dtype=float).ravel()
+        depth = np.asarray(depth, dtype=float).ravel()
+        radius_km = np.broadcast_to(np.asarray(radius_km, dtype=float), x.shape).ravel()
+        cells = np.asarray(cells, dtype=np.int64)
+        cx, cd = self.cell_x[cells], self.cell_depth[cells]
+        srcs, kept, dists = [], [], []
+        step = max(1, _PASS_CANDIDATES // max(1, len(cells)))
+        for a in range(0, len(x), step):
+            b = min(len(x), a + step)
+            dist = np.hypot(cx - x[a:b, None], cd - depth[a:b, None])
+            s, c = np.nonzero(dist <= radius_km[a:b, None])
+            srcs.append(s + a)
+            kept.append(cells[c])
+            dists.append(dist[s, c])
+        if not srcs:
             empty = np.zeros(0, dtype=np.int64)
             return CellPairs(empty, empty, np.zeros(0))
-        return CellPairs(np.concatenate(sources), np.concatenate(cells), np.concatenate(dists))
+        return CellPairs(
+            np.concatenate(srcs).astype(np.int64), np.concatenate(kept), np.concatenate(dists)
+        )
 
     def distance_to_city(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Distance (km) from each point to the target city."""
