@@ -377,3 +377,20 @@ def test_engagements_spend_interceptors_as_one_at_a_time(seed):
             assert got_used == ad.used
             engagements += got_used - used0
     assert engagements > 100, "the states checked must engage often"
+
+
+def test_zone_rasters_kept_per_process_stay_bounded_whatever_the_theaters():
+    """Thousands of runs over many theaters in one worker keep at most a few rasters."""
+    from escalation_sim.model import zonegrid
+
+    sc = load_scenario(MAY30)
+    zone = next(iter(sc.theater.zones))
+    spec = sc.theater.zones[zone]
+    x0, x1, d0, d1 = spec.bounds()
+    rasters = []
+    for k in range(zonegrid.CACHED_THEATERS + 3):
+        outline = [(x0, d0), (x1 + 1.0 + k, d0), (x1, d1), (x0, d1)]
+        zones = {**sc.theater.zones, zone: spec.model_copy(update={"polygon": outline})}
+        rasters.append(Theater(sc.theater.model_copy(update={"zones": zones})).raster)
+        assert zonegrid._cached.cache_info().currsize <= zonegrid.CACHED_THEATERS
+    assert len({id(r) for r in rasters}) == len(rasters), "each theater has its own raster"
