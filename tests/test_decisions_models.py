@@ -13,7 +13,9 @@ from escalation_sim import load_scenario, with_overrides
 from escalation_sim.model.decisions.models import (
     CostBenefit,
     PressureThreshold,
+    choice_chances,
     decision_model,
+    option_terms,
     option_utility,
 )
 from escalation_sim.model.decisions.options import is_available
@@ -167,6 +169,53 @@ def test_without_a_case_every_climb_is_out_of_reach(model):
         assert climbs, aid
         # Over a 180-day run the chance of any climb stays below 1 %.
         assert 180 * sum(p[c] for c in climbs) < 0.01, (aid, {c: p[c] for c in climbs})
+
+
+def test_without_a_perceived_case_no_act_is_weighed_at_all(model):
+    """Choice noise picks among answers to a perceived case; it does not make one up.
+
+    At zero case every act but hold is dominated (no gain, a cost): the model
+    holds with certainty, whatever the draw, and a statement or a climb comes
+    back into the choice as soon as some excess case is perceived.
+    """
+    layer = model.decisions
+    for aid in model.actor_ids:
+        actor = model.actor[aid]
+        actor.pressure = 0.0
+        opts = layer.open_options(actor)
+        assert len(opts) > 1, aid
+        chances = choice_chances(actor, opts, layer.resolve(actor), 1.0)
+        assert [t.option.kind for t, _ in chances] == ["hold"], aid
+        assert chances[0][1] == 1.0
+        for u in (0.0, 0.5, 0.999999):
+            assert CostBenefit().choose(actor, opts, 0.0, u, 7.0).option.kind == "hold"
+        # A sliver of excess case: the acts that answer it are weighed again, by their utility.
+        actor.pressure = actor.ladder.rung(actor.rung).climb_threshold + 0.5
+        chances = choice_chances(actor, opts, layer.resolve(actor), 1.0)
+        acts = [(t, p) for t, p in chances if t.option.kind != "hold"]
+        assert acts and all(t.gain == 0.5 and 0 < p < 0.05 for t, p in acts), aid
+        assert math.isclose(sum(p for _, p in chances), 1.0)
+
+
+def test_option_terms_add_up_to_the_utility(model):
+    rus = model.actor["RUS"]
+    rus.pressure = 60.0
+    _salient(rus, "first_weapon_class")
+    for o in model.decisions.open_options(rus):
+        t = option_terms(rus, o, 1.0)
+        assert t.utility == option_utility(rus, o, 1.0)
+        assert math.isclose(t.utility, t.gain - t.forgone - t.cost - t.risk)
+        assert t.gain <= o.answers or o.descend
+        if o.risk:
+            assert t.risk > 0
+
+
+def test_a_stand_down_is_weighed_without_a_case(model):
+    """Above its start an actor with nothing left to answer may stand down (the rung's upkeep)."""
+    rus = model.actor["RUS"]
+    rus.rung, rus.pressure = 3, 0.0
+    kinds = [t.option.kind for t, _ in choice_chances(rus, model.decisions.open_options(rus), 0, 1)]
+    assert kinds == ["hold", "de_escalation"]
 
 
 def test_a_larger_case_favours_stronger_options(model):

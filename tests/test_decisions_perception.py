@@ -119,6 +119,20 @@ def test_precedents_fire_once_and_not_for_the_war_as_usual():
     assert obs.provocation > 0 and obs.triggers == []
 
 
+def test_a_precedent_that_weighs_nothing_is_not_salient():
+    """Zeroed precedent weights neither add to the case nor open the options they gate."""
+    m = _model(["decisions.perception.trigger_weight.first_weapon_class=0"])
+    p = _perceive(m, _report(m, "GMLRS", n=3), step=1)
+    obs = p.deliver(1)["RUS"]
+    assert "first_weapon_class" not in [t.kind for t in obs.triggers]
+    assert all(t.weight > 0 for t in obs.triggers)
+    # Seen all the same: it is not perceived again as new.
+    assert any(k[0] == "first_weapon_class" for k in p.seen)
+    zero = _model([f"decisions.perception.supplier_weight.{a}=0" for a in ("USA", "DEU")])
+    p = _perceive(zero, _report(zero, "GMLRS", n=3), step=1)
+    assert p.deliver(1)["RUS"].triggers == []
+
+
 def test_a_strike_on_a_strategic_asset_is_its_own_precedent():
     m = _model()
     assert "strategic" in m.spec.decisions.perception.strategic_classes

@@ -51,17 +51,36 @@ def _decisions(results, actor="RUS"):
     return [e for r in results for e in r.events if e["kind"] == "decision" and e["actor"] == actor]
 
 
+def _acts_and_moves(sc: Scenario, seeds: range) -> tuple[int, int]:
+    """Runs in which any actor acted, and runs in which any actor left its starting rung."""
+    acted = moved = 0
+    for seed in seeds:
+        r = escalation_sim.run(sc, seed=seed, record_events=True)
+        ts = r.timeseries
+        acted += any(e["kind"] == "decision" for e in r.events)
+        moved += any((ts[f"rung.{a}"] != sc.actors[a].start_rung).any() for a in sc.actors)
+    return acted, moved
+
+
+def test_with_perception_zeroed_no_actor_acts_at_all():
+    """Every decision is driven by what the actor perceives: zeroed, nobody acts in 180 days.
+
+    Before acts that answer nothing were left out of the choice, choice noise
+    alone moved an actor off its start in ~1.5 % of May-30 runs and made ~1
+    statement per actor per run.
+    """
+    base = load_scenario(SCENARIOS / "may30_kharkiv_counterfire.yaml")
+    sc = with_overrides(base, zero_perception(base))
+    assert _acts_and_moves(sc, range(4)) == (0, 0)
+
+
 @pytest.mark.slow
 def test_with_perception_zeroed_no_actor_leaves_its_starting_rung():
-    """>= 99 % of 200 runs (60 days each: the daily chance is what is tested) stay put."""
+    """200 runs (60 days each) of the most permissive rule set: no act, no rung left."""
     base = load_scenario(SCENARIOS / "deep_strike.yaml")
     sc = with_overrides(base, [*zero_perception(base), "horizon_days=60"])
-    moved = 0
-    for seed in range(200):
-        r = escalation_sim.run(sc, seed=seed, record_events=False)
-        ts = r.timeseries
-        moved += any((ts[f"rung.{a}"] != sc.actors[a].start_rung).any() for a in sc.actors)
-    assert moved <= 2, f"{moved} of 200 runs left a starting rung"
+    acted, moved = _acts_and_moves(sc, range(200))
+    assert (acted, moved) == (0, 0), f"{acted} of 200 runs acted, {moved} left a starting rung"
 
 
 @pytest.mark.slow  # ensembles over seeds: left out of `make test-fast`

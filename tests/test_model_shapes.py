@@ -3,7 +3,8 @@
 A shape is a conclusion that must hold across the plausible range of the
 model's assumptions, not at one tuned point. So every shape is checked in each
 of SETS assumption sets, drawn by Latin hypercube over the package's
-``assumption_ranges.yaml`` (every region), with SEEDS common seeds per set, and
+``assumption_ranges.yaml`` (every region; only the assumptions the actors'
+decision models read, as the ``robustness`` command samples), with SEEDS common seeds per set, and
 passes when it holds in at least REQUIRED of the sets. The share is printed
 and reported in every assertion message. No range is narrowed and no
 parameter is set to make a shape pass: a shape that fails here is a finding
@@ -28,6 +29,7 @@ from scipy import stats
 
 import escalation_sim
 from escalation_sim import Scenario, load_scenario
+from escalation_sim.experiment.relevance import split_read
 from escalation_sim.experiment.seeds import run_seeds
 from escalation_sim.scenario.loader import scenario_to_dict
 from escalation_sim.scenario.ranges import AssumptionSets, load_ranges, sample
@@ -81,7 +83,11 @@ def scenario(name: str, fixed: tuple[str, ...] = ()) -> Scenario:
 def assumption_sets(fixed: tuple[str, ...] = ()) -> AssumptionSets:
     data = [scenario_to_dict(scenario(n, fixed)) for n in NAMES]
     held = [f.partition("=")[0] for f in fixed]
-    return sample(load_ranges().dimensions(data, fixed=held), SETS, ROOT)
+    # As the robustness command samples: only what the actors' decision models read.
+    dims, _ = split_read(
+        load_ranges().dimensions(data, fixed=held), [scenario(n, fixed) for n in NAMES]
+    )
+    return sample(dims, SETS, ROOT)
 
 
 def _outcome(sc: Scenario, seed: int, events: bool) -> Outcome:

@@ -172,11 +172,11 @@ def test_assumption_sets_reach_the_runs_and_set_holds_a_value_fixed():
     names = [d.name for d in plan.dimensions]
     assert "decisions.perception.supplier_weight.UKR" not in names
     assert plan.fixed == ["decisions.perception.supplier_weight.UKR"]
-    j = names.index("decisions.actors.RUS.steepness")
+    j = names.index("decisions.actors.RUS.temperature")
     for i, by_label in enumerate(plan.set_scenarios):
         for sc in by_label.values():
             assert sc.decisions.perception.supplier_weight["UKR"] == 1.0
-            assert sc.decisions.actors["RUS"].steepness == pytest.approx(plan.sets.values[i, j])
+            assert sc.decisions.actors["RUS"].temperature == pytest.approx(plan.sets.values[i, j])
     # Different sets give different scenarios, so different runs.
     from escalation_sim.scenario import scenario_hash
 
@@ -184,6 +184,52 @@ def test_assumption_sets_reach_the_runs_and_set_holds_a_value_fixed():
     # Regions select what is sampled.
     only = plan_robustness([PRE, MAY30], samples=2, runs=2, regions=["battlefield"])
     assert {d.spec.region for d in only.dimensions} == {"battlefield"}
+
+
+def test_only_assumptions_the_actors_decision_models_read_are_sampled():
+    """Every shipped actor uses cost_benefit: the pressure model's parameters are held, and said."""
+    plan = plan_robustness([PRE, MAY30], samples=4, runs=2, days=12)
+    names = {d.name for d in plan.dimensions}
+    held = {h.dimension: h for h in plan.held}
+    for aid in plan.scenarios[0].actors:
+        for par in ("climb_rate", "descend_rate", "steepness"):
+            path = f"decisions.actors.{aid}.{par}"
+            assert path not in names and path in held, path
+            assert "pressure model" in held[path].why and "cost_benefit" in held[path].why
+        for par in ("temperature", "relief", "deterrence_weight", "upkeep", "pressure_decay"):
+            assert f"decisions.actors.{aid}.{par}" in names
+    assert "decisions.actors.RUS.credibility_weight" in held
+    assert {"options.russia.*.cost", "options.russia.*.risk"} <= names
+    for by_label in plan.set_scenarios:  # held values stay at the defaults in every set
+        for lb, sc in by_label.items():
+            base = plan.scenarios[plan.labels.index(lb)].decisions.actors["RUS"]
+            assert sc.decisions.actors["RUS"].steepness == base.steepness
+    assert "held at their defaults" in plan.describe()
+    assert "climb_rate (RUS, UKR, USA, GBR, FRA, DEU)" in plan.describe()
+    # Russia on the earlier model: its own parameters are sampled, the cost-benefit ones held;
+    # its side's option costs and risks are weighed by no model, so they are held too.
+    mixed = plan_robustness(
+        [PRE, MAY30], samples=4, runs=2, days=12, overrides=["decisions.actors.RUS.model=pressure"]
+    )
+    names = {d.name for d in mixed.dimensions}
+    held = {h.dimension for h in mixed.held}
+    assert {"decisions.actors.RUS.steepness", "decisions.actors.RUS.climb_rate"} <= names
+    assert "decisions.actors.RUS.credibility_weight" in names
+    assert {"decisions.actors.RUS.temperature", "decisions.actors.RUS.upkeep"} <= held
+    assert {"options.russia.*.cost", "options.russia.*.risk"} <= held
+    assert "options.west.*.cost" in names
+    assert "decisions.actors.USA.steepness" in held
+
+
+def test_held_assumptions_are_written_out(tmp_path):
+    res = robustness([PRE, MAY30], out=tmp_path / "rob", **SMALL)
+    held = res.metadata["held_at_defaults"]
+    assert {h["dimension"] for h in held} >= {"decisions.actors.RUS.steepness"}
+    assert all(h["why"] and h["parameter"] for h in held)
+    assert not {h["dimension"] for h in held} & set(res.dimensions["dimension"])
+    assert not {h["dimension"] for h in held} & set(res.assumption_sets.columns)
+    text = (tmp_path / "rob" / "conclusions.txt").read_text()
+    assert "held at their defaults" in text and "steepness" in text
 
 
 def _stop_after(chunks: int):

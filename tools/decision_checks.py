@@ -4,7 +4,8 @@ For every shipped scenario, ``--runs`` runs (default 200) of the full horizon
 on seeds 0..runs-1: how many reach a nuclear rung or direct NATO-Russia
 conflict, Russia's peak-rung distribution, the share of Russia's acts that
 are posturing; and, with every perception input zeroed, how many runs see any
-actor leave its starting rung. Writes ``decision_checks.csv`` (one row per
+actor leave its starting rung, and how many see any actor act at all (a
+statement too: with nothing perceived, no decision has a reason). Writes ``decision_checks.csv`` (one row per
 scenario and condition) to ``--out`` and prints it.
 
     python tools/decision_checks.py --runs 200 --jobs 2 --out results/decision_checks
@@ -52,6 +53,7 @@ def one(args: tuple[str, str, int]) -> dict:
         "nuclear": r.summary["nuclear_use_day"] is not None,
         "nato": r.summary["nato_conflict_day"] is not None,
         "left_start": any((ts[f"rung.{a}"] != sc.actors[a].start_rung).any() for a in sc.actors),
+        "any_act": any(e["kind"] == "decision" for e in r.events),
         "peak": int(ts["rung.RUS"].max()),
         "acts": len(acts),
         "posturing": sum(e["rivera"] == "posturing" for e in acts),
@@ -80,6 +82,7 @@ def main() -> None:
                     "runs_nuclear_use": sum(r["nuclear"] for r in res),
                     "runs_nato_conflict": sum(r["nato"] for r in res),
                     "runs_any_actor_left_start": sum(r["left_start"] for r in res),
+                    "runs_any_act": sum(r["any_act"] for r in res),
                     "rus_peak_rung": dict(sorted(Counter(r["peak"] for r in res).items())),
                     "rus_posturing_share": round(sum(r["posturing"] for r in res) / acts, 3)
                     if acts

@@ -384,4 +384,12 @@ def format_conclusions(table: pd.DataFrame, meta: dict[str, Any]) -> str:
             f"{100 * r.share_by_mean:5.0f}%"
         )
         lines.append(f"    ({r.claim}, {r.criterion}; required {100 * r.required_share:g}%)")
+    held = meta.get("held_at_defaults") or []
+    if held:
+        lines += [
+            "",
+            f"{len(held)} ranges held at their defaults: no decision model of these scenarios "
+            "reads them (metadata.json, held_at_defaults, says why for each):",
+            "  " + ", ".join(dict.fromkeys(h.get("parameter", h["dimension"]) for h in held)),
+        ]
     return "\n".join(lines)

@@ -27,6 +27,7 @@ fire, strikes inside Russia and withheld opportunities.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -93,10 +94,19 @@ def step_series(ts: Series, names: Sequence[str]) -> dict[str, np.ndarray]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _prefixed(columns: tuple[str, ...]) -> dict[str, list[str]]:
+    """The columns under each of :data:`COUNT_PREFIXES`, in table order.
+
+    Every run of a scenario has the same columns, so an experiment's worker
+    sorts them once, not once per run and prefix.
+    """
+    return {p: [c for c in columns if c.startswith(p)] for p in COUNT_PREFIXES}
+
+
 def _sum_prefix(ts: Series, prefix: str, out: dict[str, Any]) -> None:
-    for c in ts:
-        if c.startswith(prefix):
-            out[c] = np.asarray(ts[c]).sum().item()
+    for c in _prefixed(tuple(ts))[prefix]:
+        out[c] = np.asarray(ts[c]).sum().item()
 
 
 def run_outcomes(

@@ -67,6 +67,7 @@ from escalation_sim.experiment.core import Experiment, Plan
 from escalation_sim.experiment.errors import ExperimentError
 from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.outcomes import COUNT_PREFIXES
+from escalation_sim.experiment.relevance import HeldAssumption, describe_held, split_read
 from escalation_sim.experiment.runner import contiguous_chunks
 from escalation_sim.experiment.seeds import check_root_seed, run_seeds
 from escalation_sim.experiment.tasks import RunGroup, Task, outcome_columns
@@ -127,6 +128,8 @@ class RobustnessPlan:
         runs: Runs per scenario and set (common seeds).
         root_seed: The root seed (runs and sampling).
         fixed: Paths held by ``--set`` (not sampled).
+        held: Ranges held at their defaults because no decision model of the
+            scenarios' actors reads them (each with why).
         warnings: Scenario values that lie outside their range.
         ranges_text: The ranges file as read.
         conclusions_text: The conclusions file as read.
@@ -145,6 +148,7 @@ class RobustnessPlan:
     runs: int
     root_seed: int
     fixed: list[str]
+    held: list[HeldAssumption] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ranges_text: str = ""
     conclusions_text: str = ""
@@ -178,6 +182,12 @@ class RobustnessPlan:
         ]
         if self.fixed:
             lines.append(f"held fixed by --set: {', '.join(self.fixed)}")
+        if self.held:
+            lines.append(
+                f"{len(self.held)} ranges held at their defaults (no decision model of these "
+                "scenarios reads them):"
+            )
+            lines += [f"  {line}" for line in describe_held(self.held)]
         lines.append(f"{len(self.conclusions)} conclusions:")
         lines += [f"  {c.id}: {c.text} ({c.claim()}, {c.judged_by})" for c in self.conclusions]
         if self.skipped:
@@ -206,6 +216,14 @@ def _outside(
                     f"({spec.file}:{spec.line}); the assumption sets replace it"
                 )
     return out
+
+
+def _held_paths(
+    ranges: AssumptionRanges, data: Sequence[Any], held: Sequence[HeldAssumption]
+) -> set[str]:
+    """The concrete paths of the held dimensions (their values are not replaced: no warning)."""
+    names = {h.dimension for h in held}
+    return {d_path for d in ranges.dimensions(data) if d.name in names for d_path in d.paths}
 
 
 def _check_conclusions(
@@ -303,7 +321,7 @@ def plan_robustness(
     if regions is not None:
         spans = spans.select(regions)
     fixed = _fixed_paths(overrides)
-    dims = spans.dimensions(data, fixed=fixed)
+    dims, held = split_read(spans.dimensions(data, fixed=fixed), resolved)
     if not dims:
         raise ExperimentError(
             f"no assumption to sample: {spans.file} gives no range to a value of these scenarios"
@@ -340,7 +358,8 @@ def plan_robustness(
         runs=runs,
         root_seed=seed,
         fixed=fixed,
-        warnings=_outside(spans, labels, data, set(fixed)),
+        held=held,
+        warnings=_outside(spans, labels, data, set(fixed) | _held_paths(spans, data, held)),
         ranges_text=spans.text,
         conclusions_text=text,
     )
@@ -607,6 +626,10 @@ def robustness(
             "regions": sorted({d.spec.region for d in plan.dimensions}, key=REGIONS.index),
             "ranges_file": plan.ranges.file,
             "held_fixed": plan.fixed,
+            "held_at_defaults": [
+                {"dimension": h.dimension, "parameter": h.parameter, "why": h.why}
+                for h in plan.held
+            ],
             "sampling": "Latin hypercube (scipy.stats.qmc.LatinHypercube) over the unit cube, "
             "rng = numpy.random.default_rng(SeedSequence([0x524F42, root_seed])); "
             "each position mapped linearly (or log-linearly) onto its range",

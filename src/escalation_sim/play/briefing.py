@@ -48,24 +48,92 @@ def _counts(d: Mapping[str, int], limit: int = 6) -> str:
     return text + (f", +{len(items) - limit} more" if len(items) > limit else "")
 
 
+def _chance(p: float) -> str:
+    """A daily chance as a short percentage (``<0.1%`` below a thousandth, ``-`` for none)."""
+    if p <= 0:
+        return "-"
+    return "<0.1%" if p < 0.001 else f"{p:.1%}"
+
+
+def _causes(own: Mapping[str, Any]) -> list[str]:
+    if not own["pressure_causes"]:
+        return []
+    causes = "; ".join(f"{c['cause']} ({c['share']:.0%})" for c in own["pressure_causes"])
+    return [f"  behind your pressure: {causes}"]
+
+
+def _pressure_lines(own: Mapping[str, Any], weighing: Mapping[str, Any]) -> list[str]:
+    """The ``pressure`` model's view: pressure against the next rung's threshold."""
+    line = f"Your rung: {own['rung']} {own['rung_name']}; pressure {own['pressure']:.1f}" + (
+        f" (next rung at about {own['next_threshold']:g})"
+        if own["next_threshold"] is not None
+        else " (top of the ladder)"
+    )
+    lines = [line, *_causes(own)]
+    if weighing:
+        lines.append(
+            f"  your decision model (pressure): chance of a climb {_chance(weighing['climb_chance_per_day'])} "
+            f"a day, of a stand-down {_chance(weighing['descend_chance_per_day'])}"
+        )
+    return lines
+
+
+def _cost_benefit_lines(own: Mapping[str, Any], w: Mapping[str, Any]) -> list[str]:
+    """The ``cost_benefit`` model's view: the case, and each open option's terms."""
+    lines = [
+        f"Your rung: {own['rung']} {own['rung_name']}. Your decision model (cost_benefit) weighs "
+        "what answering gains against its cost and the risk of the other side's answer.",
+        f"Your case for answering: {w['case']:.1f} (pressure {w['pressure']:.1f}, precedents "
+        f"{w['salience']:.1f}, commitment {w['commitment']:.1f}); your standing rung answers "
+        f"{w['standing_threshold']:g} of it, so {w['excess_case']:.1f} is unanswered.",
+        *_causes(own),
+        f"The other side's resolve as you perceive it: {w['resolve']:g} rungs above its start "
+        "(it raises the risk of every risky option).",
+        "",
+        "Options open now (utility = gain - cost - risk; the chance is the model's own, a day):",
+    ]
+    rows = w["options"]
+    width = max((len(r["id"]) for r in rows), default=4)
+    lines.append(
+        f"  {'option':<{width}}  {'gain':>7} {'cost':>7} {'risk':>7} {'utility':>8}  chance"
+    )
+    for r in rows:
+        cost = r["cost"] + r["forgone"]
+        note = "" if r["weighed"] else "  (answers nothing you perceive)"
+        lines.append(
+            f"  {r['id']:<{width}}  {r['gain']:>7.1f} {cost:>7.1f} {r['risk']:>7.1f} "
+            f"{r['utility']:>8.1f}  {_chance(r['chance_per_day']):>6}{note}"
+        )
+    if any(r["forgone"] for r in rows):
+        lines.append("  (a stand-down's cost includes the case its rung still answers)")
+    closed = w.get("closed") or []
+    if closed:
+        lines.append("Closed now:")
+        lines += [f"  {c['id']}: {c['why']}" for c in closed]
+    return lines
+
+
 def briefing(view: TurnView) -> str:
-    """The turn's briefing as a few paragraphs of plain text."""
+    """The turn's briefing as a few paragraphs of plain text.
+
+    What the actor's own decision model weighs, from the perceived view: for
+    ``cost_benefit`` the case (and what the standing rung already answers),
+    the other side's perceived resolve, each open option's gain, cost, risk,
+    utility and the model's daily chance of it, and the gates that close the
+    rest; for ``pressure``, pressure against the next rung's threshold.
+    """
     o = view.observation
     own = o["own"]
+    weighing = (o.get("perceived") or {}).get("weighing") or {}
     lines = [
         f"Turn {view.turn} - day {view.day:g} ({view.date}) - you play {view.actor}; "
         f"this turn covers {view.days:g} days.",
         "",
-        f"Your rung: {own['rung']} {own['rung_name']}; pressure {own['pressure']:.1f}"
-        + (
-            f" (next rung at about {own['next_threshold']:g})"
-            if own["next_threshold"] is not None
-            else " (top of the ladder)"
-        ),
     ]
-    if own["pressure_causes"]:
-        causes = "; ".join(f"{c['cause']} ({c['share']:.0%})" for c in own["pressure_causes"])
-        lines.append(f"  behind it: {causes}")
+    if weighing.get("model") == "cost_benefit":
+        lines += _cost_benefit_lines(own, weighing)
+    else:
+        lines += _pressure_lines(own, weighing)
     lines.append(
         "Others' rungs: "
         + ", ".join(

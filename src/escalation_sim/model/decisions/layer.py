@@ -27,6 +27,8 @@ from escalation_sim.model.decisions.options import (
     Decision,
     as_choice,
     available,
+    closed_by,
+    describe_gate,
     target_rung,
 )
 from escalation_sim.model.decisions.perception import Perception
@@ -266,4 +268,37 @@ class DecisionLayer:
             "strikes_seen_by_supplier": actor.seen_strike_counts(window),
             "perceived_harm_today": actor.last_harm,
             "top_causes": actor.causes(),
+            "weighing": self.weighing(actor_id),
         }
+
+    def weighing(self, actor_id: str) -> dict[str, Any]:
+        """What the actor's decision model weighs now, from its perceived view (JSON-ready).
+
+        The model's own terms (``DecisionModel.explain``: for ``cost_benefit``
+        each open option's gain, cost, risk, utility and daily chance; for
+        ``pressure`` pressure against the next threshold), and, for a gated
+        model, each closed option with the gate that closes it.
+        """
+        actor = self.model.actor[actor_id]
+        dm = self.models[actor_id]
+        opts = self.open_options(actor) if dm.gated else self.options[actor_id]
+        out = dm.explain(actor, opts, self.resolve(actor))
+        if dm.gated:
+            now = round(self.model.time) * self.model.step_days
+            since = {o: now - d for o, d in actor.last_taken.items()}
+            salient = actor.salient_kinds()
+            out["closed"] = []
+            for o in self.options[actor_id]:
+                gate = closed_by(
+                    o, actor.rung, actor.spec.start_rung, actor.ladder.top, salient, since
+                )
+                if gate is not None:
+                    out["closed"].append(
+                        {
+                            "id": o.id,
+                            "label": o.label,
+                            "gate": gate[0],
+                            "why": describe_gate(o, gate),
+                        }
+                    )
+        return out

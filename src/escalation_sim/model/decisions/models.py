@@ -14,8 +14,10 @@ where ``case`` is the actor's pressure + salience of precedents + commitment,
 its standing rung does not already answer (a rung is a standing posture: the
 drills go on, the intensified campaign goes on), and ``resolve`` the mean
 number of rungs the other side stands above its start, as perceived
-(deterrence). It chooses by a
-logit with an absolute ``temperature`` (pressure units): an option's chance
+(deterrence). It weighs only the options that answer something it
+perceives (hold and the stand-down always; another act only while ``E > 0``:
+an act that answers nothing is dominated by holding), and chooses among them
+by a logit with an absolute ``temperature`` (pressure units): an option's chance
 falls off with the pressure it lacks, not with a share of its threshold, so a
 high rung stays out of reach of ordinary pressure, and gates
 (:mod:`~escalation_sim.model.decisions.options`) keep the nuclear rungs closed
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from escalation_sim.model.decisions.options import target_rung
 from escalation_sim.scenario.schema import DecisionModelName, OptionSpec
@@ -60,6 +62,10 @@ class DecisionModel(Protocol):
     gated: bool
     #: Whether an act answers (relieves) part of the case.
     relieves: bool
+    #: Decision parameters (``DecisionSpec`` fields) that only this model reads.
+    reads: frozenset[str]
+    #: Whether it weighs the options' ``cost`` and ``risk`` (and ``answers``).
+    weighs_options: bool
 
     def choose(
         self,
@@ -72,22 +78,71 @@ class DecisionModel(Protocol):
         """Choose among ``options`` (non-empty, the hold option first)."""
         ...
 
+    def explain(
+        self, actor: StateActor, options: list[OptionSpec], resolve: float
+    ) -> dict[str, Any]:
+        """What the model weighs for the actor now, from its perceived view (JSON-ready)."""
+        ...
+
 
 def excess_case(actor: StateActor) -> float:
     """The case the actor's standing rung does not already answer: ``max(0, case - T_now)``."""
     return max(0.0, actor.case - actor.ladder.rung(actor.rung).climb_threshold)
 
 
-def option_utility(actor: StateActor, option: OptionSpec, resolve: float) -> float:
-    """The cost-benefit model's utility of one option for an actor now."""
+@dataclass(frozen=True, slots=True)
+class OptionTerms:
+    """What the cost-benefit model weighs for one option: ``utility = gain - forgone - cost - risk``.
+
+    Attributes:
+        option: The option.
+        gain: What taking it gains: the excess case it answers (for the stand-down,
+            the upkeep of the rung it leaves).
+        forgone: For the stand-down, the case the rung it leaves still answers (0 otherwise).
+        cost: The option's own cost.
+        risk: The expected cost of the other side's answer, at the resolve perceived.
+    """
+
+    option: OptionSpec
+    gain: float
+    forgone: float
+    cost: float
+    risk: float
+
+    @property
+    def utility(self) -> float:
+        """Gain less what is forgone, the cost and the risk (hold: 0)."""
+        return self.gain - self.forgone - self.cost - self.risk
+
+    @property
+    def motivated(self) -> bool:
+        """Whether the option has a reason in what the actor perceives.
+
+        Hold and the stand-down always do (the stand-down's reason is the
+        rung's upkeep); any other act only while it answers some perceived
+        excess case. An act that answers nothing is dominated by holding
+        (no gain, a cost), so the model never weighs it: choice noise picks
+        among the answers to a perceived case, it does not make one up.
+        """
+        return self.option.kind == "hold" or self.option.descend or self.gain > 0.0
+
+
+def option_terms(actor: StateActor, option: OptionSpec, resolve: float) -> OptionTerms:
+    """The cost-benefit model's terms of one option for an actor now, from its perceived case.
+
+    Args:
+        actor: The actor (its case, rung, ladder and parameters).
+        option: The option weighed.
+        resolve: The other side's resolve as perceived (mean rungs above its start).
+    """
     prm = actor.params
     if option.kind == "hold":
-        return 0.0
+        return OptionTerms(option, 0.0, 0.0, 0.0, 0.0)
     if option.descend:
         t_now = actor.ladder.rung(actor.rung).climb_threshold
         t_below = actor.ladder.rung(actor.rung - 1).climb_threshold
         still_needed = min(max(0.0, actor.case - t_below), t_now - t_below)
-        return prm.upkeep * (t_now - t_below) - still_needed - option.cost
+        return OptionTerms(option, prm.upkeep * (t_now - t_below), still_needed, option.cost, 0.0)
     risk = (
         option.risk
         * prm.deterrence_weight
@@ -95,7 +150,38 @@ def option_utility(actor: StateActor, option: OptionSpec, resolve: float) -> flo
         * 2.0
         * (1.0 - actor.spec.risk_tolerance)
     )
-    return min(excess_case(actor), option.answers) - option.cost - risk
+    return OptionTerms(option, min(excess_case(actor), option.answers), 0.0, option.cost, risk)
+
+
+def option_utility(actor: StateActor, option: OptionSpec, resolve: float) -> float:
+    """The cost-benefit model's utility of one option for an actor now."""
+    return option_terms(actor, option, resolve).utility
+
+
+def choice_chances(
+    actor: StateActor, options: list[OptionSpec], resolve: float, days: float
+) -> list[tuple[OptionTerms, float]]:
+    """The cost-benefit model's weighing: each motivated option's terms and its chance this step.
+
+    A logit over the utilities of the motivated options (hold first, always
+    among them) with the actor's ``temperature``; over a step of several days
+    an act other than holding happens with its per-day chance compounded.
+    Options that answer nothing perceived are left out (see
+    :attr:`OptionTerms.motivated`).
+    """
+    tau = actor.params.temperature
+    terms = [t for t in (option_terms(actor, o, resolve) for o in options) if t.motivated]
+    utils = [t.utility for t in terms]
+    top = max(utils)
+    weights = [math.exp((x - top) / tau) for x in utils]
+    total = sum(weights)
+    probs = [w / total for w in weights]
+    if days != 1.0:
+        hold = probs[0]
+        act = 1.0 - hold**days
+        rest = 1.0 - hold
+        probs = [1.0 - act] + [p * act / rest if rest > 0 else 0.0 for p in probs[1:]]
+    return list(zip(terms, probs, strict=True))
 
 
 class CostBenefit:
@@ -104,6 +190,10 @@ class CostBenefit:
     name = "cost_benefit"
     gated = True
     relieves = True
+    #: Decision parameters (``DecisionSpec`` fields) only this model reads.
+    reads = frozenset({"temperature", "relief", "deterrence_weight", "upkeep"})
+    #: Whether it weighs the options' ``cost`` and ``risk``.
+    weighs_options = True
 
     def choose(
         self,
@@ -113,28 +203,59 @@ class CostBenefit:
         u: float,
         days: float,
     ) -> Verdict:
-        """Logit choice over the options' utilities; per-day chances compound over a step."""
-        tau = actor.params.temperature
-        utils = [option_utility(actor, o, resolve) for o in options]
-        top = max(utils)
-        weights = [math.exp((x - top) / tau) for x in utils]
-        total = sum(weights)
-        probs = [w / total for w in weights]
-        if days != 1.0:
-            # An act other than holding happens with its per-day chance compounded.
-            hold = probs[0]
-            act = 1.0 - hold**days
-            rest = 1.0 - hold
-            probs = [1.0 - act] + [p * act / rest if rest > 0 else 0.0 for p in probs[1:]]
+        """Logit choice over the motivated options' utilities; per-day chances compound."""
+        chances = choice_chances(actor, options, resolve, days)
         acc = 0.0
-        pick = len(options) - 1
-        for i, p in enumerate(probs):
+        pick = len(chances) - 1
+        for i, (_, p) in enumerate(chances):
             acc += p
             if u < acc:
                 pick = i
                 break
-        o = options[pick]
-        return Verdict(o, probs[pick], utils[pick], o.cost)
+        terms, p = chances[pick]
+        o = terms.option
+        return Verdict(o, p, terms.utility, o.cost)
+
+    def explain(
+        self, actor: StateActor, options: list[OptionSpec], resolve: float
+    ) -> dict[str, Any]:
+        """The case, what the standing rung answers, and each open option's terms and daily chance.
+
+        ``chance_per_day`` is the chance the model would choose the option on
+        a one-day step; an option that answers nothing (``weighed`` false)
+        has none.
+        """
+        chances = {t.option.id: p for t, p in choice_chances(actor, options, resolve, 1.0)}
+        rows = []
+        for o in options:
+            t = option_terms(actor, o, resolve)
+            rows.append(
+                {
+                    "id": o.id,
+                    "label": o.label,
+                    "kind": o.kind,
+                    "to_rung": target_rung(o, actor.rung),
+                    "gain": round(t.gain, 3),
+                    "forgone": round(t.forgone, 3),
+                    "cost": round(t.cost, 3),
+                    "risk": round(t.risk, 3),
+                    "utility": round(t.utility, 3),
+                    "weighed": t.motivated,
+                    "chance_per_day": round(chances.get(o.id, 0.0), 6),
+                }
+            )
+        return {
+            "model": self.name,
+            "case": round(actor.case, 3),
+            "pressure": round(actor.pressure, 3),
+            "salience": round(actor.salience, 3),
+            "commitment": round(actor.commitment, 3),
+            "standing_threshold": actor.ladder.rung(actor.rung).climb_threshold,
+            "excess_case": round(excess_case(actor), 3),
+            "resolve": round(resolve, 3),
+            "temperature": actor.params.temperature,
+            "options": rows,
+        }
 
 
 class PressureThreshold:
@@ -143,6 +264,8 @@ class PressureThreshold:
     name = "pressure"
     gated = False  # the earlier model had no gates: any rung can follow its neighbour
     relieves = False  # nor did a move answer its pressure
+    reads = frozenset({"climb_rate", "descend_rate", "steepness", "credibility_weight"})
+    weighs_options = False  # a climb takes the first option of the rung, whatever it costs
 
     def choose(
         self,
@@ -169,6 +292,25 @@ class PressureThreshold:
                 return Verdict(down[0], move.descend, 0.0, t)
         return Verdict(hold, 1.0 - move.climb - move.descend, 0.0, 0.0)
 
+    def explain(
+        self, actor: StateActor, options: list[OptionSpec], resolve: float
+    ) -> dict[str, Any]:
+        """Pressure against the next rung's threshold and the daily chances of a move."""
+        ladder = actor.ladder
+        move = ladder.move_chances(
+            actor.rung, actor.case, actor.params, actor.spec.risk_tolerance, 1
+        )
+        return {
+            "model": self.name,
+            "case": round(actor.case, 3),
+            "pressure": round(actor.pressure, 3),
+            "next_threshold": (
+                ladder.rung(actor.rung + 1).climb_threshold if actor.rung < ladder.top else None
+            ),
+            "climb_chance_per_day": round(move.climb, 6),
+            "descend_chance_per_day": round(move.descend, 6),
+        }
+
 
 def decision_model(name: DecisionModelName) -> DecisionModel:
     """The decision model a scenario names (the registry: a ``match`` on the name)."""
@@ -184,9 +326,12 @@ def decision_model(name: DecisionModelName) -> DecisionModel:
 __all__ = [
     "CostBenefit",
     "DecisionModel",
+    "OptionTerms",
     "PressureThreshold",
     "Verdict",
+    "choice_chances",
     "decision_model",
+    "option_terms",
     "option_utility",
     "target_rung",
 ]

@@ -68,6 +68,40 @@ def target_rung(option: OptionSpec, rung: int) -> int:
     return rung
 
 
+def closed_by(
+    option: OptionSpec,
+    rung: int,
+    start_rung: int,
+    top: int,
+    salient: Collection[str],
+    days_since: Mapping[str, float] | None = None,
+) -> tuple[str, float] | None:
+    """The gate that closes ``option`` now, or ``None`` when it is open.
+
+    Returns:
+        ``(gate, value)``: ``cooldown`` (days since it was last taken),
+        ``start`` (a stand-down at the starting rung), ``top`` (its rung is
+        above the ladder), ``min_rung`` (the rung it needs), ``requires``
+        (none of its precedents is salient) or ``skip`` (a rung more than one
+        above, and none of its ``skip_on`` precedents is salient).
+    """
+    if days_since and option.cooldown_days:
+        since = days_since.get(option.id, 1e9)
+        if since < option.cooldown_days:
+            return ("cooldown", since)
+    if option.descend:
+        return None if rung > start_rung else ("start", float(start_rung))
+    if option.rung is not None and option.rung > top:
+        return ("top", float(top))
+    if option.min_rung is not None and rung < option.min_rung:
+        return ("min_rung", float(option.min_rung))
+    if option.requires_any and not any(k in salient for k in option.requires_any):
+        return ("requires", 0.0)
+    if option.rung is not None and option.rung > rung + 1:
+        return None if any(k in salient for k in option.skip_on) else ("skip", 0.0)
+    return None
+
+
 def is_available(
     option: OptionSpec,
     rung: int,
@@ -80,23 +114,30 @@ def is_available(
 
     ``days_since`` maps an option id to the days since the actor last took it.
     """
-    if (
-        days_since
-        and option.cooldown_days
-        and days_since.get(option.id, 1e9) < option.cooldown_days
-    ):
-        return False
-    if option.descend:
-        return rung > start_rung
-    if option.rung is not None and option.rung > top:
-        return False
-    if option.min_rung is not None and rung < option.min_rung:
-        return False
-    if option.requires_any and not any(k in salient for k in option.requires_any):
-        return False
-    if option.rung is not None and option.rung > rung + 1:
-        return any(k in salient for k in option.skip_on)
-    return True
+    return closed_by(option, rung, start_rung, top, salient, days_since) is None
+
+
+def describe_gate(option: OptionSpec, gate: tuple[str, float]) -> str:
+    """A closed option's gate in words, for a briefing."""
+    kind, value = gate
+    match kind:
+        case "cooldown":
+            return f"taken {value:g} days ago; not again within {option.cooldown_days:g} days"
+        case "start":
+            return "you stand on your starting rung"
+        case "top":
+            return f"its rung is above your ladder's top ({value:g})"
+        case "min_rung":
+            return f"needs you at rung {value:g} or higher first"
+        case "requires":
+            return "needs one of these precedents salient: " + ", ".join(option.requires_any)
+        case _:
+            if not option.skip_on:
+                return f"climbs to rung {option.rung}, more than one above yours (no precedent lets it skip a rung)"
+            return (
+                f"climbs to rung {option.rung}, more than one above yours: a skip needs one of "
+                "these precedents salient: " + ", ".join(option.skip_on)
+            )
 
 
 def available(

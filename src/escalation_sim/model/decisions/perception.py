@@ -16,7 +16,9 @@ that arrive ``lag_days`` later:
   each munition family, depth band and target class, and any strike on a
   strategic asset are *precedents* (:class:`Trigger`), salient apart from
   volume; a scenario lists the suppliers whose strikes set none (the war as
-  usual before the start).
+  usual before the start). A precedent whose weight (``trigger_weight`` x
+  the supplier's weight) is zero is seen but not salient: it adds nothing to
+  the case and opens no option gated on it.
 - Every actor perceives the harm to the city (noisy) and the other side's
   acts (its choices, a step late at the earliest).
 
@@ -295,7 +297,8 @@ class Perception:
                 continue
             self.seen[key] = 1
             weight = self.spec.trigger_weight.get(key[0], 0.0) * scale  # type: ignore[call-overload]
-            obs.triggers.append(Trigger(key[0], label, weight))
+            if weight > 0:  # a precedent that weighs nothing is not salient: it opens no gate
+                obs.triggers.append(Trigger(key[0], label, weight))
 
     def observe_act(
         self,
@@ -332,7 +335,8 @@ class Perception:
             obs.acts.append(act)
             for kind in kinds:
                 weight = self.spec.trigger_weight.get(kind, 0.0)  # type: ignore[call-overload]
-                obs.triggers.append(Trigger(kind, f"{actor}: {option.label}", weight))
+                if weight > 0:
+                    obs.triggers.append(Trigger(kind, f"{actor}: {option.label}", weight))
 
     # ------------------------------------------------------------------ output
     def deliver(self, step: int) -> dict[str, Observation]:
