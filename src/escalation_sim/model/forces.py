@@ -415,7 +415,7 @@ class ForceLayer:
     def _sync(self) -> None:
         """Bring cells, fire cells, zones and air-defence cover up to date with the positions."""
         if self._any_moved:
-            units = np.flatnonzero(self._moved)
+            units = self._moved.nonzero()[0]
             self._moved[:] = False
             self._any_moved = False
             x, d = self.x[units], self.depth[units]
@@ -437,7 +437,7 @@ class ForceLayer:
         """Bring firing units' targets in reach (occupied Ukrainian cells, the city) up to date."""
         if not self._any_reach_moved:
             return
-        k = np.flatnonzero(self._reach_moved)
+        k = self._reach_moved.nonzero()[0]
         self._reach_moved[:] = False
         self._any_reach_moved = False
         # One distance pass per moved unit: to every occupied cell's centre, and to the city.
@@ -505,10 +505,11 @@ class ForceLayer:
     def mean_depth(self, side: int) -> np.ndarray:
         """Per target class, the mean depth (km into Russia) of the side's live units (nan: none)."""
         live = self.alive & (self.side == side)
-        total = np.bincount(self.cls[live], weights=self.depth[live], minlength=len(self.class_ids))
-        count = np.bincount(self.cls[live], minlength=len(self.class_ids))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        cls = self.cls[live]
+        total = np.bincount(cls, weights=self.depth[live], minlength=len(self.class_ids))
+        count = np.bincount(cls, minlength=len(self.class_ids))
+        # No division by zero to silence: empty classes divide by one and are masked.
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
     # ------------------------------------------------------------------ coverage
     def _coverage(self, units: np.ndarray, pairs, p: np.ndarray) -> np.ndarray:
@@ -605,7 +606,7 @@ class ForceLayer:
         w_fire, s_fire = self.rf_weapon[firing], self.rf_salvoes[firing]
         granted = ration(w_fire, s_fire, stock)
         if not granted.all():
-            firing[np.flatnonzero(firing)[~granted]] = False
+            firing[firing.nonzero()[0][~granted]] = False
             at_city &= firing
             at_front &= firing
             w_fire, s_fire = w_fire[granted], s_fire[granted]
@@ -618,7 +619,7 @@ class ForceLayer:
 
         # Fire on Ukrainian positions goes to a random occupied cell in reach (below); the air
         # cover of those cells and of the city is read once, before any interceptor is spent.
-        shooters = np.flatnonzero(at_front)
+        shooters = at_front.nonzero()[0]
         pick = self._rf_cand_ptr[shooters] + (u[3][shooters] * n_cand[shooters]).astype(np.int64)
         cells = self._rf_cand_cells[pick]
         cover = self.ua_ad.cover_at(
@@ -653,7 +654,7 @@ class ForceLayer:
         losses = self.apply_damage(targets, damage, step)
 
         # Carriers at their release points under Ukrainian long-range air defence.
-        downed = self._carriers_downed(np.flatnonzero(firing & self.rf_air), u[7])
+        downed = self._carriers_downed((firing & self.rf_air).nonzero()[0], u[7])
         if downed:
             kk = np.array(downed, dtype=np.int64)
             self.carriers_downed_now += len(kk)
@@ -748,7 +749,7 @@ class ForceLayer:
         seen = (live | wreck_seen) & ~self.fixed & ~self.believed_destroyed
         known = self._ru_fixed & (self.alive | wreck)
         fixed = known & ~self.believed_destroyed & (u[2] < fixed_attempt_prob)
-        candidates = np.flatnonzero(seen | fixed)
+        candidates = (seen | fixed).nonzero()[0]
         preparing = self._can_fire & seen & self.alive & ~fired_now & (u[1] < preparation_prob)
         sigma = np.where(fired_now, kc.radar_error_km, kc.isr_error_km)
         self.track_error_km = np.where(self.fixed, 0.0, sigma * np.hypot(z[0], z[1]))
@@ -768,7 +769,7 @@ class ForceLayer:
         self.alive[dead] = False
         self.status[dead] = LOST
         self.strength[dead] = 0.0
-        newly = np.flatnonzero(dead)
+        newly = dead.nonzero()[0]
         self.destroyed_now[newly] = True
         return newly
 
@@ -841,7 +842,7 @@ class ForceLayer:
         border. Draws one variate per unit per step. Returns the units moved.
         """
         angle = rng.random(self.n) * 2.0 * np.pi
-        movers = np.flatnonzero((self.leave_h < 24.0 * self.step_days) & self.alive & self._hops)
+        movers = ((self.leave_h < 24.0 * self.step_days) & self.alive & self._hops).nonzero()[0]
         self.leave_h[:] = np.inf
         if len(movers) == 0:
             return movers
@@ -872,9 +873,9 @@ class ForceLayer:
         threat = threat_depth[self.home_zone]
         goal = np.minimum(np.where(threat > 0, threat + pb.margin_km, 0.0), self.pullback_cap)
         day_p = 1.0 - (1.0 - pb.response_prob) ** self.step_days
-        movers = np.flatnonzero(
+        movers = (
             self.alive & self._ru_pulls_back & (goal > self.depth + 1.0) & (u < day_p)
-        )
+        ).nonzero()[0]
         if len(movers):
             self.move_to(movers, self.x[movers], goal[movers])
             self.pulled_back_now += len(movers)
@@ -889,7 +890,7 @@ class ForceLayer:
         self.strength[alive] = np.minimum(
             1.0, self.strength[alive] + repair_per_day * self.step_days
         )
-        self.reserves.send(step, np.flatnonzero(self.destroyed_now))
+        self.reserves.send(step, self.destroyed_now.nonzero()[0])
         self.destroyed_now[:] = False
         back = self.reserves.arriving(step)
         if len(back):
