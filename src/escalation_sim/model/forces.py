@@ -255,6 +255,7 @@ class ForceLayer:
         self.rf_fd = np.zeros(len(self.rf))
         self._rf_city_in_range = np.zeros(len(self.rf), dtype=bool)
         # Fixed masks the phases combine every step.
+        self._side_mask = {s: self.side == s for s in (SIDE_UKRAINE, SIDE_RUSSIA, SIDE_OTHER)}
         russian = self.side == SIDE_RUSSIA
         self._ru_military = russian & self.military
         self._ru_military_mobile = self._ru_military & ~self.fixed
@@ -504,7 +505,7 @@ class ForceLayer:
 
     def mean_depth(self, side: int) -> np.ndarray:
         """Per target class, the mean depth (km into Russia) of the side's live units (nan: none)."""
-        live = self.alive & (self.side == side)
+        live = self.alive & self._side_mask[side]
         cls = self.cls[live]
         total = np.bincount(cls, weights=self.depth[live], minlength=len(self.class_ids))
         count = np.bincount(cls, minlength=len(self.class_ids))
@@ -906,9 +907,10 @@ class ForceLayer:
 
     def forces_and_reserves(self, side: int) -> int:
         """Units of a side deployed at the start plus the reserves sent so far."""
-        mine = self.side == side
-        deployed = int(((self.status != RESERVE) & mine & ~self.reserves.drawn).sum())
-        return deployed + int((self.reserves.drawn & mine).sum())
+        mine = self._side_mask[side]
+        drawn = self.reserves.drawn
+        deployed = np.count_nonzero((self.status != RESERVE) & mine & ~drawn)
+        return int(deployed) + int(np.count_nonzero(drawn & mine))
 
     def lost(self, side: int) -> int:
         """Units of a side lost so far (destroyed; they never come back)."""
