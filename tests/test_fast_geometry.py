@@ -394,3 +394,22 @@ def test_zone_rasters_kept_per_process_stay_bounded_whatever_the_theaters():
         rasters.append(Theater(sc.theater.model_copy(update={"zones": zones})).raster)
         assert zonegrid._cached.cache_info().currsize <= zonegrid.CACHED_THEATERS
     assert len({id(r) for r in rasters}) == len(rasters), "each theater has its own raster"
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_a_shooters_target_cell_equals_the_pick_from_its_list_of_cells_in_reach(seed):
+    """Read from the reach table's rows, the same cell as from the unit's list of cells."""
+    m = EscalationModel(load_scenario(MAY30), seed=seed, record_events=False)
+    m.run_for(25)
+    f = m.forces
+    rng = np.random.default_rng(seed)
+    ptr, cells = f.rf_cand_ptr, f.rf_cand_cells
+    n = np.diff(ptr)
+    able = np.flatnonzero(n > 0)
+    shooters = rng.choice(able, 200)
+    u = rng.uniform(0, 1, 200)
+    u[:3] = [0.0, np.nextafter(1.0, 0.0), 0.5]  # the first and last cell of a list
+    expected = cells[ptr[shooters] + (u * n[shooters]).astype(np.int64)]
+    np.testing.assert_array_equal(f._target_cells(shooters, u), expected)
+    assert len(np.unique(expected)) > 10
+    assert len(f._target_cells(np.zeros(0, dtype=np.int64), np.zeros(0))) == 0

@@ -274,6 +274,8 @@ class ForceLayer:
         # cells within its reach, one row of booleans per firing unit.
         self._ua_cells = np.flatnonzero(np.diff(self.ua_cell_ptr) > 0)
         self._rf_reach = np.zeros((len(self.rf), len(self._ua_cells)), dtype=bool)
+        self._rf_n_cand = np.zeros(len(self.rf), dtype=np.int64)
+        self._rf_csr: tuple[np.ndarray, np.ndarray] | None = None
         self._rf_points = (
             np.r_[self.th.cell_x[self._ua_cells], self.th.city_xy[0]],
             np.r_[self.th.cell_depth[self._ua_cells], self.th.city_xy[1]],
@@ -447,13 +449,31 @@ class ForceLayer:
         )
         self._rf_reach[k] = reach[:, :-1]
         self._rf_city_in_range[k] = reach[:, -1]
-        # Compressed rows of every firing unit's target cells, unit after unit.
-        _, col = np.nonzero(self._rf_reach)
-        self._rf_cand_cells = self._ua_cells[col]
-        counts = self._rf_reach.sum(axis=1)
-        self._rf_cand_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        self._rf_n_cand = counts
-        self._rf_has_cand = counts > 0
+        self._rf_n_cand[k] = np.count_nonzero(reach[:, :-1], axis=1)
+        self._rf_has_cand = self._rf_n_cand > 0
+        self._rf_csr = None
+
+    def _target_cells(self, shooters: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The occupied cell in reach each shooter fires at: its ``floor(u * n)``-th, in cell order.
+
+        Read from the shooters' rows of the reach table (the first place where the
+        running count of cells in reach passes the pick), so a step costs the
+        shooters' rows, not a rebuild of every firing unit's list.
+        """
+        if len(shooters) == 0:
+            return np.zeros(0, dtype=np.int64)
+        pick = (u * self._rf_n_cand[shooters]).astype(np.int64)
+        rows = self._rf_reach[shooters]
+        return self._ua_cells[(rows.cumsum(axis=1) > pick[:, None]).argmax(axis=1)]
+
+    def _fire_candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every firing unit's occupied cells in reach as compressed rows (for inspection)."""
+        self._sync_reach()
+        if self._rf_csr is None:
+            _, col = np.nonzero(self._rf_reach)
+            ptr = np.concatenate(([0], np.cumsum(self._rf_n_cand))).astype(np.int64)
+            self._rf_csr = (ptr, self._ua_cells[col])
+        return self._rf_csr
 
     @property
     def cell(self) -> np.ndarray:
@@ -488,14 +508,12 @@ class ForceLayer:
     @property
     def rf_cand_ptr(self) -> np.ndarray:
         """Per firing unit, where its occupied Ukrainian cells in reach start in :attr:`rf_cand_cells`."""
-        self._sync_reach()
-        return self._rf_cand_ptr
+        return self._fire_candidates()[0]
 
     @property
     def rf_cand_cells(self) -> np.ndarray:
         """The occupied Ukrainian cells in reach of each firing unit, unit after unit, cells in order."""
-        self._sync_reach()
-        return self._rf_cand_cells
+        return self._fire_candidates()[1]
 
     def move_to(self, units: np.ndarray, x: np.ndarray, depth: np.ndarray) -> None:
         """Put units at new positions (what depends on them follows when next read)."""
@@ -599,7 +617,6 @@ class ForceLayer:
         recent = (step - self.last_struck[units]) * self.step_days <= cb.pullback.memory_days
         tempo = np.where(self._rf_airbase & recent, cb.pullback.airbase_tempo_after_strike, 1.0)
         p = np.minimum(self.rf_prob * self.strength[units] * fire_multiplier * tempo, 1.0)
-        n_cand = self._rf_n_cand
         wants = self.alive[units] & (u[0] < p)
         at_city = wants & self._rf_city_in_range & (u[1] < self.rf_city_share)
         at_front = wants & ~at_city & self._rf_has_cand
@@ -621,8 +638,7 @@ class ForceLayer:
         # Fire on Ukrainian positions goes to a random occupied cell in reach (below); the air
         # cover of those cells and of the city is read once, before any interceptor is spent.
         shooters = at_front.nonzero()[0]
-        pick = self._rf_cand_ptr[shooters] + (u[3][shooters] * n_cand[shooters]).astype(np.int64)
-        cells = self._rf_cand_cells[pick]
+        cells = self._target_cells(shooters, u[3][shooters])
         cover = self.ua_ad.cover_at(
             np.concatenate(([self.th.city_cell], cells)), self.strength, self.alive
         )
