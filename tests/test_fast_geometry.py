@@ -413,3 +413,33 @@ def test_a_shooters_target_cell_equals_the_pick_from_its_list_of_cells_in_reach(
     np.testing.assert_array_equal(f._target_cells(shooters, u), expected)
     assert len(np.unique(expected)) > 10
     assert len(f._target_cells(np.zeros(0, dtype=np.int64), np.zeros(0))) == 0
+
+
+# ---------------------------------------------------------------- planning
+
+
+def test_launchers_in_range_kept_up_to_date_equal_counting_afresh():
+    from escalation_sim.model.engagement import LaunchersInRange
+
+    rng = np.random.default_rng(4)
+    n_units, n_keys = 60, 40
+    # Each launcher in a random set of keys (once per key), as launch pairs are.
+    pair_l, pair_key = [], []
+    for launcher in range(n_units):
+        keys = rng.choice(n_keys, rng.integers(1, 12), replace=False)
+        pair_l += [launcher] * len(keys)
+        pair_key += keys.tolist()
+    order = np.argsort(pair_key, kind="stable")
+    pair_l, pair_key = np.array(pair_l)[order], np.array(pair_key)[order]
+    shots = rng.integers(0, 4, n_units)
+    kept = LaunchersInRange(pair_l, pair_key, n_keys, shots.copy())
+    for _ in range(120):
+        able = np.flatnonzero(kept.shots_left > 0)
+        if len(able) == 0:
+            break
+        kept.spend(int(rng.choice(able)))
+        afresh = np.bincount(
+            pair_key, weights=(kept.shots_left[pair_l] > 0).astype(float), minlength=n_keys
+        )
+        np.testing.assert_array_equal(kept.counts, afresh)
+    assert (kept.counts == 0).sum() > 5, "launchers must have run dry along the way"
