@@ -716,13 +716,18 @@ class ForceLayer:
                 ad.interceptors[by[j]] = max(0.0, ad.interceptors[by[j]] - 1.0)
                 ad.used += 1
                 if ad.interceptors[by[j]] < 1.0 and j + 1 < len(carriers):
-                    # That battery is out of missiles: the carriers still to come face the
-                    # others only.
-                    rest = carriers[j + 1 :]
-                    c, b = ad.carrier_kill_chances(
-                        self.rf_fx[rest], self.rf_fd[rest], self.strength, self.alive
-                    )
-                    chance[j + 1 :], by[j + 1 :] = c.tolist(), b.tolist()
+                    # That battery is out of missiles: the carriers still to come that it
+                    # reached face the others only (the rest face what they faced).
+                    later = np.arange(j + 1, len(carriers))
+                    rest = carriers[later]
+                    hit = ad.reaches(by[j], self.rf_fx[rest], self.rf_fd[rest])
+                    if hit.any():
+                        rows, again = later[hit], rest[hit]
+                        c, b = ad.carrier_kill_chances(
+                            self.rf_fx[again], self.rf_fd[again], self.strength, self.alive
+                        )
+                        for row, cc, bb in zip(rows.tolist(), c.tolist(), b.tolist(), strict=True):
+                            chance[row], by[row] = cc, bb
         return downed
 
     def detect(
