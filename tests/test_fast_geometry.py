@@ -443,3 +443,22 @@ def test_launchers_in_range_kept_up_to_date_equal_counting_afresh():
         )
         np.testing.assert_array_equal(kept.counts, afresh)
     assert (kept.counts == 0).sum() > 5, "launchers must have run dry along the way"
+
+
+def test_air_defence_pairs_updated_for_the_batteries_that_moved_equal_a_fresh_placing():
+    m = EscalationModel(load_scenario(MAY30), seed=2, record_events=False)
+    f = m.forces
+    ad = f.ru_ad
+    rng = np.random.default_rng(9)
+    for _ in range(5):
+        moving = rng.choice(ad.units, 3, replace=False)
+        f.move_to(moving, f.x[moving] + rng.uniform(-15, 15, 3), f.depth[moving] + 10.0)
+        f.russian_air_cover()  # brings the pairs up to date (moved batteries only)
+        full = f.th.cells_within(f.x[ad.units], f.depth[ad.units], ad.range_km)
+        order = np.argsort(full.cell, kind="stable")
+        np.testing.assert_array_equal(ad.pairs.source, full.source[order])
+        np.testing.assert_array_equal(ad.pairs.cell, full.cell[order])
+        np.testing.assert_array_equal(ad.pairs.distance_km, full.distance_km[order])
+        np.testing.assert_array_equal(
+            ad._ptr, np.r_[0, np.cumsum(np.bincount(full.cell, minlength=f.th.n_cells))]
+        )

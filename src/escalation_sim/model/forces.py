@@ -331,6 +331,7 @@ class ForceLayer:
         self.ru_ad = air_defence(SIDE_RUSSIA)
         self._is_ru_ad = np.zeros(self.n, dtype=bool)
         self._is_ru_ad[self.ru_ad.units] = True
+        self._ru_ad_dirty = np.zeros(self.n, dtype=bool)  # Russian batteries moved since placed
         self._zone_bits = np.zeros(self.n, dtype=np.int64)
         self._primary_zone = np.full(self.n, -1, dtype=np.int64)
         self._refresh(np.arange(self.n))
@@ -403,6 +404,7 @@ class ForceLayer:
             self._place_fire(rf_k)
         if self._is_ru_ad[units].any():
             self._ru_ad_moved = True
+            self._ru_ad_dirty[units] = True
 
     def _place_fire(self, k: np.ndarray) -> None:
         """Fire positions of firing units ``k``; their cells and targets in reach go out of date."""
@@ -434,7 +436,9 @@ class ForceLayer:
                 self._fire_cell[self.rf[k]] = self.th.cell_of(self.rf_fx[k], self.rf_fd[k])
         if self._ru_ad_moved:
             self._ru_ad_moved = False
-            self.ru_ad.place(self.x, self.depth)
+            moved = self._ru_ad_dirty[self.ru_ad.units].nonzero()[0]
+            self._ru_ad_dirty[:] = False
+            self.ru_ad.place(self.x, self.depth, moved)
 
     def _sync_reach(self) -> None:
         """Bring firing units' targets in reach (occupied Ukrainian cells, the city) up to date."""
