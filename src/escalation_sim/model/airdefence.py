@@ -188,8 +188,8 @@ class AirDefence:
             * (self.interceptors >= 1.0)
         )
         some = (p > 0).any(axis=1)
-        chance = np.where(some, 1.0 - np.prod(1.0 - p, axis=1), 0.0)
-        return chance, np.where(some, np.argmax(p, axis=1), -1)
+        chance = np.where(some, 1.0 - (1.0 - p).prod(axis=1), 0.0)
+        return chance, np.where(some, p.argmax(axis=1), -1)
 
     def track_positions(self, x: np.ndarray, depth: np.ndarray) -> None:
         """Keep a reference to the force layer's position arrays (for aircraft reach)."""
