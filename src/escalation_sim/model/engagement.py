@@ -207,13 +207,13 @@ def plan_strikes(
     # np.unique's answer (sorted distinct cells, each candidate's place among them) without
     # its overhead: a step has a handful of candidates.
     ucells = np.array(sorted(set(cells.tolist())), dtype=np.int64)
-    local = np.searchsorted(ucells, cells)
+    local = ucells.searchsorted(cells)
     n_local = len(ucells)
     pair_l, pair_o, pair_c = f.launch_pairs(ucells)
     pair_key = pair_c * n_opt + pair_o
-    by_key = np.argsort(pair_key, kind="stable")
+    by_key = pair_key.argsort(kind="stable")
     pair_l, pair_key = pair_l[by_key], pair_key[by_key]
-    key_ptr = np.searchsorted(pair_key, np.arange(n_local * n_opt + 1))
+    key_ptr = pair_key.searchsorted(np.arange(n_local * n_opt + 1))
     shots_left = f.unit_shots * f.alive
 
     launchers = LaunchersInRange(pair_l, pair_key, n_local * n_opt, shots_left)
@@ -231,12 +231,12 @@ def plan_strikes(
     )
     effect = f.opt_effect[:, f.cls[cand]].T  # (C, O)
     ru_cover = f.russian_air_cover_at(cells)
-    p_int = np.outer(ru_cover, f.opt_intercept)
+    p_int = ru_cover[:, None] * f.opt_intercept  # np.outer's products, without its wrapper
     stock_w = stock[w]
     value = effect * (1.0 - p_int) * (stock_w / (stock_w + STOCK_RESERVE))
     feasible = (capacity() > 0) & (effect > 0) & (stock_w >= 1.0) & (fam_left[fam] >= 1.0)
 
-    rows, cols = np.nonzero(feasible)
+    rows, cols = feasible.nonzero()
     target = cand[rows]
     last_seen = f.last_seen_firing[target]
     hours = np.where(last_seen > NEVER, (step - last_seen) * 24.0 * f.step_days, np.inf)

@@ -587,8 +587,8 @@ class ForceLayer:
         """
         starts = self._lp_ptr[cells]
         lens = self._lp_ptr[cells + 1] - starts
-        pos = np.repeat(np.arange(len(cells)), lens)
-        idx = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens) + starts[pos]
+        pos = np.arange(len(cells)).repeat(lens)
+        idx = np.arange(int(lens.sum())) - (lens.cumsum() - lens).repeat(lens) + starts[pos]
         src = self._lp_src[idx]
         keep = self.alive[src]
         return src[keep], self._lp_opt[idx][keep], pos[keep]
