@@ -280,7 +280,6 @@ class ForceLayer:
             np.r_[self.th.cell_x[self._ua_cells], self.th.city_xy[0]],
             np.r_[self.th.cell_depth[self._ua_cells], self.th.city_xy[1]],
         )
-        self._rf_cand_stale = True
         self._fire_cell = self._cell.copy()
         # What depends on a position is brought up to date when it is next read, not at
         # every move: a unit can move twice in a step (pull-back, then relocation), and
@@ -481,7 +480,7 @@ class ForceLayer:
 
     @property
     def cell(self) -> np.ndarray:
-        """Grid cell of each unit's position (read-only view)."""
+        """Grid cell of each unit's position."""
         self._sync()
         return self._cell
 
