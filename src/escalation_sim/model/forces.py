@@ -275,6 +275,9 @@ class ForceLayer:
         self._ua_cells = np.flatnonzero(np.diff(self.ua_cell_ptr) > 0)
         self._rf_reach = np.zeros((len(self.rf), len(self._ua_cells)), dtype=bool)
         self._rf_n_cand = np.zeros(len(self.rf), dtype=np.int64)
+        # Set here too, not only when reach is brought up to date: with no firing unit,
+        # nothing ever marks reach out of date.
+        self._rf_has_cand = np.zeros(len(self.rf), dtype=bool)
         self._rf_csr: tuple[np.ndarray, np.ndarray] | None = None
         self._rf_points = (
             np.r_[self.th.cell_x[self._ua_cells], self.th.city_xy[0]],
@@ -822,7 +825,7 @@ class ForceLayer:
             no, none = np.zeros(0, dtype=bool), np.zeros(0)
             return StrikeOutcome(no, none, no, no, no, none, none, no)
         cb = self.combat
-        cells = self._cell[targets]
+        cells = self.cell[targets]  # the property: brought up to date if a target moved
         p_int = self.w_intercept[weapons] * self.russian_air_cover_at(cells)
         self.ru_ad.engage(cells[p_int > 0], self.alive)
         intercepted = u[0][targets] < p_int
