@@ -86,3 +86,22 @@ def test_a_scenario_without_russian_firing_units_runs():
     ts = m.timeseries()
     assert len(ts) == 6
     assert float(ts["fire_on_city"].sum()) == 0.0
+
+
+def test_sensor_coverage_cache_is_keyed_by_sensor_kind_not_object_identity():
+    """A copy's detection coverage is its own sensors' even if an old cache key meets a new object.
+
+    The cache once used ``id(pairs)``: a copied model keeps the original's entries under
+    the original's ids, and a new object at a freed address could pick up another sensor
+    kind's entry (here simulated by giving the ISR pairs' id the radar entry).
+    """
+    m = EscalationModel(_short(MAY30, 10), seed=5)
+    m.run_for(2)
+    f = pickle.loads(pickle.dumps(m)).forces
+    fresh = EscalationModel(_short(MAY30, 10), seed=5)
+    fresh.run_for(2)
+    want = fresh.forces._coverage("isr", f.isr_idx, f.isr_pairs, f.isr_p).copy()
+    radar = f._coverage("radar", f.radar_idx, f.radar_pairs, f.radar_p)
+    f._coverage_cache[id(f.isr_pairs)] = (f.strength[f.isr_idx] * f.alive[f.isr_idx], radar)
+    got = f._coverage("isr", f.isr_idx, f.isr_pairs, f.isr_p)
+    assert np.array_equal(got, want)
