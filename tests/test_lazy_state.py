@@ -105,3 +105,35 @@ def test_sensor_coverage_cache_is_keyed_by_sensor_kind_not_object_identity():
     f._coverage_cache[id(f.isr_pairs)] = (f.strength[f.isr_idx] * f.alive[f.isr_idx], radar)
     got = f._coverage("isr", f.isr_idx, f.isr_pairs, f.isr_p)
     assert np.array_equal(got, want)
+
+
+def _full_horizon_digest(path: str, seed: int, pickle_at: int | None = None) -> tuple[str, str]:
+    """sha256 of a full-horizon run's time series (CSV) and event log, optionally copied mid-run."""
+    import hashlib
+    import json
+
+    m = EscalationModel(load_scenario(path), seed=seed)
+    if pickle_at is not None:
+        m.run_for(pickle_at)
+        m = pickle.loads(pickle.dumps(m))
+    m.run()
+    ts = m.timeseries().to_csv(index=False).encode()
+    ev = "\n".join(json.dumps(r, sort_keys=True, default=str) for r in m.events.records())
+    return hashlib.sha256(ts).hexdigest(), hashlib.sha256(ev.encode()).hexdigest()
+
+
+@pytest.mark.slow
+def test_full_horizon_runs_agree_straight_pickled_and_in_a_spawned_pool():
+    """The default scenario's 180 days with the event log: one result however it is run.
+
+    ``tools/check_equivalence.py`` does the same for every shipped scenario and
+    several seeds, and compares ensembles with one job and two.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    straight = _full_horizon_digest(str(MAY30), 4)
+    pickled = _full_horizon_digest(str(MAY30), 4, pickle_at=90)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pooled = pool.submit(_full_horizon_digest, str(MAY30), 4).result()
+    assert straight == pickled == pooled
