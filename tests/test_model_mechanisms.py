@@ -982,6 +982,20 @@ class TestPolicyAdaptation:
         assert p.adapt(23.0, 100.0, None, 0, 0.0) is None
         assert p.adapt(24.0, 100.0, None, 0, 0.0) is not None
 
+    def test_a_change_that_removes_and_adds_one_rule_id_replaces_the_rule(self, may30):
+        from escalation_sim.scenario.schema import ScheduledChangeSpec
+
+        posture = next(k for k, v in may30.rules["USA"].postures.items() if v.rules)
+        p = _policy(may30, "USA", posture, **self.BASE)
+        old = p.active_rules()[0]
+        new = old.model_copy(update={"note": "replaced"})
+        change = ScheduledChangeSpec(
+            day=5, supplier="USA", add_rules=[new], remove_rules=[old.id]
+        )
+        p.apply_scheduled(change, 5.0)
+        same_id = [r for r in p.active_rules() if r.id == old.id]
+        assert same_id == [new]
+
     def test_scheduled_change_applies_on_its_day(self):
         sc = load_scenario(US_WIDENING)
         (change,) = sc.schedule

@@ -52,19 +52,26 @@ class PolicyState:
         return self.spec.postures[self.posture].level
 
     def active_rules(self) -> list[RuleSpec]:
-        """Rules in force: the posture's, plus added, minus removed."""
-        rules = [r for r in self.spec.postures[self.posture].rules if r.id not in self.removed]
-        return rules + [r for r in self.added if r.id not in self.removed]
+        """Rules in force: the posture's, plus added, minus removed.
+
+        An added rule replaces the posture's rule of the same id.
+        """
+        added = [r for r in self.added if r.id not in self.removed]
+        replaced = self.removed | {r.id for r in added}
+        rules = [r for r in self.spec.postures[self.posture].rules if r.id not in replaced]
+        return rules + added
 
     def apply_scheduled(self, change: ScheduledChangeSpec, day: float) -> PolicyChange:
         """Apply a scheduled change and describe it."""
         before = self.posture
         if change.posture is not None:
             self.posture = change.posture
+        # Removals first, so that a change which removes a rule id and adds a
+        # rule under the same id replaces the rule instead of losing it.
+        self.removed |= set(change.remove_rules)
         for rule in change.add_rules:
             self.removed.discard(rule.id)
             self.added = [r for r in self.added if r.id != rule.id] + [rule]
-        self.removed |= set(change.remove_rules)
         self.last_change_day = day
         return PolicyChange(
             self.supplier,

@@ -156,10 +156,10 @@ def idle_scheduled_changes(sc: Scenario) -> list[Finding]:
         # Apply it as the model does (PolicyState.apply_scheduled).
         if change.posture is not None:
             posture[sid] = change.posture
+        removed[sid] |= set(change.remove_rules)
         for rule in change.add_rules:
             removed[sid].discard(rule.id)
             added[sid][rule.id] = rule
-        removed[sid] |= set(change.remove_rules)
     return out
 
 
