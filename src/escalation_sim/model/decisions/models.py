@@ -37,7 +37,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from escalation_sim.model.decisions.options import target_rung
+from escalation_sim.model.decisions.options import OptionMenu, target_rung
 from escalation_sim.scenario.schema import DecisionModelName, OptionSpec
 
 if TYPE_CHECKING:
@@ -76,6 +76,23 @@ class DecisionModel(Protocol):
         days: float,
     ) -> Verdict:
         """Choose among ``options`` (non-empty, the hold option first)."""
+        ...
+
+    def choose_open(
+        self,
+        actor: StateActor,
+        menu: OptionMenu,
+        resolve: float,
+        u: float,
+        days: float,
+        now: float,
+    ) -> Verdict | None:
+        """The decision phase's choice; ``None`` when the actor holds.
+
+        What :meth:`choose` chooses with the same draw, over the options the
+        model weighs now (for a gated model those ``menu.open`` gives, for
+        another every option in ``menu.options``).
+        """
         ...
 
     def explain(
@@ -127,21 +144,16 @@ class OptionTerms:
         return self.option.kind == "hold" or self.option.descend or self.gain > 0.0
 
 
-def option_terms(actor: StateActor, option: OptionSpec, resolve: float) -> OptionTerms:
-    """The cost-benefit model's terms of one option for an actor now, from its perceived case.
-
-    Args:
-        actor: The actor (its case, rung, ladder and parameters).
-        option: The option weighed.
-        resolve: The other side's resolve as perceived (mean rungs above its start).
-    """
+def _terms(
+    actor: StateActor, option: OptionSpec, resolve: float, case: float, t_now: float
+) -> OptionTerms:
+    """One option's terms, given the actor's case and its standing rung's threshold."""
     prm = actor.params
     if option.kind == "hold":
         return OptionTerms(option, 0.0, 0.0, 0.0, 0.0)
     if option.descend:
-        t_now = actor.ladder.rung(actor.rung).climb_threshold
         t_below = actor.ladder.rung(actor.rung - 1).climb_threshold
-        still_needed = min(max(0.0, actor.case - t_below), t_now - t_below)
+        still_needed = min(max(0.0, case - t_below), t_now - t_below)
         return OptionTerms(option, prm.upkeep * (t_now - t_below), still_needed, option.cost, 0.0)
     risk = (
         option.risk
@@ -150,12 +162,77 @@ def option_terms(actor: StateActor, option: OptionSpec, resolve: float) -> Optio
         * 2.0
         * (1.0 - actor.spec.risk_tolerance)
     )
-    return OptionTerms(option, min(excess_case(actor), option.answers), 0.0, option.cost, risk)
+    return OptionTerms(option, min(max(0.0, case - t_now), option.answers), 0.0, option.cost, risk)
+
+
+def option_terms(actor: StateActor, option: OptionSpec, resolve: float) -> OptionTerms:
+    """The cost-benefit model's terms of one option for an actor now, from its perceived case.
+
+    Args:
+        actor: The actor (its case, rung, ladder and parameters).
+        option: The option weighed.
+        resolve: The other side's resolve as perceived (mean rungs above its start).
+    """
+    t_now = actor.ladder.rung(actor.rung).climb_threshold
+    return _terms(actor, option, resolve, actor.case, t_now)
 
 
 def option_utility(actor: StateActor, option: OptionSpec, resolve: float) -> float:
     """The cost-benefit model's utility of one option for an actor now."""
     return option_terms(actor, option, resolve).utility
+
+
+def motivated_terms(
+    actor: StateActor, options: list[OptionSpec], resolve: float
+) -> list[OptionTerms]:
+    """The terms of the options the actor has a reason to weigh, in order.
+
+    The same terms as :func:`option_terms`, for the options whose terms are
+    :attr:`OptionTerms.motivated`, with the case read once: an act is
+    motivated only when its ``min(E, answers)`` is positive, that is, when the
+    excess case ``E`` and its ``answers`` both are, so the others are left out
+    before their terms are worked out.
+    """
+    return _motivated(actor, options, resolve, actor.case)
+
+
+def _motivated(
+    actor: StateActor, options: list[OptionSpec], resolve: float, case: float
+) -> list[OptionTerms]:
+    t_now = actor.ladder.rung(actor.rung).climb_threshold
+    excess = max(0.0, case - t_now)
+    return [
+        _terms(actor, o, resolve, case, t_now)
+        for o in options
+        if o.kind == "hold" or o.descend or (excess > 0.0 and o.answers > 0.0)
+    ]
+
+
+def _chances(utils: list[float], tau: float, days: float) -> list[float]:
+    """A logit over ``utils`` (hold's first) with temperature ``tau``, acts compounded over ``days``."""
+    if len(utils) == 1 and utils[0] == 0.0:
+        # Hold alone: exp(0) / exp(0) = 1, and 1 - (1 - 1 ** days) = 1 for any step.
+        return [1.0]
+    top = max(utils)
+    weights = [math.exp((x - top) / tau) for x in utils]
+    total = sum(weights)
+    probs = [w / total for w in weights]
+    if days != 1.0:
+        hold = probs[0]
+        act = 1.0 - hold**days
+        rest = 1.0 - hold
+        probs = [1.0 - act] + [p * act / rest if rest > 0 else 0.0 for p in probs[1:]]
+    return probs
+
+
+def _pick(probs: list[float], u: float) -> int:
+    """The index the uniform draw ``u`` falls on in the cumulative ``probs`` (the last if none)."""
+    acc = 0.0
+    for i, p in enumerate(probs):
+        acc += p
+        if u < acc:
+            return i
+    return len(probs) - 1
 
 
 def choice_chances(
@@ -169,18 +246,8 @@ def choice_chances(
     Options that answer nothing perceived are left out (see
     :attr:`OptionTerms.motivated`).
     """
-    tau = actor.params.temperature
-    terms = [t for t in (option_terms(actor, o, resolve) for o in options) if t.motivated]
-    utils = [t.utility for t in terms]
-    top = max(utils)
-    weights = [math.exp((x - top) / tau) for x in utils]
-    total = sum(weights)
-    probs = [w / total for w in weights]
-    if days != 1.0:
-        hold = probs[0]
-        act = 1.0 - hold**days
-        rest = 1.0 - hold
-        probs = [1.0 - act] + [p * act / rest if rest > 0 else 0.0 for p in probs[1:]]
+    terms = motivated_terms(actor, options, resolve)
+    probs = _chances([t.utility for t in terms], actor.params.temperature, days)
     return list(zip(terms, probs, strict=True))
 
 
@@ -205,16 +272,35 @@ class CostBenefit:
     ) -> Verdict:
         """Logit choice over the motivated options' utilities; per-day chances compound."""
         chances = choice_chances(actor, options, resolve, days)
-        acc = 0.0
-        pick = len(chances) - 1
-        for i, (_, p) in enumerate(chances):
-            acc += p
-            if u < acc:
-                pick = i
-                break
-        terms, p = chances[pick]
+        terms, p = chances[_pick([p for _, p in chances], u)]
         o = terms.option
         return Verdict(o, p, terms.utility, o.cost)
+
+    def choose_open(
+        self,
+        actor: StateActor,
+        menu: OptionMenu,
+        resolve: float,
+        u: float,
+        days: float,
+        now: float,
+    ) -> Verdict | None:
+        """:meth:`choose` over the options open now (``menu``); ``None`` when the actor holds.
+
+        While the actor perceives no excess case no act is motivated, so only
+        hold and the stand-down are looked up in the menu.
+        """
+        case = actor.case
+        excess = max(0.0, case - actor.ladder.rung(actor.rung).climb_threshold)
+        opts = menu.open(actor.rung, actor.salient_kinds, actor.last_taken, now, excess > 0.0)
+        terms = _motivated(actor, opts, resolve, case)
+        utils = [t.utility for t in terms]
+        probs = _chances(utils, actor.params.temperature, days)
+        i = _pick(probs, u)
+        o = terms[i].option
+        if o.kind == "hold":
+            return None
+        return Verdict(o, probs[i], utils[i], o.cost)
 
     def explain(
         self, actor: StateActor, options: list[OptionSpec], resolve: float
@@ -292,6 +378,19 @@ class PressureThreshold:
                 return Verdict(down[0], move.descend, 0.0, t)
         return Verdict(hold, 1.0 - move.climb - move.descend, 0.0, 0.0)
 
+    def choose_open(
+        self,
+        actor: StateActor,
+        menu: OptionMenu,
+        resolve: float,
+        u: float,
+        days: float,
+        now: float,
+    ) -> Verdict | None:
+        """:meth:`choose` over every option (the model has no gates); ``None`` when it holds."""
+        verdict = self.choose(actor, menu.options, resolve, u, days)
+        return None if verdict.option.kind == "hold" else verdict
+
     def explain(
         self, actor: StateActor, options: list[OptionSpec], resolve: float
     ) -> dict[str, Any]:
@@ -331,6 +430,7 @@ __all__ = [
     "Verdict",
     "choice_chances",
     "decision_model",
+    "motivated_terms",
     "option_terms",
     "option_utility",
     "target_rung",

@@ -12,7 +12,7 @@ its standing policy, and the model explains departures from it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from escalation_sim.scenario.schema import OptionSpec
@@ -150,6 +150,123 @@ def available(
 ) -> list[OptionSpec]:
     """The options open now, in catalogue order."""
     return [o for o in options if is_available(o, rung, start_rung, top, salient, days_since)]
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """An option open at one rung as far as the rung decides, with the gates still to check.
+
+    Attributes:
+        option: The option.
+        act: True for an act (neither hold nor the stand-down): weighed only
+            while it answers some perceived case.
+        answers: The case it answers (an act with ``answers`` 0 is never weighed).
+        cooldown_days: Its cool-down (0: none).
+        requires_any: Precedents of which one must be salient (empty: no such gate).
+        skip_on: When it climbs more than one rung from here, the precedents of
+            which one must be salient to skip (``None``: no skip from this rung).
+    """
+
+    option: OptionSpec
+    act: bool
+    answers: float
+    cooldown_days: float
+    requires_any: tuple[str, ...]
+    skip_on: tuple[str, ...] | None
+
+
+def _entry_at(option: OptionSpec, rung: int, start_rung: int, top: int) -> MenuEntry | None:
+    """``option``'s entry at ``rung``, or ``None`` when the rung alone closes it (as :func:`closed_by`)."""
+    act = option.kind != "hold" and not option.descend
+    base = (option, act, option.answers, option.cooldown_days)
+    if option.descend:  # the stand-down is gated by the cool-down and the starting rung only
+        return MenuEntry(*base, (), None) if rung > start_rung else None
+    if option.rung is not None and option.rung > top:
+        return None
+    if option.min_rung is not None and rung < option.min_rung:
+        return None
+    skip = None
+    if option.rung is not None and option.rung > rung + 1:
+        if not option.skip_on:
+            return None
+        skip = tuple(option.skip_on)
+    return MenuEntry(*base, tuple(option.requires_any), skip)
+
+
+class OptionMenu:
+    """An actor's options tabled by rung once per model: the gates the rung decides, applied once.
+
+    Of :func:`closed_by`'s gates, the rung alone decides the starting rung
+    (stand-down), the ladder's top, ``min_rung`` and whether a skip is needed;
+    those are applied here, once for every rung of the ladder. What changes
+    from step to step (cool-downs, salient precedents) is checked by
+    :meth:`open` for the options left. ``open`` gives what :func:`available`
+    gives, in the same (catalogue) order.
+
+    Args:
+        options: The actor's options, hold first.
+        start_rung: The actor's starting rung.
+        top: Its ladder's top rung.
+    """
+
+    def __init__(self, options: list[OptionSpec], start_rung: int, top: int) -> None:
+        self.options = options
+        self.start_rung = start_rung
+        self.top = top
+        #: Per rung, the entries of the options the rung leaves open, in catalogue order.
+        self.at: list[tuple[MenuEntry, ...]] = [
+            tuple(e for o in options if (e := _entry_at(o, rung, start_rung, top)) is not None)
+            for rung in range(top + 1)
+        ]
+
+    def entries(self, rung: int) -> tuple[MenuEntry, ...]:
+        """The entries the rung leaves open (a rung off the ladder: none tabled, worked out)."""
+        if 0 <= rung <= self.top:
+            return self.at[rung]
+        return tuple(
+            e
+            for o in self.options
+            if (e := _entry_at(o, rung, self.start_rung, self.top)) is not None
+        )
+
+    def open(
+        self,
+        rung: int,
+        salient: Callable[[], Collection[str]],
+        last_taken: Mapping[str, float],
+        now: float,
+        acts: bool = True,
+    ) -> list[OptionSpec]:
+        """The options open now, in catalogue order (what :func:`available` gives).
+
+        Args:
+            rung: The actor's rung.
+            salient: Gives the kinds of precedent salient now (called at most
+                once, and only when an open option is gated on them).
+            last_taken: Day each option was last taken.
+            now: Today (days), for the cool-downs.
+            acts: ``False`` leaves out every act (keeping hold and the
+                stand-down): for a caller that weighs no act now.
+        """
+        out: list[OptionSpec] = []
+        kinds: Collection[str] | None = None
+        for e in self.entries(rung):
+            if e.act and not acts:
+                continue
+            o = e.option
+            if e.cooldown_days and last_taken:
+                d = last_taken.get(o.id)
+                if (1e9 if d is None else now - d) < e.cooldown_days:
+                    continue
+            if e.requires_any or e.skip_on:
+                if kinds is None:
+                    kinds = salient()
+                if e.requires_any and not any(k in kinds for k in e.requires_any):
+                    continue
+                if e.skip_on and not any(k in kinds for k in e.skip_on):
+                    continue
+            out.append(o)
+        return out
 
 
 def as_choice(option: OptionSpec, rung: int) -> Choice:
