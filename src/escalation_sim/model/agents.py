@@ -224,10 +224,11 @@ class StateActor(mesa.Agent):
                 flow.smoothed += smooth * (rate - flow.smoothed)
                 flow.days += days
                 learn = learn_rate
-                if flow.usual:
-                    learn = max(learn, days / flow.days)
+                if flow.usual and days / flow.days > learn:
+                    learn = days / flow.days  # max(learn, days / flow.days)
                 flow.expected += learn * (flow.smoothed - flow.expected)
-                surprise = max(0.0, flow.smoothed - flow.expected)
+                # The surprise is max(0, smoothed - expected); only a positive one adds pressure.
+                surprise = flow.smoothed - flow.expected
             if surprise > 0:
                 scaled = surprise * days
                 for cause, share in flow.causes.items():
@@ -235,7 +236,10 @@ class StateActor(mesa.Agent):
                     if amount <= 0.0:
                         continue
                     pressure += amount
-                    contributions[cause] = contributions.get(cause, 0.0) + amount
+                    if cause in contributions:
+                        contributions[cause] += amount
+                    else:  # 0.0 + amount is amount
+                        contributions[cause] = amount
         self.pressure = pressure
         for t in obs.triggers:
             self.salient.append(_Salient(t.kind, t.label, t.weight))

@@ -144,25 +144,50 @@ class OptionTerms:
         return self.option.kind == "hold" or self.option.descend or self.gain > 0.0
 
 
-def _terms(
-    actor: StateActor, option: OptionSpec, resolve: float, case: float, t_now: float
-) -> OptionTerms:
-    """One option's terms, given the actor's case and its standing rung's threshold."""
+def _weigh(
+    actor: StateActor,
+    options: list[OptionSpec],
+    resolve: float,
+    case: float,
+    every: bool = False,
+) -> list[tuple[OptionSpec, float, float, float, float]]:
+    """``(option, gain, forgone, cost, risk)`` of the options weighed, in order.
+
+    With ``every`` false only the motivated options are weighed: hold, the
+    stand-down, and an act while both the excess case ``E`` and its
+    ``answers`` are positive (its gain ``min(E, answers)`` is positive only
+    then), so the others are left out before their terms are worked out.
+
+    Args:
+        actor: The actor (its rung, ladder and parameters).
+        options: The options, hold first.
+        resolve: The other side's resolve as perceived.
+        case: The actor's case now (read once by the caller).
+        every: Give the terms of every option, motivated or not.
+    """
     prm = actor.params
-    if option.kind == "hold":
-        return OptionTerms(option, 0.0, 0.0, 0.0, 0.0)
-    if option.descend:
-        t_below = actor.ladder.rung(actor.rung - 1).climb_threshold
-        still_needed = min(max(0.0, case - t_below), t_now - t_below)
-        return OptionTerms(option, prm.upkeep * (t_now - t_below), still_needed, option.cost, 0.0)
-    risk = (
-        option.risk
-        * prm.deterrence_weight
-        * (1.0 + max(0.0, resolve))
-        * 2.0
-        * (1.0 - actor.spec.risk_tolerance)
-    )
-    return OptionTerms(option, min(max(0.0, case - t_now), option.answers), 0.0, option.cost, risk)
+    rungs = actor.ladder.rungs
+    t_now = rungs[actor.rung].climb_threshold
+    excess = case - t_now
+    if not excess > 0.0:
+        excess = 0.0  # max(0.0, case - T_now)
+    # An act's risk: risk x deterrence_weight x (1 + resolve) x 2 (1 - risk_tolerance),
+    # multiplied left to right as written.
+    weight, rise = prm.deterrence_weight, 1.0 + max(0.0, resolve)
+    tolerance = 1.0 - actor.spec.risk_tolerance
+    out: list[tuple[OptionSpec, float, float, float, float]] = []
+    for o in options:
+        if o.kind == "hold":
+            out.append((o, 0.0, 0.0, 0.0, 0.0))
+        elif o.descend:
+            t_below = rungs[actor.rung - 1].climb_threshold
+            still_needed = min(max(0.0, case - t_below), t_now - t_below)
+            out.append((o, prm.upkeep * (t_now - t_below), still_needed, o.cost, 0.0))
+        elif every or (excess > 0.0 and o.answers > 0.0):
+            answers = o.answers
+            gain = answers if answers < excess else excess  # min(E, answers)
+            out.append((o, gain, 0.0, o.cost, o.risk * weight * rise * 2.0 * tolerance))
+    return out
 
 
 def option_terms(actor: StateActor, option: OptionSpec, resolve: float) -> OptionTerms:
@@ -173,8 +198,7 @@ def option_terms(actor: StateActor, option: OptionSpec, resolve: float) -> Optio
         option: The option weighed.
         resolve: The other side's resolve as perceived (mean rungs above its start).
     """
-    t_now = actor.ladder.rung(actor.rung).climb_threshold
-    return _terms(actor, option, resolve, actor.case, t_now)
+    return OptionTerms(*_weigh(actor, [option], resolve, actor.case, every=True)[0])
 
 
 def option_utility(actor: StateActor, option: OptionSpec, resolve: float) -> float:
@@ -188,24 +212,9 @@ def motivated_terms(
     """The terms of the options the actor has a reason to weigh, in order.
 
     The same terms as :func:`option_terms`, for the options whose terms are
-    :attr:`OptionTerms.motivated`, with the case read once: an act is
-    motivated only when its ``min(E, answers)`` is positive, that is, when the
-    excess case ``E`` and its ``answers`` both are, so the others are left out
-    before their terms are worked out.
+    :attr:`OptionTerms.motivated`, with the case read once.
     """
-    return _motivated(actor, options, resolve, actor.case)
-
-
-def _motivated(
-    actor: StateActor, options: list[OptionSpec], resolve: float, case: float
-) -> list[OptionTerms]:
-    t_now = actor.ladder.rung(actor.rung).climb_threshold
-    excess = max(0.0, case - t_now)
-    return [
-        _terms(actor, o, resolve, case, t_now)
-        for o in options
-        if o.kind == "hold" or o.descend or (excess > 0.0 and o.answers > 0.0)
-    ]
+    return [OptionTerms(*row) for row in _weigh(actor, options, resolve, actor.case)]
 
 
 def _chances(utils: list[float], tau: float, days: float) -> list[float]:
@@ -291,13 +300,16 @@ class CostBenefit:
         hold and the stand-down are looked up in the menu.
         """
         case = actor.case
-        excess = max(0.0, case - actor.ladder.rung(actor.rung).climb_threshold)
-        opts = menu.open(actor.rung, actor.salient_kinds, actor.last_taken, now, excess > 0.0)
-        terms = _motivated(actor, opts, resolve, case)
-        utils = [t.utility for t in terms]
+        rung = actor.rung
+        acts = case - actor.ladder.rungs[rung].climb_threshold > 0.0  # some excess case
+        opts = menu.open(rung, actor.salient_kinds, actor.last_taken, now, acts)
+        rows = _weigh(actor, opts, resolve, case)
+        if len(rows) == 1 and rows[0][0].kind == "hold":
+            return None  # hold alone is weighed: whatever the draw, it is chosen
+        utils = [gain - forgone - cost - risk for _, gain, forgone, cost, risk in rows]
         probs = _chances(utils, actor.params.temperature, days)
         i = _pick(probs, u)
-        o = terms[i].option
+        o = rows[i][0]
         if o.kind == "hold":
             return None
         return Verdict(o, probs[i], utils[i], o.cost)

@@ -165,14 +165,17 @@ class MenuEntry:
         requires_any: Precedents of which one must be salient (empty: no such gate).
         skip_on: When it climbs more than one rung from here, the precedents of
             which one must be salient to skip (``None``: no skip from this rung).
+
+    The precedent gates are sets for their membership test only (whether any
+    of them is salient); nothing iterates them.
     """
 
     option: OptionSpec
     act: bool
     answers: float
     cooldown_days: float
-    requires_any: tuple[str, ...]
-    skip_on: tuple[str, ...] | None
+    requires_any: frozenset[str]
+    skip_on: frozenset[str] | None
 
 
 def _entry_at(option: OptionSpec, rung: int, start_rung: int, top: int) -> MenuEntry | None:
@@ -180,7 +183,7 @@ def _entry_at(option: OptionSpec, rung: int, start_rung: int, top: int) -> MenuE
     act = option.kind != "hold" and not option.descend
     base = (option, act, option.answers, option.cooldown_days)
     if option.descend:  # the stand-down is gated by the cool-down and the starting rung only
-        return MenuEntry(*base, (), None) if rung > start_rung else None
+        return MenuEntry(*base, frozenset(), None) if rung > start_rung else None
     if option.rung is not None and option.rung > top:
         return None
     if option.min_rung is not None and rung < option.min_rung:
@@ -189,8 +192,8 @@ def _entry_at(option: OptionSpec, rung: int, start_rung: int, top: int) -> MenuE
     if option.rung is not None and option.rung > rung + 1:
         if not option.skip_on:
             return None
-        skip = tuple(option.skip_on)
-    return MenuEntry(*base, tuple(option.requires_any), skip)
+        skip = frozenset(option.skip_on)
+    return MenuEntry(*base, frozenset(option.requires_any), skip)
 
 
 class OptionMenu:
@@ -255,15 +258,15 @@ class OptionMenu:
                 continue
             o = e.option
             if e.cooldown_days and last_taken:
-                d = last_taken.get(o.id)
-                if (1e9 if d is None else now - d) < e.cooldown_days:
+                since = now - last_taken[o.id] if o.id in last_taken else 1e9
+                if since < e.cooldown_days:
                     continue
             if e.requires_any or e.skip_on:
                 if kinds is None:
                     kinds = salient()
-                if e.requires_any and not any(k in kinds for k in e.requires_any):
+                if e.requires_any and e.requires_any.isdisjoint(kinds):
                     continue
-                if e.skip_on and not any(k in kinds for k in e.skip_on):
+                if e.skip_on and e.skip_on.isdisjoint(kinds):
                     continue
             out.append(o)
         return out

@@ -342,4 +342,4 @@ class Perception:
     def deliver(self, step: int) -> dict[str, Observation]:
         """The observations arriving at ``step`` (every actor has one, possibly empty)."""
         arrived = self._pending.pop(step, {})
-        return {aid: arrived.get(aid, Observation()) for aid in self.actor_ids}
+        return {aid: arrived[aid] if aid in arrived else Observation() for aid in self.actor_ids}
