@@ -116,7 +116,9 @@ class StateActor(mesa.Agent):
         self.score_now = 0
         self.kahn_now = 0
         self.option_now = ""
-        self._rate_cache: dict[tuple[float, float, float], tuple[float, float]] = {}
+        #: The step length and perception times the smoothing and learning rates are for.
+        self._rates_key: tuple[float, float, float] | None = None
+        self._rates_now = (0.0, 0.0)
         #: The scenario's perception parameters (read by every step's decay and absorb).
         self._perception = model.spec.decisions.perception
 
@@ -211,7 +213,10 @@ class StateActor(mesa.Agent):
             flow.causes = {k: v / total for k, v in obs.causes[channel].items()} if total else {}
         habituates = p.habituation_days is not None
         if habituates:
-            smooth, learn_rate = self._rates(days, p.smoothing_days, p.habituation_days)
+            key = (days, p.smoothing_days, p.habituation_days)
+            if key != self._rates_key:  # the same every step of a run: worked out once
+                self._rates_key, self._rates_now = key, self._rates(*key)
+            smooth, learn_rate = self._rates_now
         seen = obs.flows
         # What add_pressure does, inline: the same additions in the same order.
         pressure = self.pressure
@@ -253,20 +258,10 @@ class StateActor(mesa.Agent):
                 self.seen_acts.append((day, act))
                 self.add_pressure(p.act_weight * act.score / n_other, f"{act.actor}: {act.label}")
 
-    def _rates(self, days: float, smoothing_days: float, habituation_days: float) -> tuple[float, float]:
-        """Per step of ``days``: the smoothing weight and the habituation learning rate.
-
-        The same two exponentials every step of a run, so worked out once per
-        step length (the same expressions, so the same floats).
-        """
-        key = (days, smoothing_days, habituation_days)
-        rates = self._rate_cache.get(key)
-        if rates is None:
-            rates = self._rate_cache[key] = (
-                1.0 - math.exp(-days / smoothing_days),
-                1.0 - math.exp(-days / habituation_days),
-            )
-        return rates
+    @staticmethod
+    def _rates(days: float, smoothing_days: float, habituation_days: float) -> tuple[float, float]:
+        """Per step of ``days``: the smoothing weight and the habituation learning rate."""
+        return 1.0 - math.exp(-days / smoothing_days), 1.0 - math.exp(-days / habituation_days)
 
     def seen_harm_rate(self, window_days: float) -> float:
         """Harm to the city per day as perceived over the last ``window_days``."""

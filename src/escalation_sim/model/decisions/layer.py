@@ -123,7 +123,7 @@ class DecisionLayer:
         self, step: int, report: StrikeReport, russian_destroyed: int, harm: float
     ) -> None:
         """Hand the step's strikes, Russia's losses and the harm to the city to perception."""
-        weights = {a.actor_id: a.params.harm_weight for a in self.model.actors}
+        weights = {a.actor_id: a.params.harm_weight for a, _ in self._absorbing}
         self.perception.observe_step(
             step, report, russian_destroyed, harm, self.cause_label, weights
         )
@@ -168,7 +168,8 @@ class DecisionLayer:
             amount = actor.params.adversary_rung_weight * above * days
             if amount > 0.0:
                 actor.add_pressure(amount, "adversary's escalation")
-            actor.update_commitment(days)
+            if actor.stakes > 1e-3 and actor.last_provocation > 0:  # else it changes nothing
+                actor.update_commitment(days)
             if legacy:
                 actor.update_credibility(
                     actor.ladder.rung(actor.rung).signal, actor.last_provocation, days

@@ -173,7 +173,7 @@ def _weigh(
         excess = 0.0  # max(0.0, case - T_now)
     # An act's risk: risk x deterrence_weight x (1 + resolve) x 2 (1 - risk_tolerance),
     # multiplied left to right as written.
-    weight, rise = prm.deterrence_weight, 1.0 + max(0.0, resolve)
+    weight, rise = prm.deterrence_weight, 1.0 + (resolve if resolve > 0.0 else 0.0)
     tolerance = 1.0 - actor.spec.risk_tolerance
     out: list[tuple[OptionSpec, float, float, float, float]] = []
     for o in options:

@@ -253,7 +253,7 @@ class OptionMenu:
         """
         out: list[OptionSpec] = []
         kinds: Collection[str] | None = None
-        for e in self.entries(rung):
+        for e in self.at[rung] if 0 <= rung <= self.top else self.entries(rung):
             if e.act and not acts:
                 continue
             o = e.option
