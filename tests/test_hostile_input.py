@@ -3,9 +3,9 @@
 Every case, a file under ``tests/hostile/`` or an input generated here (FIFOs,
 devices, symlink loops, oversized files, absurd options), must end with exit
 status 2 and ``error:`` lines that name the file (or option) and the field,
-with no traceback, in under 5 s and under 500 MB. The cases run in one child
-process (``tests/hostile/_runner.py``) that caps its own address space, so a
-case that escapes the bounds fails here instead of taking the machine down.
+with no traceback, in under 5 s of CPU time (a wall-clock alarm catches hangs)
+and under 500 MB. The cases run in one child process
+(``tests/hostile/_runner.py``) that caps its own address space, so a case that escapes the bounds fails here instead of taking the machine down.
 """
 
 from __future__ import annotations
@@ -203,8 +203,10 @@ def test_every_hostile_input_gets_one_clean_error_fast_and_small(tmp_path: Path)
             problems.append(f"does not name {case['names']!r}")
         if case["field"] and case["field"] not in err:
             problems.append(f"does not name {case['field']!r}")
-        if r["seconds"] >= MAX_SECONDS:
-            problems.append(f"took {r['seconds']:.1f} s")
+        # CPU time, not wall time: a loaded CI machine stretches the wall clock
+        # of a fast case; a real hang is caught by the runner's wall-clock alarm.
+        if r["cpu_seconds"] >= MAX_SECONDS:
+            problems.append(f"took {r['cpu_seconds']:.1f} s of CPU ({r['seconds']:.1f} s wall)")
         if r["peak_mb_above_start"] >= MAX_MB:
             problems.append(f"peak {r['peak_mb_above_start']:.0f} MB")
         if problems:
