@@ -11,6 +11,7 @@ states and on whole runs with the direct decision phase put back.
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 from typing import get_args
@@ -55,6 +56,13 @@ def _random_state(rnd: random.Random, actor, options) -> float:
     if rnd.random() < 0.3:
         actor.last_taken = {}
     return now
+
+
+def _direct_options(actor, options, now: float) -> list:
+    """The options open to the actor now, every gate checked by ``options.available``."""
+    since = {o: now - d for o, d in actor.last_taken.items()}
+    start, top = actor.spec.start_rung, actor.ladder.top
+    return available(options, actor.rung, start, top, actor.salient_kinds(), since)
 
 
 def test_the_menu_opens_what_the_gates_open(sc):
@@ -124,19 +132,7 @@ def test_the_decision_phase_choice_equals_choose_over_the_open_options(sc, days)
         for dm in (CostBenefit(), PressureThreshold()):
             for _ in range(200):
                 now = _random_state(rnd, actor, options)
-                since = {o: now - d for o, d in actor.last_taken.items()}
-                opts = (
-                    available(
-                        options,
-                        actor.rung,
-                        actor.spec.start_rung,
-                        actor.ladder.top,
-                        actor.salient_kinds(),
-                        since,
-                    )
-                    if dm.gated
-                    else options
-                )
+                opts = _direct_options(actor, options, now) if dm.gated else options
                 resolve, u = rnd.choice([0.0, 1.0, 2.5]), rnd.random()
                 direct = dm.choose(actor, opts, resolve, u, days)
                 fast = dm.choose_open(actor, menu, resolve, u, days, now)
@@ -207,19 +203,8 @@ def _direct_decide(self: DecisionLayer, step: int, day: float) -> None:
         if aid in m.seated:
             continue
         dm = self.models[aid]
-        since = {o: now - d for o, d in actor.last_taken.items()}
-        opts = (
-            available(
-                self.options[aid],
-                actor.rung,
-                actor.spec.start_rung,
-                actor.ladder.top,
-                actor.salient_kinds(),
-                since,
-            )
-            if dm.gated
-            else self.options[aid]
-        )
+        options = self.options[aid]
+        opts = _direct_options(actor, options, now) if dm.gated else options
         adv = self.adversaries[aid]
         resolve = sum(max(0, actor.seen_rungs[a] - m.actor[a].spec.start_rung) for a in adv) / len(
             adv
@@ -256,3 +241,83 @@ def test_whole_runs_equal_the_direct_decision_phase(sc, overrides, monkeypatch):
     assert a.equals(b)
     for x, y in zip(fast._actor_list, direct._actor_list, strict=True):
         assert (x.pressure, x.case, x.contributions) == (y.pressure, y.case, y.contributions)
+
+
+def _direct_absorb(actor, obs: Observation, days: float, day: float) -> None:
+    """``StateActor.absorb`` computed directly: each addition through ``add_pressure``."""
+    from escalation_sim.model.agents import ACT_MEMORY_DAYS, USUAL_CHANNELS, _Flow, _Salient
+
+    p = actor.model.spec.decisions.perception
+    actor.last_observation = obs
+    actor.last_provocation, actor.last_harm = obs.provocation, obs.harm
+    actor._harm_seen.append(obs.harm)
+    actor._strikes_seen.append(obs.counts)
+    for channel, amount in obs.flows.items():
+        flow = actor.flows.get(channel)
+        if flow is None:
+            usual = channel in USUAL_CHANNELS or channel.removeprefix("strikes:") in (
+                p.precedent_suppliers
+            )
+            flow = actor.flows[channel] = _Flow(usual=usual)
+        by_cause = obs.causes[channel].items()
+        flow.causes = {k: v / amount for k, v in by_cause} if amount else {}
+    for channel, flow in actor.flows.items():
+        rate = obs.flows.get(channel, 0.0) / days
+        if p.habituation_days is None:
+            surprise = rate
+        else:
+            flow.smoothed += (1.0 - math.exp(-days / p.smoothing_days)) * (rate - flow.smoothed)
+            flow.days += days
+            learn = 1.0 - math.exp(-days / p.habituation_days)
+            if flow.usual:
+                learn = max(learn, days / flow.days)
+            flow.expected += learn * (flow.smoothed - flow.expected)
+            surprise = max(0.0, flow.smoothed - flow.expected)
+        if surprise > 0:
+            for cause, share in flow.causes.items():
+                actor.add_pressure(surprise * days * share, cause)
+    for t in obs.triggers:
+        actor.salient.append(_Salient(t.kind, t.label, t.weight))
+    n_other = max(1, len(actor.seen_rungs))
+    actor.seen_acts = [(d, a) for d, a in actor.seen_acts if day - d <= ACT_MEMORY_DAYS]
+    for act in obs.acts:
+        actor.seen_rungs[act.actor] = act.rung
+        actor.seen_acts.append((day, act))
+        actor.add_pressure(p.act_weight * act.score / n_other, f"{act.actor}: {act.label}")
+
+
+def _random_observation(rnd: random.Random, step: int) -> Observation:
+    from escalation_sim.model.decisions.perception import PerceivedAct
+
+    obs = Observation()
+    for channel in rnd.sample(["strikes:USA", "strikes:GBR", "strikes:UKR", "losses", "harm"], 3):
+        for cause in rnd.sample(["a", "b", "c", "d"], rnd.randint(0, 3)):
+            obs.add(channel, cause, rnd.choice([0.0, rnd.uniform(0.0, 20.0)]))
+        obs.counts[channel] = rnd.randint(0, 5)
+    if rnd.random() < 0.2:
+        obs.triggers.append(Trigger(rnd.choice(KINDS), "t", rnd.uniform(0.0, 3.0)))
+    if rnd.random() < 0.2:
+        obs.acts.append(PerceivedAct("USA", "statement", "s", "posturing", 1, step))
+    obs.provocation, obs.harm = rnd.uniform(0.0, 5.0), rnd.uniform(0.0, 2.0)
+    return obs
+
+
+@pytest.mark.parametrize("overrides", [[], ["decisions.perception.habituation_days=null"]])
+@pytest.mark.parametrize("days", [1.0, 3.5])
+def test_absorb_adds_what_add_pressure_adds_one_by_one(sc, overrides, days):
+    """The inlined additions give the direct absorb's pressure, causes and flows exactly."""
+    scenario = with_overrides(sc, overrides)
+    fast, direct = (EscalationModel(scenario, seed=0).actor["RUS"] for _ in range(2))
+    rnd = random.Random(6)
+    for step in range(300):
+        obs = _random_observation(rnd, step)
+        fast.absorb(obs, days, step * days)
+        _direct_absorb(direct, obs, days, step * days)
+        fast.decay(days)
+        direct.decay(days)
+        for name in ("pressure", "contributions", "salience", "seen_rungs", "seen_acts"):
+            assert getattr(fast, name) == getattr(direct, name), (step, name)
+        assert [(c, f.smoothed, f.expected, f.causes) for c, f in fast.flows.items()] == [
+            (c, f.smoothed, f.expected, f.causes) for c, f in direct.flows.items()
+        ]
+    assert fast.pressure > 0 and fast.salient
