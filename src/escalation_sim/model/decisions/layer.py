@@ -147,9 +147,11 @@ class DecisionLayer:
         The escalation scores of the other side's acts perceived within the
         window, each weighed by the credibility of its author's threats.
         """
-        m = self.model
-        actor.seen_acts = [(d, a) for d, a in actor.seen_acts if day - d <= window_days]
-        return sum(max(0, a.score) * m.actor[a.actor].credibility for _, a in actor.seen_acts)
+        if not actor.seen_acts:
+            return 0  # what the sum of no acts is
+        by_id = self.model.actor
+        actor.seen_acts = acts = [(d, a) for d, a in actor.seen_acts if day - d <= window_days]
+        return sum([max(0, a.score) * by_id[a.actor].credibility for _, a in acts])
 
     # ------------------------------------------------------------------ decisions
     def decide(self, step: int, day: float) -> None:
