@@ -197,14 +197,15 @@ def _entry_at(option: OptionSpec, rung: int, start_rung: int, top: int) -> MenuE
 
 
 class OptionMenu:
-    """An actor's options tabled by rung once per model: the gates the rung decides, applied once.
+    """An actor's options tabled by rung: the gates the rung decides, applied once per rung.
 
     Of :func:`closed_by`'s gates, the rung alone decides the starting rung
     (stand-down), the ladder's top, ``min_rung`` and whether a skip is needed;
-    those are applied here, once for every rung of the ladder. What changes
-    from step to step (cool-downs, salient precedents) is checked by
-    :meth:`open` for the options left. ``open`` gives what :func:`available`
-    gives, in the same (catalogue) order.
+    those are applied once per rung of the ladder, when the actor first
+    stands there (most actors visit few rungs). What changes from step to
+    step (cool-downs, salient precedents) is checked by :meth:`open` for the
+    options left. ``open`` gives what :func:`available` gives, in the same
+    (catalogue) order.
 
     Args:
         options: The actor's options, hold first.
@@ -216,16 +217,19 @@ class OptionMenu:
         self.options = options
         self.start_rung = start_rung
         self.top = top
-        #: Per rung, the entries of the options the rung leaves open, in catalogue order.
-        self.at: list[tuple[MenuEntry, ...]] = [
-            tuple(e for o in options if (e := _entry_at(o, rung, start_rung, top)) is not None)
-            for rung in range(top + 1)
-        ]
+        #: Per rung of the ladder, its entries once worked out (``None`` until then).
+        self._at: list[tuple[MenuEntry, ...] | None] = [None] * (top + 1)
 
     def entries(self, rung: int) -> tuple[MenuEntry, ...]:
-        """The entries the rung leaves open (a rung off the ladder: none tabled, worked out)."""
+        """The entries of the options the rung leaves open, in catalogue order."""
         if 0 <= rung <= self.top:
-            return self.at[rung]
+            at = self._at[rung]
+            if at is None:
+                at = self._at[rung] = self._entries(rung)
+            return at
+        return self._entries(rung)  # off the ladder (a caller's error): worked out, not kept
+
+    def _entries(self, rung: int) -> tuple[MenuEntry, ...]:
         return tuple(
             e
             for o in self.options
@@ -253,7 +257,8 @@ class OptionMenu:
         """
         out: list[OptionSpec] = []
         kinds: Collection[str] | None = None
-        for e in self.at[rung] if 0 <= rung <= self.top else self.entries(rung):
+        at = self._at[rung] if 0 <= rung <= self.top else None
+        for e in at if at is not None else self.entries(rung):
             if e.act and not acts:
                 continue
             o = e.option
