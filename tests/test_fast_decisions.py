@@ -321,3 +321,17 @@ def test_absorb_adds_what_add_pressure_adds_one_by_one(sc, overrides, days):
             (c, f.smoothed, f.expected, f.causes) for c, f in direct.flows.items()
         ]
     assert fast.pressure > 0 and fast.salient
+
+
+def test_observation_add_sums_what_get_and_setdefault_sum():
+    rnd = random.Random(7)
+    obs, flows, causes = Observation(), {}, {}
+    for _ in range(500):
+        channel, cause = rnd.choice(["strikes:USA", "losses", "harm"]), rnd.choice("abcde")
+        amount = rnd.choice([0.0, rnd.uniform(0.0, 3.0), 1e-9])
+        obs.add(channel, cause, amount)
+        flows[channel] = flows.get(channel, 0.0) + amount
+        by_cause = causes.setdefault(channel, {})
+        by_cause[cause] = by_cause.get(cause, 0.0) + amount
+    assert (obs.flows, obs.causes) == (flows, causes)
+    assert list(obs.flows) == list(flows) and list(obs.causes) == list(causes)

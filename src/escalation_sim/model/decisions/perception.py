@@ -94,9 +94,20 @@ class Observation:
 
     def add(self, channel: str, cause: str, amount: float) -> None:
         """Add an amount to a channel under a cause label."""
-        self.flows[channel] = self.flows.get(channel, 0.0) + amount
-        by_cause = self.causes.setdefault(channel, {})
-        by_cause[cause] = by_cause.get(cause, 0.0) + amount
+        # flows.get(channel, 0.0) + amount, and the same per cause, without a call each.
+        flows, causes = self.flows, self.causes
+        if channel in flows:
+            flows[channel] += amount
+        else:
+            flows[channel] = 0.0 + amount
+        if channel in causes:
+            by_cause = causes[channel]
+        else:
+            by_cause = causes[channel] = {}
+        if cause in by_cause:
+            by_cause[cause] += amount
+        else:
+            by_cause[cause] = 0.0 + amount
 
     def merge(self, other: Observation) -> None:
         """Fold another observation (arriving in the same step) into this one."""
@@ -258,25 +269,13 @@ class Perception:
                 weights.tolist(),
                 strict=True,
             )
-            flows, causes, counts = rus.flows, rus.causes, rus.counts
+            counts = rus.counts
             for seen, true, weapon, zone, rule, c, d, weight in rows:
                 label = cause_label(true, weapon, zone, rule)
                 if seen != true:
                     label += f" (attributed to {self.actor_ids[seen]})"
                 channel = self._channel[seen]
-                # Observation.add(channel, label, weight), inline: the same sums in the same order.
-                if channel in flows:
-                    flows[channel] += weight
-                else:
-                    flows[channel] = 0.0 + weight
-                if channel in causes:
-                    by_cause = causes[channel]
-                else:
-                    by_cause = causes[channel] = {}
-                if label in by_cause:
-                    by_cause[label] += weight
-                else:
-                    by_cause[label] = 0.0 + weight
+                rus.add(channel, label, weight)
                 if channel in counts:
                     counts[channel] += 1
                 else:
@@ -292,9 +291,13 @@ class Perception:
         if harm > 0:
             spread = 0.5 * noise * noise
             z_list = z_harm.tolist()
+            pending = self._pending[step + self.lag_steps]
             for i, aid in self._harm_seers:
                 seen_harm = harm * math.exp(noise * z_list[i] - spread)
-                obs = self._queue(step, aid)
+                if aid in pending:  # what _queue does, without a call per actor
+                    obs = pending[aid]
+                else:
+                    obs = pending[aid] = Observation()
                 obs.harm += seen_harm
                 weight = harm_weights.get(aid, 0.0)
                 if weight > 0:
