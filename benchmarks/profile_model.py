@@ -286,9 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         CLOCK[0] = time.thread_time
     start = started()
     base = base_row(start)
-    sc = scaled(load_scenario(args.scenario), args.scale)
-    if args.days:
+    sc = load_scenario(args.scenario)
+    if args.days:  # before scaling: overrides re-validate, and x100 exceeds a user file's bounds
         sc = with_overrides(sc, [f"horizon_days={args.days}"])
+    sc = scaled(sc, args.scale)
     events = not args.no_events
     timing, counting, top, missing = profile(sc, args.runs, events, args.top)
     steps = sc.n_steps * args.runs

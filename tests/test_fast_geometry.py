@@ -377,3 +377,88 @@ def test_engagements_spend_interceptors_as_one_at_a_time(seed):
             assert got_used == ad.used
             engagements += got_used - used0
     assert engagements > 100, "the states checked must engage often"
+
+
+def test_zone_rasters_kept_per_process_stay_bounded_whatever_the_theaters():
+    """Thousands of runs over many theaters in one worker keep at most a few rasters."""
+    from escalation_sim.model import zonegrid
+
+    sc = load_scenario(MAY30)
+    zone = next(iter(sc.theater.zones))
+    spec = sc.theater.zones[zone]
+    x0, x1, d0, d1 = spec.bounds()
+    rasters = []
+    for k in range(zonegrid.CACHED_THEATERS + 3):
+        outline = [(x0, d0), (x1 + 1.0 + k, d0), (x1, d1), (x0, d1)]
+        zones = {**sc.theater.zones, zone: spec.model_copy(update={"polygon": outline})}
+        rasters.append(Theater(sc.theater.model_copy(update={"zones": zones})).raster)
+        assert zonegrid._cached.cache_info().currsize <= zonegrid.CACHED_THEATERS
+    assert len({id(r) for r in rasters}) == len(rasters), "each theater has its own raster"
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_a_shooters_target_cell_equals_the_pick_from_its_list_of_cells_in_reach(seed):
+    """Read from the reach table's rows, the same cell as from the unit's list of cells."""
+    m = EscalationModel(load_scenario(MAY30), seed=seed, record_events=False)
+    m.run_for(25)
+    f = m.forces
+    rng = np.random.default_rng(seed)
+    ptr, cells = f.rf_cand_ptr, f.rf_cand_cells
+    n = np.diff(ptr)
+    able = np.flatnonzero(n > 0)
+    shooters = rng.choice(able, 200)
+    u = rng.uniform(0, 1, 200)
+    u[:3] = [0.0, np.nextafter(1.0, 0.0), 0.5]  # the first and last cell of a list
+    expected = cells[ptr[shooters] + (u * n[shooters]).astype(np.int64)]
+    np.testing.assert_array_equal(f._target_cells(shooters, u), expected)
+    assert len(np.unique(expected)) > 10
+    assert len(f._target_cells(np.zeros(0, dtype=np.int64), np.zeros(0))) == 0
+
+
+# ---------------------------------------------------------------- planning
+
+
+def test_launchers_in_range_kept_up_to_date_equal_counting_afresh():
+    from escalation_sim.model.engagement import LaunchersInRange
+
+    rng = np.random.default_rng(4)
+    n_units, n_keys = 60, 40
+    # Each launcher in a random set of keys (once per key), as launch pairs are.
+    pair_l, pair_key = [], []
+    for launcher in range(n_units):
+        keys = rng.choice(n_keys, rng.integers(1, 12), replace=False)
+        pair_l += [launcher] * len(keys)
+        pair_key += keys.tolist()
+    order = np.argsort(pair_key, kind="stable")
+    pair_l, pair_key = np.array(pair_l)[order], np.array(pair_key)[order]
+    shots = rng.integers(0, 4, n_units)
+    kept = LaunchersInRange(pair_l, pair_key, n_keys, shots.copy())
+    for _ in range(120):
+        able = np.flatnonzero(kept.shots_left > 0)
+        if len(able) == 0:
+            break
+        kept.spend(int(rng.choice(able)))
+        afresh = np.bincount(
+            pair_key, weights=(kept.shots_left[pair_l] > 0).astype(float), minlength=n_keys
+        )
+        np.testing.assert_array_equal(kept.counts, afresh)
+    assert (kept.counts == 0).sum() > 5, "launchers must have run dry along the way"
+
+
+def test_air_defence_pairs_updated_for_the_batteries_that_moved_equal_a_fresh_placing():
+    m = EscalationModel(load_scenario(MAY30), seed=2, record_events=False)
+    f = m.forces
+    ad = f.ru_ad
+    rng = np.random.default_rng(9)
+    for _ in range(5):
+        moving = rng.choice(ad.units, 3, replace=False)
+        f.move_to(moving, f.x[moving] + rng.uniform(-15, 15, 3), f.depth[moving] + 10.0)
+        f.russian_air_cover()  # brings the pairs up to date (moved batteries only)
+        full = f.th.cells_within(f.x[ad.units], f.depth[ad.units], ad.range_km)
+        order = np.argsort(full.cell, kind="stable")
+        np.testing.assert_array_equal(ad.pairs.source, full.source[order])
+        np.testing.assert_array_equal(ad.pairs.cell, full.cell[order])
+        np.testing.assert_array_equal(ad.pairs.distance_km, full.distance_km[order])
+        np.testing.assert_array_equal(
+            ad._ptr, np.r_[0, np.cumsum(np.bincount(full.cell, minlength=f.th.n_cells))]
+        )

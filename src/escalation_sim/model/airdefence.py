@@ -52,12 +52,40 @@ class AirDefence:
         self.aircraft_range_km = aircraft_range_km
         self.aircraft_kill_prob = aircraft_kill_prob
         self.used = 0  # engagements this step
+        self._by_unit: list[tuple[np.ndarray, np.ndarray]] | None = None  # cells, distances
         self.pairs = CellPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
 
-    def place(self, x: np.ndarray, depth: np.ndarray) -> None:
-        """(Re)compute the cells each unit covers from the units' positions."""
-        pairs = self.th.cells_within(x[self.units], depth[self.units], self.range_km)
+    def place(self, x: np.ndarray, depth: np.ndarray, moved: np.ndarray | None = None) -> None:
+        """(Re)compute the cells each unit covers from the units' positions.
+
+        Args:
+            x: Every unit's x (km).
+            depth: Every unit's depth (km).
+            moved: Positions (in :attr:`units`) of the only units that moved since
+                the last call; none: every unit. A unit's cells depend on its own
+                position alone, so the others' are kept.
+        """
+        if moved is None or self._by_unit is None or len(self.units) == 0:
+            pairs = self.th.cells_within(x[self.units], depth[self.units], self.range_km)
+            bounds = np.searchsorted(pairs.source, np.arange(len(self.units) + 1))
+            self._by_unit = [
+                (pairs.cell[a:b], pairs.distance_km[a:b])
+                for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+            ]
+        else:
+            units = self.units[moved]
+            new = self.th.cells_within(x[units], depth[units], self.range_km[moved])
+            bounds = np.searchsorted(new.source, np.arange(len(moved) + 1))
+            for j, (a, b) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
+                self._by_unit[int(moved[j])] = (new.cell[a:b], new.distance_km[a:b])
+            # Unit after unit, as one call over every unit would list them.
+            lengths = [len(c) for c, _ in self._by_unit]
+            pairs = CellPairs(
+                np.repeat(np.arange(len(self.units), dtype=np.int64), lengths),
+                np.concatenate([c for c, _ in self._by_unit]).astype(np.int64),
+                np.concatenate([d for _, d in self._by_unit]).astype(float),
+            )
         order = np.argsort(pairs.cell, kind="stable")
         self.pairs = CellPairs(pairs.source[order], pairs.cell[order], pairs.distance_km[order])
         self._ptr = np.r_[0, np.cumsum(np.bincount(self.pairs.cell, minlength=self.th.n_cells))]
@@ -131,6 +159,13 @@ class AirDefence:
         p, by = self.carrier_kill_chances(np.array([x]), np.array([depth]), strength, alive)
         return float(p[0]), int(by[0])
 
+    def reaches(self, battery: int, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """Whether ``battery`` (a position in :attr:`units`) reaches aircraft at each point."""
+        u = self.units[battery]
+        return (
+            np.hypot(self._x[u] - x, self._depth[u] - depth) <= self.aircraft_range_km[battery]
+        )
+
     def carrier_kill_chances(
         self, x: np.ndarray, depth: np.ndarray, strength: np.ndarray, alive: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -153,8 +188,8 @@ class AirDefence:
             * (self.interceptors >= 1.0)
         )
         some = (p > 0).any(axis=1)
-        chance = np.where(some, 1.0 - np.prod(1.0 - p, axis=1), 0.0)
-        return chance, np.where(some, np.argmax(p, axis=1), -1)
+        chance = np.where(some, 1.0 - (1.0 - p).prod(axis=1), 0.0)
+        return chance, np.where(some, p.argmax(axis=1), -1)
 
     def track_positions(self, x: np.ndarray, depth: np.ndarray) -> None:
         """Keep a reference to the force layer's position arrays (for aircraft reach)."""

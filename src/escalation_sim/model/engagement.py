@@ -128,6 +128,35 @@ class StrikePlan:
     launcher: np.ndarray  # unit index of the launcher that fires each strike
 
 
+class LaunchersInRange:
+    """Per (cell, option) key, how many launchers in range still have a shot.
+
+    Counted once per step, then kept up to date as shots are spent: when a
+    launcher's last shot goes, each key it is in loses one. A launcher holds
+    one pair per key, so the counts stay whole numbers, exactly what counting
+    afresh would give.
+
+    Args:
+        pair_l: Launcher of each (launcher, key) pair.
+        pair_key: Key of each pair.
+        n_keys: Number of keys.
+        shots_left: Shots left per unit (spent in place).
+    """
+
+    def __init__(
+        self, pair_l: np.ndarray, pair_key: np.ndarray, n_keys: int, shots_left: np.ndarray
+    ) -> None:
+        self.pair_l, self.pair_key, self.shots_left = pair_l, pair_key, shots_left
+        has_shot = (shots_left[pair_l] > 0).astype(float)
+        self.counts = np.bincount(pair_key, weights=has_shot, minlength=n_keys)
+
+    def spend(self, launcher: int) -> None:
+        """One shot of ``launcher`` spent."""
+        self.shots_left[launcher] -= 1
+        if self.shots_left[launcher] == 0:
+            self.counts[self.pair_key[self.pair_l == launcher]] -= 1.0
+
+
 def plan_strikes(
     forces: ForceLayer,
     engine: RuleEngine,
@@ -178,20 +207,20 @@ def plan_strikes(
     # np.unique's answer (sorted distinct cells, each candidate's place among them) without
     # its overhead: a step has a handful of candidates.
     ucells = np.array(sorted(set(cells.tolist())), dtype=np.int64)
-    local = np.searchsorted(ucells, cells)
+    local = ucells.searchsorted(cells)
     n_local = len(ucells)
     pair_l, pair_o, pair_c = f.launch_pairs(ucells)
     pair_key = pair_c * n_opt + pair_o
-    by_key = np.argsort(pair_key, kind="stable")
+    by_key = pair_key.argsort(kind="stable")
     pair_l, pair_key = pair_l[by_key], pair_key[by_key]
-    key_ptr = np.searchsorted(pair_key, np.arange(n_local * n_opt + 1))
+    key_ptr = pair_key.searchsorted(np.arange(n_local * n_opt + 1))
     shots_left = f.unit_shots * f.alive
+
+    launchers = LaunchersInRange(pair_l, pair_key, n_local * n_opt, shots_left)
 
     def capacity() -> np.ndarray:
         # Launchers of each option with a shot left, per candidate (C, O).
-        has_shot = (shots_left[pair_l] > 0).astype(float)
-        counts = np.bincount(pair_key, weights=has_shot, minlength=n_local * n_opt)
-        return counts.reshape(n_local, n_opt)[local]
+        return launchers.counts.reshape(n_local, n_opt)[local]
 
     w = f.opt_weapon
     fam = f.opt_family
@@ -202,12 +231,12 @@ def plan_strikes(
     )
     effect = f.opt_effect[:, f.cls[cand]].T  # (C, O)
     ru_cover = f.russian_air_cover_at(cells)
-    p_int = np.outer(ru_cover, f.opt_intercept)
+    p_int = ru_cover[:, None] * f.opt_intercept  # np.outer's products, without its wrapper
     stock_w = stock[w]
     value = effect * (1.0 - p_int) * (stock_w / (stock_w + STOCK_RESERVE))
     feasible = (capacity() > 0) & (effect > 0) & (stock_w >= 1.0) & (fam_left[fam] >= 1.0)
 
-    rows, cols = np.nonzero(feasible)
+    rows, cols = feasible.nonzero()
     target = cand[rows]
     last_seen = f.last_seen_firing[target]
     hours = np.where(last_seen > NEVER, (step - last_seen) * 24.0 * f.step_days, np.inf)
@@ -271,7 +300,7 @@ def plan_strikes(
         out_o.append(o)
         out_r.append(verdict[c, o])
         out_l.append(launcher)
-        shots_left[launcher] -= 1
+        launchers.spend(launcher)
         stock_left[opt_weapon[o]] -= 1.0
         fam_left[fam[o]] -= 1.0
         if shots_left[launcher] == 0 or stock_left[opt_weapon[o]] < 1.0 or fam_left[fam[o]] < 1.0:

@@ -255,6 +255,7 @@ class ForceLayer:
         self.rf_fd = np.zeros(len(self.rf))
         self._rf_city_in_range = np.zeros(len(self.rf), dtype=bool)
         # Fixed masks the phases combine every step.
+        self._side_mask = {s: self.side == s for s in (SIDE_UKRAINE, SIDE_RUSSIA, SIDE_OTHER)}
         russian = self.side == SIDE_RUSSIA
         self._ru_military = russian & self.military
         self._ru_military_mobile = self._ru_military & ~self.fixed
@@ -273,11 +274,12 @@ class ForceLayer:
         # cells within its reach, one row of booleans per firing unit.
         self._ua_cells = np.flatnonzero(np.diff(self.ua_cell_ptr) > 0)
         self._rf_reach = np.zeros((len(self.rf), len(self._ua_cells)), dtype=bool)
+        self._rf_n_cand = np.zeros(len(self.rf), dtype=np.int64)
+        self._rf_csr: tuple[np.ndarray, np.ndarray] | None = None
         self._rf_points = (
             np.r_[self.th.cell_x[self._ua_cells], self.th.city_xy[0]],
             np.r_[self.th.cell_depth[self._ua_cells], self.th.city_xy[1]],
         )
-        self._rf_cand_stale = True
         self._fire_cell = self._cell.copy()
         # What depends on a position is brought up to date when it is next read, not at
         # every move: a unit can move twice in a step (pull-back, then relocation), and
@@ -328,6 +330,7 @@ class ForceLayer:
         self.ru_ad = air_defence(SIDE_RUSSIA)
         self._is_ru_ad = np.zeros(self.n, dtype=bool)
         self._is_ru_ad[self.ru_ad.units] = True
+        self._ru_ad_dirty = np.zeros(self.n, dtype=bool)  # Russian batteries moved since placed
         self._zone_bits = np.zeros(self.n, dtype=np.int64)
         self._primary_zone = np.full(self.n, -1, dtype=np.int64)
         self._refresh(np.arange(self.n))
@@ -400,6 +403,7 @@ class ForceLayer:
             self._place_fire(rf_k)
         if self._is_ru_ad[units].any():
             self._ru_ad_moved = True
+            self._ru_ad_dirty[units] = True
 
     def _place_fire(self, k: np.ndarray) -> None:
         """Fire positions of firing units ``k``; their cells and targets in reach go out of date."""
@@ -415,7 +419,7 @@ class ForceLayer:
     def _sync(self) -> None:
         """Bring cells, fire cells, zones and air-defence cover up to date with the positions."""
         if self._any_moved:
-            units = np.flatnonzero(self._moved)
+            units = self._moved.nonzero()[0]
             self._moved[:] = False
             self._any_moved = False
             x, d = self.x[units], self.depth[units]
@@ -431,13 +435,15 @@ class ForceLayer:
                 self._fire_cell[self.rf[k]] = self.th.cell_of(self.rf_fx[k], self.rf_fd[k])
         if self._ru_ad_moved:
             self._ru_ad_moved = False
-            self.ru_ad.place(self.x, self.depth)
+            moved = self._ru_ad_dirty[self.ru_ad.units].nonzero()[0]
+            self._ru_ad_dirty[:] = False
+            self.ru_ad.place(self.x, self.depth, moved)
 
     def _sync_reach(self) -> None:
         """Bring firing units' targets in reach (occupied Ukrainian cells, the city) up to date."""
         if not self._any_reach_moved:
             return
-        k = np.flatnonzero(self._reach_moved)
+        k = self._reach_moved.nonzero()[0]
         self._reach_moved[:] = False
         self._any_reach_moved = False
         # One distance pass per moved unit: to every occupied cell's centre, and to the city.
@@ -446,17 +452,35 @@ class ForceLayer:
         )
         self._rf_reach[k] = reach[:, :-1]
         self._rf_city_in_range[k] = reach[:, -1]
-        # Compressed rows of every firing unit's target cells, unit after unit.
-        _, col = np.nonzero(self._rf_reach)
-        self._rf_cand_cells = self._ua_cells[col]
-        counts = self._rf_reach.sum(axis=1)
-        self._rf_cand_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        self._rf_n_cand = counts
-        self._rf_has_cand = counts > 0
+        self._rf_n_cand[k] = np.count_nonzero(reach[:, :-1], axis=1)
+        self._rf_has_cand = self._rf_n_cand > 0
+        self._rf_csr = None
+
+    def _target_cells(self, shooters: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The occupied cell in reach each shooter fires at: its ``floor(u * n)``-th, in cell order.
+
+        Read from the shooters' rows of the reach table (the first place where the
+        running count of cells in reach passes the pick), so a step costs the
+        shooters' rows, not a rebuild of every firing unit's list.
+        """
+        if len(shooters) == 0:
+            return np.zeros(0, dtype=np.int64)
+        pick = (u * self._rf_n_cand[shooters]).astype(np.int64)
+        rows = self._rf_reach[shooters]
+        return self._ua_cells[(rows.cumsum(axis=1) > pick[:, None]).argmax(axis=1)]
+
+    def _fire_candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every firing unit's occupied cells in reach as compressed rows (for inspection)."""
+        self._sync_reach()
+        if self._rf_csr is None:
+            _, col = np.nonzero(self._rf_reach)
+            ptr = np.concatenate(([0], np.cumsum(self._rf_n_cand))).astype(np.int64)
+            self._rf_csr = (ptr, self._ua_cells[col])
+        return self._rf_csr
 
     @property
     def cell(self) -> np.ndarray:
-        """Grid cell of each unit's position (read-only view)."""
+        """Grid cell of each unit's position."""
         self._sync()
         return self._cell
 
@@ -487,14 +511,12 @@ class ForceLayer:
     @property
     def rf_cand_ptr(self) -> np.ndarray:
         """Per firing unit, where its occupied Ukrainian cells in reach start in :attr:`rf_cand_cells`."""
-        self._sync_reach()
-        return self._rf_cand_ptr
+        return self._fire_candidates()[0]
 
     @property
     def rf_cand_cells(self) -> np.ndarray:
         """The occupied Ukrainian cells in reach of each firing unit, unit after unit, cells in order."""
-        self._sync_reach()
-        return self._rf_cand_cells
+        return self._fire_candidates()[1]
 
     def move_to(self, units: np.ndarray, x: np.ndarray, depth: np.ndarray) -> None:
         """Put units at new positions (what depends on them follows when next read)."""
@@ -504,11 +526,12 @@ class ForceLayer:
 
     def mean_depth(self, side: int) -> np.ndarray:
         """Per target class, the mean depth (km into Russia) of the side's live units (nan: none)."""
-        live = self.alive & (self.side == side)
-        total = np.bincount(self.cls[live], weights=self.depth[live], minlength=len(self.class_ids))
-        count = np.bincount(self.cls[live], minlength=len(self.class_ids))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        live = self.alive & self._side_mask[side]
+        cls = self.cls[live]
+        total = np.bincount(cls, weights=self.depth[live], minlength=len(self.class_ids))
+        count = np.bincount(cls, minlength=len(self.class_ids))
+        # No division by zero to silence: empty classes divide by one and are masked.
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
     # ------------------------------------------------------------------ coverage
     def _coverage(self, units: np.ndarray, pairs, p: np.ndarray) -> np.ndarray:
@@ -563,8 +586,8 @@ class ForceLayer:
         """
         starts = self._lp_ptr[cells]
         lens = self._lp_ptr[cells + 1] - starts
-        pos = np.repeat(np.arange(len(cells)), lens)
-        idx = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens) + starts[pos]
+        pos = np.arange(len(cells)).repeat(lens)
+        idx = np.arange(int(lens.sum())) - (lens.cumsum() - lens).repeat(lens) + starts[pos]
         src = self._lp_src[idx]
         keep = self.alive[src]
         return src[keep], self._lp_opt[idx][keep], pos[keep]
@@ -597,7 +620,6 @@ class ForceLayer:
         recent = (step - self.last_struck[units]) * self.step_days <= cb.pullback.memory_days
         tempo = np.where(self._rf_airbase & recent, cb.pullback.airbase_tempo_after_strike, 1.0)
         p = np.minimum(self.rf_prob * self.strength[units] * fire_multiplier * tempo, 1.0)
-        n_cand = self._rf_n_cand
         wants = self.alive[units] & (u[0] < p)
         at_city = wants & self._rf_city_in_range & (u[1] < self.rf_city_share)
         at_front = wants & ~at_city & self._rf_has_cand
@@ -605,7 +627,7 @@ class ForceLayer:
         w_fire, s_fire = self.rf_weapon[firing], self.rf_salvoes[firing]
         granted = ration(w_fire, s_fire, stock)
         if not granted.all():
-            firing[np.flatnonzero(firing)[~granted]] = False
+            firing[firing.nonzero()[0][~granted]] = False
             at_city &= firing
             at_front &= firing
             w_fire, s_fire = w_fire[granted], s_fire[granted]
@@ -618,9 +640,8 @@ class ForceLayer:
 
         # Fire on Ukrainian positions goes to a random occupied cell in reach (below); the air
         # cover of those cells and of the city is read once, before any interceptor is spent.
-        shooters = np.flatnonzero(at_front)
-        pick = self._rf_cand_ptr[shooters] + (u[3][shooters] * n_cand[shooters]).astype(np.int64)
-        cells = self._rf_cand_cells[pick]
+        shooters = at_front.nonzero()[0]
+        cells = self._target_cells(shooters, u[3][shooters])
         cover = self.ua_ad.cover_at(
             np.concatenate(([self.th.city_cell], cells)), self.strength, self.alive
         )
@@ -653,7 +674,7 @@ class ForceLayer:
         losses = self.apply_damage(targets, damage, step)
 
         # Carriers at their release points under Ukrainian long-range air defence.
-        downed = self._carriers_downed(np.flatnonzero(firing & self.rf_air), u[7])
+        downed = self._carriers_downed((firing & self.rf_air).nonzero()[0], u[7])
         if downed:
             kk = np.array(downed, dtype=np.int64)
             self.carriers_downed_now += len(kk)
@@ -698,13 +719,18 @@ class ForceLayer:
                 ad.interceptors[by[j]] = max(0.0, ad.interceptors[by[j]] - 1.0)
                 ad.used += 1
                 if ad.interceptors[by[j]] < 1.0 and j + 1 < len(carriers):
-                    # That battery is out of missiles: the carriers still to come face the
-                    # others only.
-                    rest = carriers[j + 1 :]
-                    c, b = ad.carrier_kill_chances(
-                        self.rf_fx[rest], self.rf_fd[rest], self.strength, self.alive
-                    )
-                    chance[j + 1 :], by[j + 1 :] = c.tolist(), b.tolist()
+                    # That battery is out of missiles: the carriers still to come that it
+                    # reached face the others only (the rest face what they faced).
+                    later = np.arange(j + 1, len(carriers))
+                    rest = carriers[later]
+                    hit = ad.reaches(by[j], self.rf_fx[rest], self.rf_fd[rest])
+                    if hit.any():
+                        rows, again = later[hit], rest[hit]
+                        c, b = ad.carrier_kill_chances(
+                            self.rf_fx[again], self.rf_fd[again], self.strength, self.alive
+                        )
+                        for row, cc, bb in zip(rows.tolist(), c.tolist(), b.tolist(), strict=True):
+                            chance[row], by[row] = cc, bb
         return downed
 
     def detect(
@@ -748,7 +774,7 @@ class ForceLayer:
         seen = (live | wreck_seen) & ~self.fixed & ~self.believed_destroyed
         known = self._ru_fixed & (self.alive | wreck)
         fixed = known & ~self.believed_destroyed & (u[2] < fixed_attempt_prob)
-        candidates = np.flatnonzero(seen | fixed)
+        candidates = (seen | fixed).nonzero()[0]
         preparing = self._can_fire & seen & self.alive & ~fired_now & (u[1] < preparation_prob)
         sigma = np.where(fired_now, kc.radar_error_km, kc.isr_error_km)
         self.track_error_km = np.where(self.fixed, 0.0, sigma * np.hypot(z[0], z[1]))
@@ -768,7 +794,7 @@ class ForceLayer:
         self.alive[dead] = False
         self.status[dead] = LOST
         self.strength[dead] = 0.0
-        newly = np.flatnonzero(dead)
+        newly = dead.nonzero()[0]
         self.destroyed_now[newly] = True
         return newly
 
@@ -841,7 +867,7 @@ class ForceLayer:
         border. Draws one variate per unit per step. Returns the units moved.
         """
         angle = rng.random(self.n) * 2.0 * np.pi
-        movers = np.flatnonzero((self.leave_h < 24.0 * self.step_days) & self.alive & self._hops)
+        movers = ((self.leave_h < 24.0 * self.step_days) & self.alive & self._hops).nonzero()[0]
         self.leave_h[:] = np.inf
         if len(movers) == 0:
             return movers
@@ -872,9 +898,9 @@ class ForceLayer:
         threat = threat_depth[self.home_zone]
         goal = np.minimum(np.where(threat > 0, threat + pb.margin_km, 0.0), self.pullback_cap)
         day_p = 1.0 - (1.0 - pb.response_prob) ** self.step_days
-        movers = np.flatnonzero(
+        movers = (
             self.alive & self._ru_pulls_back & (goal > self.depth + 1.0) & (u < day_p)
-        )
+        ).nonzero()[0]
         if len(movers):
             self.move_to(movers, self.x[movers], goal[movers])
             self.pulled_back_now += len(movers)
@@ -889,7 +915,7 @@ class ForceLayer:
         self.strength[alive] = np.minimum(
             1.0, self.strength[alive] + repair_per_day * self.step_days
         )
-        self.reserves.send(step, np.flatnonzero(self.destroyed_now))
+        self.reserves.send(step, self.destroyed_now.nonzero()[0])
         self.destroyed_now[:] = False
         back = self.reserves.arriving(step)
         if len(back):
@@ -905,9 +931,10 @@ class ForceLayer:
 
     def forces_and_reserves(self, side: int) -> int:
         """Units of a side deployed at the start plus the reserves sent so far."""
-        mine = self.side == side
-        deployed = int(((self.status != RESERVE) & mine & ~self.reserves.drawn).sum())
-        return deployed + int((self.reserves.drawn & mine).sum())
+        mine = self._side_mask[side]
+        drawn = self.reserves.drawn
+        deployed = np.count_nonzero((self.status != RESERVE) & mine & ~drawn)
+        return int(deployed) + int(np.count_nonzero(drawn & mine))
 
     def lost(self, side: int) -> int:
         """Units of a side lost so far (destroyed; they never come back)."""
