@@ -90,6 +90,43 @@ def test_the_menu_opens_what_the_gates_open(sc):
     assert checked > 1000
 
 
+def test_the_menu_opens_what_the_gates_open_for_any_mix_of_gates(sc):
+    """Random catalogues: every gate alone and in combination (the shipped one has
+    ``min_rung`` only where the skip gate closes the option anyway)."""
+    model = EscalationModel(sc, seed=0)
+    rus = model.actor["RUS"]
+    base = model.decisions.options["RUS"]
+    rnd = random.Random(8)
+    top = rus.ladder.top
+    for _ in range(60):
+        options = [base[0]]
+        for i in range(8):
+            o = rnd.choice(base[1:])
+            descend = rnd.random() < 0.15
+            options.append(
+                o.model_copy(
+                    update={
+                        "id": f"o{i}",
+                        "descend": descend,
+                        "rung": None if descend or rnd.random() < 0.2 else rnd.randint(0, top + 1),
+                        "min_rung": rnd.choice([None, rnd.randint(0, top)]),
+                        "requires_any": rnd.sample(KINDS, rnd.choice([0, 0, 1, 2])),
+                        "skip_on": rnd.sample(KINDS, rnd.choice([0, 1, 2])),
+                        "cooldown_days": rnd.choice([0.0, 7.0, 30.0]),
+                    }
+                )
+            )
+        start = rnd.randint(0, 3)
+        menu = OptionMenu(options, start, top)
+        for _ in range(20):
+            now = _random_state(rnd, rus, options)
+            salient = rus.salient_kinds()
+            since = {o: now - d for o, d in rus.last_taken.items()}
+            for rung in range(top + 1):
+                direct = available(options, rung, start, top, salient, since)
+                assert menu.open(rung, rus.salient_kinds, rus.last_taken, now) == direct
+
+
 def test_the_menu_asks_for_the_salient_precedents_only_when_a_gate_needs_them(sc):
     model = EscalationModel(sc, seed=0)
     rus = model.actor["RUS"]
