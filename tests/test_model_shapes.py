@@ -247,14 +247,6 @@ def _ordering(fixed: tuple[str, ...] = (), seeds: int = SEEDS) -> tuple[list[boo
     return holds, peaks
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding (MODEL.md 7.4): with the battlefield and decision layers merged, the ordering "
-        "deep strike >= May-30 >= pre-May-30 of Russia's mean peak rung holds in 14/16 "
-        "assumption sets (88%), under the required 90%; strict, so the test fails once it holds"
-    ),
-)
 def test_escalation_grows_with_the_permissiveness_of_the_rules():
     """Mean peak rung of Russia in each set: deep strike >= May-30 >= pre-May-30 (paired seeds).
 

@@ -145,6 +145,11 @@ def test_add_and_remove_rules_from_the_catalogue(may30):
             "add_rules.0.weapons.0",
             "supplied by GBR, not USA",
         ),
+        (
+            {"add_rules": [{"id": "us-kharkiv-counterfire", "effect": "forbid", "weapons": "all"}]},
+            "add_rules.0.effect",
+            "may edit it but not change its effect",
+        ),
         ({}, "", "needs 'posture', 'add_rules' or 'remove_rules'"),
         ({"day": 3, "posture": "deep_strike"}, "day", "set by the game"),
     ],

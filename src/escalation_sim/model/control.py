@@ -171,6 +171,22 @@ def _as_change_data(
                         f"{', '.join(catalogue) or '(none)'}",
                     )
                 )
+            elif (
+                isinstance(rid, str)
+                and isinstance(item, Mapping)
+                and "effect" in item
+                and item["effect"] != catalogue[rid].effect
+            ):
+                # The outputs leave out the by-rule columns of rules that can only allow;
+                # a rule flipped to forbid would withhold strikes no column counts.
+                problems.append(
+                    (
+                        f"add_rules.{i}.effect",
+                        f"rule {rid!r} is a {catalogue[rid].effect!r} rule in {supplier}'s "
+                        f"catalogue; a move may edit it but not change its effect "
+                        f"(got {item['effect']!r})",
+                    )
+                )
             expanded.append(
                 catalogue[item].model_dump(mode="json")
                 if isinstance(item, str) and item in catalogue
@@ -203,7 +219,8 @@ def validate_rule_change(
     scenario re-validated (schema, then cross-references), so a move is held
     to the same standard as a scenario edit. Added rules must come from the
     supplier's catalogue in this scenario (a rule id, or a rule with such an
-    id), so that every verdict in the run has its column in the outputs.
+    id and the same effect), so that every verdict in the run has its column
+    in the outputs.
 
     Raises:
         MoveError: Each problem with its field inside the change. Nothing is applied.

@@ -275,6 +275,9 @@ class ForceLayer:
         self._ua_cells = np.flatnonzero(np.diff(self.ua_cell_ptr) > 0)
         self._rf_reach = np.zeros((len(self.rf), len(self._ua_cells)), dtype=bool)
         self._rf_n_cand = np.zeros(len(self.rf), dtype=np.int64)
+        # Set here too, not only when reach is brought up to date: with no firing unit,
+        # nothing ever marks reach out of date.
+        self._rf_has_cand = np.zeros(len(self.rf), dtype=bool)
         self._rf_csr: tuple[np.ndarray, np.ndarray] | None = None
         self._rf_points = (
             np.r_[self.th.cell_x[self._ua_cells], self.th.city_xy[0]],
@@ -304,7 +307,7 @@ class ForceLayer:
 
         self.radar_idx, self.radar_pairs, self.radar_p = sensor_pairs("radar")
         self.isr_idx, self.isr_pairs, self.isr_p = sensor_pairs("isr")
-        self._coverage_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._coverage_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
         # --- air defence, both sides
         def air_defence(side: int) -> AirDefence:
@@ -534,15 +537,18 @@ class ForceLayer:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
     # ------------------------------------------------------------------ coverage
-    def _coverage(self, units: np.ndarray, pairs, p: np.ndarray) -> np.ndarray:
+    def _coverage(self, kind: str, units: np.ndarray, pairs, p: np.ndarray) -> np.ndarray:
         """Per cell, the chance that at least one of the (static) sensors covers it.
 
-        Cached on the sensors' strengths, which change far less often than once a step.
+        Cached per sensor kind on the sensors' strengths, which change far less
+        often than once a step. Keyed by the kind's name, not the pairs' ``id``: a
+        pickled or copied model's pairs have new ids, which another object's old
+        entry could carry.
         """
         if len(units) == 0:
             return np.zeros(self.th.n_cells)
         state = self.strength[units] * self.alive[units]
-        key = id(pairs)
+        key = kind
         cached = self._coverage_cache.get(key)
         if cached is not None and (cached[0] == state).all():
             return cached[1]
@@ -759,8 +765,8 @@ class ForceLayer:
         bda = self.combat.damage_assessment
         fired_now = self.last_fired == step
         self._sync()
-        radar_cov = self._coverage(self.radar_idx, self.radar_pairs, self.radar_p)
-        isr_cov = self._coverage(self.isr_idx, self.isr_pairs, self.isr_p)
+        radar_cov = self._coverage("radar", self.radar_idx, self.radar_pairs, self.radar_p)
+        isr_cov = self._coverage("isr", self.isr_idx, self.isr_pairs, self.isr_p)
         isr_here = isr_cov[self._cell]
         miss = (1.0 - radar_cov[self._fire_cell] * fired_now) * (1.0 - isr_here)
         live = self._ru_military & self.alive & (u[0] < 1.0 - miss)
@@ -822,7 +828,7 @@ class ForceLayer:
             no, none = np.zeros(0, dtype=bool), np.zeros(0)
             return StrikeOutcome(no, none, no, no, no, none, none, no)
         cb = self.combat
-        cells = self._cell[targets]
+        cells = self.cell[targets]  # the property: brought up to date if a target moved
         p_int = self.w_intercept[weapons] * self.russian_air_cover_at(cells)
         self.ru_ad.engage(cells[p_int > 0], self.alive)
         intercepted = u[0][targets] < p_int

@@ -333,6 +333,17 @@ class EscalationModel(mesa.Model):
                 )
         return destroyed_ru
 
+    @property
+    def _counts(self) -> dict[str, np.ndarray]:
+        """Each counter as a view of its slice of the one buffer.
+
+        Taken when read, not kept: a pickled or deep-copied model restores each
+        stored view as an array of its own, which the buffer's updates would no
+        longer reach.
+        """
+        buf, offset = self._count_buf, self._count_offset
+        return {k: buf[offset[k] : offset[k] + len(v)] for k, v in self._count_names.items()}
+
     def _count(self, *counts: tuple[str, np.ndarray]) -> None:
         """Add one to counter ``name`` at each of ``indices``, for every (name, indices).
 
@@ -538,10 +549,6 @@ class EscalationModel(mesa.Model):
         sizes = [len(v) for v in self._count_names.values()]
         self._count_buf = np.zeros(sum(sizes), dtype=np.int64)
         ends = np.cumsum(sizes).tolist()
-        self._counts = {
-            k: self._count_buf[end - size : end]
-            for k, size, end in zip(self._count_names, sizes, ends, strict=True)
-        }
         self._count_offset = {
             k: end - size for k, size, end in zip(self._count_names, sizes, ends, strict=True)
         }

@@ -105,7 +105,7 @@ def robustness_shares(
     for yi, r in zip(y, conclusions.itertuples(index=False), strict=True):
         ax.axvline(r.required_share, color=GREY, ls="--", lw=0.8, ymin=0, ymax=1)
         ax.text(1.05, yi, f"{r.holds}/{r.sets}", va="center", fontsize=8)
-    ax.set_yticks(y, [_short(t, 64) for t in conclusions["text"]], fontsize=8.5)
+    ax.set_yticks(y, [_short(t, 80) for t in conclusions["text"]], fontsize=8.5)
     ax.set_xlim(0, 1.16)
     ax.set_xticks(np.linspace(0, 1, 6), [f"{v:.0%}" for v in np.linspace(0, 1, 6)])
     ax.set_xlabel("share of assumption sets in which the conclusion holds")
