@@ -116,7 +116,11 @@ class StateActor(mesa.Agent):
         self.score_now = 0
         self.kahn_now = 0
         self.option_now = ""
-        self._rate_cache: dict[tuple[float, float, float], tuple[float, float]] = {}
+        #: The step length and perception times the smoothing and learning rates are for.
+        self._rates_key: tuple[float, float, float] | None = None
+        self._rates_now = (0.0, 0.0)
+        #: The scenario's perception parameters (read by every step's decay and absorb).
+        self._perception = model.spec.decisions.perception
 
     @property
     def automated(self) -> bool:
@@ -141,23 +145,33 @@ class StateActor(mesa.Agent):
         keep = (1.0 - self.params.pressure_decay) ** days
         self.pressure *= keep
         self.commitment *= keep
-        self.contributions = {k: v * keep for k, v in self.contributions.items() if v * keep > 1e-6}
-        half = self.model.spec.decisions.perception.salience_half_life_days
-        for s in self.salient:
-            s.age_days += days
-        # A precedent twenty half-lives old weighs a millionth of its start and gates nothing.
-        self.salient = [s for s in self.salient if s.age_days <= PRUNE_HALF_LIVES * half]
+        if self.contributions:
+            self.contributions = {
+                k: w for k, v in self.contributions.items() if (w := v * keep) > 1e-6
+            }
+        salient = self.salient
+        if salient:
+            for s in salient:
+                s.age_days += days
+            # A precedent twenty half-lives old weighs a millionth of its start and gates nothing.
+            # Every precedent ages by the same days and a new one starts at 0, so the first
+            # in the list is the oldest: the list needs pruning only when that one is too old.
+            limit = PRUNE_HALF_LIVES * self._perception.salience_half_life_days
+            if salient[0].age_days > limit:
+                self.salient = [s for s in salient if s.age_days <= limit]
         self.stakes *= 0.5 ** (days / self.params.threat_half_life_days)
 
     @property
     def salience(self) -> float:
         """The summed salience of perceived precedents, each halving with its half-life."""
-        half = self.model.spec.decisions.perception.salience_half_life_days
-        return sum(s.weight * 0.5 ** (s.age_days / half) for s in self.salient)
+        if not self.salient:
+            return 0
+        half = self._perception.salience_half_life_days
+        return sum([s.weight * 0.5 ** (s.age_days / half) for s in self.salient])
 
     def salient_kinds(self) -> list[str]:
         """Kinds of precedent salient now (in order of perception)."""
-        window = SALIENT_HALF_LIVES * self.model.spec.decisions.perception.salience_half_life_days
+        window = SALIENT_HALF_LIVES * self._perception.salience_half_life_days
         kinds: list[str] = []
         for s in self.salient:
             if s.age_days <= window and s.kind not in kinds:
@@ -166,7 +180,7 @@ class StateActor(mesa.Agent):
 
     def salient_labels(self) -> list[str]:
         """The precedents salient now, as labels."""
-        window = SALIENT_HALF_LIVES * self.model.spec.decisions.perception.salience_half_life_days
+        window = SALIENT_HALF_LIVES * self._perception.salience_half_life_days
         return [s.label for s in self.salient if s.age_days <= window]
 
     @property
@@ -181,7 +195,7 @@ class StateActor(mesa.Agent):
         expect (habituation; ``perception.habituation_days``); precedents add
         salience; each act of the other side adds ``act_weight`` x its score.
         """
-        p = self.model.spec.decisions.perception
+        p = self._perception
         self.last_observation = obs
         self.last_provocation = obs.provocation
         self.last_harm = obs.harm
@@ -199,46 +213,55 @@ class StateActor(mesa.Agent):
             flow.causes = {k: v / total for k, v in obs.causes[channel].items()} if total else {}
         habituates = p.habituation_days is not None
         if habituates:
-            smooth, learn_rate = self._rates(days, p.smoothing_days, p.habituation_days)
+            key = (days, p.smoothing_days, p.habituation_days)
+            if key != self._rates_key:  # the same every step of a run: worked out once
+                self._rates_key, self._rates_now = key, self._rates(*key)
+            smooth, learn_rate = self._rates_now
+        seen = obs.flows
+        # What add_pressure does, inline: the same additions in the same order.
+        pressure = self.pressure
+        contributions = self.contributions
         for channel, flow in flows.items():
-            rate = obs.flows.get(channel, 0.0) / days
+            rate = seen.get(channel, 0.0) / days
             if not habituates:
                 surprise = rate
             else:
                 flow.smoothed += smooth * (rate - flow.smoothed)
                 flow.days += days
                 learn = learn_rate
-                if flow.usual:
-                    learn = max(learn, days / flow.days)
+                if flow.usual and days / flow.days > learn:
+                    learn = days / flow.days  # max(learn, days / flow.days)
                 flow.expected += learn * (flow.smoothed - flow.expected)
-                surprise = max(0.0, flow.smoothed - flow.expected)
+                # The surprise is max(0, smoothed - expected); only a positive one adds pressure.
+                surprise = flow.smoothed - flow.expected
             if surprise > 0:
+                scaled = surprise * days
                 for cause, share in flow.causes.items():
-                    self.add_pressure(surprise * days * share, cause)
+                    amount = scaled * share
+                    if amount <= 0.0:
+                        continue
+                    pressure += amount
+                    if cause in contributions:
+                        contributions[cause] += amount
+                    else:  # 0.0 + amount is amount
+                        contributions[cause] = amount
+        self.pressure = pressure
         for t in obs.triggers:
             self.salient.append(_Salient(t.kind, t.label, t.weight))
         # The other side speaks as one: its acts weigh by their mean over its actors.
-        n_other = max(1, len(self.seen_rungs))
-        self.seen_acts = [(d, a) for d, a in self.seen_acts if day - d <= ACT_MEMORY_DAYS]
-        for act in obs.acts:
-            self.seen_rungs[act.actor] = act.rung
-            self.seen_acts.append((day, act))
-            self.add_pressure(p.act_weight * act.score / n_other, f"{act.actor}: {act.label}")
+        if self.seen_acts:
+            self.seen_acts = [(d, a) for d, a in self.seen_acts if day - d <= ACT_MEMORY_DAYS]
+        if obs.acts:
+            n_other = max(1, len(self.seen_rungs))
+            for act in obs.acts:
+                self.seen_rungs[act.actor] = act.rung
+                self.seen_acts.append((day, act))
+                self.add_pressure(p.act_weight * act.score / n_other, f"{act.actor}: {act.label}")
 
-    def _rates(self, days: float, smoothing_days: float, habituation_days: float) -> tuple[float, float]:
-        """Per step of ``days``: the smoothing weight and the habituation learning rate.
-
-        The same two exponentials every step of a run, so worked out once per
-        step length (the same expressions, so the same floats).
-        """
-        key = (days, smoothing_days, habituation_days)
-        rates = self._rate_cache.get(key)
-        if rates is None:
-            rates = self._rate_cache[key] = (
-                1.0 - math.exp(-days / smoothing_days),
-                1.0 - math.exp(-days / habituation_days),
-            )
-        return rates
+    @staticmethod
+    def _rates(days: float, smoothing_days: float, habituation_days: float) -> tuple[float, float]:
+        """Per step of ``days``: the smoothing weight and the habituation learning rate."""
+        return 1.0 - math.exp(-days / smoothing_days), 1.0 - math.exp(-days / habituation_days)
 
     def seen_harm_rate(self, window_days: float) -> float:
         """Harm to the city per day as perceived over the last ``window_days``."""

@@ -187,7 +187,7 @@ class EscalationModel(mesa.Model):
         """One step: the schedule of the model brief, in order."""
         k = round(self.time)
         day = k * self.step_days
-        for actor in self.actors:
+        for actor in self._actor_list:  # a list: no AgentSet iteration per step
             actor.decay(self.step_days)
         self._apply_schedule(day, k)
         fire = self._russian_fire(k)

@@ -25,8 +25,8 @@ from escalation_sim.model.decisions.models import (
 from escalation_sim.model.decisions.options import (
     Choice,
     Decision,
+    OptionMenu,
     as_choice,
-    available,
     closed_by,
     describe_gate,
     target_rung,
@@ -97,24 +97,49 @@ class DecisionLayer:
             actor.seen_rungs = {
                 a: model.actor[a].spec.start_rung for a in self.adversaries[actor.actor_id]
             }
+        # Tabled once per model (the options, ladders and starting rungs are fixed).
+        self._start_rung = {a.actor_id: a.spec.start_rung for a in model.actors}
+        #: Each actor's options tabled by rung (the gates its rung alone decides, applied once).
+        self.menus = {
+            aid: OptionMenu(
+                self.options[aid], model.actor[aid].spec.start_rung, model.actor[aid].ladder.top
+            )
+            for aid in model.actor_ids
+        }
+        #: The other side of each actor, with each adversary's starting rung.
+        self._adversary_start = {
+            aid: [(a, self._start_rung[a]) for a in self.adversaries[aid]]
+            for aid in model.actor_ids
+        }
+        #: Per actor in the model's agent order: the actor and whether it runs the earlier model.
+        self._absorbing = [(a, a.params.model == "pressure") for a in model.actors]
+        #: Per actor in scenario order (the order of the ``decide`` draws): actor, model, menu.
+        self._choosing = [
+            (aid, model.actor[aid], self.models[aid], self.menus[aid]) for aid in model.actor_ids
+        ]
 
     # ------------------------------------------------------------------ perception
     def perceive(
         self, step: int, report: StrikeReport, russian_destroyed: int, harm: float
     ) -> None:
         """Hand the step's strikes, Russia's losses and the harm to the city to perception."""
-        weights = {a.actor_id: a.params.harm_weight for a in self.model.actors}
+        weights = {a.actor_id: a.params.harm_weight for a, _ in self._absorbing}
         self.perception.observe_step(
             step, report, russian_destroyed, harm, self.cause_label, weights
         )
 
     def resolve(self, actor: StateActor) -> float:
         """The other side's resolve as the actor perceives it: mean rungs above their start."""
-        adv = self.adversaries[actor.actor_id]
+        adv = self._adversary_start[actor.actor_id]
         if not adv:
             return 0.0
-        m = self.model
-        return sum(max(0, actor.seen_rungs[a] - m.actor[a].spec.start_rung) for a in adv) / len(adv)
+        seen = actor.seen_rungs
+        total = 0
+        for a, start in adv:
+            above = seen[a] - start
+            if above > 0:
+                total += above
+        return total / len(adv)
 
     def threat_seen_by(self, actor: StateActor, day: float, window_days: float) -> float:
         """The other side's threat as an actor perceives it.
@@ -122,9 +147,11 @@ class DecisionLayer:
         The escalation scores of the other side's acts perceived within the
         window, each weighed by the credibility of its author's threats.
         """
-        m = self.model
-        actor.seen_acts = [(d, a) for d, a in actor.seen_acts if day - d <= window_days]
-        return sum(max(0, a.score) * m.actor[a.actor].credibility for _, a in actor.seen_acts)
+        if not actor.seen_acts:
+            return 0  # what the sum of no acts is
+        by_id = self.model.actor
+        actor.seen_acts = acts = [(d, a) for d, a in actor.seen_acts if day - d <= window_days]
+        return sum([max(0, a.score) * by_id[a.actor].credibility for _, a in acts])
 
     # ------------------------------------------------------------------ decisions
     def decide(self, step: int, day: float) -> None:
@@ -132,43 +159,38 @@ class DecisionLayer:
         m = self.model
         days = m.step_days
         arrived = self.perception.deliver(step)
-        for actor in m.actors:
+        start = self._start_rung
+        for actor, legacy in self._absorbing:
             actor.absorb(arrived[actor.actor_id], days, day)
-            # The highest perceived rung of the other side above its start.
-            above = max(
-                (actor.seen_rungs[a] - m.actor[a].spec.start_rung for a in actor.seen_rungs),
-                default=0,
-            )
-            actor.add_pressure(
-                actor.params.adversary_rung_weight * max(0.0, above) * days,
-                "adversary's escalation",
-            )
-            actor.update_commitment(days)
-            if actor.params.model == "pressure":
+            # The highest perceived rung of the other side above its start (0 if none).
+            above = 0
+            for a, r in actor.seen_rungs.items():
+                if r - start[a] > above:
+                    above = r - start[a]
+            amount = actor.params.adversary_rung_weight * above * days
+            if amount > 0.0:
+                actor.add_pressure(amount, "adversary's escalation")
+            if actor.stakes > 1e-3 and actor.last_provocation > 0:  # else it changes nothing
+                actor.update_commitment(days)
+            if legacy:
                 actor.update_credibility(
                     actor.ladder.rung(actor.rung).signal, actor.last_provocation, days
                 )
         draws = m.streams["decide"].random(len(m.actor_ids))
-        for u, aid in zip(draws.tolist(), m.actor_ids, strict=True):
-            actor = m.actor[aid]
-            if aid in m.seated:  # a player chooses between steps (model.choose)
+        now = round(m.time) * days
+        seated = m.seated
+        for u, (aid, actor, dm, menu) in zip(draws.tolist(), self._choosing, strict=True):
+            if aid in seated:  # a player chooses between steps (model.choose)
                 continue
-            dm = self.models[aid]
-            opts = self.open_options(actor) if dm.gated else self.options[aid]
-            verdict = dm.choose(actor, opts, self.resolve(actor), u, days)
-            if verdict.option.kind != "hold":
+            verdict = dm.choose_open(actor, menu, self.resolve(actor), u, days, now)
+            if verdict is not None:
                 self.apply(step, day, actor, verdict)
 
     def open_options(self, actor: StateActor) -> list[OptionSpec]:
         """The options open to an actor now (hold first)."""
         now = round(self.model.time) * self.model.step_days
-        return available(
-            self.options[actor.actor_id],
-            actor.rung,
-            actor.spec.start_rung,
-            actor.ladder.top,
-            actor.salient_kinds(),
-            {o: now - d for o, d in actor.last_taken.items()},
+        return self.menus[actor.actor_id].open(
+            actor.rung, actor.salient_kinds, actor.last_taken, now
         )
 
     def apply(

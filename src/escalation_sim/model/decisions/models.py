@@ -37,7 +37,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from escalation_sim.model.decisions.options import target_rung
+from escalation_sim.model.decisions.options import OptionMenu, target_rung
 from escalation_sim.scenario.schema import DecisionModelName, OptionSpec
 
 if TYPE_CHECKING:
@@ -76,6 +76,23 @@ class DecisionModel(Protocol):
         days: float,
     ) -> Verdict:
         """Choose among ``options`` (non-empty, the hold option first)."""
+        ...
+
+    def choose_open(
+        self,
+        actor: StateActor,
+        menu: OptionMenu,
+        resolve: float,
+        u: float,
+        days: float,
+        now: float,
+    ) -> Verdict | None:
+        """The decision phase's choice; ``None`` when the actor holds.
+
+        What :meth:`choose` chooses with the same draw, over the options the
+        model weighs now (for a gated model those ``menu.open`` gives, for
+        another every option in ``menu.options``).
+        """
         ...
 
     def explain(
@@ -127,6 +144,52 @@ class OptionTerms:
         return self.option.kind == "hold" or self.option.descend or self.gain > 0.0
 
 
+def _weigh(
+    actor: StateActor,
+    options: list[OptionSpec],
+    resolve: float,
+    case: float,
+    every: bool = False,
+) -> list[tuple[OptionSpec, float, float, float, float]]:
+    """``(option, gain, forgone, cost, risk)`` of the options weighed, in order.
+
+    With ``every`` false only the motivated options are weighed: hold, the
+    stand-down, and an act while both the excess case ``E`` and its
+    ``answers`` are positive (its gain ``min(E, answers)`` is positive only
+    then), so the others are left out before their terms are worked out.
+
+    Args:
+        actor: The actor (its rung, ladder and parameters).
+        options: The options, hold first.
+        resolve: The other side's resolve as perceived.
+        case: The actor's case now (read once by the caller).
+        every: Give the terms of every option, motivated or not.
+    """
+    prm = actor.params
+    rungs = actor.ladder.rungs
+    t_now = rungs[actor.rung].climb_threshold
+    excess = case - t_now
+    if not excess > 0.0:
+        excess = 0.0  # max(0.0, case - T_now)
+    # An act's risk: risk x deterrence_weight x (1 + resolve) x 2 (1 - risk_tolerance),
+    # multiplied left to right as written.
+    weight, rise = prm.deterrence_weight, 1.0 + (resolve if resolve > 0.0 else 0.0)
+    tolerance = 1.0 - actor.spec.risk_tolerance
+    out: list[tuple[OptionSpec, float, float, float, float]] = []
+    for o in options:
+        if o.kind == "hold":
+            out.append((o, 0.0, 0.0, 0.0, 0.0))
+        elif o.descend:
+            t_below = rungs[actor.rung - 1].climb_threshold
+            still_needed = min(max(0.0, case - t_below), t_now - t_below)
+            out.append((o, prm.upkeep * (t_now - t_below), still_needed, o.cost, 0.0))
+        elif every or (excess > 0.0 and o.answers > 0.0):
+            answers = o.answers
+            gain = answers if answers < excess else excess  # min(E, answers)
+            out.append((o, gain, 0.0, o.cost, o.risk * weight * rise * 2.0 * tolerance))
+    return out
+
+
 def option_terms(actor: StateActor, option: OptionSpec, resolve: float) -> OptionTerms:
     """The cost-benefit model's terms of one option for an actor now, from its perceived case.
 
@@ -135,27 +198,50 @@ def option_terms(actor: StateActor, option: OptionSpec, resolve: float) -> Optio
         option: The option weighed.
         resolve: The other side's resolve as perceived (mean rungs above its start).
     """
-    prm = actor.params
-    if option.kind == "hold":
-        return OptionTerms(option, 0.0, 0.0, 0.0, 0.0)
-    if option.descend:
-        t_now = actor.ladder.rung(actor.rung).climb_threshold
-        t_below = actor.ladder.rung(actor.rung - 1).climb_threshold
-        still_needed = min(max(0.0, actor.case - t_below), t_now - t_below)
-        return OptionTerms(option, prm.upkeep * (t_now - t_below), still_needed, option.cost, 0.0)
-    risk = (
-        option.risk
-        * prm.deterrence_weight
-        * (1.0 + max(0.0, resolve))
-        * 2.0
-        * (1.0 - actor.spec.risk_tolerance)
-    )
-    return OptionTerms(option, min(excess_case(actor), option.answers), 0.0, option.cost, risk)
+    return OptionTerms(*_weigh(actor, [option], resolve, actor.case, every=True)[0])
 
 
 def option_utility(actor: StateActor, option: OptionSpec, resolve: float) -> float:
     """The cost-benefit model's utility of one option for an actor now."""
     return option_terms(actor, option, resolve).utility
+
+
+def motivated_terms(
+    actor: StateActor, options: list[OptionSpec], resolve: float
+) -> list[OptionTerms]:
+    """The terms of the options the actor has a reason to weigh, in order.
+
+    The same terms as :func:`option_terms`, for the options whose terms are
+    :attr:`OptionTerms.motivated`, with the case read once.
+    """
+    return [OptionTerms(*row) for row in _weigh(actor, options, resolve, actor.case)]
+
+
+def _chances(utils: list[float], tau: float, days: float) -> list[float]:
+    """A logit over ``utils`` (hold's first) with temperature ``tau``, acts compounded over ``days``."""
+    if len(utils) == 1 and utils[0] == 0.0:
+        # Hold alone: exp(0) / exp(0) = 1, and 1 - (1 - 1 ** days) = 1 for any step.
+        return [1.0]
+    top = max(utils)
+    weights = [math.exp((x - top) / tau) for x in utils]
+    total = sum(weights)
+    probs = [w / total for w in weights]
+    if days != 1.0:
+        hold = probs[0]
+        act = 1.0 - hold**days
+        rest = 1.0 - hold
+        probs = [1.0 - act] + [p * act / rest if rest > 0 else 0.0 for p in probs[1:]]
+    return probs
+
+
+def _pick(probs: list[float], u: float) -> int:
+    """The index the uniform draw ``u`` falls on in the cumulative ``probs`` (the last if none)."""
+    acc = 0.0
+    for i, p in enumerate(probs):
+        acc += p
+        if u < acc:
+            return i
+    return len(probs) - 1
 
 
 def choice_chances(
@@ -169,18 +255,8 @@ def choice_chances(
     Options that answer nothing perceived are left out (see
     :attr:`OptionTerms.motivated`).
     """
-    tau = actor.params.temperature
-    terms = [t for t in (option_terms(actor, o, resolve) for o in options) if t.motivated]
-    utils = [t.utility for t in terms]
-    top = max(utils)
-    weights = [math.exp((x - top) / tau) for x in utils]
-    total = sum(weights)
-    probs = [w / total for w in weights]
-    if days != 1.0:
-        hold = probs[0]
-        act = 1.0 - hold**days
-        rest = 1.0 - hold
-        probs = [1.0 - act] + [p * act / rest if rest > 0 else 0.0 for p in probs[1:]]
+    terms = motivated_terms(actor, options, resolve)
+    probs = _chances([t.utility for t in terms], actor.params.temperature, days)
     return list(zip(terms, probs, strict=True))
 
 
@@ -205,16 +281,38 @@ class CostBenefit:
     ) -> Verdict:
         """Logit choice over the motivated options' utilities; per-day chances compound."""
         chances = choice_chances(actor, options, resolve, days)
-        acc = 0.0
-        pick = len(chances) - 1
-        for i, (_, p) in enumerate(chances):
-            acc += p
-            if u < acc:
-                pick = i
-                break
-        terms, p = chances[pick]
+        terms, p = chances[_pick([p for _, p in chances], u)]
         o = terms.option
         return Verdict(o, p, terms.utility, o.cost)
+
+    def choose_open(
+        self,
+        actor: StateActor,
+        menu: OptionMenu,
+        resolve: float,
+        u: float,
+        days: float,
+        now: float,
+    ) -> Verdict | None:
+        """:meth:`choose` over the options open now (``menu``); ``None`` when the actor holds.
+
+        While the actor perceives no excess case no act is motivated, so only
+        hold and the stand-down are looked up in the menu.
+        """
+        case = actor.case
+        rung = actor.rung
+        acts = case - actor.ladder.rungs[rung].climb_threshold > 0.0  # some excess case
+        opts = menu.open(rung, actor.salient_kinds, actor.last_taken, now, acts)
+        rows = _weigh(actor, opts, resolve, case)
+        if len(rows) == 1 and rows[0][0].kind == "hold":
+            return None  # hold alone is weighed: whatever the draw, it is chosen
+        utils = [gain - forgone - cost - risk for _, gain, forgone, cost, risk in rows]
+        probs = _chances(utils, actor.params.temperature, days)
+        i = _pick(probs, u)
+        o = rows[i][0]
+        if o.kind == "hold":
+            return None
+        return Verdict(o, probs[i], utils[i], o.cost)
 
     def explain(
         self, actor: StateActor, options: list[OptionSpec], resolve: float
@@ -292,6 +390,19 @@ class PressureThreshold:
                 return Verdict(down[0], move.descend, 0.0, t)
         return Verdict(hold, 1.0 - move.climb - move.descend, 0.0, 0.0)
 
+    def choose_open(
+        self,
+        actor: StateActor,
+        menu: OptionMenu,
+        resolve: float,
+        u: float,
+        days: float,
+        now: float,
+    ) -> Verdict | None:
+        """:meth:`choose` over every option (the model has no gates); ``None`` when it holds."""
+        verdict = self.choose(actor, menu.options, resolve, u, days)
+        return None if verdict.option.kind == "hold" else verdict
+
     def explain(
         self, actor: StateActor, options: list[OptionSpec], resolve: float
     ) -> dict[str, Any]:
@@ -331,6 +442,7 @@ __all__ = [
     "Verdict",
     "choice_chances",
     "decision_model",
+    "motivated_terms",
     "option_terms",
     "option_utility",
     "target_rung",

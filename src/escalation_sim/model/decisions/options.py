@@ -12,7 +12,7 @@ its standing policy, and the model explains departures from it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from escalation_sim.scenario.schema import OptionSpec
@@ -150,6 +150,131 @@ def available(
 ) -> list[OptionSpec]:
     """The options open now, in catalogue order."""
     return [o for o in options if is_available(o, rung, start_rung, top, salient, days_since)]
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """An option open at one rung as far as the rung decides, with the gates still to check.
+
+    Attributes:
+        option: The option.
+        act: True for an act (neither hold nor the stand-down): weighed only
+            while it answers some perceived case.
+        answers: The case it answers (an act with ``answers`` 0 is never weighed).
+        cooldown_days: Its cool-down (0: none).
+        requires_any: Precedents of which one must be salient (empty: no such gate).
+        skip_on: When it climbs more than one rung from here, the precedents of
+            which one must be salient to skip (``None``: no skip from this rung).
+
+    The precedent gates are sets for their membership test only (whether any
+    of them is salient); nothing iterates them.
+    """
+
+    option: OptionSpec
+    act: bool
+    answers: float
+    cooldown_days: float
+    requires_any: frozenset[str]
+    skip_on: frozenset[str] | None
+
+
+def _entry_at(option: OptionSpec, rung: int, start_rung: int, top: int) -> MenuEntry | None:
+    """``option``'s entry at ``rung``, or ``None`` when the rung alone closes it (as :func:`closed_by`)."""
+    act = option.kind != "hold" and not option.descend
+    base = (option, act, option.answers, option.cooldown_days)
+    if option.descend:  # the stand-down is gated by the cool-down and the starting rung only
+        return MenuEntry(*base, frozenset(), None) if rung > start_rung else None
+    if option.rung is not None and option.rung > top:
+        return None
+    if option.min_rung is not None and rung < option.min_rung:
+        return None
+    skip = None
+    if option.rung is not None and option.rung > rung + 1:
+        if not option.skip_on:
+            return None
+        skip = frozenset(option.skip_on)
+    return MenuEntry(*base, frozenset(option.requires_any), skip)
+
+
+class OptionMenu:
+    """An actor's options tabled by rung: the gates the rung decides, applied once per rung.
+
+    Of :func:`closed_by`'s gates, the rung alone decides the starting rung
+    (stand-down), the ladder's top, ``min_rung`` and whether a skip is needed;
+    those are applied once per rung of the ladder, when the actor first
+    stands there (most actors visit few rungs). What changes from step to
+    step (cool-downs, salient precedents) is checked by :meth:`open` for the
+    options left. ``open`` gives what :func:`available` gives, in the same
+    (catalogue) order.
+
+    Args:
+        options: The actor's options, hold first.
+        start_rung: The actor's starting rung.
+        top: Its ladder's top rung.
+    """
+
+    def __init__(self, options: list[OptionSpec], start_rung: int, top: int) -> None:
+        self.options = options
+        self.start_rung = start_rung
+        self.top = top
+        #: Per rung of the ladder, its entries once worked out (``None`` until then).
+        self._at: list[tuple[MenuEntry, ...] | None] = [None] * (top + 1)
+
+    def entries(self, rung: int) -> tuple[MenuEntry, ...]:
+        """The entries of the options the rung leaves open, in catalogue order."""
+        if 0 <= rung <= self.top:
+            at = self._at[rung]
+            if at is None:
+                at = self._at[rung] = self._entries(rung)
+            return at
+        return self._entries(rung)  # off the ladder (a caller's error): worked out, not kept
+
+    def _entries(self, rung: int) -> tuple[MenuEntry, ...]:
+        return tuple(
+            e
+            for o in self.options
+            if (e := _entry_at(o, rung, self.start_rung, self.top)) is not None
+        )
+
+    def open(
+        self,
+        rung: int,
+        salient: Callable[[], Collection[str]],
+        last_taken: Mapping[str, float],
+        now: float,
+        acts: bool = True,
+    ) -> list[OptionSpec]:
+        """The options open now, in catalogue order (what :func:`available` gives).
+
+        Args:
+            rung: The actor's rung.
+            salient: Gives the kinds of precedent salient now (called at most
+                once, and only when an open option is gated on them).
+            last_taken: Day each option was last taken.
+            now: Today (days), for the cool-downs.
+            acts: ``False`` leaves out every act (keeping hold and the
+                stand-down): for a caller that weighs no act now.
+        """
+        out: list[OptionSpec] = []
+        kinds: Collection[str] | None = None
+        at = self._at[rung] if 0 <= rung <= self.top else None
+        for e in at if at is not None else self.entries(rung):
+            if e.act and not acts:
+                continue
+            o = e.option
+            if e.cooldown_days and last_taken:
+                since = now - last_taken[o.id] if o.id in last_taken else 1e9
+                if since < e.cooldown_days:
+                    continue
+            if e.requires_any or e.skip_on:
+                if kinds is None:
+                    kinds = salient()
+                if e.requires_any and e.requires_any.isdisjoint(kinds):
+                    continue
+                if e.skip_on and e.skip_on.isdisjoint(kinds):
+                    continue
+            out.append(o)
+        return out
 
 
 def as_choice(option: OptionSpec, rung: int) -> Choice:

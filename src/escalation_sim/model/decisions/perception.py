@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,9 +94,20 @@ class Observation:
 
     def add(self, channel: str, cause: str, amount: float) -> None:
         """Add an amount to a channel under a cause label."""
-        self.flows[channel] = self.flows.get(channel, 0.0) + amount
-        by_cause = self.causes.setdefault(channel, {})
-        by_cause[cause] = by_cause.get(cause, 0.0) + amount
+        # flows.get(channel, 0.0) + amount, and the same per cause, without a call each.
+        flows, causes = self.flows, self.causes
+        if channel in flows:
+            flows[channel] += amount
+        else:
+            flows[channel] = 0.0 + amount
+        if channel in causes:
+            by_cause = causes[channel]
+        else:
+            by_cause = causes[channel] = {}
+        if cause in by_cause:
+            by_cause[cause] += amount
+        else:
+            by_cause[cause] = 0.0 + amount
 
     def merge(self, other: Observation) -> None:
         """Fold another observation (arriving in the same step) into this one."""
@@ -164,15 +176,24 @@ class Perception:
                 members[fam].append(s)
         self._family_suppliers = [np.array(members[fam], dtype=np.int64) for fam in self.family]
         self._bands = list(spec.depth_bands_km)
-        self._strategic = np.array([c in spec.strategic_classes for c in class_ids])
-        self._precedent = np.array([a in spec.precedent_suppliers for a in actor_ids])
+        self._strategic = [c in spec.strategic_classes for c in class_ids]
+        self._precedent = [a in spec.precedent_suppliers for a in actor_ids]
+        # Fixed per model: each weapon's long-range factor, each supplier's channel name,
+        # and the actors other than Russia who perceive the harm to the city.
+        self._long_factor = np.where(weapon_long, spec.long_range_multiplier, 1.0)
+        self._channel = [f"strikes:{a}" for a in actor_ids]
+        self._harm_seers = [(i, a) for i, a in enumerate(actor_ids) if a != russia_id]
         #: Precedents already perceived (a dict: insertion-ordered, never a set).
         self.seen: dict[tuple[str, ...], int] = {}
         self._pending: dict[int, dict[str, Observation]] = defaultdict(dict)
 
     # ------------------------------------------------------------------ inputs
     def _queue(self, step: int, actor: str) -> Observation:
-        return self._pending[step + self.lag_steps].setdefault(actor, Observation())
+        pending = self._pending[step + self.lag_steps]
+        obs = pending.get(actor)
+        if obs is None:
+            obs = pending[actor] = Observation()
+        return obs
 
     def band_label(self, depth: float) -> str:
         """The depth band a depth falls in, e.g. ``30-90 km``."""
@@ -210,7 +231,7 @@ class Perception:
         noise = p.noise_sd
         rus = self._queue(step, self.russia_id)
 
-        inside = np.flatnonzero(report.depth_km > 0)
+        inside = (report.depth_km > 0).nonzero()[0]
         if len(inside):
             t = report.target[inside]
             noticed = u[t, 0] < p.report_prob
@@ -220,7 +241,7 @@ class Perception:
             true_sup = report.supplier[inside]
             seen_sup = true_sup.copy()
             acc = p.attribution_accuracy
-            for j in np.flatnonzero(u[t, 1] >= acc).tolist():
+            for j in (u[t, 1] >= acc).nonzero()[0].tolist():
                 fam = self._family_suppliers[int(w[j])]
                 if len(fam) > 1:
                     r = (u[t[j], 1] - acc) / max(1.0 - acc, 1e-12)
@@ -231,12 +252,12 @@ class Perception:
                 self._supplier_weight[seen_sup]
                 * self._class_weight[cls]
                 * (1.0 + depth / p.depth_scale_km)
-                * np.where(self._weapon_long[w], p.long_range_multiplier, 1.0)
+                * self._long_factor[w]
                 * np.where(report.destroyed[inside], p.destroyed_multiplier, 1.0)
             )
             if noise > 0:
                 weights = weights * np.exp(noise * z[t] - 0.5 * noise * noise)
-            rus.provocation += float(weights.sum())
+            rus.provocation += float(np.add.reduce(weights))  # weights.sum(), one call
             rows = zip(
                 seen_sup.tolist(),
                 true_sup.tolist(),
@@ -248,13 +269,17 @@ class Perception:
                 weights.tolist(),
                 strict=True,
             )
+            counts = rus.counts
             for seen, true, weapon, zone, rule, c, d, weight in rows:
                 label = cause_label(true, weapon, zone, rule)
                 if seen != true:
                     label += f" (attributed to {self.actor_ids[seen]})"
-                channel = f"strikes:{self.actor_ids[seen]}"
+                channel = self._channel[seen]
                 rus.add(channel, label, weight)
-                rus.counts[channel] = rus.counts.get(channel, 0) + 1
+                if channel in counts:
+                    counts[channel] += 1
+                else:
+                    counts[channel] = 1
                 if not self._precedent[seen]:
                     self._precedents(rus, seen, weapon, c, d)
         if russian_units_destroyed:
@@ -264,11 +289,15 @@ class Perception:
                 p.own_loss_weight * russian_units_destroyed,
             )
         if harm > 0:
-            for i, aid in enumerate(self.actor_ids):
-                if aid == self.russia_id:
-                    continue
-                seen_harm = harm * math.exp(noise * z_harm[i] - 0.5 * noise * noise)
-                obs = self._queue(step, aid)
+            spread = 0.5 * noise * noise
+            z_list = z_harm.tolist()
+            pending = self._pending[step + self.lag_steps]
+            for i, aid in self._harm_seers:
+                seen_harm = harm * math.exp(noise * z_list[i] - spread)
+                if aid in pending:  # what _queue does, without a call per actor
+                    obs = pending[aid]
+                else:
+                    obs = pending[aid] = Observation()
                 obs.harm += seen_harm
                 weight = harm_weights.get(aid, 0.0)
                 if weight > 0:
@@ -276,29 +305,31 @@ class Perception:
 
     def _precedents(self, obs: Observation, s: int, weapon: int, cls: int, depth: float) -> None:
         sup = self.actor_ids[s]
-        scale = float(self._supplier_weight[s])
         fam = self.family[weapon]
         cname = self.class_ids[cls]
-        keys: list[tuple[tuple[str, ...], str]] = [
-            (("new_supplier", sup), f"first strike inside Russia with {sup} weapons"),
-            (("first_weapon_class", sup, fam), f"first {fam} strike inside Russia ({sup})"),
-            (
-                ("new_depth_band", sup, self.band_label(depth)),
-                f"first {sup} strike {self.band_label(depth)} deep",
-            ),
-            (("new_target_class", sup, cname), f"first {sup} strike on {cname}"),
+        band = self.band_label(depth)
+        # Each precedent's key and a function giving its label (worked out only when it is new).
+        keys: list[tuple[tuple[str, ...], Callable[[], str]]] = [
+            (("new_supplier", sup), lambda: f"first strike inside Russia with {sup} weapons"),
+            (("first_weapon_class", sup, fam), lambda: f"first {fam} strike inside Russia ({sup})"),
+            (("new_depth_band", sup, band), lambda: f"first {sup} strike {band} deep"),
+            (("new_target_class", sup, cname), lambda: f"first {sup} strike on {cname}"),
         ]
         if self._strategic[cls]:
             keys.append(
-                (("strategic_asset", sup, cname, f"{depth:.0f}"), f"{sup} strike on {cname}")
+                (
+                    ("strategic_asset", sup, cname, f"{depth:.0f}"),
+                    lambda: f"{sup} strike on {cname}",
+                )
             )
+        seen = self.seen
         for key, label in keys:
-            if key in self.seen:
+            if key in seen:
                 continue
-            self.seen[key] = 1
-            weight = self.spec.trigger_weight.get(key[0], 0.0) * scale  # type: ignore[call-overload]
+            seen[key] = 1
+            weight = self.spec.trigger_weight.get(key[0], 0.0) * float(self._supplier_weight[s])  # type: ignore[call-overload]
             if weight > 0:  # a precedent that weighs nothing is not salient: it opens no gate
-                obs.triggers.append(Trigger(key[0], label, weight))
+                obs.triggers.append(Trigger(key[0], label(), weight))
 
     def observe_act(
         self,
@@ -342,4 +373,4 @@ class Perception:
     def deliver(self, step: int) -> dict[str, Observation]:
         """The observations arriving at ``step`` (every actor has one, possibly empty)."""
         arrived = self._pending.pop(step, {})
-        return {aid: arrived.get(aid, Observation()) for aid in self.actor_ids}
+        return {aid: arrived[aid] if aid in arrived else Observation() for aid in self.actor_ids}
