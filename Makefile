@@ -16,7 +16,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 # The edit loop: lint and every test not marked slow, on two worker processes.
 test-fast: $(STAMP)
