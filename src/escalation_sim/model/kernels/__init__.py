@@ -1,0 +1,66 @@
+"""Compiled kernels for the step's hot phases, and the switch between them and numpy.
+
+Each hot phase of the battlefield has two implementations that give the same
+numbers bit for bit: the numpy code in the phase's own module (the reference,
+and the fallback), and a loop kernel here compiled by numba. Random variates are
+always drawn by numpy from the model's streams before a kernel is called, so
+both paths consume the same draws. Arithmetic that numba and numpy round
+differently is kept out of kernels: numpy's ``exp`` and ``log`` (its own SIMD
+code, not the C library's), float powers, and sums of more than a few terms
+(numpy sums pairwise); a kernel takes those values computed by numpy, or
+accumulates in the order numpy does (``bincount`` and ``cumsum`` accumulate
+in index order).
+
+Kernels run when numba can be imported and ``ESCALATION_SIM_NO_NUMBA`` is not
+set to ``1``; :func:`disabled` switches them off in this process (the tests
+compare the two paths with it). Compiled code is cached on disk, so only the
+first run on a machine pays the compilation.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+try:  # numba is a dependency, but the numpy path must work without it
+    import numba
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    numba = None
+
+ENV_DISABLE = "ESCALATION_SIM_NO_NUMBA"
+
+_state = {"on": numba is not None and os.environ.get(ENV_DISABLE, "") != "1"}
+
+
+def available() -> bool:
+    """Whether numba can be imported here."""
+    return numba is not None
+
+
+def enabled() -> bool:
+    """Whether the phases use the compiled kernels now (else the numpy code)."""
+    return _state["on"]
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Run the numpy path in this process for the duration (restored afterwards)."""
+    before = _state["on"]
+    _state["on"] = False
+    try:
+        yield
+    finally:
+        _state["on"] = before
+
+
+def kernel[F: Callable[..., Any]](fn: F) -> F:
+    """Compile ``fn`` with numba (lazily, cached on disk) where numba is available.
+
+    Without numba the plain function is returned; the phases then never call it,
+    since :func:`enabled` is false.
+    """
+    if numba is None:  # pragma: no cover
+        return fn
+    return numba.njit(cache=True, nogil=True)(fn)
