@@ -55,6 +55,8 @@ class AirDefence:
         self._by_unit: list[tuple[np.ndarray, np.ndarray]] | None = None  # cells, distances
         self.pairs = CellPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        # (state, cover per cell) for compiled phases; cleared only when the cells move.
+        self.cover_table_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def place(self, x: np.ndarray, depth: np.ndarray, moved: np.ndarray | None = None) -> None:
         """(Re)compute the cells each unit covers from the units' positions.
@@ -92,6 +94,12 @@ class AirDefence:
         self._source_list = self.pairs.source.tolist()
         self._ptr_list = self._ptr.tolist()
         self._cache = None
+        self.cover_table_cache = None
+
+    @property
+    def cell_ptr(self) -> np.ndarray:
+        """Per cell, where its covering units start in ``pairs.source`` (pairs sorted by cell)."""
+        return self._ptr
 
     def _log_miss_per_cell(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Per cell, the log of the chance that every covering unit misses (cached on the state)."""
@@ -118,6 +126,28 @@ class AirDefence:
         if len(self.units) == 0:
             return np.zeros(len(cells))
         return -np.expm1(self._log_miss_per_cell(strength, alive)[cells])
+
+    def cover_table(
+        self, strength: np.ndarray, alive: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The units' state the cover depends on, and :meth:`cover` for it, kept until it changes.
+
+        For compiled phases, which compare the state themselves and call this
+        again only when it has changed. Unlike the cache behind :meth:`cover`,
+        which each step's resupply clears, this one is kept across steps: the
+        cover is a function of the state and of the cells the units cover, and
+        :meth:`place` clears it when those move. (``cover()[cells]`` equals
+        :meth:`cover_at`, element by element: ``tests/test_kernel_fire.py``.)
+
+        Returns:
+            Per unit, strength times alive times whether it has an interceptor
+            left; and per cell, the chance that a unit with interceptors left covers it.
+        """
+        state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
+        kept = self.cover_table_cache
+        if kept is None or not (kept[0] == state).all():
+            kept = self.cover_table_cache = (state, self.cover(strength, alive))
+        return kept
 
     def engage(self, cells: np.ndarray, alive: np.ndarray) -> None:
         """Spend one interceptor per engagement, from a live covering unit with stock left.

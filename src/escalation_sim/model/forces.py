@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from escalation_sim.model import kernels
 from escalation_sim.model.airdefence import AirDefence
+from escalation_sim.model.kernels import fire as fire_kernels
 from escalation_sim.model.movement import departure_hours, hop
 from escalation_sim.model.reserves import ReservePool
 from escalation_sim.model.theater import Theater
@@ -622,6 +624,8 @@ class ForceLayer:
         u = rng.random((8, n))
         units = self.rf
         self._sync_reach()
+        if kernels.enabled():
+            return self._russian_fire_compiled(step, fire_multiplier, stock, u)
         cb = self.combat
         recent = (step - self.last_struck[units]) * self.step_days <= cb.pullback.memory_days
         tempo = np.where(self._rf_airbase & recent, cb.pullback.airbase_tempo_after_strike, 1.0)
@@ -701,6 +705,98 @@ class ForceLayer:
             city_harm=city_harm,
             hits_on_units=len(targets),
             ukrainian_losses=losses[self.side[losses] == SIDE_UKRAINE] if len(losses) else losses,
+        )
+
+    def _russian_fire_compiled(
+        self, step: int, fire_multiplier: float, stock: np.ndarray, u: np.ndarray
+    ) -> FireOutcome:
+        """:meth:`russian_fire` after its draws, in one kernel (:mod:`.kernels.fire`).
+
+        The Ukrainian air cover per cell is numpy's (``expm1``), kept with the
+        batteries' state it belongs to; the kernel hands back before doing
+        anything when that state has changed, and is called again with the
+        cover brought up to date.
+        """
+        cb = self.combat
+        ad = self.ua_ad
+        table = ad.cover_table_cache
+        if table is None:
+            table = ad.cover_table(self.strength, self.alive)
+        while True:
+            up_to_date, fired, at_city, city_by_weapon, hits, ua_losses, downed, used = (
+                fire_kernels.russian_fire(
+                    int(step),
+                    float(fire_multiplier),
+                    float(self.step_days),
+                    float(cb.pullback.memory_days),
+                    float(cb.pullback.airbase_tempo_after_strike),
+                    float(cb.recon.detect_prob),
+                    float(cb.recon.after_fire_prob),
+                    float(cb.pullback.carrier_loss_strength),
+                    float(self.destroyed_below),
+                    LOST,
+                    SIDE_UKRAINE,
+                    int(self.th.city_cell),
+                    u,
+                    self.rf,
+                    self.rf_weapon,
+                    self.rf_prob,
+                    self.rf_salvoes,
+                    self.rf_city_share,
+                    self._rf_airbase,
+                    self.rf_air,
+                    self._rf_city_in_range,
+                    self._rf_has_cand,
+                    self._rf_n_cand,
+                    self._rf_reach,
+                    self.rf_fx,
+                    self.rf_fd,
+                    self._ua_cells,
+                    self.ua_cell_ptr,
+                    self.ua_cell_members,
+                    self.w_intercept,
+                    self.effect,
+                    stock,
+                    self.x,
+                    self.depth,
+                    self.side,
+                    self.cls,
+                    self.scoot_prob,
+                    self.strength,
+                    self.alive,
+                    self.status,
+                    self.destroyed_now,
+                    self.last_fired,
+                    self.last_struck,
+                    self.fired_at_city,
+                    ad.units,
+                    ad.aircraft_kill_prob,
+                    ad.aircraft_range_km,
+                    ad.interceptors,
+                    ad.pairs.source,
+                    ad.cell_ptr,
+                    table[0],
+                    table[1],
+                )
+            )
+            if up_to_date:
+                break
+            table = ad.cover_table(self.strength, self.alive)
+        ad.used += used
+        if len(downed):
+            self.carriers_downed_now += len(downed)
+            self.rf_release[downed] = np.minimum(
+                self.rf_release[downed] + cb.pullback.release_pullback_km,
+                self.rf_release_cap[downed],
+            )
+            self._place_fire(downed)
+        return FireOutcome(
+            fired=fired,
+            at_city=at_city,
+            city_landed_by_weapon=city_by_weapon,
+            city_harm=float((city_by_weapon * self.w_harm).sum()),
+            hits_on_units=hits,
+            ukrainian_losses=ua_losses,
         )
 
     def _carriers_downed(self, carriers: np.ndarray, u: np.ndarray) -> list[int]:
@@ -794,6 +890,17 @@ class ForceLayer:
         """Reduce targets' strength; return the indices destroyed by this damage."""
         if len(targets) == 0:
             return np.zeros(0, dtype=np.int64)
+        if kernels.enabled():
+            return fire_kernels.apply_damage(
+                np.ascontiguousarray(targets, dtype=np.int64),
+                np.ascontiguousarray(damage, dtype=np.float64),
+                self.strength,
+                self.alive,
+                self.status,
+                self.destroyed_now,
+                float(self.destroyed_below),
+                LOST,
+            )
         np.subtract.at(self.strength, targets, damage)
         np.maximum(self.strength, 0.0, out=self.strength)
         dead = self.alive & (self.strength < self.destroyed_below)  # alive until now
