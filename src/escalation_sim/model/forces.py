@@ -448,6 +448,22 @@ class ForceLayer:
         """Bring firing units' targets in reach (occupied Ukrainian cells, the city) up to date."""
         if not self._any_reach_moved:
             return
+        if kernels.enabled():
+            self._any_reach_moved = False
+            self._rf_csr = None
+            fire_kernels.sync_reach(
+                self._reach_moved,
+                self.rf_fx,
+                self.rf_fd,
+                self.rf_weapon,
+                self.w_range,
+                *self._rf_points,
+                self._rf_reach,
+                self._rf_city_in_range,
+                self._rf_n_cand,
+                self._rf_has_cand,
+            )
+            return
         k = self._reach_moved.nonzero()[0]
         self._reach_moved[:] = False
         self._any_reach_moved = False

@@ -3,6 +3,8 @@
 :func:`russian_fire` is :meth:`escalation_sim.model.forces.ForceLayer.russian_fire`
 after its draws, in one compiled call. In the numpy code's order it does:
 
+- (before, in :func:`sync_reach`: the occupied Ukrainian cells and the city in
+  reach of the firing units that moved, ``ForceLayer._sync_reach``);
 - each firing unit's chance to fire (strength, the rung's multiplier, an
   airbase's slower tempo after a strike) and the choice between the city and a
   Ukrainian position in reach;
@@ -51,6 +53,53 @@ import math
 import numpy as np
 
 from escalation_sim.model.kernels import kernel
+
+
+@kernel
+def sync_reach(
+    moved: np.ndarray,
+    fire_x: np.ndarray,
+    fire_depth: np.ndarray,
+    rf_weapon: np.ndarray,
+    w_range: np.ndarray,
+    px: np.ndarray,
+    pd: np.ndarray,
+    reach: np.ndarray,
+    city_in_range: np.ndarray,
+    n_cand: np.ndarray,
+    has_cand: np.ndarray,
+) -> None:
+    """``ForceLayer._sync_reach``: the targets in reach of the firing units that moved.
+
+    Args:
+        moved: Per firing unit, whether its fire position moved (cleared here).
+        fire_x: Per firing unit, x of its fire position.
+        fire_depth: Per firing unit, depth of its fire position.
+        rf_weapon: Per firing unit, its weapon.
+        w_range: Per weapon, its range (km).
+        px: x of each occupied Ukrainian cell's centre, then of the city.
+        pd: Depth of the same points.
+        reach: ``(firing units, occupied cells)``, updated for the units that moved.
+        city_in_range: Per firing unit, whether the city is in reach (updated).
+        n_cand: Per firing unit, occupied cells in reach (updated).
+        has_cand: Per firing unit, whether any is (updated).
+    """
+    n_pts = len(px) - 1
+    for k in range(len(moved)):
+        if not moved[k]:
+            continue
+        moved[k] = False
+        radius = w_range[rf_weapon[k]]
+        count = 0
+        for c in range(n_pts):  # Theater.within: hypot of the differences, point minus source
+            inside = math.hypot(px[c] - fire_x[k], pd[c] - fire_depth[k]) <= radius
+            reach[k, c] = inside
+            if inside:
+                count += 1
+        city_in_range[k] = math.hypot(px[n_pts] - fire_x[k], pd[n_pts] - fire_depth[k]) <= radius
+        n_cand[k] = count
+    for k in range(len(n_cand)):
+        has_cand[k] = n_cand[k] > 0
 
 
 @kernel
