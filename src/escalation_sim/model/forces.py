@@ -739,7 +739,7 @@ class ForceLayer:
         if table is None:
             table = ad.cover_table(self.strength, self.alive)
         while True:
-            up_to_date, fired, at_city, city_by_weapon, hits, ua_losses, downed, used = (
+            up_to_date, fired, at_city, city_by_weapon, n_city, hits, ua_losses, downed, used = (
                 fire_kernels.russian_fire(
                     int(step),
                     float(fire_multiplier),
@@ -799,6 +799,8 @@ class ForceLayer:
                 break
             table = ad.cover_table(self.strength, self.alive)
         ad.used += used
+        if n_city == 0:  # numpy's bincount of no salvoes counts in integers
+            city_by_weapon = np.zeros(len(city_by_weapon), dtype=np.int64)
         if len(downed):
             self.carriers_downed_now += len(downed)
             self.rf_release[downed] = np.minimum(

@@ -261,6 +261,17 @@ def carrier_kill_chance(
 
 
 @kernel
+def sorties_survive(p_kill: float, sorties: int) -> float:
+    """``(1.0 - p_kill) ** int(sorties)`` as Python computes it: the C library's ``pow``.
+
+    Python's float power with an integer exponent converts the exponent to a
+    float and calls ``pow``; numba's ``x ** n`` with an integer ``n`` multiplies
+    instead, which rounds differently.
+    """
+    return (1.0 - p_kill) ** float(sorties)
+
+
+@kernel
 def _carriers_downed(
     carriers: np.ndarray,
     u: np.ndarray,
@@ -292,8 +303,7 @@ def _carriers_downed(
     for j in range(m):
         k = carriers[j]
         p_kill = chance[j]
-        # Python's float ** int is the C library's pow with a float exponent.
-        if p_kill > 0.0 and u[k] < 1.0 - (1.0 - p_kill) ** float(salvoes[k]):
+        if p_kill > 0.0 and u[k] < 1.0 - sorties_survive(p_kill, salvoes[k]):
             downed[n_down] = k
             n_down += 1
             b = by[j]
@@ -368,7 +378,7 @@ def russian_fire(
     ad_ptr: np.ndarray,
     cover_state: np.ndarray,
     cover: np.ndarray,
-) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray, int]:
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, int, int, np.ndarray, np.ndarray, int]:
     """``ForceLayer.russian_fire`` after its draws; updates the arrays it is given in place.
 
     Args:
@@ -428,7 +438,8 @@ def russian_fire(
     Returns:
         Whether ``cover`` was up to date (if not, nothing was done and the rest is
         empty); the units that fired; per unit that fired, whether at the city;
-        per weapon, salvoes landing on the city; units hit; Ukrainian units
+        per weapon, salvoes landing on the city; units that fired at the city;
+        units hit; Ukrainian units
         destroyed; carriers shot down (positions among the firing units); and
         Ukrainian engagements made.
     """
@@ -441,7 +452,9 @@ def russian_fire(
         s = strength[a] * (1.0 if alive[a] else 0.0)
         s = s * (1.0 if ad_interceptors[b] >= 1.0 else 0.0)
         if s != cover_state[b]:
-            return False, none_i, np.zeros(0, dtype=np.bool_), np.zeros(n_w), 0, none_i, none_i, 0
+            return (
+                False, none_i, np.zeros(0, dtype=np.bool_), np.zeros(n_w), 0, 0, none_i, none_i, 0,
+            )  # fmt: skip
 
     # Who wants to fire, and at what.
     at_city = np.zeros(n, dtype=np.bool_)
@@ -506,8 +519,10 @@ def russian_fire(
 
     # Fire on the city: one engagement per unit whose salvoes can be intercepted.
     city_landed = np.zeros(n_w)
+    n_city = 0
     for k in range(n):
         if at_city[k]:
+            n_city += 1
             w = rf_weapon[k]
             p_int = w_intercept[w] * cover[city_cell]
             if p_int > 0.0:
@@ -599,4 +614,4 @@ def russian_fire(
         if side[i] == side_ukraine:
             ua_losses[q] = i
             q += 1
-    return True, fired, fired_city, city_landed, n_hits, ua_losses, downed, used
+    return True, fired, fired_city, city_landed, n_city, n_hits, ua_losses, downed, used
