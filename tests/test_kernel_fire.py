@@ -441,6 +441,19 @@ def test_compiled_hypot_equals_numpys() -> None:
     _same_array(np.hypot(a, b), hypot(a, b), "hypot")
 
 
+def test_pairwise_sum_kernel_equals_numpys_sum() -> None:
+    # The city's harm is a numpy sum over the weapons (pairwise from eight terms on).
+    rng = np.random.default_rng(4)
+    for n in [*range(0, 300), 500, 1000, 4096]:
+        for _ in range(10):
+            a = rng.normal(size=n) * 10.0 ** rng.integers(-5, 6, n)
+            assert fire_kernels.pairwise_sum(a).hex() == float(a.sum()).hex(), n
+    assert fire_kernels.pairwise_sum(np.array([-0.0])).hex() == float(np.array([-0.0]).sum()).hex()
+    # A plain loop would not do: it differs from numpy's order on some sums.
+    a = rng.normal(size=(200, 64)) * 10.0 ** rng.integers(-5, 6, (200, 64))
+    assert any(sum(row.tolist()) != row.sum() for row in a)
+
+
 def test_cover_table_equals_cover_at_element_by_element() -> None:
     # The kernels read the cover from the whole table; numpy works out the cells asked for.
     rng = np.random.default_rng(2)

@@ -639,9 +639,9 @@ class ForceLayer:
         n = len(self.rf)
         u = rng.random((8, n))
         units = self.rf
-        self._sync_reach()
         if kernels.enabled():
             return self._russian_fire_compiled(step, fire_multiplier, stock, u)
+        self._sync_reach()
         cb = self.combat
         recent = (step - self.last_struck[units]) * self.step_days <= cb.pullback.memory_days
         tempo = np.where(self._rf_airbase & recent, cb.pullback.airbase_tempo_after_strike, 1.0)
@@ -728,18 +728,22 @@ class ForceLayer:
     ) -> FireOutcome:
         """:meth:`russian_fire` after its draws, in one kernel (:mod:`.kernels.fire`).
 
-        The Ukrainian air cover per cell is numpy's (``expm1``), kept with the
-        batteries' state it belongs to; the kernel hands back before doing
-        anything when that state has changed, and is called again with the
-        cover brought up to date.
+        The kernel first brings the firing units' targets in reach up to date
+        (as :meth:`_sync_reach`). The Ukrainian air cover per cell is numpy's
+        (``expm1``), kept with the batteries' state it belongs to; the kernel
+        hands back before firing when that state has changed, and is called
+        again with the cover brought up to date.
         """
         cb = self.combat
         ad = self.ua_ad
         table = ad.cover_table_cache
         if table is None:
             table = ad.cover_table(self.strength, self.alive)
+        if self._any_reach_moved:  # the kernel brings the reach up to date first
+            self._any_reach_moved = False
+            self._rf_csr = None
         while True:
-            up_to_date, fired, at_city, city_by_weapon, n_city, hits, ua_losses, downed, used = (
+            up_to_date, fired, at_city, by_weapon, n_city, harm, hits, losses, downed, used = (
                 fire_kernels.russian_fire(
                     int(step),
                     float(fire_multiplier),
@@ -754,6 +758,9 @@ class ForceLayer:
                     SIDE_UKRAINE,
                     int(self.th.city_cell),
                     u,
+                    self._reach_moved,
+                    self.w_range,
+                    *self._rf_points,
                     self.rf,
                     self.rf_weapon,
                     self.rf_prob,
@@ -771,6 +778,7 @@ class ForceLayer:
                     self.ua_cell_ptr,
                     self.ua_cell_members,
                     self.w_intercept,
+                    self.w_harm,
                     self.effect,
                     stock,
                     self.x,
@@ -800,7 +808,7 @@ class ForceLayer:
             table = ad.cover_table(self.strength, self.alive)
         ad.used += used
         if n_city == 0:  # numpy's bincount of no salvoes counts in integers
-            city_by_weapon = np.zeros(len(city_by_weapon), dtype=np.int64)
+            by_weapon = np.zeros(len(by_weapon), dtype=np.int64)
         if len(downed):
             self.carriers_downed_now += len(downed)
             self.rf_release[downed] = np.minimum(
@@ -811,10 +819,10 @@ class ForceLayer:
         return FireOutcome(
             fired=fired,
             at_city=at_city,
-            city_landed_by_weapon=city_by_weapon,
-            city_harm=float((city_by_weapon * self.w_harm).sum()),
+            city_landed_by_weapon=by_weapon,
+            city_harm=harm,
             hits_on_units=hits,
-            ukrainian_losses=ua_losses,
+            ukrainian_losses=losses,
         )
 
     def _carriers_downed(self, carriers: np.ndarray, u: np.ndarray) -> list[int]:

@@ -3,8 +3,8 @@
 :func:`russian_fire` is :meth:`escalation_sim.model.forces.ForceLayer.russian_fire`
 after its draws, in one compiled call. In the numpy code's order it does:
 
-- (before, in :func:`sync_reach`: the occupied Ukrainian cells and the city in
-  reach of the firing units that moved, ``ForceLayer._sync_reach``);
+- the occupied Ukrainian cells and the city in reach of the firing units
+  that moved (:func:`sync_reach`, ``ForceLayer._sync_reach``);
 - each firing unit's chance to fire (strength, the rung's multiplier, an
   airbase's slower tempo after a strike) and the choice between the city and a
   Ukrainian position in reach;
@@ -33,8 +33,8 @@ Ukrainian air cover per cell (``-expm1`` of the summed log-misses,
 <escalation_sim.model.airdefence.AirDefence.cover_table>`). The kernel first
 checks that the cover it was given still belongs to the batteries' state and
 returns at once, having changed nothing, when it does not, so the caller can
-bring the cover up to date and call again. The city's harm (a pairwise numpy
-sum) is left to the caller. The rest is ``+ - * /``, comparisons and two
+bring the cover up to date and call again. The city's harm is numpy's pairwise
+sum (:func:`pairwise_sum`, numpy's summation order). The rest is ``+ - * /``, comparisons and two
 functions of the C library that numpy's own code calls too: ``hypot`` (numpy's
 ``np.hypot``) and ``pow`` (Python's ``float ** int``, the carriers' chance over
 their sorties); ``tests/test_kernel_fire.py`` checks both. Sums are taken in
@@ -53,6 +53,75 @@ import math
 import numpy as np
 
 from escalation_sim.model.kernels import kernel
+
+
+@kernel
+def _pairwise_block(a: np.ndarray, lo: int, n: int) -> float:
+    """The sum numpy makes of at most 128 terms: one by one under eight, else eight at once."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r = a[lo : lo + 8].copy()
+    i = 8
+    while i < n - (n % 8):
+        for j in range(8):
+            r[j] += a[lo + i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@kernel
+def pairwise_sum(a: np.ndarray) -> float:
+    """``a.sum()`` of a contiguous float64 array, added up as numpy does (``pairwise_sum``).
+
+    numpy splits more than 128 terms into two halves (the first a multiple of
+    eight long) and adds their sums; this walks the same tree with a stack of
+    its own (a recursive kernel does not load from numba's cache), and starts,
+    as numpy does, from the identity 0.0.
+    """
+    n = len(a)
+    if n <= 128:
+        return 0.0 + _pairwise_block(a, 0, n)
+    los = np.empty(64, dtype=np.int64)
+    lens = np.empty(64, dtype=np.int64)
+    state = np.zeros(64, dtype=np.int64)  # 0: not split yet, 1: left half pending, 2: right
+    left = np.empty(64)
+    top = 0
+    los[0] = 0
+    lens[0] = n
+    while True:
+        if lens[top] > 128 and state[top] == 0:
+            half = lens[top] // 2
+            half -= half % 8
+            state[top] = 1
+            los[top + 1] = los[top]
+            lens[top + 1] = half
+            state[top + 1] = 0
+            top += 1
+            continue
+        v = _pairwise_block(a, los[top], lens[top])
+        # Hand the sum up until a node still waits for its right half.
+        while True:
+            top -= 1
+            if top < 0:
+                return 0.0 + v
+            if state[top] == 1:
+                left[top] = v
+                state[top] = 2
+                half = lens[top] // 2
+                half -= half % 8
+                los[top + 1] = los[top] + half
+                lens[top + 1] = lens[top] - half
+                state[top + 1] = 0
+                top += 1
+                break
+            v = left[top] + v
 
 
 @kernel
@@ -339,6 +408,10 @@ def russian_fire(
     side_ukraine: int,
     city_cell: int,
     u: np.ndarray,
+    reach_moved: np.ndarray,
+    w_range: np.ndarray,
+    reach_x: np.ndarray,
+    reach_depth: np.ndarray,
     rf: np.ndarray,
     rf_weapon: np.ndarray,
     rf_prob: np.ndarray,
@@ -356,6 +429,7 @@ def russian_fire(
     ua_cell_ptr: np.ndarray,
     ua_cell_members: np.ndarray,
     w_intercept: np.ndarray,
+    w_harm: np.ndarray,
     effect: np.ndarray,
     stock: np.ndarray,
     x: np.ndarray,
@@ -378,7 +452,9 @@ def russian_fire(
     ad_ptr: np.ndarray,
     cover_state: np.ndarray,
     cover: np.ndarray,
-) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, int, int, np.ndarray, np.ndarray, int]:
+) -> tuple[
+    bool, np.ndarray, np.ndarray, np.ndarray, int, float, int, np.ndarray, np.ndarray, int
+]:
     """``ForceLayer.russian_fire`` after its draws; updates the arrays it is given in place.
 
     Args:
@@ -395,6 +471,11 @@ def russian_fire(
         side_ukraine: The side code of Ukraine.
         city_cell: The city's cell.
         u: The step's ``(8, firing units)`` variates of the fire stream.
+        reach_moved: Per firing unit, whether its targets in reach are out of date
+            (brought up to date first, :func:`sync_reach`, and cleared).
+        w_range: Per weapon, its range (km).
+        reach_x: x of each occupied Ukrainian cell's centre, then of the city.
+        reach_depth: Depth of the same points.
         rf: Unit index of each firing unit.
         rf_weapon: Per firing unit, its weapon.
         rf_prob: Per firing unit, its chance to fire per step.
@@ -412,6 +493,7 @@ def russian_fire(
         ua_cell_ptr: Per cell, where its Ukrainian units start in ``ua_cell_members``.
         ua_cell_members: Ukrainian units, cell after cell.
         w_intercept: Per weapon, its interception chance.
+        w_harm: Per weapon, civilian harm per salvo landing on the city.
         effect: ``(weapons, classes)`` strength removed by one salvo.
         stock: Salvoes on hand per weapon (updated).
         x: Per unit, x (km).
@@ -439,13 +521,17 @@ def russian_fire(
         Whether ``cover`` was up to date (if not, nothing was done and the rest is
         empty); the units that fired; per unit that fired, whether at the city;
         per weapon, salvoes landing on the city; units that fired at the city;
-        units hit; Ukrainian units
+        the harm to the city; units hit; Ukrainian units
         destroyed; carriers shot down (positions among the firing units); and
         Ukrainian engagements made.
     """
     n = len(rf)
     n_w = len(stock)
     none_i = np.zeros(0, dtype=np.int64)
+    sync_reach(
+        reach_moved, rf_fx, rf_fd, rf_weapon, w_range, reach_x, reach_depth, rf_reach,
+        rf_city_in_range, rf_n_cand, rf_has_cand,
+    )  # fmt: skip
     # The cover is a function of the batteries' state: if that changed, hand back.
     for b in range(len(ad_units)):
         a = ad_units[b]
@@ -453,7 +539,8 @@ def russian_fire(
         s = s * (1.0 if ad_interceptors[b] >= 1.0 else 0.0)
         if s != cover_state[b]:
             return (
-                False, none_i, np.zeros(0, dtype=np.bool_), np.zeros(n_w), 0, 0, none_i, none_i, 0,
+                False, none_i, np.zeros(0, dtype=np.bool_), np.zeros(n_w), 0, 0.0, 0, none_i,
+                none_i, 0,
             )  # fmt: skip
 
     # Who wants to fire, and at what.
@@ -614,4 +701,8 @@ def russian_fire(
         if side[i] == side_ukraine:
             ua_losses[q] = i
             q += 1
-    return True, fired, fired_city, city_landed, n_city, n_hits, ua_losses, downed, used
+    harm = np.empty(n_w)
+    for w in range(n_w):
+        harm[w] = city_landed[w] * w_harm[w]
+    city_harm = pairwise_sum(harm)
+    return True, fired, fired_city, city_landed, n_city, city_harm, n_hits, ua_losses, downed, used
