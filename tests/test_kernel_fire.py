@@ -471,9 +471,13 @@ def test_cover_table_equals_cover_at_element_by_element() -> None:
 
 
 def test_each_kernel_compiled_once() -> None:
-    # Type-stable: every scenario and state above runs on one compiled signature per kernel.
+    # Type-stable: every scenario and state runs on one compiled signature per kernel.
     for name in SHIPPED[:2]:
-        _driven(_scenario(name, scale=2), 1, 5)
+        m = _driven(_scenario(name, scale=2), 1, 5)  # the fire phase
+        f = m.forces
+        f.move_to(f.rf[:3], f.x[f.rf[:3]] + 5.0, f.depth[f.rf[:3]])
+        assert f.rf_city_in_range.dtype == np.bool_  # the reach, read outside the phase
+        f.apply_damage(f.rf[:2], np.array([0.1, 0.2]))  # the damage, called by the method
     for fn in (
         fire_kernels.russian_fire,
         fire_kernels.sync_reach,
