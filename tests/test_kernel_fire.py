@@ -441,6 +441,37 @@ def test_compiled_hypot_equals_numpys() -> None:
     _same_array(np.hypot(a, b), hypot(a, b), "hypot")
 
 
+def test_within_radius_decides_as_numpys_hypot() -> None:
+    # The reach test skips hypot away from the edge: the answers must be numpy's, edge included.
+    rng = np.random.default_rng(5)
+    n = 40_000
+    dx = rng.normal(0.0, 1.0, n) * 10.0 ** rng.integers(-3, 4, n)
+    dy = rng.normal(0.0, 1.0, n) * 10.0 ** rng.integers(-3, 4, n)
+    edge = np.hypot(dx, dy)
+    radius = np.concatenate(
+        [
+            edge * (1.0 + rng.integers(-8, 9, n) * 2.0**-52),  # a few ulps either side
+            np.nextafter(edge, 0.0),
+            np.nextafter(edge, np.inf),
+            edge,
+            edge * (1.0 + rng.normal(0.0, 1e-9, n)),  # about the width of the fast test
+            edge * rng.random(n) * 2.0,
+        ]
+    )
+    dx, dy = np.tile(dx, 6), np.tile(dy, 6)
+    extremes = [1e-300, 1e-160, 1e160, 1e300, 0.0, np.inf, np.nan]
+    for a in extremes:
+        for b in extremes:
+            for r in extremes:
+                dx, dy, radius = np.r_[dx, a, -a], np.r_[dy, b, b], np.r_[radius, r, r]
+    expected = np.hypot(dx, dy) <= radius
+    got = np.array(
+        [fire_kernels.within_radius(a, b, r) for a, b, r in zip(dx, dy, radius, strict=True)]
+    )
+    _same_array(expected, got, "within radius")
+    assert 0.2 < expected.mean() < 0.8  # both answers, many of them at the edge
+
+
 def test_pairwise_sum_kernel_equals_numpys_sum() -> None:
     # The city's harm is a numpy sum over the weapons (pairwise from eight terms on).
     rng = np.random.default_rng(4)

@@ -37,7 +37,9 @@ bring the cover up to date and call again. The city's harm is numpy's pairwise
 sum (:func:`pairwise_sum`, numpy's summation order). The rest is ``+ - * /``, comparisons and two
 functions of the C library that numpy's own code calls too: ``hypot`` (numpy's
 ``np.hypot``) and ``pow`` (Python's ``float ** int``, the carriers' chance over
-their sorties); ``tests/test_kernel_fire.py`` checks both. Sums are taken in
+their sorties); ``tests/test_kernel_fire.py`` checks both. The reach of moved
+units skips ``hypot`` where the squared distance alone settles the answer
+(:func:`within_radius`, tested against ``np.hypot`` at the edge). Sums are taken in
 index order, as ``np.bincount`` and ``np.cumsum`` take them; products over
 batteries in battery order, as ``np.prod`` takes them.
 
@@ -125,6 +127,26 @@ def pairwise_sum(a: np.ndarray) -> float:
 
 
 @kernel
+def within_radius(dx: float, dy: float, radius: float) -> bool:
+    """``math.hypot(dx, dy) <= radius``, the same answer, without ``hypot`` away from the edge.
+
+    ``dx * dx + dy * dy`` is within a few units in the last place of the true
+    squared distance and ``hypot`` within one of the true distance, so where
+    the squared distance clears the squared radius by a relative billionth the
+    answer is certain; nearer the edge, or where squares could overflow or
+    lose precision (huge or tiny values, NaN), ``hypot`` decides as numpy's does.
+    """
+    r2 = radius * radius
+    if 1e-280 < r2 < 1e280:
+        d2 = dx * dx + dy * dy
+        if d2 < r2 * (1.0 - 1e-9):
+            return True
+        if d2 > r2 * (1.0 + 1e-9):
+            return False
+    return math.hypot(dx, dy) <= radius
+
+
+@kernel
 def sync_reach(
     moved: np.ndarray,
     fire_x: np.ndarray,
@@ -161,11 +183,11 @@ def sync_reach(
         radius = w_range[rf_weapon[k]]
         count = 0
         for c in range(n_pts):  # Theater.within: hypot of the differences, point minus source
-            inside = math.hypot(px[c] - fire_x[k], pd[c] - fire_depth[k]) <= radius
+            inside = within_radius(px[c] - fire_x[k], pd[c] - fire_depth[k], radius)
             reach[k, c] = inside
             if inside:
                 count += 1
-        city_in_range[k] = math.hypot(px[n_pts] - fire_x[k], pd[n_pts] - fire_depth[k]) <= radius
+        city_in_range[k] = within_radius(px[n_pts] - fire_x[k], pd[n_pts] - fire_depth[k], radius)
         n_cand[k] = count
     for k in range(len(n_cand)):
         has_cand[k] = n_cand[k] > 0
