@@ -486,7 +486,8 @@ def test_pairwise_sum_kernel_equals_numpys_sum() -> None:
 
 
 def test_cover_table_equals_cover_at_element_by_element() -> None:
-    # The kernels read the cover from the whole table; numpy works out the cells asked for.
+    # The kernels read the cover of every cell fire can land on, worked out once; numpy works
+    # out the cells the step's shots land on (repeated, in shot order): the same numbers.
     rng = np.random.default_rng(2)
     logs = -rng.random(50_000) * rng.choice([1e-6, 1e-2, 1.0, 30.0], 50_000)
     table = -np.expm1(logs)
@@ -494,11 +495,14 @@ def test_cover_table_equals_cover_at_element_by_element() -> None:
         cells = rng.integers(0, len(logs), length)
         _same_array(-np.expm1(logs[cells]), table[cells], f"expm1 of {length} cells")
     for name in SHIPPED[:2]:
-        m = _driven(_scenario(name), 0, 20)
+        m = _driven(_scenario(name, scale=3), 0, 20)
         f = m.forces
-        _, cover = f.ua_ad.cover_table(f.strength, f.alive)
-        cells = np.r_[f.th.city_cell, f._ua_cells]
-        _same_array(f.ua_ad.cover_at(cells, f.strength, f.alive), cover[cells], "cover")
+        cells = np.r_[f.th.city_cell, f._ua_cells].astype(np.int64)
+        _, kept, cover = f.ua_ad.cover_table(f.strength, f.alive, cells)
+        assert kept is cells
+        for _ in range(20):
+            pos = np.r_[0, rng.integers(1, len(cells), int(rng.integers(0, 40)))]
+            _same_array(f.ua_ad.cover_at(cells[pos], f.strength, f.alive), cover[pos], "cover")
 
 
 def test_each_kernel_compiled_once() -> None:

@@ -729,16 +729,21 @@ class ForceLayer:
         """:meth:`russian_fire` after its draws, in one kernel (:mod:`.kernels.fire`).
 
         The kernel first brings the firing units' targets in reach up to date
-        (as :meth:`_sync_reach`). The Ukrainian air cover per cell is numpy's
-        (``expm1``), kept with the batteries' state it belongs to; the kernel
-        hands back before firing when that state has changed, and is called
-        again with the cover brought up to date.
+        (as :meth:`_sync_reach`). The Ukrainian air cover over the city and the
+        occupied cells is numpy's (:meth:`AirDefence.cover_at`, ``expm1``), kept
+        with the batteries' state it belongs to; the kernel hands back before
+        firing when that state has changed, and is called again with the cover
+        brought up to date.
         """
         cb = self.combat
         ad = self.ua_ad
+        # Fire lands on the city or on a cell holding Ukrainian units: the cover is read there.
+        cells = getattr(self, "_fire_cover_cells", None)
+        if cells is None:
+            cells = self._fire_cover_cells = np.r_[self.th.city_cell, self._ua_cells].astype(np.int64)
         table = ad.cover_table_cache
-        if table is None:
-            table = ad.cover_table(self.strength, self.alive)
+        if table is None or table[1] is not cells:
+            table = ad.cover_table(self.strength, self.alive, cells)
         if self._any_reach_moved:  # the kernel brings the reach up to date first
             self._any_reach_moved = False
             self._rf_csr = None
@@ -800,12 +805,12 @@ class ForceLayer:
                     ad.pairs.source,
                     ad.cell_ptr,
                     table[0],
-                    table[1],
+                    table[2],
                 )
             )
             if up_to_date:
                 break
-            table = ad.cover_table(self.strength, self.alive)
+            table = ad.cover_table(self.strength, self.alive, cells)
         ad.used += used
         if n_city == 0:  # numpy's bincount of no salvoes counts in integers
             by_weapon = np.zeros(len(by_weapon), dtype=np.int64)

@@ -28,8 +28,8 @@ after its draws, in one compiled call. In the numpy code's order it does:
 
 What numpy computes differently from compiled code stays with numpy and is
 passed in: the variates (the fire stream's ``(8, firing units)`` draw) and the
-Ukrainian air cover per cell (``-expm1`` of the summed log-misses,
-:meth:`AirDefence.cover_table
+Ukrainian air cover over the city and the cells holding Ukrainian units
+(``-expm1`` of the summed log-misses, :meth:`AirDefence.cover_table
 <escalation_sim.model.airdefence.AirDefence.cover_table>`). The kernel first
 checks that the cover it was given still belongs to the batteries' state and
 returns at once, having changed nothing, when it does not, so the caller can
@@ -537,7 +537,8 @@ def russian_fire(
         ad_source: Batteries covering each cell, cell after cell.
         ad_ptr: Per cell, where its batteries start in ``ad_source``.
         cover_state: The batteries' state ``cover`` was computed for.
-        cover: Per cell, the Ukrainian air cover for that state.
+        cover: The Ukrainian air cover for that state over the city, then over
+            each cell of ``ua_cells``.
 
     Returns:
         Whether ``cover`` was up to date (if not, nothing was done and the rest is
@@ -633,7 +634,7 @@ def russian_fire(
         if at_city[k]:
             n_city += 1
             w = rf_weapon[k]
-            p_int = w_intercept[w] * cover[city_cell]
+            p_int = w_intercept[w] * cover[0]
             if p_int > 0.0:
                 used += engage(city_cell, live, ad_interceptors, ad_source, ad_ptr)
             city_landed[w] += float(rf_salvoes[k] * (1 if u[2, k] >= p_int else 0))
@@ -668,7 +669,7 @@ def russian_fire(
             1.0 - after_fire_prob * fired_before * (1.0 - scoot_prob[t])
         )
         found = u[6, k] < found_p
-        p_int = w_intercept[w] * cover[cell]
+        p_int = w_intercept[w] * cover[col + 1]
         if found and p_int > 0.0 and alive[t]:
             used += engage(cell, live, ad_interceptors, ad_source, ad_ptr)
         if alive[t] and found and u[5, k] >= p_int:
