@@ -129,9 +129,7 @@ def detect_units(
         if seen or listed:
             is_cand[i] = True
             n_cand += 1
-        is_prep[i] = (
-            can_fire[i] and seen and alive[i] and not fired and u[1, i] < preparation_prob
-        )
+        is_prep[i] = can_fire[i] and seen and alive[i] and not fired and u[1, i] < preparation_prob
         sigma = radar_err if fired else isr_err
         track_error_km[i] = 0.0 if fixed[i] else sigma * error_norm[i]
         d = 1.0 if live else 0.0

@@ -287,19 +287,20 @@ def relocation_movers(
         The movers (ascending) and each one's direction ``u * 2 * pi`` (radians),
         as ``rng.random(n) * 2.0 * np.pi`` gives it.
     """
+    goes = np.empty(len(leave_h), dtype=np.bool_)
     n = 0
     for i in range(len(leave_h)):
-        if leave_h[i] < step_hours and alive[i] and hops[i]:
-            n += 1
+        goes[i] = leave_h[i] < step_hours and alive[i] and hops[i]
+        n += goes[i]
+        leave_h[i] = np.inf
     movers = np.empty(n, dtype=np.int64)
     angle = np.empty(n)
     j = 0
-    for i in range(len(leave_h)):
-        if leave_h[i] < step_hours and alive[i] and hops[i]:
+    for i in range(len(goes)):
+        if goes[i]:
             movers[j] = i
             angle[j] = u[i] * 2.0 * math.pi
             j += 1
-        leave_h[i] = np.inf
     return movers, angle
 
 
@@ -369,18 +370,19 @@ def pull_back_units(
     if not threatened:
         return np.zeros(0, dtype=np.int64)
     goal = np.empty(len(depth))
+    goes = np.empty(len(depth), dtype=np.bool_)
     n = 0
     for i in range(len(depth)):
         t = threat_depth[home_zone[i]]
         g = t + margin_km if t > 0 else 0.0
         g = g if g <= pullback_cap[i] else pullback_cap[i]
         goal[i] = g
-        if alive[i] and pulls_back[i] and g > depth[i] + 1.0 and u[i] < day_p:
-            n += 1
+        goes[i] = alive[i] and pulls_back[i] and g > depth[i] + 1.0 and u[i] < day_p
+        n += goes[i]
     movers = np.empty(n, dtype=np.int64)
     j = 0
     for i in range(len(depth)):
-        if alive[i] and pulls_back[i] and goal[i] > depth[i] + 1.0 and u[i] < day_p:
+        if goes[i]:
             movers[j] = i
             j += 1
     for i in movers:
