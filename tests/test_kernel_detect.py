@@ -16,7 +16,6 @@ outlines and off the theater.
 from __future__ import annotations
 
 import copy
-import math
 import pickle
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,7 +42,6 @@ MAY30 = ROOT / "scenarios" / "may30_kharkiv_counterfire.yaml"
 CHECKPOINTS = (1, 7, 30)
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
-numba = pytest.importorskip("numba")
 
 
 # ---------------------------------------------------------------- comparing states
@@ -391,22 +389,6 @@ def test_zone_bits_kernel_equals_the_theaters_zone_bits():
         ]
     )
     np.testing.assert_array_equal(got, want)
-
-
-def test_math_hypot_in_a_kernel_equals_numpys_hypot():
-    """The reach test's distances: numba calls the C library's hypot, as numpy does."""
-
-    @numba.njit
-    def hypots(a, b):
-        out = np.empty(len(a))
-        for i in range(len(a)):
-            out[i] = math.hypot(a[i], b[i])
-        return out
-
-    rng = np.random.default_rng(2)
-    a = np.concatenate([rng.normal(0, 100, 200000), rng.uniform(-1e-3, 1e-3, 1000), [0.0, -0.0]])
-    b = np.concatenate([rng.normal(0, 100, 200000), rng.uniform(-1e3, 1e3, 1000), [0.0, 3.0]])
-    assert np.hypot(a, b).tobytes() == hypots(a, b).tobytes()
 
 
 # ---------------------------------------------------------------- the comparison can fail

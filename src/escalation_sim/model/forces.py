@@ -489,22 +489,6 @@ class ForceLayer:
         """Bring firing units' targets in reach (occupied Ukrainian cells, the city) up to date."""
         if not self._any_reach_moved:
             return
-        if kernels.enabled():
-            self._any_reach_moved = False
-            kmove.sync_reach(
-                self._reach_moved,
-                self.rf_fx,
-                self.rf_fd,
-                self.w_range,
-                self.rf_weapon,
-                *self._rf_points,
-                self._rf_reach,
-                self._rf_city_in_range,
-                self._rf_n_cand,
-                self._rf_has_cand,
-            )
-            self._rf_csr = None
-            return
         k = self._reach_moved.nonzero()[0]
         self._reach_moved[:] = False
         self._any_reach_moved = False
@@ -1064,9 +1048,8 @@ class ForceLayer:
         Returns the reserve units that arrived (deployed) this step.
         """
         if kernels.enabled():
-            lost = kmove.repair(
-                self.strength, self.alive, float(repair_per_day * self.step_days), self.destroyed_now
-            )
+            gain = float(repair_per_day * self.step_days)
+            lost = kmove.repair(self.strength, self.alive, gain, self.destroyed_now)
             self.reserves.send(step, lost)
         else:
             alive = self.alive

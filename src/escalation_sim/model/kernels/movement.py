@@ -2,10 +2,9 @@
 
 Each kernel mirrors numpy code of the force layer (:mod:`escalation_sim.model.forces`)
 and gives the same numbers bit for bit; the numpy code stays the reference.
-Only ``+ - * /``, floor division, comparisons and :func:`math.hypot` are used
-here: they round the same in numba and numpy (numba's float floor division is
-CPython's algorithm, as numpy's is; ``math.hypot`` and ``np.hypot`` both call
-the C library's ``hypot``). Cosines and sines of the hop directions are taken
+Only ``+ - * /``, floor division and comparisons are used here: they round
+the same in numba and numpy (numba's float floor division is CPython's
+algorithm, as numpy's is). Cosines and sines of the hop directions are taken
 by numpy and passed in.
 
 * :func:`cell_index` and :func:`zone_bits_at`: one point's grid cell
@@ -14,8 +13,6 @@ by numpy and passed in.
   :class:`~escalation_sim.model.theater._EdgeTable`).
 * :func:`sync_positions`: ``ForceLayer._sync`` for the units moved since the
   last read (cells, fire cells, zone bits, primary zones).
-* :func:`sync_reach`: ``ForceLayer._sync_reach`` (occupied Ukrainian cells and
-  the city within reach of each firing unit that moved).
 * :func:`mark_moved`: ``ForceLayer._refresh`` with ``_place_fire`` (what goes
   out of date when units move).
 * :func:`relocation_movers` and :func:`relocate_units`: ``ForceLayer.relocate``
@@ -185,44 +182,6 @@ def sync_positions(
         if carrier_unit[u]:
             k = rf_of_unit[u]
             fire_cell[u] = cell_index(rf_fx[k], rf_fd[k], x0, d0, ck, nx, nd)
-
-
-@kernel
-def sync_reach(
-    reach_moved: np.ndarray,
-    rf_fx: np.ndarray,
-    rf_fd: np.ndarray,
-    w_range: np.ndarray,
-    rf_weapon: np.ndarray,
-    px: np.ndarray,
-    pd: np.ndarray,
-    rf_reach: np.ndarray,
-    rf_city_in_range: np.ndarray,
-    rf_n_cand: np.ndarray,
-    rf_has_cand: np.ndarray,
-) -> None:
-    """Targets in reach of the firing units marked in ``reach_moved``; clears the marks.
-
-    The points ``px``, ``pd`` are the occupied Ukrainian cells' centres, then
-    the city; a point is in reach when the ``hypot`` of the differences is
-    within the weapon's range (as :meth:`Theater.within`).
-    """
-    n_cells = len(px) - 1
-    for k in range(len(reach_moved)):
-        if not reach_moved[k]:
-            continue
-        reach_moved[k] = False
-        fx, fd = rf_fx[k], rf_fd[k]
-        r = w_range[rf_weapon[k]]
-        n = 0
-        for j in range(n_cells):
-            hit = math.hypot(px[j] - fx, pd[j] - fd) <= r
-            rf_reach[k, j] = hit
-            n += hit
-        rf_city_in_range[k] = math.hypot(px[n_cells] - fx, pd[n_cells] - fd) <= r
-        rf_n_cand[k] = n
-    for k in range(len(rf_n_cand)):
-        rf_has_cand[k] = rf_n_cand[k] > 0
 
 
 @kernel
