@@ -344,6 +344,42 @@ def test_firing_units_reach_synced_after_moves_and_carriers_release_points():
         assert ptr[-1] > 0 and in_range.any()
 
 
+def _move_russian_batteries(m: EscalationModel, seed: int):
+    """Mobile Russian air-defence batteries moved; their cover read, then engagements spent."""
+    f = m.forces
+    r = np.random.default_rng(seed)
+    ad = f.ru_ad
+    mobile = ad.units[~f.fixed[ad.units]]
+    movers = mobile[r.random(len(mobile)) < 0.6]
+    f.move_to(movers, f.x[movers] + r.uniform(-15, 15, len(movers)), f.depth[movers] + 4.0)
+    cover = f.russian_air_cover()
+    cells = np.flatnonzero(cover > 0)
+    ad.engage(r.choice(cells, size=min(12, len(cells))), f.alive)
+    return cover, ad.interceptors.copy(), ad._ptr.copy(), np.array(ad._source_list)
+
+
+def test_russian_air_defence_pairs_after_batteries_move_and_engage():
+    """Batteries' cells re-placed and re-sorted by cell (a counting sort in the kernel path)."""
+    for seed, (_label, m) in enumerate(_models([MAY30], seeds=(2, 8))):
+        (cover, *_), _ = _both_paths(m, lambda mm, s=seed: _move_russian_batteries(mm, s))
+        assert cover.any()
+
+
+def test_pairs_by_cell_is_a_stable_sort_by_cell():
+    """The counting sort against ``argsort(kind="stable")``, with many pairs per cell and empty input."""
+    rng = np.random.default_rng(5)
+    for n, n_cells in ((0, 7), (1, 1), (500, 13), (5000, 900)):
+        cell = rng.integers(0, n_cells, n).astype(np.int64)
+        source = rng.integers(0, 40, n).astype(np.int64)
+        dist = rng.random(n)
+        s, c, d, ptr = kmove.pairs_by_cell(source, cell, dist, n_cells)
+        order = np.argsort(cell, kind="stable")
+        for got, want in ((s, source[order]), (c, cell[order]), (d, dist[order])):
+            assert got.tobytes() == want.tobytes()
+        want_ptr = np.r_[0, np.cumsum(np.bincount(cell, minlength=n_cells))]
+        assert ptr.dtype == want_ptr.dtype and np.array_equal(ptr, want_ptr)
+
+
 # ---------------------------------------------------------------- the arithmetic the kernels rely on
 
 

@@ -19,6 +19,9 @@ by numpy and passed in.
   around numpy's cosines and sines (with :func:`escalation_sim.model.movement.hop`).
 * :func:`pull_back_units`: ``ForceLayer.pull_back`` after its draw.
 * :func:`repair`: the repair and loss bookkeeping of ``ForceLayer.recover``.
+* :func:`pairs_by_cell`: an air-defence side's (unit, cell) pairs ordered by
+  cell, as ``AirDefence.place`` orders them (a stable sort by cell), with
+  each cell's start.
 """
 
 from __future__ import annotations
@@ -369,3 +372,34 @@ def repair(
             j += 1
             destroyed_now[i] = False
     return lost
+
+
+@kernel
+def pairs_by_cell(
+    source: np.ndarray, cell: np.ndarray, dist: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(unit, cell, distance) pairs ordered by cell, keeping their order within a cell.
+
+    A counting sort: the permutation of ``np.argsort(cell, kind="stable")``,
+    and the pointer ``np.r_[0, np.cumsum(np.bincount(cell, minlength=n_cells))]``.
+
+    Returns:
+        The sorted sources, cells and distances, and per cell where its pairs start.
+    """
+    ptr = np.zeros(n_cells + 1, dtype=np.int64)
+    for c in cell:
+        ptr[c + 1] += 1
+    for c in range(n_cells):
+        ptr[c + 1] += ptr[c]
+    at = ptr[:-1].copy()
+    out_source = np.empty(len(cell), dtype=np.int64)
+    out_cell = np.empty(len(cell), dtype=np.int64)
+    out_dist = np.empty(len(cell))
+    for j in range(len(cell)):
+        c = cell[j]
+        k = at[c]
+        at[c] += 1
+        out_source[k] = source[j]
+        out_cell[k] = c
+        out_dist[k] = dist[j]
+    return out_source, out_cell, out_dist, ptr
