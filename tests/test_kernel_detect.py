@@ -16,7 +16,10 @@ outlines and off the theater.
 from __future__ import annotations
 
 import copy
+import json
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -425,6 +428,36 @@ def test_zone_bits_kernel_equals_the_theaters_zone_bits():
         ]
     )
     np.testing.assert_array_equal(got, want)
+
+
+_ONE_COMPILATION = """
+import json, sys
+from pathlib import Path
+from escalation_sim import load_scenario
+from escalation_sim.model.kernels import detect, movement
+from escalation_sim.model.model import EscalationModel
+for path in sorted(Path(sys.argv[1]).glob("*.yaml")):
+    sc = load_scenario(path)
+    for factor in (1, 10):
+        forces = {g: s.model_copy(update={"count": s.count * factor}) for g, s in sc.forces.items()}
+        EscalationModel(sc.model_copy(update={"forces": forces}), seed=1).run_for(25)
+kernels = {**vars(detect), **vars(movement)}
+print(json.dumps({k: len(v.signatures) for k, v in kernels.items() if hasattr(v, "signatures")}))
+"""
+
+
+def test_one_compilation_of_each_kernel_serves_every_scenario():
+    """Every argument keeps its type whatever the scenario: no kernel is compiled twice."""
+    done = subprocess.run(
+        [sys.executable, "-c", _ONE_COMPILATION, str(ROOT / "scenarios")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    signatures = json.loads(done.stdout.strip().splitlines()[-1])
+    used = {k: n for k, n in signatures.items() if n > 0}
+    assert {"detect_units", "sync_positions", "relocate_units", "repair"} <= used.keys()
+    assert all(n == 1 for n in used.values()), used
 
 
 # ---------------------------------------------------------------- the comparison can fail
