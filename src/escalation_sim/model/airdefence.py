@@ -102,21 +102,6 @@ class AirDefence:
         self._lists: tuple[list[int], list[int]] | None = None
         self._cache = None
 
-    @property
-    def _source_list(self) -> list[int]:
-        """``pairs.source`` as a list (for the engagement loop), made when first read."""
-        return self._engagement_lists()[0]
-
-    @property
-    def _ptr_list(self) -> list[int]:
-        """Per cell, where its pairs start, as a list (for the engagement loop)."""
-        return self._engagement_lists()[1]
-
-    def _engagement_lists(self) -> tuple[list[int], list[int]]:
-        if self._lists is None:
-            self._lists = (self.pairs.source.tolist(), self._ptr.tolist())
-        return self._lists
-
     def _log_miss_per_cell(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Per cell, the log of the chance that every covering unit misses (cached on the state)."""
         state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
@@ -224,3 +209,18 @@ class AirDefence:
         np.minimum(self.interceptors + self.resupply * days, self.initial, out=self.interceptors)
         self._cache = None
         self.used = 0
+
+    @property
+    def _source_list(self) -> list[int]:
+        """``pairs.source`` as a list (for the engagement loop), made when first read."""
+        return self._engagement_lists()[0]
+
+    @property
+    def _ptr_list(self) -> list[int]:
+        """Per cell, where its pairs start, as a list (for the engagement loop)."""
+        return self._engagement_lists()[1]
+
+    def _engagement_lists(self) -> tuple[list[int], list[int]]:
+        if self._lists is None:
+            self._lists = (self.pairs.source.tolist(), self._ptr.tolist())
+        return self._lists
