@@ -38,6 +38,7 @@ from escalation_sim.model.forces import (
 )
 from escalation_sim.model.kernels import movement as kmove
 from escalation_sim.model.model import EscalationModel
+from escalation_sim.model.movement import PullbackMemory
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -72,6 +73,7 @@ def _snapshot(model: EscalationModel) -> dict[str, Any]:
     out["reserves.queue"] = {g: list(q) for g, q in f.reserves._queue.items()}
     out["reserves.drawn"] = f.reserves.drawn.copy()
     out["rf_csr_reset"] = f._rf_csr is None
+    out["memory.deepest"] = model.memory._deepest.copy()
     for name in sorted(model.streams):
         out[f"stream.{name}"] = model.streams[name].bit_generator.state
     return out
@@ -383,6 +385,28 @@ def test_pairs_by_cell_is_a_stable_sort_by_cell():
         assert ptr.dtype == want_ptr.dtype and np.array_equal(ptr, want_ptr)
 
 
+def test_pull_back_memory_remembers_and_recalls_the_same_by_both_paths():
+    """Strikes remembered step after step (none, several in one zone, more steps than memory)."""
+    rng = np.random.default_rng(9)
+    mems = [PullbackMemory(6, 4), PullbackMemory(6, 4)]
+    for step in range(15):
+        n = int(rng.integers(0, 5))
+        zone = rng.integers(0, 3, n).astype(np.int64)  # zones repeat
+        depth = rng.uniform(0, 80, n)
+        out = []
+        for mem, compiled in zip(mems, (False, True), strict=True):
+            if compiled:
+                mem.remember(step, zone, depth)
+                out.append(mem.threat_depth())
+            else:
+                with kernels.disabled():
+                    mem.remember(step, zone, depth)
+                    out.append(mem.threat_depth())
+        assert out[0].tobytes() == out[1].tobytes()
+        assert mems[0]._deepest.tobytes() == mems[1]._deepest.tobytes()
+    assert out[1].any()
+
+
 # ---------------------------------------------------------------- the arithmetic the kernels rely on
 
 
@@ -436,6 +460,7 @@ from pathlib import Path
 from escalation_sim import load_scenario
 from escalation_sim.model.kernels import detect, movement
 from escalation_sim.model.model import EscalationModel
+from escalation_sim.model.movement import PullbackMemory
 for path in sorted(Path(sys.argv[1]).glob("*.yaml")):
     sc = load_scenario(path)
     for factor in (1, 10):

@@ -19,6 +19,10 @@ by numpy and passed in.
   around numpy's cosines and sines (with :func:`escalation_sim.model.movement.hop`).
 * :func:`pull_back_units`: ``ForceLayer.pull_back`` after its draw.
 * :func:`repair`: the repair and loss bookkeeping of ``ForceLayer.recover``.
+* :func:`remember_depths` and :func:`deepest`: the pull-back memory's
+  ``remember`` (a row of per-zone maxima, as ``np.maximum.at`` on zeros) and
+  ``threat_depth`` (the maximum over the remembered steps, as ``max(axis=0)``),
+  with numpy's ``maximum`` (a NaN propagates; of two equal values the first).
 * :func:`pairs_by_cell`: an air-defence side's (unit, cell) pairs ordered by
   cell, as ``AirDefence.place`` orders them (a stable sort by cell), with
   each cell's start.
@@ -403,3 +407,27 @@ def pairs_by_cell(
         out_cell[k] = c
         out_dist[k] = dist[j]
     return out_source, out_cell, out_dist, ptr
+
+
+@kernel
+def _maximum(a: float, b: float) -> float:
+    """``np.maximum(a, b)`` for two floats: a NaN propagates, and of equal values ``a``."""
+    return a if (a >= b or a != a) else b
+
+
+@kernel
+def remember_depths(deepest: np.ndarray, row: int, zone: np.ndarray, depth: np.ndarray) -> None:
+    """Row ``row`` of ``deepest`` becomes this step's deepest strike per zone (0 where none)."""
+    deepest[row, :] = 0.0
+    for j in range(len(zone)):
+        deepest[row, zone[j]] = _maximum(deepest[row, zone[j]], depth[j])
+
+
+@kernel
+def deepest(memory: np.ndarray) -> np.ndarray:
+    """Per zone (column), the maximum over the remembered steps (rows), row after row."""
+    out = memory[0].copy()
+    for r in range(1, memory.shape[0]):
+        for z in range(memory.shape[1]):
+            out[z] = _maximum(out[z], memory[r, z])
+    return out
