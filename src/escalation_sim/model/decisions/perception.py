@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -176,6 +175,7 @@ class Perception:
                 members[fam].append(s)
         self._family_suppliers = [np.array(members[fam], dtype=np.int64) for fam in self.family]
         self._bands = list(spec.depth_bands_km)
+        self._band_labels = self._labels_of_bands(self._bands)
         self._strategic = [c in spec.strategic_classes for c in class_ids]
         self._precedent = [a in spec.precedent_suppliers for a in actor_ids]
         # Fixed per model: each weapon's long-range factor, each supplier's channel name,
@@ -197,12 +197,19 @@ class Perception:
 
     def band_label(self, depth: float) -> str:
         """The depth band a depth falls in, e.g. ``30-90 km``."""
-        lo = 0.0
-        for hi in self._bands:
+        for hi, label in zip(self._bands, self._band_labels, strict=False):
             if depth <= hi:
-                return f"{lo:g}-{hi:g} km"
+                return label
+        return self._band_labels[-1]
+
+    @staticmethod
+    def _labels_of_bands(bands: list[float]) -> list[str]:
+        """Each band's label (``0-30 km``, ...), then the one beyond the last (``beyond 90 km``)."""
+        labels, lo = [], 0.0
+        for hi in bands:
+            labels.append(f"{lo:g}-{hi:g} km")
             lo = hi
-        return f"beyond {lo:g} km"
+        return [*labels, f"beyond {lo:g} km"]
 
     def observe_step(
         self,
@@ -305,31 +312,23 @@ class Perception:
 
     def _precedents(self, obs: Observation, s: int, weapon: int, cls: int, depth: float) -> None:
         sup = self.actor_ids[s]
-        fam = self.family[weapon]
         cname = self.class_ids[cls]
-        band = self.band_label(depth)
-        # Each precedent's key and a function giving its label (worked out only when it is new).
-        keys: list[tuple[tuple[str, ...], Callable[[], str]]] = [
-            (("new_supplier", sup), lambda: f"first strike inside Russia with {sup} weapons"),
-            (("first_weapon_class", sup, fam), lambda: f"first {fam} strike inside Russia ({sup})"),
-            (("new_depth_band", sup, band), lambda: f"first {sup} strike {band} deep"),
-            (("new_target_class", sup, cname), lambda: f"first {sup} strike on {cname}"),
+        keys = [
+            ("new_supplier", sup),
+            ("first_weapon_class", sup, self.family[weapon]),
+            ("new_depth_band", sup, self.band_label(depth)),
+            ("new_target_class", sup, cname),
         ]
         if self._strategic[cls]:
-            keys.append(
-                (
-                    ("strategic_asset", sup, cname, f"{depth:.0f}"),
-                    lambda: f"{sup} strike on {cname}",
-                )
-            )
+            keys.append(("strategic_asset", sup, cname, f"{depth:.0f}"))
         seen = self.seen
-        for key, label in keys:
+        for key in keys:
             if key in seen:
                 continue
             seen[key] = 1
             weight = self.spec.trigger_weight.get(key[0], 0.0) * float(self._supplier_weight[s])  # type: ignore[call-overload]
             if weight > 0:  # a precedent that weighs nothing is not salient: it opens no gate
-                obs.triggers.append(Trigger(key[0], label(), weight))
+                obs.triggers.append(Trigger(key[0], _precedent_label(key), weight))
 
     def observe_act(
         self,
@@ -374,3 +373,19 @@ class Perception:
         """The observations arriving at ``step`` (every actor has one, possibly empty)."""
         arrived = self._pending.pop(step, {})
         return {aid: arrived[aid] if aid in arrived else Observation() for aid in self.actor_ids}
+
+
+def _precedent_label(key: tuple[str, ...]) -> str:
+    """How a precedent is named, from its key (worked out only when the precedent is new)."""
+    match key:
+        case ("new_supplier", sup):
+            return f"first strike inside Russia with {sup} weapons"
+        case ("first_weapon_class", sup, fam):
+            return f"first {fam} strike inside Russia ({sup})"
+        case ("new_depth_band", sup, band):
+            return f"first {sup} strike {band} deep"
+        case ("new_target_class", sup, cname):
+            return f"first {sup} strike on {cname}"
+        case ("strategic_asset", sup, cname, _):
+            return f"{sup} strike on {cname}"
+    raise ValueError(f"unknown precedent {key!r}")  # pragma: no cover - keys are made above
