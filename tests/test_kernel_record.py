@@ -178,3 +178,109 @@ def _loop_sum(a: np.ndarray) -> float:
     for x in a.tolist():
         total += x
     return total
+
+
+# ---------------------------------------------------------------- perception of strikes
+
+
+def _assert_noticed_equal(a, b) -> None:
+    assert (a is None) == (b is None)
+    if a is None:
+        return
+    cols_a, w_a = a
+    cols_b, w_b = b
+    assert cols_a[:6] == cols_b[:6]  # suppliers (seen, true), weapon, zone, rule, class
+    np.testing.assert_array_equal(_bits(cols_a[6]), _bits(cols_b[6]))  # depths
+    np.testing.assert_array_equal(_bits(w_a), _bits(w_b))  # perceived weights
+
+
+def _noticed_both(perception, report, u, z):
+    with kernels.disabled():
+        a = perception._noticed_numpy(report, u, z)
+    return a, perception._noticed_compiled(report, u, z)
+
+
+def _draws(perception, seed: int):
+    rng = np.random.default_rng(seed)
+    return rng.random((perception.n_units, 2)), rng.standard_normal(perception.n_units)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_noticed_strikes_match_numpy_through_runs(path: Path) -> None:
+    m = EscalationModel(load_scenario(path), seed=6, record_events=False)
+    seen_some = 0
+    for k in range(40):
+        m.step()
+        perception = m.decisions.perception
+        for draw_seed in (k, 1000 + k):
+            a, b = _noticed_both(perception, m.strike_report, *_draws(perception, draw_seed))
+            _assert_noticed_equal(a, b)
+            seen_some += a is not None
+    if "pre_may30" not in path.stem:  # strikes inside Russia happen: the comparison saw some
+        assert seen_some > 0
+
+
+def _synthetic_report(m: EscalationModel, n: int, seed: int):
+    """``n`` strikes inside Russia (and some outside), several on the same target, every weapon."""
+    from escalation_sim.model.engagement import StrikeReport
+
+    rng = np.random.default_rng(seed)
+    f = m.forces
+    targets = rng.choice(np.flatnonzero(f.side == SIDE_RUSSIA), size=n)  # repeats: one cell, many
+    weapon = rng.integers(0, len(m.weapon_ids), n)
+    depth = np.where(rng.random(n) < 0.8, rng.uniform(0.1, 400.0, n), -rng.uniform(0, 50, n))
+    return StrikeReport(
+        target=targets,
+        launcher=np.zeros(n, dtype=np.int64),
+        supplier=m._weapon_supplier[weapon],
+        weapon=weapon,
+        target_class=f.cls[targets],
+        rule=rng.integers(0, len(m.rule_labels), n),
+        depth_km=depth,
+        zone=rng.integers(-1, len(m.theater.zone_ids), n),
+        outcome=rng.integers(0, 5, n),
+        x_km=np.zeros(n),
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["decisions.perception.noise_sd=0"],  # no noise factor at all
+        ["decisions.perception.attribution_accuracy=0.1"],  # most shared munitions misattributed
+        ["decisions.perception.attribution_accuracy=1"],  # none
+        ["decisions.perception.report_prob=0"],  # nothing noticed
+    ],
+    ids=["defaults", "no-noise", "poor-attribution", "exact-attribution", "unnoticed"],
+)
+def test_noticed_strikes_match_numpy_on_synthetic_reports(overrides: list[str]) -> None:
+    from escalation_sim import with_overrides
+    from escalation_sim.model.engagement import StrikeReport
+
+    sc = with_overrides(load_scenario(ROOT / "scenarios/deep_strike.yaml"), overrides)
+    m = EscalationModel(sc, seed=0, record_events=False)
+    perception = m.decisions.perception
+    assert (perception._family_size > 1).any()  # some munition has several suppliers
+    for seed in range(30):
+        u, z = _draws(perception, seed)
+        report = _synthetic_report(m, [1, 7, 40, 300][seed % 4], seed)
+        a, b = _noticed_both(perception, report, u, z)
+        _assert_noticed_equal(a, b)
+        if "report_prob=0" in " ".join(overrides):
+            assert a is None
+    # Nothing struck at all.
+    u, z = _draws(perception, 99)
+    assert _noticed_both(perception, StrikeReport.empty(), u, z) == (None, None)
+
+
+def test_noticed_comparison_detects_a_perturbation() -> None:
+    m = EscalationModel(load_scenario(ROOT / "scenarios/deep_strike.yaml"), seed=0)
+    perception = m.decisions.perception
+    report = _synthetic_report(m, 50, 3)
+    u, z = _draws(perception, 3)
+    a = perception._noticed_numpy(report, u, z)
+    perception._class_weight = perception._class_weight * (1 + 1e-15)  # one part in 10**15
+    b = perception._noticed_compiled(report, u, z)
+    with pytest.raises(AssertionError):
+        _assert_noticed_equal(a, b)

@@ -36,8 +36,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from escalation_sim.model import kernels
 from escalation_sim.model.decisions.scales import RIVERA_SCORE
-from escalation_sim.model.engagement import StrikeReport
+from escalation_sim.model.engagement import Outcome, StrikeReport
+from escalation_sim.model.kernels import perception as perception_kernels
 from escalation_sim.scenario.schema import OptionSpec, PerceptionSpec, RungSpec
 
 
@@ -174,6 +176,14 @@ class Perception:
             if s not in members[fam]:
                 members[fam].append(s)
         self._family_suppliers = [np.array(members[fam], dtype=np.int64) for fam in self.family]
+        # The same as one table for the compiled path: per weapon, its family's suppliers
+        # (padded with -1) and how many there are.
+        self._family_size = np.array([len(f) for f in self._family_suppliers], dtype=np.int64)
+        self._family_table = np.full(
+            (len(weapon_ids), max(1, int(self._family_size.max(initial=0)))), -1, np.int64
+        )
+        for w, fam_suppliers in enumerate(self._family_suppliers):
+            self._family_table[w, : len(fam_suppliers)] = fam_suppliers
         self._bands = list(spec.depth_bands_km)
         self._band_labels = self._labels_of_bands(self._bands)
         self._strategic = [c in spec.strategic_classes for c in class_ids]
@@ -181,6 +191,13 @@ class Perception:
         # Fixed per model: each weapon's long-range factor, each supplier's channel name,
         # and the actors other than Russia who perceive the harm to the city.
         self._long_factor = np.where(weapon_long, spec.long_range_multiplier, 1.0)
+        self._kernel_params = np.zeros(perception_kernels.PARAMS_SIZE)
+        self._kernel_params[perception_kernels.REPORT_PROB] = spec.report_prob
+        self._kernel_params[perception_kernels.ACCURACY] = spec.attribution_accuracy
+        self._kernel_params[perception_kernels.DEPTH_SCALE] = spec.depth_scale_km
+        self._kernel_params[perception_kernels.DESTROYED_MULTIPLIER] = spec.destroyed_multiplier
+        self._kernel_params[perception_kernels.NOISE] = spec.noise_sd
+        self._kernel_params[perception_kernels.DESTROYED_CODE] = Outcome.DESTROYED
         self._channel = [f"strikes:{a}" for a in actor_ids]
         self._harm_seers = [(i, a) for i, a in enumerate(actor_ids) if a != russia_id]
         #: Precedents already perceived (a dict: insertion-ordered, never a set).
@@ -238,44 +255,15 @@ class Perception:
         noise = p.noise_sd
         rus = self._queue(step, self.russia_id)
 
-        inside = (report.depth_km > 0).nonzero()[0]
-        if len(inside):
-            t = report.target[inside]
-            noticed = u[t, 0] < p.report_prob
-            inside, t = inside[noticed], t[noticed]
-        if len(inside):
-            w = report.weapon[inside]
-            true_sup = report.supplier[inside]
-            seen_sup = true_sup.copy()
-            acc = p.attribution_accuracy
-            for j in (u[t, 1] >= acc).nonzero()[0].tolist():
-                fam = self._family_suppliers[int(w[j])]
-                if len(fam) > 1:
-                    r = (u[t[j], 1] - acc) / max(1.0 - acc, 1e-12)
-                    seen_sup[j] = fam[min(int(r * len(fam)), len(fam) - 1)]
-            cls = report.target_class[inside]
-            depth = report.depth_km[inside]
-            weights = (
-                self._supplier_weight[seen_sup]
-                * self._class_weight[cls]
-                * (1.0 + depth / p.depth_scale_km)
-                * self._long_factor[w]
-                * np.where(report.destroyed[inside], p.destroyed_multiplier, 1.0)
-            )
-            if noise > 0:
-                weights = weights * np.exp(noise * z[t] - 0.5 * noise * noise)
+        noticed = (
+            self._noticed_compiled(report, u, z)
+            if kernels.enabled()
+            else self._noticed_numpy(report, u, z)
+        )
+        if noticed is not None:
+            columns, weights = noticed
             rus.provocation += float(np.add.reduce(weights))  # weights.sum(), one call
-            rows = zip(
-                seen_sup.tolist(),
-                true_sup.tolist(),
-                w.tolist(),
-                report.zone[inside].tolist(),
-                report.rule[inside].tolist(),
-                cls.tolist(),
-                depth.tolist(),
-                weights.tolist(),
-                strict=True,
-            )
+            rows = zip(*columns, weights.tolist(), strict=True)
             counts = rus.counts
             for seen, true, weapon, zone, rule, c, d, weight in rows:
                 label = cause_label(true, weapon, zone, rule)
@@ -309,6 +297,87 @@ class Perception:
                 weight = harm_weights.get(aid, 0.0)
                 if weight > 0:
                     obs.add("harm", "harm to the city", weight * seen_harm)
+
+    def _noticed_numpy(
+        self, report: StrikeReport, u: np.ndarray, z: np.ndarray
+    ) -> tuple[list[list], np.ndarray] | None:
+        """The strikes inside Russia that Russia notices, by numpy (the reference).
+
+        Returns:
+            ``None`` when it notices none; else, per noticed strike in report
+            order, the columns (attributed supplier, true supplier, weapon, zone,
+            rule, target class, depth) as lists, and the perceived weights.
+        """
+        p = self.spec
+        inside = (report.depth_km > 0).nonzero()[0]
+        if len(inside):
+            t = report.target[inside]
+            noticed = u[t, 0] < p.report_prob
+            inside, t = inside[noticed], t[noticed]
+        if not len(inside):
+            return None
+        w = report.weapon[inside]
+        true_sup = report.supplier[inside]
+        seen_sup = true_sup.copy()
+        acc = p.attribution_accuracy
+        for j in (u[t, 1] >= acc).nonzero()[0].tolist():
+            fam = self._family_suppliers[int(w[j])]
+            if len(fam) > 1:
+                r = (u[t[j], 1] - acc) / max(1.0 - acc, 1e-12)
+                seen_sup[j] = fam[min(int(r * len(fam)), len(fam) - 1)]
+        cls = report.target_class[inside]
+        depth = report.depth_km[inside]
+        weights = (
+            self._supplier_weight[seen_sup]
+            * self._class_weight[cls]
+            * (1.0 + depth / p.depth_scale_km)
+            * self._long_factor[w]
+            * np.where(report.destroyed[inside], p.destroyed_multiplier, 1.0)
+        )
+        noise = p.noise_sd
+        if noise > 0:
+            weights = weights * np.exp(noise * z[t] - 0.5 * noise * noise)
+        columns = [
+            seen_sup.tolist(),
+            true_sup.tolist(),
+            w.tolist(),
+            report.zone[inside].tolist(),
+            report.rule[inside].tolist(),
+            cls.tolist(),
+            depth.tolist(),
+        ]
+        return columns, weights
+
+    def _noticed_compiled(
+        self, report: StrikeReport, u: np.ndarray, z: np.ndarray
+    ) -> tuple[list[list], np.ndarray] | None:
+        """What :meth:`_noticed_numpy` gives, in one compiled call and numpy's ``exp``.
+
+        See :func:`.kernels.perception.strikes_noticed`.
+        """
+        ints, depth, weights, noise_arg = perception_kernels.strikes_noticed(
+            report.depth_km,
+            report.target,
+            report.weapon,
+            report.supplier,
+            report.target_class,
+            report.outcome,
+            report.zone,
+            report.rule,
+            u,
+            z,
+            self._family_table,
+            self._family_size,
+            self._supplier_weight,
+            self._class_weight,
+            self._long_factor,
+            self._kernel_params,
+        )
+        if not len(depth):
+            return None
+        if self.spec.noise_sd > 0:
+            weights = weights * np.exp(noise_arg)
+        return [*ints.tolist(), depth.tolist()], weights
 
     def _precedents(self, obs: Observation, s: int, weapon: int, cls: int, depth: float) -> None:
         sup = self.actor_ids[s]
