@@ -23,6 +23,7 @@ import pytest
 from escalation_sim import load_scenario
 from escalation_sim.model import kernels
 from escalation_sim.model.forces import SIDE_RUSSIA
+from escalation_sim.model.kernels import perception as perception_kernels
 from escalation_sim.model.kernels import record as record_kernels
 from escalation_sim.model.model import EscalationModel
 
@@ -284,3 +285,15 @@ def test_noticed_comparison_detects_a_perturbation() -> None:
     b = perception._noticed_compiled(report, u, z)
     with pytest.raises(AssertionError):
         _assert_noticed_equal(a, b)
+
+
+def test_one_compilation_serves_every_scenario() -> None:
+    # Type-stable calls: every shipped scenario (and ten times the forces) calls each
+    # kernel with the same argument types, so each has one compiled version.
+    for path in SCENARIOS:
+        EscalationModel(load_scenario(path), seed=1, record_events=False).run_for(15)
+    sc = load_scenario(ROOT / "scenarios/deep_strike.yaml")
+    forces = {g: s.model_copy(update={"count": s.count * 10}) for g, s in sc.forces.items()}
+    EscalationModel(sc.model_copy(update={"forces": forces}), seed=1).run_for(5)
+    assert len(record_kernels.step_tallies.signatures) == 1
+    assert len(perception_kernels.strikes_noticed.signatures) == 1

@@ -737,7 +737,9 @@ class EscalationModel(mesa.Model):
             f.ru_ad.interceptors,
             f.ua_ad.interceptors,
             self._count_buf,
-            self._row_fire_by_weapon,
+            # Whole salvoes (int64) after a step of fire, zeros (float64) before the first:
+            # one type for the kernel, the same values.
+            self._row_fire_by_weapon.astype(np.float64, copy=False),
             self.stock,
             self._tally_stock_columns,
             self._tally_depth_classes,
