@@ -425,12 +425,13 @@ class EscalationModel(mesa.Model):
         draws = self.streams["policy"].random(len(self.suppliers))
         changed = False
         # Every supplier judges its allies' stances as they stood at the start of this phase.
-        levels = {a.actor_id: a.policy.level for a in self.suppliers}
-        for u, actor in zip(draws.tolist(), self.suppliers, strict=True):
+        # Levels are whole numbers: the others' sum is the total less its own, exactly.
+        levels = [a.policy.level for a in self.suppliers]
+        total, n_others = sum(levels), len(levels) - 1
+        for u, actor, own in zip(draws.tolist(), self.suppliers, levels, strict=True):
             if actor.actor_id in self.seated:  # a player changes rules (control.change_rules)
                 continue
-            others = [lvl for aid, lvl in levels.items() if aid != actor.actor_id]
-            allies = sum(others) / len(others) if others else None
+            allies = (total - own) / n_others if n_others else None
             # What the supplier perceives: the harm it has seen, Russia's rung and acts.
             harm_rate = actor.seen_harm_rate(HARM_WINDOW_DAYS)
             rus_rung = actor.seen_rungs.get(self.russia_id, self.actor[self.russia_id].rung)
