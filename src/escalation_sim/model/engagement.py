@@ -22,7 +22,9 @@ from enum import IntEnum
 
 import numpy as np
 
+from escalation_sim.model import kernels
 from escalation_sim.model.forces import NEVER, ForceLayer, StrikeOutcome
+from escalation_sim.model.kernels import plan as plan_kernels
 from escalation_sim.model.rules import RuleEngine, StrikeBatch, WorldState
 
 #: Ukraine husbands scarce munitions: an option's value is scaled by stock / (stock + reserve).
@@ -193,6 +195,19 @@ def plan_strikes(
     if len(candidates) == 0 or n_opt == 0 or max_strikes == 0:
         return StrikePlan(empty, empty, empty, empty, empty, empty, empty, empty)
     f = forces
+    if kernels.enabled():
+        return _plan_compiled(
+            f,
+            engine,
+            world,
+            candidates,
+            preparing,
+            stock,
+            step,
+            max_strikes,
+            engine_weapon,
+            _family_left(f, family_capacity),
+        )
     seen_hours = (step - f.last_seen_firing[candidates]) * 24.0 * f.step_days
     fired_recently = seen_hours <= PRIORITY_WINDOW_HOURS
     priority = 2 * f.fired_at_city[candidates] + fired_recently
@@ -224,11 +239,7 @@ def plan_strikes(
 
     w = f.opt_weapon
     fam = f.opt_family
-    fam_left = (
-        np.full(int(f.w_family.max(initial=0)) + 1, np.inf)
-        if family_capacity is None
-        else np.asarray(family_capacity, dtype=float).copy()
-    )
+    fam_left = _family_left(f, family_capacity)
     effect = f.opt_effect[:, f.cls[cand]].T  # (C, O)
     ru_cover = f.russian_air_cover_at(cells)
     p_int = ru_cover[:, None] * f.opt_intercept  # np.outer's products, without its wrapper
@@ -315,4 +326,76 @@ def plan_strikes(
 
     return StrikePlan(
         arr(out_t), arr(out_o), arr(out_r), arr(wh_t), arr(wh_o), arr(wh_r), arr(wh_s), arr(out_l)
+    )
+
+
+def _family_left(f: ForceLayer, family_capacity: np.ndarray | None) -> np.ndarray:
+    """Strikes left this step per weapon family, a fresh array planning spends (none: unlimited)."""
+    if family_capacity is None:
+        return np.full(int(f.w_family.max(initial=0)) + 1, np.inf)
+    return np.asarray(family_capacity, dtype=float).copy()
+
+
+def _plan_compiled(
+    f: ForceLayer,
+    engine: RuleEngine,
+    world: WorldState,
+    candidates: np.ndarray,
+    preparing: np.ndarray,
+    stock: np.ndarray,
+    step: int,
+    max_strikes: int,
+    engine_weapon: np.ndarray,
+    fam_left: np.ndarray,
+) -> StrikePlan:
+    """:func:`plan_strikes` by the compiled kernels of :mod:`escalation_sim.model.kernels.plan`.
+
+    The same plan as the numpy code, bit for bit; the rule engine decides the
+    batch between the two kernels. The air cover (``expm1``, rounded by numpy's
+    own code) is read here, at the candidates' cells in the order given (the
+    kernel puts it in priority order with the candidates).
+    """
+    cover = f.russian_air_cover_at(f.cell[candidates])
+    planned = plan_kernels.plan_options(
+        candidates,
+        preparing,
+        int(step),
+        float(f.step_days),
+        PRIORITY_WINDOW_HOURS,
+        NEVER,
+        STOCK_RESERVE,
+        f.last_seen_firing,
+        f.fired_at_city,
+        f.cell,
+        cover,
+        f._lp_ptr,
+        f._lp_src,
+        f._lp_opt,
+        f.alive,
+        f.unit_shots,
+        f.opt_weapon,
+        f.opt_family,
+        f.opt_effect,
+        f.opt_intercept,
+        f.cls,
+        f.depth,
+        f.zone_bits,
+        f.military,
+        stock,
+        fam_left,
+        engine_weapon,
+    )
+    state, batch = planned[: plan_kernels.N_STATE], planned[plan_kernels.N_STATE :]
+    decided = engine.decide(StrikeBatch(*batch), world)
+    return StrikePlan(
+        *plan_kernels.assign_strikes(
+            decided,
+            engine.allows,
+            *state,
+            stock,
+            fam_left,
+            f.opt_weapon,
+            f.opt_family,
+            int(max_strikes),
+        )
     )
