@@ -350,24 +350,20 @@ def _plan_compiled(
 ) -> StrikePlan:
     """:func:`plan_strikes` by the compiled kernels of :mod:`escalation_sim.model.kernels.plan`.
 
-    The same plan as the numpy code, bit for bit; the rule engine decides the
-    batch between the two kernels. The air cover (``expm1``, rounded by numpy's
-    own code) is read here, at the candidates' cells in the order given (the
-    kernel puts it in priority order with the candidates).
+    The same plan as the numpy code, bit for bit. Between the two kernels, numpy
+    reads the air cover at the candidates' cells (an ``expm1``, rounded by numpy's
+    own code) and the rule engine decides the batch.
     """
-    cover = f.russian_air_cover_at(f.cell[candidates])
-    planned = plan_kernels.plan_options(
+    state, cells, b_int, b_float, b_bool = plan_kernels.plan_options(
         candidates,
         preparing,
         int(step),
         float(f.step_days),
         PRIORITY_WINDOW_HOURS,
         NEVER,
-        STOCK_RESERVE,
         f.last_seen_firing,
         f.fired_at_city,
         f.cell,
-        cover,
         f._lp_ptr,
         f._lp_src,
         f._lp_opt,
@@ -376,7 +372,6 @@ def _plan_compiled(
         f.opt_weapon,
         f.opt_family,
         f.opt_effect,
-        f.opt_intercept,
         f.cls,
         f.depth,
         f.zone_bits,
@@ -385,17 +380,26 @@ def _plan_compiled(
         fam_left,
         engine_weapon,
     )
-    state, batch = planned[: plan_kernels.N_STATE], planned[plan_kernels.N_STATE :]
-    decided = engine.decide(StrikeBatch(*batch), world)
-    return StrikePlan(
-        *plan_kernels.assign_strikes(
-            decided,
-            engine.allows,
-            *state,
-            stock,
-            fam_left,
-            f.opt_weapon,
-            f.opt_family,
-            int(max_strikes),
-        )
+    if b_int.shape[1] == 0:  # no feasible option: nothing to strike or withhold
+        empty = np.zeros(0, dtype=np.int64)
+        return StrikePlan(empty, empty, empty, empty, empty, empty, empty, empty)
+    cover = f.russian_air_cover_at(cells)
+    batch = StrikeBatch(b_int[0], b_int[1], b_float[0], b_int[2], b_float[1], b_bool[0], b_bool[1])
+    decided = engine.decide(batch, world)
+    strikes, withheld = plan_kernels.assign_strikes(
+        state,
+        decided,
+        engine.allows,
+        cover,
+        stock,
+        fam_left,
+        f.opt_weapon,
+        f.opt_family,
+        f.opt_effect,
+        f.opt_intercept,
+        f.cls,
+        STOCK_RESERVE,
+        int(max_strikes),
     )
+    target, option, rule, launcher = strikes
+    return StrikePlan(target, option, rule, *withheld, launcher)
