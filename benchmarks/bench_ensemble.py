@@ -16,7 +16,7 @@ Options:
     --repeat K        Measure each throughput mode K times, interleaved (default 1); the
                       fastest stands for the mode in the ratios (every repeat is in the CSV).
     --skip MODE       Leave a mode out (repeatable): serial, jobs2, dask2, batch_run1,
-                      batch_run2, memory.
+                      batch_run2, memory, ceiling.
     --quick           The small settings above (a few minutes on 2 shared cores).
     --out DIR         Where the CSV goes (default benchmarks/results/, git-ignored).
 
@@ -30,6 +30,10 @@ Modes, each measured in a fresh Python process so that its memory is its own:
   adapter model around ``EscalationModel``, collecting the same per-step series every
   step (``data_collection_period=1``) and then computing the same per-step mean and
   percentiles with pandas, since an ensemble needs them.
+
+``ceiling`` (printed, not a CSV row): the same pure-Python work in this process and on a
+pool of two, timed in the same run: what two processes can gain on this machine at best,
+beside the "2 jobs vs 1" figure.
 
 Every timed call includes pool start-up, writing outputs (ours: runs, aggregates and rung
 probabilities to Parquet and CSV in a temporary directory) and aggregation. Peak memory
@@ -306,6 +310,37 @@ FIELDS = [
 ]
 
 
+def _busy_work(n: int) -> int:
+    """Interpreter-bound work with no memory traffic to speak of (a ceiling's unit of work)."""
+    total = 0
+    for i in range(n):
+        total = (total + i * i) % 1_000_003
+    return total
+
+
+def _machine_ceiling(tasks: int = 16, size: int = 2_000_000) -> float:
+    """How much faster two processes do the same pure-Python work than one, on this machine.
+
+    ``tasks`` equal pieces of ``_busy_work``, once in this process and once on a
+    spawn pool of two: the ratio of the wall-clock times is what two processes
+    can gain here at best (two cores that share caches or a physical core slow
+    each other down), measured in the same run as the ensembles.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    t0 = time.perf_counter()
+    for _ in range(tasks):
+        _busy_work(size)
+    one = time.perf_counter() - t0
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_busy_work, [size // 100] * 2))  # start both workers before the clock
+        t0 = time.perf_counter()
+        list(pool.map(_busy_work, [size] * tasks))
+        two = time.perf_counter() - t0
+    return one / two
+
+
 def main() -> None:
     """Measure every mode not skipped, print the table and the aims, write the CSV."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -314,7 +349,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=None)
     parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip", action="append", default=[], choices=[*MODES, "memory"])
+    parser.add_argument("--skip", action="append", default=[], choices=[*MODES, "memory", "ceiling"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -363,6 +398,11 @@ def main() -> None:
             r = _run_child("jobs2", n, args)
             rows.append({**common, "mode": "jobs2", "runs": n, "repeat": 0, **r})
 
+    ceiling = None
+    if "ceiling" not in args.skip:
+        ceiling = _machine_ceiling()
+        print(f"  machine ceiling, 2 processes vs 1 on pure-Python work: {ceiling:.2f}x")
+
     serial = results.get("serial")
     for row in rows:
         row["runs_per_s"] = round(row["runs"] / row["seconds"], 3)
@@ -393,6 +433,11 @@ def main() -> None:
         )
     print()
     _aims(results, rows, memory_runs)
+    if ceiling is not None:
+        print(
+            f"  {'(the machine: 2 processes vs 1 on pure-Python work)':<54} {ceiling:6.2f}x"
+            "   the most 2 jobs can gain here"
+        )
     print(f"\nwrote {path}")
 
 

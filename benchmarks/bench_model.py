@@ -16,6 +16,12 @@ the ratios compare figures taken minutes apart on the same core:
   ``model.agents.shuffle_do("step")``. Ratios: the model's cost per agent-step
   over bare Mesa's at the same scale (aim <= 1.0), and the cost of a whole run
   (set-up + stepping) over the same variant's at x1 (aim for x100: <= 110x).
+  Both run the model's compiled kernels (``events``, ``no_events``) and, with the
+  event log off, the numpy code they replace (``numpy``: what runs where numba is
+  missing); the printed ratio of the two is the kernels' gain.
+* ``compile``: a fresh interpreter's import, build and first 10 days, with numba
+  compiling the kernels afresh (``cold``), loading them from its cache
+  (``cached``), and without them (``numpy``); wall clock.
 
 Usage::
 
@@ -31,7 +37,7 @@ Options:
     --warmup N: untimed runs before each measurement at x1 and x10 (default 2).
     --scales A,B,..: force multipliers (default 1,10,100; the first is the reference).
     --scenario PATH: scenario file (default: the May-30 scenario).
-    --only LIST: comma-separated subset of ``run``, ``step``.
+    --only LIST: comma-separated subset of ``run``, ``step``, ``compile``.
     --out DIR: where the CSV goes (default ``benchmarks/results/``, git-ignored).
     --no-pin: do not pin the process to one core.
     --wall: time with the wall clock (``time.perf_counter``) instead of the process's
@@ -41,12 +47,14 @@ Options:
 Output: ``<out>/bench_model_<UTC timestamp>.csv``, one row per measurement:
 
     timestamp          UTC start of the benchmark, ISO 8601 (the same on every row)
-    python, mesa, numpy, machine   versions and CPU
+    python, mesa, numpy, numba, machine   versions and CPU
+    kernels            ``numba`` (compiled kernels on) or ``numpy`` at the start
     clock              ``cpu`` (the process's CPU time) or ``wall`` (``--wall``); every
                        time below is in seconds on this clock
-    benchmark          ``run`` or ``step``
+    benchmark          ``run``, ``step`` or ``compile``
     scale              force multiplier (1 for ``run``)
-    variant            ``events`` / ``no_events`` (the model), ``bare_mesa``
+    variant            ``events`` / ``no_events`` / ``numpy`` (the model), ``bare_mesa``;
+                       ``cold`` / ``cached`` / ``numpy`` for ``compile``
     units              force units in the model, reserve units included
     agents             Mesa agents (units + state actors)
     steps              steps per run
@@ -64,9 +72,13 @@ Output: ``<out>/bench_model_<UTC timestamp>.csv``, one row per measurement:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,6 +99,7 @@ from benchlib import (
 
 import escalation_sim
 from escalation_sim import EscalationModel, Scenario, load_scenario, with_overrides
+from escalation_sim.model import kernels
 
 RUN_GOAL_S = 0.010  # MODEL.md section 9: about 10 ms per 180-day run
 BARE_AIM = 1.0  # issue 11: the model at or below bare Mesa's cost per agent-step
@@ -110,6 +123,20 @@ FIELDS = [
     "ratio_vs_bare",
     "ratio_vs_x1",
 ]
+
+
+
+def _compiled() -> contextlib.AbstractContextManager:
+    return contextlib.nullcontext()
+
+
+#: The model's variants: name, event log on, and the code path (compiled kernels, or
+#: the numpy reference they replace, which is what runs where numba is missing).
+VARIANTS: tuple[tuple[str, bool, Callable[[], contextlib.AbstractContextManager]], ...] = (
+    ("events", True, _compiled),
+    ("no_events", False, _compiled),
+    ("numpy", False, kernels.disabled),
+)
 
 
 # ---------------------------------------------------------------------- bare Mesa
@@ -196,12 +223,13 @@ def bench_run(sc: Scenario, args: argparse.Namespace, base: dict) -> list[dict]:
     """Whole runs through the public API, event log on and off."""
     rows = []
     agents, units = model_size(sc)
-    for variant, record in (("events", True), ("no_events", False)):
-        times = timings(
-            lambda i, record=record: escalation_sim.run(sc, seed=i, record_events=record),
-            args.repeats,
-            args.warmup,
-        )
+    for variant, record, path in VARIANTS:
+        with path():
+            times = timings(
+                lambda i, record=record: escalation_sim.run(sc, seed=i, record_events=record),
+                args.repeats,
+                args.warmup,
+            )
         med = statistics.median(times)
         rows.append(
             {
@@ -235,14 +263,15 @@ def bench_step(sc: Scenario, args: argparse.Namespace, base: dict) -> list[dict]
         warmup = args.warmup if factor <= 10 else 0
         (agents, units), steps = model_size(s), s.n_steps
         found: dict[str, tuple[float, list[float]]] = {}
-        for variant, record in (("events", True), ("no_events", False)):
-            found[variant] = time_stepping(
-                lambda seed, s=s, record=record: EscalationModel(
-                    s, seed=seed, record_events=record
-                ),
-                repeats,
-                warmup,
-            )
+        for variant, record, path in VARIANTS:
+            with path():
+                found[variant] = time_stepping(
+                    lambda seed, s=s, record=record: EscalationModel(
+                        s, seed=seed, record_events=record
+                    ),
+                    repeats,
+                    warmup,
+                )
         found["bare_mesa"] = time_stepping(
             lambda seed, agents=agents, steps=steps: BareModel(agents, steps, seed),
             repeats,
@@ -274,13 +303,67 @@ def bench_step(sc: Scenario, args: argparse.Namespace, base: dict) -> list[dict]
                     "ratio_vs_x1": per_run / reference[variant],
                 }
             )
-        ev = rows[-3]
+        ev, no_ev, numpy_path, bare = rows[-4:]
         print(
             f"  x{factor:<4} {units:>6} units: set-up {ev['setup_s']:.3f} s, stepping "
-            f"{ev['median_s']:.3f} s with events, {rows[-2]['median_s']:.3f} s without, "
-            f"bare Mesa {rows[-1]['median_s']:.3f} s",
+            f"{ev['median_s']:.3f} s with events, {no_ev['median_s']:.3f} s without, "
+            f"{numpy_path['median_s']:.3f} s on the numpy path, "
+            f"bare Mesa {bare['median_s']:.3f} s",
             flush=True,
         )
+    return rows
+
+
+#: Run in a fresh interpreter by ``bench_compile``: import, build, step 10 days; seconds.
+FIRST_RUN = """
+import time
+t0 = time.perf_counter()
+from escalation_sim import EscalationModel, load_scenario
+m = EscalationModel(load_scenario({path!r}), seed=0, record_events=False)
+m.run_for(10)
+print(time.perf_counter() - t0)
+"""
+
+
+def bench_compile(sc_path: Path, base: dict) -> list[dict]:
+    """A fresh process's first 10 days: kernels compiled afresh, loaded from the cache, none.
+
+    Each case runs in its own interpreter (wall clock: compilation is the point),
+    with numba's cache in an empty folder (``cold``), the same folder again
+    (``cached``), and the numpy path (``numpy``, ``ESCALATION_SIM_NO_NUMBA=1``).
+    """
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        cases = (
+            ("cold", {"NUMBA_CACHE_DIR": cache}),
+            ("cached", {"NUMBA_CACHE_DIR": cache}),
+            ("numpy", {kernels.ENV_DISABLE: "1"}),
+        )
+        for variant, env in cases:
+            done = subprocess.run(
+                [sys.executable, "-c", FIRST_RUN.format(path=str(sc_path))],
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            seconds = float(done.stdout.strip().splitlines()[-1])
+            rows.append(
+                {
+                    **base,
+                    "clock": "wall",
+                    "benchmark": "compile",
+                    "scale": 1,
+                    "variant": variant,
+                    "steps": 10,
+                    "repeats": 1,
+                    "setup_s": 0.0,
+                    "median_s": seconds,
+                    "min_s": seconds,
+                    "per_run_s": seconds,
+                }
+            )
+            print(f"  first 10 days in a fresh process, {variant:<7} {seconds:6.2f} s", flush=True)
     return rows
 
 
@@ -295,6 +378,7 @@ def print_table(rows: list[dict]) -> None:
     print(head)
     print("-" * len(head))
     for r in rows:
+        r = {"units": 0, "per_agent_step_us": 0.0, **r}
         vs_bare = f"{r['ratio_vs_bare']:.2f}" if "ratio_vs_bare" in r else ""
         vs_x1 = f"{r['ratio_vs_x1']:.2f}" if "ratio_vs_x1" in r else ""
         print(
@@ -337,6 +421,9 @@ def print_table(rows: list[dict]) -> None:
                 verdict(r["ratio_vs_x1"], aim, at_most=True),
             )
     for scale in scales:
+        ratio = step[(scale, "numpy")]["median_s"] / step[(scale, "no_events")]["median_s"]
+        print(f"  {'stepping, numpy path / kernels, x' + str(scale):<48} {ratio:>9.2f}x")
+    for scale in scales:
         ratio = step[(scale, "events")]["median_s"] / step[(scale, "no_events")]["median_s"]
         aim_line(
             f"event log on / off, stepping, x{scale}",
@@ -356,7 +443,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=None, help="untimed runs first (2)")
     p.add_argument("--scales", default="1,10,100", help="force multipliers, comma-separated")
     p.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario file")
-    p.add_argument("--only", default="run,step", help="subset of run,step")
+    p.add_argument("--only", default="run,step,compile", help="subset of run,step,compile")
     p.add_argument("--out", type=Path, default=RESULTS, help="CSV directory")
     p.add_argument("--no-pin", action="store_true", help="do not pin to one core")
     p.add_argument("--wall", action="store_true", help="wall-clock times, not CPU time")
@@ -373,9 +460,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.scales or min(args.scales) < 1:
         p.error("--scales: expected at least one multiplier, each >= 1")
     args.only = {x.strip() for x in args.only.split(",") if x.strip()}
-    unknown = args.only - {"run", "step"}
+    unknown = args.only - {"run", "step", "compile"}
     if unknown:
-        p.error(f"--only: unknown benchmark(s) {', '.join(sorted(unknown))}; expected run, step")
+        p.error(
+            f"--only: unknown benchmark(s) {', '.join(sorted(unknown))}; "
+            "expected run, step, compile"
+        )
     return args
 
 
@@ -401,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_run(sc, args, base)
     if "step" in args.only:
         rows += bench_step(sc, args, base)
+    if "compile" in args.only:
+        rows += bench_compile(args.scenario, base)
     path = write_csv(args.out, "bench_model", start, FIELDS, rows)
     print()
     print_table(rows)

@@ -54,18 +54,37 @@ def started() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def numba_version() -> str:
+    """numba's version, or ``none`` where it cannot be imported."""
+    try:
+        import numba
+    except ImportError:
+        return "none"
+    return numba.__version__
+
+
 def base_row(start: dt.datetime) -> dict[str, Any]:
-    """Columns every CSV row starts with: when, on which Python, Mesa, numpy and machine."""
+    """Columns every CSV row starts with: when, on which Python, Mesa, numpy, numba, machine.
+
+    ``kernels`` says whether the model's compiled kernels were on at the start
+    (``numba``) or its numpy code ran (``numpy``: numba missing, or
+    ``ESCALATION_SIM_NO_NUMBA=1``); a row measuring the other path says so in its
+    own ``variant``.
+    """
+    from escalation_sim.model import kernels
+
     return {
         "timestamp": start.isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "mesa": mesa.__version__,
         "numpy": np.__version__,
+        "numba": numba_version(),
+        "kernels": "numba" if kernels.enabled() else "numpy",
         "machine": machine(),
     }
 
 
-BASE_FIELDS = ["timestamp", "python", "mesa", "numpy", "machine"]
+BASE_FIELDS = ["timestamp", "python", "mesa", "numpy", "numba", "kernels", "machine"]
 
 
 def write_csv(

@@ -189,3 +189,41 @@ def test_readme_warning_example_prints_what_it_shows(
     result = CliRunner().invoke(main, ["validate", "kursk.yaml"])
     assert result.exit_code == 0
     assert result.stderr + result.stdout == shown
+
+
+def test_a_rule_replaced_in_one_change_is_in_force_afterwards(tmp_path: Path) -> None:
+    # One change that removes a rule id and adds a rule under it replaces the rule (as the
+    # model applies it: removals first): neither half is idle, and the id stays in force.
+    rule = "{{id: us-x, effect: allow, zones: [{zone}]}}"
+    path = write(
+        tmp_path,
+        "replace.yaml",
+        f"""\
+        name: Replace a rule in one change
+        extends: may30_kharkiv_counterfire
+        schedule:
+          - {{day: 4, supplier: USA, add_rules: [{rule.format(zone="belgorod_border")}]}}
+          - day: 6
+            supplier: USA
+            remove_rules: [us-x]
+            add_rules: [{rule.format(zone="kursk_border")}]
+          - day: 7
+            supplier: USA
+            remove_rules: [us-x]
+            add_rules: [{rule.format(zone="kursk_border")}]
+          - {{day: 8, supplier: USA, remove_rules: [us-x]}}
+          - {{day: 9, supplier: USA, remove_rules: [us-x]}}
+        """,
+    )
+    found = [m for m in warnings_of(path) if "us-x" in m]
+    assert not any("schedule.1." in m for m in found), found
+    # Re-adding the very rule in force, even after removing it in the same change, is idle.
+    assert any(
+        "schedule.2.add_rules.0: adds rule 'us-x', already in force unchanged on day 7" in m
+        for m in found
+    ), found
+    assert not any("schedule.3." in m for m in found), found  # in force until day 8
+    assert any(
+        "schedule.4.remove_rules.0: removes rule 'us-x', which is not in force on day 9" in m
+        for m in found
+    ), found
