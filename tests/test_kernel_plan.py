@@ -291,3 +291,13 @@ def test_launch_pairs_kernel_equals_the_force_layers(base_states) -> None:
         for r, g in zip(ref, got, strict=True):
             np.testing.assert_array_equal(r, g, strict=True)
     assert len(f.launch_pairs(occupied[:50])[0]) > 0
+
+
+def test_the_kernels_stable_sort_equals_numpys() -> None:
+    rng = np.random.default_rng(8)
+    for n in (0, 1, 2, 3, 7, 8, 9, 16, 17, 100, 1000):
+        for high in (2, 5, 10**6):  # many ties, some, none
+            keys = rng.integers(0, high, n)
+            np.testing.assert_array_equal(
+                plan_kernels._stable_argsort(keys), np.argsort(keys, kind="stable"), strict=True
+            )

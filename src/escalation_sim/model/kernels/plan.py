@@ -16,9 +16,9 @@ Planning a step is two kernels with numpy between them:
   withheld opportunities.
 
 They mirror the numpy code of ``plan_strikes`` step for step: ``lexsort`` of
-(candidate, -priority) is a stable sort on one combined key; ``np.unique`` and
-``searchsorted`` of the candidates' cells are a sort and a binary search; the
-stable ``argsort`` of the (cell, option) keys of the launch pairs is a
+(candidate, -priority) is a stable merge sort on one combined key; ``np.unique``
+and ``searchsorted`` of the candidates' cells are a stable sort of the cells and
+one walk through it; the stable ``argsort`` of the (cell, option) keys of the launch pairs is a
 counting sort that keeps the pairs' order within a key; ``nonzero`` of the
 feasibility mask is a row-major walk; ``argmax`` is a first-maximum scan
 (a NaN, were there one, wins, as in numpy). An option's value is the same
@@ -76,6 +76,35 @@ def launch_pairs(
                 pos[n] = i
                 n += 1
     return src[:n], opt[:n], pos[:n]
+
+
+@kernel
+def _stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")``: a bottom-up merge sort, equal keys in their order.
+
+    Written out rather than numba's ``argsort``, ``sort`` and ``searchsorted``,
+    whose general implementations take seconds to compile.
+    """
+    n = len(keys)
+    idx = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        idx[i] = i
+    tmp = np.empty(n, dtype=np.int64)
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid, hi = min(lo + width, n), min(lo + 2 * width, n)
+            i, j = lo, mid
+            for k in range(lo, hi):
+                if j >= hi or (i < mid and keys[idx[i]] <= keys[idx[j]]):
+                    tmp[k] = idx[i]
+                    i += 1
+                else:
+                    tmp[k] = idx[j]
+                    j += 1
+        idx, tmp = tmp, idx
+        width *= 2
+    return idx
 
 
 @kernel
@@ -186,19 +215,22 @@ def plan_options(
         seen_hours = (step - last_seen_firing[t]) * 24.0 * step_days
         priority = 2 * np.int64(fired_at_city[t]) + np.int64(seen_hours <= priority_window_hours)
         sort_key[i] = (3 - priority) * span + t
-    order = np.argsort(sort_key, kind="mergesort")
+    order = _stable_argsort(sort_key)
 
-    # Distinct cells in order (np.unique), and each candidate's place among them.
+    # Distinct cells in order (np.unique) and each candidate's place among them (searchsorted).
     cells = np.empty(n_c, dtype=np.int64)
     for i in range(n_c):
         cells[i] = cell[candidates[order[i]]]
-    sorted_cells = np.sort(cells)
-    n_local = 0
+    by_cell = _stable_argsort(cells)
     ucells = np.empty(n_c, dtype=np.int64)
+    place = np.empty(n_c, dtype=np.int64)
+    n_local = 0
     for i in range(n_c):
-        if n_local == 0 or sorted_cells[i] != ucells[n_local - 1]:
-            ucells[n_local] = sorted_cells[i]
+        c = cells[by_cell[i]]
+        if n_local == 0 or c != ucells[n_local - 1]:
+            ucells[n_local] = c
             n_local += 1
+        place[by_cell[i]] = n_local - 1
     ucells = ucells[:n_local]
     src, opt, pos = launch_pairs(ucells, lp_ptr, lp_src, lp_opt, alive)
 
@@ -212,16 +244,20 @@ def plan_options(
     for i in range(n_c):
         cand[i] = candidates[order[i]]
         in_russia[i] = depth[cand[i]] > 0
-    local[:] = np.searchsorted(ucells, cells)
+        local[i] = place[i]
 
     # Launch pairs grouped by (cell place, option), pairs kept in order within a key.
-    key_ptr[:] = 0
+    key_ptr[0] = 0
+    for k in range(n_keys):
+        key_ptr[k + 1] = 0
+        counts[k] = 0
     for p in range(len(src)):
         key_ptr[pos[p] * n_opt + opt[p] + 1] += 1
     for k in range(n_keys):
         key_ptr[k + 1] += key_ptr[k]
-    fill = key_ptr[:-1].copy()
-    counts[:] = 0
+    fill = np.empty(n_keys, dtype=np.int64)
+    for k in range(n_keys):
+        fill[k] = key_ptr[k]
     for p in range(len(src)):
         key = pos[p] * n_opt + opt[p]
         pair_l[fill[key]] = src[p]
@@ -288,6 +324,16 @@ def _best(
         if np.isnan(top):
             return best, False
     return best, top > -np.inf
+
+
+@kernel
+def _first_columns(rows: np.ndarray, n: int) -> np.ndarray:
+    """A fresh array of the first ``n`` columns of ``rows``."""
+    out = np.empty((rows.shape[0], n), dtype=rows.dtype)
+    for r in range(rows.shape[0]):
+        for i in range(n):
+            out[r, i] = rows[r, i]
+    return out
 
 
 @kernel
@@ -393,4 +439,4 @@ def assign_strikes(
                     counts[pair_key[p]] -= 1
         stock_left[opt_weapon[o]] -= 1.0
         fam_left[opt_family[o]] -= 1.0
-    return strikes[:, :n_out].copy(), withheld[:, :n_wh].copy()
+    return _first_columns(strikes, n_out), _first_columns(withheld, n_wh)
