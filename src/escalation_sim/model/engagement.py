@@ -177,6 +177,10 @@ def plan_strikes(
     launcher of the chosen option's group that is within the weapon's range
     of the target and still has one, and one salvo from the weapon's stock.
 
+    With the compiled kernels on (:func:`escalation_sim.model.kernels.enabled`)
+    the plan is made by :mod:`escalation_sim.model.kernels.plan`; the numpy code
+    here is the reference, and the two give the same plan bit for bit.
+
     Args:
         forces: The force layer (positions, classes, evidence, launch pairs).
         engine: The rule engine for the rules in force.
