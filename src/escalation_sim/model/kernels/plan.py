@@ -327,6 +327,30 @@ def _best(
 
 
 @kernel
+def _keys_by_launcher(
+    pair_l: np.ndarray, pair_key: np.ndarray, n_units: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The launch pairs' keys grouped by launcher: (start per unit, keys).
+
+    So that a launcher's last shot costs its own pairs, not a pass over every
+    pair (which numpy's ``pair_l == launcher`` makes).
+    """
+    ptr = np.zeros(n_units + 1, dtype=np.int64)
+    for p in range(len(pair_l)):
+        ptr[pair_l[p] + 1] += 1
+    for u in range(n_units):
+        ptr[u + 1] += ptr[u]
+    fill = np.empty(n_units, dtype=np.int64)
+    for u in range(n_units):
+        fill[u] = ptr[u]
+    keys = np.empty(len(pair_l), dtype=np.int64)
+    for p in range(len(pair_l)):
+        keys[fill[pair_l[p]]] = pair_key[p]
+        fill[pair_l[p]] += 1
+    return ptr, keys
+
+
+@kernel
 def _first_columns(rows: np.ndarray, n: int) -> np.ndarray:
     """A fresh array of the first ``n`` columns of ``rows``."""
     out = np.empty((rows.shape[0], n), dtype=rows.dtype)
@@ -394,6 +418,8 @@ def assign_strikes(
     withheld = np.empty((4, n_c), dtype=np.int64)
     usable = np.empty(n_opt, dtype=np.bool_)
     usable_ok = np.empty(n_opt, dtype=np.bool_)
+    by_l_ptr = np.empty(0, dtype=np.int64)
+    by_l_key = np.empty(0, dtype=np.int64)
     n_out = 0
     n_wh = 0
     for c in range(n_c):
@@ -434,9 +460,11 @@ def assign_strikes(
         n_out += 1
         shots_left[launcher] -= 1
         if shots_left[launcher] == 0:
-            for p in range(len(pair_l)):
-                if pair_l[p] == launcher:
-                    counts[pair_key[p]] -= 1
+            # Its last shot: each key it is in loses a launcher (LaunchersInRange.spend).
+            if len(by_l_ptr) == 0:  # the pairs by launcher, grouped when first needed
+                by_l_ptr, by_l_key = _keys_by_launcher(pair_l, pair_key, len(shots_left))
+            for q in range(by_l_ptr[launcher], by_l_ptr[launcher + 1]):
+                counts[by_l_key[q]] -= 1
         stock_left[opt_weapon[o]] -= 1.0
         fam_left[opt_family[o]] -= 1.0
     return _first_columns(strikes, n_out), _first_columns(withheld, n_wh)
