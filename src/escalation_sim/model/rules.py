@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from escalation_sim.model import kernels
+from escalation_sim.model.kernels import rules as rule_kernels
 from escalation_sim.scenario.schema import RuleSpec, WeaponSpec
 
 UKRAINIAN_TERRITORY = "ukrainian-territory"
@@ -330,6 +332,16 @@ class RuleEngine:
         self._any_purpose = (self._purpose == 0)[:, None]
         self._counter_fire_purpose = (self._purpose == 1)[:, None]
         self._defence_purpose = (self._purpose == 2)[:, None]
+        # The same rules as the tables of the compiled path (kernels.rules.decide_batch).
+        self._scope = np.ascontiguousarray(self._scope)
+        self._rule_float = np.ascontiguousarray(np.stack([self._lo, self._hi, self._window]))
+        self._rule_int = np.ascontiguousarray(
+            np.stack([self._zbits, self._has_zones.astype(np.int64), self._purpose])
+        )
+        self._all_active = np.ones(n_rules, dtype=bool)
+        self._fallback = rule_kernels.fallback_table(
+            self.weapon_supplier, restricted, self._default_index, self.ukraine_index
+        )
 
     def zone_bits(self, zones: Sequence[str]) -> int:
         """The bit mask for a set of zone names."""
@@ -355,8 +367,36 @@ class RuleEngine:
         )
 
     def decide(self, b: StrikeBatch, world: WorldState | None = None) -> np.ndarray:
-        """Index into :attr:`labels` of the deciding entry for each strike in the batch."""
+        """Index into :attr:`labels` of the deciding entry for each strike in the batch.
+
+        With the compiled kernels on, :func:`~escalation_sim.model.kernels.rules.decide_batch`
+        decides (a loop over strikes and rules, stopping at the first match);
+        otherwise the numpy code below, the reference, does. Both return the
+        same indices. Rule conditions are evaluated here, once per call, on
+        either path.
+        """
         world = world or WorldState()
+        if kernels.enabled():
+            active = self._all_active
+            if self._any_conditional:
+                active = np.array(
+                    [_condition_met(rule, world) for _, rule in self.rules], dtype=bool
+                )
+            return rule_kernels.decide_batch(
+                b.weapon,
+                b.target_class,
+                b.depth_km,
+                b.zone_bits,
+                b.fired_hours_ago,
+                b.preparing_attack,
+                b.attacks_ukraine,
+                self._scope,
+                len(self.class_ids),
+                self._rule_float,
+                self._rule_int,
+                active,
+                self._fallback,
+            )
         n = len(b.weapon)
         in_russia = b.depth_km > 0
         decided = np.full(n, -1, dtype=np.int64)
