@@ -111,8 +111,9 @@ def draw_strikes(
     z = rng.choice(len(zones), size=n, p=zp / zp.sum())
     c = rng.choice(len(classes), size=n, p=cp / cp.sum())
     reach = np.array([sc.weapons[x].range_km for x in weapons])[w] + LAUNCH_DEPTH_KM
-    lo = np.array([sc.theater.zones[x].depth_km.min for x in zones])[z]
-    hi = np.array([sc.theater.zones[x].depth_km.max for x in zones])[z]
+    # A zone is a polygon or a rectangle: its depth extent is what bounds() gives.
+    lo = np.array([sc.theater.zones[x].bounds()[2] for x in zones])[z]
+    hi = np.array([sc.theater.zones[x].bounds()[3] for x in zones])[z]
     hi = np.maximum(lo, np.minimum(hi, reach))  # beyond reach: the zone's near edge
     depth = rng.uniform(lo, hi)
     fired = np.where(rng.random(n) < 0.4, np.inf, rng.exponential(36.0, size=n))
