@@ -93,6 +93,11 @@ class AirDefence:
         self._ptr_list = self._ptr.tolist()
         self._cache = None
 
+    @property
+    def cell_ptr(self) -> np.ndarray:
+        """Per cell, where its covering units start in ``pairs.source`` (pairs sorted by cell)."""
+        return self._ptr
+
     def _log_miss_per_cell(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Per cell, the log of the chance that every covering unit misses (cached on the state)."""
         state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)

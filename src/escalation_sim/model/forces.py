@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from escalation_sim.model import kernels
 from escalation_sim.model.airdefence import AirDefence
+from escalation_sim.model.kernels import strike as strike_kernels
 from escalation_sim.model.movement import departure_hours, hop
 from escalation_sim.model.reserves import ReservePool
 from escalation_sim.model.theater import Theater
@@ -829,6 +831,8 @@ class ForceLayer:
             return StrikeOutcome(no, none, no, no, no, none, none, no)
         cb = self.combat
         cells = self.cell[targets]  # the property: brought up to date if a target moved
+        if kernels.enabled():
+            return self._strike_compiled(targets, weapons, launchers, cells, u, step)
         p_int = self.w_intercept[weapons] * self.russian_air_cover_at(cells)
         self.ru_ad.engage(cells[p_int > 0], self.alive)
         intercepted = u[0][targets] < p_int
@@ -865,6 +869,68 @@ class ForceLayer:
             arrival_hours=arrival,
             believed_destroyed=believed,
         )
+
+    def _strike_compiled(
+        self,
+        targets: np.ndarray,
+        weapons: np.ndarray,
+        launchers: np.ndarray,
+        cells: np.ndarray,
+        u: np.ndarray,
+        step: int,
+    ) -> StrikeOutcome:
+        """:meth:`strike` after its draws, in one kernel (:mod:`.kernels.strike`).
+
+        The air cover and the damage's fall-off with the track error are numpy's
+        (``expm1``, ``exp``), computed here; the kernel does the rest.
+        """
+        cb = self.combat
+        ad = self.ru_ad
+        cover = self.russian_air_cover_at(cells)
+        # Only strikes that land use it, and a strike that lands was aimed at its track.
+        footprint = cb.killchain.target_footprint_km
+        on_track = np.exp(-0.5 * (self.track_error_km[targets] / footprint) ** 2)
+        bda = cb.damage_assessment
+        *out, used = strike_kernels.resolve_strikes(
+            targets,
+            weapons,
+            launchers,
+            cells,
+            cover,
+            on_track,
+            u,
+            self.w_intercept,
+            self.w_tasking,
+            self.w_speed,
+            self.effect,
+            self.cls,
+            self.x,
+            self.depth,
+            self.launch_x,
+            self.launch_depth,
+            self.leave_h,
+            self.hop_km,
+            self.track_error_km,
+            self.strength,
+            self.alive,
+            self.status,
+            self.destroyed_now,
+            self.believed_destroyed,
+            self.last_struck,
+            self.last_fired,
+            ad.units,
+            ad.interceptors,
+            ad.pairs.source,
+            ad.cell_ptr,
+            float(self.damage_spread),
+            float(self.destroyed_below),
+            float(bda.destroyed_seen_prob),
+            float(bda.damaged_called_destroyed_prob),
+            int(step),
+            LOST,
+        )
+        ad.used += used
+        return StrikeOutcome(*out)
 
     def relocate(self, rng: np.random.Generator) -> np.ndarray:
         """Units whose departure came within the step move ``hop_km`` in a random direction.

@@ -1,0 +1,243 @@
+"""Kernels of strike resolution: Ukrainian strikes met by Russian air defence, then damage.
+
+:func:`resolve_strikes` is :meth:`escalation_sim.model.forces.ForceLayer.strike`
+after its draws, in one compiled call: the interception chance of each salvo,
+the Russian engagements it triggers (:meth:`AirDefence.engage
+<escalation_sim.model.airdefence.AirDefence.engage>`, one interceptor from the
+covering battery with the most left, ties to the first), the kill chain's
+timing (tasking delay plus time of flight from the launch point), whether the
+target had moved or was already destroyed, the damage, its application
+(:meth:`ForceLayer.apply_damage
+<escalation_sim.model.forces.ForceLayer.apply_damage>`, over every unit as the
+numpy code does) and Ukraine's assessment.
+
+What numpy computes differently from compiled code is computed by numpy and
+passed in: the variates (drawn by the caller from the strike stream), the air
+cover at each target's cell (``-expm1`` of the summed log-misses) and the
+fall-off of damage with the track's location error (``exp``). The distance is
+``math.hypot``, the C library's ``hypot``, which numpy's ``hypot`` also calls
+(``tests/test_kernel_strike.py`` checks it). Everything else is ``+ - * /``
+and comparisons, element by element in the numpy code's order; the in-place
+updates happen in the order numpy makes them (``np.subtract.at`` in strike
+order; a fancy-indexed ``|=`` reads every old value before any write, so of two
+strikes on one target the last one's result is kept).
+
+:func:`cells_within` is :meth:`escalation_sim.model.theater.Theater.cells_within`,
+the (source, cell, distance) pairs that build the force layer's reach tables:
+every cell of each source's bounding box in increasing cell index, kept when
+its centre lies within the radius.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from escalation_sim.model.kernels import kernel
+
+
+@kernel
+def _engage(
+    cell: int,
+    live: np.ndarray,
+    interceptors: np.ndarray,
+    source: np.ndarray,
+    ptr: np.ndarray,
+) -> int:
+    """One engagement at ``cell``: spend an interceptor; 1 if a battery engaged, else 0."""
+    pick = -1
+    most = 0.0
+    for q in range(ptr[cell], ptr[cell + 1]):
+        s = source[q]
+        left = interceptors[s]
+        if live[s] and left >= 1.0 and (pick < 0 or left > most):
+            pick = s
+            most = left
+    if pick < 0:
+        return 0
+    if most != math.inf:
+        interceptors[pick] = most - 1.0
+    return 1
+
+
+@kernel
+def _apply_damage(
+    targets: np.ndarray,
+    damage: np.ndarray,
+    strength: np.ndarray,
+    alive: np.ndarray,
+    status: np.ndarray,
+    destroyed_now: np.ndarray,
+    destroyed_below: float,
+    lost: int,
+) -> None:
+    """``ForceLayer.apply_damage``: subtract in order, floor at zero, destroy the weakened."""
+    for j in range(len(targets)):
+        strength[targets[j]] -= damage[j]
+    for i in range(len(strength)):
+        # np.maximum(s, 0.0): s unless s < 0 (a NaN stays NaN, as numpy keeps it).
+        if strength[i] < 0.0:
+            strength[i] = 0.0
+        if alive[i] and strength[i] < destroyed_below:
+            alive[i] = False
+            status[i] = lost
+            strength[i] = 0.0
+            destroyed_now[i] = True
+
+
+@kernel
+def resolve_strikes(
+    targets: np.ndarray,
+    weapons: np.ndarray,
+    launchers: np.ndarray,
+    cells: np.ndarray,
+    cover: np.ndarray,
+    on_track: np.ndarray,
+    u: np.ndarray,
+    w_intercept: np.ndarray,
+    w_tasking: np.ndarray,
+    w_speed: np.ndarray,
+    effect: np.ndarray,
+    cls: np.ndarray,
+    x: np.ndarray,
+    depth: np.ndarray,
+    launch_x: np.ndarray,
+    launch_depth: np.ndarray,
+    leave_h: np.ndarray,
+    hop_km: np.ndarray,
+    track_error_km: np.ndarray,
+    strength: np.ndarray,
+    alive: np.ndarray,
+    status: np.ndarray,
+    destroyed_now: np.ndarray,
+    believed_destroyed: np.ndarray,
+    last_struck: np.ndarray,
+    last_fired: np.ndarray,
+    ad_units: np.ndarray,
+    ad_interceptors: np.ndarray,
+    ad_source: np.ndarray,
+    ad_ptr: np.ndarray,
+    damage_spread: float,
+    destroyed_below: float,
+    destroyed_seen_prob: float,
+    damaged_called_prob: float,
+    step: int,
+    lost: int,
+) -> tuple[
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    int,
+]:
+    """``ForceLayer.strike`` after the draws; updates the unit and battery arrays in place.
+
+    Args:
+        targets: Per strike, the unit struck.
+        weapons: Per strike, the weapon.
+        launchers: Per strike, the launching unit.
+        cells: Per strike, the target's cell.
+        cover: Per strike, Russian air cover at that cell (numpy's, before any engagement).
+        on_track: Per strike, ``exp(-0.5 (track error / footprint)^2)`` (numpy's).
+        u: The step's ``(3, units)`` variates of the strike stream.
+        w_intercept: Per weapon, its interception chance.
+        w_tasking: Per weapon, the tasking delay (hours).
+        w_speed: Per weapon, its speed (km/h).
+        effect: ``(weapons, classes)`` strength removed by one salvo.
+        cls: Per unit, its target class.
+        x: Per unit, x (km).
+        depth: Per unit, depth (km).
+        launch_x: Per unit, the x it launches from.
+        launch_depth: Per unit, the depth it launches from.
+        leave_h: Per unit, hours into the step at which it leaves its position.
+        hop_km: Per unit, how far it moves when it leaves.
+        track_error_km: Per unit, the location error of Ukraine's track.
+        strength: Per unit, strength (updated).
+        alive: Per unit, alive (updated).
+        status: Per unit, status code (updated).
+        destroyed_now: Per unit, destroyed this step (updated).
+        believed_destroyed: Per unit, Ukraine's belief (updated).
+        last_struck: Per unit, the last step a strike landed on it (updated).
+        last_fired: Per unit, the last step it fired (updated for the launchers).
+        ad_units: Unit index of each Russian air-defence battery.
+        ad_interceptors: Per battery, interceptors left (updated).
+        ad_source: Batteries covering each cell, cell after cell.
+        ad_ptr: Per cell, where its batteries start in ``ad_source``.
+        damage_spread: Relative spread of damage around the weapon's effect.
+        destroyed_below: Strength under which a unit is destroyed.
+        destroyed_seen_prob: Chance a destroyed target is assessed as destroyed.
+        damaged_called_prob: Chance a damaged target is wrongly called destroyed.
+        step: The step.
+        lost: The status code of a destroyed unit.
+
+    Returns:
+        Per strike: intercepted, damage, destroyed, moved, already destroyed (and not
+        intercepted), miss distance, arrival hours, believed destroyed; and the
+        number of Russian engagements made.
+    """
+    m = len(targets)
+    intercepted = np.empty(m, dtype=np.bool_)
+    already = np.empty(m, dtype=np.bool_)
+    moved = np.empty(m, dtype=np.bool_)
+    lands = np.empty(m, dtype=np.bool_)
+    miss_km = np.empty(m)
+    arrival = np.empty(m)
+    damage = np.empty(m)
+    # Engagements, strike by strike, with the batteries' state before any damage.
+    live = np.empty(len(ad_units), dtype=np.bool_)
+    for b in range(len(ad_units)):
+        live[b] = alive[ad_units[b]]
+    used = 0
+    for j in range(m):
+        p_int = w_intercept[weapons[j]] * cover[j]
+        if p_int > 0.0:
+            used += _engage(cells[j], live, ad_interceptors, ad_source, ad_ptr)
+        t = targets[j]
+        w = weapons[j]
+        lo = launchers[j]
+        intercepted[j] = u[0, t] < p_int
+        already[j] = status[t] == lost
+        dist = math.hypot(launch_x[lo] - x[t], launch_depth[lo] - depth[t])
+        arrival[j] = w_tasking[w] + dist / w_speed[w]
+        moved[j] = not intercepted[j] and not already[j] and leave_h[t] < arrival[j]
+        miss_km[j] = hop_km[t] if moved[j] else track_error_km[t]
+        spread = 1.0 + damage_spread * (2.0 * u[1, t] - 1.0)
+        lands[j] = not intercepted[j] and not already[j] and not moved[j]
+        damage[j] = effect[w, cls[t]] * spread * on_track[j] if lands[j] else 0.0
+    _apply_damage(targets, damage, strength, alive, status, destroyed_now, destroyed_below, lost)
+    destroyed = np.empty(m, dtype=np.bool_)
+    believed = np.empty(m, dtype=np.bool_)
+    was_believed = np.empty(m, dtype=np.bool_)
+    for j in range(m):
+        t = targets[j]
+        destroyed[j] = destroyed_now[t] and lands[j]
+        if destroyed[j] or already[j]:
+            believed[j] = u[2, t] < destroyed_seen_prob
+        else:
+            believed[j] = lands[j] and damage[j] > 0.0 and u[2, t] < damaged_called_prob
+        was_believed[j] = believed_destroyed[t]
+    already_not_intercepted = np.empty(m, dtype=np.bool_)
+    for j in range(m):
+        t = targets[j]
+        believed_destroyed[t] = was_believed[j] or believed[j]
+        if lands[j]:
+            last_struck[t] = step
+        already_not_intercepted[j] = already[j] and not intercepted[j]
+    for j in range(m):
+        last_fired[launchers[j]] = step
+    return (
+        intercepted,
+        damage,
+        destroyed,
+        moved,
+        already_not_intercepted,
+        miss_km,
+        arrival,
+        believed,
+        used,
+    )
