@@ -347,23 +347,17 @@ class ForceLayer:
         )
         self.launch_x = self.x.copy()
         self.launch_depth = np.where(np.isnan(launch_depth), self.depth, launch_depth)
-        opt_group, opt_weapon, reach_src, reach_cell, reach_opt = [], [], [], [], []
+        opt_group, opt_weapon, src_unit, src_range, src_opt = [], [], [], [], []
         for gi, g in enumerate(specs):
             if scenario.actors[g.owner].side != "ukraine" or g.shots_per_step == 0:
                 continue
             members = np.flatnonzero(self.group == gi)
             for w in g.weapons:
-                o = len(opt_group)
+                src_opt.append(np.full(len(members), len(opt_group), dtype=np.int64))
                 opt_group.append(gi)
                 opt_weapon.append(w_index[w])
-                pairs = self.th.cells_within(
-                    self.launch_x[members],
-                    self.launch_depth[members],
-                    scenario.weapons[w].range_km,
-                )
-                reach_src.append(members[pairs.source])
-                reach_cell.append(pairs.cell)
-                reach_opt.append(np.full(len(pairs.cell), o, dtype=np.int64))
+                src_unit.append(members)
+                src_range.append(np.full(len(members), scenario.weapons[w].range_km))
         self.opt_group = np.array(opt_group, dtype=np.int64)
         self.opt_weapon = np.array(opt_weapon, dtype=np.int64)
         self.group_shots = np.array([g.shots_per_step for g in specs], dtype=np.int64)
@@ -373,12 +367,20 @@ class ForceLayer:
         self.opt_effect = self.effect[self.opt_weapon]
         self.opt_intercept = self.w_intercept[self.opt_weapon]
         self.opt_weapon_list = self.opt_weapon.tolist()
-        self._reach_src = np.concatenate(reach_src) if reach_src else empty_i
-        self._reach_key = (
-            np.concatenate(reach_opt) * self.th.n_cells + np.concatenate(reach_cell)
-            if reach_src
-            else empty_i
-        )
+        if src_unit:
+            # Every option's launchers in one pass: pairs come source by source, so option
+            # after option, each option's launcher after launcher, as one pass per option gave.
+            launchers = np.concatenate(src_unit)
+            pairs = self.th.cells_within(
+                self.launch_x[launchers],
+                self.launch_depth[launchers],
+                np.concatenate(src_range),
+                distances=False,
+            )
+            self._reach_src = launchers[pairs.source]
+            self._reach_key = np.concatenate(src_opt)[pairs.source] * self.th.n_cells + pairs.cell
+        else:
+            self._reach_src = self._reach_key = empty_i
         # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
         pair_cell = self._reach_key % self.th.n_cells
         by_cell = np.argsort(pair_cell, kind="stable")
@@ -891,7 +893,7 @@ class ForceLayer:
         footprint = cb.killchain.target_footprint_km
         on_track = np.exp(-0.5 * (self.track_error_km[targets] / footprint) ** 2)
         bda = cb.damage_assessment
-        *out, used = strike_kernels.resolve_strikes(
+        floats, flags, used = strike_kernels.resolve_strikes(
             targets,
             weapons,
             launchers,
@@ -930,7 +932,18 @@ class ForceLayer:
             LOST,
         )
         ad.used += used
-        return StrikeOutcome(*out)
+        damage, miss_km, arrival = floats
+        intercepted, destroyed, moved, already, believed = flags
+        return StrikeOutcome(
+            intercepted=intercepted,
+            damage=damage,
+            destroyed=destroyed,
+            moved=moved,
+            already_destroyed=already,
+            miss_km=miss_km,
+            arrival_hours=arrival,
+            believed_destroyed=believed,
+        )
 
     def relocate(self, rng: np.random.Generator) -> np.ndarray:
         """Units whose departure came within the step move ``hop_km`` in a random direction.

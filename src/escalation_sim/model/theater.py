@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from escalation_sim.model import kernels
+from escalation_sim.model.kernels import build as build_kernels
 from escalation_sim.model.zonegrid import ZoneRaster, zone_raster
 from escalation_sim.scenario.schema import TheaterSpec
 
@@ -233,7 +235,14 @@ class Theater:
         id1 = np.minimum((depth + radius_km - self.d0) // ck, self.nd - 1.0).astype(np.int64)
         return ix0, ix1, id0, id1
 
-    def cells_within(self, x: np.ndarray, depth: np.ndarray, radius_km: np.ndarray) -> CellPairs:
+    def cells_within(
+        self,
+        x: np.ndarray,
+        depth: np.ndarray,
+        radius_km: np.ndarray,
+        *,
+        distances: bool = True,
+    ) -> CellPairs:
         """For each source point, the cells whose centres lie within its radius.
 
         Pairs come source by source (in input order), each source's cells in
@@ -242,11 +251,35 @@ class Theater:
         index that keeps target search linear in forces. All sources are
         handled in a few array passes (every candidate cell of every source's
         bounding box at once, in passes of bounded size), not one by one.
+
+        Args:
+            x: Sources' x (km).
+            depth: Sources' depth (km).
+            radius_km: Radius per source (or one for all).
+            distances: Whether the pairs' distances are wanted; without them,
+                ``distance_km`` is empty (the compiled path then skips ``hypot``
+                for every cell clearly inside).
         """
         x = np.asarray(x, dtype=float).ravel()
         depth = np.asarray(depth, dtype=float).ravel()
         radius_km = np.broadcast_to(np.asarray(radius_km, dtype=float), x.shape).ravel()
         ix0, ix1, id0, id1 = self._box(x, depth, radius_km)
+        if kernels.enabled():
+            return CellPairs(
+                *build_kernels.cells_within(
+                    np.ascontiguousarray(x),
+                    np.ascontiguousarray(depth),
+                    np.ascontiguousarray(radius_km),
+                    ix0,
+                    ix1,
+                    id0,
+                    id1,
+                    self.cell_x,
+                    self.cell_depth,
+                    self.nd,
+                    distances,
+                )
+            )
         width = ix1 - ix0 + 1
         height = id1 - id0 + 1
         n_box = np.where((width > 0) & (height > 0), width * height, 0)
@@ -264,9 +297,12 @@ class Theater:
         if not out:
             empty = np.zeros(0, dtype=np.int64)
             return CellPairs(empty, empty, np.zeros(0))
-        if len(out) == 1:
-            return CellPairs(*out[0])
-        return CellPairs(*(np.concatenate(parts) for parts in zip(*out, strict=True)))
+        pairs = (
+            CellPairs(*out[0])
+            if len(out) == 1
+            else CellPairs(*(np.concatenate(parts) for parts in zip(*out, strict=True)))
+        )
+        return pairs if distances else CellPairs(pairs.source, pairs.cell, np.zeros(0))
 
     def _pairs_in_boxes(
         self,

@@ -1,0 +1,106 @@
+"""Kernels of the model build: the (source, cell) pair tables of the force layer's reach.
+
+:func:`cells_within` is :meth:`escalation_sim.model.theater.Theater.cells_within`
+after its bounding boxes: for each source in input order, every cell of its box
+in increasing cell index (grid column outer, row inner), kept when the cell's
+centre lies within the source's radius, with that distance. The numpy code
+builds every candidate of every box as arrays (in passes of bounded size) and
+filters them; the kernel walks the boxes twice, once to count the pairs kept
+and once to write them, so it holds no candidate array at all.
+
+The boxes themselves come from numpy (``Theater._box``: float floor division,
+which the kernel need not reproduce). The distance is ``math.hypot``, the C
+library's ``hypot``, which numpy's ``hypot`` also calls; the differences
+inside it are the same subtractions of the same doubles. Whether a cell is
+kept is decided by squared distances where that is certain, and by ``hypot``
+only within a relative 1e-9 of the radius (``hypot`` costs tens of
+nanoseconds, and a long-range weapon's box holds thousands of cells).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from escalation_sim.model.kernels import kernel
+
+#: Relative margin of the squared-distance test: far above the rounding of either side.
+_MARGIN = 1e-9
+
+
+@kernel
+def _within(dx: float, dd: float, radius_km: float) -> bool:
+    """``hypot(dx, dd) <= radius_km``, with ``hypot`` called only near the boundary.
+
+    The squares decide every point clearly inside or outside (``hypot`` and
+    ``sqrt(dx*dx + dd*dd)`` differ by a few units in the last place, far less than
+    the margin); for the rest the answer is the C library's ``hypot``, as numpy's.
+    NaNs fail both tests and go to ``hypot`` too.
+    """
+    d2 = dx * dx + dd * dd
+    r2 = radius_km * radius_km
+    if d2 < r2 * (1.0 - _MARGIN):
+        return True
+    if d2 > r2 * (1.0 + _MARGIN):
+        return False
+    return math.hypot(dx, dd) <= radius_km
+
+
+@kernel
+def cells_within(
+    x: np.ndarray,
+    depth: np.ndarray,
+    radius_km: np.ndarray,
+    ix0: np.ndarray,
+    ix1: np.ndarray,
+    id0: np.ndarray,
+    id1: np.ndarray,
+    cell_x: np.ndarray,
+    cell_depth: np.ndarray,
+    nd: int,
+    distances: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source, cell, distance) of every cell whose centre lies within each source's radius.
+
+    Args:
+        x: Per source, x (km).
+        depth: Per source, depth (km).
+        radius_km: Per source, the radius (km).
+        ix0: Per source, the first grid column of its bounding box.
+        ix1: Per source, the last grid column (below ``ix0``: an empty box).
+        id0: Per source, the first grid row of its bounding box.
+        id1: Per source, the last grid row (below ``id0``: an empty box).
+        cell_x: Per cell, its centre's x.
+        cell_depth: Per cell, its centre's depth.
+        nd: Grid rows per column (cell index ``column * nd + row``).
+        distances: Whether to return the distances (else an empty array).
+
+    Returns:
+        The pairs, source by source, each source's cells in increasing index.
+    """
+    n = len(x)
+    total = 0
+    for s in range(n):
+        for ix in range(ix0[s], ix1[s] + 1):
+            for idp in range(id0[s], id1[s] + 1):
+                c = ix * nd + idp
+                if _within(cell_x[c] - x[s], cell_depth[c] - depth[s], radius_km[s]):
+                    total += 1
+    source = np.empty(total, dtype=np.int64)
+    cell = np.empty(total, dtype=np.int64)
+    distance = np.empty(total if distances else 0)
+    k = 0
+    for s in range(n):
+        for ix in range(ix0[s], ix1[s] + 1):
+            for idp in range(id0[s], id1[s] + 1):
+                c = ix * nd + idp
+                dx = cell_x[c] - x[s]
+                dd = cell_depth[c] - depth[s]
+                if _within(dx, dd, radius_km[s]):
+                    source[k] = s
+                    cell[k] = c
+                    if distances:
+                        distance[k] = math.hypot(dx, dd)
+                    k += 1
+    return source, cell, distance
