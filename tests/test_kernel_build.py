@@ -1,0 +1,163 @@
+"""The model build: the compiled pair tables and the numpy code agree exactly.
+
+:func:`escalation_sim.model.kernels.build.cells_within` replaces the numpy
+pass of :meth:`Theater.cells_within` when kernels are on. It is compared
+with it on random sources (inside and outside the theater, radii from zero
+to beyond the theater, radii equal to a cell centre's distance, so that the
+boundary test decides), and whole force layers built with the kernels on and
+off are compared array by array, for every shipped scenario, several seeds
+and ten times the forces.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from escalation_sim import load_scenario
+from escalation_sim.model import kernels
+from escalation_sim.model.model import EscalationModel
+from escalation_sim.model.theater import CellPairs, Theater
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
+
+
+def _scaled(sc, factor: int):
+    forces = {
+        g: spec.model_copy(update={"count": spec.count * factor}) for g, spec in sc.forces.items()
+    }
+    return sc.model_copy(update={"forces": forces})
+
+
+def _same_pairs(th: Theater, x, d, r, *, distances: bool = True) -> int:
+    got = th.cells_within(x, d, r, distances=distances)
+    with kernels.disabled():
+        want = th.cells_within(x, d, r, distances=distances)
+    for name in ("source", "cell", "distance_km"):
+        a, b = getattr(got, name), getattr(want, name)
+        np.testing.assert_array_equal(a, b, err_msg=name, strict=True)
+    np.testing.assert_array_equal(got.distance_km.view(np.int64), want.distance_km.view(np.int64))
+    return len(got.cell)
+
+
+@pytest.fixture(scope="module")
+def theater() -> Theater:
+    return Theater(load_scenario(ROOT / "scenarios/may30_kharkiv_counterfire.yaml").theater)
+
+
+def test_random_sources_give_the_same_pairs(theater: Theater) -> None:
+    g = np.random.default_rng(3)
+    total = 0
+    for n in (0, 1, 2, 7, 40, 300):
+        x = g.uniform(theater.x0 - 50, theater.x1 + 50, n)
+        d = g.uniform(theater.d0 - 50, theater.d1 + 50, n)
+        r = g.choice([0.0, 0.5, 5.0, 12.3, 60.0, 300.0, 2000.0], n)
+        total += _same_pairs(theater, x, d, r)
+        _same_pairs(theater, x, d, r, distances=False)
+        if n:
+            _same_pairs(theater, x, d, float(r[0]))  # one radius for all
+    assert total > 1000
+
+
+def test_radii_on_a_cell_centre_give_the_same_pairs(theater: Theater) -> None:
+    # Radii exactly at (and one unit in the last place around) a cell centre's distance:
+    # the squared-distance shortcut must leave those to hypot.
+    g = np.random.default_rng(8)
+    cells = g.integers(0, theater.n_cells, 200)
+    x = g.uniform(theater.x0, theater.x1, 200)
+    d = g.uniform(theater.d0, theater.d1, 200)
+    r = np.hypot(theater.cell_x[cells] - x, theater.cell_depth[cells] - d)
+    for radius in (r, np.nextafter(r, 0.0), np.nextafter(r, np.inf)):
+        _same_pairs(theater, x, d, radius)
+    got = theater.cells_within(x, d, r)
+    on_edge = got.cell[got.distance_km == r[got.source]]
+    assert len(on_edge) >= 150, "the radii did not fall on cell centres"
+
+
+def _layer_state(forces) -> dict:
+    """Every array, list and number of a force layer and its air defence, by name."""
+    out = {}
+    for owner, prefix in ((forces, ""), (forces.ua_ad, "ua_ad."), (forces.ru_ad, "ru_ad.")):
+        for name in dir(owner):
+            if name.startswith("__") or name in (
+                "th",
+                "sc",
+                "combat",
+                "reserves",
+                "ua_ad",
+                "ru_ad",
+            ):
+                continue
+            try:
+                value = object.__getattribute__(owner, name)
+            except AttributeError:
+                continue
+            if callable(value):
+                continue
+            out[prefix + name] = value
+    for side in ("ua_ad", "ru_ad"):
+        pairs = getattr(forces, side).pairs
+        for field in ("source", "cell", "distance_km"):
+            out[f"{side}.pairs.{field}"] = getattr(pairs, field)
+    return out
+
+
+def _assert_same_layer(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        x, y = a[name], b[name]
+        if isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y, err_msg=name, strict=True)
+            if x.dtype.kind == "f":
+                np.testing.assert_array_equal(x.view(np.int64), y.view(np.int64), err_msg=name)
+        elif isinstance(x, list) and x and isinstance(x[0], tuple):  # per-unit (cells, distances)
+            assert len(x) == len(y), name
+            for (c1, d1), (c2, d2) in zip(x, y, strict=True):
+                np.testing.assert_array_equal(c1, c2, err_msg=name, strict=True)
+                np.testing.assert_array_equal(d1, d2, err_msg=name, strict=True)
+        elif isinstance(x, CellPairs):
+            for field in ("source", "cell", "distance_km"):
+                np.testing.assert_array_equal(
+                    getattr(x, field), getattr(y, field), err_msg=f"{name}.{field}", strict=True
+                )
+        elif isinstance(x, dict | tuple) or x is None:
+            continue  # caches of derived values
+        else:
+            assert x == y, name
+
+
+def _built(sc, seed: int, *, compiled: bool) -> dict:
+    if compiled:
+        return _layer_state(EscalationModel(sc, seed=seed, record_events=False).forces)
+    with kernels.disabled():
+        return _layer_state(EscalationModel(sc, seed=seed, record_events=False).forces)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_force_layers_build_the_same(path: Path) -> None:
+    sc = load_scenario(path)
+    for seed in (0, 7):
+        _assert_same_layer(_built(sc, seed, compiled=True), _built(sc, seed, compiled=False))
+
+
+def test_ten_times_the_forces_build_the_same() -> None:
+    sc = _scaled(load_scenario(ROOT / "scenarios/deep_strike.yaml"), 10)
+    _assert_same_layer(_built(sc, 2, compiled=True), _built(sc, 2, compiled=False))
+
+
+def test_the_layer_comparison_detects_a_difference() -> None:
+    sc = load_scenario(ROOT / "scenarios/may30_kharkiv_counterfire.yaml")
+    a = _built(sc, 0, compiled=True)
+    assert len(a) > 100 and len(a["_reach_key"]) > 1000
+    b = _built(sc, 0, compiled=True)
+    b["_reach_key"] = b["_reach_key"].copy()
+    b["_reach_key"][-1] += 1
+    with pytest.raises(AssertionError):
+        _assert_same_layer(a, b)
+    with pytest.raises(AssertionError):
+        _assert_same_layer(a, _built(sc, 1, compiled=True))
