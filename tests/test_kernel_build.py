@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_kernels import _scaled  # the same scaling as the whole-run comparisons
 
 from escalation_sim import load_scenario
 from escalation_sim.model import kernels
@@ -25,13 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
-
-
-def _scaled(sc, factor: int):
-    forces = {
-        g: spec.model_copy(update={"count": spec.count * factor}) for g, spec in sc.forces.items()
-    }
-    return sc.model_copy(update={"forces": forces})
 
 
 def _same_pairs(th: Theater, x, d, r, *, distances: bool = True) -> int:

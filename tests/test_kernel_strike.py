@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_kernels import _scaled  # the same scaling as the whole-run comparisons
 
 from escalation_sim import load_scenario
 from escalation_sim.model import kernels
@@ -44,13 +45,6 @@ UNIT_STATE = (
     "last_struck",
     "last_fired",
 )
-
-
-def _scaled(sc, factor: int):
-    forces = {
-        g: spec.model_copy(update={"count": spec.count * factor}) for g, spec in sc.forces.items()
-    }
-    return sc.model_copy(update={"forces": forces})
 
 
 def _captured(sc, seed: int, days: int, every: int = 1) -> list[tuple]:
