@@ -155,3 +155,22 @@ def test_the_layer_comparison_detects_a_difference() -> None:
         _assert_same_layer(a, b)
     with pytest.raises(AssertionError):
         _assert_same_layer(a, _built(sc, 1, compiled=True))
+
+
+def test_models_of_one_scenario_share_its_theater_and_only_theirs() -> None:
+    sc = load_scenario(ROOT / "scenarios/may30_kharkiv_counterfire.yaml")
+    a = EscalationModel(sc, seed=0, record_events=False)
+    b = EscalationModel(sc, seed=1, record_events=False)
+    assert a.theater is b.theater
+    other = sc.model_copy(update={"theater": sc.theater.model_copy(update={"cell_km": 5.0})})
+    c = EscalationModel(other, seed=0, record_events=False)
+    assert c.theater is not a.theater and c.theater.cell_km == 5.0
+    # A theater built afresh and the shared one give the same model.
+    fresh = Theater(sc.theater)
+    np.testing.assert_array_equal(fresh.cell_x, a.theater.cell_x)
+    again = load_scenario(ROOT / "scenarios/may30_kharkiv_counterfire.yaml")  # new spec objects
+    d = EscalationModel(again, seed=0, record_events=False)
+    assert d.theater is not a.theater
+    d.run_for(20)
+    a.run_for(20)
+    assert d.timeseries().equals(a.timeseries())

@@ -173,7 +173,8 @@ class ForceLayer:
         self.depth = np.concatenate(dcol).astype(float) if groups else np.zeros(0)
         self.status = np.concatenate(scol).astype(np.int64) if groups else empty_i
         self.n = len(self.group)
-        per = lambda f, dtype=float: np.array([f(specs[gi]) for gi in self.group], dtype=dtype)  # noqa: E731
+        # A group's value, spread over its units: one call of ``f`` per group, not per unit.
+        per = lambda f, dtype=float: np.array([f(g) for g in specs], dtype=dtype)[self.group]  # noqa: E731
         self.owner = per(lambda g: a_index[g.owner], np.int64)
         self.side = per(
             lambda g: side_code.get(scenario.actors[g.owner].side, SIDE_OTHER), np.int64

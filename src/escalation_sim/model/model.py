@@ -107,7 +107,7 @@ class EscalationModel(mesa.Model):
         # Parameters and geography.
         self.actor_ids = list(scenario.actors)
         self.weapon_ids = list(scenario.weapons)
-        self.theater = Theater(scenario.theater)
+        self.theater = Theater.shared(scenario.theater)  # one per scenario in a process
         self.ladders = {aid: Ladder(scenario.ladder_for(aid)) for aid in self.actor_ids}
         self.combat = scenario.combat
         self.russia_id = next(a for a, s in scenario.actors.items() if s.side == "russia")
@@ -135,7 +135,8 @@ class EscalationModel(mesa.Model):
         self.forces = ForceLayer(
             scenario, self.theater, self.streams["setup"], self.actor_ids, self.weapon_ids
         )
-        ForceUnit.create_agents(self, self.forces.n, list(range(self.forces.n)))
+        for i in range(self.forces.n):  # as create_agents, without the AgentSet it returns
+            ForceUnit(self, i)
         self.stock = np.array([scenario.weapons[w].stock for w in self.weapon_ids], dtype=float)
         self.resupply = np.array([scenario.weapons[w].resupply_per_day for w in self.weapon_ids])
         self._engine_weapon = np.arange(len(self.weapon_ids), dtype=np.int64)

@@ -12,6 +12,7 @@ centres lie within range.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,8 +119,33 @@ class CellPairs:
     distance_km: np.ndarray
 
 
+#: Theaters kept per process by :meth:`Theater.shared` (the least recently used is dropped).
+SHARED_THEATERS = 8
+_shared: OrderedDict[int, tuple[TheaterSpec, Theater]] = OrderedDict()
+
+
 class Theater:
     """Zones, places and a cell grid built from a :class:`TheaterSpec`."""
+
+    @classmethod
+    def shared(cls, spec: TheaterSpec) -> Theater:
+        """The theater of ``spec``, built once per spec in this process and shared by its models.
+
+        A theater is a function of its (frozen) spec: the grid, the zones' outlines
+        and what is derived from them on first use (the raster, edge tables),
+        nothing a model changes. So the many models of an ensemble, built from one
+        scenario, share one instead of each rebuilding it. Keyed by the spec
+        object itself (held here, so its ``id`` cannot be reused while kept).
+        """
+        hit = _shared.get(id(spec))
+        if hit is not None and hit[0] is spec:
+            _shared.move_to_end(id(spec))
+            return hit[1]
+        theater = cls(spec)
+        _shared[id(spec)] = (spec, theater)
+        while len(_shared) > SHARED_THEATERS:
+            _shared.popitem(last=False)
+        return theater
 
     def __init__(self, spec: TheaterSpec) -> None:
         self.spec = spec
