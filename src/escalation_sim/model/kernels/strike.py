@@ -214,3 +214,157 @@ def resolve_strikes(
     for j in range(m):
         last_fired[launchers[j]] = step
     return floats, flags, used
+
+
+#: The model's counters that :func:`strike_bookkeeping` adds to, in the order of its offsets.
+STRIKE_COUNTERS = (
+    "strikes.supplier",
+    "strikes_in_russia.supplier",
+    "strikes.weapon",
+    "strikes_in_russia.weapon",
+    "strikes.class",
+    "strikes.zone",
+    "strikes.outcome",
+    "withheld.rule",
+    "constrained.rule",
+)
+
+
+@kernel
+def strike_bookkeeping(
+    target: np.ndarray,
+    weapon: np.ndarray,
+    rule: np.ndarray,
+    withheld_rule: np.ndarray,
+    withheld_substituted: np.ndarray,
+    intercepted: np.ndarray,
+    destroyed: np.ndarray,
+    moved: np.ndarray,
+    already_destroyed: np.ndarray,
+    arrival_hours: np.ndarray,
+    primary_zone: np.ndarray,
+    x: np.ndarray,
+    depth: np.ndarray,
+    cls: np.ndarray,
+    home_zone: np.ndarray,
+    engine_to_column: np.ndarray,
+    weapon_supplier: np.ndarray,
+    stock: np.ndarray,
+    count_buf: np.ndarray,
+    count_offset: np.ndarray,
+    fast_hours: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int, int]:
+    """``EscalationModel._ukrainian_strikes`` after the strikes are resolved, in one call.
+
+    Debits the stocks (one salvo a strike, subtracted per weapon as numpy's
+    ``stock - bincount``), builds the strike report's columns, codes each
+    outcome as ``engagement.outcome_codes`` does (intercepted over already
+    destroyed over moved over destroyed over damaged), adds the step's
+    counters into their buffer (whole numbers: any order gives the same
+    sums) and picks the fast strikes inside Russia that Russia remembers.
+
+    Args:
+        target: Per strike, the unit struck.
+        weapon: Per strike, the weapon.
+        rule: Per strike, the deciding rule (engine index).
+        withheld_rule: Per withheld opportunity, the rule (engine index).
+        withheld_substituted: Per withheld opportunity, the option used instead (-1: none).
+        intercepted: Per strike, whether it was intercepted.
+        destroyed: Per strike, whether it destroyed its target.
+        moved: Per strike, whether the target had moved.
+        already_destroyed: Per strike, whether the target was destroyed before.
+        arrival_hours: Per strike, tasking delay plus time of flight.
+        primary_zone: Per unit, its first zone (-1: none).
+        x: Per unit, x (km).
+        depth: Per unit, depth (km).
+        cls: Per unit, target class.
+        home_zone: Per unit, its home zone.
+        engine_to_column: Engine rule index to the model's rule column.
+        weapon_supplier: Per weapon, the supplier's actor index.
+        stock: Per weapon, salvoes on hand (debited in place).
+        count_buf: The counters' buffer (added to in place).
+        count_offset: Offsets in ``count_buf`` of the counters of
+            :data:`STRIKE_COUNTERS`, in that order.
+        fast_hours: The fast kill chain's ceiling (hours).
+
+    Returns:
+        ``(5, strikes)`` integers: supplier, target class, rule column, zone,
+        outcome code; ``(2, strikes)`` floats: depth, x; per withheld
+        opportunity its rule column; the fast strikes' home zones and depths;
+        strikes inside Russia, opportunities constrained (a substitute used),
+        targets destroyed.
+    """
+    m = len(target)
+    per_weapon = np.zeros(len(stock), dtype=np.int64)
+    for j in range(m):
+        per_weapon[weapon[j]] += 1
+    for w in range(len(stock)):
+        stock[w] = stock[w] - per_weapon[w]
+    ints = np.empty((5, m), dtype=np.int64)
+    floats = np.empty((2, m))
+    n_russia = n_destroyed = n_fast = 0
+    for j in range(m):
+        t = target[j]
+        supplier = weapon_supplier[weapon[j]]
+        zone = primary_zone[t]
+        if intercepted[j]:
+            code = 2  # Outcome.INTERCEPTED
+        elif already_destroyed[j]:
+            code = 4  # Outcome.ALREADY_DESTROYED
+        elif moved[j]:
+            code = 3  # Outcome.TARGET_MOVED
+        elif destroyed[j]:
+            code = 0  # Outcome.DESTROYED
+        else:
+            code = 1  # Outcome.DAMAGED
+        ints[0, j] = supplier
+        ints[1, j] = cls[t]
+        ints[2, j] = engine_to_column[rule[j]]
+        ints[3, j] = zone
+        ints[4, j] = code
+        floats[0, j] = depth[t]
+        floats[1, j] = x[t]
+        count_buf[count_offset[0] + supplier] += 1
+        count_buf[count_offset[2] + weapon[j]] += 1
+        count_buf[count_offset[4] + cls[t]] += 1
+        if zone >= 0:
+            count_buf[count_offset[5] + zone] += 1
+        count_buf[count_offset[6] + code] += 1
+        if destroyed[j]:
+            n_destroyed += 1
+        if depth[t] > 0:
+            n_russia += 1
+            count_buf[count_offset[1] + supplier] += 1
+            count_buf[count_offset[3] + weapon[j]] += 1
+            if arrival_hours[j] <= fast_hours:
+                n_fast += 1
+    fast_zone = np.empty(n_fast, dtype=np.int64)
+    fast_depth = np.empty(n_fast)
+    k = 0
+    for j in range(m):
+        t = target[j]
+        if depth[t] > 0 and arrival_hours[j] <= fast_hours:
+            fast_zone[k] = home_zone[t]
+            fast_depth[k] = depth[t]
+            k += 1
+    n_withheld = len(withheld_rule)
+    withheld_column = np.empty(n_withheld, dtype=np.int64)
+    n_constrained = 0
+    for j in range(n_withheld):
+        column = engine_to_column[withheld_rule[j]]
+        withheld_column[j] = column
+        if withheld_substituted[j] < 0:
+            count_buf[count_offset[7] + column] += 1
+        else:
+            count_buf[count_offset[8] + column] += 1
+            n_constrained += 1
+    return (
+        ints,
+        floats,
+        withheld_column,
+        fast_zone,
+        fast_depth,
+        n_russia,
+        n_constrained,
+        n_destroyed,
+    )
