@@ -28,3 +28,5 @@ else
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -e ".[dev]"
+# Compile the model's kernels once (numba caches them), so first runs and tests start warm.
+"$venv/bin/python" -c "from escalation_sim.model.kernels import warm_up; s = warm_up(); print(f'kernels ready ({s:.0f} s)' if s else 'kernels off: numpy path')"

@@ -64,3 +64,28 @@ def kernel[F: Callable[..., Any]](fn: F) -> F:
     if numba is None:  # pragma: no cover
         return fn
     return numba.njit(cache=True, nogil=True)(fn)
+
+
+def warm_up(days: int = 20) -> float:
+    """Compile every kernel (or load it from numba's cache) by running the shipped scenarios.
+
+    ``make venv`` calls it once after installing, so that a first run, a test or
+    a pool worker finds the kernels compiled. Returns the seconds it took. Does
+    nothing without numba or with the kernels off.
+    """
+    import time
+    from importlib import resources
+
+    from escalation_sim.model.model import EscalationModel
+    from escalation_sim.scenario import load_scenario
+
+    t0 = time.perf_counter()
+    if not enabled():
+        return 0.0
+    folder = resources.files("escalation_sim") / "scenario" / "data" / "scenarios"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            with resources.as_file(entry) as path:
+                model = EscalationModel(load_scenario(path), seed=0, record_events=True)
+            model.run_for(days)
+    return time.perf_counter() - t0
