@@ -289,3 +289,89 @@ def test_numpys_exp_of_an_element_does_not_depend_on_its_array() -> None:
         np.testing.assert_array_equal(
             np.exp(a)[keep], np.exp(np.r_[a[keep], a[~keep]])[: keep.sum()]
         )
+
+
+# --- the caller's bookkeeping: EscalationModel._ukrainian_strikes, compiled and numpy
+
+
+def _captured_models(sc, seed: int, days: int) -> list[tuple]:
+    """(model, arguments) at each call of ``_ukrainian_strikes`` in a run with the event log on."""
+    states: list[tuple] = []
+    original = EscalationModel._ukrainian_strikes
+
+    def capture(self, *args):
+        states.append(copy.deepcopy((self, args)))
+        return original(self, *args)
+
+    EscalationModel._ukrainian_strikes = capture
+    try:
+        EscalationModel(sc, seed=seed, record_events=True).run_for(days)
+    finally:
+        EscalationModel._ukrainian_strikes = original
+    return states
+
+
+def _strikes_step(state: tuple, *, compiled: bool) -> tuple:
+    model, args = copy.deepcopy(state)
+    if compiled:
+        destroyed = model._ukrainian_strikes(*args)
+    else:
+        with kernels.disabled():
+            destroyed = model._ukrainian_strikes(*args)
+    return model, destroyed
+
+
+def _assert_same_bookkeeping(a: tuple, b: tuple) -> None:
+    (ma, da), (mb, db) = a, b
+    assert da == db
+    ra, rb = ma.strike_report, mb.strike_report
+    for name in ra.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(ra, name), getattr(rb, name), err_msg=name)
+        assert getattr(ra, name).dtype == getattr(rb, name).dtype, name
+    np.testing.assert_array_equal(ma.stock, mb.stock, strict=True)
+    np.testing.assert_array_equal(ma._count_buf, mb._count_buf, strict=True)
+    np.testing.assert_array_equal(ma.memory._deepest, mb.memory._deepest, strict=True)
+    assert ma._strikes_in_russia_now == mb._strikes_in_russia_now
+    assert ma._constrained_now == mb._constrained_now
+    assert ma.events.records() == mb.events.records()
+    for name in UNIT_STATE:
+        np.testing.assert_array_equal(getattr(ma.forces, name), getattr(mb.forces, name))
+    streams_a = [ma.streams[k].bit_generator.state for k in sorted(ma.streams)]
+    assert streams_a == [mb.streams[k].bit_generator.state for k in sorted(mb.streams)]
+
+
+@pytest.mark.parametrize(
+    "name, seed",
+    [
+        ("may30_kharkiv_counterfire", 2),
+        ("deep_strike", 6),
+        ("adaptive_policy", 1),
+        ("pre_may30", 3),
+    ],
+)
+def test_the_strike_bookkeeping_is_the_same_both_ways(name: str, seed: int) -> None:
+    states = _captured_models(load_scenario(ROOT / f"scenarios/{name}.yaml"), seed, 30)
+    strikes = withheld = 0
+    for state in states:
+        compiled = _strikes_step(state, compiled=True)
+        _assert_same_bookkeeping(compiled, _strikes_step(state, compiled=False))
+        strikes += len(compiled[0].strike_report.target)
+        withheld += int(compiled[0]._counts["withheld.rule"].sum())
+    assert strikes + withheld > 0
+    if name == "pre_may30":  # the rules withhold what would strike inside Russia
+        assert withheld > 0
+
+
+def test_the_bookkeeping_comparison_detects_a_difference() -> None:
+    sc = load_scenario(ROOT / "scenarios/may30_kharkiv_counterfire.yaml")
+    state = _captured_models(sc, 2, 12)[-1]
+    a = _strikes_step(state, compiled=True)
+    b = _strikes_step(state, compiled=True)
+    _assert_same_bookkeeping(a, b)
+    b[0].stock[0] = np.nextafter(b[0].stock[0], -np.inf)
+    with pytest.raises(AssertionError):
+        _assert_same_bookkeeping(a, b)
+    b = _strikes_step(state, compiled=True)
+    b[0]._count_buf[-1] += 1
+    with pytest.raises(AssertionError):
+        _assert_same_bookkeeping(a, b)
