@@ -11,6 +11,7 @@ and ten times the forces.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +175,42 @@ def test_models_of_one_scenario_share_its_theater_and_only_theirs() -> None:
     d.run_for(20)
     a.run_for(20)
     assert d.timeseries().equals(a.timeseries())
+
+
+def _without(sc, drop) -> object:
+    """The scenario with the force groups ``drop(spec)`` selects removed or silenced."""
+    forces = {}
+    for gid, spec in sc.forces.items():
+        changed = drop(spec)
+        if changed is not None:
+            forces[gid] = changed
+    return sc.model_copy(update={"forces": forces})
+
+
+VARIANTS = {
+    "no launch option": lambda g: (
+        g.model_copy(update={"shots_per_step": 0}) if g.owner == "UKR" else g
+    ),
+    "no Russian air defence": lambda g: None if g.owner == "RUS" and g.air_defence else g,
+    "no sensor": lambda g: None if g.sensor is not None else g,
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=list(VARIANTS))
+def test_forces_without_a_kind_build_and_run_the_same(variant: str) -> None:
+    sc = _without(load_scenario(ROOT / "scenarios/deep_strike.yaml"), VARIANTS[variant])
+    f = EscalationModel(sc, seed=4, record_events=False).forces
+    emptied = {
+        "no launch option": len(f.opt_group),
+        "no Russian air defence": len(f.ru_ad.units),
+        "no sensor": len(f.radar_idx) + len(f.isr_idx),
+    }
+    assert emptied[variant] == 0
+    _assert_same_layer(_built(sc, 4, compiled=True), _built(sc, 4, compiled=False))
+    series = []
+    for compiled in (True, False):
+        with kernels.disabled() if not compiled else contextlib.nullcontext():
+            m = EscalationModel(sc, seed=4, record_events=True)
+            m.run_for(15)
+            series.append((m.timeseries().to_csv(index=False), m.events.records()))
+    assert series[0] == series[1]

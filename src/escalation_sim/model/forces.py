@@ -30,6 +30,7 @@ import numpy as np
 
 from escalation_sim.model import kernels
 from escalation_sim.model.airdefence import AirDefence
+from escalation_sim.model.kernels import build as build_kernels
 from escalation_sim.model.kernels import strike as strike_kernels
 from escalation_sim.model.movement import departure_hours, hop
 from escalation_sim.model.reserves import ReservePool
@@ -368,26 +369,31 @@ class ForceLayer:
         self.opt_effect = self.effect[self.opt_weapon]
         self.opt_intercept = self.w_intercept[self.opt_weapon]
         self.opt_weapon_list = self.opt_weapon.tolist()
-        if src_unit:
-            # Every option's launchers in one pass: pairs come source by source, so option
-            # after option, each option's launcher after launcher, as one pass per option gave.
-            launchers = np.concatenate(src_unit)
-            pairs = self.th.cells_within(
-                self.launch_x[launchers],
-                self.launch_depth[launchers],
-                np.concatenate(src_range),
-                distances=False,
+        # Every option's launchers in one pass: pairs come source by source, so option after
+        # option, each option's launcher after launcher, as one pass per option gave.
+        launchers = np.concatenate(src_unit) if src_unit else empty_i
+        source_option = np.concatenate(src_opt) if src_unit else empty_i
+        pairs = self.th.cells_within(
+            self.launch_x[launchers],
+            self.launch_depth[launchers],
+            np.concatenate(src_range) if src_unit else np.zeros(0),
+            distances=False,
+        )
+        if kernels.enabled():
+            (self._reach_src, self._reach_key, self._lp_src, self._lp_opt, self._lp_ptr) = (
+                build_kernels.launch_tables(
+                    pairs.source, pairs.cell, launchers, source_option, self.th.n_cells
+                )
             )
-            self._reach_src = launchers[pairs.source]
-            self._reach_key = np.concatenate(src_opt)[pairs.source] * self.th.n_cells + pairs.cell
         else:
-            self._reach_src = self._reach_key = empty_i
-        # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
-        pair_cell = self._reach_key % self.th.n_cells
-        by_cell = np.argsort(pair_cell, kind="stable")
-        self._lp_src = self._reach_src[by_cell]
-        self._lp_opt = (self._reach_key // self.th.n_cells)[by_cell]
-        self._lp_ptr = np.r_[0, np.cumsum(np.bincount(pair_cell, minlength=self.th.n_cells))]
+            self._reach_src = launchers[pairs.source]
+            self._reach_key = source_option[pairs.source] * self.th.n_cells + pairs.cell
+            # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
+            pair_cell = self._reach_key % self.th.n_cells
+            by_cell = np.argsort(pair_cell, kind="stable")
+            self._lp_src = self._reach_src[by_cell]
+            self._lp_opt = (self._reach_key // self.th.n_cells)[by_cell]
+            self._lp_ptr = np.r_[0, np.cumsum(np.bincount(pair_cell, minlength=self.th.n_cells))]
 
     def _ordinal_in_group(self) -> list[tuple[int, int]]:
         seen: dict[int, int] = {}

@@ -1,5 +1,9 @@
 """Kernels of the model build: the (source, cell) pair tables of the force layer's reach.
 
+:func:`launch_tables` turns the launch points' pairs into the force layer's
+launch-option tables (per pair, and by cell), as ``ForceLayer.__init__`` does
+with numpy; it is all whole numbers and a stable order.
+
 :func:`cells_within` is :meth:`escalation_sim.model.theater.Theater.cells_within`
 after its bounding boxes: for each source in input order, every cell of its box
 in increasing cell index (grid column outer, row inner), kept when the cell's
@@ -104,3 +108,52 @@ def cells_within(
                         distance[k] = math.hypot(dx, dd)
                     k += 1
     return source, cell, distance
+
+
+@kernel
+def launch_tables(
+    pair_source: np.ndarray,
+    pair_cell: np.ndarray,
+    launchers: np.ndarray,
+    source_option: np.ndarray,
+    n_cells: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The force layer's launch-option tables from the launch points' (source, cell) pairs.
+
+    What ``ForceLayer.__init__`` computes with numpy: per pair its launcher and
+    its key ``option * n_cells + cell``, and the same pairs ordered by cell
+    (the stable order of ``np.argsort(cell, kind="stable")``, here by a counting
+    sort, which keeps the pairs of a cell in their order) with per cell where
+    its pairs start (``np.r_[0, np.cumsum(np.bincount(cell, minlength=n_cells))]``).
+
+    Args:
+        pair_source: Per pair, the source (a position in ``launchers``).
+        pair_cell: Per pair, the cell.
+        launchers: Per source, the launcher's unit index.
+        source_option: Per source, the launch option.
+        n_cells: Cells in the grid.
+
+    Returns:
+        Per pair its launcher and key; by cell, the launchers, the options and
+        the pointer of ``n_cells + 1`` starts.
+    """
+    m = len(pair_source)
+    reach_src = np.empty(m, dtype=np.int64)
+    reach_key = np.empty(m, dtype=np.int64)
+    ptr = np.zeros(n_cells + 1, dtype=np.int64)
+    for j in range(m):
+        s = pair_source[j]
+        reach_src[j] = launchers[s]
+        reach_key[j] = source_option[s] * n_cells + pair_cell[j]
+        ptr[pair_cell[j] + 1] += 1
+    for c in range(n_cells):
+        ptr[c + 1] += ptr[c]
+    at = ptr[:-1].copy()
+    lp_src = np.empty(m, dtype=np.int64)
+    lp_opt = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        k = at[pair_cell[j]]
+        at[pair_cell[j]] += 1
+        lp_src[k] = reach_src[j]
+        lp_opt[k] = source_option[pair_source[j]]
+    return reach_src, reach_key, lp_src, lp_opt, ptr
