@@ -249,8 +249,11 @@ class StateActor(mesa.Agent):
         for t in obs.triggers:
             self.salient.append(_Salient(t.kind, t.label, t.weight))
         # The other side speaks as one: its acts weigh by their mean over its actors.
-        if self.seen_acts:
-            self.seen_acts = [(d, a) for d, a in self.seen_acts if day - d <= ACT_MEMORY_DAYS]
+        # Acts are kept in the order perceived, the oldest first: when that one is
+        # remembered, all are, and the list stays as it is.
+        acts_seen = self.seen_acts
+        if acts_seen and day - acts_seen[0][0] > ACT_MEMORY_DAYS:
+            self.seen_acts = [(d, a) for d, a in acts_seen if day - d <= ACT_MEMORY_DAYS]
         if obs.acts:
             n_other = max(1, len(self.seen_rungs))
             for act in obs.acts:

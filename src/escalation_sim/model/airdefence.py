@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from escalation_sim.model import kernels
+from escalation_sim.model.kernels import movement as kmove
 from escalation_sim.model.theater import CellPairs, Theater
 
 
@@ -86,11 +88,18 @@ class AirDefence:
                 np.concatenate([c for c, _ in self._by_unit]).astype(np.int64),
                 np.concatenate([d for _, d in self._by_unit]).astype(float),
             )
-        order = np.argsort(pairs.cell, kind="stable")
-        self.pairs = CellPairs(pairs.source[order], pairs.cell[order], pairs.distance_km[order])
-        self._ptr = np.r_[0, np.cumsum(np.bincount(self.pairs.cell, minlength=self.th.n_cells))]
-        self._source_list = self.pairs.source.tolist()
-        self._ptr_list = self._ptr.tolist()
+        if kernels.enabled():
+            source, cell, dist, self._ptr = kmove.pairs_by_cell(
+                pairs.source, pairs.cell, pairs.distance_km, self.th.n_cells
+            )
+            self.pairs = CellPairs(source, cell, dist)
+        else:
+            order = np.argsort(pairs.cell, kind="stable")
+            self.pairs = CellPairs(pairs.source[order], pairs.cell[order], pairs.distance_km[order])
+            self._ptr = np.r_[0, np.cumsum(np.bincount(self.pairs.cell, minlength=self.th.n_cells))]
+        # The engagement loop's lists are made when it first needs them: a battery that moves
+        # every few steps would otherwise pay for lists of every pair and cell each time.
+        self._lists: tuple[list[int], list[int]] | None = None
         self._cache = None
 
     @property
@@ -205,3 +214,18 @@ class AirDefence:
         np.minimum(self.interceptors + self.resupply * days, self.initial, out=self.interceptors)
         self._cache = None
         self.used = 0
+
+    @property
+    def _source_list(self) -> list[int]:
+        """``pairs.source`` as a list (for the engagement loop), made when first read."""
+        return self._engagement_lists()[0]
+
+    @property
+    def _ptr_list(self) -> list[int]:
+        """Per cell, where its pairs start, as a list (for the engagement loop)."""
+        return self._engagement_lists()[1]
+
+    def _engagement_lists(self) -> tuple[list[int], list[int]]:
+        if self._lists is None:
+            self._lists = (self.pairs.source.tolist(), self._ptr.tolist())
+        return self._lists

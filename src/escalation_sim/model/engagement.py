@@ -22,7 +22,9 @@ from enum import IntEnum
 
 import numpy as np
 
+from escalation_sim.model import kernels
 from escalation_sim.model.forces import NEVER, ForceLayer, StrikeOutcome
+from escalation_sim.model.kernels import plan as plan_kernels
 from escalation_sim.model.rules import RuleEngine, StrikeBatch, WorldState
 
 #: Ukraine husbands scarce munitions: an option's value is scaled by stock / (stock + reserve).
@@ -175,6 +177,10 @@ def plan_strikes(
     launcher of the chosen option's group that is within the weapon's range
     of the target and still has one, and one salvo from the weapon's stock.
 
+    With the compiled kernels on (:func:`escalation_sim.model.kernels.enabled`)
+    the plan is made by :mod:`escalation_sim.model.kernels.plan`; the numpy code
+    here is the reference, and the two give the same plan bit for bit.
+
     Args:
         forces: The force layer (positions, classes, evidence, launch pairs).
         engine: The rule engine for the rules in force.
@@ -193,6 +199,19 @@ def plan_strikes(
     if len(candidates) == 0 or n_opt == 0 or max_strikes == 0:
         return StrikePlan(empty, empty, empty, empty, empty, empty, empty, empty)
     f = forces
+    if kernels.enabled():
+        return _plan_compiled(
+            f,
+            engine,
+            world,
+            candidates,
+            preparing,
+            stock,
+            step,
+            max_strikes,
+            engine_weapon,
+            _family_left(f, family_capacity),
+        )
     seen_hours = (step - f.last_seen_firing[candidates]) * 24.0 * f.step_days
     fired_recently = seen_hours <= PRIORITY_WINDOW_HOURS
     priority = 2 * f.fired_at_city[candidates] + fired_recently
@@ -224,11 +243,7 @@ def plan_strikes(
 
     w = f.opt_weapon
     fam = f.opt_family
-    fam_left = (
-        np.full(int(f.w_family.max(initial=0)) + 1, np.inf)
-        if family_capacity is None
-        else np.asarray(family_capacity, dtype=float).copy()
-    )
+    fam_left = _family_left(f, family_capacity)
     effect = f.opt_effect[:, f.cls[cand]].T  # (C, O)
     ru_cover = f.russian_air_cover_at(cells)
     p_int = ru_cover[:, None] * f.opt_intercept  # np.outer's products, without its wrapper
@@ -316,3 +331,79 @@ def plan_strikes(
     return StrikePlan(
         arr(out_t), arr(out_o), arr(out_r), arr(wh_t), arr(wh_o), arr(wh_r), arr(wh_s), arr(out_l)
     )
+
+
+def _family_left(f: ForceLayer, family_capacity: np.ndarray | None) -> np.ndarray:
+    """Strikes left this step per weapon family, a fresh array planning spends (none: unlimited)."""
+    if family_capacity is None:
+        return np.full(int(f.w_family.max(initial=0)) + 1, np.inf)
+    return np.asarray(family_capacity, dtype=float).copy()
+
+
+def _plan_compiled(
+    f: ForceLayer,
+    engine: RuleEngine,
+    world: WorldState,
+    candidates: np.ndarray,
+    preparing: np.ndarray,
+    stock: np.ndarray,
+    step: int,
+    max_strikes: int,
+    engine_weapon: np.ndarray,
+    fam_left: np.ndarray,
+) -> StrikePlan:
+    """:func:`plan_strikes` by the compiled kernels of :mod:`escalation_sim.model.kernels.plan`.
+
+    The same plan as the numpy code, bit for bit. Between the two kernels, numpy
+    reads the air cover at the candidates' cells (an ``expm1``, rounded by numpy's
+    own code) and the rule engine decides the batch.
+    """
+    state, cells, b_int, b_float, b_bool = plan_kernels.plan_options(
+        candidates,
+        preparing,
+        int(step),
+        float(f.step_days),
+        PRIORITY_WINDOW_HOURS,
+        NEVER,
+        f.last_seen_firing,
+        f.fired_at_city,
+        f.cell,
+        f._lp_ptr,
+        f._lp_src,
+        f._lp_opt,
+        f.alive,
+        f.unit_shots,
+        f.opt_weapon,
+        f.opt_family,
+        f.opt_effect,
+        f.cls,
+        f.depth,
+        f.zone_bits,
+        f.military,
+        stock,
+        fam_left,
+        engine_weapon,
+    )
+    if b_int.shape[1] == 0:  # no feasible option: nothing to strike or withhold
+        empty = np.zeros(0, dtype=np.int64)
+        return StrikePlan(empty, empty, empty, empty, empty, empty, empty, empty)
+    cover = f.russian_air_cover_at(cells)
+    batch = StrikeBatch(b_int[0], b_int[1], b_float[0], b_int[2], b_float[1], b_bool[0], b_bool[1])
+    decided = engine.decide(batch, world)
+    strikes, withheld = plan_kernels.assign_strikes(
+        state,
+        decided,
+        engine.allows,
+        cover,
+        stock,
+        fam_left,
+        f.opt_weapon,
+        f.opt_family,
+        f.opt_effect,
+        f.opt_intercept,
+        f.cls,
+        STOCK_RESERVE,
+        int(max_strikes),
+    )
+    target, option, rule, launcher = strikes
+    return StrikePlan(target, option, rule, *withheld, launcher)

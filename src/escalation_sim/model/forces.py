@@ -31,6 +31,8 @@ import numpy as np
 from escalation_sim.model import kernels
 from escalation_sim.model.airdefence import AirDefence
 from escalation_sim.model.kernels import build as build_kernels
+from escalation_sim.model.kernels import detect as kdetect
+from escalation_sim.model.kernels import movement as kmove
 from escalation_sim.model.kernels import strike as strike_kernels
 from escalation_sim.model.movement import departure_hours, hop
 from escalation_sim.model.reserves import ReservePool
@@ -48,6 +50,8 @@ MIN_RUSSIAN_DEPTH_KM = 1.0  # assumption
 
 #: Detection chance falls linearly to this fraction at a sensor's maximum range.
 DETECTION_AT_MAX_RANGE = 0.5  # assumption
+#: No cached sensor state yet (a state of no sensors never equals a real one).
+_NO_STATE = np.zeros(0)
 
 
 def ration(weapon: np.ndarray, amount: np.ndarray, stock: np.ndarray) -> np.ndarray:
@@ -409,6 +413,28 @@ class ForceLayer:
         """Mark what depends on these units' positions (cell, zones, reach, cover) out of date."""
         if len(units) == 0:
             return
+        if kernels.enabled():
+            any_rf, any_ad = kmove.mark_moved(
+                units.astype(np.int64, copy=False),
+                self._moved,
+                self._rf_of_unit,
+                self.rf_air,
+                self.rf_release,
+                float(self.th.city_xy[0]),
+                self.x,
+                self.depth,
+                self.rf_fx,
+                self.rf_fd,
+                self._reach_moved,
+                self._is_ru_ad,
+                self._ru_ad_dirty,
+            )
+            self._any_moved = True
+            if any_rf:
+                self._any_reach_moved = True
+            if any_ad:
+                self._ru_ad_moved = True
+            return
         self._moved[units] = True
         self._any_moved = True
         rf_k = self._rf_of_unit[units]
@@ -432,7 +458,23 @@ class ForceLayer:
 
     def _sync(self) -> None:
         """Bring cells, fire cells, zones and air-defence cover up to date with the positions."""
-        if self._any_moved:
+        if self._any_moved and kernels.enabled():
+            self._any_moved = False
+            kmove.sync_positions(
+                self._moved,
+                self.x,
+                self.depth,
+                self._cell,
+                self._fire_cell,
+                self._zone_bits,
+                self._primary_zone,
+                self._carrier_unit,
+                self._rf_of_unit,
+                self.rf_fx,
+                self.rf_fd,
+                *self.th.lookup_arrays(),
+            )
+        elif self._any_moved:
             units = self._moved.nonzero()[0]
             self._moved[:] = False
             self._any_moved = False
@@ -558,11 +600,18 @@ class ForceLayer:
         """
         if len(units) == 0:
             return np.zeros(self.th.n_cells)
-        state = self.strength[units] * self.alive[units]
         key = kind
         cached = self._coverage_cache.get(key)
-        if cached is not None and (cached[0] == state).all():
-            return cached[1]
+        if kernels.enabled():
+            state, same = kdetect.sensor_state(
+                units, self.strength, self.alive, _NO_STATE if cached is None else cached[0]
+            )
+            if same:
+                return cached[1]
+        else:
+            state = self.strength[units] * self.alive[units]
+            if cached is not None and (cached[0] == state).all():
+                return cached[1]
         live = state[pairs.source]
         log_miss = np.log1p(-np.minimum(p * live, 1.0 - 1e-12))
         cover = -np.expm1(np.bincount(pairs.cell, weights=log_miss, minlength=self.th.n_cells))
@@ -774,10 +823,52 @@ class ForceLayer:
         z = rng.standard_normal((2, self.n))
         kc = self.combat.killchain
         bda = self.combat.damage_assessment
-        fired_now = self.last_fired == step
         self._sync()
         radar_cov = self._coverage("radar", self.radar_idx, self.radar_pairs, self.radar_p)
         isr_cov = self._coverage("isr", self.isr_idx, self.isr_pairs, self.isr_p)
+        if kernels.enabled():
+            # The transcendental terms by numpy, as the code below takes them.
+            error_norm = np.hypot(z[0], z[1])
+            log_stay = np.log1p(-np.minimum(u[4], 1.0 - 1e-12))
+            probs = np.array(
+                [
+                    bda.wreck_detect_factor,
+                    fixed_attempt_prob,
+                    preparation_prob,
+                    kc.radar_error_km,
+                    kc.isr_error_km,
+                ],
+                dtype=float,
+            )
+            return kdetect.detect_units(
+                int(step),
+                u,
+                error_norm,
+                log_stay,
+                radar_cov,
+                isr_cov,
+                self._cell,
+                self._fire_cell,
+                self.last_fired,
+                self.alive,
+                self.status,
+                LOST,
+                self.fixed,
+                self._ru_military,
+                self._ru_military_mobile,
+                self._ru_fixed,
+                self._ru_mobile,
+                self._can_fire,
+                self.scoot_prob,
+                self.displace_prob,
+                self.leave_hours,
+                probs,
+                self.believed_destroyed,
+                self.last_seen_firing,
+                self.track_error_km,
+                self.leave_h,
+            )
+        fired_now = self.last_fired == step
         isr_here = isr_cov[self._cell]
         miss = (1.0 - radar_cov[self._fire_cell] * fired_now) * (1.0 - isr_here)
         live = self._ru_military & self.alive & (u[0] < 1.0 - miss)
@@ -958,6 +1049,28 @@ class ForceLayer:
         They stay inside Russia and within their home zone's stretch of the
         border. Draws one variate per unit per step. Returns the units moved.
         """
+        if kernels.enabled():
+            movers, angle = kmove.relocation_movers(
+                self.leave_h, self.alive, self._hops, 24.0 * self.step_days, rng.random(self.n)
+            )
+            if len(movers) == 0:
+                return movers
+            # Cosines and sines by numpy, of the movers' directions, as hop() takes them.
+            kmove.relocate_units(
+                movers,
+                np.cos(angle),
+                np.sin(angle),
+                self.hop_km,
+                MIN_RUSSIAN_DEPTH_KM,
+                self._home_x0,
+                self._home_x1,
+                self.pullback_cap,
+                self.x,
+                self.depth,
+            )
+            self._refresh(movers)
+            self.moved_now += len(movers)
+            return movers
         angle = rng.random(self.n) * 2.0 * np.pi
         movers = ((self.leave_h < 24.0 * self.step_days) & self.alive & self._hops).nonzero()[0]
         self.leave_h[:] = np.inf
@@ -985,6 +1098,22 @@ class ForceLayer:
         """
         pb = self.combat.pullback
         u = rng.random(self.n)
+        if kernels.enabled():
+            movers = kmove.pull_back_units(
+                np.ascontiguousarray(threat_depth, dtype=float),
+                self.home_zone,
+                float(pb.margin_km),
+                self.pullback_cap,
+                self.alive,
+                self._ru_pulls_back,
+                float(1.0 - (1.0 - pb.response_prob) ** self.step_days),
+                u,
+                self.depth,
+            )
+            if len(movers):
+                self._refresh(movers)
+                self.pulled_back_now += len(movers)
+            return movers
         if not (threat_depth > 0).any():  # nothing to pull back from (the draw is made all the same)
             return np.zeros(0, dtype=np.int64)
         threat = threat_depth[self.home_zone]
@@ -1003,12 +1132,17 @@ class ForceLayer:
 
         Returns the reserve units that arrived (deployed) this step.
         """
-        alive = self.alive
-        self.strength[alive] = np.minimum(
-            1.0, self.strength[alive] + repair_per_day * self.step_days
-        )
-        self.reserves.send(step, self.destroyed_now.nonzero()[0])
-        self.destroyed_now[:] = False
+        if kernels.enabled():
+            gain = float(repair_per_day * self.step_days)
+            lost = kmove.repair(self.strength, self.alive, gain, self.destroyed_now)
+            self.reserves.send(step, lost)
+        else:
+            alive = self.alive
+            self.strength[alive] = np.minimum(
+                1.0, self.strength[alive] + repair_per_day * self.step_days
+            )
+            self.reserves.send(step, self.destroyed_now.nonzero()[0])
+            self.destroyed_now[:] = False
         back = self.reserves.arriving(step)
         if len(back):
             self.status[back] = ACTIVE

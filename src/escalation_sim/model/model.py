@@ -54,11 +54,13 @@ from escalation_sim.model.engagement import (
 from escalation_sim.model.events import EventLog
 from escalation_sim.model.forces import (
     FAMILIES,
+    RESERVE,
     SIDE_RUSSIA,
     SIDE_UKRAINE,
     ForceLayer,
     StrikeOutcome,
 )
+from escalation_sim.model.kernels import record as record_kernels
 from escalation_sim.model.kernels import strike as strike_kernels
 from escalation_sim.model.ladder import Ladder
 from escalation_sim.model.movement import FAST_KILL_CHAIN_HOURS, PullbackMemory
@@ -515,12 +517,13 @@ class EscalationModel(mesa.Model):
         draws = self.streams["policy"].random(len(self.suppliers))
         changed = False
         # Every supplier judges its allies' stances as they stood at the start of this phase.
-        levels = {a.actor_id: a.policy.level for a in self.suppliers}
-        for u, actor in zip(draws.tolist(), self.suppliers, strict=True):
+        # Levels are whole numbers: the others' sum is the total less its own, exactly.
+        levels = [a.policy.level for a in self.suppliers]
+        total, n_others = sum(levels), len(levels) - 1
+        for u, actor, own in zip(draws.tolist(), self.suppliers, levels, strict=True):
             if actor.actor_id in self.seated:  # a player changes rules (control.change_rules)
                 continue
-            others = [lvl for aid, lvl in levels.items() if aid != actor.actor_id]
-            allies = sum(others) / len(others) if others else None
+            allies = (total - own) / n_others if n_others else None
             # What the supplier perceives: the harm it has seen, Russia's rung and acts.
             harm_rate = actor.seen_harm_rate(HARM_WINDOW_DAYS)
             rus_rung = actor.seen_rungs.get(self.russia_id, self.actor[self.russia_id].rung)
@@ -662,6 +665,32 @@ class EscalationModel(mesa.Model):
         self._interceptors_used = (0, 0)
         ru_classes = np.unique(f.cls[f.side == SIDE_RUSSIA])
         self._depth_classes = [int(c) for c in ru_classes]
+        self._init_tally_layout()
+
+    def _init_tally_layout(self) -> None:
+        """The compiled tallies' fixed inputs and reused outputs (see :meth:`_tallies_compiled`)."""
+        offset, names = self._count_offset, self._count_names
+        layout = np.zeros(record_kernels.LAYOUT_SIZE, dtype=np.int64)
+        layout[record_kernels.RUSSIA] = SIDE_RUSSIA
+        layout[record_kernels.UKRAINE] = SIDE_UKRAINE
+        layout[record_kernels.RESERVE] = RESERVE
+        layout[record_kernels.N_CLASSES] = len(self.forces.class_ids)
+        for name, lo, hi in (
+            ("strikes.supplier", record_kernels.STRIKES_FROM, record_kernels.STRIKES_TO),
+            ("withheld.rule", record_kernels.WITHHELD_FROM, record_kernels.WITHHELD_TO),
+        ):
+            layout[lo] = offset[name]
+            layout[hi] = offset[name] + len(names[name])
+        layout[record_kernels.RESTRIKES_AT] = offset["strikes.outcome"] + Outcome.ALREADY_DESTROYED
+        self._tally_layout = layout
+        self._tally_stock_columns = np.array(self._stock_columns, dtype=np.int64)
+        self._tally_depth_classes = np.array(self._depth_classes, dtype=np.int64)
+        width = len(self._count_buf) + len(self.weapon_ids) + len(self._stock_columns)
+        self._tally_out = (
+            np.zeros(len(record_kernels.INT_FIELDS), dtype=np.int64),
+            np.zeros(2 + len(self._depth_classes)),
+            np.zeros(width),
+        )
 
     def _series_columns(self) -> list[tuple[str, str]]:
         """The time series' own columns in output order, each with its value kind."""
@@ -706,10 +735,15 @@ class EscalationModel(mesa.Model):
         """Append this step's row: the values in the order of :meth:`_series_columns`."""
         f = self.forces
         day = step * self.step_days
-        counts = self._counts
-        russian = f.side == SIDE_RUSSIA
-        alive_ru = f.alive & russian
+        tally = self._tallies_compiled if kernels.enabled() else self._tallies_numpy
+        ints, (interceptors_ru, interceptors_ua), depth, block = tally()
+        alive_ru, alive_ua, forces_ru, forces_ua, believed, strikes, withheld, restrikes = ints
         actors = self._actor_list
+        nato = nuclear = False
+        for a in actors:
+            ladder, rung = a.ladder, a.rung
+            nato = nato or ladder.nato_conflict[rung]
+            nuclear = nuclear or ladder.nuclear_use[rung]
         row: list[Any] = [
             step,
             day,
@@ -717,27 +751,27 @@ class EscalationModel(mesa.Model):
             fire,
             harm,
             self.harm_total,
-            int(counts["strikes.supplier"].sum()),
+            strikes,
             self._strikes_in_russia_now,
-            int(counts["withheld.rule"].sum()),
+            withheld,
             self._constrained_now,
             losses[0],
             losses[1],
-            int(alive_ru.sum()),
-            int((f.alive & (f.side == SIDE_UKRAINE)).sum()),
-            f.forces_and_reserves(SIDE_RUSSIA),
-            f.forces_and_reserves(SIDE_UKRAINE),
-            int(counts["strikes.outcome"][Outcome.ALREADY_DESTROYED]),
-            int((f.believed_destroyed & alive_ru).sum()),
+            alive_ru,
+            alive_ua,
+            forces_ru,
+            forces_ua,
+            restrikes,
+            believed,
             f.moved_now,
             f.pulled_back_now,
             f.carriers_downed_now,
             self._interceptors_used[0],
             self._interceptors_used[1],
-            _finite_sum(f.ru_ad.interceptors),
-            _finite_sum(f.ua_ad.interceptors),
-            any(a.ladder.nato_conflict[a.rung] for a in actors),
-            any(a.ladder.nuclear_use[a.rung] for a in actors),
+            interceptors_ru,
+            interceptors_ua,
+            nato,
+            nuclear,
         ]
         for a in actors:
             row += (a.rung, a.case)
@@ -748,19 +782,70 @@ class EscalationModel(mesa.Model):
         row += (rus.credibility, rus.commitment)
         for a in self.suppliers:
             row += (a.policy.posture, a.policy.level)
-        depth = f.mean_depth(SIDE_RUSSIA)
-        row += depth[self._depth_classes].tolist()
+        row += depth
         f.moved_now = f.pulled_back_now = f.carriers_downed_now = 0
         self._interceptors_used = (0, 0)
-        self.datacollector.add_row(
-            row,
-            np.concatenate(
-                [self._count_buf, self._row_fire_by_weapon, self.stock[self._stock_columns]]
-            ),
-        )
-        self._count_buf[:] = 0
+        self.datacollector.add_row(row, block)
         self._strikes_in_russia_now = 0
         self._constrained_now = 0
+
+    def _tallies_numpy(self) -> tuple[list[int], list[float], list[float], np.ndarray]:
+        """The row's force-layer tallies and count block, by numpy (the reference); resets the counters.
+
+        Returns:
+            The counts of :data:`.kernels.record.INT_FIELDS` in order; the
+            interceptors on hand (Russia, Ukraine); the mean depth of each
+            recorded class of Russia's live units; the count block's row.
+        """
+        f = self.forces
+        counts = self._counts
+        alive_ru = f.alive & (f.side == SIDE_RUSSIA)
+        ints = [
+            int(alive_ru.sum()),
+            int((f.alive & (f.side == SIDE_UKRAINE)).sum()),
+            f.forces_and_reserves(SIDE_RUSSIA),
+            f.forces_and_reserves(SIDE_UKRAINE),
+            int((f.believed_destroyed & alive_ru).sum()),
+            int(counts["strikes.supplier"].sum()),
+            int(counts["withheld.rule"].sum()),
+            int(counts["strikes.outcome"][Outcome.ALREADY_DESTROYED]),
+        ]
+        interceptors = [_finite_sum(f.ru_ad.interceptors), _finite_sum(f.ua_ad.interceptors)]
+        depth = f.mean_depth(SIDE_RUSSIA)[self._depth_classes].tolist()
+        block = np.concatenate(
+            [self._count_buf, self._row_fire_by_weapon, self.stock[self._stock_columns]]
+        )
+        self._count_buf[:] = 0
+        return ints, interceptors, depth, block
+
+    def _tallies_compiled(self) -> tuple[list[int], list[float], list[float], np.ndarray]:
+        """What :meth:`_tallies_numpy` gives, in one compiled call (:func:`.kernels.record.step_tallies`)."""
+        f = self.forces
+        ints, floats, block = self._tally_out
+        record_kernels.step_tallies(
+            f.alive,
+            f.side,
+            f.status,
+            f.reserves.drawn,
+            f.believed_destroyed,
+            f.cls,
+            f.depth,
+            f.ru_ad.interceptors,
+            f.ua_ad.interceptors,
+            self._count_buf,
+            # Whole salvoes (int64) after a step of fire, zeros (float64) before the first:
+            # one type for the kernel, the same values.
+            self._row_fire_by_weapon.astype(np.float64, copy=False),
+            self.stock,
+            self._tally_stock_columns,
+            self._tally_depth_classes,
+            self._tally_layout,
+            ints,
+            floats,
+            block,
+        )
+        values = floats.tolist()
+        return ints.tolist(), values[:2], values[2:], block
 
     def timeseries(self) -> pd.DataFrame:
         """One row per step: dates, rungs, pressures, strikes, withheld, fire, harm, losses, rules."""

@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from escalation_sim.model import kernels
+from escalation_sim.model.kernels import movement as kmove
+
 #: Strikes whose kill chain (tasking plus flight) exceeds this cannot catch a mobile
 #: unit that relocates within hours, so pulling back from them gains nothing.
 FAST_KILL_CHAIN_HOURS = 3.0  # assumption
@@ -84,6 +87,9 @@ class PullbackMemory:
 
     def remember(self, step: int, zone: np.ndarray, depth: np.ndarray) -> None:
         """Record this step's fast strikes inside Russia (home zone and depth of each)."""
+        if kernels.enabled():
+            kmove.remember_depths(self._deepest, step % self.memory_steps, zone, depth)
+            return
         row = np.zeros(self._deepest.shape[1])
         if len(zone):
             np.maximum.at(row, zone, depth)
@@ -91,4 +97,6 @@ class PullbackMemory:
 
     def threat_depth(self) -> np.ndarray:
         """Per zone, the deepest fast strike remembered (0: none)."""
+        if kernels.enabled():
+            return kmove.deepest(self._deepest)
         return self._deepest.max(axis=0)

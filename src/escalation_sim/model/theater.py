@@ -154,6 +154,7 @@ class Theater:
         self._edges = _EdgeTable(self._outlines) if self._outlines else None
         self._zone_edges: dict[int, _EdgeTable] = {}
         self._raster: ZoneRaster | None = None
+        self._lookup: tuple | None = None  # plain arrays for kernels (lookup_arrays)
         n_zones = len(self.zone_ids)
         self._primary_table = (
             lowest_bit(np.arange(1 << n_zones, dtype=np.int64)) if n_zones <= TABLED_ZONES else None
@@ -236,6 +237,50 @@ class Theater:
             if bits >> i & 1:
                 return z
         return "outside"
+
+    def lookup_arrays(self) -> tuple:
+        """The grid, the zone raster and the outlines' edge table as plain arrays, for kernels.
+
+        Returns ``(grid_f, grid_i, raster_f, raster_i, raster_bits,
+        raster_answers, edges, edge_owner, n_zones, primary_table)``: the
+        arguments of :func:`escalation_sim.model.kernels.movement.sync_positions`
+        after the unit arrays, so a kernel finds a point's cell and zones as
+        :meth:`cell_of` and :meth:`zone_bits` do. Built once per theater.
+        """
+        if self._lookup is None:
+            grid_f = np.array([self.x0, self.d0, self.cell_km], dtype=float)
+            grid_i = np.array([self.nx, self.nd], dtype=np.int64)
+            if self._edges is None:
+                raster_f, raster_i = np.array([0.0, 0.0, 1.0]), np.ones(2, dtype=np.int64)
+                raster_bits, raster_answers = np.zeros(1, np.int64), np.zeros(1, bool)
+                edges, owner = np.zeros((10, 0)), np.zeros(0, dtype=np.int64)
+            else:
+                r, e = self.raster, self._edges
+                raster_f = np.array([r.x0, r.d0, r.square_km], dtype=float)
+                raster_i = np.array([r.nx, r.nd], dtype=np.int64)
+                raster_bits = np.ascontiguousarray(r.bits, dtype=np.int64)
+                raster_answers = np.ascontiguousarray(r.answers, dtype=bool)
+                rows = (e.xa, e.da, e.db, e.dx, e.dd, e.length, e.x_lo, e.x_hi, e.d_lo, e.d_hi)
+                edges = np.ascontiguousarray(np.array(rows, dtype=float))
+                owner = e.onehot.argmax(axis=1).astype(np.int64)
+            table = (
+                np.zeros(0, dtype=np.int64)
+                if self._primary_table is None
+                else self._primary_table.astype(np.int64)
+            )
+            self._lookup = (
+                grid_f,
+                grid_i,
+                raster_f,
+                raster_i,
+                raster_bits,
+                raster_answers,
+                edges,
+                owner,
+                len(self.zone_ids),
+                table,
+            )
+        return self._lookup
 
     def cell_of(self, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Grid cell index of each point (points outside the extent are clamped)."""

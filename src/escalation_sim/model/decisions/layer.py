@@ -147,10 +147,12 @@ class DecisionLayer:
         The escalation scores of the other side's acts perceived within the
         window, each weighed by the credibility of its author's threats.
         """
-        if not actor.seen_acts:
+        acts = actor.seen_acts
+        if not acts:
             return 0  # what the sum of no acts is
         by_id = self.model.actor
-        actor.seen_acts = acts = [(d, a) for d, a in actor.seen_acts if day - d <= window_days]
+        if day - acts[0][0] > window_days:  # the oldest first: else every act is in the window
+            actor.seen_acts = acts = [(d, a) for d, a in acts if day - d <= window_days]
         return sum([max(0, a.score) * by_id[a.actor].credibility for _, a in acts])
 
     # ------------------------------------------------------------------ decisions

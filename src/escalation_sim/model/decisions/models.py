@@ -297,11 +297,15 @@ class CostBenefit:
         """:meth:`choose` over the options open now (``menu``); ``None`` when the actor holds.
 
         While the actor perceives no excess case no act is motivated, so only
-        hold and the stand-down are looked up in the menu.
+        hold and the stand-down are looked up in the menu; where the rung
+        leaves no stand-down open (``menu.holds_only``), hold is chosen
+        without a look-up.
         """
         case = actor.case
         rung = actor.rung
         acts = case - actor.ladder.rungs[rung].climb_threshold > 0.0  # some excess case
+        if not acts and menu.holds_only(rung):
+            return None  # hold alone would be open and weighed: it is chosen, whatever the draw
         opts = menu.open(rung, actor.salient_kinds, actor.last_taken, now, acts)
         rows = _weigh(actor, opts, resolve, case)
         if len(rows) == 1 and rows[0][0].kind == "hold":

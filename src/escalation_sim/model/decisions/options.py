@@ -219,6 +219,8 @@ class OptionMenu:
         self.top = top
         #: Per rung of the ladder, its entries once worked out (``None`` until then).
         self._at: list[tuple[MenuEntry, ...] | None] = [None] * (top + 1)
+        #: Per rung, :meth:`holds_only` once worked out (``None`` until then).
+        self._hold_only: list[bool | None] = [None] * (top + 1)
 
     def entries(self, rung: int) -> tuple[MenuEntry, ...]:
         """The entries of the options the rung leaves open, in catalogue order."""
@@ -228,6 +230,27 @@ class OptionMenu:
                 at = self._at[rung] = self._entries(rung)
             return at
         return self._entries(rung)  # off the ladder (a caller's error): worked out, not kept
+
+    def holds_only(self, rung: int) -> bool:
+        """Whether, with every act left out, hold alone is open at ``rung`` whatever else holds.
+
+        True when the rung leaves no stand-down open and the hold option has no
+        gate of its own (cool-down, precedents): then ``open(..., acts=False)``
+        is ``[hold]`` on any day, with any precedents salient.
+        """
+        if not 0 <= rung <= self.top:
+            return False  # off the ladder (a caller's error): left to open() to work out
+        known = self._hold_only[rung]
+        if known is None:
+            rest = [e for e in self.entries(rung) if not e.act]
+            known = self._hold_only[rung] = (
+                len(rest) == 1
+                and rest[0].option.kind == "hold"
+                and not rest[0].cooldown_days
+                and not rest[0].requires_any
+                and not rest[0].skip_on
+            )
+        return known
 
     def _entries(self, rung: int) -> tuple[MenuEntry, ...]:
         return tuple(

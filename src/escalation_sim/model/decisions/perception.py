@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from escalation_sim.model import kernels
 from escalation_sim.model.decisions.scales import RIVERA_SCORE
-from escalation_sim.model.engagement import StrikeReport
+from escalation_sim.model.engagement import Outcome, StrikeReport
+from escalation_sim.model.kernels import perception as perception_kernels
 from escalation_sim.scenario.schema import OptionSpec, PerceptionSpec, RungSpec
 
 
@@ -175,12 +176,28 @@ class Perception:
             if s not in members[fam]:
                 members[fam].append(s)
         self._family_suppliers = [np.array(members[fam], dtype=np.int64) for fam in self.family]
+        # The same as one table for the compiled path: per weapon, its family's suppliers
+        # (padded with -1) and how many there are.
+        self._family_size = np.array([len(f) for f in self._family_suppliers], dtype=np.int64)
+        self._family_table = np.full(
+            (len(weapon_ids), max(1, int(self._family_size.max(initial=0)))), -1, np.int64
+        )
+        for w, fam_suppliers in enumerate(self._family_suppliers):
+            self._family_table[w, : len(fam_suppliers)] = fam_suppliers
         self._bands = list(spec.depth_bands_km)
+        self._band_labels = self._labels_of_bands(self._bands)
         self._strategic = [c in spec.strategic_classes for c in class_ids]
         self._precedent = [a in spec.precedent_suppliers for a in actor_ids]
         # Fixed per model: each weapon's long-range factor, each supplier's channel name,
         # and the actors other than Russia who perceive the harm to the city.
         self._long_factor = np.where(weapon_long, spec.long_range_multiplier, 1.0)
+        self._kernel_params = np.zeros(perception_kernels.PARAMS_SIZE)
+        self._kernel_params[perception_kernels.REPORT_PROB] = spec.report_prob
+        self._kernel_params[perception_kernels.ACCURACY] = spec.attribution_accuracy
+        self._kernel_params[perception_kernels.DEPTH_SCALE] = spec.depth_scale_km
+        self._kernel_params[perception_kernels.DESTROYED_MULTIPLIER] = spec.destroyed_multiplier
+        self._kernel_params[perception_kernels.NOISE] = spec.noise_sd
+        self._kernel_params[perception_kernels.DESTROYED_CODE] = Outcome.DESTROYED
         self._channel = [f"strikes:{a}" for a in actor_ids]
         self._harm_seers = [(i, a) for i, a in enumerate(actor_ids) if a != russia_id]
         #: Precedents already perceived (a dict: insertion-ordered, never a set).
@@ -197,12 +214,19 @@ class Perception:
 
     def band_label(self, depth: float) -> str:
         """The depth band a depth falls in, e.g. ``30-90 km``."""
-        lo = 0.0
-        for hi in self._bands:
+        for hi, label in zip(self._bands, self._band_labels, strict=False):
             if depth <= hi:
-                return f"{lo:g}-{hi:g} km"
+                return label
+        return self._band_labels[-1]
+
+    @staticmethod
+    def _labels_of_bands(bands: list[float]) -> list[str]:
+        """Each band's label (``0-30 km``, ...), then the one beyond the last (``beyond 90 km``)."""
+        labels, lo = [], 0.0
+        for hi in bands:
+            labels.append(f"{lo:g}-{hi:g} km")
             lo = hi
-        return f"beyond {lo:g} km"
+        return [*labels, f"beyond {lo:g} km"]
 
     def observe_step(
         self,
@@ -231,44 +255,15 @@ class Perception:
         noise = p.noise_sd
         rus = self._queue(step, self.russia_id)
 
-        inside = (report.depth_km > 0).nonzero()[0]
-        if len(inside):
-            t = report.target[inside]
-            noticed = u[t, 0] < p.report_prob
-            inside, t = inside[noticed], t[noticed]
-        if len(inside):
-            w = report.weapon[inside]
-            true_sup = report.supplier[inside]
-            seen_sup = true_sup.copy()
-            acc = p.attribution_accuracy
-            for j in (u[t, 1] >= acc).nonzero()[0].tolist():
-                fam = self._family_suppliers[int(w[j])]
-                if len(fam) > 1:
-                    r = (u[t[j], 1] - acc) / max(1.0 - acc, 1e-12)
-                    seen_sup[j] = fam[min(int(r * len(fam)), len(fam) - 1)]
-            cls = report.target_class[inside]
-            depth = report.depth_km[inside]
-            weights = (
-                self._supplier_weight[seen_sup]
-                * self._class_weight[cls]
-                * (1.0 + depth / p.depth_scale_km)
-                * self._long_factor[w]
-                * np.where(report.destroyed[inside], p.destroyed_multiplier, 1.0)
-            )
-            if noise > 0:
-                weights = weights * np.exp(noise * z[t] - 0.5 * noise * noise)
+        noticed = (
+            self._noticed_compiled(report, u, z)
+            if kernels.enabled()
+            else self._noticed_numpy(report, u, z)
+        )
+        if noticed is not None:
+            columns, weights = noticed
             rus.provocation += float(np.add.reduce(weights))  # weights.sum(), one call
-            rows = zip(
-                seen_sup.tolist(),
-                true_sup.tolist(),
-                w.tolist(),
-                report.zone[inside].tolist(),
-                report.rule[inside].tolist(),
-                cls.tolist(),
-                depth.tolist(),
-                weights.tolist(),
-                strict=True,
-            )
+            rows = zip(*columns, weights.tolist(), strict=True)
             counts = rus.counts
             for seen, true, weapon, zone, rule, c, d, weight in rows:
                 label = cause_label(true, weapon, zone, rule)
@@ -303,33 +298,106 @@ class Perception:
                 if weight > 0:
                     obs.add("harm", "harm to the city", weight * seen_harm)
 
+    def _noticed_numpy(
+        self, report: StrikeReport, u: np.ndarray, z: np.ndarray
+    ) -> tuple[list[list], np.ndarray] | None:
+        """The strikes inside Russia that Russia notices, by numpy (the reference).
+
+        Returns:
+            ``None`` when it notices none; else, per noticed strike in report
+            order, the columns (attributed supplier, true supplier, weapon, zone,
+            rule, target class, depth) as lists, and the perceived weights.
+        """
+        p = self.spec
+        inside = (report.depth_km > 0).nonzero()[0]
+        if len(inside):
+            t = report.target[inside]
+            noticed = u[t, 0] < p.report_prob
+            inside, t = inside[noticed], t[noticed]
+        if not len(inside):
+            return None
+        w = report.weapon[inside]
+        true_sup = report.supplier[inside]
+        seen_sup = true_sup.copy()
+        acc = p.attribution_accuracy
+        for j in (u[t, 1] >= acc).nonzero()[0].tolist():
+            fam = self._family_suppliers[int(w[j])]
+            if len(fam) > 1:
+                r = (u[t[j], 1] - acc) / max(1.0 - acc, 1e-12)
+                seen_sup[j] = fam[min(int(r * len(fam)), len(fam) - 1)]
+        cls = report.target_class[inside]
+        depth = report.depth_km[inside]
+        weights = (
+            self._supplier_weight[seen_sup]
+            * self._class_weight[cls]
+            * (1.0 + depth / p.depth_scale_km)
+            * self._long_factor[w]
+            * np.where(report.destroyed[inside], p.destroyed_multiplier, 1.0)
+        )
+        noise = p.noise_sd
+        if noise > 0:
+            weights = weights * np.exp(noise * z[t] - 0.5 * noise * noise)
+        columns = [
+            seen_sup.tolist(),
+            true_sup.tolist(),
+            w.tolist(),
+            report.zone[inside].tolist(),
+            report.rule[inside].tolist(),
+            cls.tolist(),
+            depth.tolist(),
+        ]
+        return columns, weights
+
+    def _noticed_compiled(
+        self, report: StrikeReport, u: np.ndarray, z: np.ndarray
+    ) -> tuple[list[list], np.ndarray] | None:
+        """What :meth:`_noticed_numpy` gives, in one compiled call and numpy's ``exp``.
+
+        See :func:`.kernels.perception.strikes_noticed`.
+        """
+        ints, depth, weights, noise_arg = perception_kernels.strikes_noticed(
+            report.depth_km,
+            report.target,
+            report.weapon,
+            report.supplier,
+            report.target_class,
+            report.outcome,
+            report.zone,
+            report.rule,
+            u,
+            z,
+            self._family_table,
+            self._family_size,
+            self._supplier_weight,
+            self._class_weight,
+            self._long_factor,
+            self._kernel_params,
+        )
+        if not len(depth):
+            return None
+        if self.spec.noise_sd > 0:
+            weights = weights * np.exp(noise_arg)
+        return [*ints.tolist(), depth.tolist()], weights
+
     def _precedents(self, obs: Observation, s: int, weapon: int, cls: int, depth: float) -> None:
         sup = self.actor_ids[s]
-        fam = self.family[weapon]
         cname = self.class_ids[cls]
-        band = self.band_label(depth)
-        # Each precedent's key and a function giving its label (worked out only when it is new).
-        keys: list[tuple[tuple[str, ...], Callable[[], str]]] = [
-            (("new_supplier", sup), lambda: f"first strike inside Russia with {sup} weapons"),
-            (("first_weapon_class", sup, fam), lambda: f"first {fam} strike inside Russia ({sup})"),
-            (("new_depth_band", sup, band), lambda: f"first {sup} strike {band} deep"),
-            (("new_target_class", sup, cname), lambda: f"first {sup} strike on {cname}"),
+        keys = [
+            ("new_supplier", sup),
+            ("first_weapon_class", sup, self.family[weapon]),
+            ("new_depth_band", sup, self.band_label(depth)),
+            ("new_target_class", sup, cname),
         ]
         if self._strategic[cls]:
-            keys.append(
-                (
-                    ("strategic_asset", sup, cname, f"{depth:.0f}"),
-                    lambda: f"{sup} strike on {cname}",
-                )
-            )
+            keys.append(("strategic_asset", sup, cname, f"{depth:.0f}"))
         seen = self.seen
-        for key, label in keys:
+        for key in keys:
             if key in seen:
                 continue
             seen[key] = 1
             weight = self.spec.trigger_weight.get(key[0], 0.0) * float(self._supplier_weight[s])  # type: ignore[call-overload]
             if weight > 0:  # a precedent that weighs nothing is not salient: it opens no gate
-                obs.triggers.append(Trigger(key[0], label(), weight))
+                obs.triggers.append(Trigger(key[0], _precedent_label(key), weight))
 
     def observe_act(
         self,
@@ -374,3 +442,19 @@ class Perception:
         """The observations arriving at ``step`` (every actor has one, possibly empty)."""
         arrived = self._pending.pop(step, {})
         return {aid: arrived[aid] if aid in arrived else Observation() for aid in self.actor_ids}
+
+
+def _precedent_label(key: tuple[str, ...]) -> str:
+    """How a precedent is named, from its key (worked out only when the precedent is new)."""
+    match key:
+        case ("new_supplier", sup):
+            return f"first strike inside Russia with {sup} weapons"
+        case ("first_weapon_class", sup, fam):
+            return f"first {fam} strike inside Russia ({sup})"
+        case ("new_depth_band", sup, band):
+            return f"first {sup} strike {band} deep"
+        case ("new_target_class", sup, cname):
+            return f"first {sup} strike on {cname}"
+        case ("strategic_asset", sup, cname, _):
+            return f"{sup} strike on {cname}"
+    raise ValueError(f"unknown precedent {key!r}")  # pragma: no cover - keys are made above

@@ -1,0 +1,470 @@
+"""Compiled engagement planning: the work of :func:`~escalation_sim.model.engagement.plan_strikes`.
+
+Planning a step is two kernels with numpy between them:
+
+* :func:`plan_options` puts the candidates in priority order, finds the
+  launchers in range of their cells per launch option (:func:`launch_pairs`),
+  screens every (candidate, option) for feasibility and lays the feasible ones
+  out as the rule engine's batch;
+* numpy reads the Russian air cover at the candidates' cells
+  (``ForceLayer.russian_air_cover_at``: an ``expm1``, whose rounding is
+  numpy's own) and the rule engine decides the batch (``RuleEngine.decide``,
+  unchanged);
+* :func:`assign_strikes` weighs the options and serves the candidates in
+  order with their best option, overall and among the allowed ones, spending
+  launchers' shots, weapons' stocks and families' capacity, and records the
+  withheld opportunities.
+
+They mirror the numpy code of ``plan_strikes`` step for step: ``lexsort`` of
+(candidate, -priority) is a stable merge sort on one combined key; ``np.unique``
+and ``searchsorted`` of the candidates' cells are a stable sort of the cells and
+one walk through it; the stable ``argsort`` of the (cell, option) keys of the launch pairs is a
+counting sort that keeps the pairs' order within a key; ``nonzero`` of the
+feasibility mask is a row-major walk; ``argmax`` is a first-maximum scan
+(a NaN, were there one, wins, as in numpy). An option's value is the same
+products and quotient of the same operands in the same order, so it rounds
+the same.
+
+Where numpy re-ranks the candidates still waiting whenever a launcher, a
+weapon's stock or a family's capacity runs dry, :func:`assign_strikes` ranks
+each candidate's options when its turn comes. The two agree: what makes an
+option usable (launchers in range with a shot, stock, capacity) changes only
+at the moments numpy re-ranks, and the values do not change within a step.
+
+Returning an array from a kernel costs about half a microsecond (Python has to
+wrap it), so the planning state handed from one kernel to the other travels
+as one integer array (:func:`_state_views` lays it out) and the batch's
+columns as the rows of three arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from escalation_sim.model.kernels import kernel
+
+#: Sizes at the head of the planning state: candidates, distinct cells, launch pairs, units.
+_HEAD = 4
+
+
+@kernel
+def launch_pairs(
+    cells: np.ndarray,
+    lp_ptr: np.ndarray,
+    lp_src: np.ndarray,
+    lp_opt: np.ndarray,
+    alive: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Alive launchers within range of ``cells``: (launcher, option, position in ``cells``).
+
+    Mirrors ``ForceLayer.launch_pairs``: the pairs of each cell in the order
+    they are stored (sorted by cell at set-up), cell after cell, dead launchers
+    left out.
+    """
+    total = 0
+    for i in range(len(cells)):
+        total += lp_ptr[cells[i] + 1] - lp_ptr[cells[i]]
+    src = np.empty(total, dtype=np.int64)
+    opt = np.empty(total, dtype=np.int64)
+    pos = np.empty(total, dtype=np.int64)
+    n = 0
+    for i in range(len(cells)):
+        for p in range(lp_ptr[cells[i]], lp_ptr[cells[i] + 1]):
+            if alive[lp_src[p]]:
+                src[n] = lp_src[p]
+                opt[n] = lp_opt[p]
+                pos[n] = i
+                n += 1
+    return src[:n], opt[:n], pos[:n]
+
+
+@kernel
+def _stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")``: a bottom-up merge sort, equal keys in their order.
+
+    Written out rather than numba's ``argsort``, ``sort`` and ``searchsorted``,
+    whose general implementations take seconds to compile.
+    """
+    n = len(keys)
+    idx = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        idx[i] = i
+    tmp = np.empty(n, dtype=np.int64)
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid, hi = min(lo + width, n), min(lo + 2 * width, n)
+            i, j = lo, mid
+            for k in range(lo, hi):
+                if j >= hi or (i < mid and keys[idx[i]] <= keys[idx[j]]):
+                    tmp[k] = idx[i]
+                    i += 1
+                else:
+                    tmp[k] = idx[j]
+                    j += 1
+        idx, tmp = tmp, idx
+        width *= 2
+    return idx
+
+
+@kernel
+def _state_views(state: np.ndarray, n_opt: int):
+    """The planning state's parts, as views into ``state`` (the layout both kernels share).
+
+    ``state`` starts with the sizes (candidates, distinct cells, launch pairs,
+    units), then: ``cand`` (candidates in priority order), ``local`` (each
+    one's place among the distinct cells), ``in_russia`` (1: on Russian
+    territory), ``slot`` (per candidate and option, row by row, its place in
+    the rule engine's batch, -1: not feasible), ``key_ptr`` (where each
+    (cell place, option) key's pairs start), ``counts`` (launchers with a shot
+    left per key), ``pair_l`` and ``pair_key`` (the launch pairs grouped by
+    key), ``shots_left`` (per unit; set for the launchers in the pairs only).
+    """
+    n_c, n_local, n_pairs, n_units = state[0], state[1], state[2], state[3]
+    n_keys = n_local * n_opt
+    sizes = (n_c, n_c, n_c, n_c * n_opt, n_keys + 1, n_keys, n_pairs, n_pairs, n_units)
+    ends = np.empty(len(sizes) + 1, dtype=np.int64)
+    ends[0] = _HEAD
+    for i in range(len(sizes)):
+        ends[i + 1] = ends[i] + sizes[i]
+    return (
+        state[ends[0] : ends[1]],
+        state[ends[1] : ends[2]],
+        state[ends[2] : ends[3]],
+        state[ends[3] : ends[4]],
+        state[ends[4] : ends[5]],
+        state[ends[5] : ends[6]],
+        state[ends[6] : ends[7]],
+        state[ends[7] : ends[8]],
+        state[ends[8] : ends[9]],
+    )
+
+
+@kernel
+def plan_options(
+    candidates: np.ndarray,
+    preparing: np.ndarray,
+    step: int,
+    step_days: float,
+    priority_window_hours: float,
+    never: int,
+    last_seen_firing: np.ndarray,
+    fired_at_city: np.ndarray,
+    cell: np.ndarray,
+    lp_ptr: np.ndarray,
+    lp_src: np.ndarray,
+    lp_opt: np.ndarray,
+    alive: np.ndarray,
+    unit_shots: np.ndarray,
+    opt_weapon: np.ndarray,
+    opt_family: np.ndarray,
+    opt_effect: np.ndarray,
+    cls: np.ndarray,
+    depth: np.ndarray,
+    zone_bits: np.ndarray,
+    military: np.ndarray,
+    stock: np.ndarray,
+    fam_left: np.ndarray,
+    engine_weapon: np.ndarray,
+):
+    """Candidates in priority order, their launchers in range, and every feasible option.
+
+    Args:
+        candidates: Unit indices of the candidate targets.
+        preparing: Per candidate, evidence of preparation to attack.
+        step: Current step.
+        step_days: Days per step.
+        priority_window_hours: Targets seen firing within this window go first.
+        never: The "never seen firing" step marker.
+        last_seen_firing: Per unit, the step it was last seen firing.
+        fired_at_city: Per unit, whether it was seen firing on the city.
+        cell: Per unit, its grid cell.
+        lp_ptr: Launch pairs' start per cell (``ForceLayer._lp_ptr``).
+        lp_src: Launcher of each launch pair, sorted by cell.
+        lp_opt: Option of each launch pair, sorted by cell.
+        alive: Per unit, alive.
+        unit_shots: Per unit, shots per step.
+        opt_weapon: Weapon of each option.
+        opt_family: Weapon family of each option.
+        opt_effect: Effect of each option's weapon per target class (O, K).
+        cls: Per unit, target class.
+        depth: Per unit, depth into Russia (km).
+        zone_bits: Per unit, the zones it lies in as bits.
+        military: Per unit, a military target used to attack Ukraine.
+        stock: Salvoes on hand per weapon.
+        fam_left: Strikes left this step per weapon family.
+        engine_weapon: The rule engine's index of each weapon.
+
+    Returns:
+        The planning state (laid out as :func:`_state_views` reads it), the
+        candidates' cells in priority order, and the rule engine's batch as
+        rows: integers (weapon, target class, zone bits), floats (depth, hours
+        since seen firing, ``inf``: never) and booleans (preparing, attacks
+        Ukraine).
+    """
+    n_c = len(candidates)
+    n_opt = len(opt_weapon)
+
+    # Priority order: lexsort((candidates, -priority)), a stable sort on one combined key.
+    span = 1
+    for i in range(n_c):
+        span = max(span, candidates[i] + 1)
+    sort_key = np.empty(n_c, dtype=np.int64)
+    for i in range(n_c):
+        t = candidates[i]
+        seen_hours = (step - last_seen_firing[t]) * 24.0 * step_days
+        priority = 2 * np.int64(fired_at_city[t]) + np.int64(seen_hours <= priority_window_hours)
+        sort_key[i] = (3 - priority) * span + t
+    order = _stable_argsort(sort_key)
+
+    # Distinct cells in order (np.unique) and each candidate's place among them (searchsorted).
+    cells = np.empty(n_c, dtype=np.int64)
+    for i in range(n_c):
+        cells[i] = cell[candidates[order[i]]]
+    by_cell = _stable_argsort(cells)
+    ucells = np.empty(n_c, dtype=np.int64)
+    place = np.empty(n_c, dtype=np.int64)
+    n_local = 0
+    for i in range(n_c):
+        c = cells[by_cell[i]]
+        if n_local == 0 or c != ucells[n_local - 1]:
+            ucells[n_local] = c
+            n_local += 1
+        place[by_cell[i]] = n_local - 1
+    ucells = ucells[:n_local]
+    src, opt, pos = launch_pairs(ucells, lp_ptr, lp_src, lp_opt, alive)
+
+    n_keys = n_local * n_opt
+    size = _HEAD + 3 * n_c + n_c * n_opt + 2 * n_keys + 1 + 2 * len(src) + len(alive)
+    state = np.empty(size, dtype=np.int64)
+    state[0], state[1], state[2], state[3] = n_c, n_local, len(src), len(alive)
+    cand, local, in_russia, slot, key_ptr, counts, pair_l, pair_key, shots_left = _state_views(
+        state, n_opt
+    )
+    for i in range(n_c):
+        cand[i] = candidates[order[i]]
+        in_russia[i] = depth[cand[i]] > 0
+        local[i] = place[i]
+
+    # Launch pairs grouped by (cell place, option), pairs kept in order within a key.
+    key_ptr[0] = 0
+    for k in range(n_keys):
+        key_ptr[k + 1] = 0
+        counts[k] = 0
+    for p in range(len(src)):
+        key_ptr[pos[p] * n_opt + opt[p] + 1] += 1
+    for k in range(n_keys):
+        key_ptr[k + 1] += key_ptr[k]
+    fill = np.empty(n_keys, dtype=np.int64)
+    for k in range(n_keys):
+        fill[k] = key_ptr[k]
+    for p in range(len(src)):
+        key = pos[p] * n_opt + opt[p]
+        pair_l[fill[key]] = src[p]
+        pair_key[fill[key]] = key
+        fill[key] += 1
+        shots = unit_shots[src[p]] * np.int64(alive[src[p]])
+        shots_left[src[p]] = shots
+        if shots > 0:
+            counts[key] += 1
+
+    # Feasibility of every (candidate, option), the feasible ones numbered row by row.
+    n_b = 0
+    for c in range(n_c):
+        for o in range(n_opt):
+            feasible = (
+                counts[local[c] * n_opt + o] > 0
+                and opt_effect[o, cls[cand[c]]] > 0
+                and stock[opt_weapon[o]] >= 1.0
+                and fam_left[opt_family[o]] >= 1.0
+            )
+            slot[c * n_opt + o] = n_b if feasible else -1
+            n_b += feasible
+
+    b_int = np.empty((3, n_b), dtype=np.int64)
+    b_float = np.empty((2, n_b))
+    b_bool = np.empty((2, n_b), dtype=np.bool_)
+    for c in range(n_c):
+        t = cand[c]
+        last_seen = last_seen_firing[t]
+        hours = (step - last_seen) * 24.0 * step_days if last_seen > never else np.inf
+        for o in range(n_opt):
+            b = slot[c * n_opt + o]
+            if b < 0:
+                continue
+            b_int[0, b] = engine_weapon[opt_weapon[o]]
+            b_int[1, b] = cls[t]
+            b_int[2, b] = zone_bits[t]
+            b_float[0, b] = depth[t]
+            b_float[1, b] = hours
+            b_bool[0, b] = preparing[order[c]]
+            b_bool[1, b] = military[t]
+    return state, cells, b_int, b_float, b_bool
+
+
+@kernel
+def _best(
+    row: np.ndarray,
+    usable: np.ndarray,
+) -> tuple[int, bool]:
+    """``argmax`` of the scores numpy builds (``row`` where usable, ``-inf`` elsewhere), and whether any.
+
+    The first maximum; a NaN would win, as it does in ``argmax``.
+    """
+    best = 0
+    top = -np.inf
+    for o in range(len(row)):
+        v = row[o] if usable[o] else -np.inf
+        if o == 0:
+            top = v
+        elif np.isnan(v):
+            return o, False
+        elif v > top:
+            best, top = o, v
+        if np.isnan(top):
+            return best, False
+    return best, top > -np.inf
+
+
+@kernel
+def _keys_by_launcher(
+    pair_l: np.ndarray, pair_key: np.ndarray, n_units: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The launch pairs' keys grouped by launcher: (start per unit, keys).
+
+    So that a launcher's last shot costs its own pairs, not a pass over every
+    pair (which numpy's ``pair_l == launcher`` makes).
+    """
+    ptr = np.zeros(n_units + 1, dtype=np.int64)
+    for p in range(len(pair_l)):
+        ptr[pair_l[p] + 1] += 1
+    for u in range(n_units):
+        ptr[u + 1] += ptr[u]
+    fill = np.empty(n_units, dtype=np.int64)
+    for u in range(n_units):
+        fill[u] = ptr[u]
+    keys = np.empty(len(pair_l), dtype=np.int64)
+    for p in range(len(pair_l)):
+        keys[fill[pair_l[p]]] = pair_key[p]
+        fill[pair_l[p]] += 1
+    return ptr, keys
+
+
+@kernel
+def _first_columns(rows: np.ndarray, n: int) -> np.ndarray:
+    """A fresh array of the first ``n`` columns of ``rows``."""
+    out = np.empty((rows.shape[0], n), dtype=rows.dtype)
+    for r in range(rows.shape[0]):
+        for i in range(n):
+            out[r, i] = rows[r, i]
+    return out
+
+
+@kernel
+def assign_strikes(
+    state: np.ndarray,
+    decided: np.ndarray,
+    allows: np.ndarray,
+    cover: np.ndarray,
+    stock: np.ndarray,
+    fam_left: np.ndarray,
+    opt_weapon: np.ndarray,
+    opt_family: np.ndarray,
+    opt_effect: np.ndarray,
+    opt_intercept: np.ndarray,
+    cls: np.ndarray,
+    stock_reserve: float,
+    max_strikes: int,
+):
+    """The greedy assignment of ``plan_strikes``, from the rule engine's verdicts.
+
+    Args:
+        state: The planning state from :func:`plan_options` (its shots and
+            counts are spent in place).
+        decided: The engine's deciding entry per batch slot.
+        allows: Per engine entry, whether it allows the strike.
+        cover: Russian air cover at each candidate's cell, in priority order.
+        stock: Salvoes on hand per weapon (not modified).
+        fam_left: Strikes left this step per weapon family (spent in place).
+        opt_weapon: Weapon of each option.
+        opt_family: Weapon family of each option.
+        opt_effect: Effect of each option's weapon per target class (O, K).
+        opt_intercept: Interception chance of each option's weapon.
+        cls: Per unit, target class.
+        stock_reserve: Reserve in an option's stock weighting, stock / (stock + reserve).
+        max_strikes: Ceiling on the step's strikes.
+
+    Returns:
+        The strikes as rows (target, option, deciding entry, launcher) and the
+        withheld opportunities as rows (target, best option, deciding entry,
+        option used instead, -1: none).
+    """
+    n_opt = len(opt_weapon)
+    cand, local, in_russia, slot, key_ptr, counts, pair_l, pair_key, shots_left = _state_views(
+        state, n_opt
+    )
+    n_c = len(cand)
+    # Each option's value for each candidate, as numpy weighs it (on the stocks at the start).
+    value = np.empty((n_c, n_opt))
+    for c in range(n_c):
+        for o in range(n_opt):
+            effect = opt_effect[o, cls[cand[c]]]
+            p_int = cover[c] * opt_intercept[o]
+            stock_w = stock[opt_weapon[o]]
+            value[c, o] = effect * (1.0 - p_int) * (stock_w / (stock_w + stock_reserve))
+    stock_left = stock.copy()
+    cap = min(max(max_strikes, 0), n_c)
+    strikes = np.empty((4, cap), dtype=np.int64)
+    withheld = np.empty((4, n_c), dtype=np.int64)
+    usable = np.empty(n_opt, dtype=np.bool_)
+    usable_ok = np.empty(n_opt, dtype=np.bool_)
+    by_l_ptr = np.empty(0, dtype=np.int64)
+    by_l_key = np.empty(0, dtype=np.int64)
+    n_out = 0
+    n_wh = 0
+    for c in range(n_c):
+        if n_out >= max_strikes:
+            break
+        for o in range(n_opt):
+            b = slot[c * n_opt + o]
+            usable[o] = (
+                b >= 0
+                and counts[local[c] * n_opt + o] > 0
+                and stock_left[opt_weapon[o]] >= 1.0
+                and fam_left[opt_family[o]] >= 1.0
+            )
+            usable_ok[o] = usable[o] and allows[decided[b]]
+        best_any, has_any = _best(value[c], usable)
+        if not has_any:
+            continue
+        best_ok, has_ok = _best(value[c], usable_ok)
+        if not usable_ok[best_any] and in_russia[c]:
+            withheld[0, n_wh] = cand[c]
+            withheld[1, n_wh] = best_any
+            withheld[2, n_wh] = decided[slot[c * n_opt + best_any]]
+            withheld[3, n_wh] = best_ok if has_ok else -1
+            n_wh += 1
+        if not has_ok:
+            continue
+        o = best_ok
+        key = local[c] * n_opt + o
+        launcher = -1
+        for p in range(key_ptr[key], key_ptr[key + 1]):
+            if shots_left[pair_l[p]] > 0:
+                launcher = pair_l[p]
+                break
+        strikes[0, n_out] = cand[c]
+        strikes[1, n_out] = o
+        strikes[2, n_out] = decided[slot[c * n_opt + o]]
+        strikes[3, n_out] = launcher
+        n_out += 1
+        shots_left[launcher] -= 1
+        if shots_left[launcher] == 0:
+            # Its last shot: each key it is in loses a launcher (LaunchersInRange.spend).
+            if len(by_l_ptr) == 0:  # the pairs by launcher, grouped when first needed
+                by_l_ptr, by_l_key = _keys_by_launcher(pair_l, pair_key, len(shots_left))
+            for q in range(by_l_ptr[launcher], by_l_ptr[launcher + 1]):
+                counts[by_l_key[q]] -= 1
+        stock_left[opt_weapon[o]] -= 1.0
+        fam_left[opt_family[o]] -= 1.0
+    return _first_columns(strikes, n_out), _first_columns(withheld, n_wh)
