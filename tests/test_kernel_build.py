@@ -214,3 +214,26 @@ def test_forces_without_a_kind_build_and_run_the_same(variant: str) -> None:
             m.run_for(15)
             series.append((m.timeseries().to_csv(index=False), m.events.records()))
     assert series[0] == series[1]
+
+
+def test_placement_membership_is_the_same_as_in_zone(theater: Theater) -> None:
+    from escalation_sim.model.kernels import build
+
+    g = np.random.default_rng(12)
+    _, _, rf, ri, bits, answers, edges, owner, n_zones, _ = theater.lookup_arrays()
+    near = 0
+    for i, zone in enumerate(theater.zone_ids):
+        outline = np.asarray(theater.spec.zones[zone].outline(), dtype=float)
+        # Points anywhere, and points on and next to the outline's vertices and edges.
+        t = g.random(400)
+        a = outline[g.integers(0, len(outline), 400)]
+        b = np.roll(outline, -1, axis=0)[g.integers(0, len(outline), 400)]
+        on = a + t[:, None] * (b - a)
+        jitter = g.choice([0.0, 1e-12, 1e-6, 0.3], (400, 2)) * g.choice([-1, 1], (400, 2))
+        x = np.r_[g.uniform(theater.x0 - 20, theater.x1 + 20, 400), on[:, 0] + jitter[:, 0]]
+        d = np.r_[g.uniform(theater.d0 - 20, theater.d1 + 20, 400), on[:, 1] + jitter[:, 1]]
+        got = build.in_zone(x, d, i, rf, ri, bits, answers, edges, owner, n_zones)
+        want = theater.in_zone(zone, x, d)
+        np.testing.assert_array_equal(got, want, err_msg=zone)
+        near += int((~theater.raster.look_up(x, d)[1]).sum())
+    assert near > 1000, "too few points were left to ray casting"

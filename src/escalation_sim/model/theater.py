@@ -481,6 +481,7 @@ class Theater:
             x0, x1 = max(x0, x_band[0]), min(x1, x_band[1])
         if depth_band is not None:
             d0, d1 = max(d0, depth_band[0]), min(d1, depth_band[1])
+        zone_i = self.zone_ids.index(zone)
         xs: list[np.ndarray] = []
         ds: list[np.ndarray] = []
         got = 0
@@ -490,7 +491,13 @@ class Theater:
             n = max(16, 2 * (count - got))
             x = rng.uniform(x0, x1, n)
             d = rng.uniform(d0, d1, n)
-            keep = self.in_zone(zone, x, d)
+            if kernels.enabled():
+                _, _, rf, ri, rbits, ranswers, edges, owner, n_zones, _ = self.lookup_arrays()
+                keep = build_kernels.in_zone(
+                    x, d, zone_i, rf, ri, rbits, ranswers, edges, owner, n_zones
+                )
+            else:
+                keep = self.in_zone(zone, x, d)
             xs.append(x[keep])
             ds.append(d[keep])
             got += int(keep.sum())

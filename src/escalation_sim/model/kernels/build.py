@@ -4,6 +4,9 @@
 launch-option tables (per pair, and by cell), as ``ForceLayer.__init__`` does
 with numpy; it is all whole numbers and a stable order.
 
+:func:`in_zone` is ``Theater.in_zone`` for the points drawn to place units at
+set-up (the draws stay numpy's, in ``Theater.sample_in_zone``).
+
 :func:`cells_within` is :meth:`escalation_sim.model.theater.Theater.cells_within`
 after its bounding boxes: for each source in input order, every cell of its box
 in increasing cell index (grid column outer, row inner), kept when the cell's
@@ -28,6 +31,7 @@ import math
 import numpy as np
 
 from escalation_sim.model.kernels import kernel
+from escalation_sim.model.kernels.movement import zone_bits_at
 
 #: Relative margin of the squared-distance test: far above the rounding of either side.
 _MARGIN = 1e-9
@@ -157,3 +161,54 @@ def launch_tables(
         lp_src[k] = reach_src[j]
         lp_opt[k] = source_option[pair_source[j]]
     return reach_src, reach_key, lp_src, lp_opt, ptr
+
+
+@kernel
+def in_zone(
+    x: np.ndarray,
+    depth: np.ndarray,
+    zone: int,
+    raster_f: np.ndarray,
+    raster_i: np.ndarray,
+    raster_bits: np.ndarray,
+    raster_answers: np.ndarray,
+    edges: np.ndarray,
+    edge_owner: np.ndarray,
+    n_zones: int,
+) -> np.ndarray:
+    """Whether each point lies in zone ``zone`` (``Theater.in_zone``), for placing units.
+
+    The zone's bit of :func:`escalation_sim.model.kernels.movement.zone_bits_at`:
+    the raster's answer where it has one, else the ray-casting test, polygon by
+    polygon, so the zone's bit is its own polygon's test as in ``in_zone``.
+
+    Args:
+        x: Points' x (km).
+        depth: Points' depth (km).
+        zone: The zone's index.
+        raster_f: ``[x0, d0, square_km]`` of the zone raster.
+        raster_i: ``[nx, nd]`` of the zone raster.
+        raster_bits: The raster's zone bits per square.
+        raster_answers: Whether the raster answers for each square.
+        edges: The outlines' edge table (``Theater.lookup_arrays``).
+        edge_owner: Zone index of each edge.
+        n_zones: Number of zones.
+    """
+    counts = np.zeros(n_zones, dtype=np.int64)
+    on_edge = np.zeros(n_zones, dtype=np.bool_)
+    inside = np.empty(len(x), dtype=np.bool_)
+    for i in range(len(x)):
+        bits = zone_bits_at(
+            x[i],
+            depth[i],
+            raster_f,
+            raster_i,
+            raster_bits,
+            raster_answers,
+            edges,
+            edge_owner,
+            counts,
+            on_edge,
+        )
+        inside[i] = (bits >> zone) & 1 == 1
+    return inside
