@@ -375,3 +375,20 @@ def test_the_bookkeeping_comparison_detects_a_difference() -> None:
     b[0]._count_buf[-1] += 1
     with pytest.raises(AssertionError):
         _assert_same_bookkeeping(a, b)
+
+
+def test_one_compilation_of_each_kernel_serves_every_scenario() -> None:
+    from escalation_sim.model.kernels import build, strike
+
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        for factor in (1, 10):
+            EscalationModel(_scaled(load_scenario(path), factor), seed=1).run_for(12)
+    compiled = {
+        "resolve_strikes": strike.resolve_strikes,
+        "strike_bookkeeping": strike.strike_bookkeeping,
+        "cells_within": build.cells_within,
+        "launch_tables": build.launch_tables,
+        "in_zone": build.in_zone,
+    }
+    for name, fn in compiled.items():
+        assert len(fn.signatures) == 1, (name, fn.signatures)
