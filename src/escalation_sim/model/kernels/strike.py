@@ -21,6 +21,17 @@ and comparisons, element by element in the numpy code's order; the in-place
 updates happen in the order numpy makes them (``np.subtract.at`` in strike
 order; a fancy-indexed ``|=`` reads every old value before any write, so of two
 strikes on one target the last one's result is kept).
+
+:func:`strike_bookkeeping` is the rest of ``EscalationModel._resolve_strikes``
+(the numpy reference in ``model/model.py``): the stock debit, the strike
+report's columns, the outcome codes (``engagement.outcome_codes``), the
+step's counters and the fast strikes inside Russia that the pull-back memory
+keeps; whole numbers and copies, but for the stock debit, a float minus a
+whole count per weapon as numpy's ``stock - bincount``.
+
+``_engage`` and ``_apply_damage`` mirror ``AirDefence.engage`` and
+``ForceLayer.apply_damage``; should Russian fire get compiled forms of the
+same two methods, one of each should serve both phases.
 """
 
 from __future__ import annotations
