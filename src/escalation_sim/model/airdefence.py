@@ -57,6 +57,8 @@ class AirDefence:
         self._by_unit: list[tuple[np.ndarray, np.ndarray]] | None = None  # cells, distances
         self.pairs = CellPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        # (state, cells, cover there) for compiled phases; cleared only when the cells move.
+        self.cover_table_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def place(self, x: np.ndarray, depth: np.ndarray, moved: np.ndarray | None = None) -> None:
         """(Re)compute the cells each unit covers from the units' positions.
@@ -101,6 +103,12 @@ class AirDefence:
         # every few steps would otherwise pay for lists of every pair and cell each time.
         self._lists: tuple[list[int], list[int]] | None = None
         self._cache = None
+        self.cover_table_cache = None
+
+    @property
+    def cell_ptr(self) -> np.ndarray:
+        """Per cell, where its covering units start in ``pairs.source`` (pairs sorted by cell)."""
+        return self._ptr
 
     @property
     def cell_ptr(self) -> np.ndarray:
@@ -132,6 +140,28 @@ class AirDefence:
         if len(self.units) == 0:
             return np.zeros(len(cells))
         return -np.expm1(self._log_miss_per_cell(strength, alive)[cells])
+
+    def cover_table(
+        self, strength: np.ndarray, alive: np.ndarray, cells: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`cover_at` ``cells``, kept with the units' state it was computed for.
+
+        For compiled phases, which compare the state themselves and call this
+        again only when it has changed (or with other cells). Unlike the cache
+        behind :meth:`cover`, which each step's resupply clears, this one is
+        kept across steps: the cover is a function of the state and of the
+        cells the units cover, and :meth:`place` clears it when those move.
+
+        Returns:
+            Per unit, strength times alive times whether it has an interceptor
+            left; the cells; and at each, the chance that a unit with
+            interceptors left covers it.
+        """
+        state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
+        kept = self.cover_table_cache
+        if kept is None or kept[1] is not cells or not (kept[0] == state).all():
+            kept = self.cover_table_cache = (state, cells, self.cover_at(cells, strength, alive))
+        return kept
 
     def engage(self, cells: np.ndarray, alive: np.ndarray) -> None:
         """Spend one interceptor per engagement, from a live covering unit with stock left.

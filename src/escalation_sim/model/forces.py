@@ -32,6 +32,7 @@ from escalation_sim.model import kernels
 from escalation_sim.model.airdefence import AirDefence
 from escalation_sim.model.kernels import build as build_kernels
 from escalation_sim.model.kernels import detect as kdetect
+from escalation_sim.model.kernels import fire as fire_kernels
 from escalation_sim.model.kernels import movement as kmove
 from escalation_sim.model.kernels import strike as strike_kernels
 from escalation_sim.model.movement import departure_hours, hop
@@ -499,6 +500,22 @@ class ForceLayer:
         """Bring firing units' targets in reach (occupied Ukrainian cells, the city) up to date."""
         if not self._any_reach_moved:
             return
+        if kernels.enabled():
+            self._any_reach_moved = False
+            self._rf_csr = None
+            fire_kernels.sync_reach(
+                self._reach_moved,
+                self.rf_fx,
+                self.rf_fd,
+                self.rf_weapon,
+                self.w_range,
+                *self._rf_points,
+                self._rf_reach,
+                self._rf_city_in_range,
+                self._rf_n_cand,
+                self._rf_has_cand,
+            )
+            return
         k = self._reach_moved.nonzero()[0]
         self._reach_moved[:] = False
         self._any_reach_moved = False
@@ -681,6 +698,8 @@ class ForceLayer:
         n = len(self.rf)
         u = rng.random((8, n))
         units = self.rf
+        if kernels.enabled():
+            return self._russian_fire_compiled(step, fire_multiplier, stock, u)
         self._sync_reach()
         cb = self.combat
         recent = (step - self.last_struck[units]) * self.step_days <= cb.pullback.memory_days
@@ -761,6 +780,113 @@ class ForceLayer:
             city_harm=city_harm,
             hits_on_units=len(targets),
             ukrainian_losses=losses[self.side[losses] == SIDE_UKRAINE] if len(losses) else losses,
+        )
+
+    def _russian_fire_compiled(
+        self, step: int, fire_multiplier: float, stock: np.ndarray, u: np.ndarray
+    ) -> FireOutcome:
+        """:meth:`russian_fire` after its draws, in one kernel (:mod:`.kernels.fire`).
+
+        The kernel first brings the firing units' targets in reach up to date
+        (as :meth:`_sync_reach`). The Ukrainian air cover over the city and the
+        occupied cells is numpy's (:meth:`AirDefence.cover_at`, ``expm1``), kept
+        with the batteries' state it belongs to; the kernel hands back before
+        firing when that state has changed, and is called again with the cover
+        brought up to date.
+        """
+        cb = self.combat
+        ad = self.ua_ad
+        # Fire lands on the city or on a cell holding Ukrainian units: the cover is read there.
+        cells = getattr(self, "_fire_cover_cells", None)
+        if cells is None:
+            cells = self._fire_cover_cells = np.r_[self.th.city_cell, self._ua_cells].astype(np.int64)
+        table = ad.cover_table_cache
+        if table is None or table[1] is not cells:
+            table = ad.cover_table(self.strength, self.alive, cells)
+        if self._any_reach_moved:  # the kernel brings the reach up to date first
+            self._any_reach_moved = False
+            self._rf_csr = None
+        while True:
+            up_to_date, fired, at_city, by_weapon, n_city, harm, hits, losses, downed, used = (
+                fire_kernels.russian_fire(
+                    int(step),
+                    float(fire_multiplier),
+                    float(self.step_days),
+                    float(cb.pullback.memory_days),
+                    float(cb.pullback.airbase_tempo_after_strike),
+                    float(cb.recon.detect_prob),
+                    float(cb.recon.after_fire_prob),
+                    float(cb.pullback.carrier_loss_strength),
+                    float(self.destroyed_below),
+                    LOST,
+                    SIDE_UKRAINE,
+                    int(self.th.city_cell),
+                    u,
+                    self._reach_moved,
+                    self.w_range,
+                    *self._rf_points,
+                    self.rf,
+                    self.rf_weapon,
+                    self.rf_prob,
+                    self.rf_salvoes,
+                    self.rf_city_share,
+                    self._rf_airbase,
+                    self.rf_air,
+                    self._rf_city_in_range,
+                    self._rf_has_cand,
+                    self._rf_n_cand,
+                    self._rf_reach,
+                    self.rf_fx,
+                    self.rf_fd,
+                    self._ua_cells,
+                    self.ua_cell_ptr,
+                    self.ua_cell_members,
+                    self.w_intercept,
+                    self.w_harm,
+                    self.effect,
+                    stock,
+                    self.x,
+                    self.depth,
+                    self.side,
+                    self.cls,
+                    self.scoot_prob,
+                    self.strength,
+                    self.alive,
+                    self.status,
+                    self.destroyed_now,
+                    self.last_fired,
+                    self.last_struck,
+                    self.fired_at_city,
+                    ad.units,
+                    ad.aircraft_kill_prob,
+                    ad.aircraft_range_km,
+                    ad.interceptors,
+                    ad.pairs.source,
+                    ad.cell_ptr,
+                    table[0],
+                    table[2],
+                )
+            )
+            if up_to_date:
+                break
+            table = ad.cover_table(self.strength, self.alive, cells)
+        ad.used += used
+        if n_city == 0:  # numpy's bincount of no salvoes counts in integers
+            by_weapon = np.zeros(len(by_weapon), dtype=np.int64)
+        if len(downed):
+            self.carriers_downed_now += len(downed)
+            self.rf_release[downed] = np.minimum(
+                self.rf_release[downed] + cb.pullback.release_pullback_km,
+                self.rf_release_cap[downed],
+            )
+            self._place_fire(downed)
+        return FireOutcome(
+            fired=fired,
+            at_city=at_city,
+            city_landed_by_weapon=by_weapon,
+            city_harm=harm,
+            hits_on_units=hits,
+            ukrainian_losses=losses,
         )
 
     def _carriers_downed(self, carriers: np.ndarray, u: np.ndarray) -> list[int]:
@@ -896,6 +1022,17 @@ class ForceLayer:
         """Reduce targets' strength; return the indices destroyed by this damage."""
         if len(targets) == 0:
             return np.zeros(0, dtype=np.int64)
+        if kernels.enabled():
+            return fire_kernels.apply_damage(
+                np.ascontiguousarray(targets, dtype=np.int64),
+                np.ascontiguousarray(damage, dtype=np.float64),
+                self.strength,
+                self.alive,
+                self.status,
+                self.destroyed_now,
+                float(self.destroyed_below),
+                LOST,
+            )
         np.subtract.at(self.strength, targets, damage)
         np.maximum(self.strength, 0.0, out=self.strength)
         dead = self.alive & (self.strength < self.destroyed_below)  # alive until now
