@@ -127,10 +127,12 @@ def _assert_same_layer(a: dict, b: dict) -> None:
 
 
 def _built(sc, seed: int, *, compiled: bool) -> dict:
-    if compiled:
-        return _layer_state(EscalationModel(sc, seed=seed, record_events=False).forces)
-    with kernels.disabled():
-        return _layer_state(EscalationModel(sc, seed=seed, record_events=False).forces)
+    with contextlib.nullcontext() if compiled else kernels.disabled():
+        forces = EscalationModel(sc, seed=seed, record_events=False).forces
+        # What is brought up to date when first read (the paths may read it at other times).
+        forces._sync()
+        forces._sync_reach()
+        return _layer_state(forces)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

@@ -110,11 +110,6 @@ class AirDefence:
         """Per cell, where its covering units start in ``pairs.source`` (pairs sorted by cell)."""
         return self._ptr
 
-    @property
-    def cell_ptr(self) -> np.ndarray:
-        """Per cell, where its covering units start in ``pairs.source`` (pairs sorted by cell)."""
-        return self._ptr
-
     def _log_miss_per_cell(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Per cell, the log of the chance that every covering unit misses (cached on the state)."""
         state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
