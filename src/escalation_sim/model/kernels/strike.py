@@ -29,9 +29,9 @@ step's counters and the fast strikes inside Russia that the pull-back memory
 keeps; whole numbers and copies, but for the stock debit, a float minus a
 whole count per weapon as numpy's ``stock - bincount``.
 
-``_engage`` and ``_apply_damage`` mirror ``AirDefence.engage`` and
-``ForceLayer.apply_damage``; should Russian fire get compiled forms of the
-same two methods, one of each should serve both phases.
+The engagement and the damage's application are the Russian-fire kernels'
+forms of ``AirDefence.engage`` and ``ForceLayer.apply_damage``
+(:mod:`escalation_sim.model.kernels.fire`): one of each serves both phases.
 """
 
 from __future__ import annotations
@@ -41,55 +41,7 @@ import math
 import numpy as np
 
 from escalation_sim.model.kernels import kernel
-
-
-@kernel
-def _engage(
-    cell: int,
-    live: np.ndarray,
-    interceptors: np.ndarray,
-    source: np.ndarray,
-    ptr: np.ndarray,
-) -> int:
-    """One engagement at ``cell``: spend an interceptor; 1 if a battery engaged, else 0."""
-    pick = -1
-    most = 0.0
-    for q in range(ptr[cell], ptr[cell + 1]):
-        s = source[q]
-        left = interceptors[s]
-        if live[s] and left >= 1.0 and (pick < 0 or left > most):
-            pick = s
-            most = left
-    if pick < 0:
-        return 0
-    if most != math.inf:
-        interceptors[pick] = most - 1.0
-    return 1
-
-
-@kernel
-def _apply_damage(
-    targets: np.ndarray,
-    damage: np.ndarray,
-    strength: np.ndarray,
-    alive: np.ndarray,
-    status: np.ndarray,
-    destroyed_now: np.ndarray,
-    destroyed_below: float,
-    lost: int,
-) -> None:
-    """``ForceLayer.apply_damage``: subtract in order, floor at zero, destroy the weakened."""
-    for j in range(len(targets)):
-        strength[targets[j]] -= damage[j]
-    for i in range(len(strength)):
-        # np.maximum(s, 0.0): s unless s < 0 (a NaN stays NaN, as numpy keeps it).
-        if strength[i] < 0.0:
-            strength[i] = 0.0
-        if alive[i] and strength[i] < destroyed_below:
-            alive[i] = False
-            status[i] = lost
-            strength[i] = 0.0
-            destroyed_now[i] = True
+from escalation_sim.model.kernels.fire import apply_damage, engage
 
 
 @kernel
@@ -193,7 +145,7 @@ def resolve_strikes(
     for j in range(m):
         p_int = w_intercept[weapons[j]] * cover[j]
         if p_int > 0.0:
-            used += _engage(cells[j], live, ad_interceptors, ad_source, ad_ptr)
+            used += engage(cells[j], live, ad_interceptors, ad_source, ad_ptr)
         t = targets[j]
         w = weapons[j]
         lo = launchers[j]
@@ -206,7 +158,7 @@ def resolve_strikes(
         spread = 1.0 + damage_spread * (2.0 * u[1, t] - 1.0)
         lands[j] = not intercepted[j] and not already[j] and not moved[j]
         damage[j] = effect[w, cls[t]] * spread * on_track[j] if lands[j] else 0.0
-    _apply_damage(targets, damage, strength, alive, status, destroyed_now, destroyed_below, lost)
+    apply_damage(targets, damage, strength, alive, status, destroyed_now, destroyed_below, lost)
     was_believed = np.empty(m, dtype=np.bool_)
     for j in range(m):
         t = targets[j]
