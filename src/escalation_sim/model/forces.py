@@ -30,9 +30,11 @@ import numpy as np
 
 from escalation_sim.model import kernels
 from escalation_sim.model.airdefence import AirDefence
+from escalation_sim.model.kernels import build as build_kernels
 from escalation_sim.model.kernels import detect as kdetect
 from escalation_sim.model.kernels import fire as fire_kernels
 from escalation_sim.model.kernels import movement as kmove
+from escalation_sim.model.kernels import strike as strike_kernels
 from escalation_sim.model.movement import departure_hours, hop
 from escalation_sim.model.reserves import ReservePool
 from escalation_sim.model.theater import Theater
@@ -177,7 +179,8 @@ class ForceLayer:
         self.depth = np.concatenate(dcol).astype(float) if groups else np.zeros(0)
         self.status = np.concatenate(scol).astype(np.int64) if groups else empty_i
         self.n = len(self.group)
-        per = lambda f, dtype=float: np.array([f(specs[gi]) for gi in self.group], dtype=dtype)  # noqa: E731
+        # A group's value, spread over its units: one call of ``f`` per group, not per unit.
+        per = lambda f, dtype=float: np.array([f(g) for g in specs], dtype=dtype)[self.group]  # noqa: E731
         self.owner = per(lambda g: a_index[g.owner], np.int64)
         self.side = per(
             lambda g: side_code.get(scenario.actors[g.owner].side, SIDE_OTHER), np.int64
@@ -351,23 +354,17 @@ class ForceLayer:
         )
         self.launch_x = self.x.copy()
         self.launch_depth = np.where(np.isnan(launch_depth), self.depth, launch_depth)
-        opt_group, opt_weapon, reach_src, reach_cell, reach_opt = [], [], [], [], []
+        opt_group, opt_weapon, src_unit, src_range, src_opt = [], [], [], [], []
         for gi, g in enumerate(specs):
             if scenario.actors[g.owner].side != "ukraine" or g.shots_per_step == 0:
                 continue
             members = np.flatnonzero(self.group == gi)
             for w in g.weapons:
-                o = len(opt_group)
+                src_opt.append(np.full(len(members), len(opt_group), dtype=np.int64))
                 opt_group.append(gi)
                 opt_weapon.append(w_index[w])
-                pairs = self.th.cells_within(
-                    self.launch_x[members],
-                    self.launch_depth[members],
-                    scenario.weapons[w].range_km,
-                )
-                reach_src.append(members[pairs.source])
-                reach_cell.append(pairs.cell)
-                reach_opt.append(np.full(len(pairs.cell), o, dtype=np.int64))
+                src_unit.append(members)
+                src_range.append(np.full(len(members), scenario.weapons[w].range_km))
         self.opt_group = np.array(opt_group, dtype=np.int64)
         self.opt_weapon = np.array(opt_weapon, dtype=np.int64)
         self.group_shots = np.array([g.shots_per_step for g in specs], dtype=np.int64)
@@ -377,18 +374,31 @@ class ForceLayer:
         self.opt_effect = self.effect[self.opt_weapon]
         self.opt_intercept = self.w_intercept[self.opt_weapon]
         self.opt_weapon_list = self.opt_weapon.tolist()
-        self._reach_src = np.concatenate(reach_src) if reach_src else empty_i
-        self._reach_key = (
-            np.concatenate(reach_opt) * self.th.n_cells + np.concatenate(reach_cell)
-            if reach_src
-            else empty_i
+        # Every option's launchers in one pass: pairs come source by source, so option after
+        # option, each option's launcher after launcher, as one pass per option gave.
+        launchers = np.concatenate(src_unit) if src_unit else empty_i
+        source_option = np.concatenate(src_opt) if src_unit else empty_i
+        pairs = self.th.cells_within(
+            self.launch_x[launchers],
+            self.launch_depth[launchers],
+            np.concatenate(src_range) if src_unit else np.zeros(0),
+            distances=False,
         )
-        # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
-        pair_cell = self._reach_key % self.th.n_cells
-        by_cell = np.argsort(pair_cell, kind="stable")
-        self._lp_src = self._reach_src[by_cell]
-        self._lp_opt = (self._reach_key // self.th.n_cells)[by_cell]
-        self._lp_ptr = np.r_[0, np.cumsum(np.bincount(pair_cell, minlength=self.th.n_cells))]
+        if kernels.enabled():
+            (self._reach_src, self._reach_key, self._lp_src, self._lp_opt, self._lp_ptr) = (
+                build_kernels.launch_tables(
+                    pairs.source, pairs.cell, launchers, source_option, self.th.n_cells
+                )
+            )
+        else:
+            self._reach_src = launchers[pairs.source]
+            self._reach_key = source_option[pairs.source] * self.th.n_cells + pairs.cell
+            # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
+            pair_cell = self._reach_key % self.th.n_cells
+            by_cell = np.argsort(pair_cell, kind="stable")
+            self._lp_src = self._reach_src[by_cell]
+            self._lp_opt = (self._reach_key // self.th.n_cells)[by_cell]
+            self._lp_ptr = np.r_[0, np.cumsum(np.bincount(pair_cell, minlength=self.th.n_cells))]
 
     def _ordinal_in_group(self) -> list[tuple[int, int]]:
         seen: dict[int, int] = {}
@@ -1058,6 +1068,8 @@ class ForceLayer:
             return StrikeOutcome(no, none, no, no, no, none, none, no)
         cb = self.combat
         cells = self.cell[targets]  # the property: brought up to date if a target moved
+        if kernels.enabled():
+            return self._strike_compiled(targets, weapons, launchers, cells, u, step)
         p_int = self.w_intercept[weapons] * self.russian_air_cover_at(cells)
         self.ru_ad.engage(cells[p_int > 0], self.alive)
         intercepted = u[0][targets] < p_int
@@ -1090,6 +1102,79 @@ class ForceLayer:
             destroyed=destroyed,
             moved=moved,
             already_destroyed=already & ~intercepted,
+            miss_km=miss_km,
+            arrival_hours=arrival,
+            believed_destroyed=believed,
+        )
+
+    def _strike_compiled(
+        self,
+        targets: np.ndarray,
+        weapons: np.ndarray,
+        launchers: np.ndarray,
+        cells: np.ndarray,
+        u: np.ndarray,
+        step: int,
+    ) -> StrikeOutcome:
+        """:meth:`strike` after its draws, in one kernel (:mod:`.kernels.strike`).
+
+        The air cover and the damage's fall-off with the track error are numpy's
+        (``expm1``, ``exp``), computed here; the kernel does the rest.
+        """
+        cb = self.combat
+        ad = self.ru_ad
+        cover = self.russian_air_cover_at(cells)
+        # Only strikes that land use it, and a strike that lands was aimed at its track.
+        footprint = cb.killchain.target_footprint_km
+        on_track = np.exp(-0.5 * (self.track_error_km[targets] / footprint) ** 2)
+        bda = cb.damage_assessment
+        floats, flags, used = strike_kernels.resolve_strikes(
+            targets,
+            weapons,
+            launchers,
+            cells,
+            cover,
+            on_track,
+            u,
+            self.w_intercept,
+            self.w_tasking,
+            self.w_speed,
+            self.effect,
+            self.cls,
+            self.x,
+            self.depth,
+            self.launch_x,
+            self.launch_depth,
+            self.leave_h,
+            self.hop_km,
+            self.track_error_km,
+            self.strength,
+            self.alive,
+            self.status,
+            self.destroyed_now,
+            self.believed_destroyed,
+            self.last_struck,
+            self.last_fired,
+            ad.units,
+            ad.interceptors,
+            ad.pairs.source,
+            ad.cell_ptr,
+            float(self.damage_spread),
+            float(self.destroyed_below),
+            float(bda.destroyed_seen_prob),
+            float(bda.damaged_called_destroyed_prob),
+            int(step),
+            LOST,
+        )
+        ad.used += used
+        damage, miss_km, arrival = floats
+        intercepted, destroyed, moved, already, believed = flags
+        return StrikeOutcome(
+            intercepted=intercepted,
+            damage=damage,
+            destroyed=destroyed,
+            moved=moved,
+            already_destroyed=already,
             miss_km=miss_km,
             arrival_hours=arrival,
             believed_destroyed=believed,

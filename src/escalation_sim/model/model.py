@@ -46,6 +46,7 @@ from escalation_sim.model.decisions import Decision, DecisionLayer
 from escalation_sim.model.engagement import (
     OUTCOME_LABELS,
     Outcome,
+    StrikePlan,
     StrikeReport,
     outcome_codes,
     plan_strikes,
@@ -57,8 +58,10 @@ from escalation_sim.model.forces import (
     SIDE_RUSSIA,
     SIDE_UKRAINE,
     ForceLayer,
+    StrikeOutcome,
 )
 from escalation_sim.model.kernels import record as record_kernels
+from escalation_sim.model.kernels import strike as strike_kernels
 from escalation_sim.model.ladder import Ladder
 from escalation_sim.model.movement import FAST_KILL_CHAIN_HOURS, PullbackMemory
 from escalation_sim.model.policy import PolicyChange, PolicyState
@@ -114,7 +117,7 @@ class EscalationModel(mesa.Model):
         # Parameters and geography.
         self.actor_ids = list(scenario.actors)
         self.weapon_ids = list(scenario.weapons)
-        self.theater = Theater(scenario.theater)
+        self.theater = Theater.shared(scenario.theater)  # one per scenario in a process
         self.ladders = {aid: Ladder(scenario.ladder_for(aid)) for aid in self.actor_ids}
         self.combat = scenario.combat
         self.russia_id = next(a for a, s in scenario.actors.items() if s.side == "russia")
@@ -142,7 +145,8 @@ class EscalationModel(mesa.Model):
         self.forces = ForceLayer(
             scenario, self.theater, self.streams["setup"], self.actor_ids, self.weapon_ids
         )
-        ForceUnit.create_agents(self, self.forces.n, list(range(self.forces.n)))
+        for i in range(self.forces.n):  # as create_agents, without the AgentSet it returns
+            ForceUnit(self, i)
         self.stock = np.array([scenario.weapons[w].stock for w in self.weapon_ids], dtype=float)
         self.resupply = np.array([scenario.weapons[w].resupply_per_day for w in self.weapon_ids])
         self._engine_weapon = np.arange(len(self.weapon_ids), dtype=np.int64)
@@ -248,6 +252,27 @@ class EscalationModel(mesa.Model):
             family_capacity,
         )
         weapons = f.opt_weapon[plan.option]
+        resolve = self._resolve_strikes_compiled if kernels.enabled() else self._resolve_strikes
+        report, outcome, wh_rules, destroyed_ru = resolve(k, plan, weapons)
+
+        # What the actors perceive of it is the decision layer's business.
+        self.decisions.perceive(k, report, destroyed_ru, harm)
+
+        if self.record_events:
+            sanctuary = plan.withheld_substituted < 0
+            self._log_strikes(k, plan, report, outcome, wh_rules, sanctuary)
+        return destroyed_ru
+
+    def _resolve_strikes(
+        self, k: int, plan: StrikePlan, weapons: np.ndarray
+    ) -> tuple[StrikeReport, StrikeOutcome, np.ndarray, int]:
+        """Resolve the planned strikes; debit stocks; report, count and remember them.
+
+        Returns:
+            The strike report, the strikes' outcome, the withheld opportunities'
+            rule columns and the number of targets destroyed.
+        """
+        f = self.forces
         # One salvo a strike: whole numbers, so one subtraction per weapon is exact.
         self.stock -= np.bincount(weapons, minlength=len(self.stock))
         zone = f.primary_zone[plan.target]
@@ -294,51 +319,118 @@ class EscalationModel(mesa.Model):
             ("constrained.rule", wh_rules[~sanctuary]),
         )
         self._constrained_now = int((~sanctuary).sum())
+        return report, outcome, wh_rules, int(outcome.destroyed.sum())
 
-        # What the actors perceive of it is the decision layer's business.
-        destroyed_ru = int(outcome.destroyed.sum())
-        self.decisions.perceive(k, report, destroyed_ru, harm)
+    def _resolve_strikes_compiled(
+        self, k: int, plan: StrikePlan, weapons: np.ndarray
+    ) -> tuple[StrikeReport, StrikeOutcome, np.ndarray, int]:
+        """:meth:`_resolve_strikes` in two kernels.
 
-        if self.record_events:
-            self.events.add_strikes(
+        The strikes are resolved (:meth:`ForceLayer.strike`, a kernel when kernels
+        are on), then one kernel debits the stocks, builds the report's columns and
+        the outcome codes, adds the counters and picks the fast strikes Russia
+        remembers (:func:`escalation_sim.model.kernels.strike.strike_bookkeeping`).
+
+        Returns:
+            The strike report, the strikes' outcome, the withheld opportunities'
+            rule columns and the number of targets destroyed.
+        """
+        f = self.forces
+        outcome = f.strike(plan.target, weapons, plan.launcher, self.streams["strike"], k)
+        ints, floats, wh_rules, fast_zone, fast_depth, n_russia, n_constrained, n_destroyed = (
+            strike_kernels.strike_bookkeeping(
+                plan.target,
+                weapons,
+                plan.rule,
+                plan.withheld_rule,
+                plan.withheld_substituted,
+                outcome.intercepted,
+                outcome.destroyed,
+                outcome.moved,
+                outcome.already_destroyed,
+                outcome.arrival_hours,
+                f.primary_zone,
+                f.x,
+                f.depth,
+                f.cls,
+                f.home_zone,
+                self._engine_to_column,
+                self._weapon_supplier,
+                self.stock,
+                self._count_buf,
+                self._strike_count_offsets,
+                FAST_KILL_CHAIN_HOURS,
+            )
+        )
+        supplier, target_class, rules, zone, codes = ints
+        depth_km, x_km = floats
+        report = StrikeReport(
+            target=plan.target,
+            launcher=plan.launcher,
+            supplier=supplier,
+            weapon=weapons,
+            target_class=target_class,
+            rule=rules,
+            depth_km=depth_km,
+            zone=zone,
+            outcome=codes,
+            x_km=x_km,
+        )
+        self.strike_report = report
+        self._strikes_in_russia_now = n_russia
+        self._constrained_now = n_constrained
+        self.memory.remember(k, fast_zone, fast_depth)
+        return report, outcome, wh_rules, n_destroyed
+
+    def _log_strikes(
+        self,
+        k: int,
+        plan: StrikePlan,
+        report: StrikeReport,
+        outcome: StrikeOutcome,
+        wh_rules: np.ndarray,
+        sanctuary: np.ndarray,
+    ) -> None:
+        """The event log's records of this step's strikes and withheld opportunities."""
+        f = self.forces
+        supplier, weapons, rules = report.supplier, report.weapon, report.rule
+        depth_km, x_km, zone = report.depth_km, report.x_km, report.zone
+        self.events.add_strikes(
+            k,
+            target=plan.target,
+            launcher=plan.launcher,
+            target_class=f.cls[plan.target],
+            supplier=supplier,
+            weapon=weapons,
+            rule=rules,
+            depth_km=np.round(depth_km, 1),
+            x_km=np.round(x_km, 1),
+            zone=zone,
+            outcome=report.outcome,
+            intercepted=outcome.intercepted,
+            damage=np.round(outcome.damage, 4),
+            destroyed=outcome.destroyed,
+            miss_km=np.round(outcome.miss_km, 3),
+            arrival_hours=np.round(outcome.arrival_hours, 2),
+            believed_destroyed=outcome.believed_destroyed,
+        )
+        sub = np.where(plan.withheld_substituted >= 0, f.opt_weapon[plan.withheld_substituted], -1)
+        wh_weapon = f.opt_weapon[plan.withheld_option]
+        for kind, mask in (("withheld", sanctuary), ("constrained", ~sanctuary)):
+            t = plan.withheld_target[mask]
+            self.events.add_withheld(
                 k,
-                target=plan.target,
-                launcher=plan.launcher,
-                target_class=f.cls[plan.target],
-                supplier=supplier,
-                weapon=weapons,
-                rule=rules,
-                depth_km=np.round(depth_km, 1),
-                x_km=np.round(x_km, 1),
-                zone=zone,
-                outcome=report.outcome,
-                intercepted=outcome.intercepted,
-                damage=np.round(outcome.damage, 4),
-                destroyed=outcome.destroyed,
-                miss_km=np.round(outcome.miss_km, 3),
-                arrival_hours=np.round(outcome.arrival_hours, 2),
-                believed_destroyed=outcome.believed_destroyed,
+                kind,
+                target=t,
+                target_class=f.cls[t],
+                weapon=wh_weapon[mask],
+                supplier=self._weapon_supplier[wh_weapon[mask]],
+                rule=wh_rules[mask],
+                depth_km=np.round(f.depth[t], 1),
+                x_km=np.round(f.x[t], 1),
+                zone=f.primary_zone[t],
+                substitute=sub[mask],
             )
-            sub = np.where(
-                plan.withheld_substituted >= 0, f.opt_weapon[plan.withheld_substituted], -1
-            )
-            wh_weapon = f.opt_weapon[plan.withheld_option]
-            for kind, mask in (("withheld", sanctuary), ("constrained", ~sanctuary)):
-                t = plan.withheld_target[mask]
-                self.events.add_withheld(
-                    k,
-                    kind,
-                    target=t,
-                    target_class=f.cls[t],
-                    weapon=wh_weapon[mask],
-                    supplier=self._weapon_supplier[wh_weapon[mask]],
-                    rule=wh_rules[mask],
-                    depth_km=np.round(f.depth[t], 1),
-                    x_km=np.round(f.x[t], 1),
-                    zone=f.primary_zone[t],
-                    substitute=sub[mask],
-                )
-        return destroyed_ru
 
     @property
     def _counts(self) -> dict[str, np.ndarray]:
@@ -560,6 +652,9 @@ class EscalationModel(mesa.Model):
         self._count_offset = {
             k: end - size for k, size, end in zip(self._count_names, sizes, ends, strict=True)
         }
+        self._strike_count_offsets = np.array(
+            [self._count_offset[name] for name in strike_kernels.STRIKE_COUNTERS], dtype=np.int64
+        )
         self._cause_labels: dict[tuple[int, int, int, int], str] = {}
         self._block_layout: list[tuple[int, str, bool]] | None = None
         self._strikes_in_russia_now = 0

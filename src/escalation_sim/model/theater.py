@@ -12,10 +12,13 @@ centres lie within range.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from escalation_sim.model import kernels
+from escalation_sim.model.kernels import build as build_kernels
 from escalation_sim.model.zonegrid import ZoneRaster, zone_raster
 from escalation_sim.scenario.schema import TheaterSpec
 
@@ -116,8 +119,33 @@ class CellPairs:
     distance_km: np.ndarray
 
 
+#: Theaters kept per process by :meth:`Theater.shared` (the least recently used is dropped).
+SHARED_THEATERS = 8
+_shared: OrderedDict[int, tuple[TheaterSpec, Theater]] = OrderedDict()
+
+
 class Theater:
     """Zones, places and a cell grid built from a :class:`TheaterSpec`."""
+
+    @classmethod
+    def shared(cls, spec: TheaterSpec) -> Theater:
+        """The theater of ``spec``, built once per spec in this process and shared by its models.
+
+        A theater is a function of its (frozen) spec: the grid, the zones' outlines
+        and what is derived from them on first use (the raster, edge tables),
+        nothing a model changes. So the many models of an ensemble, built from one
+        scenario, share one instead of each rebuilding it. Keyed by the spec
+        object itself (held here, so its ``id`` cannot be reused while kept).
+        """
+        hit = _shared.get(id(spec))
+        if hit is not None and hit[0] is spec:
+            _shared.move_to_end(id(spec))
+            return hit[1]
+        theater = cls(spec)
+        _shared[id(spec)] = (spec, theater)
+        while len(_shared) > SHARED_THEATERS:
+            _shared.popitem(last=False)
+        return theater
 
     def __init__(self, spec: TheaterSpec) -> None:
         self.spec = spec
@@ -278,7 +306,14 @@ class Theater:
         id1 = np.minimum((depth + radius_km - self.d0) // ck, self.nd - 1.0).astype(np.int64)
         return ix0, ix1, id0, id1
 
-    def cells_within(self, x: np.ndarray, depth: np.ndarray, radius_km: np.ndarray) -> CellPairs:
+    def cells_within(
+        self,
+        x: np.ndarray,
+        depth: np.ndarray,
+        radius_km: np.ndarray,
+        *,
+        distances: bool = True,
+    ) -> CellPairs:
         """For each source point, the cells whose centres lie within its radius.
 
         Pairs come source by source (in input order), each source's cells in
@@ -287,11 +322,35 @@ class Theater:
         index that keeps target search linear in forces. All sources are
         handled in a few array passes (every candidate cell of every source's
         bounding box at once, in passes of bounded size), not one by one.
+
+        Args:
+            x: Sources' x (km).
+            depth: Sources' depth (km).
+            radius_km: Radius per source (or one for all).
+            distances: Whether the pairs' distances are wanted; without them,
+                ``distance_km`` is empty (the compiled path then skips ``hypot``
+                for every cell clearly inside).
         """
         x = np.asarray(x, dtype=float).ravel()
         depth = np.asarray(depth, dtype=float).ravel()
         radius_km = np.broadcast_to(np.asarray(radius_km, dtype=float), x.shape).ravel()
         ix0, ix1, id0, id1 = self._box(x, depth, radius_km)
+        if kernels.enabled():
+            return CellPairs(
+                *build_kernels.cells_within(
+                    np.ascontiguousarray(x),
+                    np.ascontiguousarray(depth),
+                    np.ascontiguousarray(radius_km),
+                    ix0,
+                    ix1,
+                    id0,
+                    id1,
+                    self.cell_x,
+                    self.cell_depth,
+                    self.nd,
+                    distances,
+                )
+            )
         width = ix1 - ix0 + 1
         height = id1 - id0 + 1
         n_box = np.where((width > 0) & (height > 0), width * height, 0)
@@ -309,9 +368,12 @@ class Theater:
         if not out:
             empty = np.zeros(0, dtype=np.int64)
             return CellPairs(empty, empty, np.zeros(0))
-        if len(out) == 1:
-            return CellPairs(*out[0])
-        return CellPairs(*(np.concatenate(parts) for parts in zip(*out, strict=True)))
+        pairs = (
+            CellPairs(*out[0])
+            if len(out) == 1
+            else CellPairs(*(np.concatenate(parts) for parts in zip(*out, strict=True)))
+        )
+        return pairs if distances else CellPairs(pairs.source, pairs.cell, np.zeros(0))
 
     def _pairs_in_boxes(
         self,
@@ -419,6 +481,7 @@ class Theater:
             x0, x1 = max(x0, x_band[0]), min(x1, x_band[1])
         if depth_band is not None:
             d0, d1 = max(d0, depth_band[0]), min(d1, depth_band[1])
+        zone_i = self.zone_ids.index(zone)
         xs: list[np.ndarray] = []
         ds: list[np.ndarray] = []
         got = 0
@@ -428,7 +491,13 @@ class Theater:
             n = max(16, 2 * (count - got))
             x = rng.uniform(x0, x1, n)
             d = rng.uniform(d0, d1, n)
-            keep = self.in_zone(zone, x, d)
+            if kernels.enabled():
+                _, _, rf, ri, rbits, ranswers, edges, owner, n_zones, _ = self.lookup_arrays()
+                keep = build_kernels.in_zone(
+                    x, d, zone_i, rf, ri, rbits, ranswers, edges, owner, n_zones
+                )
+            else:
+                keep = self.in_zone(zone, x, d)
             xs.append(x[keep])
             ds.append(d[keep])
             got += int(keep.sum())
