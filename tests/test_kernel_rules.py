@@ -267,3 +267,14 @@ def test_the_comparison_detects_a_perturbation() -> None:
     engine._rule_float[rule_kernels.RULE_HI, 0] = np.nextafter(90.0, 0.0)
     with pytest.raises(AssertionError):
         both_paths(engine, batch, None)
+
+
+def test_an_index_outside_the_catalogue_is_refused_by_the_kernel() -> None:
+    engine = engine_for({"USA": [RuleSpec(id="a", effect="allow")]})
+    n_w, n_c = len(engine.weapon_ids), len(engine.class_ids)
+    for weapon, cls in ((n_w, 0), (-1, 0), (0, n_c), (0, -1)):
+        batch = raw_batch(
+            [0, weapon], [0, cls], [10.0] * 2, [0] * 2, [np.inf] * 2, [False] * 2, [True] * 2
+        )
+        with pytest.raises(IndexError, match="outside the catalogue"):
+            engine.decide(batch)

@@ -22,6 +22,12 @@ A rule matches a strike when, as in the numpy code:
 * its condition holds (``active``: ``_condition_met`` per rule, evaluated in
   Python once per call and passed in).
 
+Weapon and target-class indices must lie in the engine's catalogues (as
+``RuleEngine.batch`` builds them); the kernel raises ``IndexError`` for one
+that does not, where compiled code would otherwise read outside its tables
+(numpy's fancy indexing would wrap a negative index or, for a class, land in
+the next weapon's row).
+
 Only comparisons, bit operations and look-ups are involved: no arithmetic that
 numba and numpy could round differently. A NaN depth or time fails every
 comparison on both paths alike.
@@ -107,8 +113,12 @@ def decide_batch(
     """
     n = weapon.shape[0]
     n_rules = scope.shape[0]
+    n_weapons = fallback.shape[1]
     decided = np.empty(n, dtype=np.int64)
     for j in range(n):
+        # Compiled code reads without bounds checks: a bad index must not read outside the tables.
+        if not (0 <= weapon[j] < n_weapons and 0 <= target_class[j] < n_classes):
+            raise IndexError("strike batch: weapon or target-class index outside the catalogue")
         key = weapon[j] * n_classes + target_class[j]
         depth = depth_km[j]
         found = -1
