@@ -336,11 +336,16 @@ class Theater:
         radius_km = np.broadcast_to(np.asarray(radius_km, dtype=float), x.shape).ravel()
         ix0, ix1, id0, id1 = self._box(x, depth, radius_km)
         if kernels.enabled():
+            # Contiguous and writeable: a read-only view (one radius broadcast to one source)
+            # would make numba compile a second version of the kernel.
+            def plain(a: np.ndarray) -> np.ndarray:
+                return np.require(a, requirements=["C", "W"])
+
             return CellPairs(
                 *build_kernels.cells_within(
-                    np.ascontiguousarray(x),
-                    np.ascontiguousarray(depth),
-                    np.ascontiguousarray(radius_km),
+                    plain(x),
+                    plain(depth),
+                    plain(radius_km),
                     ix0,
                     ix1,
                     id0,
