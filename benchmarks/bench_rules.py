@@ -10,6 +10,10 @@ some deep strikes, some on Ukrainian territory), and times
   model hands the engine arrays);
 * ``authorize``: the scalar reference ``authorize()``, one strike per call.
 
+``decide`` runs on the compiled kernel when numba is available; set
+``ESCALATION_SIM_NO_NUMBA=1`` to time its numpy reference path instead (the
+``path`` column then reads ``decide-numpy``).
+
 Each figure is the best of ``--repeat`` timings. The process is pinned to one
 core. The aim is 200,000 verdicts/s; the printed ratio is verdicts/s / aim.
 
@@ -32,7 +36,8 @@ Output: ``<out>/bench_rules_<UTC timestamp>.csv``, one row per measurement:
     timestamp       UTC start of the run, ISO 8601 (same on every row)
     python          Python version
     machine         architecture and CPU model
-    path            ``decide`` (batch engine) or ``authorize`` (scalar reference)
+    path            ``decide`` (batch engine, compiled), ``decide-numpy`` (batch engine,
+                    numpy path) or ``authorize`` (scalar reference)
     batch_size      strikes per call (1 for ``authorize``)
     verdicts        verdicts in one timing
     seconds         best time of one timing, in the process's CPU time (``benchlib.clock``)
@@ -53,6 +58,7 @@ import numpy as np
 from benchlib import machine, pin_to_one_core, timings
 
 from escalation_sim import Scenario, load_scenario
+from escalation_sim.model import kernels
 from escalation_sim.model.rules import ProposedStrike, RuleEngine, StrikeBatch, authorize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "machine": machine(),
     }
+    decide_path = "decide" if kernels.enabled() else "decide-numpy"
     for size in BATCH_SIZES:
         calls = min(n // size, args.max_calls)
         chunks = [sliced(batch, i * size, (i + 1) * size) for i in range(calls)]
@@ -222,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
 
         secs = best_of(args.repeat, run)
         rows.append(
-            {"path": "decide", "batch_size": size, "verdicts": calls * size, "seconds": secs}
+            {"path": decide_path, "batch_size": size, "verdicts": calls * size, "seconds": secs}
         )
 
     scalar = objects[: min(n, args.max_calls)]
