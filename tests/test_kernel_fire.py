@@ -548,3 +548,21 @@ def test_the_numpy_path_calls_no_fire_kernel() -> None:
         for n, fn in saved.items():
             setattr(fire_kernels, n, fn)
     assert isinstance(m.forces, ForceLayer)
+
+
+def test_a_battery_of_nan_strength_neither_hangs_nor_splits_the_paths() -> None:
+    # The kernel hands back when the batteries' state differs from the cover's; a NaN
+    # strength never equals itself, which once sent the phase round for ever. Both the
+    # kernel and the kept cover now count a NaN kept as the same state.
+    def run() -> tuple[str, list]:
+        m = EscalationModel(_scenario("deep_strike"), seed=1, record_events=True)
+        m.run_for(5)
+        m.forces.strength[m.forces.ua_ad.units[0]] = np.nan
+        m.run_for(5)
+        return m.timeseries().to_csv(index=False), m.events.records()
+
+    compiled = run()
+    with kernels.disabled():
+        reference = run()
+    assert compiled[0] == reference[0]
+    assert compiled[1] == reference[1]

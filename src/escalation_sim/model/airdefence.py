@@ -154,7 +154,8 @@ class AirDefence:
         """
         state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
         kept = self.cover_table_cache
-        if kept is None or kept[1] is not cells or not (kept[0] == state).all():
+        # NaN-aware, as the kernels compare: a NaN kept is the same state, not a change.
+        if kept is None or kept[1] is not cells or not np.array_equal(kept[0], state, equal_nan=True):
             kept = self.cover_table_cache = (state, cells, self.cover_at(cells, strength, alive))
         return kept
 

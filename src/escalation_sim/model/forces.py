@@ -806,7 +806,7 @@ class ForceLayer:
         if self._any_reach_moved:  # the kernel brings the reach up to date first
             self._any_reach_moved = False
             self._rf_csr = None
-        while True:
+        for _attempt in range(2):  # a second call always finds the cover up to date
             up_to_date, fired, at_city, by_weapon, n_city, harm, hits, losses, downed, used = (
                 fire_kernels.russian_fire(
                     int(step),
@@ -870,6 +870,8 @@ class ForceLayer:
             if up_to_date:
                 break
             table = ad.cover_table(self.strength, self.alive, cells)
+        else:
+            raise RuntimeError("the Ukrainian air cover kept changing within one fire phase")
         ad.used += used
         if n_city == 0:  # numpy's bincount of no salvoes counts in integers
             by_weapon = np.zeros(len(by_weapon), dtype=np.int64)

@@ -560,7 +560,8 @@ def russian_fire(
         a = ad_units[b]
         s = strength[a] * (1.0 if alive[a] else 0.0)
         s = s * (1.0 if ad_interceptors[b] >= 1.0 else 0.0)
-        if s != cover_state[b]:
+        kept = cover_state[b]
+        if s != kept and not (s != s and kept != kept):  # NaN kept is NaN now: unchanged
             return (
                 False, none_i, np.zeros(0, dtype=np.bool_), np.zeros(n_w), 0, 0.0, 0, none_i,
                 none_i, 0,
