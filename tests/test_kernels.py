@@ -81,3 +81,23 @@ def test_a_run_differs_when_the_seed_does() -> None:
     # The comparison above can fail: two different seeds give different fingerprints.
     sc = load_scenario(ROOT / "scenarios/may30_kharkiv_counterfire.yaml")
     assert _run(sc, 0, 30, compiled=False)[0] != _run(sc, 1, 30, compiled=False)[0]
+
+
+def _raised_from(cause: BaseException, layers: int) -> BaseException:
+    exc = cause
+    for _ in range(layers):
+        try:
+            raise SystemError("returned a result with an exception set") from exc
+        except SystemError as err:
+            exc = err
+    return exc
+
+
+def test_ctrl_c_inside_a_kernel_is_recognised_as_ctrl_c() -> None:
+    # Python reports a signal handled on a kernel's return as a SystemError caused by the
+    # KeyboardInterrupt, one per layer of numba's calls it passed through.
+    assert kernels.is_interrupt(KeyboardInterrupt())
+    for layers in (1, 2, 3):
+        assert kernels.is_interrupt(_raised_from(KeyboardInterrupt(), layers))
+    assert not kernels.is_interrupt(_raised_from(ValueError("a real error"), 2))
+    assert not kernels.is_interrupt(SystemError("no cause"))

@@ -31,7 +31,15 @@ if TYPE_CHECKING:
     from escalation_sim.model.model import EscalationModel
 
 #: Packages whose versions are recorded with every output.
-RECORDED_PACKAGES = ("escalation-sim", "mesa", "numpy", "pandas", "pydantic", "matplotlib")
+RECORDED_PACKAGES = (
+    "escalation-sim",
+    "mesa",
+    "numpy",
+    "numba",
+    "pandas",
+    "pydantic",
+    "matplotlib",
+)
 
 TIMESERIES_CSV = "timeseries.csv"
 TIMESERIES_PARQUET = "timeseries.parquet"
@@ -64,13 +72,20 @@ def package_versions() -> dict[str, str]:
 
 
 def run_metadata(scenario: Scenario, seed: int, **extra: Any) -> dict[str, Any]:
-    """What produced an output: scenario, its hash, seed, versions, machine, time."""
+    """What produced an output: scenario, its hash, seed, versions, code path, machine, time.
+
+    ``compiled_kernels`` says whether the model's numba kernels ran or its numpy
+    code (the two give the same results bit for bit; it is recorded all the same).
+    """
+    from escalation_sim.model import kernels
+
     return {
         "scenario": scenario.name,
         "scenario_hash": scenario_hash(scenario),
         "seed": seed,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": package_versions(),
+        "compiled_kernels": kernels.enabled(),
         "machine": dict(_machine()),
         **extra,
     }

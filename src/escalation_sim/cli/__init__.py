@@ -77,6 +77,17 @@ class _FullHelpGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; Ctrl-C inside a compiled kernel stops it as Ctrl-C does elsewhere."""
+        try:
+            return super().invoke(ctx)
+        except SystemError as exc:
+            from escalation_sim.model.kernels import is_interrupt
+
+            if is_interrupt(exc):
+                raise KeyboardInterrupt from None
+            raise
+
 
 @click.group(cls=_FullHelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="escalation-sim")

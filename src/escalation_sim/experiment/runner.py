@@ -19,6 +19,7 @@ from escalation_sim.experiment.executors import make_executor
 from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.store import ChunkStore
 from escalation_sim.experiment.tasks import ChunkResult, Task, execute_task
+from escalation_sim.model.kernels import is_interrupt
 
 #: Largest default chunk (runs); a chunk of the default scenario takes a few seconds.
 MAX_CHUNK = 25
@@ -113,15 +114,12 @@ def run_tasks(
             bar.update(result.n)
             if options.on_chunk is not None:
                 options.on_chunk(done + ran, total)
-    except KeyboardInterrupt:
+    except BaseException as exc:
         if executor is not None and own:
             executor.close(cancel=True)
         bar.close()
-        raise ExperimentInterrupted(done + ran, total, workdir) from None
-    except BaseException:
-        if executor is not None and own:
-            executor.close(cancel=True)
-        bar.close()
+        if is_interrupt(exc):  # Ctrl-C, also when it arrived inside a compiled kernel
+            raise ExperimentInterrupted(done + ran, total, workdir) from None
         raise
     if own:
         executor.close()

@@ -55,6 +55,22 @@ def disabled() -> Iterator[None]:
         _state["on"] = before
 
 
+def is_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ctrl-C: a ``KeyboardInterrupt``, or one raised inside a kernel.
+
+    A signal that arrives while compiled code runs is handled when the kernel
+    returns, and Python reports it as a ``SystemError`` ("returned a result with
+    an exception set") whose cause is the ``KeyboardInterrupt``, or a chain of
+    such errors (one per layer of numba's own calls the signal passed through);
+    whoever stops cleanly on Ctrl-C must treat them alike.
+    """
+    seen: set[int] = set()
+    while isinstance(exc, SystemError) and exc.__cause__ is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return isinstance(exc, KeyboardInterrupt)
+
+
 def kernel[F: Callable[..., Any]](fn: F) -> F:
     """Compile ``fn`` with numba (lazily, cached on disk) where numba is available.
 
