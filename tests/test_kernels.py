@@ -101,3 +101,34 @@ def test_ctrl_c_inside_a_kernel_is_recognised_as_ctrl_c() -> None:
         assert kernels.is_interrupt(_raised_from(KeyboardInterrupt(), layers))
     assert not kernels.is_interrupt(_raised_from(ValueError("a real error"), 2))
     assert not kernels.is_interrupt(SystemError("no cause"))
+
+
+def test_the_cache_folder_follows_every_kernel_source(tmp_path: Path) -> None:
+    # numba notices a change only in the file a cached kernel is written in, not in the
+    # kernels it calls from other files: the folder is named after all the sources.
+    src = Path(kernels.__file__).parent
+    for path in src.glob("*.py"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    before = kernels.source_digest(tmp_path)
+    assert before == kernels.source_digest(src)
+    fire = tmp_path / "fire.py"
+    fire.write_text(fire.read_text() + "\n# an edit\n")
+    assert kernels.source_digest(tmp_path) != before
+    assert kernels.cache_dir().name == f"kernels-{before}"
+
+
+def test_every_kernel_is_cached_in_the_folder_of_these_sources() -> None:
+    import importlib
+    import pkgutil
+
+    from numba.core.registry import CPUDispatcher
+
+    folder = str(kernels.cache_dir())
+    found = 0
+    for info in pkgutil.iter_modules(kernels.__path__):
+        module = importlib.import_module(f"{kernels.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, CPUDispatcher) and value.__module__ == module.__name__:
+                assert value._cache._cache_path.startswith(folder), value
+                found += 1
+    assert found >= 20

@@ -19,9 +19,12 @@ first run on a machine pays the compilation.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 try:  # numba is a dependency, but the numpy path must work without it
@@ -71,15 +74,52 @@ def is_interrupt(exc: BaseException) -> bool:
     return isinstance(exc, KeyboardInterrupt)
 
 
+def source_digest(folder: Path | None = None) -> str:
+    """A digest of every kernel module's source (this folder's ``*.py``), 12 hex digits."""
+    folder = folder or Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(folder.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def cache_dir() -> Path:
+    """Where numba keeps the compiled kernels: a folder named after :func:`source_digest`.
+
+    numba re-compiles a cached kernel when the file it is written in changes,
+    but not when a kernel it calls from another file does (strike resolution
+    calls fire's kernels, say): that would run old machine code beside new. A
+    folder per version of all the kernel sources rules that out. It sits in
+    ``NUMBA_CACHE_DIR`` when that is set, else beside these modules (in
+    ``__pycache__``), else in the user's cache folder.
+    """
+    if numba is not None and numba.config.CACHE_DIR:
+        base = Path(numba.config.CACHE_DIR)
+    else:
+        here = Path(__file__).parent
+        base = here / "__pycache__"
+        if not os.access(base if base.exists() else here, os.W_OK):
+            base = Path.home() / ".cache" / "escalation-sim"
+    return base / f"kernels-{_DIGEST}"
+
+
 def kernel[F: Callable[..., Any]](fn: F) -> F:
-    """Compile ``fn`` with numba (lazily, cached on disk) where numba is available.
+    """Compile ``fn`` with numba (lazily, cached on disk in :func:`cache_dir`) where available.
 
     Without numba the plain function is returned; the phases then never call it,
     since :func:`enabled` is false.
     """
     if numba is None:  # pragma: no cover
         return fn
-    return numba.njit(cache=True, nogil=True)(fn)
+    # numba fixes a function's cache folder when it is decorated: point it at ours for
+    # this call only, so numba's own setting stays as the user left it.
+    saved = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = str(cache_dir())
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    finally:
+        numba.config.CACHE_DIR = saved
 
 
 def warm_up(days: int = 20) -> float:
@@ -98,6 +138,9 @@ def warm_up(days: int = 20) -> float:
     t0 = time.perf_counter()
     if not enabled():
         return 0.0
+    for old in cache_dir().parent.glob("kernels-*"):  # machine code of earlier sources
+        if old != cache_dir():
+            shutil.rmtree(old, ignore_errors=True)
     folder = resources.files("escalation_sim") / "scenario" / "data" / "scenarios"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
@@ -105,3 +148,6 @@ def warm_up(days: int = 20) -> float:
                 model = EscalationModel(load_scenario(path), seed=0, record_events=True)
             model.run_for(days)
     return time.perf_counter() - t0
+
+
+_DIGEST = source_digest()
