@@ -13,7 +13,6 @@ target, several targets in one cell, targets already destroyed or gone.
 from __future__ import annotations
 
 import copy
-import math
 from pathlib import Path
 
 import numpy as np
@@ -260,22 +259,6 @@ def test_the_comparison_detects_a_difference(states) -> None:
     other[1].miss_km[0] = np.nextafter(other[1].miss_km[0], np.inf)
     with pytest.raises(AssertionError):
         _assert_same((forces, out, rng), other)
-
-
-def test_the_c_library_hypot_of_the_kernel_equals_numpys() -> None:
-    from escalation_sim.model.kernels import kernel
-
-    @kernel
-    def hypot_all(a, b):
-        out = np.empty(len(a))
-        for i in range(len(a)):
-            out[i] = math.hypot(a[i], b[i])
-        return out
-
-    g = np.random.default_rng(11)
-    a = g.normal(0.0, 80.0, 200_000)
-    b = g.normal(0.0, 80.0, 200_000)
-    np.testing.assert_array_equal(hypot_all(a, b), np.hypot(a, b))
 
 
 def test_numpys_exp_of_an_element_does_not_depend_on_its_array() -> None:

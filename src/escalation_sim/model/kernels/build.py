@@ -19,7 +19,8 @@ The boxes themselves come from numpy (``Theater._box``: float floor division,
 which the kernel need not reproduce). The distance is ``math.hypot``, the C
 library's ``hypot``, which numpy's ``hypot`` also calls; the differences
 inside it are the same subtractions of the same doubles. Whether a cell is
-kept is decided by squared distances where that is certain, and by ``hypot``
+kept is decided by :func:`~escalation_sim.model.kernels.fire.within_radius`,
+shared with the fire phase: squared distances where that is certain, ``hypot``
 only within a relative 1e-9 of the radius (``hypot`` costs tens of
 nanoseconds, and a long-range weapon's box holds thousands of cells).
 """
@@ -31,28 +32,8 @@ import math
 import numpy as np
 
 from escalation_sim.model.kernels import kernel
+from escalation_sim.model.kernels.fire import within_radius
 from escalation_sim.model.kernels.movement import zone_bits_at
-
-#: Relative margin of the squared-distance test: far above the rounding of either side.
-_MARGIN = 1e-9
-
-
-@kernel
-def _within(dx: float, dd: float, radius_km: float) -> bool:
-    """``hypot(dx, dd) <= radius_km``, with ``hypot`` called only near the boundary.
-
-    The squares decide every point clearly inside or outside (``hypot`` and
-    ``sqrt(dx*dx + dd*dd)`` differ by a few units in the last place, far less than
-    the margin); for the rest the answer is the C library's ``hypot``, as numpy's.
-    NaNs fail both tests and go to ``hypot`` too.
-    """
-    d2 = dx * dx + dd * dd
-    r2 = radius_km * radius_km
-    if d2 < r2 * (1.0 - _MARGIN):
-        return True
-    if d2 > r2 * (1.0 + _MARGIN):
-        return False
-    return math.hypot(dx, dd) <= radius_km
 
 
 @kernel
@@ -93,7 +74,7 @@ def cells_within(
         for ix in range(ix0[s], ix1[s] + 1):
             for idp in range(id0[s], id1[s] + 1):
                 c = ix * nd + idp
-                if _within(cell_x[c] - x[s], cell_depth[c] - depth[s], radius_km[s]):
+                if within_radius(cell_x[c] - x[s], cell_depth[c] - depth[s], radius_km[s]):
                     total += 1
     source = np.empty(total, dtype=np.int64)
     cell = np.empty(total, dtype=np.int64)
@@ -105,7 +86,7 @@ def cells_within(
                 c = ix * nd + idp
                 dx = cell_x[c] - x[s]
                 dd = cell_depth[c] - depth[s]
-                if _within(dx, dd, radius_km[s]):
+                if within_radius(dx, dd, radius_km[s]):
                     source[k] = s
                     cell[k] = c
                     if distances:
