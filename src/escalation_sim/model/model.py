@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from escalation_sim.model import control, kernels
-from escalation_sim.model.agents import ForceUnit, StateActor
+from escalation_sim.model.agents import ForceUnit, StateActor, decay_actors
 from escalation_sim.model.decisions import Decision, DecisionLayer
 from escalation_sim.model.engagement import (
     OUTCOME_LABELS,
@@ -198,8 +198,7 @@ class EscalationModel(mesa.Model):
         """One step: the schedule of the model brief, in order."""
         k = round(self.time)
         day = k * self.step_days
-        for actor in self._actor_list:  # a list: no AgentSet iteration per step
-            actor.decay(self.step_days)
+        decay_actors(self._actor_list, self.step_days)  # one loop, no call per actor
         self._apply_schedule(day, k)
         fire = self._russian_fire(k)
         self.forces.pull_back(self.memory.threat_depth(), self.streams["move"])

@@ -300,20 +300,55 @@ class CostBenefit:
         hold and the stand-down are looked up in the menu; where the rung
         leaves no stand-down open (``menu.holds_only``), hold is chosen
         without a look-up.
+
+        The decision phase runs this for every actor every step, so the
+        gates and the weighing (:func:`_weigh`'s terms, with the same
+        arithmetic in the same order) are one pass over the open entries,
+        and a single weighed option is chosen without the logit (its chance
+        is 1 on any step). The tests compare it with :meth:`choose` over
+        ``menu.open``.
         """
         case = actor.case
         rung = actor.rung
-        acts = case - actor.ladder.rungs[rung].climb_threshold > 0.0  # some excess case
-        if not acts and menu.holds_only(rung):
-            return None  # hold alone would be open and weighed: it is chosen, whatever the draw
-        opts = menu.open(rung, actor.salient_kinds, actor.last_taken, now, acts)
-        rows = _weigh(actor, opts, resolve, case)
-        if len(rows) == 1 and rows[0][0].kind == "hold":
-            return None  # hold alone is weighed: whatever the draw, it is chosen
-        utils = [gain - forgone - cost - risk for _, gain, forgone, cost, risk in rows]
-        probs = _chances(utils, actor.params.temperature, days)
+        rungs = actor.ladder.rungs
+        t_now = rungs[rung].climb_threshold
+        excess = case - t_now
+        acts = excess > 0.0  # some excess case: the acts that answer it are weighed
+        if not acts:
+            if menu.holds_only(rung):
+                return None  # hold alone would be open and weighed: it is chosen, whatever the draw
+            excess = 0.0  # max(0.0, case - T_now)
+        entries = menu.open_entries(rung, actor.salient_kinds, actor.last_taken, now, acts)
+        # _weigh's terms, each option's utility gain - forgone - cost - risk as it
+        # subtracts them (x - 0.0 is x: the zero terms are left out).
+        prm = actor.params
+        weight, rise = prm.deterrence_weight, 1.0 + (resolve if resolve > 0.0 else 0.0)
+        tolerance = 1.0 - actor.spec.risk_tolerance
+        weighed: list[OptionSpec] = []
+        utils: list[float] = []
+        for e in entries:
+            o = e.option
+            if e.hold:
+                utils.append(0.0)
+            elif not e.act:  # the stand-down
+                t_below = rungs[rung - 1].climb_threshold
+                still_needed = min(max(0.0, case - t_below), t_now - t_below)
+                utils.append(prm.upkeep * (t_now - t_below) - still_needed - o.cost)
+            elif e.answers > 0.0:  # an act (open only while acts): motivated when it answers
+                answers = e.answers
+                gain = answers if answers < excess else excess  # min(E, answers)
+                utils.append(gain - o.cost - o.risk * weight * rise * 2.0 * tolerance)
+            else:
+                continue
+            weighed.append(o)
+        n = len(utils)
+        if n == 1:
+            # One option weighed: its chance is 1 on any step (_chances), the draw picks it.
+            o = weighed[0]
+            return None if o.kind == "hold" else Verdict(o, 1.0, utils[0], o.cost)
+        probs = _chances(utils, prm.temperature, days)
         i = _pick(probs, u)
-        o = rows[i][0]
+        o = weighed[i]
         if o.kind == "hold":
             return None
         return Verdict(o, probs[i], utils[i], o.cost)

@@ -160,6 +160,7 @@ class MenuEntry:
         option: The option.
         act: True for an act (neither hold nor the stand-down): weighed only
             while it answers some perceived case.
+        hold: True for the hold option (``kind`` hold), weighed as holding.
         answers: The case it answers (an act with ``answers`` 0 is never weighed).
         cooldown_days: Its cool-down (0: none).
         requires_any: Precedents of which one must be salient (empty: no such gate).
@@ -172,6 +173,7 @@ class MenuEntry:
 
     option: OptionSpec
     act: bool
+    hold: bool
     answers: float
     cooldown_days: float
     requires_any: frozenset[str]
@@ -180,8 +182,9 @@ class MenuEntry:
 
 def _entry_at(option: OptionSpec, rung: int, start_rung: int, top: int) -> MenuEntry | None:
     """``option``'s entry at ``rung``, or ``None`` when the rung alone closes it (as :func:`closed_by`)."""
-    act = option.kind != "hold" and not option.descend
-    base = (option, act, option.answers, option.cooldown_days)
+    hold = option.kind == "hold"
+    act = not hold and not option.descend
+    base = (option, act, hold, option.answers, option.cooldown_days)
     if option.descend:  # the stand-down is gated by the cool-down and the starting rung only
         return MenuEntry(*base, frozenset(), None) if rung > start_rung else None
     if option.rung is not None and option.rung > top:
@@ -278,15 +281,31 @@ class OptionMenu:
             acts: ``False`` leaves out every act (keeping hold and the
                 stand-down): for a caller that weighs no act now.
         """
-        out: list[OptionSpec] = []
+        return [e.option for e in self.open_entries(rung, salient, last_taken, now, acts)]
+
+    def open_entries(
+        self,
+        rung: int,
+        salient: Callable[[], Collection[str]],
+        last_taken: Mapping[str, float],
+        now: float,
+        acts: bool = True,
+    ) -> list[MenuEntry]:
+        """The entries of the options open now, in catalogue order (see :meth:`open`).
+
+        With ``acts`` true, an act that answers nothing (``answers`` not
+        positive) is open as the gates decide; a caller that weighs only
+        motivated acts skips it by its entry's ``answers``.
+        """
+        out: list[MenuEntry] = []
         kinds: Collection[str] | None = None
         at = self._at[rung] if 0 <= rung <= self.top else None
         for e in at if at is not None else self.entries(rung):
             if e.act and not acts:
                 continue
-            o = e.option
             if e.cooldown_days and last_taken:
-                since = now - last_taken[o.id] if o.id in last_taken else 1e9
+                oid = e.option.id
+                since = now - last_taken[oid] if oid in last_taken else 1e9
                 if since < e.cooldown_days:
                     continue
             if e.requires_any or e.skip_on:
@@ -296,7 +315,7 @@ class OptionMenu:
                     continue
                 if e.skip_on and e.skip_on.isdisjoint(kinds):
                     continue
-            out.append(o)
+            out.append(e)
         return out
 
 
