@@ -491,3 +491,45 @@ def test_the_decision_phase_choice_equals_choose_for_any_mix_of_gates(sc):
             assert fast == (None if direct.option.kind == "hold" else direct)
             outcomes.add((len(opts) == 1, direct.option.kind == "hold"))
     assert outcomes == {(True, True), (True, False), (False, True), (False, False), "none weighed"}
+
+
+def test_seen_harm_rate_is_the_mean_over_the_window_however_it_changes(sc):
+    """Trimmed in place with its window's length kept, the rate is the mean the direct
+    computation gives (the last ``round(window / step)`` harms kept), whatever windows
+    are asked for."""
+    model = EscalationModel(sc, seed=0)
+    actor = model.actor["DEU"]
+    rnd = random.Random(13)
+    history: list[float] = []
+    for step in range(400):
+        obs = Observation(harm=rnd.choice([0.0, rnd.uniform(0.0, 5.0)]))
+        actor.absorb(obs, model.step_days, float(step))
+        history.append(obs.harm)
+        window = rnd.choice([14.0, 14.0, 14.0, 3.0, 30.0, 0.2])
+        # What the rate always kept: the list cut to the last window asked for, as a copy.
+        n = max(1, round(window / model.step_days))
+        history = history[-n:]
+        direct = sum(history) / max(1, len(history)) / model.step_days
+        assert actor.seen_harm_rate(window) == direct, step
+        assert actor._harm_seen == history
+
+
+def test_threat_seen_by_weighs_each_act_by_its_score_and_its_authors_credibility(sc):
+    """The scores looked up in the layer are ``PerceivedAct.score``, acts of every sign."""
+    from escalation_sim.model.decisions.perception import PerceivedAct
+    from escalation_sim.model.decisions.scales import RIVERA_SCORE
+
+    model = EscalationModel(sc, seed=0)
+    deu, rus = model.actor["DEU"], model.actor["RUS"]
+    rnd = random.Random(14)
+    riveras = sorted(RIVERA_SCORE)
+    assert min(RIVERA_SCORE.values()) <= 0 < max(RIVERA_SCORE.values())
+    for step in range(300):
+        if rnd.random() < 0.5:
+            act = PerceivedAct("RUS", "o", "act", rnd.choice(riveras), 2, step)
+            deu.seen_acts.append((float(step), act))
+        rus.credibility = rnd.choice([1.0, rnd.uniform(0.0, 1.0)])
+        window = rnd.choice([30.0, 7.0])
+        kept = [a for d, a in deu.seen_acts if step - d <= window]
+        direct = sum(max(0, a.score) * rus.credibility for a in kept)
+        assert model.decisions.threat_seen_by(deu, float(step), window) == direct, step

@@ -111,6 +111,8 @@ class StateActor(mesa.Agent):
         self.last_provocation = 0.0
         self.last_harm = 0.0
         self._harm_seen: list[float] = []
+        #: The window ``seen_harm_rate`` was last asked for, and its length in steps.
+        self._harm_window = (math.nan, 1)
         self._strikes_seen: list[dict[str, int]] = []
         #: Day each option was last taken (for cool-downs).
         self.last_taken: dict[str, float] = {}
@@ -265,9 +267,13 @@ class StateActor(mesa.Agent):
     def seen_harm_rate(self, window_days: float) -> float:
         """Harm to the city per day as perceived over the last ``window_days``."""
         days = self.model.step_days
-        n = max(1, round(window_days / days))
-        self._harm_seen = self._harm_seen[-n:]
-        return sum(self._harm_seen) / max(1, len(self._harm_seen)) / days
+        if window_days != self._harm_window[0]:  # the same every step of a run: worked out once
+            self._harm_window = (window_days, max(1, round(window_days / days)))
+        n = self._harm_window[1]
+        seen = self._harm_seen
+        if len(seen) > n:  # only the window is kept (trimmed in place: no copy each step)
+            del seen[:-n]
+        return sum(seen) / (len(seen) or 1) / days
 
     def seen_strike_counts(self, window_days: float) -> dict[str, int]:
         """Strikes inside Russia perceived over the last ``window_days``, by perceived supplier."""

@@ -166,7 +166,14 @@ class DecisionLayer:
         by_id = self.model.actor
         if day - acts[0][0] > window_days:  # the oldest first: else every act is in the window
             actor.seen_acts = acts = [(d, a) for d, a in acts if day - d <= window_days]
-        return sum([max(0, a.score) * by_id[a.actor].credibility for _, a in acts])
+        # max(0, a.score) * credibility, the score looked up as PerceivedAct.score does.
+        score = RIVERA_SCORE
+        return sum(
+            [
+                (s if (s := score[a.rivera]) > 0 else 0) * by_id[a.actor].credibility
+                for _, a in acts
+            ]
+        )
 
     # ------------------------------------------------------------------ decisions
     def decide(self, step: int, day: float) -> None:
