@@ -172,6 +172,8 @@ class StateActor(mesa.Agent):
     def salient_kinds(self) -> list[str]:
         """Kinds of precedent salient now (in order of perception)."""
         kinds: list[str] = []
+        if not self.salient:
+            return kinds
         for s in self._salient_now():
             if s.kind not in kinds:
                 kinds.append(s.kind)
@@ -184,7 +186,8 @@ class StateActor(mesa.Agent):
     @property
     def case(self) -> float:
         """The case for answering: pressure + salience of precedents + commitment."""
-        return self.pressure + self.salience + self.commitment
+        # An actor without precedents has salience 0 (read without the property's call).
+        return self.pressure + (self.salience if self.salient else 0) + self.commitment
 
     def absorb(self, obs: Observation, days: float, day: float) -> None:
         """Take in one step's observation: flows above expectation, precedents, acts.

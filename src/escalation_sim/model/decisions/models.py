@@ -37,7 +37,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from escalation_sim.model.decisions.options import OptionMenu, target_rung
+from escalation_sim.model.decisions.options import MenuEntry, OptionMenu, target_rung
 from escalation_sim.scenario.schema import DecisionModelName, OptionSpec
 
 if TYPE_CHECKING:
@@ -301,57 +301,81 @@ class CostBenefit:
         leaves no stand-down open (``menu.holds_only``), hold is chosen
         without a look-up.
 
-        The decision phase runs this for every actor every step, so the
-        gates and the weighing (:func:`_weigh`'s terms, with the same
-        arithmetic in the same order) are one pass over the open entries,
-        and a single weighed option is chosen without the logit (its chance
-        is 1 on any step). The tests compare it with :meth:`choose` over
-        ``menu.open``.
+        The decision phase runs this for every actor every step, so it works
+        on the menu's entries (``menu.open_entries``) and their utilities
+        (:meth:`_utilities`, :func:`_weigh`'s arithmetic in its order), not
+        on option terms, and a single weighed option is chosen without the
+        logit (its chance is 1 on any step). The tests compare it with
+        :meth:`choose` over ``menu.open``.
         """
         case = actor.case
         rung = actor.rung
+        acts = case - actor.ladder.rungs[rung].climb_threshold > 0.0  # some excess case
+        if not acts and menu.holds_only(rung):
+            return None  # hold alone would be open and weighed: it is chosen, whatever the draw
+        # The motivated of the open entries: hold, the stand-down, an act that answers.
+        weighed = [
+            e
+            for e in menu.open_entries(rung, actor.salient_kinds, actor.last_taken, now, acts)
+            if not e.act or e.answers > 0.0
+        ]
+        if len(weighed) == 1:
+            # One option weighed: its chance is 1 on any step (_chances), the draw picks it.
+            e = weighed[0]
+            if e.hold:
+                return None
+            return Verdict(e.option, 1.0, self._utilities(actor, weighed, resolve, case)[0], e.cost)
+        utils = self._utilities(actor, weighed, resolve, case)
+        probs = _chances(utils, actor.params.temperature, days)
+        # _pick: where the draw falls on the cumulative chances (the last if nowhere).
+        acc = 0.0
+        i = len(probs) - 1
+        for k, p in enumerate(probs):
+            acc += p
+            if u < acc:
+                i = k
+                break
+        e = weighed[i]
+        if e.hold:
+            return None
+        return Verdict(e.option, probs[i], utils[i], e.cost)
+
+    @staticmethod
+    def _utilities(
+        actor: StateActor, entries: list[MenuEntry], resolve: float, case: float
+    ) -> list[float]:
+        """:func:`_weigh`'s utilities of motivated entries, with its arithmetic in its order.
+
+        Each is ``gain - forgone - cost - risk`` subtracted left to right, with
+        the zero terms left out (``x - 0.0`` is ``x``): hold 0, the stand-down
+        ``upkeep x (T_now - T_below) - still_needed - cost``, an act
+        ``min(E, answers) - cost - risk x deterrence_weight x (1 + resolve) x 2 (1 - risk_tolerance)``.
+        """
+        prm = actor.params
         rungs = actor.ladder.rungs
+        rung = actor.rung
         t_now = rungs[rung].climb_threshold
         excess = case - t_now
-        acts = excess > 0.0  # some excess case: the acts that answer it are weighed
-        if not acts:
-            if menu.holds_only(rung):
-                return None  # hold alone would be open and weighed: it is chosen, whatever the draw
+        if not excess > 0.0:
             excess = 0.0  # max(0.0, case - T_now)
-        entries = menu.open_entries(rung, actor.salient_kinds, actor.last_taken, now, acts)
-        # _weigh's terms, each option's utility gain - forgone - cost - risk as it
-        # subtracts them (x - 0.0 is x: the zero terms are left out).
-        prm = actor.params
+        # The stand-down's terms but its cost (rung - 1 is a rung: it is open above the start).
+        t_below = rungs[rung - 1].climb_threshold
+        above = case - t_below
+        above = above if above > 0.0 else 0.0  # max(0.0, case - T_below)
+        span = t_now - t_below
+        down = prm.upkeep * span - (span if span < above else above)  # min(above, span)
         weight, rise = prm.deterrence_weight, 1.0 + (resolve if resolve > 0.0 else 0.0)
         tolerance = 1.0 - actor.spec.risk_tolerance
-        weighed: list[OptionSpec] = []
-        utils: list[float] = []
-        for e in entries:
-            o = e.option
-            if e.hold:
-                utils.append(0.0)
-            elif not e.act:  # the stand-down
-                t_below = rungs[rung - 1].climb_threshold
-                still_needed = min(max(0.0, case - t_below), t_now - t_below)
-                utils.append(prm.upkeep * (t_now - t_below) - still_needed - o.cost)
-            elif e.answers > 0.0:  # an act (open only while acts): motivated when it answers
-                answers = e.answers
-                gain = answers if answers < excess else excess  # min(E, answers)
-                utils.append(gain - o.cost - o.risk * weight * rise * 2.0 * tolerance)
-            else:
-                continue
-            weighed.append(o)
-        n = len(utils)
-        if n == 1:
-            # One option weighed: its chance is 1 on any step (_chances), the draw picks it.
-            o = weighed[0]
-            return None if o.kind == "hold" else Verdict(o, 1.0, utils[0], o.cost)
-        probs = _chances(utils, prm.temperature, days)
-        i = _pick(probs, u)
-        o = weighed[i]
-        if o.kind == "hold":
-            return None
-        return Verdict(o, probs[i], utils[i], o.cost)
+        return [
+            0.0
+            if e.hold
+            else down - e.cost
+            if not e.act
+            else (e.answers if e.answers < excess else excess)
+            - e.cost
+            - e.risk * weight * rise * 2.0 * tolerance
+            for e in entries
+        ]
 
     def explain(
         self, actor: StateActor, options: list[OptionSpec], resolve: float
