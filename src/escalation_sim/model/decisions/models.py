@@ -319,7 +319,8 @@ class CostBenefit:
             for e in menu.open_entries(rung, actor.salient_kinds, actor.last_taken, now, acts)
             if not e.act or e.answers > 0.0
         ]
-        if len(weighed) == 1:
+        n = len(weighed)
+        if n == 1:
             # One option weighed: its chance is 1 on any step (_chances), the draw picks it.
             e = weighed[0]
             if e.hold:
@@ -329,7 +330,7 @@ class CostBenefit:
         probs = _chances(utils, actor.params.temperature, days)
         # _pick: where the draw falls on the cumulative chances (the last if nowhere).
         acc = 0.0
-        i = len(probs) - 1
+        i = n - 1
         for k, p in enumerate(probs):
             acc += p
             if u < acc:

@@ -318,7 +318,7 @@ class OptionMenu:
         entries, gated = checked[1 if acts else 0]
         kinds = salient() if gated else ()
         # Open: not cooling down (1e9 days since, if never taken), and for each
-        # precedent gate it has, one of its precedents salient.
+        # precedent gate it has, one of its precedents salient (none is, if none at all).
         return [
             e
             for e in entries
@@ -327,8 +327,8 @@ class OptionMenu:
                 and last_taken
                 and (now - last_taken[e.id] if e.id in last_taken else 1e9) < e.cooldown_days
             )
-            and not (e.requires_any and e.requires_any.isdisjoint(kinds))
-            and not (e.skip_on and e.skip_on.isdisjoint(kinds))
+            and not (e.requires_any and (not kinds or e.requires_any.isdisjoint(kinds)))
+            and not (e.skip_on and (not kinds or e.skip_on.isdisjoint(kinds)))
         ]
 
     def _to_check(self, rung: int) -> tuple[_Checked, _Checked]:
