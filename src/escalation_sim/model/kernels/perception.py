@@ -14,7 +14,14 @@ reference, kept beside it behind :func:`escalation_sim.model.kernels.enabled`):
   x long-range factor x destruction factor;
 - the argument of its log-normal noise factor, ``noise * z[target] - 0.5 *
   noise * noise``. The factor itself (``np.exp``) is left to numpy, whose
-  ``exp`` rounds differently from the C library's that numba calls.
+  ``exp`` rounds differently from the C library's that numba calls;
+- the depth band it falls in (``Perception.band_index``: the first band whose
+  upper edge is at or beyond its depth, else the one beyond the last), which
+  names its depth precedent.
+
+It returns two arrays, one of integers and one of floats: each array a
+compiled function hands back costs Python a box and an unpickled type, the
+dearest part of a call this small.
 
 The uniform and normal variates are drawn by numpy before the call, as in the
 numpy path; the kernel only reads them.
@@ -30,7 +37,9 @@ from escalation_sim.model.kernels import kernel
 REPORT_PROB, ACCURACY, DEPTH_SCALE, DESTROYED_MULTIPLIER, NOISE, DESTROYED_CODE = range(6)
 PARAMS_SIZE = 6
 #: Rows of the integer output of :func:`strikes_noticed`, one column per noticed strike.
-INT_ROWS = ("seen_supplier", "supplier", "weapon", "zone", "rule", "target_class")
+INT_ROWS = ("seen_supplier", "supplier", "weapon", "zone", "rule", "target_class", "band")
+#: Rows of its float output.
+FLOAT_ROWS = ("depth", "weight", "noise_arg")
 
 
 @kernel
@@ -50,8 +59,9 @@ def strikes_noticed(
     supplier_weight: np.ndarray,
     class_weight: np.ndarray,
     long_factor: np.ndarray,
+    band_edges: np.ndarray,
     params: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """The strikes inside Russia that Russia notices, with their attribution and weight.
 
     Args:
@@ -72,13 +82,14 @@ def strikes_noticed(
         supplier_weight: Perceived weight per supplier.
         class_weight: Perceived weight per target class.
         long_factor: Per weapon, the long-range multiplier (1 if not long-range).
+        band_edges: Upper edges of the depth bands, in the scenario's order.
         params: Perception parameters, indexed by this module's constants.
 
     Returns:
-        ``(ints, depth, weight, noise_arg)`` for the noticed strikes in report
-        order: ``ints`` has the rows of :data:`INT_ROWS`; ``depth`` their
-        depths; ``weight`` their weights before noise; ``noise_arg`` the
-        argument of each one's noise factor.
+        ``(ints, floats)`` for the noticed strikes in report order, one column
+        each: ``ints`` has the rows of :data:`INT_ROWS`, ``floats`` those of
+        :data:`FLOAT_ROWS` (their depths, their weights before noise, the
+        argument of each one's noise factor).
     """
     report_prob, acc = params[REPORT_PROB], params[ACCURACY]
     depth_scale, destroyed_mult = params[DEPTH_SCALE], params[DESTROYED_MULTIPLIER]
@@ -90,10 +101,9 @@ def strikes_noticed(
         if depth_km[i] > 0 and u[target[i], 0] < report_prob:
             keep[m] = i
             m += 1
-    ints = np.empty((6, m), dtype=np.int64)
-    depth = np.empty(m)
-    weight = np.empty(m)
-    noise_arg = np.empty(m)
+    ints = np.empty((7, m), dtype=np.int64)
+    floats = np.empty((3, m))
+    n_bands = len(band_edges)
     spread = 0.5 * noise * noise
     span = max(1.0 - acc, 1e-12)
     for j in range(m):
@@ -113,10 +123,14 @@ def strikes_noticed(
         ints[3, j] = zone[i]
         ints[4, j] = rule[i]
         ints[5, j] = c
-        depth[j] = d
+        band = 0  # the first edge at or beyond the depth (a NaN is beyond every edge)
+        while band < n_bands and not d <= band_edges[band]:
+            band += 1
+        ints[6, j] = band
+        floats[0, j] = d
         factor = destroyed_mult if outcome[i] == destroyed_code else 1.0
-        weight[j] = (
+        floats[1, j] = (
             supplier_weight[seen] * class_weight[c] * (1.0 + d / depth_scale) * long_factor[w]
         ) * factor
-        noise_arg[j] = noise * z[t] - spread
-    return ints, depth, weight, noise_arg
+        floats[2, j] = noise * z[t] - spread
+    return ints, floats
