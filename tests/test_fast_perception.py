@@ -407,3 +407,36 @@ def test_the_harm_window_is_read_only_when_a_supplier_may_change():
     usa._harm_seen = [float(i) for i in range(50)]
     n = round(HARM_WINDOW_DAYS / m.step_days)
     assert usa.seen_harm_rate(HARM_WINDOW_DAYS) == sum(range(50 - n, 50)) / n / m.step_days
+
+
+def test_a_suppliers_level_follows_its_posture_however_it_changes():
+    import pickle
+
+    from escalation_sim.scenario.schema import ScheduledChangeSpec
+
+    sc = load_scenario(ADAPTIVE)
+    rnd = random.Random(8)
+
+    def level_of(state: PolicyState) -> int:
+        return state.spec.postures[state.posture].level
+
+    for _ in range(300):
+        state = _random_policy(rnd, sc)
+        assert state.level == level_of(state)
+        how = rnd.choice(["scheduled", "adapt", "direct", "pickle"])
+        postures = list(state.spec.postures)
+        if how == "scheduled":
+            change = ScheduledChangeSpec(
+                day=1, supplier=state.supplier, posture=rnd.choice(postures)
+            )
+            state.apply_scheduled(change, 1.0)
+        elif how == "adapt":
+            state.last_change_day = -1e9
+            state.adapt(50.0, 500.0, 3.0, rnd.choice([0, 9]), 0.0, threat=rnd.choice([0, 99]))
+        elif how == "direct":
+            state.posture = rnd.choice(postures)
+        else:
+            state = pickle.loads(pickle.dumps(state))
+        assert state.level == level_of(state), how
+    # The level changed along the way: it is not a constant.
+    assert len({_random_policy(rnd, sc).level for _ in range(50)}) > 1
