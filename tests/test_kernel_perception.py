@@ -97,3 +97,35 @@ def test_one_compilation_serves_every_band_setting() -> None:
         sc = with_overrides(load_scenario(DEEP), [f"decisions.perception.depth_bands_km={bands}"])
         EscalationModel(sc, seed=1, record_events=False).run_for(10)
     assert len(perception_kernels.strikes_noticed.signatures) == 1
+
+
+def test_numpys_exp_of_a_buffer_row_is_its_exp_of_a_fresh_array() -> None:
+    # The compiled path hands numpy's exp a row of the array the kernel fills, not a fresh
+    # array: numpy's SIMD exp must not depend on where the row starts or how long it is.
+    # (It does differ from the C library's exp on some values: the test would see a
+    # scalar fallback.)
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.0, 0.5, 50_000) - 0.125
+    for columns in (64, 65, 128, 1000, 4099):
+        buffer = np.zeros((3, columns))
+        for m in sorted({1, 3, 7, 8, 9, 17, 33, columns}):
+            values = x[rng.integers(0, len(x) - m) :][:m]
+            buffer[2, :m] = values
+            np.testing.assert_array_equal(
+                _bits(np.exp(buffer[:, :m][2])), _bits(np.exp(values.copy()))
+            )
+    assert any(float(np.exp(v)) != math.exp(v) for v in x[:5000].tolist())
+
+
+def test_the_output_arrays_grow_for_a_long_report_and_keep_their_types() -> None:
+    m = EscalationModel(load_scenario(DEEP), seed=0)
+    p = m.decisions.perception
+    rng = np.random.default_rng(2)
+    u, z = rng.random((p.n_units, 2)), rng.standard_normal(p.n_units)
+    before = p._noticed_ints.shape[1]
+    for n in (before + 1, 3 * before, 5, 1):  # longer than the arrays, then short again
+        a, b = _noticed_both(p, _edge_report(m, list(p._bands), n, n), u, z)
+        _assert_same(a, b)
+        assert p._noticed_ints.shape[1] >= 3 * before or n == before + 1
+    assert (p._noticed_ints.dtype, p._noticed_floats.dtype) == (np.int64, np.float64)
+    assert p._noticed_ints.flags.c_contiguous and p._noticed_floats.flags.c_contiguous

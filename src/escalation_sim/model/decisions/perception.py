@@ -226,6 +226,10 @@ class Perception:
         #: The harm seers with their weights, for the ``harm_weights`` last given.
         self._harm_weights: dict[str, float] | None = None
         self._harm_plan: list[tuple[int, str, float]] = []
+        #: What the compiled path fills in, a column per strike (grown as reports grow).
+        self._noticed_ints = np.zeros((len(perception_kernels.INT_ROWS), 0), dtype=np.int64)
+        self._noticed_floats = np.zeros((len(perception_kernels.FLOAT_ROWS), 0))
+        self._grow_noticed(64)
 
     # ------------------------------------------------------------------ inputs
     def band_index(self, depth: float) -> int:
@@ -421,7 +425,10 @@ class Perception:
 
         See :func:`.kernels.perception.strikes_noticed`.
         """
-        ints, floats = perception_kernels.strikes_noticed(
+        if report.depth_km.size > self._noticed_ints.shape[1]:  # room for every strike
+            self._grow_noticed(report.depth_km.size)
+        ints, floats = self._noticed_ints, self._noticed_floats
+        m = perception_kernels.strikes_noticed(
             report.depth_km,
             report.target,
             report.weapon,
@@ -439,14 +446,23 @@ class Perception:
             self._long_factor,
             self._band_edges,
             self._kernel_params,
+            ints,
+            floats,
         )
-        if not floats.shape[1]:
+        if not m:
             return None
-        weights = floats[1]
-        if self.spec.noise_sd > 0:
-            weights = weights * np.exp(floats[2])
-        seen, true, weapon, zone, rule, cls, band = ints.tolist()
+        floats = floats[:, :m]
+        # A new array either way: the buffer is refilled on the next call.
+        weights = floats[1] * np.exp(floats[2]) if self.spec.noise_sd > 0 else floats[1].copy()
+        seen, true, weapon, zone, rule, cls, band = ints[:, :m].tolist()
         return [seen, true, weapon, zone, rule, cls, floats[0].tolist(), band], weights
+
+    def _grow_noticed(self, strikes: int) -> None:
+        """Room in the compiled path's output arrays for a report of ``strikes`` strikes."""
+        columns = max(strikes, 2 * self._noticed_ints.shape[1])
+        rows_int, rows_float = len(perception_kernels.INT_ROWS), len(perception_kernels.FLOAT_ROWS)
+        self._noticed_ints = np.zeros((rows_int, columns), dtype=np.int64)
+        self._noticed_floats = np.zeros((rows_float, columns), dtype=np.float64)
 
     def _precedents(
         self, obs: Observation, s: int, weapon: int, cls: int, depth: float, band: int

@@ -19,9 +19,10 @@ reference, kept beside it behind :func:`escalation_sim.model.kernels.enabled`):
   upper edge is at or beyond its depth, else the one beyond the last), which
   names its depth precedent.
 
-It returns two arrays, one of integers and one of floats: each array a
-compiled function hands back costs Python a box and an unpickled type, the
-dearest part of a call this small.
+It fills two arrays the caller keeps (one of integers, one of floats) and
+returns how many columns it filled: each array a compiled function hands back
+would cost Python a box and an unpickled type, the dearest part of a call
+this small.
 
 The uniform and normal variates are drawn by numpy before the call, as in the
 numpy path; the kernel only reads them.
@@ -61,7 +62,9 @@ def strikes_noticed(
     long_factor: np.ndarray,
     band_edges: np.ndarray,
     params: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+    ints: np.ndarray,
+    floats: np.ndarray,
+) -> int:
     """The strikes inside Russia that Russia notices, with their attribution and weight.
 
     Args:
@@ -84,31 +87,27 @@ def strikes_noticed(
         long_factor: Per weapon, the long-range multiplier (1 if not long-range).
         band_edges: Upper edges of the depth bands, in the scenario's order.
         params: Perception parameters, indexed by this module's constants.
+        ints: Filled in: the rows of :data:`INT_ROWS`, at least as many columns
+            as the report has strikes.
+        floats: Filled in: the rows of :data:`FLOAT_ROWS` (their depths, their
+            weights before noise, the argument of each one's noise factor),
+            as many columns.
 
     Returns:
-        ``(ints, floats)`` for the noticed strikes in report order, one column
-        each: ``ints`` has the rows of :data:`INT_ROWS`, ``floats`` those of
-        :data:`FLOAT_ROWS` (their depths, their weights before noise, the
-        argument of each one's noise factor).
+        How many strikes Russia noticed: the first that many columns of
+        ``ints`` and ``floats``, in report order, are theirs.
     """
     report_prob, acc = params[REPORT_PROB], params[ACCURACY]
     depth_scale, destroyed_mult = params[DEPTH_SCALE], params[DESTROYED_MULTIPLIER]
     noise, destroyed_code = params[NOISE], params[DESTROYED_CODE]
-    n = len(depth_km)
-    keep = np.empty(n, dtype=np.int64)
-    m = 0
-    for i in range(n):
-        if depth_km[i] > 0 and u[target[i], 0] < report_prob:
-            keep[m] = i
-            m += 1
-    ints = np.empty((7, m), dtype=np.int64)
-    floats = np.empty((3, m))
     n_bands = len(band_edges)
     spread = 0.5 * noise * noise
     span = max(1.0 - acc, 1e-12)
-    for j in range(m):
-        i = keep[j]
+    m = 0
+    for i in range(len(depth_km)):
         t = target[i]
+        if not (depth_km[i] > 0 and u[t, 0] < report_prob):
+            continue
         w = weapon[i]
         seen = supplier[i]
         k = family_size[w]
@@ -117,20 +116,21 @@ def strikes_noticed(
             seen = family_suppliers[w, min(int(r * k), k - 1)]
         c = target_class[i]
         d = depth_km[i]
-        ints[0, j] = seen
-        ints[1, j] = supplier[i]
-        ints[2, j] = w
-        ints[3, j] = zone[i]
-        ints[4, j] = rule[i]
-        ints[5, j] = c
+        ints[0, m] = seen
+        ints[1, m] = supplier[i]
+        ints[2, m] = w
+        ints[3, m] = zone[i]
+        ints[4, m] = rule[i]
+        ints[5, m] = c
         band = 0  # the first edge at or beyond the depth (a NaN is beyond every edge)
         while band < n_bands and not d <= band_edges[band]:
             band += 1
-        ints[6, j] = band
-        floats[0, j] = d
+        ints[6, m] = band
+        floats[0, m] = d
         factor = destroyed_mult if outcome[i] == destroyed_code else 1.0
-        floats[1, j] = (
+        floats[1, m] = (
             supplier_weight[seen] * class_weight[c] * (1.0 + d / depth_scale) * long_factor[w]
         ) * factor
-        floats[2, j] = noise * z[t] - spread
-    return ints, floats
+        floats[2, m] = noise * z[t] - spread
+        m += 1
+    return m
