@@ -210,6 +210,7 @@ class Perception:
         self._kernel_params[perception_kernels.DESTROYED_CODE] = Outcome.DESTROYED
         self._channel = [f"strikes:{a}" for a in actor_ids]
         self._harm_seers = [(i, a) for i, a in enumerate(actor_ids) if a != russia_id]
+        self._n_actors = len(actor_ids)
         #: Precedents already perceived (a dict: insertion-ordered, never a set).
         self.seen: dict[tuple[str, ...], int] = {}
         self._pending: dict[int, dict[str, Observation]] = defaultdict(dict)
@@ -280,7 +281,7 @@ class Perception:
         # whatever the step holds.
         u = self.rng.random((self.n_units, 2))
         z = self.rng.standard_normal(self.n_units)
-        z_harm = self.rng.standard_normal(len(self.actor_ids))
+        z_harm = self.rng.standard_normal(self._n_actors)
         if not report.depth_km.size:
             noticed = None  # no strike, none noticed: what either path gives, without a call
         elif kernels.enabled():
@@ -517,8 +518,12 @@ class Perception:
         elif option.kind == "nuclear":
             kinds.append("adversary_nuclear_signal")
         at = step + max(1, self.lag_steps)
+        pending = self._pending[at]
         for aid in audience:
-            obs = self._pending[at].setdefault(aid, Observation())
+            if aid in pending:  # no observation made and thrown away when one waits
+                obs = pending[aid]
+            else:
+                obs = pending[aid] = Observation()
             obs.acts.append(act)
             for kind in kinds:
                 weight = self.spec.trigger_weight.get(kind, 0.0)  # type: ignore[call-overload]
