@@ -100,8 +100,8 @@ def _same_value(a, b, what: str) -> None:
         assert np.array(a).tobytes() == np.array(b).tobytes(), f"{what}: {a!r} != {b!r}"
 
 
-# Caches only one path fills: numpy's per-step log-miss table, the kernels' cover table.
-_ONE_PATH_ONLY = {"_cache", "cover_table_cache"}
+# Caches only one path fills: numpy's log-miss table, the kernels' logs per unit and covers.
+_ONE_PATH_ONLY = {"_cache", "_unit_log_miss", "_kept"}
 
 
 def _assert_same_state(ref: EscalationModel, comp: EscalationModel) -> None:
@@ -485,7 +485,7 @@ def test_pairwise_sum_kernel_equals_numpys_sum() -> None:
     assert any(sum(row.tolist()) != row.sum() for row in a)
 
 
-def test_cover_table_equals_cover_at_element_by_element() -> None:
+def test_kept_cover_equals_cover_at_element_by_element() -> None:
     # The kernels read the cover of every cell fire can land on, worked out once; numpy works
     # out the cells the step's shots land on (repeated, in shot order): the same numbers.
     rng = np.random.default_rng(2)
@@ -498,11 +498,14 @@ def test_cover_table_equals_cover_at_element_by_element() -> None:
         m = _driven(_scenario(name, scale=3), 0, 20)
         f = m.forces
         cells = np.r_[f.th.city_cell, f._ua_cells].astype(np.int64)
-        _, kept, cover = f.ua_ad.cover_table(f.strength, f.alive, cells)
-        assert kept is cells
+        kept = f.ua_ad.keep_cover(f.strength, f.alive, cells)
+        assert kept.cells is cells and kept.n >= 1
+        cover = kept.covers[(kept.next - 1) % len(kept.covers)]
         for _ in range(20):
             pos = np.r_[0, rng.integers(1, len(cells), int(rng.integers(0, 40)))]
             _same_array(f.ua_ad.cover_at(cells[pos], f.strength, f.alive), cover[pos], "cover")
+            with kernels.disabled():  # numpy's table of every cell
+                _same_array(f.ua_ad.cover_at(cells[pos], f.strength, f.alive), cover[pos], "np")
 
 
 def test_each_kernel_compiled_once() -> None:

@@ -790,9 +790,9 @@ class ForceLayer:
         The kernel first brings the firing units' targets in reach up to date
         (as :meth:`_sync_reach`). The Ukrainian air cover over the city and the
         occupied cells is numpy's (:meth:`AirDefence.cover_at`, ``expm1``), kept
-        with the batteries' state it belongs to; the kernel hands back before
-        firing when that state has changed, and is called again with the cover
-        brought up to date.
+        for the last few states of the batteries (:meth:`AirDefence.kept_covers`);
+        the kernel hands back before firing when the state now is not among them,
+        and is called again once its cover is added.
         """
         cb = self.combat
         ad = self.ua_ad
@@ -800,9 +800,7 @@ class ForceLayer:
         cells = getattr(self, "_fire_cover_cells", None)
         if cells is None:
             cells = self._fire_cover_cells = np.r_[self.th.city_cell, self._ua_cells].astype(np.int64)
-        table = ad.cover_table_cache
-        if table is None or table[1] is not cells:
-            table = ad.cover_table(self.strength, self.alive, cells)
+        kept = ad.kept_covers(cells)
         if self._any_reach_moved:  # the kernel brings the reach up to date first
             self._any_reach_moved = False
             self._rf_csr = None
@@ -863,13 +861,14 @@ class ForceLayer:
                     ad.interceptors,
                     ad.pairs.source,
                     ad.cell_ptr,
-                    table[0],
-                    table[2],
+                    kept.states,
+                    kept.covers,
+                    kept.n,
                 )
             )
             if up_to_date:
                 break
-            table = ad.cover_table(self.strength, self.alive, cells)
+            kept = ad.keep_cover(self.strength, self.alive, cells)
         else:
             raise RuntimeError("the Ukrainian air cover kept changing within one fire phase")
         ad.used += used
