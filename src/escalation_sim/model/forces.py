@@ -805,7 +805,7 @@ class ForceLayer:
             self._any_reach_moved = False
             self._rf_csr = None
         for _attempt in range(2):  # a second call always finds the cover up to date
-            up_to_date, fired, at_city, by_weapon, n_city, harm, hits, losses, downed, used = (
+            up_to_date, units, at_city, by_weapon, n_fired, n_lost, n_city, harm, hits, used = (
                 fire_kernels.russian_fire(
                     int(step),
                     float(fire_multiplier),
@@ -874,6 +874,8 @@ class ForceLayer:
         ad.used += used
         if n_city == 0:  # numpy's bincount of no salvoes counts in integers
             by_weapon = np.zeros(len(by_weapon), dtype=np.int64)
+        fired, losses = units[:n_fired], units[n_fired : n_fired + n_lost]
+        downed = units[n_fired + n_lost :]
         if len(downed):
             self.carriers_downed_now += len(downed)
             self.rf_release[downed] = np.minimum(

@@ -558,9 +558,7 @@ def russian_fire(
     kept_states: np.ndarray,
     kept_covers: np.ndarray,
     n_kept: int,
-) -> tuple[
-    bool, np.ndarray, np.ndarray, np.ndarray, int, float, int, np.ndarray, np.ndarray, int
-]:
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, int, int, int, float, int, int]:
     """``ForceLayer.russian_fire`` after its draws; updates the arrays it is given in place.
 
     Args:
@@ -627,11 +625,12 @@ def russian_fire(
 
     Returns:
         Whether a kept cover belonged to the batteries' state (if not, nothing was
-        done and the rest is empty); the units that fired; per unit that fired, whether at the city;
-        per weapon, salvoes landing on the city; units that fired at the city;
-        the harm to the city; units hit; Ukrainian units
-        destroyed; carriers shot down (positions among the firing units); and
-        Ukrainian engagements made.
+        done and the rest is empty); in one array (one array handed to Python, not
+        three), the units that fired, then the Ukrainian units destroyed, then the
+        carriers shot down (positions among the firing units); per unit that fired,
+        whether at the city; per weapon, salvoes landing on the city; how many units
+        fired; how many Ukrainian units were destroyed; units that fired at the
+        city; the harm to the city; units hit; and Ukrainian engagements made.
     """
     n = len(rf)
     n_w = len(stock)
@@ -644,10 +643,7 @@ def russian_fire(
     # hand back if none is kept.
     row = kept_row(ad_units, strength, alive, ad_interceptors, kept_states, n_kept)
     if row < 0:
-        return (
-            False, none_i, np.zeros(0, dtype=np.bool_), np.zeros(n_w), 0, 0.0, 0, none_i,
-            none_i, 0,
-        )  # fmt: skip
+        return False, none_i, np.zeros(0, dtype=np.bool_), np.zeros(n_w), 0, 0, 0, 0.0, 0, 0
     cover = kept_covers[row]
 
     # Who wants to fire, and at what.
@@ -812,4 +808,8 @@ def russian_fire(
     for w in range(n_w):
         harm[w] = city_landed[w] * w_harm[w]
     city_harm = pairwise_sum(harm)
-    return True, fired, fired_city, city_landed, n_city, city_harm, n_hits, ua_losses, downed, used
+    units_out = np.empty(n_fired + n_ua + len(downed), dtype=np.int64)
+    units_out[:n_fired] = fired
+    units_out[n_fired : n_fired + n_ua] = ua_losses
+    units_out[n_fired + n_ua :] = downed
+    return True, units_out, fired_city, city_landed, n_fired, n_ua, n_city, city_harm, n_hits, used
