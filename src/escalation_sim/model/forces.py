@@ -53,6 +53,8 @@ MIN_RUSSIAN_DEPTH_KM = 1.0  # assumption
 DETECTION_AT_MAX_RANGE = 0.5  # assumption
 #: No cached sensor state yet (a state of no sensors never equals a real one).
 _NO_STATE = np.zeros(0)
+#: No units (what a phase that moved nobody returns; an empty array cannot be changed).
+_NO_UNITS = np.zeros(0, dtype=np.int64)
 
 
 def ration(weapon: np.ndarray, amount: np.ndarray, stock: np.ndarray) -> np.ndarray:
@@ -1239,7 +1241,10 @@ class ForceLayer:
         pb = self.combat.pullback
         u = rng.random(self.n)
         if kernels.enabled():
-            movers = kmove.pull_back_units(
+            # The kernel writes the movers here (a fresh array each step: what is returned is
+            # a slice of it, which nothing later overwrites).
+            slots = np.empty(self.n, dtype=np.int64)
+            n_moved = kmove.pull_back_units(
                 np.ascontiguousarray(threat_depth, dtype=float),
                 self.home_zone,
                 float(pb.margin_km),
@@ -1249,10 +1254,13 @@ class ForceLayer:
                 float(1.0 - (1.0 - pb.response_prob) ** self.step_days),
                 u,
                 self.depth,
+                slots,
             )
-            if len(movers):
-                self._refresh(movers)
-                self.pulled_back_now += len(movers)
+            if n_moved == 0:
+                return _NO_UNITS
+            movers = slots[:n_moved]
+            self._refresh(movers)
+            self.pulled_back_now += n_moved
             return movers
         if not (threat_depth > 0).any():  # nothing to pull back from (the draw is made all the same)
             return np.zeros(0, dtype=np.int64)
