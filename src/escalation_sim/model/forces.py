@@ -803,14 +803,12 @@ class ForceLayer:
         if cells is None:
             cells = self._fire_cover_cells = np.r_[self.th.city_cell, self._ua_cells].astype(np.int64)
         kept = ad.kept_covers(cells)
-        if self._any_reach_moved:  # the kernel brings the reach up to date first
-            self._any_reach_moved = False
-            self._rf_csr = None
-        for _attempt in range(2):  # a second call always finds the cover up to date
-            up_to_date, units, at_city, by_weapon, n_fired, n_lost, n_city, harm, hits, used = (
-                fire_kernels.russian_fire(
-                    int(step),
-                    float(fire_multiplier),
+        # The scenario's constants the kernel takes, converted once (scenario sections are frozen).
+        consts = getattr(self, "_fire_constants", None)
+        if consts is None or consts[0] is not cb:
+            consts = self._fire_constants = (
+                cb,
+                (
                     float(self.step_days),
                     float(cb.pullback.memory_days),
                     float(cb.pullback.airbase_tempo_after_strike),
@@ -821,6 +819,17 @@ class ForceLayer:
                     LOST,
                     SIDE_UKRAINE,
                     int(self.th.city_cell),
+                ),
+            )
+        if self._any_reach_moved:  # the kernel brings the reach up to date first
+            self._any_reach_moved = False
+            self._rf_csr = None
+        for _attempt in range(2):  # a second call always finds the cover up to date
+            up_to_date, units, at_city, by_weapon, n_fired, n_lost, n_city, harm, hits, used = (
+                fire_kernels.russian_fire(
+                    int(step),
+                    float(fire_multiplier),
+                    *consts[1],
                     u,
                     self._reach_moved,
                     self.w_range,
