@@ -824,8 +824,13 @@ class ForceLayer:
         if self._any_reach_moved:  # the kernel brings the reach up to date first
             self._any_reach_moved = False
             self._rf_csr = None
+        # What the kernel hands back, written here (see the kernel): units, whether at the city.
+        n = len(self.rf)
+        units = np.empty(4 * n, dtype=np.int64)
+        at_city = np.empty(n, dtype=np.bool_)
+        by_weapon = np.zeros(len(stock))
         for _attempt in range(2):  # a second call always finds the cover up to date
-            up_to_date, units, at_city, by_weapon, n_fired, n_lost, n_city, harm, hits, used = (
+            up_to_date, n_fired, n_lost, n_down, n_city, harm, hits, used = (
                 fire_kernels.russian_fire(
                     int(step),
                     float(fire_multiplier),
@@ -875,6 +880,9 @@ class ForceLayer:
                     kept.states,
                     kept.covers,
                     kept.n,
+                    units,
+                    at_city,
+                    by_weapon,
                 )
             )
             if up_to_date:
@@ -886,9 +894,9 @@ class ForceLayer:
         if n_city == 0:  # numpy's bincount of no salvoes counts in integers
             by_weapon = np.zeros(len(by_weapon), dtype=np.int64)
         fired, losses = units[:n_fired], units[n_fired : n_fired + n_lost]
-        downed = units[n_fired + n_lost :]
-        if len(downed):
-            self.carriers_downed_now += len(downed)
+        if n_down:
+            downed = units[n_fired + n_lost : n_fired + n_lost + n_down]
+            self.carriers_downed_now += n_down
             self.rf_release[downed] = np.minimum(
                 self.rf_release[downed] + cb.pullback.release_pullback_km,
                 self.rf_release_cap[downed],
@@ -896,7 +904,7 @@ class ForceLayer:
             self._place_fire(downed)
         return FireOutcome(
             fired=fired,
-            at_city=at_city,
+            at_city=at_city[:n_fired],
             city_landed_by_weapon=by_weapon,
             city_harm=harm,
             hits_on_units=hits,

@@ -558,7 +558,10 @@ def russian_fire(
     kept_states: np.ndarray,
     kept_covers: np.ndarray,
     n_kept: int,
-) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, int, int, int, float, int, int]:
+    units_out: np.ndarray,
+    at_city_out: np.ndarray,
+    city_landed: np.ndarray,
+) -> tuple[bool, int, int, int, int, float, int, int]:
     """``ForceLayer.russian_fire`` after its draws; updates the arrays it is given in place.
 
     Args:
@@ -622,15 +625,21 @@ def russian_fire(
         kept_covers: ``(kept, 1 + occupied cells)``: the Ukrainian air cover for
             each kept state over the city, then over each cell of ``ua_cells``.
         n_kept: How many rows of the two are filled.
+        units_out: Four slots per firing unit (written): the units that fired,
+            then the Ukrainian units destroyed, then the carriers shot down
+            (positions among the firing units), from the start.
+        at_city_out: A slot per firing unit (written): per unit that fired,
+            whether at the city.
+        city_landed: Per weapon, zeros (written: salvoes landing on the city).
+
+    The outputs are written to arrays the caller allocates: an array made here
+    and handed to Python costs more than the caller's allocation.
 
     Returns:
         Whether a kept cover belonged to the batteries' state (if not, nothing was
-        done and the rest is empty); in one array (one array handed to Python, not
-        three), the units that fired, then the Ukrainian units destroyed, then the
-        carriers shot down (positions among the firing units); per unit that fired,
-        whether at the city; per weapon, salvoes landing on the city; how many units
-        fired; how many Ukrainian units were destroyed; units that fired at the
-        city; the harm to the city; units hit; and Ukrainian engagements made.
+        done and the rest is zero); how many units fired; how many Ukrainian
+        units were destroyed; how many carriers were shot down; units that fired
+        at the city; the harm to the city; units hit; and Ukrainian engagements made.
     """
     n = len(rf)
     n_w = len(stock)
@@ -643,7 +652,7 @@ def russian_fire(
     # hand back if none is kept.
     row = kept_row(ad_units, strength, alive, ad_interceptors, kept_states, n_kept)
     if row < 0:
-        return False, none_i, np.zeros(0, dtype=np.bool_), np.zeros(n_w), 0, 0, 0, 0.0, 0, 0
+        return False, 0, 0, 0, 0, 0.0, 0, 0
     cover = kept_covers[row]
 
     # Who wants to fire, and at what.
@@ -688,8 +697,8 @@ def russian_fire(
             at_city[k] = False
     for w in range(n_w):
         stock[w] -= taken[w]
-    fired = np.empty(n_fired, dtype=np.int64)
-    fired_city = np.empty(n_fired, dtype=np.bool_)
+    fired = units_out[:n_fired]
+    fired_city = at_city_out[:n_fired]
     q = 0
     for k in range(n):
         if firing[k]:
@@ -708,7 +717,6 @@ def russian_fire(
     used = 0
 
     # Fire on the city: one engagement per unit whose salvoes can be intercepted.
-    city_landed = np.zeros(n_w)
     n_city = 0
     for k in range(n):
         if at_city[k]:
@@ -808,8 +816,6 @@ def russian_fire(
     for w in range(n_w):
         harm[w] = city_landed[w] * w_harm[w]
     city_harm = pairwise_sum(harm)
-    units_out = np.empty(n_fired + n_ua + len(downed), dtype=np.int64)
-    units_out[:n_fired] = fired
     units_out[n_fired : n_fired + n_ua] = ua_losses
-    units_out[n_fired + n_ua :] = downed
-    return True, units_out, fired_city, city_landed, n_fired, n_ua, n_city, city_harm, n_hits, used
+    units_out[n_fired + n_ua : n_fired + n_ua + len(downed)] = downed
+    return True, n_fired, n_ua, len(downed), n_city, city_harm, n_hits, used
