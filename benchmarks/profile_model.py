@@ -110,6 +110,7 @@ PHASES: list[tuple[str, str, object, str]] = [
     ("per-step recording", "step", EscalationModel, "_record"),
     ("sensor coverage (all phases)", "step", ForceLayer, "_coverage"),
     ("air-defence coverage (all phases)", "step", AirDefence, "_log_miss_per_cell"),
+    ("air-defence coverage at cells (compiled)", "step", AirDefence, "_log_miss_at"),
 ]
 #: The clock of the phase timers (``--cpu`` swaps in the thread's CPU time).
 CLOCK: list[Callable[[], float]] = [time.perf_counter]

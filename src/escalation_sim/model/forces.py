@@ -53,6 +53,8 @@ MIN_RUSSIAN_DEPTH_KM = 1.0  # assumption
 DETECTION_AT_MAX_RANGE = 0.5  # assumption
 #: No cached sensor state yet (a state of no sensors never equals a real one).
 _NO_STATE = np.zeros(0)
+#: No units (what a phase that moved nobody returns; an empty array cannot be changed).
+_NO_UNITS = np.zeros(0, dtype=np.int64)
 
 
 def ration(weapon: np.ndarray, amount: np.ndarray, stock: np.ndarray) -> np.ndarray:
@@ -790,9 +792,9 @@ class ForceLayer:
         The kernel first brings the firing units' targets in reach up to date
         (as :meth:`_sync_reach`). The Ukrainian air cover over the city and the
         occupied cells is numpy's (:meth:`AirDefence.cover_at`, ``expm1``), kept
-        with the batteries' state it belongs to; the kernel hands back before
-        firing when that state has changed, and is called again with the cover
-        brought up to date.
+        for the last few states of the batteries (:meth:`AirDefence.kept_covers`);
+        the kernel hands back before firing when the state now is not among them,
+        and is called again once its cover is added.
         """
         cb = self.combat
         ad = self.ua_ad
@@ -800,17 +802,13 @@ class ForceLayer:
         cells = getattr(self, "_fire_cover_cells", None)
         if cells is None:
             cells = self._fire_cover_cells = np.r_[self.th.city_cell, self._ua_cells].astype(np.int64)
-        table = ad.cover_table_cache
-        if table is None or table[1] is not cells:
-            table = ad.cover_table(self.strength, self.alive, cells)
-        if self._any_reach_moved:  # the kernel brings the reach up to date first
-            self._any_reach_moved = False
-            self._rf_csr = None
-        for _attempt in range(2):  # a second call always finds the cover up to date
-            up_to_date, fired, at_city, by_weapon, n_city, harm, hits, losses, downed, used = (
-                fire_kernels.russian_fire(
-                    int(step),
-                    float(fire_multiplier),
+        kept = ad.kept_covers(cells)
+        # The scenario's constants the kernel takes, converted once (scenario sections are frozen).
+        consts = getattr(self, "_fire_constants", None)
+        if consts is None or consts[0] is not cb:
+            consts = self._fire_constants = (
+                cb,
+                (
                     float(self.step_days),
                     float(cb.pullback.memory_days),
                     float(cb.pullback.airbase_tempo_after_strike),
@@ -821,6 +819,22 @@ class ForceLayer:
                     LOST,
                     SIDE_UKRAINE,
                     int(self.th.city_cell),
+                ),
+            )
+        if self._any_reach_moved:  # the kernel brings the reach up to date first
+            self._any_reach_moved = False
+            self._rf_csr = None
+        # What the kernel hands back, written here (see the kernel): units, whether at the city.
+        n = len(self.rf)
+        units = np.empty(4 * n, dtype=np.int64)
+        at_city = np.empty(n, dtype=np.bool_)
+        by_weapon = np.zeros(len(stock))
+        for _attempt in range(2):  # a second call always finds the cover up to date
+            up_to_date, n_fired, n_lost, n_down, n_city, harm, hits, used = (
+                fire_kernels.russian_fire(
+                    int(step),
+                    float(fire_multiplier),
+                    *consts[1],
                     u,
                     self._reach_moved,
                     self.w_range,
@@ -863,20 +877,26 @@ class ForceLayer:
                     ad.interceptors,
                     ad.pairs.source,
                     ad.cell_ptr,
-                    table[0],
-                    table[2],
+                    kept.states,
+                    kept.covers,
+                    kept.n,
+                    units,
+                    at_city,
+                    by_weapon,
                 )
             )
             if up_to_date:
                 break
-            table = ad.cover_table(self.strength, self.alive, cells)
+            kept = ad.keep_cover(self.strength, self.alive, cells)
         else:
             raise RuntimeError("the Ukrainian air cover kept changing within one fire phase")
         ad.used += used
         if n_city == 0:  # numpy's bincount of no salvoes counts in integers
             by_weapon = np.zeros(len(by_weapon), dtype=np.int64)
-        if len(downed):
-            self.carriers_downed_now += len(downed)
+        fired, losses = units[:n_fired], units[n_fired : n_fired + n_lost]
+        if n_down:
+            downed = units[n_fired + n_lost : n_fired + n_lost + n_down]
+            self.carriers_downed_now += n_down
             self.rf_release[downed] = np.minimum(
                 self.rf_release[downed] + cb.pullback.release_pullback_km,
                 self.rf_release_cap[downed],
@@ -884,7 +904,7 @@ class ForceLayer:
             self._place_fire(downed)
         return FireOutcome(
             fired=fired,
-            at_city=at_city,
+            at_city=at_city[:n_fired],
             city_landed_by_weapon=by_weapon,
             city_harm=harm,
             hits_on_units=hits,
@@ -1238,7 +1258,10 @@ class ForceLayer:
         pb = self.combat.pullback
         u = rng.random(self.n)
         if kernels.enabled():
-            movers = kmove.pull_back_units(
+            # The kernel writes the movers here (a fresh array each step: what is returned is
+            # a slice of it, which nothing later overwrites).
+            slots = np.empty(self.n, dtype=np.int64)
+            n_moved = kmove.pull_back_units(
                 np.ascontiguousarray(threat_depth, dtype=float),
                 self.home_zone,
                 float(pb.margin_km),
@@ -1248,10 +1271,13 @@ class ForceLayer:
                 float(1.0 - (1.0 - pb.response_prob) ** self.step_days),
                 u,
                 self.depth,
+                slots,
             )
-            if len(movers):
-                self._refresh(movers)
-                self.pulled_back_now += len(movers)
+            if n_moved == 0:
+                return _NO_UNITS
+            movers = slots[:n_moved]
+            self._refresh(movers)
+            self.pulled_back_now += n_moved
             return movers
         if not (threat_depth > 0).any():  # nothing to pull back from (the draw is made all the same)
             return np.zeros(0, dtype=np.int64)

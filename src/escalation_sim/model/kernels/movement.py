@@ -318,7 +318,8 @@ def pull_back_units(
     day_p: float,
     u: np.ndarray,
     depth: np.ndarray,
-) -> np.ndarray:
+    movers: np.ndarray,
+) -> int:
     """Units that pull back beyond the deepest fast strike in their home zone; moves them.
 
     As ``ForceLayer.pull_back`` after its draw: a threatened unit's goal is
@@ -326,34 +327,32 @@ def pull_back_units(
     goal lies more than a kilometre deeper and its variate falls below the
     day's response chance. Nothing moves when no zone is threatened.
 
+    The units moved are written to the start of ``movers`` (one slot per unit)
+    rather than handed back as a new array: most steps move nobody, and an
+    array handed to Python costs more than the rest of the phase.
+
     Returns:
-        The units moved (ascending).
+        How many units moved (``movers[:n]``, ascending).
     """
     threatened = False
     for z in range(len(threat_depth)):
         if threat_depth[z] > 0:
             threatened = True
     if not threatened:
-        return np.zeros(0, dtype=np.int64)
+        return 0
     goal = np.empty(len(depth))
-    goes = np.empty(len(depth), dtype=np.bool_)
     n = 0
     for i in range(len(depth)):
         t = threat_depth[home_zone[i]]
         g = t + margin_km if t > 0 else 0.0
         g = g if g <= pullback_cap[i] else pullback_cap[i]
         goal[i] = g
-        goes[i] = alive[i] and pulls_back[i] and g > depth[i] + 1.0 and u[i] < day_p
-        n += goes[i]
-    movers = np.empty(n, dtype=np.int64)
-    j = 0
-    for i in range(len(depth)):
-        if goes[i]:
-            movers[j] = i
-            j += 1
-    for i in movers:
-        depth[i] = goal[i]
-    return movers
+        if alive[i] and pulls_back[i] and g > depth[i] + 1.0 and u[i] < day_p:
+            movers[n] = i
+            n += 1
+    for j in range(n):  # every goal is read before any depth changes, as numpy does
+        depth[movers[j]] = goal[movers[j]]
+    return n
 
 
 @kernel
