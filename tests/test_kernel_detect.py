@@ -42,6 +42,7 @@ from escalation_sim.model.model import EscalationModel
 from escalation_sim.model.movement import PullbackMemory
 from escalation_sim.model.reserves import NONE_DUE, ReservePool
 from escalation_sim.model.sensors import KINDS as SENSOR_KINDS
+from escalation_sim.model.sensors import MAX_PAIR_CHANCE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -72,6 +73,7 @@ def _snapshot(model: EscalationModel) -> dict[str, Any]:
     sensors = f.sensor_cover
     out["coverage.state"] = sensors.state.copy()
     out["coverage.cover"] = sensors.cover.copy()
+    out["coverage.pair_x"] = sensors.pair_x.copy()
     out["reserves.pending"] = list(f.reserves._pending)
     out["reserves.next_arrival"] = f.reserves.next_arrival
     out["reserves.queue"] = {g: list(q) for g, q in f.reserves._queue.items()}
@@ -502,8 +504,6 @@ def _cover_of_every_cell(f: ForceLayer, kind: str) -> np.ndarray:
     """A kind's coverage computed on every cell of the theater (the computation before slots)."""
     sensors = f.sensor_cover
     source, cell, p = sensors.pairs(kind)
-    if len(sensors.units[sensors.kind == SENSOR_KINDS.index(kind)]) == 0:
-        return np.zeros(f.th.n_cells)
     state = f.strength[sensors.units] * f.alive[sensors.units]
     log_miss = np.log1p(-np.minimum(p * state[source], 1.0 - 1e-12))
     return -np.expm1(np.bincount(cell, weights=log_miss, minlength=f.th.n_cells))
@@ -542,8 +542,15 @@ def test_coverage_on_slots_equals_the_coverage_of_every_cell():
     assert not _same(got, _cover_of_every_cell(f, "isr"))
 
 
-def test_sensors_changed_names_the_kinds_whose_state_changed():
-    """Bit 0 radar, bit 1 ISR: exactly the kinds with a sensor whose strength or life changed."""
+def _sensors_changed(f: ForceLayer) -> bool:
+    s = f.sensor_cover
+    return kdetect.sensors_changed(
+        s.units, f.strength, f.alive, s.state, s.pair_sensor, s.pair_p, MAX_PAIR_CHANCE, s.pair_x
+    )
+
+
+def test_sensors_changed_answers_whether_any_sensors_state_changed():
+    """True exactly when a sensor's strength or life changed (or there was no state yet)."""
     m = EscalationModel(load_scenario(MAY30), seed=0)
     m.run_for(2)
     f = m.forces
@@ -552,15 +559,19 @@ def test_sensors_changed_names_the_kinds_whose_state_changed():
     radar, isr = s.units[(s.kind == 0) & live], s.units[(s.kind == 1) & live]
     assert len(radar) > 1 and len(isr) > 1
     f._coverage()
-    assert kdetect.sensors_changed(s.units, s.kind, f.strength, f.alive, s.state) == 0
-    for units, bits in (([radar[0]], 1), ([isr[-1]], 2), ([radar[-1], isr[0]], 3)):
+    assert not _sensors_changed(f)
+    for units in ([radar[0]], [isr[-1]], [radar[-1], isr[0]]):
         f.strength[units] = f.strength[units] * 0.5 + 0.01
-        assert kdetect.sensors_changed(s.units, s.kind, f.strength, f.alive, s.state) == bits
-        assert kdetect.sensors_changed(s.units, s.kind, f.strength, f.alive, s.state) == 0
+        x_before = s.pair_x.copy()
+        assert _sensors_changed(f)
+        assert not _sensors_changed(f)
+        assert not np.array_equal(s.pair_x, x_before)  # the changed sensors' pairs' terms
+    f.strength[s.units[~live]] = 0.5  # lost sensors: no change
+    assert not _sensors_changed(f)
     f.alive[isr[1]] = False
-    assert kdetect.sensors_changed(s.units, s.kind, f.strength, f.alive, s.state) == 2
-    s.state[:] = np.nan  # no state yet: every kind is computed
-    assert kdetect.sensors_changed(s.units, s.kind, f.strength, f.alive, s.state) == 3
+    assert _sensors_changed(f)
+    s.state[:] = np.nan  # no state yet
+    assert _sensors_changed(f)
 
 
 def test_numpys_log1p_and_expm1_give_a_value_what_they_give_it_in_any_array():

@@ -38,7 +38,7 @@ from escalation_sim.model.kernels import strike as strike_kernels
 from escalation_sim.model.movement import departure_hours, hop
 from escalation_sim.model.reserves import ReservePool
 from escalation_sim.model.sensors import KINDS as SENSOR_KINDS
-from escalation_sim.model.sensors import SensorCover
+from escalation_sim.model.sensors import MAX_PAIR_CHANCE, SensorCover
 from escalation_sim.model.theater import Theater
 from escalation_sim.scenario.schema import Scenario
 
@@ -638,14 +638,22 @@ class ForceLayer:
         """Both sensor kinds' coverage, per slot of :attr:`sensor_cover` (see its ``slot_of_cell``).
 
         Brought up to date with the sensors' state (strength, zero when lost),
-        which changes far less often than once a step: only a kind whose
-        sensors' state changed is recomputed.
+        which changes far less often than once a step: the cover is
+        recomputed only when it changed.
         """
         s = self._sensors
         if kernels.enabled():
-            changed = kdetect.sensors_changed(s.units, s.kind, self.strength, self.alive, s.state)
-            if changed:
-                s.refresh_changed(changed)
+            if kdetect.sensors_changed(
+                s.units,
+                self.strength,
+                self.alive,
+                s.state,
+                s.pair_sensor,
+                s.pair_p,
+                MAX_PAIR_CHANCE,
+                s.pair_x,
+            ):
+                s.recompute()
         else:
             s.update(self.strength, self.alive)
         return s.cover
@@ -1286,9 +1294,8 @@ class ForceLayer:
         Returns the reserve units that arrived (deployed) this step.
         """
         if kernels.enabled():
-            if kmove.repair(
-                self.strength, self.alive, float(repair_per_day * self.step_days), self.destroyed_now
-            ):
+            gain = float(repair_per_day * self.step_days)
+            if kmove.repair(self.strength, self.alive, gain, self.destroyed_now):
                 lost = self.destroyed_now.nonzero()[0]
                 self.destroyed_now[:] = False
                 self.reserves.send(step, lost)

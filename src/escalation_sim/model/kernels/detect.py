@@ -9,10 +9,11 @@ is: tests compare them on a million values), and the logarithm of the
 departure delay's uniform is computed by numpy and passed in (numpy's
 ``log1p`` is its own vector code, not the C library's). A sensor kind's
 coverage, when its sensors' state changed, is recomputed by the numpy code
-(:meth:`~escalation_sim.model.sensors.SensorCover.refresh`).
+(:meth:`~escalation_sim.model.sensors.SensorCover.recompute`: ``log1p``,
+``bincount``, ``expm1``).
 
 * :func:`sensors_changed`: the sensors' state (strength, zero when dead),
-  taken in place, and which kinds' state changed.
+  taken in place, whether it changed, and then every pair's term.
 * :func:`detect_units`: everything ``ForceLayer.detect`` does after its draws
   and the coverage: detections by radar and ISR, wrecks taken for live units,
   fixed sites on today's list, evidence of preparation, track errors and
@@ -35,21 +36,36 @@ SCOOT, DISPLACE, LEAVE_HOURS = range(3)
 
 @kernel
 def sensors_changed(
-    units: np.ndarray, kind: np.ndarray, strength: np.ndarray, alive: np.ndarray, state: np.ndarray
-) -> int:
-    """Write ``strength[units] * alive[units]`` into ``state``; return the kinds that changed.
+    units: np.ndarray,
+    strength: np.ndarray,
+    alive: np.ndarray,
+    state: np.ndarray,
+    pair_sensor: np.ndarray,
+    pair_p: np.ndarray,
+    max_chance: float,
+    pair_x: np.ndarray,
+) -> bool:
+    """Write ``strength[units] * alive[units]`` into ``state``; if it changed, each pair's term.
+
+    As :meth:`~escalation_sim.model.sensors.SensorCover.update` up to the
+    numpy ``log1p``: when some sensor's state differs from the one in
+    ``state`` (a NaN there, none yet, always differs), every pair's
+    ``-min(p * state, max_chance)`` is written into ``pair_x``.
 
     Returns:
-        Bit ``k`` set when some sensor of kind ``k`` has a state that differs
-        from the one in ``state`` (a NaN there, none yet, always differs).
+        Whether the state changed (the cover must then be recomputed).
     """
-    changed = 0
+    changed = False
     for j in range(len(units)):
         i = units[j]
         s = strength[i] * (1.0 if alive[i] else 0.0)
         if state[j] != s:
             state[j] = s
-            changed |= 1 << kind[j]
+            changed = True
+    if changed:
+        for q in range(len(pair_p)):
+            v = pair_p[q] * state[pair_sensor[q]]
+            pair_x[q] = -(v if (v < max_chance or v != v) else max_chance)
     return changed
 
 
