@@ -395,7 +395,8 @@ def assign_strikes(
         max_strikes: Ceiling on the step's strikes.
 
     Returns:
-        The strikes as rows (target, option, deciding entry, launcher) and the
+        The strikes as rows (target, option, deciding entry, launcher, the
+        target's place among the candidates in priority order) and the
         withheld opportunities as rows (target, best option, deciding entry,
         option used instead, -1: none).
     """
@@ -414,7 +415,7 @@ def assign_strikes(
             value[c, o] = effect * (1.0 - p_int) * (stock_w / (stock_w + stock_reserve))
     stock_left = stock.copy()
     cap = min(max(max_strikes, 0), n_c)
-    strikes = np.empty((4, cap), dtype=np.int64)
+    strikes = np.empty((5, cap), dtype=np.int64)
     withheld = np.empty((4, n_c), dtype=np.int64)
     usable = np.empty(n_opt, dtype=np.bool_)
     usable_ok = np.empty(n_opt, dtype=np.bool_)
@@ -457,6 +458,7 @@ def assign_strikes(
         strikes[1, n_out] = o
         strikes[2, n_out] = decided[slot[c * n_opt + o]]
         strikes[3, n_out] = launcher
+        strikes[4, n_out] = c
         n_out += 1
         shots_left[launcher] -= 1
         if shots_left[launcher] == 0:
