@@ -374,7 +374,9 @@ def _plan_compiled(
 
     The same plan as the numpy code, bit for bit. Between the two kernels, numpy
     reads the air cover at the candidates' cells (an ``expm1``, rounded by numpy's
-    own code) and the rule engine decides the batch.
+    own code); the second kernel decides the batch on the rule engine's tables
+    (``RuleEngine.kernel_tables``: the rule conditions evaluated in Python, as
+    ``RuleEngine.decide`` does) and assigns the strikes.
     """
     state, cells, b_int, b_float, b_bool = plan_kernels.plan_options(
         candidates,
@@ -405,11 +407,12 @@ def _plan_compiled(
     if b_int.shape[1] == 0:  # no feasible option: nothing to strike or withhold
         return _empty_plan()
     cover = f.russian_air_cover_at(cells)
-    batch = StrikeBatch(b_int[0], b_int[1], b_float[0], b_int[2], b_float[1], b_bool[0], b_bool[1])
-    decided = engine.decide(batch, world)
-    strikes, withheld = plan_kernels.assign_strikes(
+    strikes, withheld = plan_kernels.decide_and_assign(
         state,
-        decided,
+        b_int,
+        b_float,
+        b_bool,
+        *engine.kernel_tables(world),
         engine.allows,
         cover,
         stock,
