@@ -312,3 +312,65 @@ def test_the_world_state_is_built_only_for_conditional_rules(conditional, monkey
             assert isinstance(world, WorldState) and dict(world.rungs) == rungs
         else:
             assert world is None
+
+
+# ------------------------------------------------------------------ the table's text columns
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [
+        ["int", "str", "float", "date", "str", "bool"],  # several text and date columns
+        ["int", "str", "float"],  # one
+        ["int", "float", "bool"],  # none
+        ["str"],  # nothing else
+    ],
+)
+def test_text_columns_kept_as_row_tuples_read_as_lists_of_their_values(kinds) -> None:
+    import datetime as dt
+    import pickle
+
+    from escalation_sim.model.recorder import SeriesTable
+
+    g = np.random.default_rng(3)
+    columns = [(f"c{i}", kind) for i, kind in enumerate(kinds)]
+    table = SeriesTable(columns, rows=2)  # grows past its allocation
+    expected: dict[str, list] = {name: [] for name, _ in columns}
+
+    def value(kind: str):
+        return {
+            "int": lambda: int(g.integers(-5, 5)),
+            "float": lambda: float(g.normal()),
+            "bool": lambda: bool(g.random() < 0.5),
+            "str": lambda: str(g.choice(["", "ally", "escalate"])),
+            "date": lambda: dt.date(2024, 5, 30) + dt.timedelta(days=int(g.integers(0, 9))),
+        }[kind]()
+
+    empty = table.to_dict()
+    assert list(empty) == [name for name, _ in columns]
+    assert all(len(v) == 0 for v in empty.values())
+    for n in range(1, 12):
+        row = [value(kind) for _, kind in columns]
+        table.add_row(row)
+        for (name, _), v in zip(columns, row, strict=True):
+            expected[name].append(v)
+        for name, _ in columns:  # read mid-run, as the app does
+            got = table.column(name)
+            assert (got if isinstance(got, list) else got.tolist()) == expected[name]
+        assert n == table.n
+    data = pickle.loads(pickle.dumps(table)).to_dict()
+    for name, kind in columns:
+        got = data[name]
+        if kind in ("str", "date"):
+            assert type(got) is list and got == expected[name]
+        else:
+            assert got.tolist() == expected[name]
+    # The reading follows each row's own values: a row of other values reads as those.
+    text = [i for i, (_, kind) in enumerate(columns) if kind == "str"]
+    if not text:
+        return
+    row = [value(kind) for _, kind in columns]
+    row[text[0]] = "a value no other row has"
+    table.add_row(row)
+    assert table.column(columns[text[0]][0])[-1] == "a value no other row has"
+    assert table.to_dict()[columns[text[0]][0]][:-1] == expected[columns[text[0]][0]]
