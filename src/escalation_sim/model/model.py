@@ -336,8 +336,8 @@ class EscalationModel(mesa.Model):
 
         The strikes are resolved (:meth:`ForceLayer.strike`, a kernel when kernels
         are on), then one kernel debits the stocks, builds the report's columns and
-        the outcome codes, adds the counters and picks the fast strikes Russia
-        remembers (:func:`escalation_sim.model.kernels.strike.strike_bookkeeping`).
+        the outcome codes, adds the counters and writes the fast strikes into
+        Russia's memory (:func:`escalation_sim.model.kernels.strike.strike_bookkeeping`).
         A step with nothing struck and nothing withheld (about a third of the
         default scenario's) needs no bookkeeping kernel: :meth:`_nothing_struck`.
 
@@ -358,7 +358,8 @@ class EscalationModel(mesa.Model):
     ) -> tuple[StrikeReport, StrikeOutcome, np.ndarray, int]:
         """The bookkeeping of resolved strikes, in one kernel (see :meth:`_resolve_strikes_compiled`)."""
         f = self.forces
-        ints, floats, wh_rules, fast_zone, fast_depth, n_russia, n_constrained, n_destroyed = (
+        memory, memory_row = self.memory.kernel_row(k)
+        ints, floats, wh_rules, n_russia, n_constrained, n_destroyed = (
             strike_kernels.strike_bookkeeping(
                 plan.target,
                 weapons,
@@ -381,6 +382,8 @@ class EscalationModel(mesa.Model):
                 self._count_buf,
                 self._strike_count_offsets,
                 FAST_KILL_CHAIN_HOURS,
+                memory,
+                memory_row,
             )
         )
         supplier, target_class, rules, zone, codes = ints
@@ -400,7 +403,6 @@ class EscalationModel(mesa.Model):
         self.strike_report = report
         self._strikes_in_russia_now = n_russia
         self._constrained_now = n_constrained
-        self.memory.remember(k, fast_zone, fast_depth)
         return report, outcome, wh_rules, n_destroyed
 
     def _nothing_struck(
