@@ -345,17 +345,22 @@ def plan_strikes(
     )
 
 
+#: The columns of a plan without strikes or withheld opportunities (zero-length: nothing
+#: can be written to them, so every empty plan shares them).
+_NONE, _NO_COVER = np.zeros(0, dtype=np.int64), np.zeros(0)
+
+
 def _empty_plan() -> StrikePlan:
     """A plan without strikes or withheld opportunities."""
-    empty = np.zeros(0, dtype=np.int64)
-    return StrikePlan(empty, empty, empty, empty, empty, empty, empty, empty, np.zeros(0))
+    e = _NONE
+    return StrikePlan(e, e, e, e, e, e, e, e, _NO_COVER)
 
 
 def _family_left(f: ForceLayer, family_capacity: np.ndarray | None) -> np.ndarray:
     """Strikes left this step per weapon family, a fresh array planning spends (none: unlimited)."""
     if family_capacity is None:
         return np.full(int(f.w_family.max(initial=0)) + 1, np.inf)
-    return np.asarray(family_capacity, dtype=float).copy()
+    return np.array(family_capacity, dtype=float)  # always a copy
 
 
 def _plan_compiled(
