@@ -1085,6 +1085,7 @@ class ForceLayer:
         launchers: np.ndarray,
         rng: np.random.Generator,
         step: int = 0,
+        cover: np.ndarray | None = None,
     ) -> StrikeOutcome:
         """Resolve Ukrainian strikes: interception, the kill chain's timing, damage, assessment.
 
@@ -1096,6 +1097,11 @@ class ForceLayer:
         track, with its location error) and the target. Ukraine then assesses
         the result, sometimes wrongly. Draws three variates per unit per step
         (indexed by target) so that common random numbers line up across rule sets.
+
+        ``cover``, if given, is Russian air cover at each target's cell as
+        planning read it (:attr:`StrikePlan.cover
+        <escalation_sim.model.engagement.StrikePlan.cover>`); nothing between
+        planning and here changes it, so it is not read again.
         """
         u = rng.random((3, self.n))
         if len(targets) == 0:  # the draws are made all the same, to keep streams aligned
@@ -1103,9 +1109,11 @@ class ForceLayer:
             return StrikeOutcome(no, none, no, no, no, none, none, no)
         cb = self.combat
         cells = self.cell[targets]  # the property: brought up to date if a target moved
+        if cover is None:
+            cover = self.russian_air_cover_at(cells)
         if kernels.enabled():
-            return self._strike_compiled(targets, weapons, launchers, cells, u, step)
-        p_int = self.w_intercept[weapons] * self.russian_air_cover_at(cells)
+            return self._strike_compiled(targets, weapons, launchers, cells, cover, u, step)
+        p_int = self.w_intercept[weapons] * cover
         self.ru_ad.engage(cells[p_int > 0], self.alive)
         intercepted = u[0][targets] < p_int
         already = self.status[targets] == LOST
@@ -1148,17 +1156,17 @@ class ForceLayer:
         weapons: np.ndarray,
         launchers: np.ndarray,
         cells: np.ndarray,
+        cover: np.ndarray,
         u: np.ndarray,
         step: int,
     ) -> StrikeOutcome:
-        """:meth:`strike` after its draws, in one kernel (:mod:`.kernels.strike`).
+        """:meth:`strike` after its draws and the air cover, in one kernel (:mod:`.kernels.strike`).
 
-        The air cover and the damage's fall-off with the track error are numpy's
-        (``expm1``, ``exp``), computed here; the kernel does the rest.
+        The air cover (``expm1``) and the damage's fall-off with the track error
+        (``exp``) are numpy's; the kernel does the rest.
         """
         cb = self.combat
         ad = self.ru_ad
-        cover = self.russian_air_cover_at(cells)
         # Only strikes that land use it, and a strike that lands was aimed at its track.
         footprint = cb.killchain.target_footprint_km
         on_track = np.exp(-0.5 * (self.track_error_km[targets] / footprint) ** 2)

@@ -157,6 +157,10 @@ class EscalationModel(mesa.Model):
         self._family_capacity = np.array(
             [scenario.combat.tasking_per_day.get(fam, np.inf) for fam in FAMILIES]
         )
+        # Ukraine's tasking depends only on its rung: worked out once per rung, not every step.
+        self._tasking_by_rung = [
+            self._tasking_at(rung.strike_multiplier) for rung in self.ladders[self.ukraine_id].rungs
+        ]
         self.strike_report = StrikeReport.empty()
 
         # Rule engine and the fixed list of every rule that can decide in this run.
@@ -238,10 +242,12 @@ class EscalationModel(mesa.Model):
     ) -> int:
         f = self.forces
         max_strikes, family_capacity = self._strike_tasking()
+        engine = self.engine
         plan = plan_strikes(
             f,
-            self.engine,
-            self.world(),
+            engine,
+            # Rule conditions alone read the world state: none, none built.
+            self.world() if engine.has_conditions else None,
             candidates,
             preparing,
             self.stock,
@@ -277,7 +283,9 @@ class EscalationModel(mesa.Model):
         zone = f.primary_zone[plan.target]
         x_km = f.x[plan.target].copy()
         depth_km = f.depth[plan.target].copy()
-        outcome = f.strike(plan.target, weapons, plan.launcher, self.streams["strike"], k)
+        outcome = f.strike(
+            plan.target, weapons, plan.launcher, self.streams["strike"], k, cover=plan.cover
+        )
         rules = self._engine_to_column[plan.rule] if len(plan.rule) else plan.rule
         supplier = self._weapon_supplier[weapons]
         report = StrikeReport(
@@ -327,16 +335,30 @@ class EscalationModel(mesa.Model):
 
         The strikes are resolved (:meth:`ForceLayer.strike`, a kernel when kernels
         are on), then one kernel debits the stocks, builds the report's columns and
-        the outcome codes, adds the counters and picks the fast strikes Russia
-        remembers (:func:`escalation_sim.model.kernels.strike.strike_bookkeeping`).
+        the outcome codes, adds the counters and writes the fast strikes into
+        Russia's memory (:func:`escalation_sim.model.kernels.strike.strike_bookkeeping`).
+        A step with nothing struck and nothing withheld (about a third of the
+        default scenario's) needs no bookkeeping kernel: :meth:`_nothing_struck`.
 
         Returns:
             The strike report, the strikes' outcome, the withheld opportunities'
             rule columns and the number of targets destroyed.
         """
         f = self.forces
-        outcome = f.strike(plan.target, weapons, plan.launcher, self.streams["strike"], k)
-        ints, floats, wh_rules, fast_zone, fast_depth, n_russia, n_constrained, n_destroyed = (
+        outcome = f.strike(
+            plan.target, weapons, plan.launcher, self.streams["strike"], k, cover=plan.cover
+        )
+        if len(plan.target) == 0 and len(plan.withheld_rule) == 0:
+            return self._nothing_struck(k, plan, weapons, outcome)
+        return self._book_strikes(k, plan, weapons, outcome)
+
+    def _book_strikes(
+        self, k: int, plan: StrikePlan, weapons: np.ndarray, outcome: StrikeOutcome
+    ) -> tuple[StrikeReport, StrikeOutcome, np.ndarray, int]:
+        """The bookkeeping of resolved strikes, in one kernel (see :meth:`_resolve_strikes_compiled`)."""
+        f = self.forces
+        memory, memory_row = self.memory.kernel_row(k)
+        ints, floats, wh_rules, n_russia, n_constrained, n_destroyed = (
             strike_kernels.strike_bookkeeping(
                 plan.target,
                 weapons,
@@ -359,6 +381,8 @@ class EscalationModel(mesa.Model):
                 self._count_buf,
                 self._strike_count_offsets,
                 FAST_KILL_CHAIN_HOURS,
+                memory,
+                memory_row,
             )
         )
         supplier, target_class, rules, zone, codes = ints
@@ -378,8 +402,28 @@ class EscalationModel(mesa.Model):
         self.strike_report = report
         self._strikes_in_russia_now = n_russia
         self._constrained_now = n_constrained
-        self.memory.remember(k, fast_zone, fast_depth)
         return report, outcome, wh_rules, n_destroyed
+
+    def _nothing_struck(
+        self, k: int, plan: StrikePlan, weapons: np.ndarray, outcome: StrikeOutcome
+    ) -> tuple[StrikeReport, StrikeOutcome, np.ndarray, int]:
+        """What :func:`.kernels.strike.strike_bookkeeping` gives for a plan without strikes or withheld opportunities.
+
+        Its loops then run zero times: no stock is debited (``stock - 0`` is
+        ``stock`` bit for bit), no counter moves, every column is empty, and
+        Russia's memory gets this step's row of no fast strikes. So the kernel
+        is not called (``tests/test_fast_glue.py`` checks the equality).
+        """
+        ints, floats = self._no_strike_ints, self._no_strike_floats
+        # In field order: target, launcher, supplier, weapon, class, rule, depth, zone, outcome, x.
+        report = StrikeReport(
+            plan.target, plan.launcher, ints, weapons, ints, ints, floats, ints, ints, floats
+        )
+        self.strike_report = report
+        self._strikes_in_russia_now = 0
+        self._constrained_now = 0
+        self.memory.remember(k, ints, floats)
+        return report, outcome, ints, 0
 
     def _log_strikes(
         self,
@@ -476,8 +520,14 @@ class EscalationModel(mesa.Model):
             (``combat.tasking_per_day`` times the step's days; unlimited where
             the scenario sets none).
         """
-        ukr = self.actor[self.ukraine_id]
-        mult = ukr.ladder.rung(ukr.rung).strike_multiplier
+        return self._tasking_by_rung[self.actor[self.ukraine_id].rung]
+
+    def _tasking_at(self, mult: float) -> tuple[int, np.ndarray]:
+        """The strike tasking at a rung's strike multiplier (see :meth:`_strike_tasking`).
+
+        The family capacities it returns are shared by every step at that rung:
+        planning spends a copy (``engagement._family_left``), never these.
+        """
         family = np.floor(self._family_capacity * self.step_days * mult + 1e-9)
         return round(self.combat.max_strikes_per_step * mult), family
 
@@ -673,6 +723,9 @@ class EscalationModel(mesa.Model):
         self._count_offset = {
             k: end - size for k, size, end in zip(self._count_names, sizes, ends, strict=True)
         }
+        # The empty columns of a step without strikes (zero-length: nothing can write to them).
+        self._no_strike_ints = np.zeros(0, dtype=np.int64)
+        self._no_strike_floats = np.zeros(0)
         self._strike_count_offsets = np.array(
             [self._count_offset[name] for name in strike_kernels.STRIKE_COUNTERS], dtype=np.int64
         )
