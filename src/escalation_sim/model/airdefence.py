@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.kernels import movement as kmove
 from escalation_sim.model.theater import CellPairs, Theater
 
@@ -117,7 +117,7 @@ class AirDefence:
             return self._cache[1]
         # Each unit's chance of missing, logged once per unit and then spread over its cells:
         # the same numbers as per (unit, cell) pair, element by element, at a fraction of the work.
-        log_miss = np.log1p(-np.minimum(self.cover_p * state, 1.0 - 1e-12))
+        log_miss = libm.log1p(-np.minimum(self.cover_p * state, 1.0 - 1e-12))
         per_cell = np.bincount(
             self.pairs.cell, weights=log_miss[self.pairs.source], minlength=self.th.n_cells
         )
@@ -128,13 +128,13 @@ class AirDefence:
         """Per cell, the chance that at least one unit with interceptors left covers it."""
         if len(self.units) == 0:
             return np.zeros(self.th.n_cells)
-        return -np.expm1(self._log_miss_per_cell(strength, alive))
+        return -libm.expm1(self._log_miss_per_cell(strength, alive))
 
     def cover_at(self, cells: np.ndarray, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """``cover(strength, alive)[cells]``, working out only the cells asked for."""
         if len(self.units) == 0:
             return np.zeros(len(cells))
-        return -np.expm1(self._log_miss_per_cell(strength, alive)[cells])
+        return -libm.expm1(self._log_miss_per_cell(strength, alive)[cells])
 
     def cover_table(
         self, strength: np.ndarray, alive: np.ndarray, cells: np.ndarray

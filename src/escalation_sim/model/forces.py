@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.airdefence import AirDefence
 from escalation_sim.model.kernels import build as build_kernels
 from escalation_sim.model.kernels import detect as kdetect
@@ -630,8 +630,8 @@ class ForceLayer:
             if cached is not None and (cached[0] == state).all():
                 return cached[1]
         live = state[pairs.source]
-        log_miss = np.log1p(-np.minimum(p * live, 1.0 - 1e-12))
-        cover = -np.expm1(np.bincount(pairs.cell, weights=log_miss, minlength=self.th.n_cells))
+        log_miss = libm.log1p(-np.minimum(p * live, 1.0 - 1e-12))
+        cover = -libm.expm1(np.bincount(pairs.cell, weights=log_miss, minlength=self.th.n_cells))
         self._coverage_cache[key] = (state, cover)
         return cover
 
@@ -957,7 +957,7 @@ class ForceLayer:
         if kernels.enabled():
             # The transcendental terms by numpy, as the code below takes them.
             error_norm = np.hypot(z[0], z[1])
-            log_stay = np.log1p(-np.minimum(u[4], 1.0 - 1e-12))
+            log_stay = libm.log1p(-np.minimum(u[4], 1.0 - 1e-12))
             probs = np.array(
                 [
                     bda.wreck_detect_factor,
@@ -1083,7 +1083,7 @@ class ForceLayer:
         arrival = self.w_tasking[weapons] + dist / self.w_speed[weapons]
         moved = ~intercepted & ~already & (self.leave_h[targets] < arrival)
         miss_km = np.where(moved, self.hop_km[targets], self.track_error_km[targets])
-        on_target = np.exp(-0.5 * (miss_km / cb.killchain.target_footprint_km) ** 2)
+        on_target = libm.exp(-0.5 * (miss_km / cb.killchain.target_footprint_km) ** 2)
         spread = 1.0 + self.damage_spread * (2.0 * u[1][targets] - 1.0)
         lands = ~intercepted & ~already & ~moved
         damage = np.where(lands, self.effect[weapons, self.cls[targets]] * spread * on_target, 0.0)
@@ -1128,7 +1128,7 @@ class ForceLayer:
         cover = self.russian_air_cover_at(cells)
         # Only strikes that land use it, and a strike that lands was aimed at its track.
         footprint = cb.killchain.target_footprint_km
-        on_track = np.exp(-0.5 * (self.track_error_km[targets] / footprint) ** 2)
+        on_track = libm.exp(-0.5 * (self.track_error_km[targets] / footprint) ** 2)
         bda = cb.damage_assessment
         floats, flags, used = strike_kernels.resolve_strikes(
             targets,

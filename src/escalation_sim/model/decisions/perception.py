@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.decisions.scales import RIVERA_SCORE
 from escalation_sim.model.engagement import Outcome, StrikeReport
 from escalation_sim.model.kernels import perception as perception_kernels
@@ -336,7 +336,7 @@ class Perception:
         )
         noise = p.noise_sd
         if noise > 0:
-            weights = weights * np.exp(noise * z[t] - 0.5 * noise * noise)
+            weights = weights * libm.exp(noise * z[t] - 0.5 * noise * noise)
         columns = [
             seen_sup.tolist(),
             true_sup.tolist(),
@@ -376,7 +376,7 @@ class Perception:
         if not len(depth):
             return None
         if self.spec.noise_sd > 0:
-            weights = weights * np.exp(noise_arg)
+            weights = weights * libm.exp(noise_arg)
         return [*ints.tolist(), depth.tolist()], weights
 
     def _precedents(self, obs: Observation, s: int, weapon: int, cls: int, depth: float) -> None:
