@@ -15,6 +15,7 @@ outlines and off the theater.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import pickle
@@ -28,7 +29,7 @@ import numpy as np
 import pytest
 
 from escalation_sim import load_scenario
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.forces import (
     LOST,
     MIN_RUSSIAN_DEPTH_KM,
@@ -505,8 +506,8 @@ def _cover_of_every_cell(f: ForceLayer, kind: str) -> np.ndarray:
     sensors = f.sensor_cover
     source, cell, p = sensors.pairs(kind)
     state = f.strength[sensors.units] * f.alive[sensors.units]
-    log_miss = np.log1p(-np.minimum(p * state[source], 1.0 - 1e-12))
-    return -np.expm1(np.bincount(cell, weights=log_miss, minlength=f.th.n_cells))
+    log_miss = libm.log1p(-np.minimum(p * state[source], 1.0 - 1e-12))
+    return -libm.expm1(np.bincount(cell, weights=log_miss, minlength=f.th.n_cells))
 
 
 def test_coverage_on_slots_equals_the_coverage_of_every_cell():
@@ -574,23 +575,25 @@ def test_sensors_changed_answers_whether_any_sensors_state_changed():
     assert _sensors_changed(f)
 
 
-def test_numpys_log1p_and_expm1_give_a_value_what_they_give_it_in_any_array():
-    """Coverage on slots takes numpy's vector ``log1p`` and ``expm1`` of fewer values: each the same.
+def test_log1p_and_expm1_give_a_value_what_they_give_it_in_any_array():
+    """Coverage on slots takes the model's ``log1p`` and ``expm1`` of fewer values: each the same.
 
     Arrays of every length up to 40 and longer, subsets of every size, values
-    near zero and far from it: a value's result does not depend on its place
-    or on the array's length.
+    near zero and far from it, by both paths: a value's result does not depend
+    on its place or on the array's length.
     """
     rng = np.random.default_rng(8)
     for n in [*range(1, 41), 63, 64, 65, 500, 7268]:
         for scale in (1e-9, 1.0, 30.0):
             x = -rng.random(n) * scale
             y = -np.minimum(rng.random(n) * scale, 1.0 - 1e-12)
-            for fn, v in ((np.expm1, x), (np.log1p, y)):
-                whole = fn(v)
-                idx = np.sort(rng.choice(n, int(rng.integers(1, n + 1)), replace=False))
-                assert fn(v[idx]).tobytes() == whole[idx].tobytes(), (fn.__name__, n, scale)
-                assert fn(v[idx[:1]]).tobytes() == whole[idx[:1]].tobytes()
+            for fn, v in ((libm.expm1, x), (libm.log1p, y)):
+                for compiled in (True, False):
+                    with contextlib.nullcontext() if compiled else kernels.disabled():
+                        whole = fn(v)
+                        idx = np.sort(rng.choice(n, int(rng.integers(1, n + 1)), replace=False))
+                        assert fn(v[idx]).tobytes() == whole[idx].tobytes(), (fn, n, scale)
+                        assert fn(v[idx[:1]]).tobytes() == whole[idx[:1]].tobytes()
 
 
 def test_compiled_cos_sin_and_hypot_equal_numpys():

@@ -1002,7 +1002,7 @@ class ForceLayer:
         cover = self._coverage()
         slot = self._sensors.slot_of_cell
         if kernels.enabled():
-            # The departure delay's logarithm by numpy, as departure_hours() takes it.
+            # The departure delay's logarithm as departure_hours() takes it (libm's).
             return kdetect.detect_units(
                 int(step),
                 u,

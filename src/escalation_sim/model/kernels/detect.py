@@ -6,9 +6,9 @@ gives the same numbers bit for bit. The step's variates are drawn by numpy
 before the kernel runs. Of the two transcendental terms, the length of each
 track's error vector is ``math.hypot`` here (the C library's, as ``np.hypot``
 is: tests compare them on a million values), and the logarithm of the
-departure delay's uniform is computed by numpy and passed in (numpy's
-``log1p`` is its own vector code, not the C library's). A sensor kind's
-coverage, when its sensors' state changed, is recomputed by the numpy code
+departure delay's uniform is passed in (:func:`escalation_sim.model.libm.log1p`,
+as :func:`~escalation_sim.model.movement.departure_hours` takes it). A sensor
+kind's coverage, when its sensors' state changed, is recomputed outside
 (:meth:`~escalation_sim.model.sensors.SensorCover.recompute`: ``log1p``,
 ``bincount``, ``expm1``).
 
@@ -101,7 +101,7 @@ def detect_units(
         step: The step.
         u: The step's uniforms, shape ``(5, n)``.
         z: The step's normal variates, shape ``(2, n)``: each track's error vector.
-        log_stay: ``np.log1p(-np.minimum(u[4], 1 - 1e-12))``.
+        log_stay: ``libm.log1p(-np.minimum(u[4], 1 - 1e-12))``.
         cover: Both sensor kinds' coverage per slot (:class:`~escalation_sim.model.sensors.SensorCover`).
         slot_of_cell: Per kind (row 0 radar, row 1 ISR) and cell, its slot in ``cover``.
         cell: Each unit's cell.
