@@ -1002,12 +1002,10 @@ class ForceLayer:
         cover = self._coverage()
         slot = self._sensors.slot_of_cell
         if kernels.enabled():
-            # The departure delay's logarithm as departure_hours() takes it (libm's).
             return kdetect.detect_units(
                 int(step),
                 u,
                 z,
-                libm.log1p(-np.minimum(u[4], 1.0 - 1e-12)),
                 cover,
                 slot,
                 self._cell,

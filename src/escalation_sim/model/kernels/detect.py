@@ -6,8 +6,9 @@ gives the same numbers bit for bit. The step's variates are drawn by numpy
 before the kernel runs. Of the two transcendental terms, the length of each
 track's error vector is ``math.hypot`` here (the C library's, as ``np.hypot``
 is: tests compare them on a million values), and the logarithm of the
-departure delay's uniform is passed in (:func:`escalation_sim.model.libm.log1p`,
-as :func:`~escalation_sim.model.movement.departure_hours` takes it). A sensor
+departure delay's uniform ``math.log1p`` (the C library's, as
+:func:`escalation_sim.model.libm.log1p`, which
+:func:`~escalation_sim.model.movement.departure_hours` takes, is). A sensor
 kind's coverage, when its sensors' state changed, is recomputed outside
 (:meth:`~escalation_sim.model.sensors.SensorCover.recompute`: ``log1p``,
 ``bincount``, ``expm1``).
@@ -32,6 +33,8 @@ from escalation_sim.model.kernels import kernel
 FIXED, RU_MILITARY, RU_MILITARY_MOBILE, RU_FIXED, RU_MOBILE, CAN_FIRE = range(6)
 #: Rows of the static per-unit rates: shoot-and-scoot, displacement, mean delay (hours).
 SCOOT, DISPLACE, LEAVE_HOURS = range(3)
+#: The largest uniform the departure delay's logarithm takes (so that it stays finite).
+MAX_STAY_DRAW = 1.0 - 1e-12
 
 
 @kernel
@@ -74,7 +77,6 @@ def detect_units(
     step: int,
     u: np.ndarray,
     z: np.ndarray,
-    log_stay: np.ndarray,
     cover: np.ndarray,
     slot_of_cell: np.ndarray,
     cell: np.ndarray,
@@ -101,7 +103,6 @@ def detect_units(
         step: The step.
         u: The step's uniforms, shape ``(5, n)``.
         z: The step's normal variates, shape ``(2, n)``: each track's error vector.
-        log_stay: ``libm.log1p(-np.minimum(u[4], 1 - 1e-12))``.
         cover: Both sensor kinds' coverage per slot (:class:`~escalation_sim.model.sensors.SensorCover`).
         slot_of_cell: Per kind (row 0 radar, row 1 ISR) and cell, its slot in ``cover``.
         cell: Each unit's cell.
@@ -162,7 +163,14 @@ def detect_units(
         d = 1.0 if live else 0.0
         go_prob = 1.0 - (1.0 - rates[SCOOT, i] * f) * (1.0 - rates[DISPLACE, i] * d)
         goes = flags[RU_MOBILE, i] and alive[i] and u[3, i] < go_prob
-        leave_h[i] = -rates[LEAVE_HOURS, i] * log_stay[i] if goes else np.inf
+        if goes:
+            # libm.log1p(-np.minimum(u[4], 1 - 1e-12)), as departure_hours() takes it: the
+            # C library's log1p (numba's math.log1p), of the goers only.
+            v = u[4, i]
+            v = v if (v < MAX_STAY_DRAW or v != v) else MAX_STAY_DRAW
+            leave_h[i] = -rates[LEAVE_HOURS, i] * math.log1p(-v)
+        else:
+            leave_h[i] = np.inf
     candidates = np.empty(n_cand, dtype=np.int64)
     preparing = np.empty(n_cand, dtype=np.bool_)
     j = 0
