@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from escalation_sim.model import control, kernels
-from escalation_sim.model.agents import ForceUnit, StateActor
+from escalation_sim.model.agents import ForceUnit, StateActor, decay_actors
 from escalation_sim.model.decisions import Decision, DecisionLayer
 from escalation_sim.model.engagement import (
     OUTCOME_LABELS,
@@ -202,8 +202,7 @@ class EscalationModel(mesa.Model):
         """One step: the schedule of the model brief, in order."""
         k = round(self.time)
         day = k * self.step_days
-        for actor in self._actor_list:  # a list: no AgentSet iteration per step
-            actor.decay(self.step_days)
+        decay_actors(self._actor_list, self.step_days)  # one loop, no call per actor
         self._apply_schedule(day, k)
         fire = self._russian_fire(k)
         self.forces.pull_back(self.memory.threat_depth(), self.streams["move"])
@@ -564,20 +563,42 @@ class EscalationModel(mesa.Model):
     def _policy_responses(self, k: int, day: float) -> None:
         draws = self.streams["policy"].random(len(self.suppliers))
         changed = False
-        # Every supplier judges its allies' stances as they stood at the start of this phase.
-        # Levels are whole numbers: the others' sum is the total less its own, exactly.
-        levels = [a.policy.level for a in self.suppliers]
-        total, n_others = sum(levels), len(levels) - 1
-        for u, actor, own in zip(draws.tolist(), self.suppliers, levels, strict=True):
-            if actor.actor_id in self.seated:  # a player changes rules (control.change_rules)
+        levels: list[int] = []
+        total = 0
+        seated = self.seated
+        for i, (u, actor) in enumerate(zip(draws.tolist(), self.suppliers, strict=True)):
+            if actor.actor_id in seated:  # a player changes rules (control.change_rules)
                 continue
-            allies = (total - own) / n_others if n_others else None
+            policy = actor.policy
+            a = policy.spec.adaptation
+            window = a.threat_window_days
+            if (
+                u >= a.change_prob
+                or day - policy.last_change_day < a.min_days_between_changes
+                or not (a.narrow or a.widen)
+            ):
+                # PolicyState.adapt returns None whatever the supplier perceives (its draw
+                # is past the chance of acting, its last change too recent, or it adapts in
+                # neither direction), so what it perceives is not worked out. Reading the
+                # threat also forgets the acts older than the window (the actor's memory
+                # that observation() shows): that alone is kept, when it is due.
+                acts = actor.seen_acts
+                if acts and day - acts[0][0] > window:
+                    self.decisions.threat_seen_by(actor, day, window)
+                continue
+            if not levels:
+                # Every supplier judges its allies' stances as they stood at the start of
+                # this phase (none has changed yet: changes come only below).
+                levels = [s.policy.level for s in self.suppliers]
+                total = sum(levels)
+            # Levels are whole numbers: the others' sum is the total less its own, exactly.
+            n_others = len(levels) - 1
+            allies = (total - levels[i]) / n_others if n_others else None
             # What the supplier perceives: the harm it has seen, Russia's rung and acts.
             harm_rate = actor.seen_harm_rate(HARM_WINDOW_DAYS)
             rus_rung = actor.seen_rungs.get(self.russia_id, self.actor[self.russia_id].rung)
-            window = actor.policy.spec.adaptation.threat_window_days
             threat = self.decisions.threat_seen_by(actor, day, window)
-            change = actor.policy.adapt(day, harm_rate, allies, rus_rung, u, threat=threat)
+            change = policy.adapt(day, harm_rate, allies, rus_rung, u, threat=threat)
             if change is not None:
                 self._log_rule_change(k, change)
                 changed = True
