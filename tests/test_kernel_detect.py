@@ -546,7 +546,16 @@ def test_coverage_on_slots_equals_the_coverage_of_every_cell():
 def _sensors_changed(f: ForceLayer) -> bool:
     s = f.sensor_cover
     return kdetect.sensors_changed(
-        s.units, f.strength, f.alive, s.state, s.pair_sensor, s.pair_p, MAX_PAIR_CHANCE, s.pair_x
+        s.units,
+        f.strength,
+        f.alive,
+        s.state,
+        s.pair_sensor,
+        s.pair_p,
+        MAX_PAIR_CHANCE,
+        s.pair_x,
+        s.pair_slot,
+        s.cover,
     )
 
 

@@ -644,7 +644,7 @@ class ForceLayer:
         """
         s = self._sensors
         if kernels.enabled():
-            if kdetect.sensors_changed(
+            kdetect.sensors_changed(
                 s.units,
                 self.strength,
                 self.alive,
@@ -653,8 +653,9 @@ class ForceLayer:
                 s.pair_p,
                 MAX_PAIR_CHANCE,
                 s.pair_x,
-            ):
-                s.recompute()
+                s.pair_slot,
+                s.cover,
+            )
         else:
             s.update(self.strength, self.alive)
         return s.cover

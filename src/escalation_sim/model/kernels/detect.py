@@ -8,13 +8,13 @@ track's error vector is ``math.hypot`` here (the C library's, as ``np.hypot``
 is: tests compare them on a million values), and the logarithm of the
 departure delay's uniform ``math.log1p`` (the C library's, as
 :func:`escalation_sim.model.libm.log1p`, which
-:func:`~escalation_sim.model.movement.departure_hours` takes, is). A sensor
-kind's coverage, when its sensors' state changed, is recomputed outside
-(:meth:`~escalation_sim.model.sensors.SensorCover.recompute`: ``log1p``,
-``bincount``, ``expm1``).
+:func:`~escalation_sim.model.movement.departure_hours` takes, is). The sensors'
+coverage, when their state changed, is recomputed here as
+:meth:`~escalation_sim.model.sensors.SensorCover.recompute` does it (the C
+library's ``log1p`` and ``expm1``, sums in ``bincount``'s order).
 
 * :func:`sensors_changed`: the sensors' state (strength, zero when dead),
-  taken in place, whether it changed, and then every pair's term.
+  taken in place, whether it changed, and then the coverage.
 * :func:`detect_units`: everything ``ForceLayer.detect`` does after its draws
   and the coverage: detections by radar and ISR, wrecks taken for live units,
   fixed sites on today's list, evidence of preparation, track errors and
@@ -47,16 +47,22 @@ def sensors_changed(
     pair_p: np.ndarray,
     max_chance: float,
     pair_x: np.ndarray,
+    pair_slot: np.ndarray,
+    cover: np.ndarray,
 ) -> bool:
-    """Write ``strength[units] * alive[units]`` into ``state``; if it changed, each pair's term.
+    """Write ``strength[units] * alive[units]`` into ``state``; if it changed, recompute ``cover``.
 
-    As :meth:`~escalation_sim.model.sensors.SensorCover.update` up to the
-    numpy ``log1p``: when some sensor's state differs from the one in
-    ``state`` (a NaN there, none yet, always differs), every pair's
-    ``-min(p * state, max_chance)`` is written into ``pair_x``.
+    As :meth:`~escalation_sim.model.sensors.SensorCover.update`: when some
+    sensor's state differs from the one in ``state`` (a NaN there, none yet,
+    always differs), every pair's ``-min(p * state, max_chance)`` is written
+    into ``pair_x`` and the cover recomputed as
+    :meth:`~escalation_sim.model.sensors.SensorCover.recompute` does: each
+    slot's sum of ``log1p`` over its pairs, added in pair order from zero (as
+    ``np.bincount``), then ``-expm1`` of it; ``math.log1p`` and ``math.expm1``
+    are the C library's, as :mod:`escalation_sim.model.libm`'s are.
 
     Returns:
-        Whether the state changed (the cover must then be recomputed).
+        Whether the state changed (and so the cover was recomputed).
     """
     changed = False
     for j in range(len(units)):
@@ -66,9 +72,14 @@ def sensors_changed(
             state[j] = s
             changed = True
     if changed:
+        sums = np.zeros(len(cover))
         for q in range(len(pair_p)):
             v = pair_p[q] * state[pair_sensor[q]]
-            pair_x[q] = -(v if (v < max_chance or v != v) else max_chance)
+            x = -(v if (v < max_chance or v != v) else max_chance)
+            pair_x[q] = x
+            sums[pair_slot[q]] += math.log1p(x)
+        for c in range(len(cover)):
+            cover[c] = -math.expm1(sums[c])
     return changed
 
 
