@@ -12,13 +12,13 @@ centres lie within range.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from escalation_sim.model import kernels
 from escalation_sim.model.kernels import build as build_kernels
+from escalation_sim.model.shared import SpecCache
 from escalation_sim.model.zonegrid import ZoneRaster, zone_raster
 from escalation_sim.scenario.schema import TheaterSpec
 
@@ -121,7 +121,6 @@ class CellPairs:
 
 #: Theaters kept per process by :meth:`Theater.shared` (the least recently used is dropped).
 SHARED_THEATERS = 8
-_shared: OrderedDict[int, tuple[TheaterSpec, Theater]] = OrderedDict()
 
 
 class Theater:
@@ -137,15 +136,7 @@ class Theater:
         scenario, share one instead of each rebuilding it. Keyed by the spec
         object itself (held here, so its ``id`` cannot be reused while kept).
         """
-        hit = _shared.get(id(spec))
-        if hit is not None and hit[0] is spec:
-            _shared.move_to_end(id(spec))
-            return hit[1]
-        theater = cls(spec)
-        _shared[id(spec)] = (spec, theater)
-        while len(_shared) > SHARED_THEATERS:
-            _shared.popitem(last=False)
-        return theater
+        return _shared.get(spec)
 
     def __init__(self, spec: TheaterSpec) -> None:
         self.spec = spec
@@ -512,3 +503,6 @@ class Theater:
                 f"(x {x0:g}..{x1:g} km, depth {d0:g}..{d1:g} km): they do not overlap the zone"
             )
         return np.concatenate(xs)[:count], np.concatenate(ds)[:count]
+
+
+_shared: SpecCache[TheaterSpec, Theater] = SpecCache(Theater, SHARED_THEATERS)
