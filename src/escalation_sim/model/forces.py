@@ -125,9 +125,11 @@ class _Static:
     """What a force layer's set-up takes from the scenario alone (the same for every seed).
 
     Attributes:
-        attrs: The layer's attributes that follow from the scenario alone, by name.
+        arrays: The layer's array attributes that follow from the scenario alone, by name.
+        others: Its other such attributes (specs, numbers, lists and dicts), by name.
         specs: The force groups' specs, in the scenario's order.
-        bands: Per group, the x and depth bands units are drawn in (``None``: the zone's).
+        boxes: Per group, where its units are drawn (``Theater.placement_box``: the zone
+            and its bounding box within the group's bands).
         reserve_delays: Per group, steps from a loss to its replacement's arrival.
         ua_units: The Ukrainian units.
         sensors: Per sensor kind, its units, ranges and detection chances.
@@ -136,9 +138,10 @@ class _Static:
         launchers: Every launch option's launchers, their option and their weapon's range.
     """
 
-    attrs: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    others: dict[str, Any]
     specs: list[Any]
-    bands: list[tuple[tuple[float, float] | None, tuple[float, float] | None]]
+    boxes: list[tuple[str, int, float, float, float, float]]
     reserve_delays: np.ndarray
     ua_units: np.ndarray
     sensors: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -190,7 +193,8 @@ def _statics(
         return hit[1]
     bare = ForceLayer.__new__(ForceLayer)
     static = bare._static_attributes(scenario, theater, actor_ids, weapon_ids)
-    static.attrs = dict(vars(bare))
+    for name, value in vars(bare).items():
+        (static.arrays if isinstance(value, np.ndarray) else static.others)[name] = value
     table[key] = (theater, static)
     return static
 
@@ -210,17 +214,16 @@ class ForceLayer:
         # the same for every seed: built once per scenario in a process, copied into each
         # model (its arrays are its own). Only positions and what follows from them below.
         static = _statics(scenario, theater, actor_ids, weapon_ids)
-        self.__dict__.update({k: _own(v) for k, v in static.attrs.items()})
+        self.__dict__.update({k: a.copy() for k, a in static.arrays.items()})
+        self.__dict__.update({k: _own(v) for k, v in static.others.items()})
         self.weapon_ids = weapon_ids
         specs = static.specs
 
         # --- place units (deployed, then reserve), group by group, from the set-up stream
         xcol, dcol = [], []
-        for (gid, g), (xb, db) in zip(scenario.forces.items(), static.bands, strict=True):
+        for (gid, g), box in zip(scenario.forces.items(), static.boxes, strict=True):
             try:
-                x, d = theater.sample_in_zone(
-                    g.zone, g.count + g.reserve, setup_rng, x_band=xb, depth_band=db
-                )
+                x, d = theater.sample_in_box(box, g.count + g.reserve, setup_rng)
             except ValueError as exc:
                 raise ValueError(f"forces.{gid}: {exc}") from None
             xcol.append(x)
@@ -333,11 +336,11 @@ class ForceLayer:
         groups = list(scenario.forces.items())
         self.group_ids = [g for g, _ in groups]
         specs = [g for _, g in groups]
-        gcol, scol, bands = [], [], []
+        gcol, scol, boxes = [], [], []  # boxes: where each group's units are drawn
         for gi, (_, g) in enumerate(groups):
             xb = (g.x_km.min, g.x_km.max) if g.x_km is not None else None
             db = (g.depth_km.min, g.depth_km.max) if g.depth_km is not None else None
-            bands.append((xb, db))
+            boxes.append(theater.placement_box(g.zone, xb, db))
             gcol.append(np.full(g.count + g.reserve, gi, dtype=np.int64))
             scol.append(np.r_[np.full(g.count, ACTIVE), np.full(g.reserve, RESERVE)])
         empty_i = np.zeros(0, dtype=np.int64)
@@ -515,9 +518,10 @@ class ForceLayer:
             np.concatenate(src_range) if src_unit else np.zeros(0),
         )
         return _Static(
-            attrs={},
+            arrays={},
+            others={},
             specs=specs,
-            bands=bands,
+            boxes=boxes,
             reserve_delays=reserve_delays,
             ua_units=ua,
             sensors=sensor_specs,

@@ -469,15 +469,43 @@ class Theater:
         Raises:
             ValueError: The zone and bands do not overlap (or barely do).
         """
-        if count == 0:
-            return np.zeros(0), np.zeros(0)
-        spec = self.spec.zones[zone]
-        x0, x1, d0, d1 = spec.bounds()
+        return self.sample_in_box(self.placement_box(zone, x_band, depth_band), count, rng)
+
+    def placement_box(
+        self,
+        zone: str,
+        x_band: tuple[float, float] | None = None,
+        depth_band: tuple[float, float] | None = None,
+    ) -> tuple[str, int, float, float, float, float]:
+        """Where :meth:`sample_in_box` draws: the zone, its index, its bounding box within the bands.
+
+        A function of the scenario alone, so the force layer works it out once per
+        scenario, not once per model.
+        """
+        x0, x1, d0, d1 = self.spec.zones[zone].bounds()
         if x_band is not None:
             x0, x1 = max(x0, x_band[0]), min(x1, x_band[1])
         if depth_band is not None:
             d0, d1 = max(d0, depth_band[0]), min(d1, depth_band[1])
-        zone_i = self.zone_ids.index(zone)
+        return zone, self.zone_ids.index(zone), x0, x1, d0, d1
+
+    def sample_in_box(
+        self,
+        box: tuple[str, int, float, float, float, float],
+        count: int,
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`sample_in_zone` within a :meth:`placement_box`: the same draws, the same points.
+
+        Raises:
+            ValueError: The zone and bands do not overlap (or barely do).
+        """
+        if count == 0:
+            return np.zeros(0), np.zeros(0)
+        zone, zone_i, x0, x1, d0, d1 = box
+        compiled = kernels.enabled()
+        if compiled:
+            _, _, rf, ri, rbits, ranswers, edges, owner, n_zones, _ = self.lookup_arrays()
         xs: list[np.ndarray] = []
         ds: list[np.ndarray] = []
         got = 0
@@ -487,21 +515,24 @@ class Theater:
             n = max(16, 2 * (count - got))
             x = rng.uniform(x0, x1, n)
             d = rng.uniform(d0, d1, n)
-            if kernels.enabled():
-                _, _, rf, ri, rbits, ranswers, edges, owner, n_zones, _ = self.lookup_arrays()
-                keep = build_kernels.in_zone(
+            if compiled:
+                # The points kept, in order, in one call (the test, the two selections, the count).
+                x, d = build_kernels.kept_in_zone(
                     x, d, zone_i, rf, ri, rbits, ranswers, edges, owner, n_zones
                 )
             else:
                 keep = self.in_zone(zone, x, d)
-            xs.append(x[keep])
-            ds.append(d[keep])
-            got += int(keep.sum())
+                x, d = x[keep], d[keep]
+            xs.append(x)
+            ds.append(d)
+            got += len(x)
         if got < count:
             raise ValueError(
                 f"cannot place {count} units in zone {zone!r} within the given bands "
                 f"(x {x0:g}..{x1:g} km, depth {d0:g}..{d1:g} km): they do not overlap the zone"
             )
+        if len(xs) == 1:  # one batch was enough (the usual case): nothing to join
+            return xs[0][:count], ds[0][:count]
         return np.concatenate(xs)[:count], np.concatenate(ds)[:count]
 
 
