@@ -77,7 +77,6 @@ from benchlib import BASE_FIELDS, DEFAULT_SCENARIO, RESULTS, base_row, started, 
 
 import escalation_sim.model.model as model_module
 from escalation_sim import EscalationModel, load_scenario, with_overrides
-from escalation_sim.model.agents import StateActor
 from escalation_sim.model.airdefence import AirDefence
 from escalation_sim.model.decisions.layer import DecisionLayer
 from escalation_sim.model.forces import ForceLayer
@@ -89,7 +88,7 @@ from escalation_sim.model.rules import RuleEngine
 PHASES: list[tuple[str, str, object, str]] = [
     ("run (Mesa time control and every step)", "", EscalationModel, "run"),
     ("step", "run (Mesa time control and every step)", EscalationModel, "step"),
-    ("actors' pressure decay", "step", StateActor, "decay"),
+    ("actors' pressure decay", "step", model_module, "decay_actors"),
     ("scheduled rule changes", "step", EscalationModel, "_apply_schedule"),
     ("Russian fire", "step", EscalationModel, "_russian_fire"),
     ("movement: pull-back", "step", ForceLayer, "pull_back"),
@@ -111,6 +110,7 @@ PHASES: list[tuple[str, str, object, str]] = [
     ("per-step recording", "step", EscalationModel, "_record"),
     ("sensor coverage (all phases)", "step", ForceLayer, "_coverage"),
     ("air-defence coverage (all phases)", "step", AirDefence, "_log_miss_per_cell"),
+    ("air-defence coverage at cells (compiled)", "step", AirDefence, "_log_miss_at"),
 ]
 #: The clock of the phase timers (``--cpu`` swaps in the thread's CPU time).
 CLOCK: list[Callable[[], float]] = [time.perf_counter]

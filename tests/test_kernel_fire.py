@@ -100,8 +100,8 @@ def _same_value(a, b, what: str) -> None:
         assert np.array(a).tobytes() == np.array(b).tobytes(), f"{what}: {a!r} != {b!r}"
 
 
-# Caches only one path fills: numpy's per-step log-miss table, the kernels' cover table.
-_ONE_PATH_ONLY = {"_cache", "cover_table_cache"}
+# Caches only one path fills: numpy's log-miss table, the kernels' logs per unit and covers.
+_ONE_PATH_ONLY = {"_cache", "_unit_log_miss", "_kept"}
 
 
 def _assert_same_state(ref: EscalationModel, comp: EscalationModel) -> None:
@@ -485,7 +485,7 @@ def test_pairwise_sum_kernel_equals_numpys_sum() -> None:
     assert any(sum(row.tolist()) != row.sum() for row in a)
 
 
-def test_cover_table_equals_cover_at_element_by_element() -> None:
+def test_kept_cover_equals_cover_at_element_by_element() -> None:
     # The kernels read the cover of every cell fire can land on, worked out once; numpy works
     # out the cells the step's shots land on (repeated, in shot order): the same numbers.
     rng = np.random.default_rng(2)
@@ -498,11 +498,14 @@ def test_cover_table_equals_cover_at_element_by_element() -> None:
         m = _driven(_scenario(name, scale=3), 0, 20)
         f = m.forces
         cells = np.r_[f.th.city_cell, f._ua_cells].astype(np.int64)
-        _, kept, cover = f.ua_ad.cover_table(f.strength, f.alive, cells)
-        assert kept is cells
+        kept = f.ua_ad.keep_cover(f.strength, f.alive, cells)
+        assert kept.cells is cells and kept.n >= 1
+        cover = kept.covers[(kept.next - 1) % len(kept.covers)]
         for _ in range(20):
             pos = np.r_[0, rng.integers(1, len(cells), int(rng.integers(0, 40)))]
             _same_array(f.ua_ad.cover_at(cells[pos], f.strength, f.alive), cover[pos], "cover")
+            with kernels.disabled():  # numpy's table of every cell
+                _same_array(f.ua_ad.cover_at(cells[pos], f.strength, f.alive), cover[pos], "np")
 
 
 def test_each_kernel_compiled_once() -> None:
@@ -566,3 +569,119 @@ def test_a_battery_of_nan_strength_neither_hangs_nor_splits_the_paths() -> None:
         reference = run()
     assert compiled[0] == reference[0]
     assert compiled[1] == reference[1]
+
+
+# ---------------------------------------------------------------------- kept air cover
+def _random_battery_states(f: ForceLayer, ad, rng: np.random.Generator) -> None:
+    """Damage, kill and empty some of the side's batteries at random (in place)."""
+    units = ad.units
+    f.strength[units] = np.where(rng.random(len(units)) < 0.5, rng.random(len(units)), 1.0)
+    f.alive[units] = rng.random(len(units)) < 0.8
+    ad.interceptors[:] = rng.choice([0.0, 0.5, 1.0, 3.0, np.inf], len(units))
+
+
+@pytest.mark.parametrize("name", SHIPPED[:2])
+def test_compiled_cover_at_equals_numpys_on_many_states(name: str) -> None:
+    # The kernel sums each cell's kept per-battery logs; numpy bins every pair over the grid.
+    rng = np.random.default_rng(11)
+    m = _driven(_scenario(name, scale=2), 2, 10)
+    f = m.forces
+    for ad in (f.ua_ad, f.ru_ad):
+        covered = np.unique(ad.pairs.cell)
+        for trial in range(60):
+            if trial % 3:  # a new state two times in three; else the kept one again
+                _random_battery_states(f, ad, rng)
+            cells = np.r_[
+                rng.choice(covered, int(rng.integers(0, 30))),
+                rng.integers(0, f.th.n_cells, int(rng.integers(0, 10))),
+            ].astype(np.int64)
+            got = ad.cover_at(cells, f.strength, f.alive)
+            with kernels.disabled():
+                ad._cache = None
+                expected = ad.cover_at(cells, f.strength, f.alive)
+            _same_array(expected, got, f"{name} cover at {len(cells)} cells, trial {trial}")
+        assert ad._unit_log_miss is not None
+
+
+def test_kept_logs_of_another_state_are_not_used() -> None:
+    # The comparison can fail: a state one ulp away is a new state, a log one ulp away shows.
+    m = _driven(_scenario("may30_kharkiv_counterfire"), 0, 5)
+    f = m.forces
+    ad = f.ru_ad
+    ad.cover_at(np.zeros(1, dtype=np.int64), f.strength, f.alive)
+    state, log_miss = ad._unit_log_miss
+    b = int(np.flatnonzero(log_miss < 0)[0])  # a battery that covers something
+    cells = np.unique(ad.pairs.cell[ad.pairs.source == b]).astype(np.int64)
+    before = ad._log_miss_at(cells, f.strength, f.alive)
+    same, _ = fire_kernels.cover_sums(
+        True, cells, ad.units, f.strength, f.alive, ad.interceptors, state, log_miss,
+        ad.pairs.source, ad.cell_ptr,
+    )  # fmt: skip
+    assert same
+    nudged = state.copy()
+    nudged[0] = np.nextafter(nudged[0], -np.inf)
+    same, sums = fire_kernels.cover_sums(
+        True, cells, ad.units, f.strength, f.alive, ad.interceptors, nudged, log_miss,
+        ad.pairs.source, ad.cell_ptr,
+    )  # fmt: skip
+    assert not same and len(sums) == 0
+    # Kept logs one ulp off would change the sums the cover is made of: the bitwise
+    # comparison with numpy above would see them.
+    off = log_miss.copy()
+    off[b] = np.nextafter(off[b], -np.inf)
+    ad._unit_log_miss = (state, off)
+    assert ad._log_miss_at(cells, f.strength, f.alive).tobytes() != before.tobytes()
+
+
+def test_kept_row_finds_the_state_and_only_it() -> None:
+    m = _driven(_scenario("may30_kharkiv_counterfire"), 1, 5)
+    f = m.forces
+    ad = f.ua_ad
+    kept = ad.kept_covers(np.r_[f.th.city_cell, f._ua_cells].astype(np.int64))
+    now = ad._state(f.strength, f.alive)
+    kept.states[:] = 0.5
+    kept.states[3] = now
+    args = (ad.units, f.strength, f.alive, ad.interceptors, kept.states)
+    assert fire_kernels.kept_row(*args, 8) == 3
+    assert fire_kernels.kept_row(*args, 3) == -1  # only the filled rows count
+    kept.states[3, -1] = np.nextafter(now[-1], np.inf)
+    assert fire_kernels.kept_row(*args, 8) == -1
+    f.strength[ad.units[0]] = np.nan  # a NaN kept is the same state as a NaN now
+    kept.states[5] = ad._state(f.strength, f.alive)
+    assert fire_kernels.kept_row(*args, 8) == 5
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_kept_covers_recur_and_turn_over_with_the_same_results(seed: int) -> None:
+    # Batteries that run out and are resupplied, then damaged to new states every few steps:
+    # states recur (kept covers reused) and more than KEPT_COVERS appear (the oldest go).
+    from escalation_sim.model import airdefence
+
+    def run(compiled: bool):
+        m = _driven(_scenario("may30_kharkiv_counterfire"), seed, 3)
+        f = m.forces
+        ad = f.ua_ad
+        added = []
+        keep = ad.keep_cover
+        ad.keep_cover = lambda *a: added.append(1) or keep(*a)  # type: ignore[method-assign]
+        rng = np.random.default_rng(seed)
+        outs = []
+        for step in range(40):
+            if step % 2:
+                ad.interceptors[:] = np.where(ad.interceptors >= 1.0, 0.0, 2.0)
+            if step % 7 == 0:
+                f.strength[ad.units] = rng.choice([0.25, 0.5, 1.0], len(ad.units))
+            k = round(m.time)
+            outs.append(f.russian_fire(k, 3.0, m.stock, m.streams["fire"]))
+            m.run_for(1)
+        return m, outs, len(added)
+
+    comp, out_comp, refreshes = run(True)
+    with kernels.disabled():
+        ref, out_ref, _ = run(False)
+    for a, b in zip(out_ref, out_comp, strict=True):
+        _assert_same_outcome(a, b)
+    _assert_same_state(ref, comp)
+    assert comp.timeseries().equals(ref.timeseries())
+    assert 0 < refreshes < 2 * 40, refreshes  # two fire phases a step: kept covers found again
+    assert comp.forces.ua_ad._kept.n == airdefence.KEPT_COVERS  # and turned over

@@ -11,12 +11,29 @@ glide-bomb carriers at their release points may be shot down.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from escalation_sim.model import kernels
+from escalation_sim.model.kernels import fire as kfire
 from escalation_sim.model.kernels import movement as kmove
 from escalation_sim.model.theater import CellPairs, Theater
+
+#: Covers kept per air-defence side for the compiled fire phase: the batteries' states
+#: recur (a battery out of missiles is resupplied, runs out again), so a few cover most.
+KEPT_COVERS = 8
+
+
+@dataclass(slots=True)
+class KeptCovers:
+    """The cover at fixed cells for the last few states of the batteries (compiled phases)."""
+
+    cells: np.ndarray  # the cells the covers are of
+    states: np.ndarray  # (KEPT_COVERS, batteries): a state per row
+    covers: np.ndarray  # (KEPT_COVERS, cells): the cover at ``cells`` for that row's state
+    n: int = 0  # rows filled
+    next: int = 0  # the row the next state goes to (the oldest once all are filled)
 
 
 class AirDefence:
@@ -57,8 +74,10 @@ class AirDefence:
         self._by_unit: list[tuple[np.ndarray, np.ndarray]] | None = None  # cells, distances
         self.pairs = CellPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
-        # (state, cells, cover there) for compiled phases; cleared only when the cells move.
-        self.cover_table_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # Compiled phases: (state, per unit the log of its chance to miss) for cover_at, and
+        # the covers kept at the fire's cells; cleared when the units' cells are placed.
+        self._unit_log_miss: tuple[np.ndarray, np.ndarray] | None = None
+        self._kept: KeptCovers | None = None
 
     def place(self, x: np.ndarray, depth: np.ndarray, moved: np.ndarray | None = None) -> None:
         """(Re)compute the cells each unit covers from the units' positions.
@@ -103,26 +122,66 @@ class AirDefence:
         # every few steps would otherwise pay for lists of every pair and cell each time.
         self._lists: tuple[list[int], list[int]] | None = None
         self._cache = None
-        self.cover_table_cache = None
+        self._unit_log_miss = None
+        self._kept = None
 
     @property
     def cell_ptr(self) -> np.ndarray:
         """Per cell, where its covering units start in ``pairs.source`` (pairs sorted by cell)."""
         return self._ptr
 
+    def _state(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """Per unit, strength times alive times whether it has an interceptor left."""
+        return strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
+
+    def _log_miss(self, state: np.ndarray) -> np.ndarray:
+        """Per unit, the log of its chance to miss a salvo in its reach (numpy's ``log1p``)."""
+        return np.log1p(-np.minimum(self.cover_p * state, 1.0 - 1e-12))
+
     def _log_miss_per_cell(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
-        """Per cell, the log of the chance that every covering unit misses (cached on the state)."""
-        state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
+        """Per cell, the log of the chance that every covering unit misses (cached on the state).
+
+        The cache is a function of the state alone (the cells each unit covers are
+        fixed until :meth:`place`, which clears it), so it is kept across steps.
+        """
+        state = self._state(strength, alive)
         if self._cache is not None and (self._cache[0] == state).all():
             return self._cache[1]
         # Each unit's chance of missing, logged once per unit and then spread over its cells:
         # the same numbers as per (unit, cell) pair, element by element, at a fraction of the work.
-        log_miss = np.log1p(-np.minimum(self.cover_p * state, 1.0 - 1e-12))
+        log_miss = self._log_miss(state)
         per_cell = np.bincount(
             self.pairs.cell, weights=log_miss[self.pairs.source], minlength=self.th.n_cells
         )
         self._cache = (state, per_cell)
         return per_cell
+
+    def _log_miss_at(
+        self, cells: np.ndarray, strength: np.ndarray, alive: np.ndarray
+    ) -> np.ndarray:
+        """``_log_miss_per_cell(strength, alive)[cells]``, in one compiled pass over those cells.
+
+        The per-unit logs (numpy's) are kept with the state they belong to; the
+        kernel compares the state now with it and, when they match, adds up each
+        cell's terms in the order ``np.bincount`` does: the same numbers, without a
+        table of every cell.
+        """
+        cells = cells.astype(np.int64, copy=False)
+        kept = self._unit_log_miss
+        if kept is not None:
+            same, sums = kfire.cover_sums(
+                True, cells, self.units, strength, alive, self.interceptors, kept[0], kept[1],
+                self.pairs.source, self._ptr,
+            )  # fmt: skip
+            if same:
+                return sums
+        state = self._state(strength, alive)
+        log_miss = self._log_miss(state)
+        self._unit_log_miss = (state, log_miss)
+        return kfire.cover_sums(
+            False, cells, self.units, strength, alive, self.interceptors, state, log_miss,
+            self.pairs.source, self._ptr,
+        )[1]  # fmt: skip
 
     def cover(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Per cell, the chance that at least one unit with interceptors left covers it."""
@@ -134,29 +193,35 @@ class AirDefence:
         """``cover(strength, alive)[cells]``, working out only the cells asked for."""
         if len(self.units) == 0:
             return np.zeros(len(cells))
+        if kernels.enabled():
+            return -np.expm1(self._log_miss_at(cells, strength, alive))
         return -np.expm1(self._log_miss_per_cell(strength, alive)[cells])
 
-    def cover_table(
-        self, strength: np.ndarray, alive: np.ndarray, cells: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`cover_at` ``cells``, kept with the units' state it was computed for.
+    def kept_covers(self, cells: np.ndarray) -> KeptCovers:
+        """The covers kept at ``cells`` for compiled phases (none yet: an empty set of rows).
 
-        For compiled phases, which compare the state themselves and call this
-        again only when it has changed (or with other cells). Unlike the cache
-        behind :meth:`cover`, which each step's resupply clears, this one is
-        kept across steps: the cover is a function of the state and of the
-        cells the units cover, and :meth:`place` clears it when those move.
-
-        Returns:
-            Per unit, strength times alive times whether it has an interceptor
-            left; the cells; and at each, the chance that a unit with
-            interceptors left covers it.
+        The compiled fire phase looks up the batteries' state among the kept rows
+        and asks for :meth:`keep_cover` when it is not there. The covers are a
+        function of the state and of the cells the units cover, so they are kept
+        across steps; :meth:`place` drops them, as does asking for other cells.
         """
-        state = strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
-        kept = self.cover_table_cache
-        # NaN-aware, as the kernels compare: a NaN kept is the same state, not a change.
-        if kept is None or kept[1] is not cells or not np.array_equal(kept[0], state, equal_nan=True):
-            kept = self.cover_table_cache = (state, cells, self.cover_at(cells, strength, alive))
+        kept = self._kept
+        if kept is None or kept.cells is not cells:
+            kept = self._kept = KeptCovers(
+                cells,
+                np.zeros((KEPT_COVERS, len(self.units))),
+                np.zeros((KEPT_COVERS, len(cells))),
+            )
+        return kept
+
+    def keep_cover(self, strength: np.ndarray, alive: np.ndarray, cells: np.ndarray) -> KeptCovers:
+        """Add the cover at ``cells`` for the units' state now to :meth:`kept_covers` (the oldest goes)."""
+        kept = self.kept_covers(cells)
+        row = kept.next
+        kept.states[row] = self._state(strength, alive)
+        kept.covers[row] = self.cover_at(cells, strength, alive)
+        kept.next = (row + 1) % KEPT_COVERS
+        kept.n = max(kept.n, row + 1)
         return kept
 
     def engage(self, cells: np.ndarray, alive: np.ndarray) -> None:
@@ -237,8 +302,9 @@ class AirDefence:
 
     def resupply_step(self, days: float) -> None:
         """Deliver interceptors (never above the initial stock) and reset the step's count."""
+        # The covers are kept on the state, which counts whether a unit has missiles left:
+        # nothing cached needs clearing here.
         np.minimum(self.interceptors + self.resupply * days, self.initial, out=self.interceptors)
-        self._cache = None
         self.used = 0
 
     @property

@@ -95,6 +95,14 @@ class PullbackMemory:
             np.maximum.at(row, zone, depth)
         self._deepest[step % self.memory_steps] = row
 
+    def kernel_row(self, step: int) -> tuple[np.ndarray, int]:
+        """The table and this step's row, for a kernel that remembers in place.
+
+        Strike bookkeeping's kernel calls :meth:`remember`'s kernel itself
+        (``kernels.strike.strike_bookkeeping``), with these.
+        """
+        return self._deepest, step % self.memory_steps
+
     def threat_depth(self) -> np.ndarray:
         """Per zone, the deepest fast strike remembered (0: none)."""
         if kernels.enabled():

@@ -29,11 +29,15 @@ after its draws, in one compiled call. In the numpy code's order it does:
 What numpy computes differently from compiled code stays with numpy and is
 passed in: the variates (the fire stream's ``(8, firing units)`` draw) and the
 Ukrainian air cover over the city and the cells holding Ukrainian units
-(``-expm1`` of the summed log-misses, :meth:`AirDefence.cover_table
-<escalation_sim.model.airdefence.AirDefence.cover_table>`). The kernel first
-checks that the cover it was given still belongs to the batteries' state and
-returns at once, having changed nothing, when it does not, so the caller can
-bring the cover up to date and call again. The city's harm is numpy's pairwise
+(``-expm1`` of the summed log-misses, :meth:`AirDefence.kept_covers
+<escalation_sim.model.airdefence.AirDefence.kept_covers>`: the covers of the
+last few states of the batteries, which come back again and again as a battery
+runs out of missiles and is resupplied). The kernel first looks for the cover
+of the batteries' state now among those kept and returns at once, having
+changed nothing, when there is none, so the caller can add it and call again.
+:func:`cover_sums` adds up the log-misses per cell for
+:meth:`AirDefence.cover_at <escalation_sim.model.airdefence.AirDefence.cover_at>`
+(numpy's ``log1p`` per battery, passed in). The city's harm is numpy's pairwise
 sum (:func:`pairwise_sum`, numpy's summation order). The rest is ``+ - * /``, comparisons and two
 functions of the C library that numpy's own code calls too: ``hypot`` (numpy's
 ``np.hypot``) and ``pow`` (Python's ``float ** int``, the carriers' chance over
@@ -416,6 +420,85 @@ def _carriers_downed(
 
 
 @kernel
+def battery_state(strength: float, alive: bool, interceptors: float) -> float:
+    """One battery's state as the cover sees it: strength times alive times missiles left.
+
+    numpy's ``strength[units] * alive[units] * (interceptors >= 1.0)``, factor by
+    factor (booleans count as 1.0 or 0.0).
+    """
+    s = strength * (1.0 if alive else 0.0)
+    return s * (1.0 if interceptors >= 1.0 else 0.0)
+
+
+@kernel
+def kept_row(
+    ad_units: np.ndarray,
+    strength: np.ndarray,
+    alive: np.ndarray,
+    interceptors: np.ndarray,
+    kept_states: np.ndarray,
+    n_kept: int,
+) -> int:
+    """The first of the ``n_kept`` kept states equal to the batteries' state now (-1: none).
+
+    A NaN kept counts as the same state as a NaN now (a NaN never equals itself,
+    which would otherwise never find the cover it was just given).
+    """
+    for r in range(n_kept):
+        same = True
+        for b in range(len(ad_units)):
+            a = ad_units[b]
+            s = battery_state(strength[a], alive[a], interceptors[b])
+            kept = kept_states[r, b]
+            if s != kept and not (s != s and kept != kept):
+                same = False
+                break
+        if same:
+            return r
+    return -1
+
+
+@kernel
+def cover_sums(
+    check: bool,
+    cells: np.ndarray,
+    ad_units: np.ndarray,
+    strength: np.ndarray,
+    alive: np.ndarray,
+    interceptors: np.ndarray,
+    kept_state: np.ndarray,
+    log_miss: np.ndarray,
+    source: np.ndarray,
+    ptr: np.ndarray,
+) -> tuple[bool, np.ndarray]:
+    """Per cell asked, the summed log-miss of the batteries covering it (``AirDefence.cover_at``).
+
+    ``log_miss`` (per battery, numpy's ``log1p``) belongs to ``kept_state``;
+    with ``check``, the batteries' state now is compared with it first (as
+    numpy's ``==``: a NaN differs) and nothing is summed when they differ. Each
+    cell's terms are added from 0.0 in pair order, as ``np.bincount`` adds them
+    (pairs sorted by cell).
+
+    Returns:
+        Whether ``log_miss`` was the state's (always, without ``check``), and the
+        sums (empty if it was not).
+    """
+    if check:
+        for b in range(len(ad_units)):
+            a = ad_units[b]
+            if battery_state(strength[a], alive[a], interceptors[b]) != kept_state[b]:
+                return False, np.zeros(0)
+    out = np.empty(len(cells))
+    for j in range(len(cells)):
+        c = cells[j]
+        acc = 0.0
+        for q in range(ptr[c], ptr[c + 1]):
+            acc += log_miss[source[q]]
+        out[j] = acc
+    return True, out
+
+
+@kernel
 def russian_fire(
     step: int,
     fire_multiplier: float,
@@ -472,11 +555,13 @@ def russian_fire(
     ad_interceptors: np.ndarray,
     ad_source: np.ndarray,
     ad_ptr: np.ndarray,
-    cover_state: np.ndarray,
-    cover: np.ndarray,
-) -> tuple[
-    bool, np.ndarray, np.ndarray, np.ndarray, int, float, int, np.ndarray, np.ndarray, int
-]:
+    kept_states: np.ndarray,
+    kept_covers: np.ndarray,
+    n_kept: int,
+    units_out: np.ndarray,
+    at_city_out: np.ndarray,
+    city_landed: np.ndarray,
+) -> tuple[bool, int, int, int, int, float, int, int]:
     """``ForceLayer.russian_fire`` after its draws; updates the arrays it is given in place.
 
     Args:
@@ -536,17 +621,25 @@ def russian_fire(
         ad_interceptors: Per battery, interceptors left (updated).
         ad_source: Batteries covering each cell, cell after cell.
         ad_ptr: Per cell, where its batteries start in ``ad_source``.
-        cover_state: The batteries' state ``cover`` was computed for.
-        cover: The Ukrainian air cover for that state over the city, then over
-            each cell of ``ua_cells``.
+        kept_states: ``(kept, batteries)``: batteries' states whose cover is kept.
+        kept_covers: ``(kept, 1 + occupied cells)``: the Ukrainian air cover for
+            each kept state over the city, then over each cell of ``ua_cells``.
+        n_kept: How many rows of the two are filled.
+        units_out: Four slots per firing unit (written): the units that fired,
+            then the Ukrainian units destroyed, then the carriers shot down
+            (positions among the firing units), from the start.
+        at_city_out: A slot per firing unit (written): per unit that fired,
+            whether at the city.
+        city_landed: Per weapon, zeros (written: salvoes landing on the city).
+
+    The outputs are written to arrays the caller allocates: an array made here
+    and handed to Python costs more than the caller's allocation.
 
     Returns:
-        Whether ``cover`` was up to date (if not, nothing was done and the rest is
-        empty); the units that fired; per unit that fired, whether at the city;
-        per weapon, salvoes landing on the city; units that fired at the city;
-        the harm to the city; units hit; Ukrainian units
-        destroyed; carriers shot down (positions among the firing units); and
-        Ukrainian engagements made.
+        Whether a kept cover belonged to the batteries' state (if not, nothing was
+        done and the rest is zero); how many units fired; how many Ukrainian
+        units were destroyed; how many carriers were shot down; units that fired
+        at the city; the harm to the city; units hit; and Ukrainian engagements made.
     """
     n = len(rf)
     n_w = len(stock)
@@ -555,17 +648,12 @@ def russian_fire(
         reach_moved, rf_fx, rf_fd, rf_weapon, w_range, reach_x, reach_depth, rf_reach,
         rf_city_in_range, rf_n_cand, rf_has_cand,
     )  # fmt: skip
-    # The cover is a function of the batteries' state: if that changed, hand back.
-    for b in range(len(ad_units)):
-        a = ad_units[b]
-        s = strength[a] * (1.0 if alive[a] else 0.0)
-        s = s * (1.0 if ad_interceptors[b] >= 1.0 else 0.0)
-        kept = cover_state[b]
-        if s != kept and not (s != s and kept != kept):  # NaN kept is NaN now: unchanged
-            return (
-                False, none_i, np.zeros(0, dtype=np.bool_), np.zeros(n_w), 0, 0.0, 0, none_i,
-                none_i, 0,
-            )  # fmt: skip
+    # The cover is a function of the batteries' state: use the kept one of this state, or
+    # hand back if none is kept.
+    row = kept_row(ad_units, strength, alive, ad_interceptors, kept_states, n_kept)
+    if row < 0:
+        return False, 0, 0, 0, 0, 0.0, 0, 0
+    cover = kept_covers[row]
 
     # Who wants to fire, and at what.
     at_city = np.zeros(n, dtype=np.bool_)
@@ -609,8 +697,8 @@ def russian_fire(
             at_city[k] = False
     for w in range(n_w):
         stock[w] -= taken[w]
-    fired = np.empty(n_fired, dtype=np.int64)
-    fired_city = np.empty(n_fired, dtype=np.bool_)
+    fired = units_out[:n_fired]
+    fired_city = at_city_out[:n_fired]
     q = 0
     for k in range(n):
         if firing[k]:
@@ -629,7 +717,6 @@ def russian_fire(
     used = 0
 
     # Fire on the city: one engagement per unit whose salvoes can be intercepted.
-    city_landed = np.zeros(n_w)
     n_city = 0
     for k in range(n):
         if at_city[k]:
@@ -729,4 +816,6 @@ def russian_fire(
     for w in range(n_w):
         harm[w] = city_landed[w] * w_harm[w]
     city_harm = pairwise_sum(harm)
-    return True, fired, fired_city, city_landed, n_city, city_harm, n_hits, ua_losses, downed, used
+    units_out[n_fired : n_fired + n_ua] = ua_losses
+    units_out[n_fired + n_ua : n_fired + n_ua + len(downed)] = downed
+    return True, n_fired, n_ua, len(downed), n_city, city_harm, n_hits, used
