@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.airdefence import AirDefence
 from escalation_sim.model.kernels import build as build_kernels
 from escalation_sim.model.kernels import detect as kdetect
@@ -1137,7 +1137,7 @@ class ForceLayer:
                 int(step),
                 u,
                 z,
-                np.log1p(-np.minimum(u[4], 1.0 - 1e-12)),
+                libm.log1p(-np.minimum(u[4], 1.0 - 1e-12)),
                 cover,
                 slot,
                 self._cell,
@@ -1254,7 +1254,7 @@ class ForceLayer:
         arrival = self.w_tasking[weapons] + dist / self.w_speed[weapons]
         moved = ~intercepted & ~already & (self.leave_h[targets] < arrival)
         miss_km = np.where(moved, self.hop_km[targets], self.track_error_km[targets])
-        on_target = np.exp(-0.5 * (miss_km / cb.killchain.target_footprint_km) ** 2)
+        on_target = libm.exp(-0.5 * (miss_km / cb.killchain.target_footprint_km) ** 2)
         spread = 1.0 + self.damage_spread * (2.0 * u[1][targets] - 1.0)
         lands = ~intercepted & ~already & ~moved
         damage = np.where(lands, self.effect[weapons, self.cls[targets]] * spread * on_target, 0.0)
@@ -1299,7 +1299,7 @@ class ForceLayer:
         ad = self.ru_ad
         # Only strikes that land use it, and a strike that lands was aimed at its track.
         footprint = cb.killchain.target_footprint_km
-        on_track = np.exp(-0.5 * (self.track_error_km[targets] / footprint) ** 2)
+        on_track = libm.exp(-0.5 * (self.track_error_km[targets] / footprint) ** 2)
         bda = cb.damage_assessment
         floats, flags, used = strike_kernels.resolve_strikes(
             targets,

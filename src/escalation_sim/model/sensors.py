@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from escalation_sim.model import libm
+
 #: The sensor kinds, in the order of :attr:`SensorCover.slot_of_cell`'s rows.
 KINDS = ("radar", "isr")
 #: The largest chance of detection a pair takes (so that ``log1p`` stays finite).
@@ -110,9 +112,9 @@ class SensorCover:
         every cell of the theater, kind by kind, gives it for the cells reached.
         A kind whose state did not change gets the values it had.
         """
-        log_miss = np.log1p(self.pair_x)
+        log_miss = libm.log1p(self.pair_x)
         sums = np.bincount(self.pair_slot, weights=log_miss, minlength=len(self.cover))
-        np.negative(np.expm1(sums), out=self.cover)
+        np.negative(libm.expm1(sums), out=self.cover)
 
     def update(self, strength: np.ndarray, alive: np.ndarray) -> None:
         """Take the sensors' state and recompute the cover if it changed (the numpy code)."""

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.decisions.scales import RIVERA_SCORE
 from escalation_sim.model.engagement import Outcome, StrikeReport
 from escalation_sim.model.kernels import perception as perception_kernels
@@ -405,7 +405,7 @@ class Perception:
         )
         noise = p.noise_sd
         if noise > 0:
-            weights = weights * np.exp(noise * z[t] - 0.5 * noise * noise)
+            weights = weights * libm.exp(noise * z[t] - 0.5 * noise * noise)
         depths = depth.tolist()
         columns = [
             seen_sup.tolist(),
@@ -422,7 +422,7 @@ class Perception:
     def _noticed_compiled(
         self, report: StrikeReport, u: np.ndarray, z: np.ndarray
     ) -> tuple[list[list], np.ndarray] | None:
-        """What :meth:`_noticed_numpy` gives, in one compiled call and numpy's ``exp``.
+        """What :meth:`_noticed_numpy` gives, in one compiled call and ``libm.exp``.
 
         See :func:`.kernels.perception.strikes_noticed`.
         """
@@ -454,7 +454,7 @@ class Perception:
             return None
         floats = floats[:, :m]
         # A new array either way: the buffer is refilled on the next call.
-        weights = floats[1] * np.exp(floats[2]) if self.spec.noise_sd > 0 else floats[1].copy()
+        weights = floats[1] * libm.exp(floats[2]) if self.spec.noise_sd > 0 else floats[1].copy()
         seen, true, weapon, zone, rule, cls, band = ints[:, :m].tolist()
         return [seen, true, weapon, zone, rule, cls, floats[0].tolist(), band], weights
 

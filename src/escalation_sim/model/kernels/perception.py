@@ -13,8 +13,8 @@ reference, kept beside it behind :func:`escalation_sim.model.kernels.enabled`):
   path's order: supplier weight x class weight x ``(1 + depth / depth_scale)``
   x long-range factor x destruction factor;
 - the argument of its log-normal noise factor, ``noise * z[target] - 0.5 *
-  noise * noise``. The factor itself (``np.exp``) is left to numpy, whose
-  ``exp`` rounds differently from the C library's that numba calls;
+  noise * noise``. The factor itself is taken outside the kernel
+  (:func:`escalation_sim.model.libm.exp`, the C library's ``exp``);
 - the depth band it falls in (``Perception.band_index``: the first band whose
   upper edge is at or beyond its depth, else the one beyond the last), which
   names its depth precedent.
