@@ -533,3 +533,19 @@ def test_threat_seen_by_weighs_each_act_by_its_score_and_its_authors_credibility
         kept = [a for d, a in deu.seen_acts if step - d <= window]
         direct = sum(max(0, a.score) * rus.credibility for a in kept)
         assert model.decisions.threat_seen_by(deu, float(step), window) == direct, step
+
+
+def test_absorb_works_the_rates_out_again_when_the_step_changes(sc):
+    """The smoothing and learning rates kept for one step length are not reused for another."""
+    fast, direct = (EscalationModel(sc, seed=0).actor["RUS"] for _ in range(2))
+    rnd = random.Random(15)
+    for step in range(200):
+        days = rnd.choice([1.0, 3.5, 0.25])
+        obs = _random_observation(rnd, step)
+        fast.absorb(obs, days, float(step))
+        _direct_absorb(direct, obs, days, float(step))
+        assert fast.pressure == direct.pressure, step
+        assert [(f.smoothed, f.expected, f.days) for f in fast.flows.values()] == [
+            (f.smoothed, f.expected, f.days) for f in direct.flows.values()
+        ], step
+    assert fast.pressure > 0

@@ -100,10 +100,41 @@ def test_one_compilation_serves_every_band_setting() -> None:
     assert len(perception_kernels.strikes_noticed.signatures) == 1
 
 
+def test_the_kernels_noise_factor_is_the_c_librarys_exp() -> None:
+    # The kernel multiplies each weight by numba's math.exp of the noise argument; the
+    # numpy path by libm.exp (math.exp element by element). Checked on many noticed strikes
+    # against math.exp directly, on values where numpy's own exp would differ.
+    m = EscalationModel(load_scenario(DEEP), seed=0)
+    p = m.decisions.perception
+    noise = p.spec.noise_sd
+    assert noise > 0
+    report = _edge_report(m, list(p._bands), 3000, 4)
+    rng = np.random.default_rng(4)
+    u = np.zeros((p.n_units, 2))  # every strike noticed, none misattributed
+    z = rng.standard_normal(p.n_units)
+    cols, noisy = p._noticed_compiled(report, u, z)
+    p._kernel_params = p._kernel_params.copy()
+    p._kernel_params[perception_kernels.NOISE] = 0.0
+    _, plain = p._noticed_compiled(report, u, z)
+    noticed = np.flatnonzero(report.depth_km > 0)
+    args = [noise * v - 0.5 * noise * noise for v in z[report.target[noticed]].tolist()]
+    expected = [w * math.exp(a) for w, a in zip(plain.tolist(), args, strict=True)]
+    np.testing.assert_array_equal(_bits(noisy), _bits(expected))
+    numpy_factor = plain * np.exp(np.array(args))
+    assert len(cols[0]) == len(noticed) > 1000
+    assert (_bits(numpy_factor) != _bits(expected)).any() or not _numpy_exp_differs()
+
+
+def _numpy_exp_differs() -> bool:
+    """Whether numpy's exp differs from the C library's on this machine (its vector code)."""
+    x = np.random.default_rng(0).normal(0.0, 0.5, 5000)
+    return any(e != math.exp(v) for e, v in zip(np.exp(x).tolist(), x.tolist(), strict=True))
+
+
 def test_the_exp_of_a_buffer_row_is_its_exp_of_a_fresh_array() -> None:
-    # The compiled path hands libm.exp a row of the array the kernel fills, not a fresh
-    # array: the values must not depend on where the row starts or how long it is (they
-    # are the C library's, element by element, on both paths).
+    # libm.exp of a row of a buffer like the one the kernel fills (the numpy path's noise
+    # factor may be given such views): the values must not depend on where the row starts
+    # or how long it is (they are the C library's, element by element, on both paths).
     rng = np.random.default_rng(5)
     x = rng.normal(0.0, 0.5, 50_000) - 0.125
     for columns in (64, 65, 128, 1000, 4099):

@@ -119,8 +119,8 @@ class StateActor(mesa.Agent):
         self.score_now = 0
         self.kahn_now = 0
         self.option_now = ""
-        #: The step length and perception times the smoothing and learning rates are for.
-        self._rates_key: tuple[float, float, float] | None = None
+        #: The step length the smoothing and learning rates are for (NaN: none yet).
+        self._rates_days = math.nan
         self._rates_now = (0.0, 0.0)
         #: The scenario's perception parameters (read by every step's decay and absorb).
         self._perception = model.spec.decisions.perception
@@ -203,6 +203,7 @@ class StateActor(mesa.Agent):
         self._harm_seen.append(obs.harm)
         self._strikes_seen.append(obs.counts)
         flows = self.flows
+        causes = obs.causes
         for channel, amount in obs.flows.items():
             flow = flows.get(channel)
             if flow is None:
@@ -210,13 +211,13 @@ class StateActor(mesa.Agent):
                     p.precedent_suppliers
                 )
                 flow = flows[channel] = _Flow(usual=usual)
-            total = amount
-            flow.causes = {k: v / total for k, v in obs.causes[channel].items()} if total else {}
+            flow.causes = {k: v / amount for k, v in causes[channel].items()} if amount else {}
         habituates = p.habituation_days is not None
         if habituates:
-            key = (days, p.smoothing_days, p.habituation_days)
-            if key != self._rates_key:  # the same every step of a run: worked out once
-                self._rates_key, self._rates_now = key, self._rates(*key)
+            # The actor's perception parameters are fixed: the rates change only with the step.
+            if days != self._rates_days:  # the same every step of a run: worked out once
+                self._rates_days = days
+                self._rates_now = self._rates(days, p.smoothing_days, p.habituation_days)
             smooth, learn_rate = self._rates_now
         seen = obs.flows
         # What add_pressure does, inline: the same additions in the same order.
@@ -227,14 +228,17 @@ class StateActor(mesa.Agent):
             if not habituates:
                 surprise = rate
             else:
-                flow.smoothed += smooth * (rate - flow.smoothed)
-                flow.days += days
+                # The flow's updates (+=) worked on locals: the same sums, each read once.
+                smoothed = flow.smoothed
+                flow.smoothed = smoothed = smoothed + smooth * (rate - smoothed)
+                flow.days = seen_days = flow.days + days
                 learn = learn_rate
-                if flow.usual and days / flow.days > learn:
-                    learn = days / flow.days  # max(learn, days / flow.days)
-                flow.expected += learn * (flow.smoothed - flow.expected)
+                if flow.usual and days / seen_days > learn:
+                    learn = days / seen_days  # max(learn, days / flow.days)
+                expected = flow.expected
+                flow.expected = expected = expected + learn * (smoothed - expected)
                 # The surprise is max(0, smoothed - expected); only a positive one adds pressure.
-                surprise = flow.smoothed - flow.expected
+                surprise = smoothed - expected
             if surprise > 0:
                 scaled = surprise * days
                 for cause, share in flow.causes.items():

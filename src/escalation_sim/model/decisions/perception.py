@@ -422,7 +422,7 @@ class Perception:
     def _noticed_compiled(
         self, report: StrikeReport, u: np.ndarray, z: np.ndarray
     ) -> tuple[list[list], np.ndarray] | None:
-        """What :meth:`_noticed_numpy` gives, in one compiled call and ``libm.exp``.
+        """What :meth:`_noticed_numpy` gives, in one compiled call (noise factor included).
 
         See :func:`.kernels.perception.strikes_noticed`.
         """
@@ -452,11 +452,9 @@ class Perception:
         )
         if not m:
             return None
-        floats = floats[:, :m]
-        # A new array either way: the buffer is refilled on the next call.
-        weights = floats[1] * libm.exp(floats[2]) if self.spec.noise_sd > 0 else floats[1].copy()
+        weights = floats[1, :m].copy()  # its own array: the buffer is refilled on the next call
         seen, true, weapon, zone, rule, cls, band = ints[:, :m].tolist()
-        return [seen, true, weapon, zone, rule, cls, floats[0].tolist(), band], weights
+        return [seen, true, weapon, zone, rule, cls, floats[0, :m].tolist(), band], weights
 
     def _grow_noticed(self, strikes: int) -> None:
         """Room in the compiled path's output arrays for a report of ``strikes`` strikes."""

@@ -9,12 +9,12 @@ reference, kept beside it behind :func:`escalation_sim.model.kernels.enabled`):
 - the supplier it attributes each to: the true one, or, when
   ``u[target, 1] >= attribution_accuracy`` and the munition's family has
   several suppliers, the one of them the draw falls on;
-- each strike's perceived weight before noise, multiplied in the numpy
-  path's order: supplier weight x class weight x ``(1 + depth / depth_scale)``
-  x long-range factor x destruction factor;
-- the argument of its log-normal noise factor, ``noise * z[target] - 0.5 *
-  noise * noise``. The factor itself is taken outside the kernel
-  (:func:`escalation_sim.model.libm.exp`, the C library's ``exp``);
+- each strike's perceived weight, multiplied in the numpy path's order:
+  supplier weight x class weight x ``(1 + depth / depth_scale)`` x
+  long-range factor x destruction factor, then, when there is noise, x its
+  log-normal noise factor ``exp(noise * z[target] - 0.5 * noise * noise)``:
+  numba's ``math.exp`` calls the C library's ``exp``, as
+  :func:`escalation_sim.model.libm.exp` does on the numpy path (tested equal);
 - the depth band it falls in (``Perception.band_index``: the first band whose
   upper edge is at or beyond its depth, else the one beyond the last), which
   names its depth precedent.
@@ -30,6 +30,8 @@ numpy path; the kernel only reads them.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from escalation_sim.model.kernels import kernel
@@ -40,7 +42,7 @@ PARAMS_SIZE = 6
 #: Rows of the integer output of :func:`strikes_noticed`, one column per noticed strike.
 INT_ROWS = ("seen_supplier", "supplier", "weapon", "zone", "rule", "target_class", "band")
 #: Rows of its float output.
-FLOAT_ROWS = ("depth", "weight", "noise_arg")
+FLOAT_ROWS = ("depth", "weight")
 
 
 @kernel
@@ -89,9 +91,8 @@ def strikes_noticed(
         params: Perception parameters, indexed by this module's constants.
         ints: Filled in: the rows of :data:`INT_ROWS`, at least as many columns
             as the report has strikes.
-        floats: Filled in: the rows of :data:`FLOAT_ROWS` (their depths, their
-            weights before noise, the argument of each one's noise factor),
-            as many columns.
+        floats: Filled in: the rows of :data:`FLOAT_ROWS` (their depths and
+            perceived weights, noise included), as many columns.
 
     Returns:
         How many strikes Russia noticed: the first that many columns of
@@ -128,9 +129,11 @@ def strikes_noticed(
         ints[6, m] = band
         floats[0, m] = d
         factor = destroyed_mult if outcome[i] == destroyed_code else 1.0
-        floats[1, m] = (
+        weight = (
             supplier_weight[seen] * class_weight[c] * (1.0 + d / depth_scale) * long_factor[w]
         ) * factor
-        floats[2, m] = noise * z[t] - spread
+        if noise > 0:
+            weight = weight * math.exp(noise * z[t] - spread)
+        floats[1, m] = weight
         m += 1
     return m
