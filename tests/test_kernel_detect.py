@@ -37,13 +37,11 @@ from escalation_sim.model.forces import (
     SIDE_RUSSIA,
     ForceLayer,
 )
-from escalation_sim.model.kernels import detect as kdetect
 from escalation_sim.model.kernels import movement as kmove
 from escalation_sim.model.model import EscalationModel
 from escalation_sim.model.movement import PullbackMemory
 from escalation_sim.model.reserves import NONE_DUE, ReservePool
 from escalation_sim.model.sensors import KINDS as SENSOR_KINDS
-from escalation_sim.model.sensors import MAX_PAIR_CHANCE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -544,19 +542,7 @@ def test_coverage_on_slots_equals_the_coverage_of_every_cell():
 
 
 def _sensors_changed(f: ForceLayer) -> bool:
-    s = f.sensor_cover
-    return kdetect.sensors_changed(
-        s.units,
-        f.strength,
-        f.alive,
-        s.state,
-        s.pair_sensor,
-        s.pair_p,
-        MAX_PAIR_CHANCE,
-        s.pair_x,
-        s.pair_slot,
-        s.cover,
-    )
+    return f._sensors_changed()
 
 
 def test_sensors_changed_answers_whether_any_sensors_state_changed():

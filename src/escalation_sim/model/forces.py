@@ -774,21 +774,26 @@ class ForceLayer:
         """
         s = self._sensors
         if kernels.enabled():
-            kdetect.sensors_changed(
-                s.units,
-                self.strength,
-                self.alive,
-                s.state,
-                s.pair_sensor,
-                s.pair_p,
-                MAX_PAIR_CHANCE,
-                s.pair_x,
-                s.pair_slot,
-                s.cover,
-            )
+            self._sensors_changed()
         else:
             s.update(self.strength, self.alive)
         return s.cover
+
+    def _sensors_changed(self) -> bool:
+        """The compiled state check of :meth:`_coverage` (recomputes the cover); whether it changed."""
+        s = self._sensors
+        return kdetect.sensors_changed(
+            s.units,
+            self.strength,
+            self.alive,
+            s.state,
+            s.pair_sensor,
+            s.pair_p,
+            MAX_PAIR_CHANCE,
+            s.pair_x,
+            s.pair_slot,
+            s.cover,
+        )
 
     @property
     def sensor_cover(self) -> SensorCover:
