@@ -77,7 +77,6 @@ from benchlib import BASE_FIELDS, DEFAULT_SCENARIO, RESULTS, base_row, started, 
 
 import escalation_sim.model.model as model_module
 from escalation_sim import EscalationModel, load_scenario, with_overrides
-from escalation_sim.model.agents import StateActor
 from escalation_sim.model.airdefence import AirDefence
 from escalation_sim.model.decisions.layer import DecisionLayer
 from escalation_sim.model.forces import ForceLayer
@@ -89,7 +88,7 @@ from escalation_sim.model.rules import RuleEngine
 PHASES: list[tuple[str, str, object, str]] = [
     ("run (Mesa time control and every step)", "", EscalationModel, "run"),
     ("step", "run (Mesa time control and every step)", EscalationModel, "step"),
-    ("actors' pressure decay", "step", StateActor, "decay"),
+    ("actors' pressure decay", "step", model_module, "decay_actors"),
     ("scheduled rule changes", "step", EscalationModel, "_apply_schedule"),
     ("Russian fire", "step", EscalationModel, "_russian_fire"),
     ("movement: pull-back", "step", ForceLayer, "pull_back"),

@@ -3,10 +3,13 @@
 The decision phase looks options up in a table built once per model
 (``OptionMenu``: the gates an actor's rung alone decides), weighs only the
 options that could be motivated, works the case out once per choice, and
-prunes precedents only when the oldest is due. Each is checked here against
-the direct computation (``options.available``, ``CostBenefit.choose`` over the
-open options, ``option_terms``, a filter of every precedent), on random actor
-states and on whole runs with the direct decision phase put back.
+prunes precedents only when the oldest is due, finds the salient precedents
+from the newest back, works the other side's perceived rise out again only
+when an act arrives, and decays every actor in one loop. Each is checked here
+against the direct computation (``options.available``, ``CostBenefit.choose``
+over the open options, ``option_terms``, a filter of every precedent, a direct
+decay), on random actor states and catalogues and on whole runs with the
+direct decision phase put back.
 """
 
 from __future__ import annotations
@@ -90,6 +93,20 @@ def test_the_menu_opens_what_the_gates_open(sc):
     assert checked > 1000
 
 
+def _random_gates(rnd: random.Random, i: int, top: int) -> dict:
+    """A random option ``o<i>``'s gates (an update for ``model_copy``): any mix of them."""
+    descend = rnd.random() < 0.15
+    return {
+        "id": f"o{i}",
+        "descend": descend,
+        "rung": None if descend or rnd.random() < 0.2 else rnd.randint(0, top + 1),
+        "min_rung": rnd.choice([None, rnd.randint(0, top)]),
+        "requires_any": rnd.sample(KINDS, rnd.choice([0, 0, 1, 2])),
+        "skip_on": rnd.sample(KINDS, rnd.choice([0, 1, 2])),
+        "cooldown_days": rnd.choice([0.0, 7.0, 30.0]),
+    }
+
+
 def test_the_menu_opens_what_the_gates_open_for_any_mix_of_gates(sc):
     """Random catalogues: every gate alone and in combination (the shipped one has
     ``min_rung`` only where the skip gate closes the option anyway)."""
@@ -102,20 +119,7 @@ def test_the_menu_opens_what_the_gates_open_for_any_mix_of_gates(sc):
         options = [base[0]]
         for i in range(8):
             o = rnd.choice(base[1:])
-            descend = rnd.random() < 0.15
-            options.append(
-                o.model_copy(
-                    update={
-                        "id": f"o{i}",
-                        "descend": descend,
-                        "rung": None if descend or rnd.random() < 0.2 else rnd.randint(0, top + 1),
-                        "min_rung": rnd.choice([None, rnd.randint(0, top)]),
-                        "requires_any": rnd.sample(KINDS, rnd.choice([0, 0, 1, 2])),
-                        "skip_on": rnd.sample(KINDS, rnd.choice([0, 1, 2])),
-                        "cooldown_days": rnd.choice([0.0, 7.0, 30.0]),
-                    }
-                )
-            )
+            options.append(o.model_copy(update=_random_gates(rnd, i, top)))
         start = rnd.randint(0, 3)
         menu = OptionMenu(options, start, top)
         for _ in range(20):
@@ -372,3 +376,160 @@ def test_observation_add_sums_what_get_and_setdefault_sum():
         by_cause[cause] = by_cause.get(cause, 0.0) + amount
     assert (obs.flows, obs.causes) == (flows, causes)
     assert list(obs.flows) == list(flows) and list(obs.causes) == list(causes)
+
+
+def _direct_decay(actor, days: float) -> None:
+    """``StateActor.decay`` computed directly: every precedent aged and filtered."""
+    keep = (1.0 - actor.params.pressure_decay) ** days
+    actor.pressure *= keep
+    actor.commitment *= keep
+    actor.contributions = {k: v * keep for k, v in actor.contributions.items() if v * keep > 1e-6}
+    half = actor.model.spec.decisions.perception.salience_half_life_days
+    for s in actor.salient:
+        s.age_days += days
+    actor.salient = [s for s in actor.salient if s.age_days <= PRUNE_HALF_LIVES * half]
+    actor.stakes *= 0.5 ** (days / actor.params.threat_half_life_days)
+
+
+def _actor_state(actor) -> tuple:
+    return (
+        actor.pressure,
+        actor.commitment,
+        actor.stakes,
+        actor.contributions,
+        list(actor.contributions),
+        [(s.kind, s.label, s.weight, s.age_days) for s in actor.salient],
+    )
+
+
+def test_decay_of_every_actor_in_one_loop_is_each_actors_direct_decay(sc):
+    """``decay_actors`` over all actors gives each actor what the direct decay gives it."""
+    from escalation_sim.model.agents import decay_actors
+
+    fast, direct = (EscalationModel(sc, seed=0) for _ in range(2))
+    rnd = random.Random(9)
+    for step in range(300):
+        days = rnd.choice([1.0, 0.5, 7.0, 0.0])
+        for a, b in zip(fast._actor_list, direct._actor_list, strict=True):
+            obs = _random_observation(rnd, step)
+            a.absorb(obs, 1.0, float(step))
+            b.absorb(obs, 1.0, float(step))
+            if rnd.random() < 0.1:
+                a.stakes = b.stakes = rnd.uniform(0.0, 3.0)
+                a.commitment = b.commitment = rnd.uniform(0.0, 3.0)
+        decay_actors(fast._actor_list, days)
+        for b in direct._actor_list:
+            _direct_decay(b, days)
+        for a, b in zip(fast._actor_list, direct._actor_list, strict=True):
+            assert _actor_state(a) == _actor_state(b), (step, a.actor_id)
+    assert any(a.salient for a in fast._actor_list) and any(a.stakes for a in fast._actor_list)
+
+
+def test_salient_kinds_and_labels_are_the_filter_of_every_precedent(sc):
+    """Found from the newest back, the salient precedents are those a filter of all keeps."""
+    from escalation_sim.model.agents import SALIENT_HALF_LIVES
+
+    model = EscalationModel(sc, seed=0)
+    rus = model.actor["RUS"]
+    window = SALIENT_HALF_LIVES * sc.decisions.perception.salience_half_life_days
+    rnd = random.Random(10)
+    seen = set()
+    for step in range(600):
+        if (step // 100) % 2 == 0 and rnd.random() < 0.3:  # quiet spells: all age out
+            kind = rnd.choice(KINDS)
+            rus.absorb(Observation(triggers=[Trigger(kind, f"{kind}{step}", 1.0)]), 1.0, 0.0)
+        # Whole days reach the window's edge exactly; a 0-day decay leaves ages tied.
+        rus.decay(rnd.choice([1.0, 0.0, 3.0, 0.7]))
+        within = [s for s in rus.salient if s.age_days <= window]
+        kinds = []
+        for s in within:
+            if s.kind not in kinds:
+                kinds.append(s.kind)
+        assert rus.salient_kinds() == kinds
+        assert rus.salient_labels() == [s.label for s in within]
+        seen.add((len(within) > 0, len(within) < len(rus.salient)))
+    # Every mix met: none salient, all salient, and some remembered but no longer salient.
+    assert {(False, True), (True, False), (True, True)} <= seen
+
+
+def test_the_decision_phase_choice_equals_choose_for_any_mix_of_gates(sc):
+    """Random catalogues (hold with a cool-down, acts answering nothing, every gate):
+    ``choose_open`` gives ``choose``'s verdict over the options ``available`` opens."""
+    model = EscalationModel(sc, seed=0)
+    rus = model.actor["RUS"]
+    base = model.decisions.options["RUS"]
+    rnd = random.Random(12)
+    top = rus.ladder.top
+    dm = CostBenefit()
+    outcomes = set()
+    for _ in range(80):
+        hold = base[0].model_copy(update={"cooldown_days": rnd.choice([0.0, 0.0, 5.0])})
+        options = [hold]
+        for i in range(rnd.choice([2, 3, 8])):  # _random_state marks 3 as taken
+            o = rnd.choice(base[1:])
+            update = _random_gates(rnd, i, top)
+            update["answers"] = rnd.choice([0.0, o.answers, rnd.uniform(0.0, 200.0)])
+            update["cost"] = rnd.choice([0.0, o.cost])
+            options.append(o.model_copy(update=update))
+        start = rnd.randint(0, 3)
+        rus.spec = rus.spec.model_copy(update={"start_rung": start})
+        menu = OptionMenu(options, start, top)
+        for _ in range(25):
+            now = _random_state(rnd, rus, options)
+            if rnd.random() < 0.3:
+                rus.last_taken["hold"] = now - rnd.randint(0, 6)
+            opts = _direct_options(rus, options, now)
+            resolve, u, days = rnd.choice([0.0, 1.0, 2.5]), rnd.random(), rnd.choice([1.0, 3.0])
+            try:
+                direct = dm.choose(rus, opts, resolve, u, days)
+            except ValueError:  # nothing weighed, not even hold (cooling down): no logit of none
+                with pytest.raises(ValueError):
+                    dm.choose_open(rus, menu, resolve, u, days, now)
+                outcomes.add("none weighed")
+                continue
+            fast = dm.choose_open(rus, menu, resolve, u, days, now)
+            assert fast == (None if direct.option.kind == "hold" else direct)
+            outcomes.add((len(opts) == 1, direct.option.kind == "hold"))
+    assert outcomes == {(True, True), (True, False), (False, True), (False, False), "none weighed"}
+
+
+def test_seen_harm_rate_is_the_mean_over_the_window_however_it_changes(sc):
+    """Trimmed in place with its window's length kept, the rate is the mean the direct
+    computation gives (the last ``round(window / step)`` harms kept), whatever windows
+    are asked for."""
+    model = EscalationModel(sc, seed=0)
+    actor = model.actor["DEU"]
+    rnd = random.Random(13)
+    history: list[float] = []
+    for step in range(400):
+        obs = Observation(harm=rnd.choice([0.0, rnd.uniform(0.0, 5.0)]))
+        actor.absorb(obs, model.step_days, float(step))
+        history.append(obs.harm)
+        window = rnd.choice([14.0, 14.0, 14.0, 3.0, 30.0, 0.2])
+        # What the rate always kept: the list cut to the last window asked for, as a copy.
+        n = max(1, round(window / model.step_days))
+        history = history[-n:]
+        direct = sum(history) / max(1, len(history)) / model.step_days
+        assert actor.seen_harm_rate(window) == direct, step
+        assert actor._harm_seen == history
+
+
+def test_threat_seen_by_weighs_each_act_by_its_score_and_its_authors_credibility(sc):
+    """The scores looked up in the layer are ``PerceivedAct.score``, acts of every sign."""
+    from escalation_sim.model.decisions.perception import PerceivedAct
+    from escalation_sim.model.decisions.scales import RIVERA_SCORE
+
+    model = EscalationModel(sc, seed=0)
+    deu, rus = model.actor["DEU"], model.actor["RUS"]
+    rnd = random.Random(14)
+    riveras = sorted(RIVERA_SCORE)
+    assert min(RIVERA_SCORE.values()) <= 0 < max(RIVERA_SCORE.values())
+    for step in range(300):
+        if rnd.random() < 0.5:
+            act = PerceivedAct("RUS", "o", "act", rnd.choice(riveras), 2, step)
+            deu.seen_acts.append((float(step), act))
+        rus.credibility = rnd.choice([1.0, rnd.uniform(0.0, 1.0)])
+        window = rnd.choice([30.0, 7.0])
+        kept = [a for d, a in deu.seen_acts if step - d <= window]
+        direct = sum(max(0, a.score) * rus.credibility for a in kept)
+        assert model.decisions.threat_seen_by(deu, float(step), window) == direct, step

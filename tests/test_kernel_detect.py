@@ -36,9 +36,13 @@ from escalation_sim.model.forces import (
     SIDE_RUSSIA,
     ForceLayer,
 )
+from escalation_sim.model.kernels import detect as kdetect
 from escalation_sim.model.kernels import movement as kmove
 from escalation_sim.model.model import EscalationModel
 from escalation_sim.model.movement import PullbackMemory
+from escalation_sim.model.reserves import NONE_DUE, ReservePool
+from escalation_sim.model.sensors import KINDS as SENSOR_KINDS
+from escalation_sim.model.sensors import MAX_PAIR_CHANCE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -66,10 +70,12 @@ def _snapshot(model: EscalationModel) -> dict[str, Any]:
     for owner, ad in (("ru_ad", f.ru_ad), ("ua_ad", f.ua_ad)):
         for k, v in enumerate((ad.pairs.source, ad.pairs.cell, ad.pairs.distance_km)):
             out[f"{owner}.pairs.{k}"] = v.copy()
-    for kind, (state, cover) in f._coverage_cache.items():
-        out[f"coverage.{kind}.state"] = state.copy()
-        out[f"coverage.{kind}.cover"] = cover.copy()
+    sensors = f.sensor_cover
+    out["coverage.state"] = sensors.state.copy()
+    out["coverage.cover"] = sensors.cover.copy()
+    out["coverage.pair_x"] = sensors.pair_x.copy()
     out["reserves.pending"] = list(f.reserves._pending)
+    out["reserves.next_arrival"] = f.reserves.next_arrival
     out["reserves.queue"] = {g: list(q) for g, q in f.reserves._queue.items()}
     out["reserves.drawn"] = f.reserves.drawn.copy()
     out["rf_csr_reset"] = f._rf_csr is None
@@ -267,7 +273,7 @@ def test_detection_when_sensors_are_damaged_or_dead():
         f.alive[f.radar_idx] = False
         f.alive[f.isr_idx] = False
         (cands, _), snap = _both_paths(m, _detect)
-        assert not snap["coverage.radar.cover"].any() and not snap["coverage.isr.cover"].any()
+        assert not snap["coverage.cover"].any()
         assert f.fixed[cands].all()  # blind: only fixed sites on today's list are candidates
 
 
@@ -481,8 +487,171 @@ def test_one_compilation_of_each_kernel_serves_every_scenario():
     )
     signatures = json.loads(done.stdout.strip().splitlines()[-1])
     used = {k: n for k, n in signatures.items() if n > 0}
-    assert {"detect_units", "sync_positions", "relocate_units", "repair"} <= used.keys()
+    assert {
+        "detect_units",
+        "sensors_changed",
+        "sync_positions",
+        "relocate_units",
+        "repair",
+    } <= used.keys()
     assert all(n == 1 for n in used.values()), used
+
+
+# ---------------------------------------------------------------- shortcuts equal what they replace
+
+
+def _cover_of_every_cell(f: ForceLayer, kind: str) -> np.ndarray:
+    """A kind's coverage computed on every cell of the theater (the computation before slots)."""
+    sensors = f.sensor_cover
+    source, cell, p = sensors.pairs(kind)
+    state = f.strength[sensors.units] * f.alive[sensors.units]
+    log_miss = np.log1p(-np.minimum(p * state[source], 1.0 - 1e-12))
+    return -np.expm1(np.bincount(cell, weights=log_miss, minlength=f.th.n_cells))
+
+
+def test_coverage_on_slots_equals_the_coverage_of_every_cell():
+    """Kept on the cells sensors reach, coverage is the per-cell computation's, bit for bit.
+
+    Real states (every scenario, two seeds, three checkpoints) and random ones
+    (sensors damaged to any strength, some lost, all lost), by both paths.
+    """
+    rng = np.random.default_rng(3)
+    compared = 0
+    for _label, m in _models():
+        f = pickle.loads(pickle.dumps(m)).forces
+        units = f.sensor_cover.units
+        for trial in range(4):
+            if trial:
+                f.strength[units] = rng.random(len(units)) * (trial < 3)
+                f.alive[units] = rng.random(len(units)) < (0.8 if trial < 3 else 0.0)
+            for compiled in (False, True):
+                if compiled:
+                    f._coverage()
+                else:
+                    with kernels.disabled():
+                        f._coverage()
+                for kind in SENSOR_KINDS:
+                    want = _cover_of_every_cell(f, kind)
+                    assert _same(f.sensor_cover.of_cells(kind), want), (kind, trial, compiled)
+                    compared += int(np.count_nonzero(want))
+    assert compared > 0
+    # The comparison sees a change of one ulp in one cell's coverage.
+    got = f.sensor_cover.of_cells("isr")
+    cell = int(np.flatnonzero(got)[0]) if got.any() else 0
+    got[cell] = np.nextafter(got[cell], 1.0)
+    assert not _same(got, _cover_of_every_cell(f, "isr"))
+
+
+def _sensors_changed(f: ForceLayer) -> bool:
+    s = f.sensor_cover
+    return kdetect.sensors_changed(
+        s.units, f.strength, f.alive, s.state, s.pair_sensor, s.pair_p, MAX_PAIR_CHANCE, s.pair_x
+    )
+
+
+def test_sensors_changed_answers_whether_any_sensors_state_changed():
+    """True exactly when a sensor's strength or life changed (or there was no state yet)."""
+    m = EscalationModel(load_scenario(MAY30), seed=0)
+    m.run_for(2)
+    f = m.forces
+    s = f.sensor_cover
+    live = f.alive[s.units]  # a lost sensor's state stays zero whatever its strength
+    radar, isr = s.units[(s.kind == 0) & live], s.units[(s.kind == 1) & live]
+    assert len(radar) > 1 and len(isr) > 1
+    f._coverage()
+    assert not _sensors_changed(f)
+    for units in ([radar[0]], [isr[-1]], [radar[-1], isr[0]]):
+        f.strength[units] = f.strength[units] * 0.5 + 0.01
+        x_before = s.pair_x.copy()
+        assert _sensors_changed(f)
+        assert not _sensors_changed(f)
+        assert not np.array_equal(s.pair_x, x_before)  # the changed sensors' pairs' terms
+    f.strength[s.units[~live]] = 0.5  # lost sensors: no change
+    assert not _sensors_changed(f)
+    f.alive[isr[1]] = False
+    assert _sensors_changed(f)
+    s.state[:] = np.nan  # no state yet
+    assert _sensors_changed(f)
+
+
+def test_numpys_log1p_and_expm1_give_a_value_what_they_give_it_in_any_array():
+    """Coverage on slots takes numpy's vector ``log1p`` and ``expm1`` of fewer values: each the same.
+
+    Arrays of every length up to 40 and longer, subsets of every size, values
+    near zero and far from it: a value's result does not depend on its place
+    or on the array's length.
+    """
+    rng = np.random.default_rng(8)
+    for n in [*range(1, 41), 63, 64, 65, 500, 7268]:
+        for scale in (1e-9, 1.0, 30.0):
+            x = -rng.random(n) * scale
+            y = -np.minimum(rng.random(n) * scale, 1.0 - 1e-12)
+            for fn, v in ((np.expm1, x), (np.log1p, y)):
+                whole = fn(v)
+                idx = np.sort(rng.choice(n, int(rng.integers(1, n + 1)), replace=False))
+                assert fn(v[idx]).tobytes() == whole[idx].tobytes(), (fn.__name__, n, scale)
+                assert fn(v[idx[:1]]).tobytes() == whole[idx[:1]].tobytes()
+
+
+def test_compiled_cos_sin_and_hypot_equal_numpys():
+    """Relocation takes its cosines and sines, detection its track errors' lengths, in the kernels.
+
+    ``math.cos``, ``math.sin`` and ``math.hypot`` in numba are the C library's;
+    numpy's must give the same on a million directions ``u * 2 * pi`` (as
+    relocation draws them) and a million pairs of standard normal variates (as
+    detection does); else the kernels would move units and place tracks
+    elsewhere than the numpy code.
+    """
+    import math
+
+    import numba
+
+    @numba.njit
+    def compiled(u, z):
+        c, s, h = np.empty(len(u)), np.empty(len(u)), np.empty(len(u))
+        for i in range(len(u)):
+            a = u[i] * 2.0 * math.pi
+            c[i], s[i] = math.cos(a), math.sin(a)
+            h[i] = math.hypot(z[0, i], z[1, i])
+        return c, s, h
+
+    rng = np.random.default_rng(21)
+    u = np.r_[rng.random(1_000_000), 0.0, 0.25, 0.5, 0.75, np.nextafter(1.0, 0.0)]
+    z = rng.standard_normal((2, len(u)))
+    angle = u * 2.0 * np.pi
+    c, s, h = compiled(u, z)
+    for got, want, name in ((c, np.cos(angle), "cos"), (s, np.sin(angle), "sin")):
+        assert got.tobytes() == want.tobytes(), name
+    assert h.tobytes() == np.hypot(z[0], z[1]).tobytes(), "hypot"
+
+
+def test_reserves_skip_only_steps_when_nothing_is_due():
+    """A step before :attr:`ReservePool.next_arrival` has no arrival: same as scanning every step.
+
+    Two pools fed the same losses over many steps, one scanning its pending
+    list at every step (its shortcut disabled): the same arrivals, steps and
+    order, and ``next_arrival`` is always the earliest pending arrival.
+    """
+    rng = np.random.default_rng(4)
+    for trial in range(20):
+        n_groups = int(rng.integers(1, 5))
+        group = rng.integers(0, n_groups, 60).astype(np.int64)
+        in_reserve = rng.random(60) < 0.5
+        delays = ReservePool.delays(list(rng.uniform(0.5, 9.0, n_groups)), 1.0)
+        fast, scan = ReservePool(group, in_reserve, delays), ReservePool(group, in_reserve, delays)
+        arrived = 0
+        for step in range(60):
+            lost = np.flatnonzero(~in_reserve & (rng.random(60) < 0.03))
+            for pool in (fast, scan):
+                pool.send(step, lost)
+            scan.next_arrival = -1  # always scan
+            got, want = fast.arriving(step), scan.arriving(step)
+            assert got.dtype == want.dtype and np.array_equal(got, want), (trial, step)
+            assert fast._pending == scan._pending
+            assert fast.next_arrival == min((s for s, _ in fast._pending), default=NONE_DUE)
+            arrived += len(got)
+        assert fast.left() == scan.left()
+    assert arrived > 0
 
 
 # ---------------------------------------------------------------- the comparison can fail

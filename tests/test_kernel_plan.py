@@ -263,7 +263,7 @@ def test_random_states(base_states) -> None:
     assert strikes > 100 and withheld > 10
     # One compilation serves every state (the kernels are type-stable).
     assert len(plan_kernels.plan_options.signatures) == 1
-    assert len(plan_kernels.assign_strikes.signatures) == 1
+    assert len(plan_kernels.decide_and_assign.signatures) == 1
 
 
 def test_the_comparison_detects_a_different_plan(base_states) -> None:

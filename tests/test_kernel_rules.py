@@ -129,7 +129,12 @@ def _scaled(sc, factor: int):
 
 
 def _captured(sc, seed: int, days: int) -> list[bytes]:
-    """Every non-empty ``decide`` call of a run: (engine, batch, world), pickled."""
+    """Every non-empty ``decide`` call of a run: (engine, batch, world), pickled.
+
+    The run plans on the numpy path, which hands its batches to ``decide``; the
+    kernel path decides the same batches inside planning's kernel
+    (``kernels.plan.decide_and_assign``, whose plans ``test_kernel_plan`` compares).
+    """
     calls: list[bytes] = []
     real = RuleEngine.decide
 
@@ -138,7 +143,7 @@ def _captured(sc, seed: int, days: int) -> list[bytes]:
             calls.append(pickle.dumps((self, b, world)))
         return real(self, b, world)
 
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, kernels.disabled():
         mp.setattr(RuleEngine, "decide", spy)
         EscalationModel(sc, seed=seed).run_for(days)
     return calls

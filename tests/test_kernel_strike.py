@@ -47,14 +47,17 @@ UNIT_STATE = (
 
 
 def _captured(sc, seed: int, days: int, every: int = 1) -> list[tuple]:
-    """(force layer, stream, targets, weapons, launchers, step) at each strike call of a run."""
+    """(force layer, stream, targets, weapons, launchers, step, cover) at each strike call of a run.
+
+    ``cover`` is what planning handed over (``StrikePlan.cover``); both paths resolve with it.
+    """
     states: list[tuple] = []
     original = ForceLayer.strike
 
-    def capture(self, targets, weapons, launchers, rng, step=0):
+    def capture(self, targets, weapons, launchers, rng, step=0, cover=None):
         if step % every == 0:
-            states.append(copy.deepcopy((self, rng, targets, weapons, launchers, step)))
-        return original(self, targets, weapons, launchers, rng, step)
+            states.append(copy.deepcopy((self, rng, targets, weapons, launchers, step, cover)))
+        return original(self, targets, weapons, launchers, rng, step, cover=cover)
 
     ForceLayer.strike = capture
     try:
@@ -66,12 +69,12 @@ def _captured(sc, seed: int, days: int, every: int = 1) -> list[tuple]:
 
 
 def _resolve(state: tuple, *, compiled: bool) -> tuple[ForceLayer, StrikeOutcome, dict]:
-    forces, rng, targets, weapons, launchers, step = copy.deepcopy(state)
+    forces, rng, targets, weapons, launchers, step, cover = copy.deepcopy(state)
     if compiled:
-        out = forces.strike(targets, weapons, launchers, rng, step)
+        out = forces.strike(targets, weapons, launchers, rng, step, cover=cover)
     else:
         with kernels.disabled():
-            out = forces.strike(targets, weapons, launchers, rng, step)
+            out = forces.strike(targets, weapons, launchers, rng, step, cover=cover)
     return forces, out, rng.bit_generator.state
 
 
@@ -127,6 +130,8 @@ def test_every_step_of_a_run_resolves_the_same(states, case) -> None:
     struck = 0
     for state in captured:
         struck += len(_check(state).damage)
+        # The cover planning handed over resolves as the cover read afresh would.
+        _assert_same(_resolve(state, compiled=True), _resolve((*state[:6], None), compiled=True))
     if case[0] != "pre_may30":  # pre-May-30 rules may forbid nearly every strike
         assert struck > 0
 
@@ -144,19 +149,20 @@ def _busy_states(states) -> list[tuple]:
 
 def _edit(state: tuple, fn) -> tuple:
     state = copy.deepcopy(state)
-    forces, rng, targets, weapons, launchers, step = state
+    forces, rng, targets, weapons, launchers, step, _ = state
     targets, weapons, launchers = fn(forces, targets, weapons, launchers) or (
         targets,
         weapons,
         launchers,
     )
-    return forces, rng, targets, weapons, launchers, step
+    # The edit changes the targets or the batteries: the cover is read afresh.
+    return forces, rng, targets, weapons, launchers, step, None
 
 
 def test_no_strike_resolves_the_same(states) -> None:
     state = next(iter(states.values()))[0]
     empty = np.zeros(0, dtype=np.int64)
-    out = _check((*state[:2], empty, empty, empty, state[5]))
+    out = _check((*state[:2], empty, empty, empty, state[5], None))
     assert len(out.damage) == 0
 
 

@@ -88,23 +88,26 @@ def test_a_scenario_without_russian_firing_units_runs():
     assert float(ts["fire_on_city"].sum()) == 0.0
 
 
-def test_sensor_coverage_cache_is_keyed_by_sensor_kind_not_object_identity():
-    """A copy's detection coverage is its own sensors' even if an old cache key meets a new object.
+def test_sensor_coverage_belongs_to_its_model_not_to_an_object_identity():
+    """A copy's detection coverage is its own sensors', and changes only with them.
 
-    The cache once used ``id(pairs)``: a copied model keeps the original's entries under
+    The cache once used ``id(pairs)``: a copied model kept the original's entries under
     the original's ids, and a new object at a freed address could pick up another sensor
-    kind's entry (here simulated by giving the ISR pairs' id the radar entry).
+    kind's entry. Coverage now lives in each force layer's own sensor table.
     """
     m = EscalationModel(_short(MAY30, 10), seed=5)
     m.run_for(2)
     f = pickle.loads(pickle.dumps(m)).forces
     fresh = EscalationModel(_short(MAY30, 10), seed=5)
     fresh.run_for(2)
-    want = fresh.forces._coverage("isr", f.isr_idx, f.isr_pairs, f.isr_p).copy()
-    radar = f._coverage("radar", f.radar_idx, f.radar_pairs, f.radar_p)
-    f._coverage_cache[id(f.isr_pairs)] = (f.strength[f.isr_idx] * f.alive[f.isr_idx], radar)
-    got = f._coverage("isr", f.isr_idx, f.isr_pairs, f.isr_p)
-    assert np.array_equal(got, want)
+    want = fresh.forces._coverage().copy()
+    assert np.array_equal(f._coverage(), want)
+    assert f.sensor_cover is not m.forces.sensor_cover
+    f.alive[f.isr_idx] = False  # the copy's ISR lost: its coverage goes, the original's stays
+    f._coverage()
+    assert not f.sensor_cover.of_cells("isr").any()
+    assert m.forces.sensor_cover.of_cells("isr").any()
+    assert np.array_equal(m.forces._coverage(), want)
 
 
 def _full_horizon_digest(path: str, seed: int, pickle_at: int | None = None) -> tuple[str, str]:

@@ -1090,7 +1090,7 @@ class TestPerception:
         monkeypatch.setattr(
             f,
             "strike",
-            lambda t, w, launchers, rng, step=0: StrikeOutcome(
+            lambda t, w, launchers, rng, step=0, cover=None: StrikeOutcome(
                 intercepted=np.array([False]),
                 damage=np.array([0.5]),
                 destroyed=np.array([destroyed]),

@@ -16,6 +16,7 @@ while the combat itself runs vectorised.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -110,6 +111,8 @@ class StateActor(mesa.Agent):
         self.last_provocation = 0.0
         self.last_harm = 0.0
         self._harm_seen: list[float] = []
+        #: The window ``seen_harm_rate`` was last asked for, and its length in steps.
+        self._harm_window = (math.nan, 1)
         self._strikes_seen: list[dict[str, int]] = []
         #: Day each option was last taken (for cool-downs).
         self.last_taken: dict[str, float] = {}
@@ -142,24 +145,7 @@ class StateActor(mesa.Agent):
 
     def decay(self, days: float) -> None:
         """Pressure and commitment (and the memory of causes) fade; precedents age; stakes halve."""
-        keep = (1.0 - self.params.pressure_decay) ** days
-        self.pressure *= keep
-        self.commitment *= keep
-        if self.contributions:
-            self.contributions = {
-                k: w for k, v in self.contributions.items() if (w := v * keep) > 1e-6
-            }
-        salient = self.salient
-        if salient:
-            for s in salient:
-                s.age_days += days
-            # A precedent twenty half-lives old weighs a millionth of its start and gates nothing.
-            # Every precedent ages by the same days and a new one starts at 0, so the first
-            # in the list is the oldest: the list needs pruning only when that one is too old.
-            limit = PRUNE_HALF_LIVES * self._perception.salience_half_life_days
-            if salient[0].age_days > limit:
-                self.salient = [s for s in salient if s.age_days <= limit]
-        self.stakes *= 0.5 ** (days / self.params.threat_half_life_days)
+        decay_actors((self,), days)
 
     @property
     def salience(self) -> float:
@@ -169,24 +155,39 @@ class StateActor(mesa.Agent):
         half = self._perception.salience_half_life_days
         return sum([s.weight * 0.5 ** (s.age_days / half) for s in self.salient])
 
+    def _salient_now(self) -> list[_Salient]:
+        """The precedents salient now (within ``SALIENT_HALF_LIVES``), in order of perception.
+
+        Precedents are kept oldest first and age together (see :func:`decay_actors`),
+        so those within the window are the list's tail: it is found from the
+        newest back, without a test of every older precedent still remembered.
+        """
+        salient = self.salient
+        window = SALIENT_HALF_LIVES * self._perception.salience_half_life_days
+        i = len(salient)
+        while i and salient[i - 1].age_days <= window:
+            i -= 1
+        return salient[i:] if i else salient
+
     def salient_kinds(self) -> list[str]:
         """Kinds of precedent salient now (in order of perception)."""
-        window = SALIENT_HALF_LIVES * self._perception.salience_half_life_days
         kinds: list[str] = []
-        for s in self.salient:
-            if s.age_days <= window and s.kind not in kinds:
+        if not self.salient:
+            return kinds
+        for s in self._salient_now():
+            if s.kind not in kinds:
                 kinds.append(s.kind)
         return kinds
 
     def salient_labels(self) -> list[str]:
         """The precedents salient now, as labels."""
-        window = SALIENT_HALF_LIVES * self._perception.salience_half_life_days
-        return [s.label for s in self.salient if s.age_days <= window]
+        return [s.label for s in self._salient_now()]
 
     @property
     def case(self) -> float:
         """The case for answering: pressure + salience of precedents + commitment."""
-        return self.pressure + self.salience + self.commitment
+        # An actor without precedents has salience 0 (read without the property's call).
+        return self.pressure + (self.salience if self.salient else 0) + self.commitment
 
     def absorb(self, obs: Observation, days: float, day: float) -> None:
         """Take in one step's observation: flows above expectation, precedents, acts.
@@ -269,9 +270,13 @@ class StateActor(mesa.Agent):
     def seen_harm_rate(self, window_days: float) -> float:
         """Harm to the city per day as perceived over the last ``window_days``."""
         days = self.model.step_days
-        n = max(1, round(window_days / days))
-        self._harm_seen = self._harm_seen[-n:]
-        return sum(self._harm_seen) / max(1, len(self._harm_seen)) / days
+        if window_days != self._harm_window[0]:  # the same every step of a run: worked out once
+            self._harm_window = (window_days, max(1, round(window_days / days)))
+        n = self._harm_window[1]
+        seen = self._harm_seen
+        if len(seen) > n:  # only the window is kept (trimmed in place: no copy each step)
+            del seen[:-n]
+        return sum(seen) / (len(seen) or 1) / days
 
     def seen_strike_counts(self, window_days: float) -> dict[str, int]:
         """Strikes inside Russia perceived over the last ``window_days``, by perceived supplier."""
@@ -343,6 +348,35 @@ class StateActor(mesa.Agent):
             return []
         ranked = sorted(self.contributions.items(), key=lambda kv: (-kv[1], kv[0]))
         return [(k, v / total) for k, v in ranked[:top] if v / total >= MIN_CAUSE_SHARE]
+
+
+def decay_actors(actors: Iterable[StateActor], days: float) -> None:
+    """Every actor's decay over ``days`` (:meth:`StateActor.decay`), in one loop.
+
+    The step's decay phase runs this once over all actors rather than one
+    method call per actor; the arithmetic per actor is the method's own (this
+    is its only implementation).
+    """
+    for actor in actors:
+        prm = actor.params
+        keep = (1.0 - prm.pressure_decay) ** days
+        actor.pressure *= keep
+        actor.commitment *= keep
+        if actor.contributions:
+            actor.contributions = {
+                k: w for k, v in actor.contributions.items() if (w := v * keep) > 1e-6
+            }
+        salient = actor.salient
+        if salient:
+            for s in salient:
+                s.age_days += days
+            # A precedent twenty half-lives old weighs a millionth of its start and gates nothing.
+            # Every precedent ages by the same days and a new one starts at 0, so the first
+            # in the list is the oldest: the list needs pruning only when that one is too old.
+            limit = PRUNE_HALF_LIVES * actor._perception.salience_half_life_days
+            if salient[0].age_days > limit:
+                actor.salient = [s for s in salient if s.age_days <= limit]
+        actor.stakes *= 0.5 ** (days / prm.threat_half_life_days)
 
 
 class ForceUnit(mesa.Agent):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.kernels import fire as kfire
 from escalation_sim.model.kernels import movement as kmove
 from escalation_sim.model.theater import CellPairs, Theater
@@ -135,8 +135,8 @@ class AirDefence:
         return strength[self.units] * alive[self.units] * (self.interceptors >= 1.0)
 
     def _log_miss(self, state: np.ndarray) -> np.ndarray:
-        """Per unit, the log of its chance to miss a salvo in its reach (numpy's ``log1p``)."""
-        return np.log1p(-np.minimum(self.cover_p * state, 1.0 - 1e-12))
+        """Per unit, the log of its chance to miss a salvo in its reach (``libm.log1p``, the C library's)."""
+        return libm.log1p(-np.minimum(self.cover_p * state, 1.0 - 1e-12))
 
     def _log_miss_per_cell(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Per cell, the log of the chance that every covering unit misses (cached on the state).
@@ -161,11 +161,11 @@ class AirDefence:
     ) -> np.ndarray:
         """``_log_miss_per_cell(strength, alive)[cells]``, in one compiled pass over those cells.
 
-        The per-unit logs (numpy's) are kept with the state they belong to; the
+        The per-unit logs (``libm.log1p``) are kept with the state they belong to; the
         kernel works out the state now, compares it with the kept one and, when
         they match, adds up each cell's terms in the order ``np.bincount`` does:
         the same numbers, without a table of every cell. When they differ, the
-        logs of the state the kernel wrote are taken by numpy and the kernel adds.
+        logs of the state the kernel wrote are taken (:meth:`_log_miss`) and the kernel adds.
         """
         cells = cells.astype(np.int64, copy=False)
         state = np.empty(len(self.units))
@@ -190,15 +190,15 @@ class AirDefence:
         """Per cell, the chance that at least one unit with interceptors left covers it."""
         if len(self.units) == 0:
             return np.zeros(self.th.n_cells)
-        return -np.expm1(self._log_miss_per_cell(strength, alive))
+        return -libm.expm1(self._log_miss_per_cell(strength, alive))
 
     def cover_at(self, cells: np.ndarray, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """``cover(strength, alive)[cells]``, working out only the cells asked for."""
         if len(self.units) == 0:
             return np.zeros(len(cells))
         if kernels.enabled():
-            return -np.expm1(self._log_miss_at(cells, strength, alive))
-        return -np.expm1(self._log_miss_per_cell(strength, alive)[cells])
+            return -libm.expm1(self._log_miss_at(cells, strength, alive))
+        return -libm.expm1(self._log_miss_per_cell(strength, alive)[cells])
 
     def kept_covers(self, cells: np.ndarray) -> KeptCovers:
         """The covers kept at ``cells`` for compiled phases (none yet: an empty set of rows).

@@ -128,6 +128,10 @@ class StrikePlan:
     withheld_rule: np.ndarray
     withheld_substituted: np.ndarray  # option used instead, -1 if none (sanctuary)
     launcher: np.ndarray  # unit index of the launcher that fires each strike
+    #: Per strike, Russian air cover at the target's cell as planning read it (None: not
+    #: read). Nothing changes the cover between planning and resolution, so resolution
+    #: takes it from here instead of reading it again (``ForceLayer.strike``'s ``cover``).
+    cover: np.ndarray | None = None
 
 
 class LaunchersInRange:
@@ -194,10 +198,9 @@ def plan_strikes(
         family_capacity: Strikes left this step per weapon family (index of
             :data:`~escalation_sim.model.forces.FAMILIES`); none: unlimited.
     """
-    empty = np.zeros(0, dtype=np.int64)
     n_opt = len(forces.opt_group)
     if len(candidates) == 0 or n_opt == 0 or max_strikes == 0:
-        return StrikePlan(empty, empty, empty, empty, empty, empty, empty, empty)
+        return _empty_plan()
     f = forces
     if kernels.enabled():
         return _plan_compiled(
@@ -290,7 +293,7 @@ def plan_strikes(
             (so[idx, bo] > -np.inf).tolist(),
         )
 
-    out_t, out_o, out_r, out_l = [], [], [], []
+    out_t, out_o, out_r, out_l, out_c = [], [], [], [], []
     wh_t, wh_o, wh_r, wh_s = [], [], [], []
     start = 0
     best_any, has_any, best_ok, has_ok = best_from(0)
@@ -315,6 +318,7 @@ def plan_strikes(
         out_o.append(o)
         out_r.append(verdict[c, o])
         out_l.append(launcher)
+        out_c.append(c)
         launchers.spend(launcher)
         stock_left[opt_weapon[o]] -= 1.0
         fam_left[fam[o]] -= 1.0
@@ -329,15 +333,34 @@ def plan_strikes(
         return np.array(x, dtype=np.int64)
 
     return StrikePlan(
-        arr(out_t), arr(out_o), arr(out_r), arr(wh_t), arr(wh_o), arr(wh_r), arr(wh_s), arr(out_l)
+        arr(out_t),
+        arr(out_o),
+        arr(out_r),
+        arr(wh_t),
+        arr(wh_o),
+        arr(wh_r),
+        arr(wh_s),
+        arr(out_l),
+        ru_cover[arr(out_c)],
     )
+
+
+#: The columns of a plan without strikes or withheld opportunities (zero-length: nothing
+#: can be written to them, so every empty plan shares them).
+_NONE, _NO_COVER = np.zeros(0, dtype=np.int64), np.zeros(0)
+
+
+def _empty_plan() -> StrikePlan:
+    """A plan without strikes or withheld opportunities."""
+    e = _NONE
+    return StrikePlan(e, e, e, e, e, e, e, e, _NO_COVER)
 
 
 def _family_left(f: ForceLayer, family_capacity: np.ndarray | None) -> np.ndarray:
     """Strikes left this step per weapon family, a fresh array planning spends (none: unlimited)."""
     if family_capacity is None:
         return np.full(int(f.w_family.max(initial=0)) + 1, np.inf)
-    return np.asarray(family_capacity, dtype=float).copy()
+    return np.array(family_capacity, dtype=float)  # always a copy
 
 
 def _plan_compiled(
@@ -356,7 +379,9 @@ def _plan_compiled(
 
     The same plan as the numpy code, bit for bit. Between the two kernels, numpy
     reads the air cover at the candidates' cells (an ``expm1``, rounded by numpy's
-    own code) and the rule engine decides the batch.
+    own code); the second kernel decides the batch on the rule engine's tables
+    (``RuleEngine.kernel_tables``: the rule conditions evaluated in Python, as
+    ``RuleEngine.decide`` does) and assigns the strikes.
     """
     state, cells, b_int, b_float, b_bool = plan_kernels.plan_options(
         candidates,
@@ -385,14 +410,14 @@ def _plan_compiled(
         engine_weapon,
     )
     if b_int.shape[1] == 0:  # no feasible option: nothing to strike or withhold
-        empty = np.zeros(0, dtype=np.int64)
-        return StrikePlan(empty, empty, empty, empty, empty, empty, empty, empty)
+        return _empty_plan()
     cover = f.russian_air_cover_at(cells)
-    batch = StrikeBatch(b_int[0], b_int[1], b_float[0], b_int[2], b_float[1], b_bool[0], b_bool[1])
-    decided = engine.decide(batch, world)
-    strikes, withheld = plan_kernels.assign_strikes(
+    strikes, withheld = plan_kernels.decide_and_assign(
         state,
-        decided,
+        b_int,
+        b_float,
+        b_bool,
+        *engine.kernel_tables(world),
         engine.allows,
         cover,
         stock,
@@ -405,5 +430,5 @@ def _plan_compiled(
         STOCK_RESERVE,
         int(max_strikes),
     )
-    target, option, rule, launcher = strikes
-    return StrikePlan(target, option, rule, *withheld, launcher)
+    target, option, rule, launcher, at = strikes
+    return StrikePlan(target, option, rule, *withheld, launcher, cover[at])

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.airdefence import AirDefence
 from escalation_sim.model.kernels import build as build_kernels
 from escalation_sim.model.kernels import detect as kdetect
@@ -37,6 +37,8 @@ from escalation_sim.model.kernels import movement as kmove
 from escalation_sim.model.kernels import strike as strike_kernels
 from escalation_sim.model.movement import departure_hours, hop
 from escalation_sim.model.reserves import ReservePool
+from escalation_sim.model.sensors import KINDS as SENSOR_KINDS
+from escalation_sim.model.sensors import MAX_PAIR_CHANCE, SensorCover
 from escalation_sim.model.theater import Theater
 from escalation_sim.scenario.schema import Scenario
 
@@ -51,10 +53,10 @@ MIN_RUSSIAN_DEPTH_KM = 1.0  # assumption
 
 #: Detection chance falls linearly to this fraction at a sensor's maximum range.
 DETECTION_AT_MAX_RANGE = 0.5  # assumption
-#: No cached sensor state yet (a state of no sensors never equals a real one).
-_NO_STATE = np.zeros(0)
-#: No units (what a phase that moved nobody returns; an empty array cannot be changed).
+#: No units (what a phase that moved nobody, or a step with no reserve due, returns;
+#: read-only, so that no caller can change what every such step hands back).
 _NO_UNITS = np.zeros(0, dtype=np.int64)
+_NO_UNITS.flags.writeable = False
 
 
 def ration(weapon: np.ndarray, amount: np.ndarray, stock: np.ndarray) -> np.ndarray:
@@ -207,9 +209,6 @@ class ForceLayer:
                 self.step_days,
             ),
         )
-        zb = np.array([theater.spec.zones[z].bounds() for z in theater.zone_ids]).reshape(-1, 4)
-        self._home_x0 = zb[self.home_zone, 0] if self.n else np.zeros(0)
-        self._home_x1 = zb[self.home_zone, 1] if self.n else np.zeros(0)
 
         # --- mobility per target class
         mob = [cb.movement.get(c) for c in self.class_ids]
@@ -220,6 +219,12 @@ class ForceLayer:
         self.hop_km = by_cls(lambda m: m.hop_km, 0.0)[self.cls]
         self.pulls_back = by_cls(lambda m: m.pullback, False).astype(bool)[self.cls] & ~self.fixed
         self._hops = self.hop_km > 0
+        zb = np.array([theater.spec.zones[z].bounds() for z in theater.zone_ids]).reshape(-1, 4)
+        self._home_x0 = zb[self.home_zone, 0] if self.n else np.zeros(0)
+        self._home_x1 = zb[self.home_zone, 1] if self.n else np.zeros(0)
+        # What relocation reads of each unit that never changes after set-up, stacked so the
+        # relocation kernel takes one array, not three (rows: kernels.movement's names).
+        self._hop_table = np.stack([self.hop_km, self._home_x0, self._home_x1]).reshape(3, self.n)
         self._ru_pulls_back = self.pulls_back & (self.side == SIDE_RUSSIA)
         max_depth = by_cls(lambda m: np.inf if m.max_depth_km is None else m.max_depth_km, np.inf)[
             self.cls
@@ -316,9 +321,30 @@ class ForceLayer:
             )
             return idx, pairs, prob[pairs.source] * falloff
 
-        self.radar_idx, self.radar_pairs, self.radar_p = sensor_pairs("radar")
-        self.isr_idx, self.isr_pairs, self.isr_p = sensor_pairs("isr")
-        self._coverage_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        sensors = [sensor_pairs(kind) for kind in SENSOR_KINDS]
+        (self.radar_idx, _, _), (self.isr_idx, _, _) = sensors
+        self._sensors = SensorCover(
+            self.th.n_cells,
+            [idx for idx, _, _ in sensors],
+            [pairs.source for _, pairs, _ in sensors],
+            [pairs.cell for _, pairs, _ in sensors],
+            [p for _, _, p in sensors],
+        )
+        # What detection reads of each unit that never changes after set-up, stacked so
+        # the detection kernel takes two arrays, not nine (rows: kernels.detect's names).
+        self._detect_flags = np.stack(
+            [
+                self.fixed,
+                self._ru_military,
+                self._ru_military_mobile,
+                self._ru_fixed,
+                self._ru_mobile,
+                self._can_fire,
+            ]
+        ).reshape(6, self.n)
+        self._detect_rates = np.stack(
+            [self.scoot_prob, self.displace_prob, self.leave_hours]
+        ).reshape(3, self.n)
 
         # --- air defence, both sides
         def air_defence(side: int) -> AirDefence:
@@ -609,33 +635,34 @@ class ForceLayer:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
     # ------------------------------------------------------------------ coverage
-    def _coverage(self, kind: str, units: np.ndarray, pairs, p: np.ndarray) -> np.ndarray:
-        """Per cell, the chance that at least one of the (static) sensors covers it.
+    def _coverage(self) -> np.ndarray:
+        """Both sensor kinds' coverage, per slot of :attr:`sensor_cover` (see its ``slot_of_cell``).
 
-        Cached per sensor kind on the sensors' strengths, which change far less
-        often than once a step. Keyed by the kind's name, not the pairs' ``id``: a
-        pickled or copied model's pairs have new ids, which another object's old
-        entry could carry.
+        Brought up to date with the sensors' state (strength, zero when lost),
+        which changes far less often than once a step: the cover is
+        recomputed only when it changed.
         """
-        if len(units) == 0:
-            return np.zeros(self.th.n_cells)
-        key = kind
-        cached = self._coverage_cache.get(key)
+        s = self._sensors
         if kernels.enabled():
-            state, same = kdetect.sensor_state(
-                units, self.strength, self.alive, _NO_STATE if cached is None else cached[0]
-            )
-            if same:
-                return cached[1]
+            if kdetect.sensors_changed(
+                s.units,
+                self.strength,
+                self.alive,
+                s.state,
+                s.pair_sensor,
+                s.pair_p,
+                MAX_PAIR_CHANCE,
+                s.pair_x,
+            ):
+                s.recompute()
         else:
-            state = self.strength[units] * self.alive[units]
-            if cached is not None and (cached[0] == state).all():
-                return cached[1]
-        live = state[pairs.source]
-        log_miss = np.log1p(-np.minimum(p * live, 1.0 - 1e-12))
-        cover = -np.expm1(np.bincount(pairs.cell, weights=log_miss, minlength=self.th.n_cells))
-        self._coverage_cache[key] = (state, cover)
-        return cover
+            s.update(self.strength, self.alive)
+        return s.cover
+
+    @property
+    def sensor_cover(self) -> SensorCover:
+        """Ukraine's radar and ISR coverage as of the last detection (for inspection)."""
+        return self._sensors
 
     def ukrainian_air_cover(self) -> np.ndarray:
         """Per cell, chance that Ukrainian air defence (with interceptors left) covers it."""
@@ -791,7 +818,7 @@ class ForceLayer:
 
         The kernel first brings the firing units' targets in reach up to date
         (as :meth:`_sync_reach`). The Ukrainian air cover over the city and the
-        occupied cells is numpy's (:meth:`AirDefence.cover_at`, ``expm1``), kept
+        occupied cells (:meth:`AirDefence.cover_at`, the C library's ``expm1``) is kept
         for the last few states of the batteries (:meth:`AirDefence.kept_covers`);
         the kernel hands back before firing when the state now is not among them,
         and is called again once its cover is added.
@@ -972,53 +999,38 @@ class ForceLayer:
         kc = self.combat.killchain
         bda = self.combat.damage_assessment
         self._sync()
-        radar_cov = self._coverage("radar", self.radar_idx, self.radar_pairs, self.radar_p)
-        isr_cov = self._coverage("isr", self.isr_idx, self.isr_pairs, self.isr_p)
+        cover = self._coverage()
+        slot = self._sensors.slot_of_cell
         if kernels.enabled():
-            # The transcendental terms by numpy, as the code below takes them.
-            error_norm = np.hypot(z[0], z[1])
-            log_stay = np.log1p(-np.minimum(u[4], 1.0 - 1e-12))
-            probs = np.array(
-                [
-                    bda.wreck_detect_factor,
-                    fixed_attempt_prob,
-                    preparation_prob,
-                    kc.radar_error_km,
-                    kc.isr_error_km,
-                ],
-                dtype=float,
-            )
+            # The departure delay's logarithm by numpy, as departure_hours() takes it.
             return kdetect.detect_units(
                 int(step),
                 u,
-                error_norm,
-                log_stay,
-                radar_cov,
-                isr_cov,
+                z,
+                libm.log1p(-np.minimum(u[4], 1.0 - 1e-12)),
+                cover,
+                slot,
                 self._cell,
                 self._fire_cell,
                 self.last_fired,
                 self.alive,
                 self.status,
                 LOST,
-                self.fixed,
-                self._ru_military,
-                self._ru_military_mobile,
-                self._ru_fixed,
-                self._ru_mobile,
-                self._can_fire,
-                self.scoot_prob,
-                self.displace_prob,
-                self.leave_hours,
-                probs,
+                self._detect_flags,
+                self._detect_rates,
+                float(bda.wreck_detect_factor),
+                float(fixed_attempt_prob),
+                float(preparation_prob),
+                float(kc.radar_error_km),
+                float(kc.isr_error_km),
                 self.believed_destroyed,
                 self.last_seen_firing,
                 self.track_error_km,
                 self.leave_h,
             )
         fired_now = self.last_fired == step
-        isr_here = isr_cov[self._cell]
-        miss = (1.0 - radar_cov[self._fire_cell] * fired_now) * (1.0 - isr_here)
+        isr_here = cover[slot[1][self._cell]]
+        miss = (1.0 - cover[slot[0][self._fire_cell]] * fired_now) * (1.0 - isr_here)
         live = self._ru_military & self.alive & (u[0] < 1.0 - miss)
         wreck = (self.status == LOST) & ~self.believed_destroyed
         wreck_seen = (
@@ -1033,9 +1045,10 @@ class ForceLayer:
         candidates = (seen | fixed).nonzero()[0]
         preparing = self._can_fire & seen & self.alive & ~fired_now & (u[1] < preparation_prob)
         sigma = np.where(fired_now, kc.radar_error_km, kc.isr_error_km)
-        self.track_error_km = np.where(self.fixed, 0.0, sigma * np.hypot(z[0], z[1]))
+        # In place: whoever holds these arrays (a kernel's arguments) sees this step's values.
+        self.track_error_km[:] = np.where(self.fixed, 0.0, sigma * np.hypot(z[0], z[1]))
         movable = self._ru_mobile & self.alive
-        self.leave_h = departure_hours(
+        self.leave_h[:] = departure_hours(
             self.scoot_prob, self.displace_prob, self.leave_hours, fired_now, live, movable, u[3:5]
         )
         return candidates, preparing[candidates]
@@ -1072,6 +1085,7 @@ class ForceLayer:
         launchers: np.ndarray,
         rng: np.random.Generator,
         step: int = 0,
+        cover: np.ndarray | None = None,
     ) -> StrikeOutcome:
         """Resolve Ukrainian strikes: interception, the kill chain's timing, damage, assessment.
 
@@ -1083,6 +1097,11 @@ class ForceLayer:
         track, with its location error) and the target. Ukraine then assesses
         the result, sometimes wrongly. Draws three variates per unit per step
         (indexed by target) so that common random numbers line up across rule sets.
+
+        ``cover``, if given, is Russian air cover at each target's cell as
+        planning read it (:attr:`StrikePlan.cover
+        <escalation_sim.model.engagement.StrikePlan.cover>`); nothing between
+        planning and here changes it, so it is not read again.
         """
         u = rng.random((3, self.n))
         if len(targets) == 0:  # the draws are made all the same, to keep streams aligned
@@ -1090,9 +1109,11 @@ class ForceLayer:
             return StrikeOutcome(no, none, no, no, no, none, none, no)
         cb = self.combat
         cells = self.cell[targets]  # the property: brought up to date if a target moved
+        if cover is None:
+            cover = self.russian_air_cover_at(cells)
         if kernels.enabled():
-            return self._strike_compiled(targets, weapons, launchers, cells, u, step)
-        p_int = self.w_intercept[weapons] * self.russian_air_cover_at(cells)
+            return self._strike_compiled(targets, weapons, launchers, cells, cover, u, step)
+        p_int = self.w_intercept[weapons] * cover
         self.ru_ad.engage(cells[p_int > 0], self.alive)
         intercepted = u[0][targets] < p_int
         already = self.status[targets] == LOST
@@ -1103,7 +1124,7 @@ class ForceLayer:
         arrival = self.w_tasking[weapons] + dist / self.w_speed[weapons]
         moved = ~intercepted & ~already & (self.leave_h[targets] < arrival)
         miss_km = np.where(moved, self.hop_km[targets], self.track_error_km[targets])
-        on_target = np.exp(-0.5 * (miss_km / cb.killchain.target_footprint_km) ** 2)
+        on_target = libm.exp(-0.5 * (miss_km / cb.killchain.target_footprint_km) ** 2)
         spread = 1.0 + self.damage_spread * (2.0 * u[1][targets] - 1.0)
         lands = ~intercepted & ~already & ~moved
         damage = np.where(lands, self.effect[weapons, self.cls[targets]] * spread * on_target, 0.0)
@@ -1135,20 +1156,20 @@ class ForceLayer:
         weapons: np.ndarray,
         launchers: np.ndarray,
         cells: np.ndarray,
+        cover: np.ndarray,
         u: np.ndarray,
         step: int,
     ) -> StrikeOutcome:
-        """:meth:`strike` after its draws, in one kernel (:mod:`.kernels.strike`).
+        """:meth:`strike` after its draws and the air cover, in one kernel (:mod:`.kernels.strike`).
 
-        The air cover and the damage's fall-off with the track error are numpy's
-        (``expm1``, ``exp``), computed here; the kernel does the rest.
+        The air cover (``expm1``) and the damage's fall-off with the track error
+        (``exp``) are numpy's; the kernel does the rest.
         """
         cb = self.combat
         ad = self.ru_ad
-        cover = self.russian_air_cover_at(cells)
         # Only strikes that land use it, and a strike that lands was aimed at its track.
         footprint = cb.killchain.target_footprint_km
-        on_track = np.exp(-0.5 * (self.track_error_km[targets] / footprint) ** 2)
+        on_track = libm.exp(-0.5 * (self.track_error_km[targets] / footprint) ** 2)
         bda = cb.damage_assessment
         floats, flags, used = strike_kernels.resolve_strikes(
             targets,
@@ -1209,26 +1230,34 @@ class ForceLayer:
         border. Draws one variate per unit per step. Returns the units moved.
         """
         if kernels.enabled():
-            movers, angle = kmove.relocation_movers(
-                self.leave_h, self.alive, self._hops, 24.0 * self.step_days, rng.random(self.n)
-            )
-            if len(movers) == 0:
-                return movers
-            # Cosines and sines by numpy, of the movers' directions, as hop() takes them.
-            kmove.relocate_units(
-                movers,
-                np.cos(angle),
-                np.sin(angle),
-                self.hop_km,
+            movers, any_rf, any_ad = kmove.relocate_units(
+                rng.random(self.n),
+                self.leave_h,
+                self.alive,
+                24.0 * self.step_days,
+                self._hop_table,
                 MIN_RUSSIAN_DEPTH_KM,
-                self._home_x0,
-                self._home_x1,
                 self.pullback_cap,
                 self.x,
                 self.depth,
+                self._moved,
+                self._rf_of_unit,
+                self.rf_air,
+                self.rf_release,
+                float(self.th.city_xy[0]),
+                self.rf_fx,
+                self.rf_fd,
+                self._reach_moved,
+                self._is_ru_ad,
+                self._ru_ad_dirty,
             )
-            self._refresh(movers)
-            self.moved_now += len(movers)
+            if len(movers):  # what _refresh() records of a move
+                self._any_moved = True
+                if any_rf:
+                    self._any_reach_moved = True
+                if any_ad:
+                    self._ru_ad_moved = True
+                self.moved_now += len(movers)
             return movers
         angle = rng.random(self.n) * 2.0 * np.pi
         movers = ((self.leave_h < 24.0 * self.step_days) & self.alive & self._hops).nonzero()[0]
@@ -1299,8 +1328,10 @@ class ForceLayer:
         """
         if kernels.enabled():
             gain = float(repair_per_day * self.step_days)
-            lost = kmove.repair(self.strength, self.alive, gain, self.destroyed_now)
-            self.reserves.send(step, lost)
+            if kmove.repair(self.strength, self.alive, gain, self.destroyed_now):
+                lost = self.destroyed_now.nonzero()[0]
+                self.destroyed_now[:] = False
+                self.reserves.send(step, lost)
         else:
             alive = self.alive
             self.strength[alive] = np.minimum(
@@ -1308,6 +1339,8 @@ class ForceLayer:
             )
             self.reserves.send(step, self.destroyed_now.nonzero()[0])
             self.destroyed_now[:] = False
+        if step < self.reserves.next_arrival:  # nothing due: most steps
+            return _NO_UNITS
         back = self.reserves.arriving(step)
         if len(back):
             self.status[back] = ACTIVE

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from escalation_sim.model import control, kernels
-from escalation_sim.model.agents import ForceUnit, StateActor
+from escalation_sim.model.agents import ForceUnit, StateActor, decay_actors
 from escalation_sim.model.decisions import Decision, DecisionLayer
 from escalation_sim.model.engagement import (
     OUTCOME_LABELS,
@@ -157,6 +157,10 @@ class EscalationModel(mesa.Model):
         self._family_capacity = np.array(
             [scenario.combat.tasking_per_day.get(fam, np.inf) for fam in FAMILIES]
         )
+        # Ukraine's tasking depends only on its rung: worked out once per rung, not every step.
+        self._tasking_by_rung = [
+            self._tasking_at(rung.strike_multiplier) for rung in self.ladders[self.ukraine_id].rungs
+        ]
         self.strike_report = StrikeReport.empty()
 
         # Rule engine and the fixed list of every rule that can decide in this run.
@@ -198,8 +202,7 @@ class EscalationModel(mesa.Model):
         """One step: the schedule of the model brief, in order."""
         k = round(self.time)
         day = k * self.step_days
-        for actor in self._actor_list:  # a list: no AgentSet iteration per step
-            actor.decay(self.step_days)
+        decay_actors(self._actor_list, self.step_days)  # one loop, no call per actor
         self._apply_schedule(day, k)
         fire = self._russian_fire(k)
         self.forces.pull_back(self.memory.threat_depth(), self.streams["move"])
@@ -239,10 +242,12 @@ class EscalationModel(mesa.Model):
     ) -> int:
         f = self.forces
         max_strikes, family_capacity = self._strike_tasking()
+        engine = self.engine
         plan = plan_strikes(
             f,
-            self.engine,
-            self.world(),
+            engine,
+            # Rule conditions alone read the world state: none, none built.
+            self.world() if engine.has_conditions else None,
             candidates,
             preparing,
             self.stock,
@@ -278,7 +283,9 @@ class EscalationModel(mesa.Model):
         zone = f.primary_zone[plan.target]
         x_km = f.x[plan.target].copy()
         depth_km = f.depth[plan.target].copy()
-        outcome = f.strike(plan.target, weapons, plan.launcher, self.streams["strike"], k)
+        outcome = f.strike(
+            plan.target, weapons, plan.launcher, self.streams["strike"], k, cover=plan.cover
+        )
         rules = self._engine_to_column[plan.rule] if len(plan.rule) else plan.rule
         supplier = self._weapon_supplier[weapons]
         report = StrikeReport(
@@ -328,16 +335,30 @@ class EscalationModel(mesa.Model):
 
         The strikes are resolved (:meth:`ForceLayer.strike`, a kernel when kernels
         are on), then one kernel debits the stocks, builds the report's columns and
-        the outcome codes, adds the counters and picks the fast strikes Russia
-        remembers (:func:`escalation_sim.model.kernels.strike.strike_bookkeeping`).
+        the outcome codes, adds the counters and writes the fast strikes into
+        Russia's memory (:func:`escalation_sim.model.kernels.strike.strike_bookkeeping`).
+        A step with nothing struck and nothing withheld (about a third of the
+        default scenario's) needs no bookkeeping kernel: :meth:`_nothing_struck`.
 
         Returns:
             The strike report, the strikes' outcome, the withheld opportunities'
             rule columns and the number of targets destroyed.
         """
         f = self.forces
-        outcome = f.strike(plan.target, weapons, plan.launcher, self.streams["strike"], k)
-        ints, floats, wh_rules, fast_zone, fast_depth, n_russia, n_constrained, n_destroyed = (
+        outcome = f.strike(
+            plan.target, weapons, plan.launcher, self.streams["strike"], k, cover=plan.cover
+        )
+        if len(plan.target) == 0 and len(plan.withheld_rule) == 0:
+            return self._nothing_struck(k, plan, weapons, outcome)
+        return self._book_strikes(k, plan, weapons, outcome)
+
+    def _book_strikes(
+        self, k: int, plan: StrikePlan, weapons: np.ndarray, outcome: StrikeOutcome
+    ) -> tuple[StrikeReport, StrikeOutcome, np.ndarray, int]:
+        """The bookkeeping of resolved strikes, in one kernel (see :meth:`_resolve_strikes_compiled`)."""
+        f = self.forces
+        memory, memory_row = self.memory.kernel_row(k)
+        ints, floats, wh_rules, n_russia, n_constrained, n_destroyed = (
             strike_kernels.strike_bookkeeping(
                 plan.target,
                 weapons,
@@ -360,6 +381,8 @@ class EscalationModel(mesa.Model):
                 self._count_buf,
                 self._strike_count_offsets,
                 FAST_KILL_CHAIN_HOURS,
+                memory,
+                memory_row,
             )
         )
         supplier, target_class, rules, zone, codes = ints
@@ -379,8 +402,28 @@ class EscalationModel(mesa.Model):
         self.strike_report = report
         self._strikes_in_russia_now = n_russia
         self._constrained_now = n_constrained
-        self.memory.remember(k, fast_zone, fast_depth)
         return report, outcome, wh_rules, n_destroyed
+
+    def _nothing_struck(
+        self, k: int, plan: StrikePlan, weapons: np.ndarray, outcome: StrikeOutcome
+    ) -> tuple[StrikeReport, StrikeOutcome, np.ndarray, int]:
+        """What :func:`.kernels.strike.strike_bookkeeping` gives for a plan without strikes or withheld opportunities.
+
+        Its loops then run zero times: no stock is debited (``stock - 0`` is
+        ``stock`` bit for bit), no counter moves, every column is empty, and
+        Russia's memory gets this step's row of no fast strikes. So the kernel
+        is not called (``tests/test_fast_glue.py`` checks the equality).
+        """
+        ints, floats = self._no_strike_ints, self._no_strike_floats
+        # In field order: target, launcher, supplier, weapon, class, rule, depth, zone, outcome, x.
+        report = StrikeReport(
+            plan.target, plan.launcher, ints, weapons, ints, ints, floats, ints, ints, floats
+        )
+        self.strike_report = report
+        self._strikes_in_russia_now = 0
+        self._constrained_now = 0
+        self.memory.remember(k, ints, floats)
+        return report, outcome, ints, 0
 
     def _log_strikes(
         self,
@@ -477,8 +520,14 @@ class EscalationModel(mesa.Model):
             (``combat.tasking_per_day`` times the step's days; unlimited where
             the scenario sets none).
         """
-        ukr = self.actor[self.ukraine_id]
-        mult = ukr.ladder.rung(ukr.rung).strike_multiplier
+        return self._tasking_by_rung[self.actor[self.ukraine_id].rung]
+
+    def _tasking_at(self, mult: float) -> tuple[int, np.ndarray]:
+        """The strike tasking at a rung's strike multiplier (see :meth:`_strike_tasking`).
+
+        The family capacities it returns are shared by every step at that rung:
+        planning spends a copy (``engagement._family_left``), never these.
+        """
         family = np.floor(self._family_capacity * self.step_days * mult + 1e-9)
         return round(self.combat.max_strikes_per_step * mult), family
 
@@ -516,20 +565,42 @@ class EscalationModel(mesa.Model):
     def _policy_responses(self, k: int, day: float) -> None:
         draws = self.streams["policy"].random(len(self.suppliers))
         changed = False
-        # Every supplier judges its allies' stances as they stood at the start of this phase.
-        # Levels are whole numbers: the others' sum is the total less its own, exactly.
-        levels = [a.policy.level for a in self.suppliers]
-        total, n_others = sum(levels), len(levels) - 1
-        for u, actor, own in zip(draws.tolist(), self.suppliers, levels, strict=True):
-            if actor.actor_id in self.seated:  # a player changes rules (control.change_rules)
+        levels: list[int] = []
+        total = 0
+        seated = self.seated
+        for i, (u, actor) in enumerate(zip(draws.tolist(), self.suppliers, strict=True)):
+            if actor.actor_id in seated:  # a player changes rules (control.change_rules)
                 continue
-            allies = (total - own) / n_others if n_others else None
+            policy = actor.policy
+            a = policy.spec.adaptation
+            window = a.threat_window_days
+            if (
+                u >= a.change_prob
+                or day - policy.last_change_day < a.min_days_between_changes
+                or not (a.narrow or a.widen)
+            ):
+                # PolicyState.adapt returns None whatever the supplier perceives (its draw
+                # is past the chance of acting, its last change too recent, or it adapts in
+                # neither direction), so what it perceives is not worked out. Reading the
+                # threat also forgets the acts older than the window (the actor's memory
+                # that observation() shows): that alone is kept, when it is due.
+                acts = actor.seen_acts
+                if acts and day - acts[0][0] > window:
+                    self.decisions.threat_seen_by(actor, day, window)
+                continue
+            if not levels:
+                # Every supplier judges its allies' stances as they stood at the start of
+                # this phase (none has changed yet: changes come only below).
+                levels = [s.policy.level for s in self.suppliers]
+                total = sum(levels)
+            # Levels are whole numbers: the others' sum is the total less its own, exactly.
+            n_others = len(levels) - 1
+            allies = (total - levels[i]) / n_others if n_others else None
             # What the supplier perceives: the harm it has seen, Russia's rung and acts.
             harm_rate = actor.seen_harm_rate(HARM_WINDOW_DAYS)
             rus_rung = actor.seen_rungs.get(self.russia_id, self.actor[self.russia_id].rung)
-            window = actor.policy.spec.adaptation.threat_window_days
             threat = self.decisions.threat_seen_by(actor, day, window)
-            change = actor.policy.adapt(day, harm_rate, allies, rus_rung, u, threat=threat)
+            change = policy.adapt(day, harm_rate, allies, rus_rung, u, threat=threat)
             if change is not None:
                 self._log_rule_change(k, change)
                 changed = True
@@ -652,6 +723,9 @@ class EscalationModel(mesa.Model):
         self._count_offset = {
             k: end - size for k, size, end in zip(self._count_names, sizes, ends, strict=True)
         }
+        # The empty columns of a step without strikes (zero-length: nothing can write to them).
+        self._no_strike_ints = np.zeros(0, dtype=np.int64)
+        self._no_strike_floats = np.zeros(0)
         self._strike_count_offsets = np.array(
             [self._count_offset[name] for name in strike_kernels.STRIKE_COUNTERS], dtype=np.int64
         )

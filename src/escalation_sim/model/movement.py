@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.kernels import movement as kmove
 
 #: Strikes whose kill chain (tasking plus flight) exceeds this cannot catch a mobile
@@ -55,7 +55,7 @@ def departure_hours(
     """
     go_prob = 1.0 - (1.0 - scoot_prob * fired) * (1.0 - displace_prob * detected)
     goes = movable & (u[0] < go_prob)
-    delay = -leave_hours * np.log1p(-np.minimum(u[1], 1.0 - 1e-12))
+    delay = -leave_hours * libm.log1p(-np.minimum(u[1], 1.0 - 1e-12))
     return np.where(goes, delay, np.inf)
 
 
@@ -94,6 +94,14 @@ class PullbackMemory:
         if len(zone):
             np.maximum.at(row, zone, depth)
         self._deepest[step % self.memory_steps] = row
+
+    def kernel_row(self, step: int) -> tuple[np.ndarray, int]:
+        """The table and this step's row, for a kernel that remembers in place.
+
+        Strike bookkeeping's kernel calls :meth:`remember`'s kernel itself
+        (``kernels.strike.strike_bookkeeping``), with these.
+        """
+        return self._deepest, step % self.memory_steps
 
     def threat_depth(self) -> np.ndarray:
         """Per zone, the deepest fast strike remembered (0: none)."""

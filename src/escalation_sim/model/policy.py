@@ -32,7 +32,13 @@ class PolicyChange:
 
 @dataclass(slots=True)
 class PolicyState:
-    """The rules a supplier has in force now."""
+    """The rules a supplier has in force now.
+
+    Attributes:
+        level: The permissiveness level of the posture in force, set with
+            ``posture`` (whoever sets it) and read as a plain attribute: the
+            recording and the policy responses read it every step.
+    """
 
     supplier: str
     spec: SupplierPolicySpec
@@ -40,16 +46,17 @@ class PolicyState:
     added: list[RuleSpec] = field(default_factory=list)
     removed: set[str] = field(default_factory=set)
     last_change_day: float = -1e9
+    level: int = field(init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name == "posture":  # the level follows the posture, however it is set
+            object.__setattr__(self, "level", self.spec.postures[value].level)  # type: ignore[index]
 
     @property
     def ordered_postures(self) -> list[str]:
         """Posture names from narrowest to widest (by level, then name)."""
         return sorted(self.spec.postures, key=lambda p: (self.spec.postures[p].level, p))
-
-    @property
-    def level(self) -> int:
-        """The permissiveness level of the posture in force."""
-        return self.spec.postures[self.posture].level
 
     def active_rules(self) -> list[RuleSpec]:
         """Rules in force: the posture's, plus added, minus removed.

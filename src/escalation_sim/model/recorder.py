@@ -4,9 +4,10 @@ Mesa's :class:`mesa.DataCollector` keeps a table as a dict of Python lists and
 appends to every list on every row; building that row as a dict costs more
 than the step's bookkeeping itself. :class:`SeriesTable` keeps the same table
 (one row per step, the same columns in the same order) in one preallocated
-numpy array per value type (integers, floats, booleans) plus a list per text or
-date column, writes a row as one assignment per type, and builds the DataFrame
-once, when it is asked for. It answers the two calls of ``DataCollector`` the
+numpy array per value type (integers, floats, booleans) plus one list of the
+rows' text and date values (a tuple a row, turned into columns when read),
+writes a row as one assignment per type and one append, and builds the
+DataFrame once, when it is asked for. It answers the two calls of ``DataCollector`` the
 project uses: ``get_table_dataframe("series")`` and ``tables["series"]``
 (a dict of column lists), so ``model.datacollector`` reads as before.
 
@@ -67,7 +68,12 @@ class SeriesTable:
         # (one value alone broadcasts over its one-column row). No lambdas: a model
         # stays picklable.
         self._pick = {kind: itemgetter(*pos) for kind, pos in self._positions.items() if pos}
-        self._objects = {i: [] for i, k in enumerate(self.kinds) if k in OBJECT_KINDS}
+        #: Text and date columns: their positions in the row, and one tuple of them a row
+        #: (one append a row, not one a column).
+        self._object_pos = [i for i, k in enumerate(self.kinds) if k in OBJECT_KINDS]
+        self._object_slot = {i: j for j, i in enumerate(self._object_pos)}
+        self._pick_objects = itemgetter(*self._object_pos) if len(self._object_pos) > 1 else None
+        self._object_rows: list[tuple[Any, ...]] = []
         self._block = np.zeros((rows, block_width))
 
     def add_row(self, values: Sequence[Any], block: np.ndarray | None = None) -> None:
@@ -77,8 +83,10 @@ class SeriesTable:
             self._grow()
         for kind, pick in self._pick.items():
             self._arrays[kind][k] = pick(values)
-        for i, column in self._objects.items():
-            column.append(values[i])
+        if self._pick_objects is not None:
+            self._object_rows.append(self._pick_objects(values))
+        elif self._object_pos:
+            self._object_rows.append((values[self._object_pos[0]],))
         if block is not None:
             self._block[k] = block
         self.n = k + 1
@@ -98,7 +106,8 @@ class SeriesTable:
         i = self.columns.index(name)
         kind = self.kinds[i]
         if kind in OBJECT_KINDS:
-            return self._objects[i]
+            j = self._object_slot[i]
+            return [row[j] for row in self._object_rows]
         return self._arrays[kind][: self.n, self._positions[kind].index(i)]
 
     def block(self) -> np.ndarray:
@@ -113,9 +122,10 @@ class SeriesTable:
         """The columns in order: a copy of each array column, a list for text and dates."""
         data: dict[str, Any] = {}
         slot = {kind: 0 for kind in ARRAY_KINDS}
+        objects = list(zip(*self._object_rows, strict=True)) or [()] * len(self._object_pos)
         for i, (name, kind) in enumerate(zip(self.columns, self.kinds, strict=True)):
             if kind in OBJECT_KINDS:
-                data[name] = list(self._objects[i])
+                data[name] = list(objects[self._object_slot[i]])
             else:
                 data[name] = self._arrays[kind][: self.n, slot[kind]].copy()
                 slot[kind] += 1

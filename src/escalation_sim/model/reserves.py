@@ -15,6 +15,9 @@ import math
 
 import numpy as np
 
+#: :attr:`ReservePool.next_arrival` when no replacement is on its way.
+NONE_DUE = 2**62
+
 
 class ReservePool:
     """The reserve rows of every group and the replacements on their way.
@@ -32,6 +35,9 @@ class ReservePool:
         self._group = group
         self._delay = delay_steps
         self._pending: list[tuple[int, int]] = []  # (arrival step, reserve row), in order sent
+        #: The earliest step at which a replacement sent arrives (:data:`NONE_DUE`: none is
+        #: on its way), so that a step with nothing due costs one comparison.
+        self.next_arrival = NONE_DUE
         self.drawn = np.zeros(len(group), dtype=bool)
 
     @staticmethod
@@ -49,15 +55,20 @@ class ReservePool:
             queue = self._queue.get(g)
             if queue:
                 r = queue.pop(0)
-                self._pending.append((step + int(self._delay[g]), r))
+                due = step + int(self._delay[g])
+                self._pending.append((due, r))
+                self.next_arrival = min(self.next_arrival, due)
                 self.drawn[r] = True
                 sent.append(r)
         return np.array(sent, dtype=np.int64)
 
     def arriving(self, step: int) -> np.ndarray:
         """Reserve rows that arrive at this step (removed from the pending list)."""
+        if step < self.next_arrival:
+            return np.zeros(0, dtype=np.int64)
         due = [r for s, r in self._pending if s <= step]
         self._pending = [(s, r) for s, r in self._pending if s > step]
+        self.next_arrival = min((s for s, _ in self._pending), default=NONE_DUE)
         return np.array(due, dtype=np.int64)
 
     def left(self) -> int:

@@ -324,6 +324,8 @@ class RuleEngine:
         self._conditional = [r.condition is not None for _, r in self.rules]
         # The same per-rule columns, shaped (R, 1) once here rather than at every decision.
         self._any_conditional = any(self._conditional)
+        #: Whether any rule in force has a condition on the world state (else none is read).
+        self.has_conditions = self._any_conditional
         self._lo_col = self._lo[:, None]
         self._hi_col = self._hi[:, None]
         self._zbits_col = self._zbits[:, None]
@@ -377,11 +379,6 @@ class RuleEngine:
         """
         world = world or WorldState()
         if kernels.enabled():
-            active = self._all_active
-            if self._any_conditional:
-                active = np.array(
-                    [_condition_met(rule, world) for _, rule in self.rules], dtype=bool
-                )
             return rule_kernels.decide_batch(
                 b.weapon,
                 b.target_class,
@@ -390,12 +387,7 @@ class RuleEngine:
                 b.fired_hours_ago,
                 b.preparing_attack,
                 b.attacks_ukraine,
-                self._scope,
-                len(self.class_ids),
-                self._rule_float,
-                self._rule_int,
-                active,
-                self._fallback,
+                *self.kernel_tables(world),
             )
         n = len(b.weapon)
         in_russia = b.depth_km > 0
@@ -430,6 +422,30 @@ class RuleEngine:
             )
             decided[open_] = fallback[open_]
         return decided
+
+    def kernel_tables(
+        self, world: WorldState | None = None
+    ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What :func:`~escalation_sim.model.kernels.rules.decide_batch` reads after a batch's columns.
+
+        Returns:
+            ``(scope, n_classes, rule_float, rule_int, active, fallback)``, with
+            ``active`` each rule's condition evaluated on ``world`` (all true
+            when no rule has a condition). Planning's kernel decides its batch
+            with these (``kernels.plan.decide_and_assign``), as :meth:`decide` does.
+        """
+        active = self._all_active
+        if self._any_conditional:
+            world = world or WorldState()
+            active = np.array([_condition_met(rule, world) for _, rule in self.rules], dtype=bool)
+        return (
+            self._scope,
+            len(self.class_ids),
+            self._rule_float,
+            self._rule_int,
+            active,
+            self._fallback,
+        )
 
     def verdicts(
         self, strikes: Sequence[ProposedStrike], world: WorldState | None = None

@@ -113,6 +113,10 @@ class DecisionLayer:
         }
         #: Per actor in the model's agent order: the actor and whether it runs the earlier model.
         self._absorbing = [(a, a.params.model == "pressure") for a in model.actors]
+        #: Per actor: (the highest perceived rise of the other side above its start, the
+        #: resolve it perceives). Both read only ``seen_rungs``, which only an act perceived
+        #: changes (``StateActor.absorb``): worked out again only in a step that brings one.
+        self._rise = {a.actor_id: self._rise_seen_by(a) for a in model.actors}
         #: Per actor in scenario order (the order of the ``decide`` draws): actor, model, menu.
         self._choosing = [
             (aid, model.actor[aid], self.models[aid], self.menus[aid]) for aid in model.actor_ids
@@ -141,6 +145,15 @@ class DecisionLayer:
                 total += above
         return total / len(adv)
 
+    def _rise_seen_by(self, actor: StateActor) -> tuple[int, float]:
+        """The other side's highest perceived rung above its start (0 if none), and its resolve."""
+        start = self._start_rung
+        above = 0
+        for a, r in actor.seen_rungs.items():
+            if r - start[a] > above:
+                above = r - start[a]
+        return above, self.resolve(actor)
+
     def threat_seen_by(self, actor: StateActor, day: float, window_days: float) -> float:
         """The other side's threat as an actor perceives it.
 
@@ -153,7 +166,14 @@ class DecisionLayer:
         by_id = self.model.actor
         if day - acts[0][0] > window_days:  # the oldest first: else every act is in the window
             actor.seen_acts = acts = [(d, a) for d, a in acts if day - d <= window_days]
-        return sum([max(0, a.score) * by_id[a.actor].credibility for _, a in acts])
+        # max(0, a.score) * credibility, the score looked up as PerceivedAct.score does.
+        score = RIVERA_SCORE
+        return sum(
+            [
+                (s if (s := score[a.rivera]) > 0 else 0) * by_id[a.actor].credibility
+                for _, a in acts
+            ]
+        )
 
     # ------------------------------------------------------------------ decisions
     def decide(self, step: int, day: float) -> None:
@@ -161,15 +181,14 @@ class DecisionLayer:
         m = self.model
         days = m.step_days
         arrived = self.perception.deliver(step)
-        start = self._start_rung
+        rise = self._rise
         for actor, legacy in self._absorbing:
-            actor.absorb(arrived[actor.actor_id], days, day)
-            # The highest perceived rung of the other side above its start (0 if none).
-            above = 0
-            for a, r in actor.seen_rungs.items():
-                if r - start[a] > above:
-                    above = r - start[a]
-            amount = actor.params.adversary_rung_weight * above * days
+            aid = actor.actor_id
+            obs = arrived[aid]
+            actor.absorb(obs, days, day)
+            if obs.acts:  # the other side's rungs as perceived may have moved
+                rise[aid] = self._rise_seen_by(actor)
+            amount = actor.params.adversary_rung_weight * rise[aid][0] * days
             if amount > 0.0:
                 actor.add_pressure(amount, "adversary's escalation")
             if actor.stakes > 1e-3 and actor.last_provocation > 0:  # else it changes nothing
@@ -184,7 +203,7 @@ class DecisionLayer:
         for u, (aid, actor, dm, menu) in zip(draws.tolist(), self._choosing, strict=True):
             if aid in seated:  # a player chooses between steps (model.choose)
                 continue
-            verdict = dm.choose_open(actor, menu, self.resolve(actor), u, days, now)
+            verdict = dm.choose_open(actor, menu, rise[aid][1], u, days, now)
             if verdict is not None:
                 self.apply(step, day, actor, verdict)
 

@@ -37,7 +37,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from escalation_sim.model.decisions.options import OptionMenu, target_rung
+from escalation_sim.model.decisions.options import MenuEntry, OptionMenu, target_rung
 from escalation_sim.scenario.schema import DecisionModelName, OptionSpec
 
 if TYPE_CHECKING:
@@ -300,23 +300,83 @@ class CostBenefit:
         hold and the stand-down are looked up in the menu; where the rung
         leaves no stand-down open (``menu.holds_only``), hold is chosen
         without a look-up.
+
+        The decision phase runs this for every actor every step, so it works
+        on the menu's entries (``menu.open_entries``) and their utilities
+        (:meth:`_utilities`, :func:`_weigh`'s arithmetic in its order), not
+        on option terms, and a single weighed option is chosen without the
+        logit (its chance is 1 on any step). The tests compare it with
+        :meth:`choose` over ``menu.open``.
         """
         case = actor.case
         rung = actor.rung
         acts = case - actor.ladder.rungs[rung].climb_threshold > 0.0  # some excess case
         if not acts and menu.holds_only(rung):
             return None  # hold alone would be open and weighed: it is chosen, whatever the draw
-        opts = menu.open(rung, actor.salient_kinds, actor.last_taken, now, acts)
-        rows = _weigh(actor, opts, resolve, case)
-        if len(rows) == 1 and rows[0][0].kind == "hold":
-            return None  # hold alone is weighed: whatever the draw, it is chosen
-        utils = [gain - forgone - cost - risk for _, gain, forgone, cost, risk in rows]
+        # The motivated of the open entries: hold, the stand-down, an act that answers.
+        weighed = [
+            e
+            for e in menu.open_entries(rung, actor.salient_kinds, actor.last_taken, now, acts)
+            if not e.act or e.answers > 0.0
+        ]
+        n = len(weighed)
+        if n == 1:
+            # One option weighed: its chance is 1 on any step (_chances), the draw picks it.
+            e = weighed[0]
+            if e.hold:
+                return None
+            return Verdict(e.option, 1.0, self._utilities(actor, weighed, resolve, case)[0], e.cost)
+        utils = self._utilities(actor, weighed, resolve, case)
         probs = _chances(utils, actor.params.temperature, days)
-        i = _pick(probs, u)
-        o = rows[i][0]
-        if o.kind == "hold":
+        # _pick: where the draw falls on the cumulative chances (the last if nowhere).
+        acc = 0.0
+        i = n - 1
+        for k, p in enumerate(probs):
+            acc += p
+            if u < acc:
+                i = k
+                break
+        e = weighed[i]
+        if e.hold:
             return None
-        return Verdict(o, probs[i], utils[i], o.cost)
+        return Verdict(e.option, probs[i], utils[i], e.cost)
+
+    @staticmethod
+    def _utilities(
+        actor: StateActor, entries: list[MenuEntry], resolve: float, case: float
+    ) -> list[float]:
+        """:func:`_weigh`'s utilities of motivated entries, with its arithmetic in its order.
+
+        Each is ``gain - forgone - cost - risk`` subtracted left to right, with
+        the zero terms left out (``x - 0.0`` is ``x``): hold 0, the stand-down
+        ``upkeep x (T_now - T_below) - still_needed - cost``, an act
+        ``min(E, answers) - cost - risk x deterrence_weight x (1 + resolve) x 2 (1 - risk_tolerance)``.
+        """
+        prm = actor.params
+        rungs = actor.ladder.rungs
+        rung = actor.rung
+        t_now = rungs[rung].climb_threshold
+        excess = case - t_now
+        if not excess > 0.0:
+            excess = 0.0  # max(0.0, case - T_now)
+        # The stand-down's terms but its cost (rung - 1 is a rung: it is open above the start).
+        t_below = rungs[rung - 1].climb_threshold
+        above = case - t_below
+        above = above if above > 0.0 else 0.0  # max(0.0, case - T_below)
+        span = t_now - t_below
+        down = prm.upkeep * span - (span if span < above else above)  # min(above, span)
+        weight, rise = prm.deterrence_weight, 1.0 + (resolve if resolve > 0.0 else 0.0)
+        tolerance = 1.0 - actor.spec.risk_tolerance
+        return [
+            0.0
+            if e.hold
+            else down - e.cost
+            if not e.act
+            else (e.answers if e.answers < excess else excess)
+            - e.cost
+            - e.risk * weight * rise * 2.0 * tolerance
+            for e in entries
+        ]
 
     def explain(
         self, actor: StateActor, options: list[OptionSpec], resolve: float

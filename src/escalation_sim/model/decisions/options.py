@@ -160,7 +160,11 @@ class MenuEntry:
         option: The option.
         act: True for an act (neither hold nor the stand-down): weighed only
             while it answers some perceived case.
+        hold: True for the hold option (``kind`` hold), weighed as holding.
         answers: The case it answers (an act with ``answers`` 0 is never weighed).
+        cost: The option's cost.
+        risk: The option's risk.
+        id: The option's id (what ``last_taken`` is keyed by).
         cooldown_days: Its cool-down (0: none).
         requires_any: Precedents of which one must be salient (empty: no such gate).
         skip_on: When it climbs more than one rung from here, the precedents of
@@ -172,7 +176,11 @@ class MenuEntry:
 
     option: OptionSpec
     act: bool
+    hold: bool
     answers: float
+    cost: float
+    risk: float
+    id: str
     cooldown_days: float
     requires_any: frozenset[str]
     skip_on: frozenset[str] | None
@@ -180,8 +188,10 @@ class MenuEntry:
 
 def _entry_at(option: OptionSpec, rung: int, start_rung: int, top: int) -> MenuEntry | None:
     """``option``'s entry at ``rung``, or ``None`` when the rung alone closes it (as :func:`closed_by`)."""
-    act = option.kind != "hold" and not option.descend
-    base = (option, act, option.answers, option.cooldown_days)
+    hold = option.kind == "hold"
+    act = not hold and not option.descend
+    base = (option, act, hold, option.answers, option.cost, option.risk, option.id)
+    base += (option.cooldown_days,)
     if option.descend:  # the stand-down is gated by the cool-down and the starting rung only
         return MenuEntry(*base, frozenset(), None) if rung > start_rung else None
     if option.rung is not None and option.rung > top:
@@ -221,6 +231,9 @@ class OptionMenu:
         self._at: list[tuple[MenuEntry, ...] | None] = [None] * (top + 1)
         #: Per rung, :meth:`holds_only` once worked out (``None`` until then).
         self._hold_only: list[bool | None] = [None] * (top + 1)
+        #: Per rung, once worked out: for ``acts`` false and true, the entries ``open``
+        #: checks and whether any of them has a precedent gate (``None`` until then).
+        self._checked: list[tuple[_Checked, _Checked] | None] = [None] * (top + 1)
 
     def entries(self, rung: int) -> tuple[MenuEntry, ...]:
         """The entries of the options the rung leaves open, in catalogue order."""
@@ -278,26 +291,59 @@ class OptionMenu:
             acts: ``False`` leaves out every act (keeping hold and the
                 stand-down): for a caller that weighs no act now.
         """
-        out: list[OptionSpec] = []
-        kinds: Collection[str] | None = None
-        at = self._at[rung] if 0 <= rung <= self.top else None
-        for e in at if at is not None else self.entries(rung):
-            if e.act and not acts:
-                continue
-            o = e.option
-            if e.cooldown_days and last_taken:
-                since = now - last_taken[o.id] if o.id in last_taken else 1e9
-                if since < e.cooldown_days:
-                    continue
-            if e.requires_any or e.skip_on:
-                if kinds is None:
-                    kinds = salient()
-                if e.requires_any and e.requires_any.isdisjoint(kinds):
-                    continue
-                if e.skip_on and e.skip_on.isdisjoint(kinds):
-                    continue
-            out.append(o)
-        return out
+        return [e.option for e in self.open_entries(rung, salient, last_taken, now, acts)]
+
+    def open_entries(
+        self,
+        rung: int,
+        salient: Callable[[], Collection[str]],
+        last_taken: Mapping[str, float],
+        now: float,
+        acts: bool = True,
+    ) -> list[MenuEntry]:
+        """The entries of the options open now, in catalogue order (see :meth:`open`).
+
+        With ``acts`` true, an act that answers nothing (``answers`` not
+        positive) is open as the gates decide; a caller that weighs only
+        motivated acts skips it by its entry's ``answers``. ``salient`` is
+        called once when one of the entries left at the rung (with or without
+        the acts) has a precedent gate, else not at all.
+        """
+        if 0 <= rung <= self.top:
+            checked = self._checked[rung]
+            if checked is None:
+                checked = self._checked[rung] = self._to_check(rung)
+        else:  # off the ladder (a caller's error): worked out, not kept
+            checked = self._to_check(rung)
+        entries, gated = checked[1 if acts else 0]
+        kinds = salient() if gated else ()
+        # Open: not cooling down (1e9 days since, if never taken), and for each
+        # precedent gate it has, one of its precedents salient (none is, if none at all).
+        return [
+            e
+            for e in entries
+            if not (
+                e.cooldown_days
+                and last_taken
+                and (now - last_taken[e.id] if e.id in last_taken else 1e9) < e.cooldown_days
+            )
+            and not (e.requires_any and (not kinds or e.requires_any.isdisjoint(kinds)))
+            and not (e.skip_on and (not kinds or e.skip_on.isdisjoint(kinds)))
+        ]
+
+    def _to_check(self, rung: int) -> tuple[_Checked, _Checked]:
+        """For ``acts`` false and true: the rung's entries to check, and whether any is gated."""
+        every = self.entries(rung)
+        out = []
+        for entries in (tuple(e for e in every if not e.act), every):
+            gated = any(e.requires_any or e.skip_on for e in entries)
+            out.append((entries, gated))
+        return out[0], out[1]
+
+
+#: The entries :meth:`OptionMenu.open_entries` checks at a rung, and whether any has a
+#: precedent gate (then it asks for the salient precedents).
+_Checked = tuple[tuple[MenuEntry, ...], bool]
 
 
 def as_choice(option: OptionSpec, rung: int) -> Choice:

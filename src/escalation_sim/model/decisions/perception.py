@@ -26,6 +26,11 @@ Random numbers come from the model's ``perceive`` stream in blocks of a fixed
 size per step (one row per unit, one value per actor), so two rule sets run on
 the same seed see the same noise for the same unit and day, and no other
 stream's draws move.
+
+The work done every step is kept to what the step holds: a step without
+strikes calls no kernel, a strike's name and a settled precedent are looked up,
+not worked out again, and actors who perceive nothing share one empty
+observation instead of getting one made each.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.decisions.scales import RIVERA_SCORE
 from escalation_sim.model.engagement import Outcome, StrikeReport
 from escalation_sim.model.kernels import perception as perception_kernels
@@ -72,6 +77,10 @@ class PerceivedAct:
 @dataclass(slots=True)
 class Observation:
     """What one actor perceives arriving in one step.
+
+    An observation is filled while it waits to arrive; once delivered it is
+    read, never changed (the actors who perceive nothing in a step share one
+    empty observation).
 
     Attributes:
         flows: Perceived amount per channel (``strikes:<supplier>``, ``losses``,
@@ -186,6 +195,7 @@ class Perception:
             self._family_table[w, : len(fam_suppliers)] = fam_suppliers
         self._bands = list(spec.depth_bands_km)
         self._band_labels = self._labels_of_bands(self._bands)
+        self._band_edges = np.array(self._bands, dtype=np.float64)
         self._strategic = [c in spec.strategic_classes for c in class_ids]
         self._precedent = [a in spec.precedent_suppliers for a in actor_ids]
         # Fixed per model: each weapon's long-range factor, each supplier's channel name,
@@ -200,24 +210,43 @@ class Perception:
         self._kernel_params[perception_kernels.DESTROYED_CODE] = Outcome.DESTROYED
         self._channel = [f"strikes:{a}" for a in actor_ids]
         self._harm_seers = [(i, a) for i, a in enumerate(actor_ids) if a != russia_id]
+        self._n_actors = len(actor_ids)
         #: Precedents already perceived (a dict: insertion-ordered, never a set).
         self.seen: dict[tuple[str, ...], int] = {}
         self._pending: dict[int, dict[str, Observation]] = defaultdict(dict)
+        #: What an actor who perceives nothing in a step receives (read, never changed).
+        self._nothing = Observation()
+        #: Each noticed strike's cause label, by (seen supplier, supplier, weapon, zone,
+        #: rule), for the ``cause_label`` it was named with (fixed per run).
+        self._labels: dict[tuple[int, int, int, int, int], str] = {}
+        self._labels_of: object = None
+        #: (supplier, weapon, class, band) of strikes whose every precedent is in
+        #: :attr:`seen` already, so a strike like them sets none (``seen`` only grows).
+        #: Strikes on strategic assets are never settled: each depth is its own precedent.
+        self._settled: dict[tuple[int, int, int, int], int] = {}
+        #: The harm seers with their weights, for the ``harm_weights`` last given.
+        self._harm_weights: dict[str, float] | None = None
+        self._harm_plan: list[tuple[int, str, float]] = []
+        #: What the compiled path fills in, a column per strike (grown as reports grow).
+        self._noticed_ints = np.zeros((len(perception_kernels.INT_ROWS), 0), dtype=np.int64)
+        self._noticed_floats = np.zeros((len(perception_kernels.FLOAT_ROWS), 0))
+        self._grow_noticed(64)
 
     # ------------------------------------------------------------------ inputs
-    def _queue(self, step: int, actor: str) -> Observation:
-        pending = self._pending[step + self.lag_steps]
-        obs = pending.get(actor)
-        if obs is None:
-            obs = pending[actor] = Observation()
-        return obs
+    def band_index(self, depth: float) -> int:
+        """The depth band a depth falls in: the first whose upper edge is at or beyond it.
+
+        ``len(depth_bands_km)`` (the band beyond the last edge) when none is; a NaN
+        depth falls beyond every edge.
+        """
+        for i, hi in enumerate(self._bands):
+            if depth <= hi:
+                return i
+        return len(self._bands)
 
     def band_label(self, depth: float) -> str:
         """The depth band a depth falls in, e.g. ``30-90 km``."""
-        for hi, label in zip(self._bands, self._band_labels, strict=False):
-            if depth <= hi:
-                return label
-        return self._band_labels[-1]
+        return self._band_labels[self.band_index(depth)]
 
     @staticmethod
     def _labels_of_bands(bands: list[float]) -> list[str]:
@@ -248,55 +277,94 @@ class Perception:
             harm_weights: Each actor's pressure per unit of perceived harm.
         """
         p = self.spec
-        # Fixed-size draws per step (common random numbers across rule sets).
+        # Fixed-size draws per step (common random numbers across rule sets), drawn
+        # whatever the step holds.
         u = self.rng.random((self.n_units, 2))
         z = self.rng.standard_normal(self.n_units)
-        z_harm = self.rng.standard_normal(len(self.actor_ids))
-        noise = p.noise_sd
-        rus = self._queue(step, self.russia_id)
+        z_harm = self.rng.standard_normal(self._n_actors)
+        if not report.depth_km.size:
+            noticed = None  # no strike, none noticed: what either path gives, without a call
+        elif kernels.enabled():
+            noticed = self._noticed_compiled(report, u, z)
+        else:
+            noticed = self._noticed_numpy(report, u, z)
+        if noticed is None and not russian_units_destroyed and not harm > 0:
+            return  # nothing perceived: every actor receives the empty observation
+        pending = self._pending[step + self.lag_steps]
+        if noticed is not None or russian_units_destroyed:
+            rus_id = self.russia_id
+            if rus_id in pending:
+                rus = pending[rus_id]
+            else:
+                rus = pending[rus_id] = Observation()
+            if noticed is not None:
+                self._add_noticed(rus, noticed, cause_label)
+            if russian_units_destroyed:
+                rus.add(
+                    "losses",
+                    "losses to Ukrainian strikes",
+                    p.own_loss_weight * russian_units_destroyed,
+                )
+        if harm > 0:
+            noise = p.noise_sd
+            spread = 0.5 * noise * noise
+            z_list = z_harm.tolist()
+            if harm_weights != self._harm_weights:  # the same every step of a run
+                self._harm_weights = dict(harm_weights)
+                self._harm_plan = [
+                    (i, aid, harm_weights.get(aid, 0.0)) for i, aid in self._harm_seers
+                ]
+            for i, aid, weight in self._harm_plan:
+                seen_harm = harm * math.exp(noise * z_list[i] - spread)
+                if aid in pending:
+                    obs = pending[aid]
+                    obs.harm += seen_harm
+                    if weight > 0:
+                        obs.add("harm", "harm to the city", weight * seen_harm)
+                elif weight > 0:
+                    # A new observation holds what Observation().add would put in it.
+                    amount = 0.0 + weight * seen_harm
+                    pending[aid] = Observation(
+                        flows={"harm": amount},
+                        causes={"harm": {"harm to the city": amount}},
+                        harm=0.0 + seen_harm,
+                    )
+                else:
+                    pending[aid] = Observation(harm=0.0 + seen_harm)
 
-        noticed = (
-            self._noticed_compiled(report, u, z)
-            if kernels.enabled()
-            else self._noticed_numpy(report, u, z)
-        )
-        if noticed is not None:
-            columns, weights = noticed
-            rus.provocation += float(np.add.reduce(weights))  # weights.sum(), one call
-            rows = zip(*columns, weights.tolist(), strict=True)
-            counts = rus.counts
-            for seen, true, weapon, zone, rule, c, d, weight in rows:
+    def _add_noticed(
+        self, rus: Observation, noticed: tuple[list[list], np.ndarray], cause_label
+    ) -> None:
+        """Add the noticed strikes to Russia's observation: flows, counts, causes, precedents."""
+        columns, weights = noticed
+        rus.provocation += float(np.add.reduce(weights))  # weights.sum(), one call
+        if cause_label is not self._labels_of:  # the labels are those of one namer
+            self._labels, self._labels_of = {}, cause_label
+        labels, settled, strategic = self._labels, self._settled, self._strategic
+        channels, precedent = self._channel, self._precedent
+        counts = rus.counts
+        rows = zip(*columns, weights.tolist(), strict=True)
+        for seen, true, weapon, zone, rule, c, d, band, weight in rows:
+            key = (seen, true, weapon, zone, rule)
+            if key in labels:
+                label = labels[key]
+            else:
                 label = cause_label(true, weapon, zone, rule)
                 if seen != true:
                     label += f" (attributed to {self.actor_ids[seen]})"
-                channel = self._channel[seen]
-                rus.add(channel, label, weight)
-                if channel in counts:
-                    counts[channel] += 1
-                else:
-                    counts[channel] = 1
-                if not self._precedent[seen]:
-                    self._precedents(rus, seen, weapon, c, d)
-        if russian_units_destroyed:
-            rus.add(
-                "losses",
-                "losses to Ukrainian strikes",
-                p.own_loss_weight * russian_units_destroyed,
-            )
-        if harm > 0:
-            spread = 0.5 * noise * noise
-            z_list = z_harm.tolist()
-            pending = self._pending[step + self.lag_steps]
-            for i, aid in self._harm_seers:
-                seen_harm = harm * math.exp(noise * z_list[i] - spread)
-                if aid in pending:  # what _queue does, without a call per actor
-                    obs = pending[aid]
-                else:
-                    obs = pending[aid] = Observation()
-                obs.harm += seen_harm
-                weight = harm_weights.get(aid, 0.0)
-                if weight > 0:
-                    obs.add("harm", "harm to the city", weight * seen_harm)
+                labels[key] = label
+            channel = channels[seen]
+            rus.add(channel, label, weight)
+            if channel in counts:
+                counts[channel] += 1
+            else:
+                counts[channel] = 1
+            if not precedent[seen]:
+                case = (seen, weapon, c, band)
+                if case not in settled:
+                    self._precedents(rus, seen, weapon, c, d, band)
+                    if not strategic[c]:
+                        settled[case] = 1
 
     def _noticed_numpy(
         self, report: StrikeReport, u: np.ndarray, z: np.ndarray
@@ -306,7 +374,8 @@ class Perception:
         Returns:
             ``None`` when it notices none; else, per noticed strike in report
             order, the columns (attributed supplier, true supplier, weapon, zone,
-            rule, target class, depth) as lists, and the perceived weights.
+            rule, target class, depth, depth band) as lists, and the perceived
+            weights.
         """
         p = self.spec
         inside = (report.depth_km > 0).nonzero()[0]
@@ -336,7 +405,8 @@ class Perception:
         )
         noise = p.noise_sd
         if noise > 0:
-            weights = weights * np.exp(noise * z[t] - 0.5 * noise * noise)
+            weights = weights * libm.exp(noise * z[t] - 0.5 * noise * noise)
+        depths = depth.tolist()
         columns = [
             seen_sup.tolist(),
             true_sup.tolist(),
@@ -344,18 +414,22 @@ class Perception:
             report.zone[inside].tolist(),
             report.rule[inside].tolist(),
             cls.tolist(),
-            depth.tolist(),
+            depths,
+            [self.band_index(d) for d in depths],
         ]
         return columns, weights
 
     def _noticed_compiled(
         self, report: StrikeReport, u: np.ndarray, z: np.ndarray
     ) -> tuple[list[list], np.ndarray] | None:
-        """What :meth:`_noticed_numpy` gives, in one compiled call and numpy's ``exp``.
+        """What :meth:`_noticed_numpy` gives, in one compiled call and ``libm.exp``.
 
         See :func:`.kernels.perception.strikes_noticed`.
         """
-        ints, depth, weights, noise_arg = perception_kernels.strikes_noticed(
+        if report.depth_km.size > self._noticed_ints.shape[1]:  # room for every strike
+            self._grow_noticed(report.depth_km.size)
+        ints, floats = self._noticed_ints, self._noticed_floats
+        m = perception_kernels.strikes_noticed(
             report.depth_km,
             report.target,
             report.weapon,
@@ -371,21 +445,36 @@ class Perception:
             self._supplier_weight,
             self._class_weight,
             self._long_factor,
+            self._band_edges,
             self._kernel_params,
+            ints,
+            floats,
         )
-        if not len(depth):
+        if not m:
             return None
-        if self.spec.noise_sd > 0:
-            weights = weights * np.exp(noise_arg)
-        return [*ints.tolist(), depth.tolist()], weights
+        floats = floats[:, :m]
+        # A new array either way: the buffer is refilled on the next call.
+        weights = floats[1] * libm.exp(floats[2]) if self.spec.noise_sd > 0 else floats[1].copy()
+        seen, true, weapon, zone, rule, cls, band = ints[:, :m].tolist()
+        return [seen, true, weapon, zone, rule, cls, floats[0].tolist(), band], weights
 
-    def _precedents(self, obs: Observation, s: int, weapon: int, cls: int, depth: float) -> None:
+    def _grow_noticed(self, strikes: int) -> None:
+        """Room in the compiled path's output arrays for a report of ``strikes`` strikes."""
+        columns = max(strikes, 2 * self._noticed_ints.shape[1])
+        rows_int, rows_float = len(perception_kernels.INT_ROWS), len(perception_kernels.FLOAT_ROWS)
+        self._noticed_ints = np.zeros((rows_int, columns), dtype=np.int64)
+        self._noticed_floats = np.zeros((rows_float, columns), dtype=np.float64)
+
+    def _precedents(
+        self, obs: Observation, s: int, weapon: int, cls: int, depth: float, band: int
+    ) -> None:
+        """Add the precedents a strike sets that are not in :attr:`seen` yet (``band``: its depth's)."""
         sup = self.actor_ids[s]
         cname = self.class_ids[cls]
         keys = [
             ("new_supplier", sup),
             ("first_weapon_class", sup, self.family[weapon]),
-            ("new_depth_band", sup, self.band_label(depth)),
+            ("new_depth_band", sup, self._band_labels[band]),
             ("new_target_class", sup, cname),
         ]
         if self._strategic[cls]:
@@ -429,8 +518,12 @@ class Perception:
         elif option.kind == "nuclear":
             kinds.append("adversary_nuclear_signal")
         at = step + max(1, self.lag_steps)
+        pending = self._pending[at]
         for aid in audience:
-            obs = self._pending[at].setdefault(aid, Observation())
+            if aid in pending:  # no observation made and thrown away when one waits
+                obs = pending[aid]
+            else:
+                obs = pending[aid] = Observation()
             obs.acts.append(act)
             for kind in kinds:
                 weight = self.spec.trigger_weight.get(kind, 0.0)  # type: ignore[call-overload]
@@ -439,9 +532,17 @@ class Perception:
 
     # ------------------------------------------------------------------ output
     def deliver(self, step: int) -> dict[str, Observation]:
-        """The observations arriving at ``step`` (every actor has one, possibly empty)."""
-        arrived = self._pending.pop(step, {})
-        return {aid: arrived[aid] if aid in arrived else Observation() for aid in self.actor_ids}
+        """The observations arriving at ``step`` (every actor has one, possibly empty).
+
+        The empty one is shared by every actor who perceives nothing: delivered
+        observations are read, never changed.
+        """
+        arrived = self._pending.pop(step, None)
+        nothing = self._nothing
+        if not arrived:
+            return dict.fromkeys(self.actor_ids, nothing)
+        # A test and an index, not arrived.get: no call per actor.
+        return {aid: arrived[aid] if aid in arrived else nothing for aid in self.actor_ids}  # noqa: SIM401
 
 
 def _precedent_label(key: tuple[str, ...]) -> str:

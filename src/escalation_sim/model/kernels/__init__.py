@@ -4,12 +4,12 @@ Each hot phase of the battlefield has two implementations that give the same
 numbers bit for bit: the numpy code in the phase's own module (the reference,
 and the fallback), and a loop kernel here compiled by numba. Random variates are
 always drawn by numpy from the model's streams before a kernel is called, so
-both paths consume the same draws. Arithmetic that numba and numpy round
-differently is kept out of kernels: numpy's ``exp`` and ``log`` (its own SIMD
-code, not the C library's), float powers, and sums of more than a few terms
-(numpy sums pairwise); a kernel takes those values computed by numpy, or
-accumulates in the order numpy does (``bincount`` and ``cumsum`` accumulate
-in index order).
+both paths consume the same draws. The model's ``exp``, ``expm1`` and
+``log1p`` on arrays are the C library's (:mod:`escalation_sim.model.libm`),
+which numba's ``math`` functions call too; float powers and sums of more than
+a few terms (numpy sums pairwise) are kept out of kernels or reproduced: a
+kernel takes those values computed outside, or accumulates in the order numpy
+does (``bincount`` and ``cumsum`` accumulate in index order).
 
 Kernels run when numba can be imported and ``ESCALATION_SIM_NO_NUMBA`` is not
 set to ``1``; :func:`disabled` switches them off in this process (the tests

@@ -37,7 +37,7 @@ of the batteries' state now among those kept and returns at once, having
 changed nothing, when there is none, so the caller can add it and call again.
 :func:`cover_sums` adds up the log-misses per cell for
 :meth:`AirDefence.cover_at <escalation_sim.model.airdefence.AirDefence.cover_at>`
-(numpy's ``log1p`` per battery, passed in). The city's harm is numpy's pairwise
+(the C library's ``log1p`` per battery, :mod:`escalation_sim.model.libm`, passed in). The city's harm is numpy's pairwise
 sum (:func:`pairwise_sum`, numpy's summation order). The rest is ``+ - * /``, comparisons and two
 functions of the C library that numpy's own code calls too: ``hypot`` (numpy's
 ``np.hypot``) and ``pow`` (Python's ``float ** int``, the carriers' chance over
@@ -476,11 +476,11 @@ def cover_sums(
     """Per cell asked, the summed log-miss of the batteries covering it (``AirDefence.cover_at``).
 
     Writes the batteries' state now to ``state`` (:func:`battery_state`, the
-    numbers numpy's product gives). ``log_miss`` (per battery, numpy's
-    ``log1p``) belongs to ``kept_state``; with ``check``, the state now is
-    compared with it (as numpy's ``==``: a NaN differs) and nothing is summed
-    when they differ. Each cell's terms are added from 0.0 in pair order, as
-    ``np.bincount`` adds them (pairs sorted by cell), into ``out``.
+    numbers numpy's product gives). ``log_miss`` (per battery, ``libm.log1p``)
+    belongs to ``kept_state``; with ``check``, the state now is compared with it
+    (as numpy's ``==``: a NaN differs) and nothing is summed when they differ.
+    Each cell's terms are added from 0.0 in pair order, as ``np.bincount`` adds
+    them (pairs sorted by cell), into ``out``.
 
     Returns:
         Whether ``log_miss`` was the state's (always, without ``check``): whether

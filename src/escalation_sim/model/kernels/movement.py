@@ -4,8 +4,9 @@ Each kernel mirrors numpy code of the force layer (:mod:`escalation_sim.model.fo
 and gives the same numbers bit for bit; the numpy code stays the reference.
 Only ``+ - * /``, floor division and comparisons are used here: they round
 the same in numba and numpy (numba's float floor division is CPython's
-algorithm, as numpy's is). Cosines and sines of the hop directions are taken
-by numpy and passed in.
+algorithm, as numpy's is), and the cosines and sines of the hop directions,
+the C library's here as numpy's are (``tests/test_kernel_detect.py`` compares
+them on a million directions).
 
 * :func:`cell_index` and :func:`zone_bits_at`: one point's grid cell
   (:meth:`Theater.cell_of`) and zone bits (:meth:`Theater.zone_bits`: the
@@ -15,10 +16,10 @@ by numpy and passed in.
   last read (cells, fire cells, zone bits, primary zones).
 * :func:`mark_moved`: ``ForceLayer._refresh`` with ``_place_fire`` (what goes
   out of date when units move).
-* :func:`relocation_movers` and :func:`relocate_units`: ``ForceLayer.relocate``
-  around numpy's cosines and sines (with :func:`escalation_sim.model.movement.hop`).
+* :func:`relocate_units`: ``ForceLayer.relocate`` after its draw (with
+  :func:`escalation_sim.model.movement.hop` and :func:`mark_moved`).
 * :func:`pull_back_units`: ``ForceLayer.pull_back`` after its draw.
-* :func:`repair`: the repair and loss bookkeeping of ``ForceLayer.recover``.
+* :func:`repair`: the repair of ``ForceLayer.recover``, and a count of the step's losses.
 * :func:`remember_depths` and :func:`deepest`: the pull-back memory's
   ``remember`` (a row of per-zone maxima, as ``np.maximum.at`` on zeros) and
   ``threat_depth`` (the maximum over the remembered steps, as ``max(axis=0)``),
@@ -239,72 +240,117 @@ def mark_moved(
     return any_rf, any_ad
 
 
-@kernel
-def relocation_movers(
-    leave_h: np.ndarray,
-    alive: np.ndarray,
-    hops: np.ndarray,
-    step_hours: float,
-    u: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Units whose departure falls within the step, and their directions; resets departures.
-
-    Returns:
-        The movers (ascending) and each one's direction ``u * 2 * pi`` (radians),
-        as ``rng.random(n) * 2.0 * np.pi`` gives it.
-    """
-    goes = np.empty(len(leave_h), dtype=np.bool_)
-    n = 0
-    for i in range(len(leave_h)):
-        goes[i] = leave_h[i] < step_hours and alive[i] and hops[i]
-        n += goes[i]
-        leave_h[i] = np.inf
-    movers = np.empty(n, dtype=np.int64)
-    angle = np.empty(n)
-    j = 0
-    for i in range(len(goes)):
-        if goes[i]:
-            movers[j] = i
-            angle[j] = u[i] * 2.0 * math.pi
-            j += 1
-    return movers, angle
+#: Rows of the static per-unit table :func:`relocate_units` takes (``ForceLayer``).
+HOP_KM, HOME_X0, HOME_X1 = range(3)
 
 
 @kernel
 def relocate_units(
-    movers: np.ndarray,
-    cos_a: np.ndarray,
-    sin_a: np.ndarray,
-    hop_km: np.ndarray,
+    u: np.ndarray,
+    leave_h: np.ndarray,
+    alive: np.ndarray,
+    step_hours: float,
+    hop_table: np.ndarray,
     min_depth: float,
-    home_x0: np.ndarray,
-    home_x1: np.ndarray,
     pullback_cap: np.ndarray,
     x: np.ndarray,
     depth: np.ndarray,
-) -> None:
-    """Move each mover ``hop_km`` along its direction, inside Russia and its home zone's stretch.
+    moved: np.ndarray,
+    rf_of_unit: np.ndarray,
+    rf_air: np.ndarray,
+    rf_release: np.ndarray,
+    city_x: float,
+    rf_fx: np.ndarray,
+    rf_fd: np.ndarray,
+    reach_moved: np.ndarray,
+    is_ru_ad: np.ndarray,
+    ru_ad_dirty: np.ndarray,
+) -> tuple[np.ndarray, bool, bool]:
+    """Units whose departure falls within the step hop; departures reset; what they move marked.
 
-    As :func:`escalation_sim.model.movement.hop` and the clamps of
-    ``ForceLayer.relocate``: a hop toward the border is mirrored at
-    ``min_depth``, x stays within the home zone's bounds, and a unit goes no
-    deeper than its pull-back cap (or where it already is, if deeper).
+    As ``ForceLayer.relocate`` after its draw (with
+    :func:`escalation_sim.model.movement.hop` and :func:`mark_moved`): a
+    mover's direction is ``u * 2 * pi`` radians (as ``rng.random(n) * 2.0 *
+    np.pi``), its cosine and sine the C library's (``math.cos``, ``math.sin``:
+    numpy's ``cos`` and ``sin`` of float64 are the same functions, which
+    tests check on a million directions); it moves ``hop_km`` that way, a hop
+    toward the border mirrored at ``min_depth``, x kept within its home
+    zone's bounds, and no deeper than its pull-back cap (or where it already
+    is, if deeper).
+
+    Args:
+        u: The step's uniform per unit.
+        leave_h: Hours into the step at which each unit leaves (reset to ``inf``).
+        alive: Units alive.
+        step_hours: Hours in a step.
+        hop_table: Per unit, fixed at set-up: rows :data:`HOP_KM` (hop length;
+            zero: the unit never hops), :data:`HOME_X0`, :data:`HOME_X1`
+            (its home zone's stretch of the border).
+        min_depth: The least depth inside Russia.
+        pullback_cap: Per unit, the deepest it goes.
+        x: Positions, moved in place.
+        depth: Depths, moved in place.
+        moved: To :func:`mark_moved`, with the arguments after it.
+        rf_of_unit: As :func:`mark_moved` takes it.
+        rf_air: As :func:`mark_moved` takes it.
+        rf_release: As :func:`mark_moved` takes it.
+        city_x: As :func:`mark_moved` takes it.
+        rf_fx: As :func:`mark_moved` takes it.
+        rf_fd: As :func:`mark_moved` takes it.
+        reach_moved: As :func:`mark_moved` takes it.
+        is_ru_ad: As :func:`mark_moved` takes it.
+        ru_ad_dirty: As :func:`mark_moved` takes it.
+
+    Returns:
+        The movers (ascending), and :func:`mark_moved`'s two answers (both
+        false when nobody moved).
     """
-    for j in range(len(movers)):
-        i = movers[j]
-        h = hop_km[i]
-        nx = x[i] + h * cos_a[j]
-        nd = depth[i] + h * sin_a[j]
+    n = len(leave_h)
+    goes = np.empty(n, dtype=np.bool_)
+    count = 0
+    for i in range(n):
+        goes[i] = leave_h[i] < step_hours and alive[i] and hop_table[HOP_KM, i] > 0
+        count += goes[i]
+        leave_h[i] = np.inf
+    movers = np.empty(count, dtype=np.int64)
+    if count == 0:
+        return movers, False, False
+    j = 0
+    for i in range(n):
+        if not goes[i]:
+            continue
+        movers[j] = i
+        j += 1
+        h = hop_table[HOP_KM, i]
+        angle = u[i] * 2.0 * math.pi
+        nx = x[i] + h * math.cos(angle)
+        nd = depth[i] + h * math.sin(angle)
         if nd < min_depth:
             nd = 2 * min_depth - nd
         nd = nd if nd >= min_depth else min_depth
-        lo, hi = home_x0[i], home_x1[i]
+        lo, hi = hop_table[HOME_X0, i], hop_table[HOME_X1, i]
         nx = nx if nx >= lo else lo
         nx = nx if nx <= hi else hi
         cap = pullback_cap[i] if pullback_cap[i] >= depth[i] else depth[i]
         nd = nd if nd <= cap else cap
         x[i] = nx
         depth[i] = nd
+    any_rf, any_ad = mark_moved(
+        movers,
+        moved,
+        rf_of_unit,
+        rf_air,
+        rf_release,
+        city_x,
+        x,
+        depth,
+        rf_fx,
+        rf_fd,
+        reach_moved,
+        is_ru_ad,
+        ru_ad_dirty,
+    )
+    return movers, any_rf, any_ad
 
 
 @kernel
@@ -356,10 +402,13 @@ def pull_back_units(
 
 
 @kernel
-def repair(
-    strength: np.ndarray, alive: np.ndarray, gain: float, destroyed_now: np.ndarray
-) -> np.ndarray:
-    """Live units regain ``gain`` of strength (up to 1); returns this step's losses and clears them."""
+def repair(strength: np.ndarray, alive: np.ndarray, gain: float, destroyed_now: np.ndarray) -> int:
+    """Live units regain ``gain`` of strength (up to 1); returns how many were lost this step.
+
+    The losses stay marked in ``destroyed_now`` (the caller, who hands them to
+    the reserves only when there are any, clears them): an integer answers
+    faster than a new array every step.
+    """
     n = 0
     for i in range(len(strength)):
         if alive[i]:
@@ -367,14 +416,7 @@ def repair(
             strength[i] = 1.0 if v >= 1.0 else v
         if destroyed_now[i]:
             n += 1
-    lost = np.empty(n, dtype=np.int64)
-    j = 0
-    for i in range(len(strength)):
-        if destroyed_now[i]:
-            lost[j] = i
-            j += 1
-            destroyed_now[i] = False
-    return lost
+    return n
 
 
 @kernel

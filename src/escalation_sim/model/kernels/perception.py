@@ -13,8 +13,16 @@ reference, kept beside it behind :func:`escalation_sim.model.kernels.enabled`):
   path's order: supplier weight x class weight x ``(1 + depth / depth_scale)``
   x long-range factor x destruction factor;
 - the argument of its log-normal noise factor, ``noise * z[target] - 0.5 *
-  noise * noise``. The factor itself (``np.exp``) is left to numpy, whose
-  ``exp`` rounds differently from the C library's that numba calls.
+  noise * noise``. The factor itself is taken outside the kernel
+  (:func:`escalation_sim.model.libm.exp`, the C library's ``exp``);
+- the depth band it falls in (``Perception.band_index``: the first band whose
+  upper edge is at or beyond its depth, else the one beyond the last), which
+  names its depth precedent.
+
+It fills two arrays the caller keeps (one of integers, one of floats) and
+returns how many columns it filled: each array a compiled function hands back
+would cost Python a box and an unpickled type, the dearest part of a call
+this small.
 
 The uniform and normal variates are drawn by numpy before the call, as in the
 numpy path; the kernel only reads them.
@@ -30,7 +38,9 @@ from escalation_sim.model.kernels import kernel
 REPORT_PROB, ACCURACY, DEPTH_SCALE, DESTROYED_MULTIPLIER, NOISE, DESTROYED_CODE = range(6)
 PARAMS_SIZE = 6
 #: Rows of the integer output of :func:`strikes_noticed`, one column per noticed strike.
-INT_ROWS = ("seen_supplier", "supplier", "weapon", "zone", "rule", "target_class")
+INT_ROWS = ("seen_supplier", "supplier", "weapon", "zone", "rule", "target_class", "band")
+#: Rows of its float output.
+FLOAT_ROWS = ("depth", "weight", "noise_arg")
 
 
 @kernel
@@ -50,8 +60,11 @@ def strikes_noticed(
     supplier_weight: np.ndarray,
     class_weight: np.ndarray,
     long_factor: np.ndarray,
+    band_edges: np.ndarray,
     params: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ints: np.ndarray,
+    floats: np.ndarray,
+) -> int:
     """The strikes inside Russia that Russia notices, with their attribution and weight.
 
     Args:
@@ -72,33 +85,29 @@ def strikes_noticed(
         supplier_weight: Perceived weight per supplier.
         class_weight: Perceived weight per target class.
         long_factor: Per weapon, the long-range multiplier (1 if not long-range).
+        band_edges: Upper edges of the depth bands, in the scenario's order.
         params: Perception parameters, indexed by this module's constants.
+        ints: Filled in: the rows of :data:`INT_ROWS`, at least as many columns
+            as the report has strikes.
+        floats: Filled in: the rows of :data:`FLOAT_ROWS` (their depths, their
+            weights before noise, the argument of each one's noise factor),
+            as many columns.
 
     Returns:
-        ``(ints, depth, weight, noise_arg)`` for the noticed strikes in report
-        order: ``ints`` has the rows of :data:`INT_ROWS`; ``depth`` their
-        depths; ``weight`` their weights before noise; ``noise_arg`` the
-        argument of each one's noise factor.
+        How many strikes Russia noticed: the first that many columns of
+        ``ints`` and ``floats``, in report order, are theirs.
     """
     report_prob, acc = params[REPORT_PROB], params[ACCURACY]
     depth_scale, destroyed_mult = params[DEPTH_SCALE], params[DESTROYED_MULTIPLIER]
     noise, destroyed_code = params[NOISE], params[DESTROYED_CODE]
-    n = len(depth_km)
-    keep = np.empty(n, dtype=np.int64)
-    m = 0
-    for i in range(n):
-        if depth_km[i] > 0 and u[target[i], 0] < report_prob:
-            keep[m] = i
-            m += 1
-    ints = np.empty((6, m), dtype=np.int64)
-    depth = np.empty(m)
-    weight = np.empty(m)
-    noise_arg = np.empty(m)
+    n_bands = len(band_edges)
     spread = 0.5 * noise * noise
     span = max(1.0 - acc, 1e-12)
-    for j in range(m):
-        i = keep[j]
+    m = 0
+    for i in range(len(depth_km)):
         t = target[i]
+        if not (depth_km[i] > 0 and u[t, 0] < report_prob):
+            continue
         w = weapon[i]
         seen = supplier[i]
         k = family_size[w]
@@ -107,16 +116,21 @@ def strikes_noticed(
             seen = family_suppliers[w, min(int(r * k), k - 1)]
         c = target_class[i]
         d = depth_km[i]
-        ints[0, j] = seen
-        ints[1, j] = supplier[i]
-        ints[2, j] = w
-        ints[3, j] = zone[i]
-        ints[4, j] = rule[i]
-        ints[5, j] = c
-        depth[j] = d
+        ints[0, m] = seen
+        ints[1, m] = supplier[i]
+        ints[2, m] = w
+        ints[3, m] = zone[i]
+        ints[4, m] = rule[i]
+        ints[5, m] = c
+        band = 0  # the first edge at or beyond the depth (a NaN is beyond every edge)
+        while band < n_bands and not d <= band_edges[band]:
+            band += 1
+        ints[6, m] = band
+        floats[0, m] = d
         factor = destroyed_mult if outcome[i] == destroyed_code else 1.0
-        weight[j] = (
+        floats[1, m] = (
             supplier_weight[seen] * class_weight[c] * (1.0 + d / depth_scale) * long_factor[w]
         ) * factor
-        noise_arg[j] = noise * z[t] - spread
-    return ints, depth, weight, noise_arg
+        floats[2, m] = noise * z[t] - spread
+        m += 1
+    return m

@@ -8,9 +8,11 @@ Planning a step is two kernels with numpy between them:
   out as the rule engine's batch;
 * numpy reads the Russian air cover at the candidates' cells
   (``ForceLayer.russian_air_cover_at``: an ``expm1``, whose rounding is
-  numpy's own) and the rule engine decides the batch (``RuleEngine.decide``,
-  unchanged);
-* :func:`assign_strikes` weighs the options and serves the candidates in
+  numpy's own);
+* :func:`decide_and_assign` decides the batch by the rule engine's kernel
+  (:func:`escalation_sim.model.kernels.rules.decide_batch`, on the tables
+  ``RuleEngine.kernel_tables`` hands over, the conditions evaluated in Python),
+  then :func:`assign_strikes` weighs the options and serves the candidates in
   order with their best option, overall and among the allowed ones, spending
   launchers' shots, weapons' stocks and families' capacity, and records the
   withheld opportunities.
@@ -42,6 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from escalation_sim.model.kernels import kernel
+from escalation_sim.model.kernels.rules import decide_batch
 
 #: Sizes at the head of the planning state: candidates, distinct cells, launch pairs, units.
 _HEAD = 4
@@ -395,7 +398,8 @@ def assign_strikes(
         max_strikes: Ceiling on the step's strikes.
 
     Returns:
-        The strikes as rows (target, option, deciding entry, launcher) and the
+        The strikes as rows (target, option, deciding entry, launcher, the
+        target's place among the candidates in priority order) and the
         withheld opportunities as rows (target, best option, deciding entry,
         option used instead, -1: none).
     """
@@ -414,7 +418,7 @@ def assign_strikes(
             value[c, o] = effect * (1.0 - p_int) * (stock_w / (stock_w + stock_reserve))
     stock_left = stock.copy()
     cap = min(max(max_strikes, 0), n_c)
-    strikes = np.empty((4, cap), dtype=np.int64)
+    strikes = np.empty((5, cap), dtype=np.int64)
     withheld = np.empty((4, n_c), dtype=np.int64)
     usable = np.empty(n_opt, dtype=np.bool_)
     usable_ok = np.empty(n_opt, dtype=np.bool_)
@@ -457,6 +461,7 @@ def assign_strikes(
         strikes[1, n_out] = o
         strikes[2, n_out] = decided[slot[c * n_opt + o]]
         strikes[3, n_out] = launcher
+        strikes[4, n_out] = c
         n_out += 1
         shots_left[launcher] -= 1
         if shots_left[launcher] == 0:
@@ -468,3 +473,65 @@ def assign_strikes(
         stock_left[opt_weapon[o]] -= 1.0
         fam_left[opt_family[o]] -= 1.0
     return _first_columns(strikes, n_out), _first_columns(withheld, n_wh)
+
+
+@kernel
+def decide_and_assign(
+    state: np.ndarray,
+    b_int: np.ndarray,
+    b_float: np.ndarray,
+    b_bool: np.ndarray,
+    scope: np.ndarray,
+    n_classes: int,
+    rule_float: np.ndarray,
+    rule_int: np.ndarray,
+    active: np.ndarray,
+    fallback: np.ndarray,
+    allows: np.ndarray,
+    cover: np.ndarray,
+    stock: np.ndarray,
+    fam_left: np.ndarray,
+    opt_weapon: np.ndarray,
+    opt_family: np.ndarray,
+    opt_effect: np.ndarray,
+    opt_intercept: np.ndarray,
+    cls: np.ndarray,
+    stock_reserve: float,
+    max_strikes: int,
+):
+    """The rule engine's verdicts on the batch (:func:`.rules.decide_batch`), then :func:`assign_strikes`.
+
+    One call where there were three (``RuleEngine.decide``, its kernel, the
+    assignment): the verdicts never travel through Python. The rule tables are
+    ``RuleEngine.kernel_tables``; the batch is :func:`plan_options`' rows.
+    """
+    decided = decide_batch(
+        b_int[0],
+        b_int[1],
+        b_float[0],
+        b_int[2],
+        b_float[1],
+        b_bool[0],
+        b_bool[1],
+        scope,
+        n_classes,
+        rule_float,
+        rule_int,
+        active,
+        fallback,
+    )
+    return assign_strikes(
+        state,
+        decided,
+        allows,
+        cover,
+        stock,
+        fam_left,
+        opt_weapon,
+        opt_family,
+        opt_effect,
+        opt_intercept,
+        cls,
+        stock_reserve,
+        max_strikes,
+    )

@@ -42,6 +42,7 @@ import numpy as np
 
 from escalation_sim.model.kernels import kernel
 from escalation_sim.model.kernels.fire import apply_damage, engage
+from escalation_sim.model.kernels.movement import remember_depths
 
 
 @kernel
@@ -216,7 +217,9 @@ def strike_bookkeeping(
     count_buf: np.ndarray,
     count_offset: np.ndarray,
     fast_hours: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int, int]:
+    memory: np.ndarray,
+    memory_row: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int]:
     """``EscalationModel._ukrainian_strikes`` after the strikes are resolved, in one call.
 
     Debits the stocks (one salvo a strike, subtracted per weapon as numpy's
@@ -224,7 +227,9 @@ def strike_bookkeeping(
     outcome as ``engagement.outcome_codes`` does (intercepted over already
     destroyed over moved over destroyed over damaged), adds the step's
     counters into their buffer (whole numbers: any order gives the same
-    sums) and picks the fast strikes inside Russia that Russia remembers.
+    sums) and writes the fast strikes inside Russia into Russia's pull-back
+    memory (``PullbackMemory.remember``'s kernel, called from here: its
+    columns never travel through Python).
 
     Args:
         target: Per strike, the unit struck.
@@ -249,13 +254,14 @@ def strike_bookkeeping(
         count_offset: Offsets in ``count_buf`` of the counters of
             :data:`STRIKE_COUNTERS`, in that order.
         fast_hours: The fast kill chain's ceiling (hours).
+        memory: Russia's pull-back memory, (remembered steps, zones) (updated).
+        memory_row: This step's row of ``memory``.
 
     Returns:
         ``(5, strikes)`` integers: supplier, target class, rule column, zone,
         outcome code; ``(2, strikes)`` floats: depth, x; per withheld
-        opportunity its rule column; the fast strikes' home zones and depths;
-        strikes inside Russia, opportunities constrained (a substitute used),
-        targets destroyed.
+        opportunity its rule column; strikes inside Russia, opportunities
+        constrained (a substitute used), targets destroyed.
     """
     m = len(target)
     per_weapon = np.zeros(len(stock), dtype=np.int64)
@@ -310,6 +316,7 @@ def strike_bookkeeping(
             fast_zone[k] = home_zone[t]
             fast_depth[k] = depth[t]
             k += 1
+    remember_depths(memory, memory_row, fast_zone, fast_depth)
     n_withheld = len(withheld_rule)
     withheld_column = np.empty(n_withheld, dtype=np.int64)
     n_constrained = 0
@@ -325,8 +332,6 @@ def strike_bookkeeping(
         ints,
         floats,
         withheld_column,
-        fast_zone,
-        fast_depth,
         n_russia,
         n_constrained,
         n_destroyed,

@@ -1,0 +1,205 @@
+"""The model's exp, expm1 and log1p give the C library's bits, whatever SIMD numpy uses.
+
+numpy's float64 ``exp``/``log``/``expm1``/``log1p``/``power`` take its own
+AVX-512 code where the CPU has it and the C library elsewhere; the model takes
+these functions from :mod:`escalation_sim.model.libm` so that a run's results
+do not depend on the machine. The last tests run the model in a fresh process
+with numpy's vector code switched off (``NPY_DISABLE_CPU_FEATURES``: what a
+machine without AVX-512 or AVX2 runs) and require the same outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from escalation_sim.model import kernels, libm
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "src" / "escalation_sim" / "model"
+
+FUNCTIONS = [(libm.exp, math.exp), (libm.expm1, math.expm1), (libm.log1p, math.log1p)]
+
+
+def _values(rng: np.random.Generator) -> np.ndarray:
+    edges = [
+        0.0,
+        -0.0,
+        1e-300,
+        -1e-300,
+        5e-324,
+        1e-12,
+        -1e-12,
+        1.0,
+        -1.0,
+        -0.999999999999,
+        700.0,
+        709.78,
+        710.0,
+        1e308,
+        -745.2,
+        -746.0,
+        -1e308,
+        math.inf,
+        -math.inf,
+        math.nan,
+    ]
+    return np.r_[
+        edges, rng.uniform(-40, 5, 50_000), -rng.uniform(0, 1, 50_000), rng.normal(0, 1e-6, 10_000)
+    ]
+
+
+def _reference(f, x: np.ndarray) -> np.ndarray:
+    out = []
+    for v in x.tolist():
+        try:
+            out.append(f(v))
+        except OverflowError:
+            out.append(math.inf)
+        except ValueError:  # log1p at or below -1
+            out.append(-math.inf if v == -1.0 else math.copysign(math.nan, -1.0))
+    return np.array(out)
+
+
+@pytest.mark.parametrize(("ours", "theirs"), FUNCTIONS, ids=["exp", "expm1", "log1p"])
+def test_both_paths_give_the_c_librarys_bits(ours, theirs) -> None:
+    x = _values(np.random.default_rng(3))
+    ref = _reference(theirs, x)
+    with np.errstate(all="ignore"):
+        fallback = None
+        with kernels.disabled():
+            fallback = ours(x)
+        compiled = ours(x)
+    np.testing.assert_array_equal(fallback.view(np.int64), ref.view(np.int64))
+    if kernels.available():
+        np.testing.assert_array_equal(compiled.view(np.int64), ref.view(np.int64))
+
+
+def test_a_one_ulp_difference_is_caught() -> None:
+    x = _values(np.random.default_rng(4))
+    ref = _reference(math.exp, x)
+    off = libm.exp(x)
+    off[100] = np.nextafter(off[100], math.inf)
+    with pytest.raises(AssertionError):
+        np.testing.assert_array_equal(off.view(np.int64), ref.view(np.int64))
+
+
+@pytest.mark.parametrize("shape", [(0,), (3, 4), (), (2, 0, 5)])
+def test_shapes_are_kept(shape) -> None:
+    x = np.random.default_rng(5).uniform(-1, 0, shape)
+    for ours, _ in FUNCTIONS:
+        out = ours(x)
+        assert out.shape == np.shape(x) and out.dtype == np.float64
+        with kernels.disabled():
+            np.testing.assert_array_equal(ours(x), out)
+
+
+def test_the_model_takes_no_dispatched_transcendental_from_numpy() -> None:
+    """Every exp/log/power the model computes on arrays goes through ``libm``.
+
+    ``np.log2`` of a power of two (``theater.lowest_bit``, rounded to an integer)
+    is exact whatever the code, and is allowed.
+    """
+    pattern = re.compile(
+        r"\bnp\.(exp|expm1|log|log1p|log10|exp2|power|float_power|tanh|"
+        r"sinh|cosh|arcsin|arccos|arctan|arctan2|cbrt)\("
+    )
+    allowed = {("theater.py", "np.log2(")}
+    found = []
+    for path in sorted(MODEL.rglob("*.py")):
+        for i, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if "``" in code:  # a docstring naming what a kernel mirrors
+                continue
+            for m in pattern.finditer(code):
+                if (path.name, m.group(0)) not in allowed:
+                    found.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()}")
+    assert not found, "use escalation_sim.model.libm:\n" + "\n".join(found)
+
+
+def _numpy_without_vector_code() -> dict[str, str]:
+    """The environment of a process whose numpy runs only its baseline code."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    present = [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
+    if not present:
+        pytest.skip("numpy dispatches no vector code on this CPU: it runs the baseline already")
+    return {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(present)}
+
+
+_DIGESTS = """
+import hashlib, json, sys, tempfile
+from pathlib import Path
+from escalation_sim import run, write_run
+out = {}
+for name, seed in json.loads(sys.argv[1]):
+    result = run(Path(sys.argv[2]) / "scenarios" / f"{name}.yaml", seed=seed, days=60)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = write_run(result, Path(tmp) / "run", plot=False)
+        out[f"{name}@{seed}"] = {f: hashlib.sha256((d / f).read_bytes()).hexdigest()
+                                 for f in ("timeseries.csv", "events.jsonl", "summary.json")}
+print(json.dumps(out))
+"""
+
+#: Runs whose outputs changed with numpy's vector code before the model used ``libm``.
+RUNS = [("may30_kharkiv_counterfire", 0), ("adaptive_policy", 0), ("us_widening_schedule", 7)]
+
+
+def _digests(env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", _DIGESTS, json.dumps(RUNS), str(ROOT)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "numba_off", ["0", pytest.param("1", marks=pytest.mark.slow)], ids=["kernels", "numpy path"]
+)
+def test_runs_are_the_same_without_numpys_vector_code(numba_off) -> None:
+    plain = _numpy_without_vector_code()
+    vector = {**os.environ, kernels.ENV_DISABLE: numba_off}
+    vector.pop("NPY_DISABLE_CPU_FEATURES", None)
+    assert _digests({**plain, kernels.ENV_DISABLE: numba_off}) == _digests(vector)
+
+
+_KEPT = """
+import hashlib, numpy as np
+rng = np.random.default_rng(11)
+x, y = rng.uniform(-50, 50, 100_000), rng.uniform(0.01, 500, 100_000)
+for f in (np.hypot(x, y), np.sqrt(y), np.sin(x), np.cos(x), np.cumsum(x), np.sum(x) + 0 * x,
+          np.bincount(rng.integers(0, 50, 100_000), weights=x)):
+    print(hashlib.sha256(np.ascontiguousarray(f).tobytes()).hexdigest())
+"""
+
+
+def test_the_numpy_functions_the_model_keeps_do_not_depend_on_vector_code() -> None:
+    """``hypot``, ``sqrt``, ``sin``, ``cos``, sums and ``bincount`` give the same bits either way."""
+    plain = _numpy_without_vector_code()
+    vector = dict(os.environ)
+    vector.pop("NPY_DISABLE_CPU_FEATURES", None)
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _KEPT],
+            capture_output=True,
+            text=True,
+            env=e,
+            timeout=120,
+            check=True,
+        ).stdout
+        for e in (plain, vector)
+    ]
+    assert runs[0] == runs[1] and runs[0].count("\n") == 7
