@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from escalation_sim import load_scenario
+from escalation_sim.model import libm
 from escalation_sim.model import theater as theater_module
 from escalation_sim.model.model import EscalationModel
 from escalation_sim.model.theater import Theater
@@ -260,8 +261,8 @@ def direct_cover(ad, strength, alive):
     state = strength[ad.units] * alive[ad.units] * (ad.interceptors >= 1.0)
     live = state[ad.pairs.source]
     p = ad.cover_p[ad.pairs.source]
-    log_miss = np.log1p(-np.minimum(p * live, 1.0 - 1e-12))
-    return -np.expm1(np.bincount(ad.pairs.cell, weights=log_miss, minlength=ad.th.n_cells))
+    log_miss = libm.log1p(-np.minimum(p * live, 1.0 - 1e-12))
+    return -libm.expm1(np.bincount(ad.pairs.cell, weights=log_miss, minlength=ad.th.n_cells))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

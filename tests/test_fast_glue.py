@@ -11,8 +11,8 @@ two differ:
   cells (``StrikePlan.cover``) instead of resolution reading it again;
 * a step with nothing struck and nothing withheld skips the bookkeeping
   kernel (``_nothing_struck`` in place of ``_book_strikes``);
-* the world state is built for the rule engine only when a rule in force has
-  a condition on it.
+* the world state is read from the actors' list, not the agent set's iterator;
+* the table's text and date values are kept as a tuple a row.
 """
 
 from __future__ import annotations
@@ -23,14 +23,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import escalation_sim.model.model as model_module
 from escalation_sim import load_scenario, with_overrides
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.engagement import StrikeReport
 from escalation_sim.model.forces import FAMILIES, ForceLayer
 from escalation_sim.model.model import EscalationModel
-from escalation_sim.model.rules import WorldState
-from escalation_sim.scenario.schema import ConditionSpec, RuleSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -154,7 +151,7 @@ def test_numpys_expm1_of_an_element_does_not_depend_on_its_array() -> None:
         cells = g.integers(0, 40, n)
         keep = g.random(n) < 0.5
         np.testing.assert_array_equal(
-            (-np.expm1(table[cells]))[keep], -np.expm1(table[cells[keep]]), strict=True
+            (-libm.expm1(table[cells]))[keep], -libm.expm1(table[cells[keep]]), strict=True
         )
 
 
@@ -266,52 +263,16 @@ def test_whole_runs_are_the_same_without_the_skip(name, monkeypatch) -> None:
 # ------------------------------------------------------------------ the world state
 
 
-def _with_condition(sc):
-    """The scenario with a US prohibition that holds while Russia stands at rung 1 or above."""
-    pol = sc.rules["USA"]
-    rule = RuleSpec(
-        id="us-halt-while-russia-climbs",
-        effect="forbid",
-        territory="any",
-        condition=ConditionSpec(actor=sc_russia(sc), rung_at_least=1),
-    )
-    postures = {
-        name: p.model_copy(update={"rules": [rule, *p.rules]}) for name, p in pol.postures.items()
-    }
-    rules = {**sc.rules, "USA": pol.model_copy(update={"postures": postures})}
-    return sc.model_copy(update={"rules": rules})
-
-
-def sc_russia(sc) -> str:
-    return next(a for a, s in sc.actors.items() if s.side == "russia")
-
-
-@pytest.mark.parametrize("conditional", [False, True], ids=["no-conditions", "a-condition"])
-def test_the_world_state_is_built_only_for_conditional_rules(conditional, monkeypatch) -> None:
-    sc = with_overrides(
-        load_scenario(ROOT / "scenarios/may30_kharkiv_counterfire.yaml"), ["horizon_days=30"]
-    )
-    if conditional:
-        sc = _with_condition(sc)
-    seen: list[tuple[bool, object, dict[str, int]]] = []
-    real = model_module.plan_strikes
-
-    def spy(forces, engine, world, *rest):
-        m = forces_model[0]
-        seen.append((engine.has_conditions, world, {a.actor_id: a.rung for a in m.actors}))
-        return real(forces, engine, world, *rest)
-
-    monkeypatch.setattr(model_module, "plan_strikes", spy)
+def test_the_world_state_lists_every_actors_rung_in_the_agent_sets_order() -> None:
+    sc = load_scenario(ROOT / "scenarios/may30_kharkiv_counterfire.yaml")
     m = EscalationModel(sc, seed=1, record_events=False)
-    forces_model = [m]
-    m.run()
-    assert len(seen) == 30
-    for has_conditions, world, rungs in seen:
-        assert has_conditions is conditional
-        if conditional:  # the world as it stands at planning
-            assert isinstance(world, WorldState) and dict(world.rungs) == rungs
-        else:
-            assert world is None
+    g = np.random.default_rng(2)
+    for _ in range(5):
+        for a in m.actors:
+            a.rung = int(g.integers(0, len(a.ladder.rungs)))
+        world = m.world()
+        expected = {a.actor_id: a.rung for a in m.actors}  # the agent set, as before
+        assert list(world.rungs.items()) == list(expected.items())
 
 
 # ------------------------------------------------------------------ the table's text columns

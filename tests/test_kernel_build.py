@@ -239,3 +239,48 @@ def test_placement_membership_is_the_same_as_in_zone(theater: Theater) -> None:
         np.testing.assert_array_equal(got, want, err_msg=zone)
         near += int((~theater.raster.look_up(x, d)[1]).sum())
     assert near > 1000, "too few points were left to ray casting"
+
+
+def test_the_points_kept_are_those_in_zone_in_their_order(theater: Theater) -> None:
+    from escalation_sim.model.kernels import build
+
+    g = np.random.default_rng(13)
+    _, _, rf, ri, bits, answers, edges, owner, n_zones, _ = theater.lookup_arrays()
+    kept = 0
+    for i, zone in enumerate(theater.zone_ids):
+        for n in (0, 1, 16, 500):
+            x = g.uniform(theater.x0 - 20, theater.x1 + 20, n)
+            d = g.uniform(theater.d0 - 20, theater.d1 + 20, n)
+            gx, gd = build.kept_in_zone(x, d, i, rf, ri, bits, answers, edges, owner, n_zones)
+            keep = theater.in_zone(zone, x, d)
+            np.testing.assert_array_equal(gx.view(np.int64), x[keep].view(np.int64), strict=True)
+            np.testing.assert_array_equal(gd.view(np.int64), d[keep].view(np.int64), strict=True)
+            kept += len(gx)
+    assert kept > 100
+
+
+@pytest.mark.parametrize("band", [None, (0.0, 30.0), (-5.0, 5.0)])
+def test_placement_draws_the_same_points_and_leaves_the_generator_alike(theater, band) -> None:
+    """Kernels on and off: the same points, bit for bit, and the same generator state after."""
+    for zone in theater.zone_ids:
+        for count in (1, 7, 60):
+            draws = []
+            for off in (contextlib.nullcontext(), kernels.disabled()):
+                rng = np.random.default_rng(21)
+                with off:
+                    try:
+                        x, d = theater.sample_in_zone(zone, count, rng, x_band=band)
+                    except ValueError as exc:  # a band that misses the zone: the same error
+                        draws.append((str(exc), rng.random()))
+                        continue
+                draws.append((x.tobytes(), d.tobytes(), rng.random()))
+            assert draws[0] == draws[1], (zone, count)
+
+
+def test_the_placement_comparison_sees_a_one_ulp_difference(theater: Theater) -> None:
+    x, d = theater.sample_in_zone(theater.zone_ids[0], 5, np.random.default_rng(21))
+    with kernels.disabled():
+        y, e = theater.sample_in_zone(theater.zone_ids[0], 5, np.random.default_rng(21))
+    assert x.tobytes() == y.tobytes() and d.tobytes() == e.tobytes()
+    y[2] = np.nextafter(y[2], np.inf)
+    assert x.tobytes() != y.tobytes()

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from escalation_sim import load_scenario
-from escalation_sim.model import kernels
+from escalation_sim.model import kernels, libm
 from escalation_sim.model.forces import (
     LOST,
     MIN_RUSSIAN_DEPTH_KM,
@@ -505,8 +505,8 @@ def _cover_of_every_cell(f: ForceLayer, kind: str) -> np.ndarray:
     sensors = f.sensor_cover
     source, cell, p = sensors.pairs(kind)
     state = f.strength[sensors.units] * f.alive[sensors.units]
-    log_miss = np.log1p(-np.minimum(p * state[source], 1.0 - 1e-12))
-    return -np.expm1(np.bincount(cell, weights=log_miss, minlength=f.th.n_cells))
+    log_miss = libm.log1p(-np.minimum(p * state[source], 1.0 - 1e-12))
+    return -libm.expm1(np.bincount(cell, weights=log_miss, minlength=f.th.n_cells))
 
 
 def test_coverage_on_slots_equals_the_coverage_of_every_cell():

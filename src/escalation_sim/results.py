@@ -15,7 +15,7 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from escalation_sim.model.shared import SpecCache
 from escalation_sim.scenario.loader import scenario_hash, scenario_to_dict, scenario_to_yaml
 from escalation_sim.scenario.schema import Scenario
 
@@ -71,6 +72,11 @@ def package_versions() -> dict[str, str]:
     return dict(_versions())
 
 
+#: A scenario's hash, worked out once per scenario object in a process: the hash
+#: serialises the whole scenario (~1 ms), and the runs of an ensemble share one.
+_hashes: SpecCache[Scenario, str] = SpecCache(scenario_hash)
+
+
 def run_metadata(scenario: Scenario, seed: int, **extra: Any) -> dict[str, Any]:
     """What produced an output: scenario, its hash, seed, versions, code path, machine, time.
 
@@ -81,7 +87,7 @@ def run_metadata(scenario: Scenario, seed: int, **extra: Any) -> dict[str, Any]:
 
     return {
         "scenario": scenario.name,
-        "scenario_hash": scenario_hash(scenario),
+        "scenario_hash": _hashes.get(scenario),
         "seed": seed,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": package_versions(),
@@ -130,9 +136,12 @@ def result_from_model(model: EscalationModel, **metadata: Any) -> RunResult:
         **metadata: Extra fields for the run's metadata (e.g. the game's seats).
     """
     sc = model.spec
-    ts = model.timeseries()
+    columns = model.series()
+    ts = pd.DataFrame(columns)  # as model.timeseries() builds it, from the same columns
     events = model.events.records() if model.record_events else []
-    summary = summarize(ts, events, sc, model.seed, model.nato_conflict_day, model.nuclear_use_day)
+    summary = summarize(
+        columns, events, sc, model.seed, model.nato_conflict_day, model.nuclear_use_day
+    )
     return RunResult(
         scenario=sc,
         seed=model.seed,
@@ -148,20 +157,34 @@ class _Columns:
     """A time series' columns as numpy arrays, each taken from the DataFrame once.
 
     Reading a column through pandas costs tens of microseconds a time; a summary
-    reads some columns several times and sums dozens of them.
+    reads some columns several times and sums dozens of them. Built from the
+    columns themselves (:meth:`EscalationModel.series`: arrays, and lists for
+    text), no DataFrame is read at all: a text column becomes an object array,
+    as ``to_numpy`` gives it (a missing value is ``None`` there, NaN through
+    pandas: both are missing to ``pd.isna``).
     """
 
-    def __init__(self, ts: pd.DataFrame) -> None:
-        self.names = list(ts.columns)
-        self._ts = ts
+    def __init__(self, ts: pd.DataFrame | Mapping[str, Any]) -> None:
         self._arrays: dict[str, np.ndarray] = {}
+        if isinstance(ts, pd.DataFrame):
+            self.names = list(ts.columns)
+            self._ts: pd.DataFrame | None = ts
+        else:
+            self.names = list(ts)
+            self._ts = None
+            for name, values in ts.items():
+                self._arrays[name] = (
+                    values if isinstance(values, np.ndarray) else np.array(values, dtype=object)
+                )
 
     def __contains__(self, name: str) -> bool:
-        return name in self._arrays or name in self._ts.columns
+        return name in self._arrays or (self._ts is not None and name in self._ts.columns)
 
     def __getitem__(self, name: str) -> np.ndarray:
         arr = self._arrays.get(name)
         if arr is None:
+            if self._ts is None:
+                raise KeyError(name)
             arr = self._arrays[name] = self._ts[name].to_numpy()
         return arr
 
@@ -176,14 +199,18 @@ def _columns(cols: _Columns, prefix: str) -> dict[str, int]:
 
 
 def summarize(
-    ts: pd.DataFrame,
+    ts: pd.DataFrame | Mapping[str, Any],
     events: list[dict[str, Any]],
     scenario: Scenario,
     seed: int,
     nato_conflict_day: float | None,
     nuclear_use_day: float | None,
 ) -> dict[str, Any]:
-    """Headline figures of a run, computed from its time series and events."""
+    """Headline figures of a run, computed from its time series and events.
+
+    ``ts`` is the time series as a DataFrame (:meth:`EscalationModel.timeseries`)
+    or its columns (:meth:`EscalationModel.series`, which skips reading a frame).
+    """
     cols = _Columns(ts)
     day = cols["day"]
     peak: dict[str, Any] = {}

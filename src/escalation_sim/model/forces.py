@@ -25,6 +25,7 @@ costs grow with forces, not with forces squared.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from escalation_sim.model.movement import departure_hours, hop
 from escalation_sim.model.reserves import ReservePool
 from escalation_sim.model.sensors import KINDS as SENSOR_KINDS
 from escalation_sim.model.sensors import MAX_PAIR_CHANCE, SensorCover
+from escalation_sim.model.shared import SpecCache
 from escalation_sim.model.theater import Theater
 from escalation_sim.scenario.schema import Scenario
 
@@ -122,6 +124,85 @@ class StrikeOutcome:
     believed_destroyed: np.ndarray  # Ukraine's assessment after the strike
 
 
+@dataclass(slots=True)
+class _Static:
+    """What a force layer's set-up takes from the scenario alone (the same for every seed).
+
+    Attributes:
+        arrays: The layer's array attributes that follow from the scenario alone, by name.
+        others: Its other such attributes (specs, numbers, lists and dicts), by name.
+        specs: The force groups' specs, in the scenario's order.
+        boxes: Per group, where its units are drawn (``Theater.placement_box``: the zone
+            and its bounding box within the group's bands).
+        reserve_delays: Per group, steps from a loss to its replacement's arrival.
+        ua_units: The Ukrainian units.
+        sensors: Per sensor kind, its units, ranges and detection chances.
+        air_defence: Per side, its batteries and their figures, as ``AirDefence`` takes them.
+        launch_depth: Per unit, its group's launch depth (NaN: where the unit stands).
+        launchers: Every launch option's launchers, their option and their weapon's range.
+    """
+
+    arrays: dict[str, np.ndarray]
+    others: dict[str, Any]
+    specs: list[Any]
+    boxes: list[tuple[str, int, float, float, float, float]]
+    reserve_delays: np.ndarray
+    ua_units: np.ndarray
+    sensors: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    air_defence: dict[int, tuple[np.ndarray, ...]]
+    launch_depth: np.ndarray
+    launchers: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _own(value: Any) -> Any:
+    """A model's own copy of a cached set-up value: arrays, lists and dicts copied, the rest shared.
+
+    Shared as they are: the scenario's frozen specs, the theater (shared by design, see
+    :meth:`Theater.shared`), numbers and strings. Lists hold strings or numbers only.
+    """
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return {k: _own(v) for k, v in value.items()}
+    return value
+
+
+def _build_statics(scenario: Scenario) -> dict[tuple[Any, ...], tuple[Theater, _Static]]:
+    """An empty table of a scenario's set-ups, filled per theater and ids (see :func:`_statics`)."""
+    return {}
+
+
+#: Per scenario object, its force layers' seed-independent set-up (see :func:`_statics`).
+_static_cache: SpecCache[Scenario, dict[tuple[Any, ...], tuple[Theater, _Static]]] = SpecCache(
+    _build_statics
+)
+
+
+def _statics(
+    scenario: Scenario, theater: Theater, actor_ids: list[str], weapon_ids: list[str]
+) -> _Static:
+    """The force layer's seed-independent set-up for a scenario, built once per process.
+
+    Every model of an ensemble takes the same scenario object, so its set-up is
+    worked out for the first and copied (:func:`_own`) for the others. Keyed by the
+    scenario's identity, the actors' and weapons' order and the theater's identity
+    (a theater passed in other than the shared one gets its own entry).
+    """
+    table = _static_cache.get(scenario)
+    key = (tuple(actor_ids), tuple(weapon_ids), id(theater))
+    hit = table.get(key)
+    if hit is not None and hit[0] is theater:
+        return hit[1]
+    bare = ForceLayer.__new__(ForceLayer)
+    static = bare._static_attributes(scenario, theater, actor_ids, weapon_ids)
+    for name, value in vars(bare).items():
+        (static.arrays if isinstance(value, np.ndarray) else static.others)[name] = value
+    table[key] = (theater, static)
+    return static
+
+
 class ForceLayer:
     """Unit arrays and the combat phases: fire, detection, movement, damage, reserves."""
 
@@ -133,6 +214,109 @@ class ForceLayer:
         actor_ids: list[str],
         weapon_ids: list[str],
     ) -> None:
+        # What follows from the scenario alone (weapons, groups, masks, launch options) is
+        # the same for every seed: built once per scenario in a process, copied into each
+        # model (its arrays are its own). Only positions and what follows from them below.
+        static = _statics(scenario, theater, actor_ids, weapon_ids)
+        self.__dict__.update({k: a.copy() for k, a in static.arrays.items()})
+        self.__dict__.update({k: _own(v) for k, v in static.others.items()})
+        self.weapon_ids = weapon_ids
+        specs = static.specs
+
+        # --- place units (deployed, then reserve), group by group, from the set-up stream
+        xcol, dcol = [], []
+        for (gid, g), box in zip(scenario.forces.items(), static.boxes, strict=True):
+            try:
+                x, d = theater.sample_in_box(box, g.count + g.reserve, setup_rng)
+            except ValueError as exc:
+                raise ValueError(f"forces.{gid}: {exc}") from None
+            xcol.append(x)
+            dcol.append(d)
+        self.x = np.concatenate(xcol).astype(float) if specs else np.zeros(0)
+        self.depth = np.concatenate(dcol).astype(float) if specs else np.zeros(0)
+        self.reserves = ReservePool(self.group, self.status == RESERVE, _own(static.reserve_delays))
+
+        ua = static.ua_units
+        self._cell = self.th.cell_of(self.x, self.depth)
+        self.ua_cell_ptr, self.ua_cell_members = _csr(self._cell[ua], ua, self.th.n_cells)
+        # Ukrainian units never move (reserves arrive at positions drawn at set-up), so the
+        # cells Russian fire can find a unit in are fixed: a firing unit's targets are these
+        # cells within its reach, one row of booleans per firing unit.
+        self._ua_cells = np.flatnonzero(np.diff(self.ua_cell_ptr) > 0)
+        self._rf_reach = np.zeros((len(self.rf), len(self._ua_cells)), dtype=bool)
+        self._rf_points = (
+            np.r_[self.th.cell_x[self._ua_cells], self.th.city_xy[0]],
+            np.r_[self.th.cell_depth[self._ua_cells], self.th.city_xy[1]],
+        )
+        self._fire_cell = self._cell.copy()
+
+        # --- sensors (Ukrainian), as cell pairs
+        def sensor_pairs(kind: str):
+            idx, rng_km, prob = (_own(a) for a in static.sensors[kind])
+            pairs = self.th.cells_within(self.x[idx], self.depth[idx], rng_km)
+            falloff = (
+                1.0 - (1.0 - DETECTION_AT_MAX_RANGE) * pairs.distance_km / rng_km[pairs.source]
+            )
+            return idx, pairs, prob[pairs.source] * falloff
+
+        sensors = [sensor_pairs(kind) for kind in SENSOR_KINDS]
+        (self.radar_idx, _, _), (self.isr_idx, _, _) = sensors
+        self._sensors = SensorCover(
+            self.th.n_cells,
+            [idx for idx, _, _ in sensors],
+            [pairs.source for _, pairs, _ in sensors],
+            [pairs.cell for _, pairs, _ in sensors],
+            [p for _, _, p in sensors],
+        )
+
+        # --- air defence, both sides
+        def air_defence(side: int) -> AirDefence:
+            ad = AirDefence(self.th, *(_own(a) for a in static.air_defence[side]))
+            ad.track_positions(self.x, self.depth)
+            ad.place(self.x, self.depth)
+            return ad
+
+        self.ua_ad = air_defence(SIDE_UKRAINE)
+        self.ru_ad = air_defence(SIDE_RUSSIA)
+        self._is_ru_ad = np.zeros(self.n, dtype=bool)
+        self._is_ru_ad[self.ru_ad.units] = True
+        self._refresh(np.arange(self.n))
+        self._sync()
+
+        # --- Ukrainian launch options: one per (group, weapon); reach from the launch point
+        launch_depth = static.launch_depth
+        self.launch_x = self.x.copy()
+        self.launch_depth = np.where(np.isnan(launch_depth), self.depth, launch_depth)
+        launchers, source_option, source_range = static.launchers
+        pairs = self.th.cells_within(
+            self.launch_x[launchers],
+            self.launch_depth[launchers],
+            source_range,
+            distances=False,
+        )
+        if kernels.enabled():
+            (self._reach_src, self._reach_key, self._lp_src, self._lp_opt, self._lp_ptr) = (
+                build_kernels.launch_tables(
+                    pairs.source, pairs.cell, launchers, source_option, self.th.n_cells
+                )
+            )
+        else:
+            self._reach_src = launchers[pairs.source]
+            self._reach_key = source_option[pairs.source] * self.th.n_cells + pairs.cell
+            # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
+            pair_cell = self._reach_key % self.th.n_cells
+            by_cell = np.argsort(pair_cell, kind="stable")
+            self._lp_src = self._reach_src[by_cell]
+            self._lp_opt = (self._reach_key // self.th.n_cells)[by_cell]
+            self._lp_ptr = np.r_[0, np.cumsum(np.bincount(pair_cell, minlength=self.th.n_cells))]
+
+    def _static_attributes(
+        self, scenario: Scenario, theater: Theater, actor_ids: list[str], weapon_ids: list[str]
+    ) -> _Static:
+        """Set every attribute that follows from the scenario alone; the rest of the set-up's inputs.
+
+        Draws nothing and reads no position: the same for every seed (see :func:`_statics`).
+        """
         self.sc = scenario
         self.th = theater
         self.step_days = scenario.step_days
@@ -140,7 +324,6 @@ class ForceLayer:
         self.combat = cb
         self.destroyed_below = cb.destroyed_below
         self.damage_spread = cb.damage_spread
-        self.weapon_ids = weapon_ids
         w_index = {w: i for i, w in enumerate(weapon_ids)}
         self.class_ids = list(scenario.target_classes)
         c_index = {c: i for i, c in enumerate(self.class_ids)}
@@ -160,27 +343,19 @@ class ForceLayer:
             for cls, e in w.effect.items():
                 self.effect[i, c_index[cls]] = e
 
-        # --- place units (deployed, then reserve), group by group, from the set-up stream
+        # --- units (deployed, then reserve), group by group; their positions are drawn per model
         groups = list(scenario.forces.items())
         self.group_ids = [g for g, _ in groups]
         specs = [g for _, g in groups]
-        gcol, xcol, dcol, scol = [], [], [], []
-        for gi, (gid, g) in enumerate(groups):
-            size = g.count + g.reserve
+        gcol, scol, boxes = [], [], []  # boxes: where each group's units are drawn
+        for gi, (_, g) in enumerate(groups):
             xb = (g.x_km.min, g.x_km.max) if g.x_km is not None else None
             db = (g.depth_km.min, g.depth_km.max) if g.depth_km is not None else None
-            try:
-                x, d = theater.sample_in_zone(g.zone, size, setup_rng, x_band=xb, depth_band=db)
-            except ValueError as exc:
-                raise ValueError(f"forces.{gid}: {exc}") from None
-            gcol.append(np.full(size, gi, dtype=np.int64))
-            xcol.append(x)
-            dcol.append(d)
+            boxes.append(theater.placement_box(g.zone, xb, db))
+            gcol.append(np.full(g.count + g.reserve, gi, dtype=np.int64))
             scol.append(np.r_[np.full(g.count, ACTIVE), np.full(g.reserve, RESERVE)])
         empty_i = np.zeros(0, dtype=np.int64)
         self.group = np.concatenate(gcol).astype(np.int64) if groups else empty_i
-        self.x = np.concatenate(xcol).astype(float) if groups else np.zeros(0)
-        self.depth = np.concatenate(dcol).astype(float) if groups else np.zeros(0)
         self.status = np.concatenate(scol).astype(np.int64) if groups else empty_i
         self.n = len(self.group)
         # A group's value, spread over its units: one call of ``f`` per group, not per unit.
@@ -198,16 +373,12 @@ class ForceLayer:
         self.strength = self.alive.astype(float)
         self.initial_count = int(self.alive.sum())
         self.labels = [f"{self.group_ids[g]}#{k}" for g, k in self._ordinal_in_group()]
-        self.reserves = ReservePool(
-            self.group,
-            self.status == RESERVE,
-            ReservePool.delays(
-                [
-                    cb.replacement_days if g.replacement_days is None else g.replacement_days
-                    for g in specs
-                ],
-                self.step_days,
-            ),
+        reserve_delays = ReservePool.delays(
+            [
+                cb.replacement_days if g.replacement_days is None else g.replacement_days
+                for g in specs
+            ],
+            self.step_days,
         )
 
         # --- mobility per target class
@@ -283,23 +454,11 @@ class ForceLayer:
         self._rf_of_unit = np.full(self.n, -1, dtype=np.int64)
         self._rf_of_unit[self.rf] = np.arange(len(self.rf))
         ua = np.flatnonzero(self.side == SIDE_UKRAINE)
-        self._cell = self.th.cell_of(self.x, self.depth)
-        self.ua_cell_ptr, self.ua_cell_members = _csr(self._cell[ua], ua, self.th.n_cells)
-        # Ukrainian units never move (reserves arrive at positions drawn at set-up), so the
-        # cells Russian fire can find a unit in are fixed: a firing unit's targets are these
-        # cells within its reach, one row of booleans per firing unit.
-        self._ua_cells = np.flatnonzero(np.diff(self.ua_cell_ptr) > 0)
-        self._rf_reach = np.zeros((len(self.rf), len(self._ua_cells)), dtype=bool)
         self._rf_n_cand = np.zeros(len(self.rf), dtype=np.int64)
         # Set here too, not only when reach is brought up to date: with no firing unit,
         # nothing ever marks reach out of date.
         self._rf_has_cand = np.zeros(len(self.rf), dtype=bool)
         self._rf_csr: tuple[np.ndarray, np.ndarray] | None = None
-        self._rf_points = (
-            np.r_[self.th.cell_x[self._ua_cells], self.th.city_xy[0]],
-            np.r_[self.th.cell_depth[self._ua_cells], self.th.city_xy[1]],
-        )
-        self._fire_cell = self._cell.copy()
         # What depends on a position is brought up to date when it is next read, not at
         # every move: a unit can move twice in a step (pull-back, then relocation), and
         # one pass over every unit moved since the last read costs what one move did.
@@ -308,28 +467,16 @@ class ForceLayer:
         self._ru_ad_moved = False
         self._any_moved = self._any_reach_moved = False  # whether the masks above hold any
 
-        # --- sensors (Ukrainian), as cell pairs
-        def sensor_pairs(kind: str):
+        # --- sensors (Ukrainian): who, how far, how likely (their cells follow positions)
+        def sensors(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             idx = np.flatnonzero(
                 per(lambda g: g.sensor is not None and g.sensor.kind == kind, bool)
             )
             rng_km = np.array([specs[self.group[i]].sensor.range_km for i in idx])
             prob = np.array([specs[self.group[i]].sensor.detect_prob for i in idx])
-            pairs = self.th.cells_within(self.x[idx], self.depth[idx], rng_km)
-            falloff = (
-                1.0 - (1.0 - DETECTION_AT_MAX_RANGE) * pairs.distance_km / rng_km[pairs.source]
-            )
-            return idx, pairs, prob[pairs.source] * falloff
+            return idx, rng_km, prob
 
-        sensors = [sensor_pairs(kind) for kind in SENSOR_KINDS]
-        (self.radar_idx, _, _), (self.isr_idx, _, _) = sensors
-        self._sensors = SensorCover(
-            self.th.n_cells,
-            [idx for idx, _, _ in sensors],
-            [pairs.source for _, pairs, _ in sensors],
-            [pairs.cell for _, pairs, _ in sensors],
-            [p for _, _, p in sensors],
-        )
+        sensor_specs = {kind: sensors(kind) for kind in SENSOR_KINDS}
         # What detection reads of each unit that never changes after set-up, stacked so
         # the detection kernel takes two arrays, not nine (rows: kernels.detect's names).
         self._detect_flags = np.stack(
@@ -346,14 +493,13 @@ class ForceLayer:
             [self.scoot_prob, self.displace_prob, self.leave_hours]
         ).reshape(3, self.n)
 
-        # --- air defence, both sides
-        def air_defence(side: int) -> AirDefence:
+        # --- air defence, both sides: each battery's figures (its cells follow positions)
+        def air_defence(side: int) -> tuple[np.ndarray, ...]:
             idx = np.flatnonzero(
                 per(lambda g: g.air_defence is not None, bool) & (self.side == side)
             )
             ads = [specs[self.group[i]].air_defence for i in idx]
-            ad = AirDefence(
-                self.th,
+            return (
                 idx,
                 np.array([a.range_km for a in ads]),
                 np.array([a.coverage for a in ads]),
@@ -362,26 +508,16 @@ class ForceLayer:
                 np.array([a.aircraft_range_km for a in ads]),
                 np.array([a.aircraft_kill_prob for a in ads]),
             )
-            ad.track_positions(self.x, self.depth)
-            ad.place(self.x, self.depth)
-            return ad
 
-        self.ua_ad = air_defence(SIDE_UKRAINE)
-        self.ru_ad = air_defence(SIDE_RUSSIA)
-        self._is_ru_ad = np.zeros(self.n, dtype=bool)
-        self._is_ru_ad[self.ru_ad.units] = True
+        ad_specs = {side: air_defence(side) for side in (SIDE_UKRAINE, SIDE_RUSSIA)}
         self._ru_ad_dirty = np.zeros(self.n, dtype=bool)  # Russian batteries moved since placed
         self._zone_bits = np.zeros(self.n, dtype=np.int64)
         self._primary_zone = np.full(self.n, -1, dtype=np.int64)
-        self._refresh(np.arange(self.n))
-        self._sync()
 
-        # --- Ukrainian launch options: one per (group, weapon); reach from the launch point
+        # --- Ukrainian launch options: one per (group, weapon)
         launch_depth = per(
             lambda g: np.nan if g.launch_depth_km is None else g.launch_depth_km, float
         )
-        self.launch_x = self.x.copy()
-        self.launch_depth = np.where(np.isnan(launch_depth), self.depth, launch_depth)
         opt_group, opt_weapon, src_unit, src_range, src_opt = [], [], [], [], []
         for gi, g in enumerate(specs):
             if scenario.actors[g.owner].side != "ukraine" or g.shots_per_step == 0:
@@ -404,29 +540,23 @@ class ForceLayer:
         self.opt_weapon_list = self.opt_weapon.tolist()
         # Every option's launchers in one pass: pairs come source by source, so option after
         # option, each option's launcher after launcher, as one pass per option gave.
-        launchers = np.concatenate(src_unit) if src_unit else empty_i
-        source_option = np.concatenate(src_opt) if src_unit else empty_i
-        pairs = self.th.cells_within(
-            self.launch_x[launchers],
-            self.launch_depth[launchers],
+        launchers = (
+            np.concatenate(src_unit) if src_unit else empty_i,
+            np.concatenate(src_opt) if src_unit else empty_i,
             np.concatenate(src_range) if src_unit else np.zeros(0),
-            distances=False,
         )
-        if kernels.enabled():
-            (self._reach_src, self._reach_key, self._lp_src, self._lp_opt, self._lp_ptr) = (
-                build_kernels.launch_tables(
-                    pairs.source, pairs.cell, launchers, source_option, self.th.n_cells
-                )
-            )
-        else:
-            self._reach_src = launchers[pairs.source]
-            self._reach_key = source_option[pairs.source] * self.th.n_cells + pairs.cell
-            # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
-            pair_cell = self._reach_key % self.th.n_cells
-            by_cell = np.argsort(pair_cell, kind="stable")
-            self._lp_src = self._reach_src[by_cell]
-            self._lp_opt = (self._reach_key // self.th.n_cells)[by_cell]
-            self._lp_ptr = np.r_[0, np.cumsum(np.bincount(pair_cell, minlength=self.th.n_cells))]
+        return _Static(
+            arrays={},
+            others={},
+            specs=specs,
+            boxes=boxes,
+            reserve_delays=reserve_delays,
+            ua_units=ua,
+            sensors=sensor_specs,
+            air_defence=ad_specs,
+            launch_depth=launch_depth,
+            launchers=launchers,
+        )
 
     def _ordinal_in_group(self) -> list[tuple[int, int]]:
         seen: dict[int, int] = {}

@@ -242,12 +242,10 @@ class EscalationModel(mesa.Model):
     ) -> int:
         f = self.forces
         max_strikes, family_capacity = self._strike_tasking()
-        engine = self.engine
         plan = plan_strikes(
             f,
-            engine,
-            # Rule conditions alone read the world state: none, none built.
-            self.world() if engine.has_conditions else None,
+            self.engine,
+            self.world(),
             candidates,
             preparing,
             self.stock,
@@ -666,7 +664,8 @@ class EscalationModel(mesa.Model):
     # ------------------------------------------------------------------ rules
     def world(self) -> WorldState:
         """What rule conditions see now: each actor's rung."""
-        return WorldState({a.actor_id: a.rung for a in self.actors})
+        # The actors in the scenario's order, as the agent set lists them, without its iterator.
+        return WorldState({a.actor_id: a.rung for a in self._actor_list})
 
     def active_rules(self) -> dict[str, list[Any]]:
         """The rules in force per supplier."""

@@ -324,8 +324,6 @@ class RuleEngine:
         self._conditional = [r.condition is not None for _, r in self.rules]
         # The same per-rule columns, shaped (R, 1) once here rather than at every decision.
         self._any_conditional = any(self._conditional)
-        #: Whether any rule in force has a condition on the world state (else none is read).
-        self.has_conditions = self._any_conditional
         self._lo_col = self._lo[:, None]
         self._hi_col = self._hi[:, None]
         self._zbits_col = self._zbits[:, None]

@@ -12,13 +12,13 @@ centres lie within range.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from escalation_sim.model import kernels
 from escalation_sim.model.kernels import build as build_kernels
+from escalation_sim.model.shared import SpecCache
 from escalation_sim.model.zonegrid import ZoneRaster, zone_raster
 from escalation_sim.scenario.schema import TheaterSpec
 
@@ -121,7 +121,6 @@ class CellPairs:
 
 #: Theaters kept per process by :meth:`Theater.shared` (the least recently used is dropped).
 SHARED_THEATERS = 8
-_shared: OrderedDict[int, tuple[TheaterSpec, Theater]] = OrderedDict()
 
 
 class Theater:
@@ -137,15 +136,7 @@ class Theater:
         scenario, share one instead of each rebuilding it. Keyed by the spec
         object itself (held here, so its ``id`` cannot be reused while kept).
         """
-        hit = _shared.get(id(spec))
-        if hit is not None and hit[0] is spec:
-            _shared.move_to_end(id(spec))
-            return hit[1]
-        theater = cls(spec)
-        _shared[id(spec)] = (spec, theater)
-        while len(_shared) > SHARED_THEATERS:
-            _shared.popitem(last=False)
-        return theater
+        return _shared.get(spec)
 
     def __init__(self, spec: TheaterSpec) -> None:
         self.spec = spec
@@ -478,15 +469,43 @@ class Theater:
         Raises:
             ValueError: The zone and bands do not overlap (or barely do).
         """
-        if count == 0:
-            return np.zeros(0), np.zeros(0)
-        spec = self.spec.zones[zone]
-        x0, x1, d0, d1 = spec.bounds()
+        return self.sample_in_box(self.placement_box(zone, x_band, depth_band), count, rng)
+
+    def placement_box(
+        self,
+        zone: str,
+        x_band: tuple[float, float] | None = None,
+        depth_band: tuple[float, float] | None = None,
+    ) -> tuple[str, int, float, float, float, float]:
+        """Where :meth:`sample_in_box` draws: the zone, its index, its bounding box within the bands.
+
+        A function of the scenario alone, so the force layer works it out once per
+        scenario, not once per model.
+        """
+        x0, x1, d0, d1 = self.spec.zones[zone].bounds()
         if x_band is not None:
             x0, x1 = max(x0, x_band[0]), min(x1, x_band[1])
         if depth_band is not None:
             d0, d1 = max(d0, depth_band[0]), min(d1, depth_band[1])
-        zone_i = self.zone_ids.index(zone)
+        return zone, self.zone_ids.index(zone), x0, x1, d0, d1
+
+    def sample_in_box(
+        self,
+        box: tuple[str, int, float, float, float, float],
+        count: int,
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`sample_in_zone` within a :meth:`placement_box`: the same draws, the same points.
+
+        Raises:
+            ValueError: The zone and bands do not overlap (or barely do).
+        """
+        if count == 0:
+            return np.zeros(0), np.zeros(0)
+        zone, zone_i, x0, x1, d0, d1 = box
+        compiled = kernels.enabled()
+        if compiled:
+            _, _, rf, ri, rbits, ranswers, edges, owner, n_zones, _ = self.lookup_arrays()
         xs: list[np.ndarray] = []
         ds: list[np.ndarray] = []
         got = 0
@@ -496,19 +515,25 @@ class Theater:
             n = max(16, 2 * (count - got))
             x = rng.uniform(x0, x1, n)
             d = rng.uniform(d0, d1, n)
-            if kernels.enabled():
-                _, _, rf, ri, rbits, ranswers, edges, owner, n_zones, _ = self.lookup_arrays()
-                keep = build_kernels.in_zone(
+            if compiled:
+                # The points kept, in order, in one call (the test, the two selections, the count).
+                x, d = build_kernels.kept_in_zone(
                     x, d, zone_i, rf, ri, rbits, ranswers, edges, owner, n_zones
                 )
             else:
                 keep = self.in_zone(zone, x, d)
-            xs.append(x[keep])
-            ds.append(d[keep])
-            got += int(keep.sum())
+                x, d = x[keep], d[keep]
+            xs.append(x)
+            ds.append(d)
+            got += len(x)
         if got < count:
             raise ValueError(
                 f"cannot place {count} units in zone {zone!r} within the given bands "
                 f"(x {x0:g}..{x1:g} km, depth {d0:g}..{d1:g} km): they do not overlap the zone"
             )
+        if len(xs) == 1:  # one batch was enough (the usual case): nothing to join
+            return xs[0][:count], ds[0][:count]
         return np.concatenate(xs)[:count], np.concatenate(ds)[:count]
+
+
+_shared: SpecCache[TheaterSpec, Theater] = SpecCache(Theater, SHARED_THEATERS)

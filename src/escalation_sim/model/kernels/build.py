@@ -5,7 +5,8 @@ launch-option tables (per pair, and by cell), as ``ForceLayer.__init__`` does
 with numpy; it is all whole numbers and a stable order.
 
 :func:`in_zone` is ``Theater.in_zone`` for the points drawn to place units at
-set-up (the draws stay numpy's, in ``Theater.sample_in_zone``).
+set-up (the draws stay numpy's, in ``Theater.sample_in_box``); :func:`kept_in_zone`
+returns the points it keeps, in order, in the same call.
 
 :func:`cells_within` is :meth:`escalation_sim.model.theater.Theater.cells_within`
 after its bounding boxes: for each source in input order, every cell of its box
@@ -193,3 +194,38 @@ def in_zone(
         )
         inside[i] = (bits >> zone) & 1 == 1
     return inside
+
+
+@kernel
+def kept_in_zone(
+    x: np.ndarray,
+    depth: np.ndarray,
+    zone: int,
+    raster_f: np.ndarray,
+    raster_i: np.ndarray,
+    raster_bits: np.ndarray,
+    raster_answers: np.ndarray,
+    edges: np.ndarray,
+    edge_owner: np.ndarray,
+    n_zones: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The points of :func:`in_zone` that lie in the zone, in their order: ``x[keep], depth[keep]``.
+
+    Args: as :func:`in_zone`.
+    """
+    keep = in_zone(
+        x, depth, zone, raster_f, raster_i, raster_bits, raster_answers, edges, edge_owner, n_zones
+    )
+    n = 0
+    for i in range(len(x)):
+        if keep[i]:
+            n += 1
+    out_x = np.empty(n)
+    out_d = np.empty(n)
+    k = 0
+    for i in range(len(x)):
+        if keep[i]:
+            out_x[k] = x[i]
+            out_d[k] = depth[i]
+            k += 1
+    return out_x, out_d
