@@ -613,18 +613,20 @@ def test_kept_logs_of_another_state_are_not_used() -> None:
     b = int(np.flatnonzero(log_miss < 0)[0])  # a battery that covers something
     cells = np.unique(ad.pairs.cell[ad.pairs.source == b]).astype(np.int64)
     before = ad._log_miss_at(cells, f.strength, f.alive)
-    same, _ = fire_kernels.cover_sums(
-        True, cells, ad.units, f.strength, f.alive, ad.interceptors, state, log_miss,
-        ad.pairs.source, ad.cell_ptr,
-    )  # fmt: skip
+    now, sums = np.full(len(state), -1.0), np.full(len(cells), 7.0)
+    args = (ad.units, f.strength, f.alive, ad.interceptors)
+    same = fire_kernels.cover_sums(
+        True, cells, *args, state, log_miss, ad.pairs.source, ad.cell_ptr, now, sums
+    )
     assert same
+    _same_array(ad._state(f.strength, f.alive), now, "the kernel's state of the batteries")
     nudged = state.copy()
     nudged[0] = np.nextafter(nudged[0], -np.inf)
-    same, sums = fire_kernels.cover_sums(
-        True, cells, ad.units, f.strength, f.alive, ad.interceptors, nudged, log_miss,
-        ad.pairs.source, ad.cell_ptr,
-    )  # fmt: skip
-    assert not same and len(sums) == 0
+    sums[:] = 7.0
+    same = fire_kernels.cover_sums(
+        True, cells, *args, nudged, log_miss, ad.pairs.source, ad.cell_ptr, now, sums
+    )
+    assert not same and (sums == 7.0).all()  # nothing summed from another state's logs
     # Kept logs one ulp off would change the sums the cover is made of: the bitwise
     # comparison with numpy above would see them.
     off = log_miss.copy()

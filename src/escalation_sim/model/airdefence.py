@@ -161,27 +161,30 @@ class AirDefence:
     ) -> np.ndarray:
         """``_log_miss_per_cell(strength, alive)[cells]``, in one compiled pass over those cells.
 
-        The per-unit logs (numpy's) are kept with the state they belong to; the
-        kernel compares the state now with it and, when they match, adds up each
-        cell's terms in the order ``np.bincount`` does: the same numbers, without a
-        table of every cell.
+        The per-unit logs (``libm.log1p``) are kept with the state they belong to; the
+        kernel works out the state now, compares it with the kept one and, when
+        they match, adds up each cell's terms in the order ``np.bincount`` does:
+        the same numbers, without a table of every cell. When they differ, the
+        logs of the state the kernel wrote are taken (:meth:`_log_miss`) and the kernel adds.
         """
         cells = cells.astype(np.int64, copy=False)
+        state = np.empty(len(self.units))
+        sums = np.empty(len(cells))
         kept = self._unit_log_miss
-        if kept is not None:
-            same, sums = kfire.cover_sums(
-                True, cells, self.units, strength, alive, self.interceptors, kept[0], kept[1],
-                self.pairs.source, self._ptr,
-            )  # fmt: skip
-            if same:
-                return sums
-        state = self._state(strength, alive)
+        if kept is None:
+            state = self._state(strength, alive)
+        elif kfire.cover_sums(
+            True, cells, self.units, strength, alive, self.interceptors, kept[0], kept[1],
+            self.pairs.source, self._ptr, state, sums,
+        ):  # fmt: skip
+            return sums
         log_miss = self._log_miss(state)
         self._unit_log_miss = (state, log_miss)
-        return kfire.cover_sums(
+        kfire.cover_sums(
             False, cells, self.units, strength, alive, self.interceptors, state, log_miss,
-            self.pairs.source, self._ptr,
-        )[1]  # fmt: skip
+            self.pairs.source, self._ptr, state, sums,
+        )  # fmt: skip
+        return sums
 
     def cover(self, strength: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Per cell, the chance that at least one unit with interceptors left covers it."""

@@ -954,7 +954,7 @@ class ForceLayer:
 
         The kernel first brings the firing units' targets in reach up to date
         (as :meth:`_sync_reach`). The Ukrainian air cover over the city and the
-        occupied cells is numpy's (:meth:`AirDefence.cover_at`, ``expm1``), kept
+        occupied cells (:meth:`AirDefence.cover_at`, the C library's ``expm1``) is kept
         for the last few states of the batteries (:meth:`AirDefence.kept_covers`);
         the kernel hands back before firing when the state now is not among them,
         and is called again once its cover is added.

@@ -470,32 +470,37 @@ def cover_sums(
     log_miss: np.ndarray,
     source: np.ndarray,
     ptr: np.ndarray,
-) -> tuple[bool, np.ndarray]:
+    state: np.ndarray,
+    out: np.ndarray,
+) -> bool:
     """Per cell asked, the summed log-miss of the batteries covering it (``AirDefence.cover_at``).
 
-    ``log_miss`` (per battery, ``libm.log1p``) belongs to ``kept_state``;
-    with ``check``, the batteries' state now is compared with it first (as
-    numpy's ``==``: a NaN differs) and nothing is summed when they differ. Each
-    cell's terms are added from 0.0 in pair order, as ``np.bincount`` adds them
-    (pairs sorted by cell).
+    Writes the batteries' state now to ``state`` (:func:`battery_state`, the
+    numbers numpy's product gives). ``log_miss`` (per battery, ``libm.log1p``)
+    belongs to ``kept_state``; with ``check``, the state now is compared with it
+    (as numpy's ``==``: a NaN differs) and nothing is summed when they differ.
+    Each cell's terms are added from 0.0 in pair order, as ``np.bincount`` adds
+    them (pairs sorted by cell), into ``out``.
 
     Returns:
-        Whether ``log_miss`` was the state's (always, without ``check``), and the
-        sums (empty if it was not).
+        Whether ``log_miss`` was the state's (always, without ``check``): whether
+        ``out`` was written.
     """
-    if check:
-        for b in range(len(ad_units)):
-            a = ad_units[b]
-            if battery_state(strength[a], alive[a], interceptors[b]) != kept_state[b]:
-                return False, np.zeros(0)
-    out = np.empty(len(cells))
+    same = True
+    for b in range(len(ad_units)):
+        a = ad_units[b]
+        state[b] = battery_state(strength[a], alive[a], interceptors[b])
+        if check and state[b] != kept_state[b]:
+            same = False
+    if not same:
+        return False
     for j in range(len(cells)):
         c = cells[j]
         acc = 0.0
         for q in range(ptr[c], ptr[c + 1]):
             acc += log_miss[source[q]]
         out[j] = acc
-    return True, out
+    return True
 
 
 @kernel
