@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from escalation_sim.model.shared import SpecCache
 from escalation_sim.scenario.loader import scenario_hash, scenario_to_dict, scenario_to_yaml
 from escalation_sim.scenario.schema import Scenario
 
@@ -64,17 +63,21 @@ def _versions() -> tuple[tuple[str, str], ...]:
 
 @functools.cache
 def _machine() -> tuple[tuple[str, str], ...]:
-    return (("platform", platform.platform()), ("processor", platform.machine()))
+    # The C library and whether the CPU has FMA decide the last bits of exp, expm1 and
+    # log1p (glibc picks an FMA build of them where it can): see model/libm.py.
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    return (
+        ("platform", platform.platform()),
+        ("processor", platform.machine()),
+        ("c_library", " ".join(platform.libc_ver()) or "unknown"),
+        ("fma", "yes" if __cpu_features__.get("FMA3") else "no"),
+    )
 
 
 def package_versions() -> dict[str, str]:
     """Versions of Python and the packages that shape results (looked up once per process)."""
     return dict(_versions())
-
-
-#: A scenario's hash, worked out once per scenario object in a process: the hash
-#: serialises the whole scenario (~1 ms), and the runs of an ensemble share one.
-_hashes: SpecCache[Scenario, str] = SpecCache(scenario_hash)
 
 
 def run_metadata(scenario: Scenario, seed: int, **extra: Any) -> dict[str, Any]:
@@ -87,7 +90,7 @@ def run_metadata(scenario: Scenario, seed: int, **extra: Any) -> dict[str, Any]:
 
     return {
         "scenario": scenario.name,
-        "scenario_hash": _hashes.get(scenario),
+        "scenario_hash": scenario_hash(scenario),
         "seed": seed,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": package_versions(),

@@ -27,6 +27,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# With Intel's SVML present (conda's icc_rt), numba would replace the C library's exp,
+# expm1 and log1p in loops by SVML's, whose last bits differ: the kernels would no
+# longer give the numpy path's numbers (escalation_sim.model.libm). Asked before numba
+# is imported, since numba reads its settings then.
+os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
+
 try:  # numba is a dependency, but the numpy path must work without it
     import numba
 except ImportError:  # pragma: no cover - exercised only where numba is missing
@@ -34,7 +40,34 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 
 ENV_DISABLE = "ESCALATION_SIM_NO_NUMBA"
 
-_state = {"on": numba is not None and os.environ.get(ENV_DISABLE, "") != "1"}
+
+def calls_the_c_library() -> bool:
+    """Whether numba's compiled ``math`` functions are the C library's (no Intel SVML).
+
+    False when numba was imported with SVML in use before this module could switch
+    it off (``NUMBA_DISABLE_INTEL_SVML``): the kernels then stay off, with a warning.
+    """
+    return numba is not None and not getattr(numba.config, "USING_SVML", False)
+
+
+def _initially_on() -> bool:
+    if numba is None or os.environ.get(ENV_DISABLE, "") == "1":
+        return False
+    if not calls_the_c_library():
+        import warnings
+
+        warnings.warn(
+            "numba uses Intel SVML, whose exp and log differ from the C library's: "
+            "escalation-sim runs its numpy code instead (set NUMBA_DISABLE_INTEL_SVML=1 "
+            "before importing numba to use the kernels)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return False
+    return True
+
+
+_state = {"on": _initially_on()}
 
 
 def available() -> bool:
