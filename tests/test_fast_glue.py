@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from escalation_sim import load_scenario, with_overrides
-from escalation_sim.model import kernels, libm
+from escalation_sim.model import kernels
 from escalation_sim.model.engagement import StrikeReport
 from escalation_sim.model.forces import FAMILIES, ForceLayer
 from escalation_sim.model.model import EscalationModel
@@ -140,19 +140,6 @@ def test_the_cover_comparison_detects_a_one_ulp_difference() -> None:
     other[0] = np.nextafter(other[0], 2.0)
     with pytest.raises(AssertionError):
         _bits_equal(other, afresh, "planned cover")
-
-
-def test_numpys_expm1_of_an_element_does_not_depend_on_its_array() -> None:
-    # Planning reads the cover of the candidates' cells, resolution of the targets' (a subset):
-    # the same elements of the same log-miss table, in arrays of another make-up.
-    g = np.random.default_rng(11)
-    for n in range(1, 90):
-        table = -g.exponential(0.8, 40)
-        cells = g.integers(0, 40, n)
-        keep = g.random(n) < 0.5
-        np.testing.assert_array_equal(
-            (-libm.expm1(table[cells]))[keep], -libm.expm1(table[cells[keep]]), strict=True
-        )
 
 
 # ------------------------------------------------------------------ nothing struck

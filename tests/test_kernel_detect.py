@@ -15,7 +15,6 @@ outlines and off the theater.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import pickle
@@ -568,27 +567,6 @@ def test_sensors_changed_answers_whether_any_sensors_state_changed():
     assert _sensors_changed(f)
     s.state[:] = np.nan  # no state yet
     assert _sensors_changed(f)
-
-
-def test_log1p_and_expm1_give_a_value_what_they_give_it_in_any_array():
-    """Coverage on slots takes the model's ``log1p`` and ``expm1`` of fewer values: each the same.
-
-    Arrays of every length up to 40 and longer, subsets of every size, values
-    near zero and far from it, by both paths: a value's result does not depend
-    on its place or on the array's length.
-    """
-    rng = np.random.default_rng(8)
-    for n in [*range(1, 41), 63, 64, 65, 500, 7268]:
-        for scale in (1e-9, 1.0, 30.0):
-            x = -rng.random(n) * scale
-            y = -np.minimum(rng.random(n) * scale, 1.0 - 1e-12)
-            for fn, v in ((libm.expm1, x), (libm.log1p, y)):
-                for compiled in (True, False):
-                    with contextlib.nullcontext() if compiled else kernels.disabled():
-                        whole = fn(v)
-                        idx = np.sort(rng.choice(n, int(rng.integers(1, n + 1)), replace=False))
-                        assert fn(v[idx]).tobytes() == whole[idx].tobytes(), (fn, n, scale)
-                        assert fn(v[idx[:1]]).tobytes() == whole[idx[:1]].tobytes()
 
 
 def test_compiled_cos_sin_and_hypot_equal_numpys():

@@ -22,7 +22,6 @@ from test_kernel_record import (  # strikes of every weapon, targets repeated; b
 )
 
 from escalation_sim import load_scenario, with_overrides
-from escalation_sim.model import kernels, libm
 from escalation_sim.model.engagement import StrikeReport
 from escalation_sim.model.kernels import perception as perception_kernels
 from escalation_sim.model.model import EscalationModel
@@ -129,27 +128,6 @@ def _numpy_exp_differs() -> bool:
     """Whether numpy's exp differs from the C library's on this machine (its vector code)."""
     x = np.random.default_rng(0).normal(0.0, 0.5, 5000)
     return any(e != math.exp(v) for e, v in zip(np.exp(x).tolist(), x.tolist(), strict=True))
-
-
-def test_the_exp_of_a_buffer_row_is_its_exp_of_a_fresh_array() -> None:
-    # libm.exp of a row of a buffer like the one the kernel fills (the numpy path's noise
-    # factor may be given such views): the values must not depend on where the row starts
-    # or how long it is (they are the C library's, element by element, on both paths).
-    rng = np.random.default_rng(5)
-    x = rng.normal(0.0, 0.5, 50_000) - 0.125
-    for columns in (64, 65, 128, 1000, 4099):
-        buffer = np.zeros((3, columns))
-        for m in sorted({1, 3, 7, 8, 9, 17, 33, columns}):
-            values = x[rng.integers(0, len(x) - m) :][:m]
-            buffer[2, :m] = values
-            np.testing.assert_array_equal(
-                _bits(libm.exp(buffer[:, :m][2])), _bits(libm.exp(values.copy()))
-            )
-            with kernels.disabled():
-                np.testing.assert_array_equal(
-                    _bits(libm.exp(buffer[:, :m][2])), _bits(libm.exp(values.copy()))
-                )
-    assert all(float(libm.exp(v)) == math.exp(v) for v in x[:5000].tolist())
 
 
 def test_the_output_arrays_grow_for_a_long_report_and_keep_their_types() -> None:

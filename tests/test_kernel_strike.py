@@ -20,7 +20,7 @@ import pytest
 from test_kernels import _scaled  # the same scaling as the whole-run comparisons
 
 from escalation_sim import load_scenario
-from escalation_sim.model import kernels, libm
+from escalation_sim.model import kernels
 from escalation_sim.model.forces import (
     LOST,
     SIDE_RUSSIA,
@@ -265,19 +265,6 @@ def test_the_comparison_detects_a_difference(states) -> None:
     other[1].miss_km[0] = np.nextafter(other[1].miss_km[0], np.inf)
     with pytest.raises(AssertionError):
         _assert_same((forces, out, rng), other)
-
-
-def test_the_exp_of_an_element_does_not_depend_on_its_array() -> None:
-    # The kernel path takes exp of the track errors of the strikes; the numpy path of the
-    # miss distances, the same values where a strike lands, in an array of another make-up.
-    g = np.random.default_rng(5)
-    for n in range(1, 70):
-        a = -0.5 * (g.exponential(0.6, n) / 0.35) ** 2
-        keep = g.random(n) < 0.5
-        np.testing.assert_array_equal(libm.exp(a)[keep], libm.exp(a[keep]))
-        np.testing.assert_array_equal(
-            libm.exp(a)[keep], libm.exp(np.r_[a[keep], a[~keep]])[: keep.sum()]
-        )
 
 
 # --- the caller's bookkeeping: EscalationModel._ukrainian_strikes, compiled and numpy

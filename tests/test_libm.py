@@ -10,6 +10,7 @@ machine without AVX-512 or AVX2 runs) and require the same outputs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -116,6 +117,40 @@ def test_the_metadata_hash_follows_a_scenario_edited_in_place() -> None:
     sc.weapons[w] = sc.weapons[w].model_copy(update={"range_km": sc.weapons[w].range_km + 1})
     after = run_metadata(sc, 0)["scenario_hash"]
     assert after == scenario_hash(sc) and after != before
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["kernels", "numpy path"])
+def test_an_elements_result_does_not_depend_on_its_array(compiled) -> None:
+    """What the phases rely on when they take these functions of other arrays of the same values.
+
+    Sensor cover on slots takes fewer values than every cell; resolution takes the
+    cover of the targets' cells where planning took the candidates'; the kernels
+    read a cover table where numpy takes the cells shots land on (repeated, in shot
+    order); perception takes the noise factor of a row of a buffer; strike
+    resolution the fall-off of the track errors, not of the miss distances. Each
+    value's result must be the same in any array: subsets, repeats, reorderings,
+    row views, every length up to 70 and longer ones.
+    """
+    rng = np.random.default_rng(8)
+    with contextlib.nullcontext() if compiled else kernels.disabled():
+        for fn, _ in FUNCTIONS:
+            for n in [*range(1, 71), 500, 7268]:
+                for scale in (1e-9, 1.0, 30.0):
+                    v = -np.minimum(rng.random(n) * scale, 1.0 - 1e-12)
+                    whole = fn(v).view(np.int64)
+                    idx = np.sort(rng.choice(n, int(rng.integers(1, n + 1)), replace=False))
+                    rep = rng.integers(0, n, int(rng.integers(1, 60)))
+                    order = rng.permutation(n)
+                    buffer = np.zeros((3, n + 5))
+                    buffer[2, :n] = v
+                    for got, want in (
+                        (fn(v[idx]), whole[idx]),
+                        (fn(v[idx[:1]]), whole[idx[:1]]),
+                        (fn(v[rep]), whole[rep]),
+                        (fn(v[order]), whole[order]),
+                        (fn(buffer[:, :n][2]), whole),
+                    ):
+                        np.testing.assert_array_equal(got.view(np.int64), want, err_msg=str(fn))
 
 
 @pytest.mark.parametrize("shape", [(0,), (3, 4), (), (2, 0, 5)])
