@@ -364,6 +364,7 @@ def test_a_supplier_ruled_out_by_draw_last_change_or_settings_never_changes():
             or day - state.last_change_day < a.min_days_between_changes
             or not (a.narrow or a.widen)
         )
+        assert state.may_change(day, u) is not ruled_out  # the phase asks may_change
         for _ in range(5):  # whatever it perceives
             before = (state.posture, state.last_change_day)
             change = state.adapt(

@@ -570,18 +570,11 @@ class EscalationModel(mesa.Model):
             if actor.actor_id in seated:  # a player changes rules (control.change_rules)
                 continue
             policy = actor.policy
-            a = policy.spec.adaptation
-            window = a.threat_window_days
-            if (
-                u >= a.change_prob
-                or day - policy.last_change_day < a.min_days_between_changes
-                or not (a.narrow or a.widen)
-            ):
-                # PolicyState.adapt returns None whatever the supplier perceives (its draw
-                # is past the chance of acting, its last change too recent, or it adapts in
-                # neither direction), so what it perceives is not worked out. Reading the
-                # threat also forgets the acts older than the window (the actor's memory
-                # that observation() shows): that alone is kept, when it is due.
+            window = policy.spec.adaptation.threat_window_days
+            if not policy.may_change(day, u):
+                # What the supplier perceives is not worked out: adapt would return None.
+                # Reading the threat also forgets the acts older than the window (the
+                # actor's memory that observation() shows): that alone is kept, when due.
                 acts = actor.seen_acts
                 if acts and day - acts[0][0] > window:
                     self.decisions.threat_seen_by(actor, day, window)

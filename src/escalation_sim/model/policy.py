@@ -95,6 +95,20 @@ class PolicyState:
         i = order.index(self.posture) + direction
         return order[i] if 0 <= i < len(order) else None
 
+    def may_change(self, day: float, u: float) -> bool:
+        """Whether :meth:`adapt` can change the posture today, whatever the supplier perceives.
+
+        Not when this step's draw ``u`` is past the chance of acting, the last
+        change is too recent, or the supplier adapts in neither direction; the
+        model then need not work out what the supplier perceives.
+        """
+        a = self.spec.adaptation
+        return (
+            u < a.change_prob
+            and day - self.last_change_day >= a.min_days_between_changes
+            and (a.narrow or a.widen)
+        )
+
     def adapt(
         self,
         day: float,
@@ -124,7 +138,7 @@ class PolicyState:
             threat: Russia's threat as the supplier perceives it.
         """
         a = self.spec.adaptation
-        if day - self.last_change_day < a.min_days_between_changes:
+        if not self.may_change(day, u):
             return None
         if a.narrow and russia_rung >= a.narrow_at_rung:
             target = self._neighbour(-1)
@@ -149,7 +163,7 @@ class PolicyState:
             kind = "widen"
         else:
             return None
-        if target is None or u >= a.change_prob:
+        if target is None:
             return None
         before = self.posture
         self.posture = target
