@@ -387,12 +387,43 @@ def scenario_warnings(scenario: Scenario, locs: Locations, label: str) -> list[P
 
     Only what a scenario file or an override wrote is warned about: the
     package defaults' own postures and rules are a library to choose from,
-    and their author is not the user.
+    and their author is not the user. A finding on one field of a rule or an
+    option from the defaults is the user's when the user wrote another field
+    of it (``--set options.russia.9.skip_on=[]`` makes its ``min_rung``
+    idle): it is located at that field.
     """
     from escalation_sim.scenario.lint import lint_scenario
 
-    problems = locate_findings(lint_scenario(scenario), locs, label)
+    findings = [(_written_item_field(locs, path), m) for path, m in lint_scenario(scenario)]
+    problems = locate_findings(findings, locs, label)
     return [p for p in problems if p.file != DEFAULTS_LABEL]
+
+
+def scenario_notes(scenario: Scenario, locs: Locations, label: str) -> list[Problem]:
+    """Notes on the rules in force that can never, or can hardly, bind, located.
+
+    These include the package defaults' rules that the scenario puts in force
+    (the warnings leave those out); a rule the scenario wrote that can never
+    apply is a warning already and is not noted again.
+    """
+    from escalation_sim.scenario.lint import rule_notes
+
+    warned = {p.path for p in scenario_warnings(scenario, locs, label)}
+    findings = [(_written_item_field(locs, path), m) for path, m in rule_notes(scenario)]
+    return [p for p in locate_findings(findings, locs, label) if p.path not in warned]
+
+
+def _written_item_field(locs: Locations, path: Sequence[str | int]) -> Sequence[str | int]:
+    """For a field of a list item (a rule, an option) set by the defaults, a field of it the user set."""
+    if len(path) < 2 or not isinstance(path[-2], int):
+        return path
+    if _locate(locs, path, DEFAULTS_LABEL)[0] != DEFAULTS_LABEL:
+        return path
+    item = tuple(path[:-1])
+    for key, (file, _) in locs.items():  # in the order written
+        if len(key) > len(item) and key[: len(item)] == item and file != DEFAULTS_LABEL:
+            return key
+    return path
 
 
 def _everywhere(data: Any, label: str, path: PathKey = ()) -> Locations:
