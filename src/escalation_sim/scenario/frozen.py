@@ -1,0 +1,170 @@
+"""Read-only containers: a validated scenario cannot be changed in place.
+
+The model builds what follows from a scenario alone (its theater, the force
+layer's tables, its hash) once per scenario object and shares it between every
+run made from that object (:mod:`escalation_sim.model.shared`). pydantic's
+``frozen=True`` stops ``scenario.horizon_days = 90``, but not
+``scenario.weapons["atacms"] = ...``: a plain dict or list inside a frozen
+model can still be changed, and a model built afterwards would silently get
+the set-up of the scenario as it was. So every mapping in a validated scenario
+is a :class:`FrozenDict` and every list a :class:`FrozenList`, and each refuses
+to change with a :class:`TypeError` that says how to make a changed copy.
+
+Both subclass the builtin they stand for (``dict``; ``tuple``, Python's own
+immutable sequence), so reading code, ``isinstance`` checks and ``json`` treat
+them as before; both pickle (spawned pool workers and Dask receive scenarios)
+and deep-copy as themselves; both hash when their contents do. In a pydantic
+model they validate as the ``dict`` / ``list`` they replace (strict as before)
+and serialise as exactly that, so ``model_dump`` (either mode) and the scenario
+hash are unchanged. (``types.MappingProxyType`` does not pickle, and the
+``frozendict`` package would add a dependency for what these forty lines do.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NoReturn, get_args
+
+from pydantic import BaseModel, GetCoreSchemaHandler
+from pydantic_core import CoreSchema, PydanticSerializationUnexpectedValue, core_schema
+
+#: What a refused change says: why, and the validated ways to a changed copy.
+READ_ONLY = (
+    "a validated scenario is read-only (what is built from it is cached and shared by "
+    "every run made from it); make a changed copy instead, validated: "
+    "escalation_sim.with_overrides(scenario, ['weapons.atacms.range_km=300']), or pass "
+    "overrides=[...] to escalation_sim.run / resolve_scenario (--set on the command line); "
+    "for larger changes edit escalation_sim.scenario_to_dict(scenario) and load it with "
+    "escalation_sim.scenario.validate_data(data, {}, 'my scenario')"
+)
+
+
+def refuse(*_args: Any, **_kwargs: Any) -> NoReturn:
+    """Raise the read-only :class:`TypeError` (every mutating method of a frozen container)."""
+    raise TypeError(READ_ONLY)
+
+
+class FrozenDict[K, V](dict[K, V]):
+    """A ``dict`` that refuses every change after construction (a scenario's mappings).
+
+    ``copy()`` and ``|`` give a plain, changeable ``dict``, as for any mapping.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FrozenDict[K, V]:
+        """A frozen dict of what ``dict(*args, **kwargs)`` holds."""
+        # Filled here, once: calling __init__ again on a built one changes nothing.
+        self = super().__new__(cls)
+        dict.__init__(self, *args, **kwargs)
+        return self
+
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+        pass
+
+    __setitem__ = __delitem__ = __ior__ = refuse
+    clear = pop = popitem = setdefault = update = refuse
+
+    def __reduce__(self) -> tuple[type[FrozenDict[K, V]], tuple[dict[K, V]]]:
+        # dict's own pickling refills the object item by item, which __setitem__ refuses.
+        return type(self), (dict(self),)
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenDict({dict.__repr__(self)})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        """Validate as ``dict[K, V]`` (strict, as before), then freeze; serialise as that dict."""
+        key, value = get_args(source) or (Any, Any)
+        return core_schema.no_info_after_validator_function(
+            cls, handler.generate_schema(dict[key, value])
+        )
+
+
+def _as_list(value: Any) -> Any:
+    """A tuple (a FrozenList among them) read as the list it stands for; anything else as is."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _serialise_as_list(value: Any, serialise: core_schema.SerializerFunctionWrapHandler) -> Any:
+    """A FrozenList written as the list it stands for (anything else: not ours, in a union)."""
+    if not isinstance(value, tuple):
+        raise PydanticSerializationUnexpectedValue(f"expected a FrozenList, got {type(value)}")
+    return serialise(list(value))
+
+
+class FrozenList[T](tuple[T, ...]):
+    """A ``tuple`` standing for a scenario's list: it refuses the list's changes with the reason.
+
+    A plain tuple would refuse them too, but with ``'tuple' object has no
+    attribute 'append'``, which says nothing of why or what to do instead.
+    """
+
+    __slots__ = ()
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = refuse
+    append = extend = insert = remove = pop = clear = sort = reverse = refuse
+
+    # It compares and concatenates with a list as the list it stands for did, so code
+    # written for lists (``rule.weapons == ["ATACMS"]``) keeps its meaning rather than
+    # turning silently false; concatenation gives a new, plain list.
+    def __eq__(self, other: object) -> bool:
+        return tuple.__eq__(self, tuple(other) if isinstance(other, list) else other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+    def __add__(self, other: Any) -> Any:  # type: ignore[override]
+        return [*self, *other] if isinstance(other, list) else tuple.__add__(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return [*other, *self] if isinstance(other, list) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenList({list(self)!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        """Validate as ``list[T]`` (a tuple is read as one), then freeze; serialise as a list."""
+        (item,) = get_args(source) or (Any,)
+        as_list = handler.generate_schema(list[item])
+        return core_schema.no_info_before_validator_function(
+            _as_list,
+            core_schema.no_info_after_validator_function(cls, as_list),
+            serialization=core_schema.wrap_serializer_function_ser_schema(
+                _serialise_as_list, schema=as_list
+            ),
+        )
+
+
+#: Values that cannot change (``bool`` is an ``int``).
+_ATOMS = (str, int, float, type(None), bytes, dt.date)
+
+
+def is_read_only(value: object) -> bool:
+    """Whether nothing reachable from ``value`` can be changed in place.
+
+    True for a validated scenario or any part of one; false for one assembled
+    without validation (``model_copy(update=...)`` or ``model_construct`` with
+    plain dicts or lists), whose set-up therefore must not be cached.
+    """
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _ATOMS):
+            continue
+        if isinstance(item, FrozenDict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, FrozenList):
+            stack.extend(item)
+        elif isinstance(item, BaseModel) and item.model_config.get("frozen"):
+            stack.extend(item.__dict__.values())
+        else:
+            return False
+    return True
