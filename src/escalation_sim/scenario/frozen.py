@@ -30,12 +30,10 @@ from pydantic_core import CoreSchema, PydanticSerializationUnexpectedValue, core
 
 #: What a refused change says: why, and the validated ways to a changed copy.
 READ_ONLY = (
-    "a validated scenario is read-only (what is built from it is cached and shared by "
-    "every run made from it); make a changed copy instead, validated: "
-    "escalation_sim.with_overrides(scenario, ['weapons.atacms.range_km=300']), or pass "
-    "overrides=[...] to escalation_sim.run / resolve_scenario (--set on the command line); "
-    "for larger changes edit escalation_sim.scenario_to_dict(scenario) and load it with "
-    "escalation_sim.scenario.validate_data(data, {}, 'my scenario')"
+    "a validated scenario is read-only (what the model builds from it is cached per "
+    "scenario object); make a changed copy instead, validated like a file: "
+    "escalation_sim.with_overrides(scenario, ['weapons.ATACMS.range_km=300', ...]), or "
+    "overrides=[...] in escalation_sim.run and the experiments (--set on the command line)"
 )
 
 
