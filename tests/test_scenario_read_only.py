@@ -284,3 +284,21 @@ def test_the_shipped_scenarios_hash_as_they_did_before(path: Path):
     sc = load_scenario(path)
     assert scenario_hash(sc) == recorded[path.stem]
     assert run_metadata(sc, 0)["scenario_hash"] == recorded[path.stem]
+
+
+def test_the_readmes_example_of_a_changed_copy_runs_as_it_says():
+    text = (ROOT / "README.md").read_text("utf-8")
+    section = text.split("### Scenarios in Python are read-only", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    refused = [line for line in code.splitlines() if "# TypeError" in line]
+    assert len(refused) == 1
+    scope: dict[str, Any] = {}
+    exec(code.replace(refused[0], ""), scope)  # the rest runs as written
+    message = _refused(lambda: exec(refused[0].split("#")[0], scope))
+    assert "read-only" in message
+    sc, wide, bigger = scope["sc"], scope["wide"], scope["bigger"]
+    assert wide.weapons["ATACMS"].range_km == 300 and wide.rules["USA"].posture == "deep_strike"
+    assert sum(f.count for f in bigger.forces.values()) == 10 * sum(
+        f.count for f in sc.forces.values()
+    )
+    assert scope["result"].metadata["scenario_hash"] != scenario_hash(sc)
