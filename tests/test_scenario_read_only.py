@@ -302,3 +302,13 @@ def test_the_readmes_example_of_a_changed_copy_runs_as_it_says():
         f.count for f in sc.forces.values()
     )
     assert scope["result"].metadata["scenario_hash"] != scenario_hash(sc)
+
+
+def test_read_only_containers_write_as_plain_yaml_and_json(sc):
+    import yaml
+
+    weapons, effect = sc.forces["ua_himars"].weapons, sc.weapons["GMLRS"].effect
+    for dump in (yaml.safe_dump, yaml.dump):
+        assert dump(weapons) == dump(list(weapons))
+        assert dump({"e": effect, "w": weapons}) == dump({"e": dict(effect), "w": list(weapons)})
+    assert json.dumps(effect) == json.dumps(dict(effect))

@@ -11,8 +11,8 @@ is a :class:`FrozenDict` and every list a :class:`FrozenList`, and each refuses
 to change with a :class:`TypeError` that says how to make a changed copy.
 
 Both subclass the builtin they stand for (``dict``; ``tuple``, Python's own
-immutable sequence), so reading code, ``isinstance`` checks and ``json`` treat
-them as before; both pickle (spawned pool workers and Dask receive scenarios)
+immutable sequence), so reading code, ``isinstance`` checks, ``json`` and
+``yaml`` (representers registered here) treat them as before; both pickle (spawned pool workers and Dask receive scenarios)
 and deep-copy as themselves; both hash when their contents do. In a pydantic
 model they validate as the ``dict`` / ``list`` they replace (strict as before)
 and serialise as exactly that, so ``model_dump`` (either mode) and the scenario
@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NoReturn, get_args
 
+import yaml
 from pydantic import BaseModel, GetCoreSchemaHandler
 from pydantic_core import CoreSchema, PydanticSerializationUnexpectedValue, core_schema
 
@@ -138,6 +139,17 @@ class FrozenList[T](tuple[T, ...]):
                 _serialise_as_list, schema=as_list
             ),
         )
+
+
+# YAML writes them as the mapping and list they stand for (as JSON does, since they
+# subclass dict and tuple); PyYAML looks representers up by exact type.
+for _dumper in (
+    yaml.SafeDumper,
+    yaml.Dumper,
+    *(getattr(yaml, name) for name in ("CSafeDumper", "CDumper") if hasattr(yaml, name)),
+):
+    _dumper.add_representer(FrozenDict, yaml.representer.SafeRepresenter.represent_dict)
+    _dumper.add_representer(FrozenList, yaml.representer.SafeRepresenter.represent_list)
 
 
 #: Values that cannot change (``bool`` is an ``int``).
