@@ -312,3 +312,12 @@ def test_read_only_containers_write_as_plain_yaml_and_json(sc):
         assert dump(weapons) == dump(list(weapons))
         assert dump({"e": effect, "w": weapons}) == dump({"e": dict(effect), "w": list(weapons)})
     assert json.dumps(effect) == json.dumps(dict(effect))
+
+
+@pytest.mark.slow  # a spawned interpreter imports the package (the pool tests cover it too)
+def test_a_spawned_worker_receives_the_scenario_read_only_and_hashes_it_alike(sc):
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        hashed, read_only = pool.apply(scenario_hash, (sc,)), pool.apply(is_read_only, (sc,))
+    assert hashed == scenario_hash(sc) and read_only is True
