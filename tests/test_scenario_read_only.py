@@ -171,6 +171,8 @@ def test_read_only_containers_read_like_the_plain_ones(sc):
     assert "NEW" not in sc.weapons
     sc.weapons.__init__({"NEW": 1})  # calling __init__ again changes nothing
     assert "NEW" not in sc.weapons
+    keys = FrozenDict.fromkeys(["a", "b"], 0)
+    assert keys == {"a": 0, "b": 0} and type(keys) is FrozenDict
     assert json.loads(json.dumps(sc.forces["ua_himars"].weapons)) == ["GMLRS", "ATACMS"]
 
 

@@ -12,12 +12,13 @@ to change with a :class:`TypeError` that says how to make a changed copy.
 
 Both subclass the builtin they stand for (``dict``; ``tuple``, Python's own
 immutable sequence), so reading code, ``isinstance`` checks, ``json`` and
-``yaml`` (representers registered here) treat them as before; both pickle (spawned pool workers and Dask receive scenarios)
-and deep-copy as themselves; both hash when their contents do. In a pydantic
-model they validate as the ``dict`` / ``list`` they replace (strict as before)
-and serialise as exactly that, so ``model_dump`` (either mode) and the scenario
-hash are unchanged. (``types.MappingProxyType`` does not pickle, and the
-``frozendict`` package would add a dependency for what these forty lines do.)
+``yaml`` (representers registered here) treat them as before; both pickle
+(spawned pool workers and Dask receive scenarios) and deep-copy as themselves;
+both hash when their contents do. In a pydantic model they validate as the
+``dict`` / ``list`` they replace (strict as before) and serialise as exactly
+that, so ``model_dump`` (either mode), the JSON Schema and the scenario hash
+are unchanged. (``types.MappingProxyType`` does not pickle, and the
+``frozendict`` package would add a dependency for what this module does.)
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class FrozenDict[K, V](dict[K, V]):
 
     __setitem__ = __delitem__ = __ior__ = refuse
     clear = pop = popitem = setdefault = update = refuse
+
+    @classmethod
+    def fromkeys(cls, keys: Any, value: Any = None) -> FrozenDict[Any, Any]:  # type: ignore[override]
+        """A frozen dict of ``keys``, each mapped to ``value`` (dict's own would refill it)."""
+        return cls(dict.fromkeys(keys, value))
 
     def __reduce__(self) -> tuple[type[FrozenDict[K, V]], tuple[dict[K, V]]]:
         # dict's own pickling refills the object item by item, which __setitem__ refuses.
