@@ -39,9 +39,14 @@ READ_ONLY = (
 )
 
 
-def refuse(*_args: Any, **_kwargs: Any) -> NoReturn:
-    """Raise the read-only :class:`TypeError` (every mutating method of a frozen container)."""
-    raise TypeError(READ_ONLY)
+def _refusal(what: str) -> Any:
+    """A mutating method of a frozen container: it raises the read-only :class:`TypeError`."""
+
+    def refuse(self: object, *_args: Any, **_kwargs: Any) -> NoReturn:
+        raise TypeError(f"cannot {what} a {type(self).__name__}: {READ_ONLY}")
+
+    refuse.__name__ = refuse.__qualname__ = f"refused_{what.replace(' ', '_')}"
+    return refuse
 
 
 class FrozenDict[K, V](dict[K, V]):
@@ -62,8 +67,12 @@ class FrozenDict[K, V](dict[K, V]):
     def __init__(self, *_args: Any, **_kwargs: Any) -> None:
         pass
 
-    __setitem__ = __delitem__ = __ior__ = refuse
-    clear = pop = popitem = setdefault = update = refuse
+    __setitem__ = _refusal("set an item of")
+    __delitem__ = _refusal("delete an item of")
+    __ior__ = update = _refusal("update")
+    clear = _refusal("clear")
+    pop = popitem = _refusal("pop from")
+    setdefault = _refusal("setdefault on")
 
     @classmethod
     def fromkeys(cls, keys: Any, value: Any = None) -> FrozenDict[Any, Any]:  # type: ignore[override]
@@ -110,8 +119,13 @@ class FrozenList[T](tuple[T, ...]):
 
     __slots__ = ()
 
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = refuse
-    append = extend = insert = remove = pop = clear = sort = reverse = refuse
+    __setitem__ = _refusal("set an item of")
+    __delitem__ = _refusal("delete an item of")
+    append = _refusal("append to")
+    extend = __iadd__ = __imul__ = _refusal("extend")
+    insert = _refusal("insert into")
+    remove = pop = clear = _refusal("remove from")
+    sort = reverse = _refusal("reorder")
 
     # It compares and concatenates with a list as the list it stands for did, so code
     # written for lists (``rule.weapons == ["ATACMS"]``) keeps its meaning rather than
