@@ -25,6 +25,7 @@ import pytest
 from pydantic import BaseModel
 
 from escalation_sim import load_scenario, with_overrides
+from escalation_sim.errors import ScenarioError
 from escalation_sim.model import forces as forces_module
 from escalation_sim.model.model import EscalationModel
 from escalation_sim.model.shared import SpecCache
@@ -323,3 +324,21 @@ def test_a_spawned_worker_receives_the_scenario_read_only_and_hashes_it_alike(sc
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         hashed, read_only = pool.apply(scenario_hash, (sc,)), pool.apply(is_read_only, (sc,))
     assert hashed == scenario_hash(sc) and read_only is True
+
+
+def test_parts_of_a_validated_scenario_given_back_as_data_take_overrides_inside():
+    sc = load_scenario(ROOT / "scenarios/us_widening_schedule.yaml")
+    bands = sc.decisions.perception.depth_bands_km
+    data = {
+        "target_classes": sc.target_classes,
+        "decisions": {"perception": {"depth_bands_km": bands}},
+    }
+    changed = scenario_from_dict(
+        data, ["target_classes.0=artillery", "decisions.perception.depth_bands_km.0=5"]
+    )
+    assert changed.decisions.perception.depth_bands_km == [5.0, *bands[1:]]
+    assert bands[0] != 5.0  # the original's list is untouched
+    # A spec given whole is a value, not data to go inside: the message says so.
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict({"schedule": sc.schedule}, ["schedule.0.day=3"])
+    assert "cannot go inside this value (a ScheduledChangeSpec" in caught.value.render()

@@ -172,6 +172,21 @@ for _dumper in (
     _dumper.add_representer(FrozenList, yaml.representer.SafeRepresenter.represent_list)
 
 
+def thawed(value: Any) -> Any:
+    """``value`` with every frozen container (and tuple) inside it a plain dict or list again.
+
+    For data that goes on to be merged and overridden (``scenario_from_dict``),
+    where a user may pass parts of a validated scenario (``{"schedule":
+    sc.schedule}``) and an override must be able to go inside them. Specs are
+    left as they are.
+    """
+    if isinstance(value, dict):
+        return {k: thawed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thawed(v) for v in value]
+    return value
+
+
 #: Values that cannot change (``bool`` is an ``int``).
 _ATOMS = (str, int, float, type(None), bytes, dt.date)
 

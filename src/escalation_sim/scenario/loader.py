@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 from escalation_sim.errors import Problem, ScenarioError
 from escalation_sim.scenario.bounds import check_raw_size
 from escalation_sim.scenario.checks import check_scenario
-from escalation_sim.scenario.frozen import FrozenDict, FrozenList
+from escalation_sim.scenario.frozen import FrozenDict, FrozenList, thawed
 from escalation_sim.scenario.merge import apply_override, deep_merge
 from escalation_sim.scenario.schema import Scenario
 from escalation_sim.scenario.source import Locations, PathKey, parse_yaml_text, read_yaml_file
@@ -422,7 +422,7 @@ def scenario_from_dict(
         raise ScenarioError(
             [Problem(label, None, "", "expected a mapping of scenario fields at the top level")]
         )
-    over = dict(data)
+    over = thawed(dict(data))  # parts of a validated scenario given back are plain data again
     merged, locs = deep_merge(base, base_locs, over, _everywhere(over, label))
     for assignment in overrides:
         apply_override(merged, locs, assignment)
