@@ -68,5 +68,7 @@ if __name__ == "__main__":
     else:
         stored = json.loads(GOLDEN.read_text("utf-8"))
         bad = sorted(k for k in current if stored.get(k) != current[k])
+        hashes = json.loads(HASHES.read_text("utf-8"))
+        bad += sorted(f"{k} (hash)" for k, v in scenario_hashes().items() if hashes.get(k) != v)
         print("identical" if not bad else f"differ: {', '.join(bad)}")
         sys.exit(1 if bad else 0)
