@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from escalation_sim.errors import Problem, ScenarioError
 from escalation_sim.scenario.bounds import check_raw_size
 from escalation_sim.scenario.checks import check_scenario
+from escalation_sim.scenario.frozen import FrozenDict, FrozenList, thawed
 from escalation_sim.scenario.merge import apply_override, deep_merge
 from escalation_sim.scenario.schema import Scenario
 from escalation_sim.scenario.source import Locations, PathKey, parse_yaml_text, read_yaml_file
@@ -194,6 +195,11 @@ def _locate(locs: Locations, path: Sequence[str | int], fallback: str) -> tuple[
         key = key[:-1]
 
 
+#: Container annotations of the schema (the frozen ones it uses, and the plain ones).
+_MAPPINGS = (dict, FrozenDict)
+_SEQUENCES = (list, FrozenList)
+
+
 def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
     """The pydantic model that owns the field at ``path`` (for 'did you mean')."""
     current: Any = Scenario
@@ -207,9 +213,9 @@ def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
         else:
             origin = typing.get_origin(current)
             args = typing.get_args(current)
-            if origin is dict and args:
+            if origin in _MAPPINGS and args:
                 current = args[1]
-            elif origin is list and args:
+            elif origin in _SEQUENCES and args:
                 current = args[0]
             else:
                 return None
@@ -227,7 +233,7 @@ def _unwrap(tp: Any) -> Any:
             inner = _unwrap(arg)
             if (isinstance(inner, type) and issubclass(inner, BaseModel)) or typing.get_origin(
                 inner
-            ) in (dict, list):
+            ) in (*_MAPPINGS, *_SEQUENCES):
                 return inner
     return tp
 
@@ -447,7 +453,7 @@ def scenario_from_dict(
         raise ScenarioError(
             [Problem(label, None, "", "expected a mapping of scenario fields at the top level")]
         )
-    over = dict(data)
+    over = thawed(dict(data))  # parts of a validated scenario given back are plain data again
     merged, locs = deep_merge(base, base_locs, over, _everywhere(over, label))
     for assignment in overrides:
         apply_override(merged, locs, assignment)
