@@ -349,7 +349,12 @@ def draw_compare_figures(
                 yield (
                     "compare_over_time",
                     lambda: plots.compare_fan(
-                        aggregates, series=series, ladders=ladders, n_runs=n_runs, city=city
+                        aggregates,
+                        series=series,
+                        ladders=ladders,
+                        n_runs=n_runs,
+                        city=city,
+                        names=names,
                     ),
                 )
         if runs:
@@ -375,7 +380,11 @@ def draw_compare_figures(
                 yield (
                     "tradeoff",
                     lambda: plots.tradeoff(
-                        runs, actor="RUS", ladder=(ladders or {}).get("RUS"), city=city
+                        runs,
+                        actor="RUS",
+                        ladder=(ladders or {}).get("RUS"),
+                        city=city,
+                        names=names,
                     ),
                 )
             yield (
