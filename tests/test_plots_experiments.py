@@ -286,6 +286,7 @@ def test_sensitivity_bars_skip_outcomes_that_never_varied(sweep_dir):
     drawn = {ax.get_title(loc="left") for ax in visible_axes(fig)}
     assert "Fire landing on Kharkiv (salvoes)" in drawn
     assert "nato_conflict" in title(fig)
+    assert "whiskers: SALib's 95 % bootstrap interval of each index" in title(fig)
     ticks = [t.get_text() for t in visible_axes(fig)[0].get_yticklabels()]
     assert ticks == ["ATACMS range (km)", "GBR posture in force"]
     finish(fig)
