@@ -15,6 +15,7 @@ from escalation_sim.experiment.conclusions import (
     Conclusion,
     conclusions_table,
     dependence_table,
+    format_conclusions,
     load_conclusions,
     share_interval,
 )
@@ -114,6 +115,45 @@ def test_dependence_finds_the_assumption_that_drives_the_effect():
     assert (
         dep.loc["driver", "share_low_half"] == 0.0 and dep.loc["driver", "share_high_half"] == 1.0
     )
+
+
+def test_the_printout_shows_every_conclusion_whole_wrapped_never_cut():
+    declared, _ = load_conclusions()
+    long_ones = [c.text for c in declared if len(c.text) > 60]
+    assert long_ones, "no package conclusion is longer than the column: the test cannot fail"
+    table = pd.DataFrame(
+        {
+            "text": [c.text for c in declared],
+            "robust": True,
+            "holds": 3,
+            "sets": 4,
+            "share": 0.75,
+            "share_ci_low": 0.2,
+            "share_ci_high": 0.99,
+            "share_by_mean": 1.0,
+            "share_ci_level": 0.95,
+            "claim": "diff > 0",
+            "criterion": "mean",
+            "required_share": 0.8,
+        }
+    )
+    meta = {"samples": 4, "dimensions": 2, "runs": 2, "root_seed": 1}
+    text = format_conclusions(table, meta)
+    lines = text.splitlines()
+    printed = []
+    for i, line in enumerate(lines):
+        if line.startswith("* "):
+            parts = [line[2:64].strip()]
+            # Continuation lines sit under the text, two spaces in (the claim line four, in brackets).
+            for more in lines[i + 1 :]:
+                if not more.startswith("  ") or more.startswith("    ("):
+                    break
+                parts.append(more.strip())
+            printed.append(" ".join(parts))
+    assert printed == [" ".join(c.text.split()) for c in declared]
+    for line in text.splitlines()[4:]:
+        assert len(line) <= 120, line
+    assert all("3/4" in ln for ln in lines if ln.startswith("* "))
 
 
 def test_conclusion_data_is_validated_with_lines(tmp_path):

@@ -17,6 +17,7 @@ sets (``assumption_sets.csv``).
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -364,6 +365,10 @@ def dependence_table(
     return pd.DataFrame(rows, columns=DEPENDENCE_COLUMNS)
 
 
+#: Width of the conclusion column of the printout; longer texts wrap onto more lines.
+_TEXT_WIDTH = 60
+
+
 def format_conclusions(table: pd.DataFrame, meta: dict[str, Any]) -> str:
     """The conclusions table as text (what the command prints and saves)."""
     level = float(table["share_ci_level"].iloc[0]) if len(table) else 0.95
@@ -378,11 +383,14 @@ def format_conclusions(table: pd.DataFrame, meta: dict[str, Any]) -> str:
     ]
     for r in table.itertuples(index=False):
         mark = "*" if r.robust else " "
+        # Wrapped, never cut: the numbers stand on the first line, the rest of the text below it.
+        first, *rest = textwrap.wrap(str(r.text), _TEXT_WIDTH, break_on_hyphens=False) or [""]
         lines.append(
-            f"{mark} {r.text[:60]:<62}{r.holds:>4}/{r.sets:<4}{100 * r.share:>6.0f}%   "
+            f"{mark} {first:<62}{r.holds:>4}/{r.sets:<4}{100 * r.share:>6.0f}%   "
             f"[{100 * r.share_ci_low:3.0f}, {100 * r.share_ci_high:3.0f}]%   "
             f"{100 * r.share_by_mean:5.0f}%"
         )
+        lines += [f"  {more}" for more in rest]
         lines.append(f"    ({r.claim}, {r.criterion}; required {100 * r.required_share:g}%)")
     held = meta.get("held_at_defaults") or []
     if held:
