@@ -83,6 +83,9 @@ def server(tmp_path_factory):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log = proc.stdout.read() if proc.stdout else ""
+    # Solara's samesite-cookie fallback notice is silenced (harmless here: see cli/app.py).
+    assert "samesite" not in log, log
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +124,12 @@ def test_page_loads_with_map_and_curves_and_no_console_errors(page):
     assert page.locator("img").count() >= 2  # the map and the curves
     page.wait_for_timeout(1000)
     assert page.problems == []
+
+
+def test_the_browser_tab_carries_the_title_and_no_page_0_tab_shows(page):
+    assert page.title() == "escalation-sim explorer"
+    assert page.locator(".v-tab").count() >= 1  # Mesa's tab is there, so the check can fail
+    assert not [t for t in page.locator(".v-tab").all() if t.is_visible()]
 
 
 def test_a_step_advances_the_day_and_the_curve(page):

@@ -98,7 +98,26 @@ def test_figures_draw_the_live_state():
     fig = theater_figure(m)
     assert fig.axes[0].get_title(loc="left").startswith("Day 5:")
     curves = curves_figure(m)
-    assert len(curves.axes[0].lines) == len(m.actor_ids)
+    assert sum(len(ax.lines) for ax in curves.axes) == len(m.actor_ids)
+
+
+def test_each_actor_is_drawn_against_its_own_ladder_names():
+    m = ExplorerModel("may30_kharkiv_counterfire", 1)
+    for _ in range(3):
+        m.step()
+    sc = m.spec
+    assert len({id(sc.ladder_for(a)) for a in m.actor_ids}) > 1, "one ladder: cannot fail"
+    seen = set()
+    for ax in curves_figure(m).axes:
+        ticks = [t.get_text() for t in ax.get_yticklabels()]
+        for line in ax.lines:
+            aid = str(line.get_label()).split(":")[0]
+            names = [r.name for r in sc.ladder_for(aid).rungs]
+            assert ticks == [f"{i} {n}" for i, n in enumerate(names[: len(ticks)])], aid
+            now = int(m.datacollector.get_table_dataframe("series")[f"rung.{aid}"].iloc[-1])
+            assert line.get_label() == f"{aid}: {now} {names[now]}"
+            seen.add(aid)
+    assert seen == set(m.actor_ids)
 
 
 def test_the_map_leaves_out_units_still_held_in_reserve():
@@ -143,3 +162,24 @@ def test_an_app_session_is_recorded_and_replays_bit_for_bit(tmp_path):
     m.step()
     again = m.save(tmp_path / "later")
     assert json.loads((again / "game.jsonl").read_text().splitlines()[-1])["steps"] == 13
+
+
+def test_only_solaras_cookie_fallback_warning_is_silenced():
+    import warnings
+
+    from escalation_sim.cli.app import quiet_cookie_fallback
+
+    cookie = "Cookies with samesite=none require https, but according to the asgi framework"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        quiet_cookie_fallback()
+        for text, module in (
+            (cookie, "solara.server.starlette"),
+            ("another solara warning", "solara.server.starlette"),
+            (cookie, "some.other.module"),
+        ):
+            warnings.warn_explicit(text, UserWarning, "f.py", 1, module=module)
+    assert [(str(w.message), w.filename) for w in seen] == [
+        ("another solara warning", "f.py"),
+        (cookie, "f.py"),
+    ]

@@ -19,10 +19,13 @@ from escalation_sim.app.session import APP_TURN_DAYS, ExplorerModel
 from escalation_sim.model.control import MoveError, rule_catalogue
 from escalation_sim.play import Move, briefing, turn_view
 
-#: Page-wide style: rule ids and postures keep their case on buttons.
+#: Page-wide style: rule ids and postures keep their case on buttons. Mesa's SolaraViz
+#: labels its page tabs "Page 0", "Page 1"... with no way to name them; the explorer has
+#: one page, so a tab bar holding a single tab is hidden rather than shown as "PAGE 0".
 CSS = (
     ".v-btn { text-transform: none !important; } .v-btn-toggle { flex-wrap: wrap; }"
     " .esim-text p { margin-bottom: 4px; }"
+    " .v-tabs:not(:has(.v-tab ~ .v-tab)) { display: none; }"
 )
 
 

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 
 from escalation_sim.model.forces import ACTIVE, LOST, SIDE_RUSSIA
 from escalation_sim.model.model import EscalationModel
-from escalation_sim.plots._style import GREY, actor_colour
+from escalation_sim.plots._style import GREY, _ladder_groups, actor_colour
 from escalation_sim.plots.theater import CLASS_MARKERS, _draw_theater
 
 #: Days of strikes and withheld strikes the map shows (the last turn's worth).
@@ -108,30 +108,54 @@ def theater_figure(model: EscalationModel) -> Figure:
 
 
 def curves_figure(model: EscalationModel) -> Figure:
-    """Every actor's rung by day (top) and the fire landing on the city by day (bottom)."""
+    """Every actor's rung by day, one panel per ladder, and the fire landing on the city by day.
+
+    Each actor climbs its own side's ladder (``Scenario.ladder_for``), so each
+    ladder gets its own panel named with its own rungs (Russia's, the Western
+    suppliers', Ukraine's); the legend gives each actor's rung now, by name.
+    A panel shows its ladder up to a rung above the highest reached (at least
+    four rungs), so the lines stay readable while nobody climbs far.
+    """
     ts = model.datacollector.get_table_dataframe("series")
-    fig = Figure(figsize=(6.6, 3.7), layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
-    for k, aid in enumerate(model.actor_ids):
-        offset = (k - (len(model.actor_ids) - 1) / 2) * 0.06  # keep equal rungs visible
-        top.step(
-            ts["day"],
-            ts[f"rung.{aid}"] + offset,
-            where="post",
-            color=actor_colour(aid),
-            lw=2 if aid == model.russia_id else 1.4,
-            label=aid,
-        )
-    rus = model.actor[model.russia_id]
-    top.set_yticks(range(len(rus.ladder.names)))
-    top.set_yticklabels([f"{i} {n}" for i, n in enumerate(rus.ladder.names)], fontsize=7)
-    top.set_ylim(-0.5, max(3.5, float(ts[[f"rung.{a}" for a in model.actor_ids]].max().max()) + 1))
-    top.set_ylabel("rung (Russia's ladder names)", fontsize=8)
-    top.legend(loc="upper left", ncols=len(model.actor_ids), fontsize=7, frameon=False)
-    top.grid(axis="y", color="#eeeeee")
-    top.set_title(
-        f"Escalation by day — {model.spec.name}, seed {model.seed}", loc="left", fontsize=9
+    groups = _ladder_groups(model.spec, model.actor_ids)
+    shown = [
+        min(len(ladder.rungs), max(4, int(ts[[f"rung.{a}" for a in members]].max().max()) + 2))
+        for ladder, members in groups
+    ]
+    fig = Figure(figsize=(6.6, 1.2 + 0.22 * sum(shown)), layout="constrained")
+    axes = fig.subplots(
+        len(groups) + 1, 1, sharex=True, height_ratios=[*(max(1.2, n) for n in shown), 1.6]
     )
+    for ax, (ladder, members), n_shown in zip(axes, groups, shown, strict=False):
+        names = [r.name for r in ladder.rungs]
+        for k, aid in enumerate(members):
+            offset = (k - (len(members) - 1) / 2) * 0.06  # keep equal rungs visible
+            now = int(ts[f"rung.{aid}"].iloc[-1])
+            ax.step(
+                ts["day"],
+                ts[f"rung.{aid}"] + offset,
+                where="post",
+                color=actor_colour(aid),
+                lw=2 if aid == model.russia_id else 1.4,
+                label=f"{aid}: {now} {names[now]}",
+            )
+        ax.set_yticks(range(n_shown), [f"{i} {n}" for i, n in enumerate(names[:n_shown])])
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_ylim(-0.5, n_shown - 0.5)
+        ax.legend(
+            loc="upper left",
+            ncols=1 if len(members) == 1 else 2,
+            fontsize=6.5,
+            frameon=False,
+        )
+        ax.grid(axis="y", color="#eeeeee")
+        ax.set_ylabel(f"{model.spec.actors[members[0]].side.capitalize()}'s\nladder", fontsize=8)
+    axes[0].set_title(
+        f"Escalation by day — {model.spec.name}, seed {model.seed}",
+        loc="left",
+        fontsize=9,
+    )
+    bottom = axes[-1]
     bottom.bar(ts["day"], ts["fire_on_city"], width=model.step_days, color=GREY)
     bottom.set_ylabel("salvoes on\nthe city", fontsize=8)
     bottom.set_xlabel("day")

@@ -14,6 +14,9 @@ from mesa.visualization import SolaraViz
 from escalation_sim.app.components import COMPONENTS
 from escalation_sim.app.session import ENV_SCENARIO, ExplorerModel, scenario_choices
 
+#: The explorer's name: the browser tab's title and the heading of Mesa's app bar.
+TITLE = "escalation-sim explorer"
+
 
 def model_params(scenario_name: str, seed: int) -> dict:
     """SolaraViz parameter controls: the scenario picker and the seed."""
@@ -53,7 +56,7 @@ def _viz(model: ExplorerModel, seed: int):
         model,
         components=COMPONENTS,
         model_params=model_params(model.scenario_name, seed),
-        name="escalation-sim explorer",
+        name=TITLE,
         play_interval=300,
     )
 
@@ -62,4 +65,5 @@ def _viz(model: ExplorerModel, seed: int):
 def Page() -> None:
     """One explorer per browser session (each session steps its own model)."""
     model = solara.use_memo(ExplorerModel, [])
+    solara.Title(TITLE)  # the browser tab's title (Solara otherwise names it after the module)
     _viz(model, model.seed)

@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
 from escalation_sim.cli import EXIT_INPUT, reports_input_errors
+
+#: Solara warns at every page load over plain http from an address other than
+#: ``localhost`` that its session cookie falls back from ``samesite=none`` to
+#: ``samesite=lax``. ``none`` only matters when the page is embedded in another
+#: site's iframe; the explorer is opened directly, where ``lax`` is the right
+#: cookie, so this one message (and no other warning) is silenced.
+COOKIE_FALLBACK_WARNING = r"Cookies with samesite=none require https"
+
+
+def quiet_cookie_fallback() -> None:
+    """Silence Solara's samesite-cookie fallback warning, and only it (see above)."""
+    warnings.filterwarnings(
+        "ignore",
+        message=COOKIE_FALLBACK_WARNING,
+        category=UserWarning,
+        module=r"solara\.server\.starlette",
+    )
 
 
 @click.command("app")
@@ -49,6 +67,7 @@ def app(scenario: Path | None, port: int, host: str, out: Path) -> None:
         load_scenario(scenario)  # a bad file is reported here, not in the browser
         os.environ["ESCALATION_SIM_APP_SCENARIO"] = str(scenario.resolve())
     os.environ["ESCALATION_SIM_APP_OUT"] = str(out.resolve())
+    quiet_cookie_fallback()
     click.echo(f"serving the explorer at http://{host}:{port}/ (Ctrl-C stops it)")
     sys.argv = [
         "solara",
