@@ -232,3 +232,48 @@ def test_a_rule_replaced_in_one_change_is_in_force_afterwards(tmp_path: Path) ->
         "schedule.4.remove_rules.0: removes rule 'us-x', which is not in force on day 9" in m
         for m in found
     ), found
+
+
+def _messages(path: Path) -> list[str]:
+    """The warnings of a file, without where they were written (the resolved file's lines differ)."""
+    sc, locs, _ = load_scenario_located(path)
+    return [f"{p.path}: {p.message}" for p in scenario_warnings(sc, locs, str(path))]
+
+
+def test_a_runs_resolved_file_validates_strictly_as_its_source_does(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    source = REPO / "scenarios" / "may30_kharkiv_counterfire.yaml"
+    assert CliRunner().invoke(main, ["validate", "--strict", str(source)]).exit_code == 0
+    r = CliRunner().invoke(
+        main, ["run", str(source), "--days", "2", "--out", str(out), "--no-plot"]
+    )
+    assert r.exit_code == 0, r.output
+    resolved = out / "scenario.resolved.yaml"
+    strict = CliRunner().invoke(main, ["validate", "--strict", str(resolved)])
+    assert strict.exit_code == 0, strict.output
+    assert f"ok: {resolved}" in strict.stdout
+
+
+@pytest.mark.parametrize("source", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_scenarios_resolved_file_warns_as_its_source(
+    tmp_path: Path, source: Path
+) -> None:
+    resolved = tmp_path / "resolved.yaml"
+    r = CliRunner().invoke(main, ["validate", str(source), "--write-resolved", str(resolved)])
+    assert r.exit_code == 0, r.output
+    assert _messages(resolved) == _messages(source)
+
+
+def test_a_users_own_idle_settings_still_warn_in_the_resolved_file(tmp_path: Path) -> None:
+    # The issue's idle rule of the user's own, and a posture of the user's that is never in force.
+    own_posture = "rules:\n  USA:\n    postures:\n      never_used: {level: 9, rules: []}\n"
+    source = write(tmp_path, "idle.yaml", KURSK_AIR_DEFENCE + own_posture)
+    resolved = tmp_path / "idle.resolved.yaml"
+    r = CliRunner().invoke(main, ["validate", str(source), "--write-resolved", str(resolved)])
+    assert r.exit_code == 0, r.output
+    found = _messages(resolved)
+    assert found == _messages(source) and len(found) == 2, found
+    assert any("posture 'never_used' is never in force" in m for m in found)
+    assert any("rule 'us-kursk-ad' can never apply" in m for m in found)
+    strict = CliRunner().invoke(main, ["validate", "--strict", str(resolved)])
+    assert strict.exit_code == 2 and "never_used" in strict.stderr

@@ -6,9 +6,17 @@ is never in force, a condition that can never hold, a scheduled change that
 changes nothing, an option's ``min_rung`` that another gate overrides. Runs are identical with or without them, which is seldom
 what their author meant; ``validate`` prints them as warnings (exit status 0;
 ``--strict`` makes them errors).
+
+Only what the user changed from the package defaults is warned about: a
+finding whose rule, option, posture or scheduled change equals the defaults'
+at the same place (:func:`same_as_defaults`) is the defaults' own, wherever
+it was written. So a resolved scenario file, which writes every default out,
+warns exactly as the file it was resolved from.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from escalation_sim.scenario.reach import (
     _Regions,
@@ -272,3 +280,43 @@ def lint_scenario(sc: Scenario) -> list[Finding]:
         *idle_scheduled_changes(sc),
         *idle_option_gates(sc),
     ]
+
+
+_MISSING = object()
+
+
+def finding_unit(path: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """The part of the scenario a finding is about.
+
+    That is the list item (rule, option, scheduled change) holding the finding's
+    field, or the whole path (a posture) when no list item does.
+    """
+    for k in range(len(path) - 1, -1, -1):
+        if isinstance(path[k], int):
+            return path[: k + 1]
+    return path
+
+
+def _value_at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for key in path:
+        in_dict = isinstance(data, dict) and key in data
+        in_list = isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data)
+        if not (in_dict or in_list):
+            return _MISSING
+        data = data[key]
+    return data
+
+
+def same_as_defaults(
+    scenario: dict[str, Any], defaults: dict[str, Any], path: tuple[str | int, ...]
+) -> bool:
+    """Whether a finding's part of the scenario equals the package defaults' at the same place.
+
+    Args:
+        scenario: The scenario as plain data (``scenario_to_dict``).
+        defaults: The package defaults, validated, as plain data.
+        path: The finding's field path.
+    """
+    unit = finding_unit(path)
+    here = _value_at(scenario, unit)
+    return here is not _MISSING and here == _value_at(defaults, unit)

@@ -397,12 +397,25 @@ def scenario_warnings(scenario: Scenario, locs: Locations, label: str) -> list[P
     option from the defaults is the user's when the user wrote another field
     of it (``--set options.russia.9.skip_on=[]`` makes its ``min_rung``
     idle): it is located at that field.
-    """
-    from escalation_sim.scenario.lint import lint_scenario
 
-    findings = [(_written_item_field(locs, path), m) for path, m in lint_scenario(scenario)]
+    A finding whose rule, option, posture or scheduled change equals the
+    defaults' at the same place is theirs too, wherever it was written: a
+    resolved file (every default written out) warns as its source does.
+    """
+    from escalation_sim.scenario.lint import lint_scenario, same_as_defaults
+
+    raw = lint_scenario(scenario)
+    mine = scenario_to_dict(scenario)
+    raw = [(path, m) for path, m in raw if not same_as_defaults(mine, _defaults_dict(), path)]
+    findings = [(_written_item_field(locs, path), m) for path, m in raw]
     problems = locate_findings(findings, locs, label)
     return [p for p in problems if p.file != DEFAULTS_LABEL]
+
+
+@functools.cache
+def _defaults_dict() -> dict[str, Any]:
+    """The bare package defaults, validated, as plain data (callers must not mutate it)."""
+    return scenario_to_dict(scenario_from_dict({}, label=DEFAULTS_LABEL))
 
 
 def scenario_notes(scenario: Scenario, locs: Locations, label: str) -> list[Problem]:
