@@ -494,9 +494,8 @@ def test_the_decision_phase_choice_equals_choose_for_any_mix_of_gates(sc):
 
 
 def test_seen_harm_rate_is_the_mean_over_the_window_however_it_changes(sc):
-    """Trimmed in place with its window's length kept, the rate is the mean the direct
-    computation gives (the last ``round(window / step)`` harms kept), whatever windows
-    are asked for."""
+    """The rate is the mean of the last ``round(window / step)`` harms perceived, whatever
+    windows were asked for before (a read leaves the history whole)."""
     model = EscalationModel(sc, seed=0)
     actor = model.actor["DEU"]
     rnd = random.Random(13)
@@ -506,10 +505,9 @@ def test_seen_harm_rate_is_the_mean_over_the_window_however_it_changes(sc):
         actor.absorb(obs, model.step_days, float(step))
         history.append(obs.harm)
         window = rnd.choice([14.0, 14.0, 14.0, 3.0, 30.0, 0.2])
-        # What the rate always kept: the list cut to the last window asked for, as a copy.
         n = max(1, round(window / model.step_days))
-        history = history[-n:]
-        direct = sum(history) / max(1, len(history)) / model.step_days
+        recent = history[-n:]
+        direct = sum(recent) / max(1, len(recent)) / model.step_days
         assert actor.seen_harm_rate(window) == direct, step
         assert actor._harm_seen == history
 

@@ -401,8 +401,7 @@ def test_skipped_suppliers_still_forget_old_acts_as_reading_the_threat_does():
 
 
 def test_the_harm_window_is_read_only_when_a_supplier_may_change():
-    # The harm memory is read (and trimmed) only on the full path: a shorter list read later
-    # gives the same rate, since only the last HARM_WINDOW_DAYS are averaged.
+    # The harm memory is read only on the full path; only the last HARM_WINDOW_DAYS are averaged.
     m = EscalationModel(load_scenario(MAY30), seed=0)
     usa = m.actor["USA"]
     usa._harm_seen = [float(i) for i in range(50)]

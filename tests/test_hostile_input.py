@@ -230,3 +230,40 @@ def test_errors_never_echo_a_foreign_file(tmp_path: Path, name: str) -> None:
         result = CliRunner().invoke(main, ["validate", str(CORPUS / name)])
         assert "root:" not in result.output
     assert result.exit_code == 2
+
+
+def _runner_module(monkeypatch: pytest.MonkeyPatch, cpu_s: float, wall_s: float):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hostile_runner", CORPUS / "_runner.py")
+    assert spec is not None and spec.loader is not None
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    monkeypatch.setattr(runner, "CPU_ALARM_S", cpu_s)
+    monkeypatch.setattr(runner, "WALL_ALARM_S", wall_s)
+    return runner
+
+
+def test_the_runner_stops_a_spinning_case_and_a_blocked_one(monkeypatch: pytest.MonkeyPatch):
+    import time
+
+    runner = _runner_module(monkeypatch, cpu_s=0.2, wall_s=30.0)
+
+    def spin() -> None:
+        while True:
+            pass
+
+    def swallow_everything() -> None:  # a command catching every Exception still stops
+        try:
+            spin()
+        except Exception:
+            return
+
+    assert runner.run_limited(spin) == (None, "CPU time")
+    assert runner.run_limited(swallow_everything) == (None, "CPU time")
+    runner = _runner_module(monkeypatch, cpu_s=30.0, wall_s=0.3)
+    start = time.monotonic()
+    assert runner.run_limited(lambda: time.sleep(20)) == (None, "wall time")
+    assert time.monotonic() - start < 10
+    assert runner.run_limited(lambda: 42) == (42, None)  # a quick case keeps its value
+    time.sleep(0.5)  # and no alarm is left armed behind it

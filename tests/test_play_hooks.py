@@ -173,6 +173,24 @@ def test_only_suppliers_change_rules(may30):
         m.change_rules("RUS", {"posture": "anything"})
 
 
+def test_reading_a_window_leaves_the_history_whole(may30):
+    # A read must not trim what the actor remembers: a week read first, then a month, gives the
+    # month's counts, the same as a month read first in a twin model; the harm rate likewise.
+    counts = {}
+    for first in (7, None):
+        m = EscalationModel(may30, seed=2)
+        m.run_for(40)
+        rus, usa = m.actor["RUS"], m.actor["USA"]
+        if first is not None:
+            rus.seen_strike_counts(first)
+            usa.seen_harm_rate(first)
+        counts[first] = (rus.seen_strike_counts(30), usa.seen_harm_rate(30))
+        assert len(rus._strikes_seen) == len(usa._harm_seen) == 40 / m.step_days
+        week = rus.seen_strike_counts(7)
+    assert counts[7] == counts[None]
+    assert sum(counts[None][0].values()) > sum(week.values())  # the month holds more than a week
+
+
 def test_observation_is_the_actors_view(may30):
     m = EscalationModel(may30, seed=2)
     m.run_for(14)

@@ -110,6 +110,8 @@ class StateActor(mesa.Agent):
         self.last_observation: Observation | None = None
         self.last_provocation = 0.0
         self.last_harm = 0.0
+        #: Harm and strike counts perceived, one entry per step (as long as the run; reads
+        #: of a window leave them whole, so a longer window read later sees all it spans).
         self._harm_seen: list[float] = []
         #: The window ``seen_harm_rate`` was last asked for, and its length in steps.
         self._harm_window = (math.nan, 1)
@@ -276,18 +278,15 @@ class StateActor(mesa.Agent):
         days = self.model.step_days
         if window_days != self._harm_window[0]:  # the same every step of a run: worked out once
             self._harm_window = (window_days, max(1, round(window_days / days)))
-        n = self._harm_window[1]
-        seen = self._harm_seen
-        if len(seen) > n:  # only the window is kept (trimmed in place: no copy each step)
-            del seen[:-n]
+        # A read leaves the history as it is: a later, longer window sees every step it spans.
+        seen = self._harm_seen[-self._harm_window[1] :]
         return sum(seen) / (len(seen) or 1) / days
 
     def seen_strike_counts(self, window_days: float) -> dict[str, int]:
         """Strikes inside Russia perceived over the last ``window_days``, by perceived supplier."""
         n = max(1, round(window_days / self.model.step_days))
-        self._strikes_seen = self._strikes_seen[-n:]
         out: dict[str, int] = {}
-        for counts in self._strikes_seen:
+        for counts in self._strikes_seen[-n:]:  # a read: the history is left as it is
             for channel, k in counts.items():
                 key = channel.removeprefix("strikes:")
                 out[key] = out.get(key, 0) + k
