@@ -79,3 +79,47 @@ def test_run_heap_acts_where_the_environment_fixes_a_threshold(
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     with run_heap() as changed:
         assert changed is True
+
+
+class _FakeLibc:
+    """Records what run_heap asks of the C library."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, int]] = []
+
+    def mallopt(self, param: int, value: int) -> int:
+        self.calls.append(("mallopt", param, value))
+        return 1
+
+    def malloc_trim(self, pad: int) -> int:
+        self.calls.append(("malloc_trim", pad, 0))
+        return 1
+
+
+def test_run_heap_puts_the_environments_thresholds_back_when_the_last_task_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from escalation_sim.experiment import heap
+
+    libc = _FakeLibc()
+    monkeypatch.setattr(heap, "_glibc", lambda: libc)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    runs = [
+        ("mallopt", heap.M_MMAP_THRESHOLD, heap.RUN_MMAP_THRESHOLD),
+        ("mallopt", heap.M_TRIM_THRESHOLD, 2 * heap.RUN_MMAP_THRESHOLD),
+    ]
+    back = [
+        ("mallopt", heap.M_MMAP_THRESHOLD, heap.DEFAULT_MMAP_THRESHOLD),
+        ("mallopt", heap.M_TRIM_THRESHOLD, 65536),
+        ("malloc_trim", 0, 0),
+    ]
+    with heap.run_heap():
+        assert libc.calls == runs
+        with heap.run_heap():  # a second task in another thread of the same worker
+            pass
+        assert libc.calls == runs  # the first is still running: nothing put back yet
+    assert libc.calls == runs + back
+    with pytest.raises(RuntimeError), heap.run_heap():
+        raise RuntimeError("a run failed")
+    assert libc.calls == (runs + back) * 2  # put back on the way out of a failure too

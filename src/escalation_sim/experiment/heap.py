@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import threading
 from collections.abc import Iterator
 
 #: ``mallopt`` parameters (glibc's ``malloc.h``).
@@ -68,23 +69,42 @@ def _fixed_by_environment() -> dict[str, int] | None:
     return found or None
 
 
+#: Tasks inside :func:`run_heap` now (a Dask worker with several threads runs several).
+_active = 0
+_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def run_heap() -> Iterator[bool]:
     """Large blocks kept for reuse while the block runs, where the environment fixed them.
 
+    Tasks running at once in threads share the setting: the environment's values come
+    back when the last of them ends.
+
     Yields:
-        Whether the thresholds were changed (``False``: nothing to do here).
+        Whether the thresholds are the runs' ones (``False``: nothing to do here).
     """
+    global _active
     fixed = _fixed_by_environment()
     libc = _glibc() if fixed is not None else None
     if fixed is None or libc is None:
         yield False
         return
-    libc.mallopt(M_MMAP_THRESHOLD, RUN_MMAP_THRESHOLD)
-    libc.mallopt(M_TRIM_THRESHOLD, 2 * RUN_MMAP_THRESHOLD)
+    with _lock:
+        if _active == 0:
+            libc.mallopt(M_MMAP_THRESHOLD, RUN_MMAP_THRESHOLD)
+            libc.mallopt(M_TRIM_THRESHOLD, 2 * RUN_MMAP_THRESHOLD)
+        _active += 1
     try:
         yield True
     finally:
-        libc.mallopt(M_MMAP_THRESHOLD, fixed.get("MALLOC_MMAP_THRESHOLD_", DEFAULT_MMAP_THRESHOLD))
-        libc.mallopt(M_TRIM_THRESHOLD, fixed.get("MALLOC_TRIM_THRESHOLD_", DEFAULT_TRIM_THRESHOLD))
-        libc.malloc_trim(0)
+        with _lock:
+            _active -= 1
+            if _active == 0:
+                libc.mallopt(
+                    M_MMAP_THRESHOLD, fixed.get("MALLOC_MMAP_THRESHOLD_", DEFAULT_MMAP_THRESHOLD)
+                )
+                libc.mallopt(
+                    M_TRIM_THRESHOLD, fixed.get("MALLOC_TRIM_THRESHOLD_", DEFAULT_TRIM_THRESHOLD)
+                )
+                libc.malloc_trim(0)
