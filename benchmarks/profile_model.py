@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     start = started()
     base = base_row(start)
     sc = load_scenario(args.scenario)
-    if args.days:  # before scaling: overrides re-validate, and x100 exceeds a user file's bounds
+    if args.days:  # the horizon first: scaling keeps it
         sc = with_overrides(sc, [f"horizon_days={args.days}"])
     sc = scaled(sc, args.scale)
     events = not args.no_events

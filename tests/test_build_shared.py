@@ -2,9 +2,9 @@
 
 The force layer's seed-independent set-up (weapons, groups, masks, launch
 options) is built once per scenario in a process and copied into each model
-(``model/forces.py``: ``_statics``, ``_own``); the scenario's hash in a run's
-metadata is worked out afresh for every run (a scenario's containers can be edited
-in place, and provenance must follow). These tests
+(``model/forces.py``: ``_statics``, ``_own``), as is the scenario's hash in a run's
+metadata (a validated scenario is read-only: ``tests/test_scenario_read_only.py``).
+These tests
 check that a model built from the cache is attribute for attribute the model
 built with the cache empty, for every shipped scenario and several seeds, with
 the kernels on and off; that a model's arrays are its own (no memory shared

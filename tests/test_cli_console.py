@@ -110,3 +110,12 @@ def test_an_experiment_says_at_once_where_it_runs(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[0] == f"1 run of {SCENARIO}: in this process"
+
+
+def test_a_bad_dask_address_is_refused_without_announcing_a_cluster(tmp_path):
+    out = str(tmp_path / "e")
+    base = ["ensemble", str(SCENARIO), "-n", "1", "--days", "2", "--no-progress", "--out", out]
+    result = CliRunner().invoke(main, [*base, "--dask", "not an address"])
+    assert result.exit_code == 2
+    assert "is not a Dask scheduler address" in result.stderr
+    assert "on the Dask cluster" not in result.stderr  # no word of a cluster it never reached

@@ -55,7 +55,8 @@ def test_validate_shipped_scenarios() -> None:
     assert result.exit_code == 0, result.output
     ok_lines = [ln for ln in result.stdout.splitlines() if ln.startswith("ok: ")]
     assert len(ok_lines) == len(SHIPPED)
-    assert result.stderr == ""
+    # Only notes on the rules in force that can hardly bind (tests/test_rule_reach.py).
+    assert all(ln.startswith("note: ") for ln in result.stderr.splitlines()), result.stderr
     assert "May-30 Kharkiv counter-fire, 180 days" in result.stdout
 
 
@@ -88,7 +89,7 @@ def test_validate_several_files_reports_every_bad_one(tmp_path: Path) -> None:
         "unknown weapon 'HIMARSX'" in err
     )
     assert f"{missing}: file not found" in err
-    assert len(err.splitlines()) == 3
+    assert len([ln for ln in err.splitlines() if not ln.startswith("note: ")]) == 3
     assert_no_traceback(result.output)
 
 

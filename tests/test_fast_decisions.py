@@ -109,7 +109,7 @@ def _random_gates(rnd: random.Random, i: int, top: int) -> dict:
 
 def test_the_menu_opens_what_the_gates_open_for_any_mix_of_gates(sc):
     """Random catalogues: every gate alone and in combination (the shipped one has
-    ``min_rung`` only where the skip gate closes the option anyway)."""
+    few ``min_rung`` gates, and only one that lets an option skip a rung)."""
     model = EscalationModel(sc, seed=0)
     rus = model.actor["RUS"]
     base = model.decisions.options["RUS"]

@@ -3,13 +3,17 @@
 numpy's float64 ``exp``/``log``/``expm1``/``log1p``/``power`` take its own
 AVX-512 code where the CPU has it and the C library elsewhere; the model takes
 these functions from :mod:`escalation_sim.model.libm` so that a run's results
-do not depend on the machine. The last tests run the model in a fresh process
+do not depend on the machine. Two scans keep it so: no such numpy function is
+called in the model's code, and no array is raised to a power numpy would
+vectorise (``x ** 1.7``: any exponent but 2, 0.5, -1, 1 and 0; the powers of
+Python scalars are listed once read). The last tests run the model in a fresh process
 with numpy's vector code switched off (``NPY_DISABLE_CPU_FEATURES``: what a
 machine without AVX-512 or AVX2 runs) and require the same outputs.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import math
@@ -107,18 +111,6 @@ def test_run_metadata_records_what_decides_the_last_bits() -> None:
     assert machine["processor"] and machine["platform"]
 
 
-def test_the_metadata_hash_follows_a_scenario_edited_in_place() -> None:
-    from escalation_sim.results import run_metadata
-    from escalation_sim.scenario.loader import load_scenario, scenario_hash
-
-    sc = load_scenario(ROOT / "scenarios" / f"{RUNS[0][0]}.yaml")
-    before = run_metadata(sc, 0)["scenario_hash"]
-    w = next(iter(sc.weapons))
-    sc.weapons[w] = sc.weapons[w].model_copy(update={"range_km": sc.weapons[w].range_km + 1})
-    after = run_metadata(sc, 0)["scenario_hash"]
-    assert after == scenario_hash(sc) and after != before
-
-
 @pytest.mark.parametrize("compiled", [True, False], ids=["kernels", "numpy path"])
 def test_an_elements_result_does_not_depend_on_its_array(compiled) -> None:
     """What the phases rely on when they take these functions of other arrays of the same values.
@@ -184,6 +176,162 @@ def test_the_model_takes_no_dispatched_transcendental_from_numpy() -> None:
                 if (path.name, m.group(0)) not in allowed:
                     found.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()}")
     assert not found, "use escalation_sim.model.libm:\n" + "\n".join(found)
+
+
+#: Exponents numpy computes exactly on an array, the same on every machine: ``x ** 2`` is
+#: ``square``, ``** 0.5`` ``sqrt``, ``** -1`` ``reciprocal`` (its fast paths), 1 and 0 trivial.
+EXACT_EXPONENTS = (0, 1, 2, -1, 0.5)
+
+#: Powers the model takes of Python scalars (``float ** float`` calls the C library's ``pow``
+#: on every machine; a numpy scalar's too) or in a kernel (numba calls the C library's
+#: ``pow``, SVML kept off), by file and expression: each was read and found scalar.
+SCALAR_POWERS = {
+    ("agents.py", "0.5 ** (s.age_days / half)"),  # precedents' salience: Python floats
+    ("agents.py", "(1.0 - (1.0 - theta) * prm.bluff_rate) ** days"),  # one actor's figures
+    ("agents.py", "(1.0 - self.params.pressure_decay) ** days"),
+    ("agents.py", "(1.0 - prm.pressure_decay) ** days"),
+    ("agents.py", "0.5 ** (days / prm.threat_half_life_days)"),
+    ("decisions/models.py", "hold ** days"),  # one probability of a Python list
+    ("forces.py", "(1.0 - pb.response_prob) ** self.step_days"),  # a scenario figure
+    ("forces.py", "(1.0 - p_kill) ** int(self.rf_salvoes[k])"),  # an element of .tolist()
+    ("kernels/fire.py", "(1.0 - p_kill) ** float(sorties)"),  # that one, in its kernel
+    ("ladder.py", "(1.0 - min(climb, 1.0)) ** days"),  # one actor's chances
+    ("ladder.py", "(1.0 - min(descend, 1.0)) ** days"),
+}
+POWER_CALLS = ("np.power", "np.float_power", "numpy.power", "pow", "operator.pow")
+
+
+def _constant(node: ast.expr) -> object:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
+
+
+def _powers(source: str) -> list[tuple[int, str]]:
+    """``(line, expression)`` of each power in ``source`` that numpy could vectorise.
+
+    Every ``a ** b``, ``a **= b``, ``pow(a, b)`` and ``np.power``/``np.float_power``
+    call, apart from an exponent numpy computes exactly (:data:`EXACT_EXPONENTS`)
+    and integer constants (``2 ** 63``). Which operands are arrays is not known
+    from the text, so scalar ones are listed in :data:`SCALAR_POWERS`.
+    """
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.Pow):
+            base = node.left if isinstance(node, ast.BinOp) else node.target
+            exponent = node.right if isinstance(node, ast.BinOp) else node.value
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in POWER_CALLS:
+            if len(node.args) < 2:
+                continue
+            base, exponent = node.args[0], node.args[1]
+        else:
+            continue
+        power = _constant(exponent)
+        if type(power) in (int, float) and power in EXACT_EXPONENTS:
+            continue
+        if type(power) is int and type(_constant(base)) is int:
+            continue
+        found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+def _model_powers(folder: Path) -> list[str]:
+    """The vectorisable powers in the code under ``folder`` not listed as scalar."""
+    out = []
+    for path in sorted(folder.rglob("*.py")):
+        name = path.relative_to(folder).as_posix()
+        for line, expr in _powers(path.read_text("utf-8")):
+            if (name, expr) not in SCALAR_POWERS:
+                out.append(f"{name}:{line}: {expr}")
+    return out
+
+
+def test_the_model_takes_no_power_of_an_array_that_numpy_would_vectorise() -> None:
+    """numpy's array ``**`` and ``np.power`` take its vector code too (``x ** 1.7``: 5 %).
+
+    An array power with another exponent goes through ``libm`` (an ``exp`` of a
+    ``log``, or the scalars in a loop); a scalar one is listed in
+    :data:`SCALAR_POWERS` once read. Entries no longer in the code are listed too,
+    so the list stays what the code holds.
+    """
+    found = _model_powers(MODEL)
+    assert not found, (
+        "a power numpy may vectorise: route it through escalation_sim.model.libm, or, if "
+        "its operands are Python scalars, add it to SCALAR_POWERS:\n" + "\n".join(found)
+    )
+    present = {
+        (p.relative_to(MODEL).as_posix(), expr)
+        for p in MODEL.rglob("*.py")
+        for _, expr in _powers(p.read_text("utf-8"))
+    }
+    assert present >= SCALAR_POWERS, f"no longer in the code: {sorted(SCALAR_POWERS - present)}"
+
+
+PLANTED = """
+import numpy as np
+from numpy import power
+
+def f(x, n, k):
+    a = np.arange(3.0) ** 1.5
+    b = x ** n
+    x **= 0.25
+    c = np.power(x, 3)
+    d = np.float_power(x, k)
+    e = pow(x, 1.0 / 3.0)
+    g = x ** 3
+    h = (x + 1.0) ** -0.5
+    safe = x ** 2 + x ** 0.5 + x ** -1 + x ** 1 + x ** 0 + 10 ** 9 + 2 ** 63 + np.power(x, 2)
+    return a, b, c, d, e, g, h, safe
+"""
+
+
+def test_the_power_scan_finds_each_kind_of_planted_power(tmp_path: Path) -> None:
+    found = sorted(expr for _, expr in _powers(PLANTED))
+    assert found == sorted(
+        [
+            "np.arange(3.0) ** 1.5",
+            "x ** n",
+            "x **= 0.25",
+            "np.power(x, 3)",
+            "np.float_power(x, k)",
+            "pow(x, 1.0 / 3.0)",
+            "x ** 3",
+            "(x + 1.0) ** (-0.5)",
+        ]
+    )
+    (tmp_path / "kernels").mkdir()
+    (tmp_path / "kernels" / "planted.py").write_text(PLANTED, "utf-8")
+    (tmp_path / "clean.py").write_text("y = 2.0 ** 0.5\n", "utf-8")
+    assert len(_model_powers(tmp_path)) == 8
+    assert all(line.startswith("kernels/planted.py:") for line in _model_powers(tmp_path))
+
+
+_POWER = """
+import hashlib, numpy as np
+x = np.random.default_rng(1).uniform(0, 1, 200_000)
+print(hashlib.sha256((x ** 1.7).tobytes()).hexdigest())
+print(hashlib.sha256(np.array([v ** 1.7 for v in x.tolist()]).tobytes()).hexdigest())
+"""
+
+
+def test_numpys_array_power_depends_on_its_vector_code() -> None:
+    """Why the scan above exists: ``x ** 1.7`` on an array is the C library's only without it."""
+    plain = _numpy_without_vector_code()
+    vector = dict(os.environ)
+    vector.pop("NPY_DISABLE_CPU_FEATURES", None)
+    (a_vec, c_vec), (a_plain, c_plain) = [
+        subprocess.run(
+            [sys.executable, "-c", _POWER], capture_output=True, text=True, env=e, timeout=120,
+            check=True,
+        ).stdout.split()
+        for e in (vector, plain)
+    ]  # fmt: skip
+    assert c_vec == c_plain == a_plain  # the C library's pow, and numpy's baseline loop
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    if __cpu_features__.get("AVX512_SKX"):  # numpy's own pow is AVX-512 code
+        assert a_vec != c_vec
 
 
 def _numpy_without_vector_code() -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -283,3 +284,26 @@ def test_rung_and_label_colours_are_distinct():
     assert len({tuple(np.round(c, 3)) for c in colours.values()}) == len(levels)
     labels = plots.label_colours(["pre", "may30", "deep"])
     assert len({tuple(np.round(c, 3)) for c in labels.values()}) == 3
+
+
+def test_escalation_curve_marks_the_case_at_each_choice_and_counts_the_precedents():
+    """The time series holds the case after the day's option relieved it; the dots, before."""
+    result = es.run(SCENARIOS / "may30_kharkiv_counterfire.yaml", seed=6, days=40)
+    chose = [e for e in result.events if e["kind"] == "decision" and e["actor"] == "RUS"]
+    climb = next(e for e in chose if e["to_rung"] > e["from_rung"])
+    ts = result.timeseries.set_index("step")
+    assert climb["pressure"] > ts.loc[climb["step"], "pressure.RUS"]  # relieved by the climb
+    fig = plots.escalation_curve(result)
+    dots = [
+        ln for ax in fig.axes for ln in ax.get_lines() if "when it chose" in str(ln.get_label())
+    ]
+    assert len(dots) == 1
+    assert list(dots[0].get_ydata()) == [e["pressure"] for e in chose]
+    start = pd.Timestamp(result.scenario.start_date)
+    days = [(pd.Timestamp(d) - start).days for d in dots[0].get_xdata()]
+    assert days == [e["day"] for e in chose]
+    flat = " ".join(texts(fig).split())
+    assert len(climb["triggers"]) > 1
+    assert (
+        f"latest precedent: {climb['triggers'][-1]} (of {len(climb['triggers'])} salient)" in flat
+    )

@@ -78,3 +78,26 @@ def test_plot_reports_a_missing_table(tmp_path):
     res = CliRunner().invoke(main, ["plot", str(tmp_path)])
     assert res.exit_code == 2
     assert "experiments.parquet: missing" in res.output
+
+
+def test_plot_names_every_kind_of_results_in_words():
+    from escalation_sim.cli.plot import HOLDS
+    from escalation_sim.plots.directory import DRAWERS
+
+    assert set(HOLDS) == set(DRAWERS)
+    assert HOLDS["compare"] == "a comparison" and HOLDS["robustness"] == "a robustness check"
+    help_text = CliRunner().invoke(main, ["plot", "--help"]).output
+    top_help = CliRunner().invoke(main, ["--help"]).output
+    for kind in DRAWERS:  # every kind plot draws is named where a user looks first
+        assert kind in help_text, kind
+        assert kind in " ".join(top_help.split()), kind
+
+
+def test_plot_says_which_commands_write_results(tmp_path):
+    from escalation_sim.plots.directory import DRAWERS
+
+    res = CliRunner().invoke(main, ["plot", str(tmp_path)])
+    assert res.exit_code == 2
+    message = res.output.split("no metadata.json", 1)[1]
+    for kind in DRAWERS:
+        assert f"'{kind}'" in message or f"escalation-sim {kind}'" in message, kind

@@ -286,6 +286,7 @@ def test_sensitivity_bars_skip_outcomes_that_never_varied(sweep_dir):
     drawn = {ax.get_title(loc="left") for ax in visible_axes(fig)}
     assert "Fire landing on Kharkiv (salvoes)" in drawn
     assert "nato_conflict" in title(fig)
+    assert "whiskers: SALib's 95 % bootstrap interval of each index" in title(fig)
     ticks = [t.get_text() for t in visible_axes(fig)[0].get_yticklabels()]
     assert ticks == ["ATACMS range (km)", "GBR posture in force"]
     finish(fig)
@@ -478,3 +479,41 @@ def test_sweep_axes_are_in_words_with_units_whole_rungs_and_shares_in_range():
     band = np.concatenate([c.get_paths()[0].vertices[:, 1] for c in ax_share.collections[1:]])
     assert band.min() >= 0.0 and band.max() <= 1.0
     finish(fig)
+
+
+def test_compare_over_time_and_tradeoff_are_named_by_scenario(compare_dir, monkeypatch, tmp_path):
+    meta = json.loads((compare_dir / "metadata.json").read_text())
+    labels = meta["labels"]
+    names = dict(zip(labels, meta["scenarios"], strict=True))
+    assert all(names[lb] != lb for lb in labels)  # file stems and scenario names differ here
+    aggs = {lb: pd.read_parquet(compare_dir / "aggregates" / f"{lb}.parquet") for lb in labels}
+    runs = {lb: pd.read_parquet(compare_dir / "runs" / f"{lb}.parquet") for lb in labels}
+    fig = plots.compare_fan(aggs, series=["rung.RUS"], n_runs=RUNS, names=names)
+    legend = [t.get_text() for t in visible_axes(fig)[0].get_legend().get_texts()]
+    assert legend[: len(labels)] == [names[lb] for lb in labels]
+    finish(fig)
+    fig = plots.tradeoff(runs, rungs=[3], names=names)
+    ax = visible_axes(fig)[0]
+    assert {t.get_text() for t in ax.texts} == set(names.values())
+    fig.canvas.draw()  # a name beside a point in the right half ends left of it, inside the axes
+    box = ax.get_window_extent()
+    for t in ax.texts:
+        extent = t.get_window_extent()
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, t.get_text()
+    finish(fig)
+    # ... and the plot command draws them so: every figure of a comparison gets the names.
+    seen: dict[str, dict] = {}
+
+    def recorder(name):
+        def draw(*args, **kwargs):
+            seen[name] = kwargs
+            return Figure()
+
+        return draw
+
+    drawn = ("paired_differences", "compare_fan", "survival_curves", "tradeoff", "withheld_by_rule")
+    for name in drawn:
+        monkeypatch.setattr(plots, name, recorder(name))
+    draw_compare_figures(compare_dir, out=tmp_path)
+    assert set(seen) == set(drawn)
+    assert all(kwargs.get("names") == names for kwargs in seen.values()), seen

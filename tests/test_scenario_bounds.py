@@ -113,3 +113,17 @@ def test_reader_bounds(tmp_path: Path) -> None:
             ),
             "t",
         )
+
+
+def _forces_times(factor: int) -> list[str]:
+    sc = load_scenario("may30_kharkiv_counterfire")
+    return [f"forces.{g}.count={f.count * factor}" for g, f in sc.forces.items()]
+
+
+def test_the_default_scenario_with_forces_x100_validates_and_x140_does_not() -> None:
+    """The reach bound was set from a measured x100 build (``bounds.MAX_REACH_PAIRS``)."""
+    x100 = load_scenario("may30_kharkiv_counterfire", _forces_times(100))
+    assert sum(f.count for f in x100.forces.values()) == 100 * sum(
+        f.count for f in load_scenario("may30_kharkiv_counterfire").forces.values()
+    )
+    assert "reach pairs" in at(_forces_times(140))

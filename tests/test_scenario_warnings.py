@@ -45,7 +45,7 @@ def test_the_issue_example_warns_and_strict_fails(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     assert f"ok: {path}" in result.stdout
-    assert result.stderr.splitlines() == [
+    assert [ln for ln in result.stderr.splitlines() if not ln.startswith("note: ")] == [
         f"warning: {path}:7: schedule.0.add_rules.0.id: rule 'us-kursk-ad' can never apply: it "
         "allows strikes on air_defence in kursk_border, but no Russian unit of air_defence can "
         "stand in kursk_border"
@@ -66,7 +66,8 @@ def test_a_rule_that_can_apply_gives_no_warning(tmp_path: Path) -> None:
 def test_shipped_scenarios_give_no_warnings() -> None:
     result = CliRunner().invoke(main, ["validate", "--strict", *map(str, SHIPPED)])
     assert result.exit_code == 0, result.output
-    assert result.stderr == ""
+    # Only notes on the package defaults' rules they put in force (tests/test_rule_reach.py).
+    assert all(line.startswith("note: ") for line in result.stderr.splitlines()), result.stderr
 
 
 @pytest.mark.parametrize(
@@ -80,7 +81,11 @@ def test_shipped_scenarios_give_no_warnings() -> None:
             "{id: x, effect: allow, target_classes: [energy], zones: [belgorod_border]}",
             "no Russian unit of energy",
         ),
-        ("{id: x, effect: allow, weapons: [M777], target_classes: [airbase]}", "reaches"),
+        (
+            "{id: x, effect: allow, weapons: [GMLRS], target_classes: [logistics], min_depth_km: 250}",
+            "reaches",
+        ),
+        ("{id: x, effect: allow, weapons: [M777], target_classes: [airbase]}", "has an effect"),
         (
             "{id: x, effect: allow, target_classes: [command_post], purpose: counter_fire}",
             "that fires",

@@ -18,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "run_digests.json"
+#: Each shipped scenario's hash as run metadata records it (``scenario_hash``).
+HASHES = ROOT / "tests" / "golden" / "scenario_hashes.json"
 SEEDS = (0, 7)
 DAYS = 60
 #: The outputs that carry results (metadata.json holds versions and the machine).
@@ -42,11 +44,23 @@ def digests() -> dict[str, dict[str, str]]:
     return out
 
 
+def scenario_hashes() -> dict[str, str]:
+    """``{"<scenario>": scenario_hash}`` for the shipped scenarios, as files resolve them."""
+    from escalation_sim import load_scenario
+    from escalation_sim.scenario import scenario_hash
+
+    return {
+        p.stem: scenario_hash(load_scenario(p)) for p in sorted((ROOT / "scenarios").glob("*.yaml"))
+    }
+
+
 if __name__ == "__main__":
     current = digests()
     if "--write" in sys.argv:
         GOLDEN.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", "utf-8")
         print(f"wrote {GOLDEN} ({len(current)} runs)")
+        HASHES.write_text(json.dumps(scenario_hashes(), indent=1, sort_keys=True) + "\n", "utf-8")
+        print(f"wrote {HASHES}")
         sys.path.insert(0, str(Path(__file__).parent))
         import golden_experiments
 
@@ -54,5 +68,7 @@ if __name__ == "__main__":
     else:
         stored = json.loads(GOLDEN.read_text("utf-8"))
         bad = sorted(k for k in current if stored.get(k) != current[k])
+        hashes = json.loads(HASHES.read_text("utf-8"))
+        bad += sorted(f"{k} (hash)" for k, v in scenario_hashes().items() if hashes.get(k) != v)
         print("identical" if not bad else f"differ: {', '.join(bad)}")
         sys.exit(1 if bad else 0)

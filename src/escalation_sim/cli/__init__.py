@@ -122,15 +122,22 @@ def validate(
     if any file is invalid. Warns (status 0, or 2 with --strict) about
     settings that can never change a run: rules no strike can meet, postures
     never in force, conditions that never hold, scheduled changes that change
-    nothing.
+    nothing, option gates other gates override. Notes (never errors) the
+    rules in force, the package defaults' included, that can never or can
+    hardly bind.
     """
     from escalation_sim.cli.options import check_output_file, write_text_atomic
     from escalation_sim.scenario import scenario_to_yaml
-    from escalation_sim.scenario.loader import load_scenario_located, scenario_warnings
+    from escalation_sim.scenario.loader import (
+        load_scenario_located,
+        scenario_notes,
+        scenario_warnings,
+    )
 
     if write_resolved is not None and len(files) != 1:
         raise click.UsageError("--write-resolved takes exactly one scenario file")
     failed: list[ScenarioError] = []
+    noted: set[str] = set()
     for path in files:
         try:
             scenario, locs, sources = load_scenario_located(
@@ -142,6 +149,10 @@ def validate(
         warnings = scenario_warnings(scenario, locs, str(path))
         for problem in warnings:
             click.echo(f"{'error' if strict else 'warning'}: {problem}", err=True)
+        for problem in scenario_notes(scenario, locs, str(path)):
+            if str(problem) not in noted:  # files extending one scenario share its notes
+                noted.add(str(problem))
+                click.echo(f"note: {problem}", err=True)  # never an error: facts of the world
         if strict and warnings:
             failed.append(ScenarioError([]))  # already printed
             continue

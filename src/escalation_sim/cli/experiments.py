@@ -127,7 +127,13 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _announce(what: str, jobs: int | None, dask: str | None) -> None:
     """Say at once what is starting: worker processes take seconds to come up, silently."""
     if dask:
-        where = f"on the Dask cluster at {dask}"
+        from escalation_sim.experiment.errors import ExperimentError
+        from escalation_sim.experiment.executors import check_dask_address
+
+        try:
+            where = f"on the Dask cluster at {check_dask_address(dask)}"
+        except ExperimentError:
+            return  # no cluster to announce: the experiment refuses the address (exit 2)
     else:
         from escalation_sim.experiment.executors import default_jobs
 

@@ -11,6 +11,16 @@ import click
 #: command (for ``--help``) does not import matplotlib; a test checks they agree.
 FORMATS = ("png", "svg", "pdf")
 
+#: What a results directory of each kind holds, in words (``plots.directory.DRAWERS``'
+#: kinds; a test checks that every kind has its phrase).
+HOLDS = {
+    "run": "a run",
+    "ensemble": "an ensemble",
+    "compare": "a comparison",
+    "sweep": "a sweep",
+    "robustness": "a robustness check",
+}
+
 
 @click.command("plot")
 @click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -30,7 +40,7 @@ FORMATS = ("png", "svg", "pdf")
 )
 @click.option("--main-only", is_flag=True, help="Draw only the main figure of the results.")
 def plot(results_dir: Path, fmt: str, out: Path | None, main_only: bool) -> None:
-    """Draw every figure the outputs in RESULTS_DIR support (run, ensemble, compare or sweep)."""
+    """Draw every figure the outputs in RESULTS_DIR support (run, ensemble, compare, sweep, robustness)."""
     from escalation_sim.plots.directory import ResultsDirError, draw_figures, result_kind
 
     try:
@@ -39,6 +49,6 @@ def plot(results_dir: Path, fmt: str, out: Path | None, main_only: bool) -> None
     except ResultsDirError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    click.echo(f"{results_dir} holds {'a' if kind != 'ensemble' else 'an'} {kind}; wrote:")
+    click.echo(f"{results_dir} holds {HOLDS.get(kind, kind)}; wrote:")
     for path in paths:
         click.echo(f"  {path}")

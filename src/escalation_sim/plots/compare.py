@@ -190,6 +190,7 @@ def compare_fan(
     ladders: Mapping[str, Sequence[str]] | None = None,
     n_runs: int | None = None,
     city: str = "Kharkiv",
+    names: Mapping[str, str] | None = None,
     title: str | None = None,
 ) -> Figure:
     """Rule sets side by side over time: median and 50 % band of each, one panel per series.
@@ -200,6 +201,8 @@ def compare_fan(
         ladders: Rung names per actor, for rung series.
         n_runs: Runs per rule set, for the title.
         city: Name of the target city, for labels.
+        names: Label to the rule set's name in the legend (its scenario's name;
+            default: the label).
         title: Override the title.
 
     Returns:
@@ -207,6 +210,7 @@ def compare_fan(
     """
     labels = list(aggregates)
     colours = label_colours(labels)
+    shown = {lab: (names or {}).get(lab, lab) for lab in labels}
     series = list(series)
     nrows, ncols = _series_panels(len(series), None)
     fig = _figure(7.5 * ncols + 1.5, 3.4 * nrows + 1.3)
@@ -224,16 +228,16 @@ def compare_fan(
             )
             ax.plot(dates, d["mean"], color=colours[lab], lw=1.0, ls="--")
             if is_rung:
-                ax.step(dates, d["p50"], where="post", color=colours[lab], lw=2, label=lab)
+                ax.step(dates, d["p50"], where="post", color=colours[lab], lw=2, label=shown[lab])
             else:
-                ax.plot(dates, d["p50"], color=colours[lab], lw=2, label=lab)
+                ax.plot(dates, d["p50"], color=colours[lab], lw=2, label=shown[lab])
         _label_series_panel(ax, s, ladders, city)
         ax.set_xlabel("date")
         _date_axis(ax)
         ax.xaxis.set_tick_params(labelbottom=True)
     for ax in axes[len(series) :]:
         ax.set_visible(False)
-    handles = [Line2D([], [], color=colours[lab], lw=2, label=lab) for lab in labels]
+    handles = [Line2D([], [], color=colours[lab], lw=2, label=shown[lab]) for lab in labels]
     handles += [
         Line2D([], [], color=GREY, lw=1, ls="--", label="mean"),
         Patch(color=GREY, alpha=0.3, label="50 % band"),
@@ -337,6 +341,7 @@ def tradeoff(
     rungs: Sequence[int] | None = None,
     ladder: Sequence[str] | None = None,
     city: str = "Kharkiv",
+    names: Mapping[str, str] | None = None,
     title: str | None = None,
 ) -> Figure:
     """Defence against escalation risk: one point per rule set, one panel per rung.
@@ -355,12 +360,15 @@ def tradeoff(
             start that some run reached).
         ladder: Rung names of the actor's ladder, for labels.
         city: Name of the target city, for labels.
+        names: Label to the rule set's name beside its point (its scenario's name;
+            default: the label).
         title: Override the title.
 
     Returns:
         The figure (one panel per rung).
     """
     labels = list(runs)
+    shown = {lab: (names or {}).get(lab, lab) for lab in labels}
     peak = f"peak_rung.{actor}"
     for lab in labels:
         for col in (peak, outcome):
@@ -395,9 +403,18 @@ def tradeoff(
                 ms=8,
                 color=colours[lab],
                 capsize=3,
-                label=lab,
+                label=shown[lab],
             )
-            ax.annotate(lab, (x, y), xytext=(7, 7), textcoords="offset points", fontsize=8)
+            # Right of the point, or left of it in the right half, so a long name stays inside.
+            right = not x > 0.5
+            ax.annotate(
+                shown[lab],
+                (x, y),
+                xytext=(7 if right else -7, 7),
+                textcoords="offset points",
+                ha="left" if right else "right",
+                fontsize=8,
+            )
             xs.append(x)
             ys.append(y)
         ax.plot(xs, ys, color=LIGHT_GREY, lw=1, ls="--", zorder=0)

@@ -59,7 +59,7 @@ class ResultsDirError(ValueError):
 
 
 def result_kind(directory: Path) -> str:
-    """What a results directory holds: ``run``, ``ensemble``, ``compare`` or ``sweep``.
+    """What a results directory holds: ``run``, ``ensemble``, ``compare``, ``sweep`` or ``robustness``.
 
     Raises:
         ResultsDirError: ``metadata.json`` is missing or names an unknown kind.
@@ -78,7 +78,7 @@ def _metadata(directory: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ResultsDirError(
             f"{directory}: no metadata.json; is this a directory written by "
-            "'escalation-sim run', 'ensemble', 'compare' or 'sweep'?"
+            "'escalation-sim run', 'ensemble', 'compare', 'sweep' or 'robustness'?"
         )
     try:
         meta = json.loads(path.read_text("utf-8"))
@@ -349,7 +349,12 @@ def draw_compare_figures(
                 yield (
                     "compare_over_time",
                     lambda: plots.compare_fan(
-                        aggregates, series=series, ladders=ladders, n_runs=n_runs, city=city
+                        aggregates,
+                        series=series,
+                        ladders=ladders,
+                        n_runs=n_runs,
+                        city=city,
+                        names=names,
                     ),
                 )
         if runs:
@@ -375,7 +380,11 @@ def draw_compare_figures(
                 yield (
                     "tradeoff",
                     lambda: plots.tradeoff(
-                        runs, actor="RUS", ladder=(ladders or {}).get("RUS"), city=city
+                        runs,
+                        actor="RUS",
+                        ladder=(ladders or {}).get("RUS"),
+                        city=city,
+                        names=names,
                     ),
                 )
             yield (
@@ -515,7 +524,7 @@ def draw_figures(
     """Draw every figure a results directory supports, whatever its kind.
 
     Args:
-        directory: A run, ensemble, compare or sweep directory.
+        directory: A run, ensemble, compare, sweep or robustness directory.
         fmt: ``png``, ``svg`` or ``pdf``.
         out: Where to write (default: ``directory``).
         main_only: Draw only the kind's main figure.

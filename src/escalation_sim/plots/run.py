@@ -60,10 +60,12 @@ def _climb_lines(
         what = f"{aid} climbs to {ev['to_rung']} {rung}" + (f" ({option})" if option else "")
         causes = ev.get("causes") or []
         why = "; ".join(f"{readable_cause(c['cause'], sc)} {c['share']:.0%}" for c in causes[:2])
-        # A salient precedent that opened the option is named before the volume behind it.
+        # The newest salient precedent is named before the volume behind it, and how many
+        # were salient: several perceived on one day are in no order of importance.
         triggers = ev.get("triggers") or []
         if triggers:
-            why = f"trigger: {triggers[-1]}" + (f"; {why}" if why else "")
+            of = f" (of {len(triggers)} salient)" if len(triggers) > 1 else ""
+            why = f"latest precedent: {triggers[-1]}{of}" + (f"; {why}" if why else "")
         why = why or ev.get("cause") or "no named cause"
         notes.append(
             (float(ev["day"]), str(i), f"{when:%d %b} (day {ev['day']:g}): {what}. Why: {why}")
@@ -138,13 +140,24 @@ def _bar_line(ax: Any, dates: Any, bar: Any, ls: str, label: str) -> None:
     ax.step(dates, bar, where="post", color=GREY, ls=ls, lw=1.3, label=label)
 
 
-def _russia_case_panel(axp: Any, ts: pd.DataFrame, sc: Any, russia: str, dates: Any) -> None:
+def _russia_case_panel(
+    axp: Any,
+    ts: pd.DataFrame,
+    sc: Any,
+    russia: str,
+    dates: Any,
+    chosen: Sequence[tuple[pd.Timestamp, float]] = (),
+) -> None:
     """Russia's case for answering against what its decision model weighs it by.
 
     ``cost_benefit``: the case, the part its standing rung already answers
     (shaded above it: the excess an act could answer) and the bars where the
     cheapest act and the cheapest climb start to pay. ``pressure``: pressure
-    against the threshold of the next rung, as that model decides.
+    against the threshold of the next rung, as that model decides. Either way,
+    ``chosen`` (date, case) marks the case at each moment Russia chose an
+    option: the time series records it at the end of the day, after the option
+    relieved part of it, so on the day of a climb the line alone stays below
+    the bar the case had passed.
     """
     ladder = sc.ladder_for(russia)
     rung_now = ts[f"rung.{russia}"].to_numpy().astype(int)
@@ -169,12 +182,34 @@ def _russia_case_panel(axp: Any, ts: pd.DataFrame, sc: Any, russia: str, dates: 
         for bar, ls, what in ((act_bar, "--", "act"), (climb_bar, ":", "climb")):
             _bar_line(axp, dates, bar, ls, f"cheapest {what} pays\n(cost + risk, open options)")
         axp.set_ylabel("case (pressure units)", fontsize=8)
+        _mark_chosen(axp, chosen, colour, f"{russia} case", "\n(before the option relieved it)")
         return
     top = len(ladder.rungs) - 1
     thresholds = [ladder.rungs[k + 1].climb_threshold if k < top else np.nan for k in rung_now]
     axp.plot(dates, case, color=colour, lw=1.5, label=f"{russia} escalation pressure")
     _bar_line(axp, dates, thresholds, ":", "threshold of its next rung")
     axp.set_ylabel("pressure (index)", fontsize=8)
+    _mark_chosen(axp, chosen, colour, f"{russia} pressure", "")
+
+
+def _mark_chosen(
+    axp: Any, chosen: Sequence[tuple[pd.Timestamp, float]], colour: str, what: str, why: str
+) -> None:
+    """Open dots: the case (or pressure) at each moment the actor chose an option."""
+    if not chosen:
+        return
+    when, value = zip(*chosen, strict=True)
+    axp.plot(
+        list(when),
+        list(value),
+        ls="none",
+        marker="o",
+        ms=3.5,
+        mfc="white",
+        mec=colour,
+        zorder=5,
+        label=f"{what} when it chose an option{why}",
+    )
 
 
 def escalation_curve(
@@ -344,7 +379,12 @@ def escalation_curve(
         ax.tick_params(labelbottom=False)
 
     axp = axes[len(groups)]
-    _russia_case_panel(axp, ts, sc, russia, dates)
+    chosen = [
+        (start + pd.Timedelta(days=e["day"]), float(e["pressure"]))
+        for e in result.events
+        if e["kind"] == "decision" and e["actor"] == russia and e.get("pressure") is not None
+    ]
+    _russia_case_panel(axp, ts, sc, russia, dates, chosen)
     axp.set_ylim(bottom=0)
     what = (
         "case for answering against what answering costs"

@@ -281,7 +281,7 @@ def sensitivity_bars(
     """Sensitivity indices as bars: one panel per outcome, grouped by parameter.
 
     First-order and total indices (or Morris's) of each parameter side by side,
-    with their confidence as whiskers. Second-order rows (``S2``) are left out;
+    with SALib's bootstrap interval as whiskers. Second-order rows (``S2``) are left out;
     outcomes whose indices are all zero or missing (an outcome that never
     varied) are named under the title instead of drawn as empty panels.
 
@@ -323,7 +323,12 @@ def sensitivity_bars(
     head = title or "Sensitivity of outcomes to the swept parameters" + _title_tail(
         scenario, n_runs
     )
-    sub = f"method: {', '.join(methods)}; whiskers: confidence of each index"
+    from escalation_sim.experiment.sweep.sensitivity import CONF_LEVEL  # what made the table
+
+    sub = (
+        f"method: {', '.join(methods)}; whiskers: SALib's {100 * CONF_LEVEL:g} % bootstrap "
+        "interval of each index"
+    )
     if flat:
         sub += f"; no variation (not drawn): {', '.join(flat)}"
     if not drawn:

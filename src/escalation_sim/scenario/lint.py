@@ -3,17 +3,27 @@
 A scenario can be valid and still hold settings that do nothing: a rule that
 no strike can ever meet (:mod:`escalation_sim.scenario.reach`), a posture that
 is never in force, a condition that can never hold, a scheduled change that
-changes nothing. Runs are identical with or without them, which is seldom
+changes nothing, an option's ``min_rung`` that another gate overrides. Runs are identical with or without them, which is seldom
 what their author meant; ``validate`` prints them as warnings (exit status 0;
 ``--strict`` makes them errors).
 """
 
 from __future__ import annotations
 
-from escalation_sim.scenario.reach import unreachable_rules
-from escalation_sim.scenario.schema import RuleSpec, Scenario, SupplierPolicySpec
+from escalation_sim.scenario.reach import (
+    _Regions,
+    rule_reach_problem,
+    rule_reach_share,
+    unreachable_rules,
+)
+from escalation_sim.scenario.schema import OptionSpec, RuleSpec, Scenario, SupplierPolicySpec
 
 Finding = tuple[tuple[str | int, ...], str]
+
+#: A rule in force whose targets stand within its weapons' reach in less than this share
+#: of the places they can stand binds in few runs: ``validate`` notes it (a reporting
+#: threshold, not a model parameter).
+RARELY_SHARE = 0.05
 
 
 def reachable_postures(policy: SupplierPolicySpec, scheduled: set[str]) -> set[str]:
@@ -163,6 +173,96 @@ def idle_scheduled_changes(sc: Scenario) -> list[Finding]:
     return out
 
 
+def min_rung_problem(option: OptionSpec) -> str | None:
+    """Why ``option.min_rung`` does not do what it says (open it from that rung), or ``None``.
+
+    The gates apply together (``model/decisions/options.py``): an option that
+    climbs more than one rung is closed unless one of its ``skip_on``
+    precedents is salient, so an option without ``skip_on`` opens only from the
+    rung just below its own, whatever a lower ``min_rung`` says; and the
+    stand-down is gated by the starting rung alone.
+    """
+    m = option.min_rung
+    if m is None:
+        return None
+    if option.descend:
+        return (
+            f"option {option.id!r}: min_rung {m} has no effect on a stand-down, which is "
+            "gated by the cool-down and the starting rung only"
+        )
+    if option.rung is not None and not option.skip_on and m < option.rung - 1:
+        return (
+            f"option {option.id!r}: min_rung {m} has no effect: it climbs to rung "
+            f"{option.rung} and has no skip_on, so it opens only from rung {option.rung - 1} "
+            f"(a climb of one rung); set min_rung to {option.rung - 1}, or list in skip_on the "
+            f"precedents that let it skip up from rung {m}"
+        )
+    return None
+
+
+def idle_option_gates(sc: Scenario) -> list[Finding]:
+    """Options whose ``min_rung`` another gate overrides (see :func:`min_rung_problem`)."""
+    out: list[Finding] = []
+    for side, options in sc.options.items():
+        for i, option in enumerate(options):
+            why = min_rung_problem(option)
+            if why is not None:
+                out.append((("options", side, i, "min_rung"), why))
+    return out
+
+
+def rules_in_force(sc: Scenario) -> list[tuple[str, RuleSpec, tuple[str | int, ...]]]:
+    """``(supplier, rule, path)`` of every rule that can be in force.
+
+    That is, a rule of a posture that can be in force (:func:`reachable_postures`)
+    or one a scheduled change adds.
+    """
+    out: list[tuple[str, RuleSpec, tuple[str | int, ...]]] = []
+    for sid, policy in sc.rules.items():
+        scheduled = {c.posture for c in sc.schedule if c.supplier == sid and c.posture}
+        reached = reachable_postures(policy, scheduled)
+        for pname, posture in policy.postures.items():
+            if pname in reached:
+                for i, rule in enumerate(posture.rules):
+                    out.append((sid, rule, ("rules", sid, "postures", pname, "rules", i)))
+    for i, change in enumerate(sc.schedule):
+        for j, rule in enumerate(change.add_rules):
+            out.append((change.supplier, rule, ("schedule", i, "add_rules", j)))
+    return out
+
+
+def rule_notes(sc: Scenario) -> list[Finding]:
+    """Rules in force that can never bind, or bind only at the edge of their weapons' reach.
+
+    Unlike the warnings, these cover the package defaults' rules too: a
+    scenario that puts a supplier in a default posture makes its rules part of
+    the scenario, and an analyst reading its outputs should know which of them
+    cannot (or can hardly) act. "Hardly": less than :data:`RARELY_SHARE` of
+    the places their targets can stand lies within reach
+    (:func:`~escalation_sim.scenario.reach.rule_reach_share`).
+    """
+    out: list[Finding] = []
+    regions = _Regions(sc)
+    for supplier, rule, path in rules_in_force(sc):
+        why = rule_reach_problem(sc, supplier, rule, regions)
+        if why is not None:
+            out.append(
+                ((*path, "id"), f"rule {rule.id!r} ({supplier}, in force) can never apply: {why}")
+            )
+            continue
+        found = rule_reach_share(sc, supplier, rule, regions)
+        if found is not None and found.share < RARELY_SHARE:
+            out.append(
+                (
+                    (*path, "id"),
+                    f"rule {rule.id!r} ({supplier}, in force) can hardly bind: at most about "
+                    f"{found.share:.1%} of where its targets ({', '.join(found.groups)}) can "
+                    f"stand is within reach of {', '.join(found.weapons)} from its launch points",
+                )
+            )
+    return out
+
+
 def lint_scenario(sc: Scenario) -> list[Finding]:
     """Every warning for a valid scenario: ``(path, message)`` pairs (the loader adds lines)."""
     return [
@@ -170,4 +270,5 @@ def lint_scenario(sc: Scenario) -> list[Finding]:
         *never_true_conditions(sc),
         *unused_postures(sc),
         *idle_scheduled_changes(sc),
+        *idle_option_gates(sc),
     ]

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from escalation_sim.errors import Problem, ScenarioError
 from escalation_sim.scenario.bounds import check_raw_size
 from escalation_sim.scenario.checks import check_scenario
+from escalation_sim.scenario.frozen import FrozenDict, FrozenList, thawed
 from escalation_sim.scenario.merge import apply_override, deep_merge
 from escalation_sim.scenario.schema import Scenario
 from escalation_sim.scenario.source import Locations, PathKey, parse_yaml_text, read_yaml_file
@@ -194,6 +195,11 @@ def _locate(locs: Locations, path: Sequence[str | int], fallback: str) -> tuple[
         key = key[:-1]
 
 
+#: Container annotations of the schema (the frozen ones it uses, and the plain ones).
+_MAPPINGS = (dict, FrozenDict)
+_SEQUENCES = (list, FrozenList)
+
+
 def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
     """The pydantic model that owns the field at ``path`` (for 'did you mean')."""
     current: Any = Scenario
@@ -207,9 +213,9 @@ def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
         else:
             origin = typing.get_origin(current)
             args = typing.get_args(current)
-            if origin is dict and args:
+            if origin in _MAPPINGS and args:
                 current = args[1]
-            elif origin is list and args:
+            elif origin in _SEQUENCES and args:
                 current = args[0]
             else:
                 return None
@@ -227,7 +233,7 @@ def _unwrap(tp: Any) -> Any:
             inner = _unwrap(arg)
             if (isinstance(inner, type) and issubclass(inner, BaseModel)) or typing.get_origin(
                 inner
-            ) in (dict, list):
+            ) in (*_MAPPINGS, *_SEQUENCES):
                 return inner
     return tp
 
@@ -387,12 +393,43 @@ def scenario_warnings(scenario: Scenario, locs: Locations, label: str) -> list[P
 
     Only what a scenario file or an override wrote is warned about: the
     package defaults' own postures and rules are a library to choose from,
-    and their author is not the user.
+    and their author is not the user. A finding on one field of a rule or an
+    option from the defaults is the user's when the user wrote another field
+    of it (``--set options.russia.9.skip_on=[]`` makes its ``min_rung``
+    idle): it is located at that field.
     """
     from escalation_sim.scenario.lint import lint_scenario
 
-    problems = locate_findings(lint_scenario(scenario), locs, label)
+    findings = [(_written_item_field(locs, path), m) for path, m in lint_scenario(scenario)]
+    problems = locate_findings(findings, locs, label)
     return [p for p in problems if p.file != DEFAULTS_LABEL]
+
+
+def scenario_notes(scenario: Scenario, locs: Locations, label: str) -> list[Problem]:
+    """Notes on the rules in force that can never, or can hardly, bind, located.
+
+    These include the package defaults' rules that the scenario puts in force
+    (the warnings leave those out); a rule the scenario wrote that can never
+    apply is a warning already and is not noted again.
+    """
+    from escalation_sim.scenario.lint import rule_notes
+
+    warned = {p.path for p in scenario_warnings(scenario, locs, label)}
+    findings = [(_written_item_field(locs, path), m) for path, m in rule_notes(scenario)]
+    return [p for p in locate_findings(findings, locs, label) if p.path not in warned]
+
+
+def _written_item_field(locs: Locations, path: Sequence[str | int]) -> Sequence[str | int]:
+    """For a field of a list item (a rule, an option) set by the defaults, a field of it the user set."""
+    if len(path) < 2 or not isinstance(path[-2], int):
+        return path
+    if _locate(locs, path, DEFAULTS_LABEL)[0] != DEFAULTS_LABEL:
+        return path
+    item = tuple(path[:-1])
+    for key, (file, _) in locs.items():  # in the order written
+        if len(key) > len(item) and key[: len(item)] == item and file != DEFAULTS_LABEL:
+            return key
+    return path
 
 
 def _everywhere(data: Any, label: str, path: PathKey = ()) -> Locations:
@@ -416,7 +453,7 @@ def scenario_from_dict(
         raise ScenarioError(
             [Problem(label, None, "", "expected a mapping of scenario fields at the top level")]
         )
-    over = dict(data)
+    over = thawed(dict(data))  # parts of a validated scenario given back are plain data again
     merged, locs = deep_merge(base, base_locs, over, _everywhere(over, label))
     for assignment in overrides:
         apply_override(merged, locs, assignment)

@@ -85,7 +85,7 @@ def _child(node: Any, part: str | int) -> Any:
 
 def _why_not(node: Any, part: str | int, child: Any) -> str:
     """Why ``--set`` cannot go through ``part`` of ``node``: what was expected instead."""
-    if isinstance(node, list):
+    if isinstance(node, list) and not (isinstance(part, int) and part < len(node)):
         if not node:
             return "no such item: the list is empty"
         if not isinstance(part, int):
@@ -93,7 +93,7 @@ def _why_not(node: Any, part: str | int, child: Any) -> str:
         return f"no item {part}: the list has {len(node)} item(s)"
     if isinstance(node, dict) and isinstance(part, int):
         return f"this is a mapping: expected a key name, got {part}"
-    shown = type(child if isinstance(node, dict) else node).__name__
+    shown = type(child if isinstance(node, dict | list) else node).__name__
     return f"cannot go inside this value (a {shown}, not a mapping or list)"
 
 

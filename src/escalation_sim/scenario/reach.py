@@ -18,6 +18,13 @@ The answer is conservative: a warning means *never*, not *rarely*.
 * Sampling. Each region is sampled at the centres of a fine grid and each
   range is widened by one grid diagonal, so a sampling gap can never turn
   "reachable" into a warning.
+* Launch points. Reach is measured from where a weapon is launched, as the
+  model measures it: a group's units, or for aircraft the depth they fly to
+  before release (``launch_depth_km``), at the units' positions along the
+  border.
+* Use. Ukraine fires a weapon at a target only if it has an effect on the
+  target's class and a salvo in stock, so a weapon with no effect on a class,
+  or with no stock and no resupply, never meets a rule about it.
 """
 
 from __future__ import annotations
@@ -65,7 +72,7 @@ class Region:
     slack_km: float
 
 
-def _region(sc: Scenario, group: ForceGroupSpec) -> Region:
+def _region(sc: Scenario, group: ForceGroupSpec, grid: int = GRID) -> Region:
     """Where a group's units can stand: fixed sites in their bands, mobile units in the zone."""
     zone = sc.theater.zones[group.zone]
     outline = _outline(zone)
@@ -78,8 +85,8 @@ def _region(sc: Scenario, group: ForceGroupSpec) -> Region:
             d0, d1 = max(d0, group.depth_km.min), min(d1, group.depth_km.max)
     if x1 < x0 or d1 < d0:
         return Region(np.zeros(0), np.zeros(0), 0.0)
-    sx, sd = (x1 - x0) / GRID, (d1 - d0) / GRID
-    gx, gd = np.meshgrid(x0 + (np.arange(GRID) + 0.5) * sx, d0 + (np.arange(GRID) + 0.5) * sd)
+    sx, sd = (x1 - x0) / grid, (d1 - d0) / grid
+    gx, gd = np.meshgrid(x0 + (np.arange(grid) + 0.5) * sx, d0 + (np.arange(grid) + 0.5) * sd)
     px, pd = gx.ravel(), gd.ravel()
     keep = inside(outline, px, pd)
     if not keep.any():  # a sliver thinner than the grid: its bounding box's centre stands for it
@@ -140,17 +147,58 @@ class _Regions(dict[str, Region]):
     def __init__(self, sc: Scenario) -> None:
         super().__init__()
         self.sc = sc
+        self._launch: dict[str, Region] = {}
 
     def __missing__(self, gid: str) -> Region:
         region = self[gid] = _region(self.sc, self.sc.forces[gid])
         return region
 
+    def launch(self, gid: str) -> Region:
+        """Where a group's weapons are launched from: its units, or its release depth."""
+        if gid not in self._launch:
+            region, depth = self[gid], self.sc.forces[gid].launch_depth_km
+            if depth is not None:  # aircraft: at the units' x, at the release depth
+                region = Region(region.x, np.full(len(region.x), float(depth)), region.slack_km)
+            self._launch[gid] = region
+        return self._launch[gid]
 
-def rule_reach_problem(
-    sc: Scenario, supplier: str, rule: RuleSpec, regions: _Regions | None = None
-) -> str | None:
-    """Why ``rule`` can never decide a strike in ``sc``, or ``None`` if some strike could meet it."""
-    regions = _Regions(sc) if regions is None else regions
+    def launch_points(self, gid: str) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct launch points of a group (aircraft share one release depth)."""
+        region = self.launch(gid)
+        points = np.unique(np.column_stack([region.x, region.depth]), axis=0)
+        return points[:, 0], points[:, 1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """What a rule could meet: its weapons fired from their launchers, and the units seen."""
+
+    armed: list[str]
+    carriers: dict[str, list[str]]
+    #: Per Russian group the rule covers and Ukraine can see: id, spec, points in the rule's area.
+    seen: list[tuple[str, ForceGroupSpec, np.ndarray, np.ndarray, Region]]
+
+
+def _area_mask(sc: Scenario, rule: RuleSpec, region: Region, slack_km: float) -> np.ndarray:
+    """Which of ``region``'s points lie in the rule's territory, zones and depth band."""
+    ok = np.ones(len(region.x), dtype=bool)
+    if rule.territory == "russia":
+        ok &= region.depth > 0
+    elif rule.territory == "ukraine":
+        ok &= region.depth <= 0
+    if rule.zones is not None:
+        ok &= _zone_mask(sc, rule.zones, region.x, region.depth)
+    if rule.min_depth_km is not None:
+        ok &= region.depth >= rule.min_depth_km - slack_km
+    if rule.max_depth_km is not None:
+        ok &= region.depth <= rule.max_depth_km + slack_km
+    return ok
+
+
+def _candidates(
+    sc: Scenario, supplier: str, rule: RuleSpec, regions: _Regions
+) -> str | _Candidates:
+    """The rule's armed weapons and the Russian units it could meet, or why there are none."""
     groups = {gid: g for gid, g in sc.forces.items() if g.zone in sc.theater.zones}
     # Weapons the rule covers that some Ukrainian launcher group actually carries.
     covered = [
@@ -172,9 +220,15 @@ def rule_reach_problem(
     if not armed:
         which = "its weapons" if rule.weapons == "all" else ", ".join(rule.weapons)
         return f"no Ukrainian launcher carries {which} ({supplier}'s, as the rule names them)"
+    # A weapon without a salvo in stock, ever, is never fired (the engagement's feasibility).
+    stocked = [w for w in armed if sc.weapons[w].stock >= 1 or sc.weapons[w].resupply_per_day > 0]
+    if not stocked:
+        names = ", ".join(armed)
+        return f"{names} {'has' if len(armed) == 1 else 'have'} no stock and no resupply"
+    armed = stocked
 
     # Russian units of the rule's classes (and purpose) at positions inside its area.
-    targets: list[tuple[ForceGroupSpec, np.ndarray, np.ndarray, Region]] = []
+    targets: list[tuple[str, ForceGroupSpec, np.ndarray, np.ndarray, Region]] = []
     for gid, g in groups.items():
         if not _russian(sc, g) or g.count == 0:
             continue
@@ -187,19 +241,9 @@ def rule_reach_problem(
         if rule.purpose == "self_defense" and not g.military:
             continue
         region = regions[gid]
-        ok = np.ones(len(region.x), dtype=bool)
-        if rule.territory == "russia":
-            ok &= region.depth > 0
-        elif rule.territory == "ukraine":
-            ok &= region.depth <= 0
-        if rule.zones is not None:
-            ok &= _zone_mask(sc, rule.zones, region.x, region.depth)
-        if rule.min_depth_km is not None:
-            ok &= region.depth >= rule.min_depth_km - region.slack_km
-        if rule.max_depth_km is not None:
-            ok &= region.depth <= rule.max_depth_km + region.slack_km
+        ok = _area_mask(sc, rule, region, region.slack_km)
         if ok.any():
-            targets.append((g, region.x[ok], region.depth[ok], region))
+            targets.append((gid, g, region.x[ok], region.depth[ok], region))
     if not targets:
         purpose = {"counter_fire": " that fires", "self_defense": " used to attack Ukraine"}.get(
             rule.purpose, ""
@@ -212,35 +256,116 @@ def rule_reach_problem(
         for gid, g in groups.items()
         if _ukrainian(sc, g) and g.sensor is not None and g.count > 0
     ]
-    seen = []
-    for g, tx, td, region in targets:
-        visible = g.fixed_site or any(
-            (spec.kind == "isr" or g.fire is not None)
-            and _within(where, tx, td, spec.range_km, region.slack_km)
+    seen = [
+        t
+        for t in targets
+        if t[1].fixed_site
+        or any(
+            (spec.kind == "isr" or t[1].fire is not None)
+            and _within(where, t[2], t[3], spec.range_km, t[4].slack_km)
             for spec, where in sensors
         )
-        if visible:
-            seen.append((g, tx, td, region))
+    ]
     if not seen:
         return (
             f"no Ukrainian radar or ISR can see a Russian unit of {_classes(rule)} "
             f"{_where(rule)} (and none of them is a fixed site)"
         )
+    return _Candidates(armed, carriers, seen)
 
+
+def rule_reach_problem(
+    sc: Scenario, supplier: str, rule: RuleSpec, regions: _Regions | None = None
+) -> str | None:
+    """Why ``rule`` can never decide a strike in ``sc``, or ``None`` if some strike could meet it."""
+    regions = _Regions(sc) if regions is None else regions
+    found = _candidates(sc, supplier, rule, regions)
+    if isinstance(found, str):
+        return found
+    armed, carriers = found.armed, found.carriers
     nearest = np.inf
+    effective = False
     for w in armed:
         reach = sc.weapons[w].range_km
-        for launcher in carriers[w]:
-            where = regions[launcher]
-            for _, tx, td, region in seen:
+        for _, g, tx, td, region in found.seen:
+            if sc.weapons[w].effect.get(g.target_class, 0.0) <= 0:
+                continue  # Ukraine never picks a weapon without effect on the class
+            effective = True
+            for launcher in carriers[w]:
+                where = regions.launch(launcher)
                 if _within(where, tx, td, reach, region.slack_km):
                     return None
                 nearest = min(nearest, _nearest(where, tx, td))
+    if not effective:
+        return (
+            f"none of its weapons ({', '.join(armed)}) has an effect on a Russian unit of "
+            f"{_classes(rule)} {_where(rule)}, so Ukraine never fires one at such a unit"
+        )
     ranges = ", ".join(f"{w} {sc.weapons[w].range_km:g} km" for w in armed)
     return (
         f"none of its weapons ({ranges}) reaches a Russian unit of {_classes(rule)} "
         f"{_where(rule)} from where Ukraine's launchers stand (nearest about {nearest:.0f} km)"
     )
+
+
+#: Sample points per side of a target group's box when measuring the share within reach.
+SHARE_GRID = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ReachShare:
+    """How much of where a rule's targets can stand lies where the rule can decide a strike.
+
+    Attributes:
+        share: Of the places the units of the groups the rule covers can stand
+            (each group weighed by its unit count), the share inside the rule's
+            area and within reach of one of its weapons with an effect on them,
+            from where that weapon is launched (0 to 1; exact distances, no slack).
+        groups: The Russian force groups the rule covers.
+        weapons: Its weapons that can be fired at them.
+    """
+
+    share: float
+    groups: tuple[str, ...]
+    weapons: tuple[str, ...]
+
+
+def rule_reach_share(
+    sc: Scenario, supplier: str, rule: RuleSpec, regions: _Regions | None = None
+) -> ReachShare | None:
+    """The share of its targets' positions a rule can decide strikes on (``None``: never any).
+
+    A measure of *how rarely*, where :func:`rule_reach_problem` answers *never*:
+    a fixed site is placed once per run anywhere in its bands, so a share of
+    1 % means the rule can bind in at most about one run in a hundred per such
+    site. At most: a position counts when it is within reach of any place the
+    launchers can stand, while one run places them at a few of those.
+    """
+    regions = _Regions(sc) if regions is None else regions
+    found = _candidates(sc, supplier, rule, regions)
+    if isinstance(found, str):
+        return None
+    total = hit = 0.0
+    used: list[str] = []
+    for _, g, *_rest in found.seen:
+        fine = _region(sc, g, SHARE_GRID)
+        ok = _area_mask(sc, rule, fine, 0.0)
+        near = np.zeros(len(fine.x), dtype=bool)
+        for w in found.armed:
+            if sc.weapons[w].effect.get(g.target_class, 0.0) <= 0:
+                continue
+            for launcher in found.carriers[w]:
+                lx, ld = regions.launch_points(launcher)
+                dx = fine.x[:, None] - lx[None, :]
+                dd = fine.depth[:, None] - ld[None, :]
+                near |= ((dx * dx + dd * dd) <= sc.weapons[w].range_km ** 2).any(axis=1)
+                if w not in used:
+                    used.append(w)
+        if len(fine.x):
+            total += g.count
+            hit += g.count * float((ok & near).mean())
+    share = hit / total if total else 0.0
+    return ReachShare(share, tuple(t[0] for t in found.seen), tuple(used))
 
 
 def _rules_with_paths(sc: Scenario) -> Iterator[tuple[str, RuleSpec, tuple[str | int, ...]]]:

@@ -25,6 +25,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from escalation_sim.scenario import bounds
+from escalation_sim.scenario.frozen import READ_ONLY, FrozenDict, FrozenList
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -50,13 +51,28 @@ def _too_large(value: object) -> bool:
 
 
 class Spec(BaseModel):
-    """Base for every scenario section: unknown keys are errors, values are frozen.
+    """Base for every scenario section: unknown keys are errors, values are read-only.
 
     Numbers are strict (no strings or booleans read as numbers), finite and at
     most ``MAX_MAGNITUDE`` in absolute value, in every field of every section.
+
+    Read-only all the way down: fields cannot be assigned, and every mapping
+    and list in a section is a :class:`~escalation_sim.scenario.frozen.FrozenDict`
+    or :class:`~escalation_sim.scenario.frozen.FrozenList` (what the model
+    builds from a scenario is cached by the scenario object, so an edit in place
+    would go unseen). Each refusal is a :class:`TypeError` that says how to make
+    a changed, validated copy.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        """Refuse: a validated scenario is read-only (pydantic's own refusal names no way out)."""
+        raise TypeError(f"cannot set {type(self).__name__}.{name}: {READ_ONLY}")
+
+    def __delattr__(self, name: str) -> None:
+        """Refuse, as for setting."""
+        raise TypeError(f"cannot delete {type(self).__name__}.{name}: {READ_ONLY}")
 
     @field_validator("*", mode="after")
     @classmethod
@@ -107,8 +123,8 @@ class WeaponSpec(Spec):
     mode: Literal["tube", "rocket", "ballistic", "cruise", "glide_bomb", "drone", "sam_surface"]
     range_km: Positive
     long_range: bool = False
-    effect: dict[str, Probability] = Field(
-        default_factory=dict,
+    effect: FrozenDict[str, Probability] = Field(
+        default_factory=FrozenDict,
         description="Damage to a target of each class per salvo, as a fraction of its strength.",
     )
     interception_chance: Probability = Field(
@@ -148,8 +164,8 @@ class ZoneSpec(Spec):
     occupied: bool = False
     x_km: Interval | None = None
     depth_km: Interval | None = None
-    polygon: list[Annotated[list[float], Field(min_length=2, max_length=2)]] | None = Field(
-        None, description="Outline as [x_km, depth_km] vertices (closed automatically)."
+    polygon: FrozenList[Annotated[FrozenList[float], Field(min_length=2, max_length=2)]] | None = (
+        Field(None, description="Outline as [x_km, depth_km] vertices (closed automatically).")
     )
     source: str = "assumption"
 
@@ -208,8 +224,8 @@ class TheaterSpec(Spec):
     depth_extent_km: Interval
     cell_km: Positive = 20.0
     target_city: str = Field(description="The place whose harm is tracked (Kharkiv by default).")
-    zones: dict[Identifier, ZoneSpec]
-    places: dict[Identifier, PlaceSpec]
+    zones: FrozenDict[Identifier, ZoneSpec]
+    places: FrozenDict[Identifier, PlaceSpec]
 
 
 # --- forces -------------------------------------------------------------------------
@@ -271,7 +287,7 @@ class ForceGroupSpec(Spec):
     x_km: Interval | None = Field(
         None, description="Restrict placement to this band along the border inside the zone."
     )
-    weapons: list[str] = Field(default_factory=list)
+    weapons: FrozenList[str] = Field(default_factory=FrozenList)
     shots_per_step: Shots = 0
     fire: FireSpec | None = None
     sensor: SensorSpec | None = None
@@ -312,10 +328,10 @@ class RuleSpec(Spec):
 
     id: Identifier
     effect: Literal["allow", "forbid"]
-    weapons: list[str] | Literal["all"] = "all"
-    target_classes: list[str] | Literal["all"] = "all"
+    weapons: FrozenList[str] | Literal["all"] = "all"
+    target_classes: FrozenList[str] | Literal["all"] = "all"
     territory: Literal["russia", "ukraine", "any"] = "russia"
-    zones: list[str] | None = None
+    zones: FrozenList[str] | None = None
     min_depth_km: NonNegative | None = None
     max_depth_km: NonNegative | None = None
     long_range_only: bool = False
@@ -340,7 +356,7 @@ class PostureSpec(Spec):
 
     level: Annotated[int, Field(ge=0)]
     description: str = ""
-    rules: list[RuleSpec] = Field(default_factory=list)
+    rules: FrozenList[RuleSpec] = Field(default_factory=FrozenList)
 
 
 class AdaptationSpec(Spec):
@@ -379,7 +395,7 @@ class SupplierPolicySpec(Spec):
     """A supplier's rule sets (postures), the one in force at the start, and how it adapts."""
 
     posture: str
-    postures: dict[Identifier, PostureSpec]
+    postures: FrozenDict[Identifier, PostureSpec]
     adaptation: AdaptationSpec
 
 
@@ -389,8 +405,8 @@ class ScheduledChangeSpec(Spec):
     day: Annotated[int, Field(ge=0)]
     supplier: str
     posture: str | None = None
-    add_rules: list[RuleSpec] = Field(default_factory=list)
-    remove_rules: list[str] = Field(default_factory=list)
+    add_rules: FrozenList[RuleSpec] = Field(default_factory=FrozenList)
+    remove_rules: FrozenList[str] = Field(default_factory=FrozenList)
     note: str = ""
 
     @model_validator(mode="after")
@@ -427,7 +443,7 @@ class LadderSpec(Spec):
 
     name: str
     source: str
-    rungs: list[RungSpec]
+    rungs: FrozenList[RungSpec]
 
     @model_validator(mode="after")
     def _ordered(self) -> LadderSpec:
@@ -478,8 +494,8 @@ class PerceptionSpec(Spec):
     uncertainly attributed.
     """
 
-    supplier_weight: dict[str, NonNegative]
-    class_weight: dict[str, NonNegative]
+    supplier_weight: FrozenDict[str, NonNegative]
+    class_weight: FrozenDict[str, NonNegative]
     depth_scale_km: Positive
     long_range_multiplier: Positive
     destroyed_multiplier: Positive
@@ -498,24 +514,25 @@ class PerceptionSpec(Spec):
         description="Chance that a strike with a munition several suppliers share is attributed "
         "to the right supplier (otherwise to one of the family's suppliers at random).",
     )
-    munition_family: dict[str, str] = Field(
-        default_factory=dict,
+    munition_family: FrozenDict[str, str] = Field(
+        default_factory=FrozenDict,
         description="Weapon to the munition it fires, where weapons share one (GMLRS rockets "
         "from a HIMARS or a MARS II look alike on arrival); a weapon not listed is its own family.",
     )
-    depth_bands_km: list[NonNegative] = Field(
-        default_factory=list, description="Upper edges of the depth bands whose first use counts."
+    depth_bands_km: FrozenList[NonNegative] = Field(
+        default_factory=FrozenList,
+        description="Upper edges of the depth bands whose first use counts.",
     )
-    strategic_classes: list[str] = Field(
-        default_factory=list, description="Target classes that are strategic assets."
+    strategic_classes: FrozenList[str] = Field(
+        default_factory=FrozenList, description="Target classes that are strategic assets."
     )
-    precedent_suppliers: list[str] = Field(
-        default_factory=list,
+    precedent_suppliers: FrozenList[str] = Field(
+        default_factory=FrozenList,
         description="Suppliers whose strikes inside Russia set no precedent: the war as usual "
         "before the start (Ukraine's own drones).",
     )
-    trigger_weight: dict[TriggerKind, NonNegative] = Field(
-        default_factory=dict, description="Salience added by each kind of precedent."
+    trigger_weight: FrozenDict[TriggerKind, NonNegative] = Field(
+        default_factory=FrozenDict, description="Salience added by each kind of precedent."
     )
     salience_half_life_days: Positive = Field(
         7.0, description="Days for the salience of a precedent to halve."
@@ -579,9 +596,9 @@ class OptionSpec(Spec):
     kahn: Annotated[int, Field(ge=1, le=44)] | None = Field(
         None, description="The nearest rung of Kahn's 44-rung ladder (On Escalation, 1965)."
     )
-    requires_any: list[TriggerKind] = Field(default_factory=list)
+    requires_any: FrozenList[TriggerKind] = Field(default_factory=FrozenList)
     min_rung: Annotated[int, Field(ge=0)] | None = None
-    skip_on: list[TriggerKind] = Field(default_factory=list)
+    skip_on: FrozenList[TriggerKind] = Field(default_factory=FrozenList)
     threat: bool = Field(False, description="A threat: it stakes the credibility of the actor.")
     cooldown_days: NonNegative = Field(
         0.0, description="Days before the same actor may take this option again (news cycle)."
@@ -642,7 +659,7 @@ class DecisionsSpec(Spec):
     """Escalation decisions: perception and each actor's parameters."""
 
     perception: PerceptionSpec
-    actors: dict[str, DecisionSpec]
+    actors: FrozenDict[str, DecisionSpec]
 
 
 class MobilitySpec(Spec):
@@ -737,15 +754,15 @@ class CombatSpec(Spec):
     max_strikes_per_step: Annotated[int, Field(ge=0, le=bounds.MAX_STRIKES_PER_RUN)] = Field(
         description="Ceiling on all of Ukraine's strikes in a step (on top of the family capacities)."
     )
-    tasking_per_day: dict[
+    tasking_per_day: FrozenDict[
         Literal["tube", "rocket", "ballistic", "cruise", "glide_bomb", "drone", "sam_surface"],
         NonNegative,
     ] = Field(
-        default_factory=dict,
+        default_factory=FrozenDict,
         description="Ukraine's strike capacity per weapon family per day (missing: unlimited).",
     )
-    movement: dict[str, MobilitySpec] = Field(
-        default_factory=dict,
+    movement: FrozenDict[str, MobilitySpec] = Field(
+        default_factory=FrozenDict,
         description="Mobility per target class (missing: the class stays put).",
     )
     killchain: KillChainSpec
@@ -769,24 +786,27 @@ class Scenario(Spec):
     ]
     horizon_days: Annotated[int, Field(gt=0, le=3650)]
     step_days: Annotated[float, Field(ge=bounds.MIN_STEP_DAYS, le=30.0)] = 1.0
-    target_classes: list[Identifier]
-    actors: dict[Identifier, ActorSpec]
-    weapons: dict[Identifier, WeaponSpec]
+    target_classes: FrozenList[Identifier]
+    actors: FrozenDict[Identifier, ActorSpec]
+    weapons: FrozenDict[Identifier, WeaponSpec]
     theater: TheaterSpec
-    forces: dict[Identifier, ForceGroupSpec]
-    rules: dict[str, SupplierPolicySpec]
-    schedule: list[ScheduledChangeSpec] = Field(default_factory=list)
+    forces: FrozenDict[Identifier, ForceGroupSpec]
+    rules: FrozenDict[str, SupplierPolicySpec]
+    schedule: FrozenList[ScheduledChangeSpec] = Field(default_factory=FrozenList)
     ladder: LadderSpec = Field(
         description="The default ladder (Russia's, and any side without its own)."
     )
-    ladders: dict[Literal["ukraine", "russia", "west", "other"], LadderSpec] = Field(
-        default_factory=dict, description="Ladders of their own for some sides, keyed by side."
+    ladders: FrozenDict[Literal["ukraine", "russia", "west", "other"], LadderSpec] = Field(
+        default_factory=FrozenDict,
+        description="Ladders of their own for some sides, keyed by side.",
     )
     decisions: DecisionsSpec
-    options: dict[Literal["ukraine", "russia", "west", "other"], list[OptionSpec]] = Field(
-        default_factory=dict,
-        description="Response options per side (a catalogue, like the weapons); a side "
-        "without its own uses Russia's.",
+    options: FrozenDict[Literal["ukraine", "russia", "west", "other"], FrozenList[OptionSpec]] = (
+        Field(
+            default_factory=FrozenDict,
+            description="Response options per side (a catalogue, like the weapons); a side "
+            "without its own uses Russia's.",
+        )
     )
     combat: CombatSpec
 
@@ -794,7 +814,7 @@ class Scenario(Spec):
         """The ladder an actor climbs: its side's own, or the default."""
         return self.ladders.get(self.actors[actor_id].side, self.ladder)
 
-    def options_for(self, actor_id: str) -> list[OptionSpec]:
+    def options_for(self, actor_id: str) -> FrozenList[OptionSpec]:
         """The response options of an actor's side (Russia's for a side without its own)."""
         opts = self.options
         return opts.get(self.actors[actor_id].side, opts.get("russia", []))

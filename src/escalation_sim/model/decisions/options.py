@@ -5,7 +5,10 @@ make severity specific, not only costly: an option may require one of a list
 of precedents to be salient (``requires_any``), may require the actor to
 stand at or above a rung already (``min_rung``), and may climb more than one
 rung only when one of its ``skip_on`` precedents is salient; ``cooldown_days``
-keeps an actor from repeating an act within the news cycle. The stand-down
+keeps an actor from repeating an act within the news cycle. The gates apply
+together: without ``skip_on``, an option opens only from the rung just below
+its own, and a lower ``min_rung`` does nothing (``validate`` warns,
+:func:`escalation_sim.scenario.lint.min_rung_problem`). The stand-down
 option never takes an actor below its starting rung: the starting rung is
 its standing policy, and the model explains departures from it.
 """
