@@ -58,6 +58,10 @@ CSV (``<out>/bench_ensemble_<UTC timestamp>.csv``), one row per measurement:
     cpu_seconds, cpu_ms_per_run   user + system CPU of the measuring process and its
                          children: a cost per run that other work on the machine does not
                          distort (for dask2 it includes starting and stopping the cluster)
+    cpu_ms_per_run_main, cpu_ms_per_run_workers   the same split: the measuring process
+                         (for dask2 also the scheduler, the nannies and the client, which a
+                         LocalCluster runs there) and its worker processes (pool workers,
+                         Dask workers; counted when they end)
     peak_rss_tree_mb     peak summed RSS of the whole process tree (see above)
     peak_rss_main_mb     ru_maxrss of the measuring process
     peak_rss_children_mb ru_maxrss of its largest child process
@@ -143,10 +147,15 @@ def _checksum(path: Path) -> float:
     return float(pd.read_parquet(path / "runs.parquet", columns=["fire_on_city"]).sum().iloc[0])
 
 
-def _cpu_seconds() -> float:
+def _cpu_split() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process, and of its ended, waited-for descendants."""
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def _cpu_seconds() -> float:
+    return sum(_cpu_split())
 
 
 def _measure(mode: str, runs: int, days: int | None, scenario: Path, seed: int) -> dict[str, Any]:
@@ -155,7 +164,7 @@ def _measure(mode: str, runs: int, days: int | None, scenario: Path, seed: int) 
 
     sc = resolve_scenario(scenario, days=days)
     workers = 2 if mode.endswith("2") else 1
-    cpu_start = _cpu_seconds()
+    main_start, workers_start = _cpu_split()
     with tempfile.TemporaryDirectory() as tmp:
         if mode in ("serial", "jobs2"):
             start = time.perf_counter()
@@ -206,11 +215,15 @@ def _measure(mode: str, runs: int, days: int | None, scenario: Path, seed: int) 
             checksum = float(frame["fire_on_city"].sum())
             del stats, means
     main_mb, children_mb = _rss_mb()
-    cpu = _cpu_seconds() - cpu_start
+    main_end, workers_end = _cpu_split()
+    main_cpu, workers_cpu = main_end - main_start, workers_end - workers_start
+    cpu = main_cpu + workers_cpu
     return {
         "seconds": seconds,
         "cpu_seconds": round(cpu, 2),
         "cpu_ms_per_run": round(1000 * cpu / runs, 2),
+        "cpu_ms_per_run_main": round(1000 * main_cpu / runs, 2),
+        "cpu_ms_per_run_workers": round(1000 * workers_cpu / runs, 2),
         "process_cpu_seconds": round(_cpu_seconds(), 2),
         "checksum": round(checksum, 6),
         "peak_rss_main_mb": round(main_mb, 1),
@@ -300,6 +313,8 @@ FIELDS = [
     "speedup_vs_batch_run",
     "cpu_seconds",
     "cpu_ms_per_run",
+    "cpu_ms_per_run_main",
+    "cpu_ms_per_run_workers",
     "peak_rss_tree_mb",
     "peak_rss_main_mb",
     "peak_rss_children_mb",
@@ -420,7 +435,8 @@ def main() -> None:
     print()
     head = (
         f"{'mode':<11}{'runs':>7}{'workers':>8}{'seconds':>9}{'runs/s':>8}{'x serial':>9}"
-        f"{'x batch_run':>12}{'CPU ms/run':>11}{'tree MB':>9}{'main MB':>9}{'other':>6}"
+        f"{'x batch_run':>12}{'CPU ms/run':>11}{'main':>6}{'workers':>8}{'tree MB':>9}"
+        f"{'main MB':>9}{'other':>6}"
         "  same runs"
     )
     print(head)
@@ -430,6 +446,7 @@ def main() -> None:
             f"{r['mode']:<11}{r['runs']:>7}{r['workers']:>8}{r['seconds']:>9.1f}"
             f"{r['runs_per_s']:>8.2f}{_fmt(r.get('speedup_vs_serial')):>9}"
             f"{_fmt(r.get('speedup_vs_batch_run')):>12}{r['cpu_ms_per_run']:>11.1f}"
+            f"{r['cpu_ms_per_run_main']:>6.1f}{r['cpu_ms_per_run_workers']:>8.1f}"
             f"{r['peak_rss_tree_mb']:>9.0f}{r['peak_rss_main_mb']:>9.0f}"
             f"{r['other_cores']:>6.2f}  {r.get('matches_serial', '')}"
         )

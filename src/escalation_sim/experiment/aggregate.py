@@ -2,10 +2,11 @@
 
 * The per-run table is copied chunk by chunk, in run order, to Parquet and CSV.
 * Per-step aggregates (mean and 5/25/50/75/95 percentiles of each series at each
-  step) are computed from the stored per-step values, a few series at a time:
-  each pass reads only the columns it needs from every chunk and holds at most
-  ``budget`` values (fewer steps per pass when the runs are many), so memory
-  stays bounded however many runs there are. Percentiles are numpy's
+  step) are computed from the stored per-step values holding at most ``budget``
+  values at once, so memory stays bounded however many runs there are. Each chunk
+  file is read once: when the values do not fit the budget, every series is first
+  written step-major to a raw temporary file (8 bytes per run, step and series), so
+  a block of steps is one contiguous read. Percentiles are numpy's
   (``method="linear"``), exact: nothing is sketched or binned.
 * The probability of each actor reaching each rung by each day is exact
   integer counting: rungs are integers, so each chunk adds, per rung and step,
@@ -19,7 +20,9 @@ the experiment was interrupted and resumed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,21 +153,97 @@ def _series_columns(store: ChunkStore) -> list[str]:
     return [n for n in pq.read_schema(files[0]).names if n not in ("run", "step")]
 
 
-def _read_block(
-    files: Sequence[Path], names: Sequence[str], n_runs: int, n_steps: int, lo: int, hi: int
+def _read_all(
+    files: Sequence[Path], names: Sequence[str], n_runs: int, n_steps: int
 ) -> dict[str, np.ndarray]:
-    """Values of ``names`` at steps ``lo..hi-1`` of every run: arrays of shape (runs, hi-lo)."""
-    out = {n: np.empty((n_runs, hi - lo), dtype=np.float64) for n in names}
+    """Every value of ``names``, one read of each file: arrays of shape (runs, steps)."""
+    out = {n: np.empty((n_runs, n_steps), dtype=np.float64) for n in names}
     row = 0
     for path in files:
         table = pq.read_table(path, columns=list(names))
         size = table.num_rows // n_steps
         for n in names:
-            values = table.column(n).to_numpy().reshape(size, n_steps)
-            out[n][row : row + size] = values[:, lo:hi]
+            out[n][row : row + size] = table.column(n).to_numpy().reshape(size, n_steps)
         row += size
         del table
     return out
+
+
+def _spill(
+    files: Sequence[Path],
+    names: Sequence[str],
+    n_runs: int,
+    n_steps: int,
+    budget: int,
+    folder: Path,
+) -> dict[str, Path]:
+    """Every series written step-major to its own raw file, each chunk file read once.
+
+    A series' file holds float64 values laid out (steps, runs): the values of a block
+    of steps are one contiguous read, however many runs there are. Chunks are
+    gathered in memory (at most ``budget`` values) and written a step row at a time.
+    """
+    paths = {n: folder / f"series-{i}.f8" for i, n in enumerate(names)}
+    fds = {n: os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600) for n, p in paths.items()}
+    try:
+        rows_per_flush = max(1, budget // (len(names) * n_steps))
+        pending: dict[str, list[np.ndarray]] = {n: [] for n in names}
+        held = first = 0
+
+        def flush() -> None:
+            for n in names:
+                block = np.ascontiguousarray(np.concatenate(pending[n]).T)  # (steps, runs)
+                for t in range(n_steps):
+                    os.pwrite(fds[n], block[t].data, 8 * (t * n_runs + first))
+                pending[n] = []
+
+        for path in files:
+            chunk = pq.ParquetFile(path)
+            size = chunk.metadata.num_rows // n_steps
+            for n in names:
+                values = chunk.read(columns=[n]).column(n).to_numpy()
+                pending[n].append(values.astype(np.float64).reshape(size, n_steps))
+            held += size
+            if held >= rows_per_flush:
+                flush()
+                first, held = first + held, 0
+            del chunk
+        if held:
+            flush()
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+    return paths
+
+
+def _step_blocks(
+    files: Sequence[Path], names: Sequence[str], n_runs: int, n_steps: int, budget: int
+) -> Iterator[tuple[str, int, np.ndarray]]:
+    """``(series, first step, values)`` blocks covering every series and step.
+
+    ``values`` has shape (runs, steps of the block), C-contiguous, as a reduction over
+    runs needs it. When everything fits in ``budget`` values, every chunk file is read
+    once; otherwise the series are spilled once, step-major (:func:`_spill`), to a
+    temporary folder of the store, and each block is one contiguous read of it. Either
+    way each chunk file is opened once, so the work of aggregation grows with the
+    number of runs, not with its square (a pass per series over every chunk file did).
+    """
+    if n_runs * n_steps * len(names) <= budget:
+        values = _read_all(files, names, n_runs, n_steps)
+        for n in names:
+            yield n, 0, values.pop(n)
+        return
+    # A block read from the spill and its transposed copy: at most ``budget`` values together.
+    width = max(1, budget // (2 * n_runs))
+    with tempfile.TemporaryDirectory(prefix=".aggregate-", dir=files[0].parent) as tmp:
+        spilled = _spill(files, names, n_runs, n_steps, budget, Path(tmp))
+        for n in names:
+            with spilled[n].open("rb") as fh:
+                for lo in range(0, n_steps, width):
+                    hi = min(n_steps, lo + width)
+                    raw = np.fromfile(fh, dtype=np.float64, count=(hi - lo) * n_runs)
+                    yield n, lo, np.ascontiguousarray(raw.reshape(hi - lo, n_runs).T)
+                    del raw
 
 
 def aggregate_series(
@@ -175,7 +254,8 @@ def aggregate_series(
     Args:
         store: The chunks of one scenario's runs.
         scenario: That scenario (for steps, days and dates).
-        budget: Most values held at once (sets how many series or steps one pass reads).
+        budget: Most values held at once (beyond it, the series are spilled to disk
+            once, 8 bytes per run, step and series, in a temporary folder of the store).
 
     Returns:
         Tidy table: ``step, day, date, series, mean, p5, p25, p50, p75, p95, n``.
@@ -191,28 +271,21 @@ def aggregate_series(
             + [f"p{q}" for q in PERCENTILES]
             + ["n"]
         )
-    per_series = n_runs * n_steps
-    group = max(1, budget // max(1, per_series))
-    step_block = n_steps if per_series <= budget else max(1, budget // max(1, n_runs))
     # np.percentile copies what it sorts: hand it a few steps at a time.
     sub = max(1, (budget // 8) // max(1, n_runs))
     results: dict[str, dict[str, np.ndarray]] = {
         n: {k: np.empty(n_steps) for k in ("mean", *map(str, PERCENTILES))} for n in names
     }
-    for g in range(0, len(names), group):
-        batch = names[g : g + group]
-        for lo in range(0, n_steps, step_block):
-            hi = min(n_steps, lo + step_block)
-            block = _read_block(files, batch, n_runs, n_steps, lo, hi)
-            for n, values in block.items():
-                for a in range(0, hi - lo, sub):
-                    b = min(hi - lo, a + sub)
-                    part = values[:, a:b]
-                    results[n]["mean"][lo + a : lo + b] = part.mean(axis=0)
-                    pct = np.percentile(part, PERCENTILES, axis=0)
-                    for q, row in zip(PERCENTILES, pct, strict=True):
-                        results[n][str(q)][lo + a : lo + b] = row
-            del block
+    for n, lo, values in _step_blocks(files, names, n_runs, n_steps, budget):
+        width = values.shape[1]
+        for a in range(0, width, sub):
+            b = min(width, a + sub)
+            part = values[:, a:b]
+            results[n]["mean"][lo + a : lo + b] = part.mean(axis=0)
+            pct = np.percentile(part, PERCENTILES, axis=0)
+            for q, row in zip(PERCENTILES, pct, strict=True):
+                results[n][str(q)][lo + a : lo + b] = row
+        del values
     frames: list[pd.DataFrame] = []
     for n in names:
         frame = {"step": steps, "day": days, "date": dates, "series": n}

@@ -10,6 +10,8 @@ Layout of ``DIR.partial/`` (beside the output directory ``DIR``)::
     <store>/steps-<a>-<b>.parquet   their per-step series (ensembles, comparisons)
     <store>/chunk-<a>-<b>.json      the chunk's manifest: its run ids, the SHA-256 of
                                     each file, and a digest of the key
+    <store>/.aggregate-*/           while the tables are made, the series spilled
+                                    step-major (:mod:`~escalation_sim.experiment.aggregate`)
 
 Each file is written under a unique temporary name, flushed to disk and
 renamed into place; the manifest comes last, so a chunk counts as finished
