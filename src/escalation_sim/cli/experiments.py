@@ -11,7 +11,7 @@ import contextlib
 import functools
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +124,27 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _announce(what: str, jobs: int | None, dask: str | None) -> None:
-    """Say at once what is starting: worker processes take seconds to come up, silently."""
+def _announce(
+    what: str,
+    jobs: int | None,
+    dask: str | None,
+    *,
+    out: Path,
+    force: bool,
+    inputs: Sequence[Path],
+) -> None:
+    """Refuse a bad ``--out``, then say at once what is starting.
+
+    Worker processes take seconds to come up, silently, so the start is
+    announced; a ``--out`` that cannot be used is refused first, so that no
+    "starting workers" line comes before the error and nothing is started.
+    The experiment checks the same again (and its ``extends`` files).
+    """
+    from escalation_sim.cli.options import check_output_dir
+    from escalation_sim.results import check_output
+
+    check_output(out, force=force, inputs=inputs)
+    check_output_dir(out)
     if dask:
         from escalation_sim.experiment.errors import ExperimentError
         from escalation_sim.experiment.executors import check_dask_address
@@ -216,7 +235,12 @@ def ensemble_command(
 
     out = out or Path("results") / f"ensemble-{scenario.stem}-n{runs}-seed{seed}"
     _announce(
-        f"{runs} run{'s' if runs != 1 else ''} of {scenario}", execution["jobs"], execution["dask"]
+        f"{runs} run{'s' if runs != 1 else ''} of {scenario}",
+        execution["jobs"],
+        execution["dask"],
+        out=out,
+        force=execution["force"],
+        inputs=[scenario],
     )
     result = ensemble(
         scenario,
@@ -279,7 +303,12 @@ def compare_command(
     stems = "-vs-".join(s.stem for s in scenarios)
     out = out or Path("results") / f"compare-{stems}-n{runs}-seed{seed}"
     _announce(
-        f"{runs} runs of each of {len(scenarios)} scenarios", execution["jobs"], execution["dask"]
+        f"{runs} runs of each of {len(scenarios)} scenarios",
+        execution["jobs"],
+        execution["dask"],
+        out=out,
+        force=execution["force"],
+        inputs=scenarios,
     )
     result = compare(
         list(scenarios),
@@ -327,7 +356,14 @@ def sweep_command(
         )
         return
     out = out or Path("results") / f"sweep-{sweep_file.stem}"
-    _announce(f"sweep {sweep_file}", execution["jobs"], execution["dask"])
+    _announce(
+        f"sweep {sweep_file}",
+        execution["jobs"],
+        execution["dask"],
+        out=out,
+        force=execution["force"],
+        inputs=[sweep_file],
+    )
     result = sweep(sweep_file, options=_execution(out, **execution))
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
@@ -455,7 +491,12 @@ def robustness_command(
     stems = "-vs-".join(s.stem for s in scenarios)
     out = out or Path("results") / f"robustness-{stems}-s{samples}-n{runs}-seed{seed}"
     _announce(
-        f"robustness of {len(scenarios)} scenarios over {samples} assumption sets", jobs, dask
+        f"robustness of {len(scenarios)} scenarios over {samples} assumption sets",
+        jobs,
+        dask,
+        out=out,
+        force=force,
+        inputs=scenarios,
     )
     result = robustness(
         list(scenarios),
