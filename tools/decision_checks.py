@@ -60,12 +60,38 @@ def one(args: tuple[str, str, int]) -> dict:
     }
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1, for ``--runs`` and ``--jobs``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
 def main() -> None:
     """Run the checks and write the table."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=200)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=Path("results/decision_checks"))
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    ap.add_argument(
+        "--runs",
+        type=_positive,
+        default=200,
+        help="runs per scenario and condition, on seeds 0..RUNS-1, each of the full horizon",
+    )
+    ap.add_argument(
+        "--jobs", type=_positive, default=2, help="worker processes that share the runs"
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results/decision_checks"),
+        help="folder for decision_checks.csv (created if missing)",
+    )
     a = ap.parse_args()
     cases = [(p.name, "default") for p in sorted(SCENARIOS.glob("*.yaml"))]
     cases.append(("may30_kharkiv_counterfire.yaml", "zero_perception"))

@@ -20,6 +20,7 @@ same commit, and says why in its message.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import sys
@@ -149,8 +150,13 @@ def digests() -> dict[str, dict[str, str]]:
 
 def main(argv: list[str]) -> int:
     """``--write`` records the digests; otherwise compares with the recorded ones."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--write", action="store_true", help="record the current digests instead of comparing"
+    )
+    write = ap.parse_args(argv).write
     current = digests()
-    if "--write" in argv:
+    if write:
         GOLDEN.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", "utf-8")
         print(f"wrote {GOLDEN} ({len(current)} experiments)")
         return 0

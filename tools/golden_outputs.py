@@ -7,10 +7,14 @@ results regenerates the file (``python tools/golden_outputs.py --write``) in the
 same commit, and says why in its message. ``--write`` also rewrites the
 experiments' digests (``tools/golden_experiments.py``), so one command keeps
 both in step with the model.
+
+    python tools/golden_outputs.py            # compare (exit 1 if any digest differs)
+    python tools/golden_outputs.py --write    # record the current outputs
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import sys
@@ -54,9 +58,20 @@ def scenario_hashes() -> dict[str, str]:
     }
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """Compare the outputs with the recorded digests, or record them with ``--write``."""
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--write",
+        action="store_true",
+        help="record the current digests (runs and experiments) instead of comparing; "
+        "only for a change meant to change results, said so in its commit message",
+    )
+    args = ap.parse_args(argv)
     current = digests()
-    if "--write" in sys.argv:
+    if args.write:
         GOLDEN.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", "utf-8")
         print(f"wrote {GOLDEN} ({len(current)} runs)")
         HASHES.write_text(json.dumps(scenario_hashes(), indent=1, sort_keys=True) + "\n", "utf-8")
@@ -64,11 +79,14 @@ if __name__ == "__main__":
         sys.path.insert(0, str(Path(__file__).parent))
         import golden_experiments
 
-        golden_experiments.main(["--write"])
-    else:
-        stored = json.loads(GOLDEN.read_text("utf-8"))
-        bad = sorted(k for k in current if stored.get(k) != current[k])
-        hashes = json.loads(HASHES.read_text("utf-8"))
-        bad += sorted(f"{k} (hash)" for k, v in scenario_hashes().items() if hashes.get(k) != v)
-        print("identical" if not bad else f"differ: {', '.join(bad)}")
-        sys.exit(1 if bad else 0)
+        return golden_experiments.main(["--write"])
+    stored = json.loads(GOLDEN.read_text("utf-8"))
+    bad = sorted(k for k in current if stored.get(k) != current[k])
+    hashes = json.loads(HASHES.read_text("utf-8"))
+    bad += sorted(f"{k} (hash)" for k, v in scenario_hashes().items() if hashes.get(k) != v)
+    print("identical" if not bad else f"differ: {', '.join(bad)}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
