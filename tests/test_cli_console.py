@@ -122,27 +122,31 @@ def test_a_bad_dask_address_is_refused_without_announcing_a_cluster(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["ensemble", "compare", "robustness", "sweep"])
-@pytest.mark.parametrize("bad", ["under_a_file", "exists"])
-def test_a_bad_out_is_refused_before_any_worker_is_announced(tmp_path, command, bad):
+@pytest.mark.parametrize("bad", ["under_a_file", "exists", "scenario"])
+def test_a_refusal_comes_before_any_worker_is_announced(tmp_path, command, bad):
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder\n")
     (tmp_path / "exists").mkdir()
-    out = a_file / "e" if bad == "under_a_file" else tmp_path / "exists"
+    out = {"under_a_file": a_file / "e", "exists": tmp_path / "exists"}.get(bad, tmp_path / "o")
+    scenario = SCENARIO
+    if bad == "scenario":
+        scenario = tmp_path / "bad.yaml"
+        scenario.write_text("name: bad\nstep_days: -1\n")
     if command == "sweep":
-        sweep = tmp_path / "sweep.yaml"
-        sweep.write_text(
-            f"scenario: {SCENARIO}\nreplications: 1\n"
-            "design: {method: grid}\nparameters:\n  - {path: horizon_days, values: [2, 3]}\n"
-        )
+        sweep = SCENARIO.parent / "sweeps" / "depth_and_risk.yaml"
+        if bad == "scenario":
+            sweep = tmp_path / "sweep.yaml"
+            sweep.write_text(f"base: {scenario}\n")
         args = ["sweep", str(sweep)]
     elif command == "ensemble":
-        args = ["ensemble", str(SCENARIO), "-n", "2", "--days", "2"]
+        args = ["ensemble", str(scenario), "-n", "2", "--days", "2"]
     else:
-        args = [command, str(SCENARIO), str(SCENARIO.parent / "pre_may30.yaml"), "-n", "2"]
-        args += ["--days", "2"] + (["--samples", "2"] if command == "robustness" else [])
+        args = [command, str(SCENARIO), str(scenario), "-n", "2", "--days", "2"]
+        args += ["--samples", "2"] if command == "robustness" else []
     result = CliRunner().invoke(main, [*args, "--jobs", "2", "--no-progress", "--out", str(out)])
     assert result.exit_code == 2, result.output
     lines = result.stderr.splitlines()
-    assert lines and lines[0].startswith("error: ") and "--out" in lines[0], result.stderr
+    expected = "--out" if bad != "scenario" else str(tmp_path)
+    assert lines and lines[0].startswith("error: ") and expected in lines[0], result.stderr
     assert "worker processes" not in result.output
-    assert not list(tmp_path.glob("*.partial")) and not (a_file.parent / "e").exists()
+    assert not list(tmp_path.glob("*.partial")) and not (tmp_path / "o").exists()

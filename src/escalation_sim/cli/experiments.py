@@ -11,7 +11,7 @@ import contextlib
 import functools
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,55 +124,49 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _announce(
-    what: str,
-    jobs: int | None,
-    dask: str | None,
-    *,
-    out: Path,
-    force: bool,
-    inputs: Sequence[Path],
-) -> None:
-    """Refuse a bad ``--out``, then say at once what is starting.
+def _announcer(what: str, jobs: int | None, dask: str | None) -> Callable[[], None]:
+    """What to say as the runs start: worker processes take seconds to come up, silently.
 
-    Worker processes take seconds to come up, silently, so the start is
-    announced; a ``--out`` that cannot be used is refused first, so that no
-    "starting workers" line comes before the error and nothing is started.
-    The experiment checks the same again (and its ``extends`` files).
+    The experiment calls it (``on_start``) once its inputs and ``--out`` are
+    checked, so a refusal is never preceded by a "starting workers" line.
     """
-    from escalation_sim.cli.options import check_output_dir
-    from escalation_sim.results import check_output
 
-    check_output(out, force=force, inputs=inputs)
-    check_output_dir(out)
-    if dask:
-        from escalation_sim.experiment.errors import ExperimentError
-        from escalation_sim.experiment.executors import check_dask_address
+    def announce() -> None:
+        if dask:
+            from escalation_sim.experiment.executors import check_dask_address
 
-        try:
             where = f"on the Dask cluster at {check_dask_address(dask)}"
-        except ExperimentError:
-            return  # no cluster to announce: the experiment refuses the address (exit 2)
-    else:
-        from escalation_sim.experiment.executors import default_jobs
+        else:
+            from escalation_sim.experiment.executors import default_jobs
 
-        n = default_jobs() if jobs is None else jobs
-        where = "in this process" if n == 1 else f"starting {n} worker processes..."
-    click.echo(f"{what}: {where}", err=True)
+            n = default_jobs() if jobs is None else jobs
+            where = "in this process" if n == 1 else f"starting {n} worker processes..."
+        click.echo(f"{what}: {where}", err=True)
+
+    return announce
 
 
 def _progress(flag: bool | None) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
 
-def _execution(out: Path, **flags: Any) -> Any:
-    """The shared options of a command as one ``ExecutionOptions`` (see ``_options``)."""
+def _execution(out: Path, what: str, **flags: Any) -> Any:
+    """The shared options of a command as one ``ExecutionOptions`` (see ``_options``).
+
+    ``what`` names the work, announced when it starts (see :func:`_announcer`).
+    """
     from escalation_sim.experiment.options import ExecutionOptions
 
     flags.pop("plot")
     progress = _progress(flags.pop("progress"))
+    start = _announcer(what, flags.get("jobs"), flags.get("dask"))
     return ExecutionOptions(
-        out=out, progress=progress, command=_command_line(), on_notice=_warn, **flags
+        out=out,
+        progress=progress,
+        command=_command_line(),
+        on_notice=_warn,
+        on_start=start,
+        **flags,
     )
 
 
@@ -234,21 +228,13 @@ def ensemble_command(
     from escalation_sim.experiment.ensemble import ensemble
 
     out = out or Path("results") / f"ensemble-{scenario.stem}-n{runs}-seed{seed}"
-    _announce(
-        f"{runs} run{'s' if runs != 1 else ''} of {scenario}",
-        execution["jobs"],
-        execution["dask"],
-        out=out,
-        force=execution["force"],
-        inputs=[scenario],
-    )
     result = ensemble(
         scenario,
         runs=runs,
         seed=seed,
         days=days,
         overrides=overrides,
-        options=_execution(out, **execution),
+        options=_execution(out, f"{runs} run{'s' if runs != 1 else ''} of {scenario}", **execution),
     )
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
@@ -302,14 +288,6 @@ def compare_command(
         raise click.UsageError("compare needs at least two scenario files")
     stems = "-vs-".join(s.stem for s in scenarios)
     out = out or Path("results") / f"compare-{stems}-n{runs}-seed{seed}"
-    _announce(
-        f"{runs} runs of each of {len(scenarios)} scenarios",
-        execution["jobs"],
-        execution["dask"],
-        out=out,
-        force=execution["force"],
-        inputs=scenarios,
-    )
     result = compare(
         list(scenarios),
         runs=runs,
@@ -318,7 +296,7 @@ def compare_command(
         overrides=overrides,
         ci=ci,
         outcomes=list(outcomes) or None,
-        options=_execution(out, **execution),
+        options=_execution(out, f"{runs} runs of each of {len(scenarios)} scenarios", **execution),
     )
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
@@ -356,15 +334,7 @@ def sweep_command(
         )
         return
     out = out or Path("results") / f"sweep-{sweep_file.stem}"
-    _announce(
-        f"sweep {sweep_file}",
-        execution["jobs"],
-        execution["dask"],
-        out=out,
-        force=execution["force"],
-        inputs=[sweep_file],
-    )
-    result = sweep(sweep_file, options=_execution(out, **execution))
+    result = sweep(sweep_file, options=_execution(out, f"sweep {sweep_file}", **execution))
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
     _draw_main_figure(out, execution["plot"])
@@ -426,9 +396,7 @@ def sweep_command(
     show_default=True,
     help="Confidence level of every interval.",
 )
-@click.option(
-    "--check", is_flag=True, help="Validate everything and show the design; run nothing."
-)
+@click.option("--check", is_flag=True, help="Validate everything and show the design; run nothing.")
 @_out_option
 @_options
 @experiment_errors
@@ -490,20 +458,13 @@ def robustness_command(
         return
     stems = "-vs-".join(s.stem for s in scenarios)
     out = out or Path("results") / f"robustness-{stems}-s{samples}-n{runs}-seed{seed}"
-    _announce(
-        f"robustness of {len(scenarios)} scenarios over {samples} assumption sets",
-        jobs,
-        dask,
-        out=out,
-        force=force,
-        inputs=scenarios,
-    )
     result = robustness(
         list(scenarios),
         **common,
         ci=ci,
         options=_execution(
             out,
+            f"robustness of {len(scenarios)} scenarios over {samples} assumption sets",
             jobs=jobs,
             dask=dask,
             chunk_size=chunk_size,

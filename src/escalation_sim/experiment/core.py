@@ -228,6 +228,8 @@ class Experiment:
         if opts.chunk_size is None and plan.max_chunk_size is not None:
             size = min(size, plan.max_chunk_size)
         tasks = _interleave([plan.tasks(name, missing[name], size) for name in plan.runs])
+        if opts.on_start is not None:
+            opts.on_start()
         try:
             info = run_tasks(
                 tasks,

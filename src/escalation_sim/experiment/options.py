@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 ChunkCallback = Callable[[int, int], None]
 #: ``on_notice(message)``: told what a resume repaired (default: a ``ResumeWarning``).
 NoticeCallback = Callable[[str], None]
+#: ``on_start()``: called once the inputs and the output are checked, as the runs start.
+StartCallback = Callable[[], None]
 
 #: Most local workers per CPU: beyond a few, workers only share the same cores.
 MAX_JOBS_PER_CPU = 4
@@ -55,6 +57,9 @@ class ExecutionOptions:
         command: The command line, recorded in the metadata.
         on_notice: Called with each thing a resume repaired (a corrupt chunk run
             again, a stray file removed); ``None``: issued as a ``ResumeWarning``.
+        on_start: Called once, after every input and the output directory are
+            checked and just before the runs start (the command line says there
+            what is starting, so no such line precedes a refusal).
         executor: An executor to use instead of making one from ``jobs`` and
             ``dask`` (tests and benchmarks); it is left open.
 
@@ -76,6 +81,7 @@ class ExecutionOptions:
     command: str | None = None
     on_notice: NoticeCallback | None = None
     executor: Executor | None = None
+    on_start: StartCallback | None = None
 
     def __post_init__(self) -> None:
         from escalation_sim.experiment.errors import ExperimentError
