@@ -16,12 +16,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The edit loop: lint and every test not marked slow, on two worker processes.
+# Each test file stays on one worker (--dist loadfile): the browser tests share one live
+# server per file and follow each other in order.
 test-fast: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools
-	$(PY) -m pytest -q -n 2 -m "not slow"
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools
