@@ -126,3 +126,22 @@ def test_the_civil_infrastructure_rules_bind_in_runs_that_place_a_site_in_reach(
             for kind in ("withheld", "constrained")
         )
     assert bound > 0, seeds
+
+
+def test_nearest_sq_is_the_direct_minimum_bit_for_bit() -> None:
+    import numpy as np
+
+    from escalation_sim.scenario.reach import nearest_sq
+
+    rng = np.random.default_rng(5)
+    for trial in range(40):
+        n, m = int(rng.integers(1, 300)), int(rng.integers(1, 200))
+        rows = rng.uniform(-50, 400, int(rng.integers(1, 12)))
+        qx, qd = rng.uniform(-100, 500, m), rng.choice(rows, m)
+        if trial % 4 == 0:  # ties and repeated points
+            qx = np.round(qx / 10) * 10
+        px, pd = rng.uniform(-200, 600, n), rng.uniform(-100, 500, n)
+        dx, dd = px[:, None] - qx[None, :], pd[:, None] - qd[None, :]
+        direct = (dx * dx + dd * dd).min(axis=1)
+        assert np.array_equal(nearest_sq(px, pd, qx, qd), direct), trial
+    assert np.isinf(nearest_sq(np.zeros(3), np.zeros(3), np.zeros(0), np.zeros(0))).all()

@@ -148,6 +148,8 @@ class _Regions(dict[str, Region]):
         super().__init__()
         self.sc = sc
         self._launch: dict[str, Region] = {}
+        self._fine: dict[str, Region] = {}
+        self._nearest: dict[tuple[str, str], np.ndarray] = {}
 
     def __missing__(self, gid: str) -> Region:
         region = self[gid] = _region(self.sc, self.sc.forces[gid])
@@ -167,6 +169,43 @@ class _Regions(dict[str, Region]):
         region = self.launch(gid)
         points = np.unique(np.column_stack([region.x, region.depth]), axis=0)
         return points[:, 0], points[:, 1]
+
+    def fine(self, gid: str) -> Region:
+        """A group's region on the finer grid :func:`rule_reach_share` measures shares on."""
+        if gid not in self._fine:
+            self._fine[gid] = _region(self.sc, self.sc.forces[gid], SHARE_GRID)
+        return self._fine[gid]
+
+    def nearest_sq(self, target: str, launcher: str) -> np.ndarray:
+        """Per point of ``target``'s fine region, squared distance to ``launcher``'s nearest point.
+
+        Worked out once per pair: several rules and weapons ask for the same one.
+        """
+        key = (target, launcher)
+        if key not in self._nearest:
+            fine = self.fine(target)
+            self._nearest[key] = nearest_sq(fine.x, fine.depth, *self.launch_points(launcher))
+        return self._nearest[key]
+
+
+def nearest_sq(px: np.ndarray, pd: np.ndarray, qx: np.ndarray, qd: np.ndarray) -> np.ndarray:
+    """Per point p, ``min over q of (px - qx)**2 + (pd - qd)**2`` (inf where there is no q).
+
+    The points q stand on a few depths (a region's grid rows): per depth, the nearest
+    q in x is found by bisection, so the cost is points x depths, not points x q. The
+    value is the one the direct minimum over every pair gives, bit for bit: at one
+    depth the q nearest in x has the smallest ``dx * dx``, and adding the same
+    ``dd * dd`` to floats keeps their order.
+    """
+    best = np.full(len(px), np.inf)
+    for depth in np.unique(qd):
+        xs = np.sort(qx[qd == depth])
+        i = np.searchsorted(xs, px)
+        dd = pd - depth
+        for j in (np.clip(i - 1, 0, len(xs) - 1), np.clip(i, 0, len(xs) - 1)):
+            dx = px - xs[j]
+            np.minimum(best, dx * dx + dd * dd, out=best)
+    return best
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,18 +386,16 @@ def rule_reach_share(
         return None
     total = hit = 0.0
     used: list[str] = []
-    for _, g, *_rest in found.seen:
-        fine = _region(sc, g, SHARE_GRID)
+    for gid, g, *_rest in found.seen:
+        fine = regions.fine(gid)
         ok = _area_mask(sc, rule, fine, 0.0)
         near = np.zeros(len(fine.x), dtype=bool)
         for w in found.armed:
             if sc.weapons[w].effect.get(g.target_class, 0.0) <= 0:
                 continue
             for launcher in found.carriers[w]:
-                lx, ld = regions.launch_points(launcher)
-                dx = fine.x[:, None] - lx[None, :]
-                dd = fine.depth[:, None] - ld[None, :]
-                near |= ((dx * dx + dd * dd) <= sc.weapons[w].range_km ** 2).any(axis=1)
+                # Within range of the nearest launch point is within range of any.
+                near |= regions.nearest_sq(gid, launcher) <= sc.weapons[w].range_km ** 2
                 if w not in used:
                     used.append(w)
         if len(fine.x):
