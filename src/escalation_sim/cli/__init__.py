@@ -149,7 +149,7 @@ def validate(
         warnings = scenario_warnings(scenario, locs, str(path))
         for problem in warnings:
             click.echo(f"{'error' if strict else 'warning'}: {problem}", err=True)
-        for problem in scenario_notes(scenario, locs, str(path)):
+        for problem in scenario_notes(scenario, locs, str(path), warnings):
             if str(problem) not in noted:  # files extending one scenario share its notes
                 noted.add(str(problem))
                 click.echo(f"note: {problem}", err=True)  # never an error: facts of the world

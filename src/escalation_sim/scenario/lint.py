@@ -22,6 +22,7 @@ from escalation_sim.scenario.reach import (
     _Regions,
     rule_reach_problem,
     rule_reach_share,
+    rules_with_paths,
     unreachable_rules,
 )
 from escalation_sim.scenario.schema import OptionSpec, RuleSpec, Scenario, SupplierPolicySpec
@@ -225,18 +226,17 @@ def rules_in_force(sc: Scenario) -> list[tuple[str, RuleSpec, tuple[str | int, .
     That is, a rule of a posture that can be in force (:func:`reachable_postures`)
     or one a scheduled change adds.
     """
-    out: list[tuple[str, RuleSpec, tuple[str | int, ...]]] = []
-    for sid, policy in sc.rules.items():
-        scheduled = {c.posture for c in sc.schedule if c.supplier == sid and c.posture}
-        reached = reachable_postures(policy, scheduled)
-        for pname, posture in policy.postures.items():
-            if pname in reached:
-                for i, rule in enumerate(posture.rules):
-                    out.append((sid, rule, ("rules", sid, "postures", pname, "rules", i)))
-    for i, change in enumerate(sc.schedule):
-        for j, rule in enumerate(change.add_rules):
-            out.append((change.supplier, rule, ("schedule", i, "add_rules", j)))
-    return out
+    reached = {
+        sid: reachable_postures(
+            policy, {c.posture for c in sc.schedule if c.supplier == sid and c.posture}
+        )
+        for sid, policy in sc.rules.items()
+    }
+    return [
+        (supplier, rule, path)
+        for supplier, rule, path in rules_with_paths(sc)
+        if path[0] == "schedule" or path[3] in reached[supplier]
+    ]
 
 
 def rule_notes(sc: Scenario) -> list[Finding]:

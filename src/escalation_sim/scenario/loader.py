@@ -418,16 +418,25 @@ def _defaults_dict() -> dict[str, Any]:
     return scenario_to_dict(scenario_from_dict({}, label=DEFAULTS_LABEL))
 
 
-def scenario_notes(scenario: Scenario, locs: Locations, label: str) -> list[Problem]:
+def scenario_notes(
+    scenario: Scenario,
+    locs: Locations,
+    label: str,
+    warnings: Sequence[Problem] | None = None,
+) -> list[Problem]:
     """Notes on the rules in force that can never, or can hardly, bind, located.
 
     These include the package defaults' rules that the scenario puts in force
     (the warnings leave those out); a rule the scenario wrote that can never
-    apply is a warning already and is not noted again.
+    apply is a warning already and is not noted again. ``warnings``: the
+    scenario's :func:`scenario_warnings`, where the caller has them already
+    (else they are worked out here).
     """
     from escalation_sim.scenario.lint import rule_notes
 
-    warned = {p.path for p in scenario_warnings(scenario, locs, label)}
+    if warnings is None:
+        warnings = scenario_warnings(scenario, locs, label)
+    warned = {p.path for p in warnings}
     findings = [(_written_item_field(locs, path), m) for path, m in rule_notes(scenario)]
     return [p for p in locate_findings(findings, locs, label) if p.path not in warned]
 

@@ -405,7 +405,8 @@ def rule_reach_share(
     return ReachShare(share, tuple(t[0] for t in found.seen), tuple(used))
 
 
-def _rules_with_paths(sc: Scenario) -> Iterator[tuple[str, RuleSpec, tuple[str | int, ...]]]:
+def rules_with_paths(sc: Scenario) -> Iterator[tuple[str, RuleSpec, tuple[str | int, ...]]]:
+    """``(supplier, rule, path)`` of every rule of every posture and scheduled change."""
     for sid, policy in sc.rules.items():
         for pname, posture in policy.postures.items():
             for i, rule in enumerate(posture.rules):
@@ -426,7 +427,7 @@ def unreachable_rules(
     """
     out: list[Finding] = []
     regions = _Regions(sc)
-    for supplier, rule, path in _rules_with_paths(sc):
+    for supplier, rule, path in rules_with_paths(sc):
         if only is not None and path not in only:
             continue
         why = rule_reach_problem(sc, supplier, rule, regions)
