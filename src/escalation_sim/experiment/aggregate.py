@@ -19,6 +19,7 @@ the experiment was interrupted and resumed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -169,6 +170,13 @@ def _read_all(
     return out
 
 
+def _write_at(fd: int, data: memoryview, offset: int) -> None:
+    """Write all of ``data`` at ``offset``: a write to a filling disk may stop short silently."""
+    while len(data):
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written
+
+
 def _spill(
     files: Sequence[Path],
     names: Sequence[str],
@@ -194,7 +202,7 @@ def _spill(
             for n in names:
                 block = np.ascontiguousarray(np.concatenate(pending[n]).T)  # (steps, runs)
                 for t in range(n_steps):
-                    os.pwrite(fds[n], block[t].data, 8 * (t * n_runs + first))
+                    _write_at(fds[n], block[t].data.cast("B"), 8 * (t * n_runs + first))
                 pending[n] = []
 
         for path in files:
@@ -247,7 +255,7 @@ def _step_blocks(
 
 
 def aggregate_series(
-    store: ChunkStore, scenario: Scenario, *, budget: int = DEFAULT_BUDGET
+    store: ChunkStore, scenario: Scenario, *, budget: int | None = None
 ) -> pd.DataFrame:
     """Per-step mean and percentiles of every stored series.
 
@@ -255,11 +263,13 @@ def aggregate_series(
         store: The chunks of one scenario's runs.
         scenario: That scenario (for steps, days and dates).
         budget: Most values held at once (beyond it, the series are spilled to disk
-            once, 8 bytes per run, step and series, in a temporary folder of the store).
+            once, 8 bytes per run, step and series, in a temporary folder of the store;
+            removed when done or failed); ``None``: :data:`DEFAULT_BUDGET`.
 
     Returns:
         Tidy table: ``step, day, date, series, mean, p5, p25, p50, p75, p95, n``.
     """
+    budget = DEFAULT_BUDGET if budget is None else budget
     files = store.steps_files()
     names = _series_columns(store)
     steps, days, dates = step_calendar(scenario)
@@ -276,16 +286,18 @@ def aggregate_series(
     results: dict[str, dict[str, np.ndarray]] = {
         n: {k: np.empty(n_steps) for k in ("mean", *map(str, PERCENTILES))} for n in names
     }
-    for n, lo, values in _step_blocks(files, names, n_runs, n_steps, budget):
-        width = values.shape[1]
-        for a in range(0, width, sub):
-            b = min(width, a + sub)
-            part = values[:, a:b]
-            results[n]["mean"][lo + a : lo + b] = part.mean(axis=0)
-            pct = np.percentile(part, PERCENTILES, axis=0)
-            for q, row in zip(PERCENTILES, pct, strict=True):
-                results[n][str(q)][lo + a : lo + b] = row
-        del values
+    # Closed at once if this loop fails, so the spill's temporary folder goes with it.
+    with contextlib.closing(_step_blocks(files, names, n_runs, n_steps, budget)) as blocks:
+        for n, lo, values in blocks:
+            width = values.shape[1]
+            for a in range(0, width, sub):
+                b = min(width, a + sub)
+                part = values[:, a:b]
+                results[n]["mean"][lo + a : lo + b] = part.mean(axis=0)
+                pct = np.percentile(part, PERCENTILES, axis=0)
+                for q, row in zip(PERCENTILES, pct, strict=True):
+                    results[n][str(q)][lo + a : lo + b] = row
+            del values
     frames: list[pd.DataFrame] = []
     for n in names:
         frame = {"step": steps, "day": days, "date": dates, "series": n}

@@ -53,6 +53,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from escalation_sim.experiment import diskspace
 from escalation_sim.experiment.common import base_metadata
 from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.runner import auto_chunk_size, run_tasks
@@ -80,7 +81,8 @@ class Plan:
             different key are never reused.
         runs: Number of runs of each chunk store, in store order (run ids
             ``0 .. n-1`` in each).
-        tasks: Makes the tasks of a store's missing runs, at most ``chunk_size`` each.
+        tasks: Makes the tasks of a store's missing runs, at most ``chunk_size`` each
+            (its first task, of run 0, also tells the disk estimate what the runs keep).
         max_chunk_size: Cap of the *default* chunk size (e.g. the runs of one
             assumption set, when a task never crosses sets); ``None``: no cap.
         inputs: Files the experiment reads (scenarios, sweep files): the output
@@ -160,12 +162,18 @@ class Experiment:
             holding an input, or an existing directory this tool did not write).
         StaleWorkError: ``<out>.partial/`` holds runs of a different experiment.
         ExperimentError: ``<out>.partial/`` is in use by another process.
+
+    A disk that fills inside the block (writing a chunk, spilling the series while
+    aggregating, publishing) ends it with a
+    :class:`~escalation_sim.experiment.diskspace.DiskSpaceError` saying what is kept.
     """
 
     def __init__(self, plan: Plan, options: ExecutionOptions) -> None:
         self.plan = plan
         self.options = options
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._doing = "starting"  # what a full disk interrupted, for its message
+        self._chunk_size = 1
         if options.out is None:
             self.out: Path | None = None
             self._tmp = tempfile.TemporaryDirectory(prefix="escalation-sim-")
@@ -199,17 +207,52 @@ class Experiment:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        full = exc is not None and diskspace.is_disk_full(exc)
+        error = self._disk_full(exc) if full else None  # type: ignore[arg-type]
         self.close()
+        if error is not None:
+            raise error from exc
+
+    def _missing(self) -> dict[str, list[int]]:
+        """The runs not on disk, by store (every run when the work directory is gone)."""
+        gone = not self.workdir.path.is_dir()
+        missing: dict[str, list[int]] = {}
+        for name, n in self.plan.runs.items():
+            finished = set() if gone else self.workdir.store(name).done()
+            missing[name] = [r for r in range(n) if r not in finished]
+        return missing
+
+    def _disk_estimate(self, missing: Mapping[str, Sequence[int]]) -> diskspace.DiskEstimate:
+        return diskspace.estimate(
+            self.plan, missing, self._chunk_size, self.workdir.path, publishes=self.out is not None
+        )
+
+    def _disk_full(self, exc: OSError) -> diskspace.DiskSpaceError:
+        """A full disk met inside the block, in words: what was kept, what the rest needs."""
+        missing = self._missing()
+        kept = self.plan.total - sum(len(m) for m in missing.values())
+        return diskspace.disk_full_error(
+            exc,
+            doing=self._doing,
+            workdir=self.workdir.path if self.out is not None else None,
+            kept=kept,
+            total=self.plan.total,
+            still=self._disk_estimate(missing),
+        )
 
     def run(self) -> Completed:
         """Run every run that is not on disk yet; return the stores holding all of them.
 
         Finished chunks are verified first; those that fail are run again, with
-        a notice (see :mod:`~escalation_sim.experiment.store`). If the start
-        fails (no worker, no cluster, no memory) before any run is finished, the
-        work directory is removed, so the corrected command starts clean.
+        a notice (see :mod:`~escalation_sim.experiment.store`). Then the disk the
+        rest will write is estimated and checked against the free space
+        (:mod:`~escalation_sim.experiment.diskspace`): too little refuses before any
+        run, little warns. If the start fails (no disk, no worker, no cluster, no
+        memory) before any run is finished, the work directory is removed, so the
+        corrected command starts clean.
 
         Raises:
+            DiskSpaceError: Clearly too little free disk for the runs still missing.
             ExperimentInterrupted: Interrupted; finished chunks are kept for a resume.
         """
         plan, opts = self.plan, self.options
@@ -219,18 +262,21 @@ class Experiment:
             repairs += stores[name].verify(n)
         for message in repairs:
             self._notice(message)
-        missing: dict[str, list[int]] = {}
-        for name, n in plan.runs.items():
-            finished = stores[name].done()
-            missing[name] = [r for r in range(n) if r not in finished]
+        missing = self._missing()
         n_missing = sum(len(m) for m in missing.values())
         size = opts.chunk_size or auto_chunk_size(n_missing, opts.planned_workers)
         if opts.chunk_size is None and plan.max_chunk_size is not None:
             size = min(size, plan.max_chunk_size)
+        self._chunk_size = size
         tasks = _interleave([plan.tasks(name, missing[name], size) for name in plan.runs])
-        if opts.on_start is not None:
-            opts.on_start()
+        self._doing = f"writing finished runs to {self.workdir.path}"
         try:
+            diskspace.check_free_space(
+                self._disk_estimate(missing),
+                lambda message: self._notice(message, diskspace.DiskSpaceWarning),
+            )
+            if opts.on_start is not None:
+                opts.on_start()
             info = run_tasks(
                 tasks,
                 stores=stores,
@@ -246,14 +292,15 @@ class Experiment:
             if self.workdir.finished_runs() == 0:
                 self.workdir.remove()  # nothing to resume: leave nothing in the way
             raise
+        self._doing = f"aggregating the runs in {self.workdir.path}"
         resumed = plan.total - n_missing
         return Completed(plan.kind, stores, size, resumed, info, opts.command, repairs)
 
-    def _notice(self, message: str) -> None:
+    def _notice(self, message: str, category: type[Warning] = ResumeWarning) -> None:
         if self.options.on_notice is not None:
             self.options.on_notice(message)
         else:
-            warnings.warn(message, ResumeWarning, stacklevel=3)
+            warnings.warn(message, category, stacklevel=3)
 
     def publish(self, fill: Callable[[Path], None]) -> Path | None:
         """Write the outputs atomically with ``fill(tmp)``, then drop the work directory.
@@ -263,6 +310,7 @@ class Experiment:
         """
         if self.out is None:
             return None
+        self._doing = f"writing the outputs to {self.out}"
         atomic_directory(self.out, fill, force=self.options.force, inputs=self.plan.inputs)
         self.workdir.remove()
         return self.out

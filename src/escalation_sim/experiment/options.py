@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 #: ``on_chunk(done, total)``: called after each chunk is on disk.
 ChunkCallback = Callable[[int, int], None]
-#: ``on_notice(message)``: told what a resume repaired (default: a ``ResumeWarning``).
+#: ``on_notice(message)``: told what a resume repaired, or that disk is tight (default: a warning).
 NoticeCallback = Callable[[str], None]
 #: ``on_start()``: called once the inputs and the output are checked, as the runs start.
 StartCallback = Callable[[], None]
@@ -56,7 +56,8 @@ class ExecutionOptions:
         on_chunk: Called with ``(done, total)`` after each chunk is on disk.
         command: The command line, recorded in the metadata.
         on_notice: Called with each thing a resume repaired (a corrupt chunk run
-            again, a stray file removed); ``None``: issued as a ``ResumeWarning``.
+            again, a stray file removed) and with a warning that the free disk is
+            tight; ``None``: issued as a ``ResumeWarning`` (``DiskSpaceWarning``).
         on_start: Called once, after every input and the output directory are
             checked and just before the runs start (the command line says there
             what is starting, so no such line precedes a refusal).

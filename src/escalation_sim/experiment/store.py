@@ -15,7 +15,8 @@ Layout of ``DIR.partial/`` (beside the output directory ``DIR``)::
 
 Each file is written under a unique temporary name, flushed to disk and
 renamed into place; the manifest comes last, so a chunk counts as finished
-only when its manifest exists. On resume every manifest is checked against its
+only when its manifest exists. A write that fails (a full disk) removes what the
+chunk had written. On resume every manifest is checked against its
 files (checksum, run ids, range, key): a chunk that fails (truncated, edited,
 missing a file, renamed, copied from elsewhere, overlapping another), and any
 chunk file no manifest vouches for, is removed with a notice and its runs are
@@ -199,11 +200,23 @@ class ChunkStore:
         return self.path / f"chunk-{first:09d}-{last:09d}.json"
 
     def write(self, result: ChunkResult) -> None:
-        """Write a finished chunk: series, outcomes, then the manifest; each atomically."""
-        files: dict[str, str] = {}
+        """Write a finished chunk: series, outcomes, then the manifest; each atomically.
+
+        If a write fails (a full disk), the chunk's files already written are removed
+        too: a chunk is on disk whole, with its manifest, or not at all.
+        """
         targets = [(result.runs, self.runs_file(result.first, result.last))]
         if result.steps is not None:
             targets.insert(0, (result.steps, self.steps_file(result.first, result.last)))
+        try:
+            self._write_chunk(result, targets)
+        except BaseException:
+            for _, path in targets:
+                path.unlink(missing_ok=True)
+            raise
+
+    def _write_chunk(self, result: ChunkResult, targets: list[tuple[Any, Path]]) -> None:
+        files: dict[str, str] = {}
         for frame, path in targets:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             write_atomically(path, lambda tmp, t=table: pq.write_table(t, tmp, **PARQUET_OPTIONS))

@@ -153,12 +153,18 @@ def run_task(task: Task) -> ChunkResult:
     return ChunkResult(task.store, ids[0], ids[-1], runs, steps, time.perf_counter() - start)
 
 
-def outcome_columns(scenario: Scenario) -> list[str]:
-    """The outcome columns a run of ``scenario`` produces (without running it)."""
+def run_columns(scenario: Scenario) -> tuple[list[str], list[str]]:
+    """The outcome columns and the kept per-step series of a run of ``scenario`` (not run)."""
     from escalation_sim.model.model import EscalationModel
 
     model = EscalationModel(scenario, seed=0, record_events=False)
     ts = model.timeseries()
     ladders = {aid: len(scenario.ladder_for(aid).rungs) for aid in scenario.actors}
     del model
-    return list(run_outcomes(ts, ladders, None, None))
+    outcomes = list(run_outcomes(ts, ladders, None, None))
+    return outcomes, series_names(list(ts), list(scenario.actors))
+
+
+def outcome_columns(scenario: Scenario) -> list[str]:
+    """The outcome columns a run of ``scenario`` produces (without running it)."""
+    return run_columns(scenario)[0]
