@@ -354,3 +354,35 @@ def test_a_spill_write_that_stops_short_is_completed_not_left_with_a_hole(
     spilled = aggregate.aggregate_series(chunks, scenario, budget=600)  # 4 runs a write
     assert calls[0] > 0
     pd.testing.assert_frame_equal(spilled, whole, check_exact=True)
+
+
+def test_a_disk_that_fills_while_the_figure_is_drawn_leaves_no_cut_off_figure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    out = tmp_path / "e"
+    assert CliRunner().invoke(main, _args(out)).exit_code == 0
+    figures = sorted(p.name for p in out.iterdir() if p.suffix == ".png")
+    assert figures  # the command drew its main figure
+    before = {name: (out / name).read_bytes() for name in figures}
+
+    def cut_off(self: Figure, fname: Any, *args: Any, **kwargs: Any) -> None:
+        Path(fname).write_bytes(b"\x89PNG half")  # what a full disk leaves mid-write
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", cut_off)
+    result = CliRunner().invoke(main, ["plot", str(out), "--main-only"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"{out / figures[0]}: cannot be written (No space left on device)" in result.stderr
+    assert f"escalation-sim plot {out}" in result.stderr
+    # The earlier figure stands whole; no temporary file is left beside it.
+    assert sorted(p.name for p in out.iterdir() if p.suffix == ".png") == figures
+    assert {name: (out / name).read_bytes() for name in figures} == before
+    assert [p.name for p in out.iterdir() if ".tmp" in p.name] == []
+
+    rerun = CliRunner().invoke(main, [*_args(out), "--force"])
+    assert rerun.exit_code == 2, rerun.output  # the outputs are written, the figure is not
+    assert "cannot be written (No space left on device)" in rerun.stderr
+    assert "Traceback" not in rerun.output

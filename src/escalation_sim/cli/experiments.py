@@ -486,10 +486,14 @@ def _draw_main_figure(out: Path, plot: bool) -> None:
     """Draw the experiment's main figure into its output directory."""
     if not plot:
         return
-    from escalation_sim.plots.directory import draw_figures
+    from escalation_sim.plots.directory import ResultsDirError, draw_figures
 
-    for path in draw_figures(out, main_only=True):
-        click.echo(f"drew {path}")
+    try:
+        for path in draw_figures(out, main_only=True):
+            click.echo(f"drew {path}")
+    except ResultsDirError as exc:  # the outputs are written; only the figure is missing
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
 
 def register(group: click.Group) -> None:

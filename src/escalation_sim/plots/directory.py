@@ -14,6 +14,7 @@ every function returns the paths it wrote.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -114,9 +115,24 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def _save(fig: Figure, out: Path, name: str, fmt: str) -> Path:
+    """Write a figure whole or not at all: under a temporary name, then renamed into place.
+
+    A disk that fills while the figure is written leaves the earlier figure (or
+    none), never a cut-off file, and says so (:class:`ResultsDirError`).
+    """
     path = out / f"{name}.{fmt}"
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plots.close(fig)
+    tmp = out / f".{name}.{os.getpid()}.tmp.{fmt}"
+    try:
+        fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format=fmt)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ResultsDirError(
+            f"{path}: cannot be written ({exc.strerror or _first_line(exc)}); free disk space "
+            f"or choose another folder, then draw it again with: escalation-sim plot {out}"
+        ) from None
+    finally:
+        plots.close(fig)
     return path
 
 
