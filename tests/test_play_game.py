@@ -188,6 +188,10 @@ def test_move_file_errors_name_file_line_and_field(tmp_path, text, expected):
         (["--as", "USA:llm"], "needs --llm-command"),
         (["--as", "USA:script"], "needs --moves FILE"),
         (["--as", "USA", "--turn-days", "2.5"], "2.5 is not a positive multiple"),
+        (["--as", "USA", "--turn-days", "nan"], "nan is not a positive multiple"),
+        (["--as", "USA", "--turn-days", "inf"], "inf is not a positive multiple"),
+        (["--as", "USA", "--seed", "-1"], "Invalid value for '--seed'"),
+        (["--as", "USA", "--seed", str(2**63)], "Invalid value for '--seed'"),
     ],
 )
 def test_seat_errors(tmp_path, monkeypatch, args, expected):

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from escalation_sim.cli import EXIT_INPUT, reports_input_errors, set_option
+from escalation_sim.cli.seeds import seed_option
 
 SEAT_KINDS = ("human", "script", "llm")
 
@@ -76,7 +77,7 @@ def _out_free(out: Path, force: bool) -> None:
     show_default=True,
     help="Days per turn (a multiple of the scenario's step).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the model.")
+@seed_option("Seed of the model.")
 @click.option("--days", type=click.IntRange(min=1), default=None, help="Override the horizon.")
 @set_option
 @click.option(
