@@ -477,3 +477,32 @@ def test_params_lists_every_catalogue() -> None:
         assert any(line.startswith(gid + " ") for line in out.splitlines()), gid
     for zid in sc.theater.zones:
         assert any(line.startswith(zid + " ") for line in out.splitlines()), zid
+
+
+@pytest.mark.parametrize(
+    ("entry", "meant"),
+    [
+        ("weapons:\n  ATACM: {stock: 30}\n", ("weapons.ATACM", "'ATACMS'")),
+        ("actors:\n  RU: {risk_tolerance: 0.5}\n", ("actors.RU", "'RUS'")),
+        (
+            "forces:\n  ru_artilery_kursk: {count: 3}\n",
+            ("forces.ru_artilery_kursk", "'ru_artillery_kursk'"),
+        ),
+        ("rules:\n  US: {posture: deep_strike}\n", ("rules.US", "'USA'")),
+    ],
+)
+def test_a_misspelt_catalogue_id_is_named_as_a_new_entry_with_the_id_meant(
+    tmp_path: Path, entry: str, meant: tuple[str, str]
+) -> None:
+    """A typo in an id makes a new entry, whose missing fields would hide the typo."""
+    path = tmp_path / "typo.yaml"
+    path.write_text(f"name: Typo\nextends: may30_kharkiv_counterfire\n{entry}")
+    result = run("validate", path)
+    assert result.exit_code == 2
+    field, guess = meant
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.output  # one line for the entry, not one per missing field
+    assert errors[0].startswith(f"error: {path}:4: {field}: ")
+    assert f"did you mean {guess}?" in errors[0]
+    assert "new entry" in errors[0] and "required" in errors[0]
+    assert_no_traceback(result.output)

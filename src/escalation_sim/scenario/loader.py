@@ -269,14 +269,65 @@ def _describe(err: Mapping[str, Any], path: Sequence[str | int]) -> str:
     return f"{err['msg']} (got {shown})"
 
 
-def _pydantic_problems(exc: ValidationError, locs: Locations, fallback: str) -> list[Problem]:
-    problems = []
+def _pydantic_problems(
+    exc: ValidationError, locs: Locations, fallback: str, data: Mapping[str, Any]
+) -> list[Problem]:
+    problems: list[Problem | tuple[str | int, ...]] = []  # a tuple: a new entry, filled below
+    missing: dict[tuple[str | int, ...], list[str]] = {}  # such an entry -> its missing fields
     for err in exc.errors():
         # pydantic appends the validator's own label for function validators; drop non-field parts.
         path = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        entry = tuple(path[:-1])
+        if err["type"] == "missing" and entry and _id_meant(data, entry):
+            if entry not in missing:
+                problems.append(entry)
+            missing.setdefault(entry, []).append(str(path[-1]))
+            continue
         file, line = _locate(locs, path, fallback)
         problems.append(Problem(file, line, ".".join(str(p) for p in path), _describe(err, path)))
-    return problems
+    return [
+        p if isinstance(p, Problem) else _new_entry(p, missing[p], data, locs, fallback)
+        for p in problems
+    ]
+
+
+def _new_entry(
+    entry: tuple[str | int, ...],
+    fields: list[str],
+    data: Mapping[str, Any],
+    locs: Locations,
+    fallback: str,
+) -> Problem:
+    """One problem for a new entry whose id is a near-miss of an existing one."""
+    file, line = _locate(locs, entry, fallback)
+    return Problem(
+        file,
+        line,
+        ".".join(str(p) for p in entry),
+        f"new entry {entry[-1]!r} lacks the required {', '.join(fields)}; did you mean "
+        f"{_id_meant(data, entry)!r}? (an entry under an existing id changes only the "
+        "fields it writes)",
+    )
+
+
+def _id_meant(data: Mapping[str, Any], entry: Sequence[str | int]) -> str | None:
+    """The existing id that a new mapping entry at ``entry`` is a near-miss of, if any.
+
+    A misspelt id (``weapons.ATACM``) makes a new entry, which lacks the required
+    fields a real one inherits; naming the id meant says what actually went wrong.
+    """
+    container: Any = data
+    for part in entry[:-1]:
+        try:
+            container = container[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    key = entry[-1]
+    if not isinstance(container, Mapping) or not isinstance(key, str):
+        return None
+    others = [str(k) for k in container if k != key]
+    close = difflib.get_close_matches(key, others, n=1)
+    return close[0] if close else None
 
 
 #: Most problems reported for one input (a broken file can have thousands, one per entry).
@@ -303,7 +354,7 @@ def validate_data(data: Mapping[str, Any], locs: Locations, label: str) -> Scena
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_capped(_pydantic_problems(exc, locs, label), label)) from None
+        raise ScenarioError(_capped(_pydantic_problems(exc, locs, label, data), label)) from None
     findings = check_scenario(scenario)
     if findings:
         raise ScenarioError(_capped(locate_findings(findings, locs, label), label))
