@@ -281,6 +281,7 @@ def scenarios_command() -> None:
 
 
 from escalation_sim.cli.app import app  # noqa: E402
+from escalation_sim.cli.examples import add_examples  # noqa: E402
 from escalation_sim.cli.experiments import register  # noqa: E402
 from escalation_sim.cli.play import play, replay  # noqa: E402
 from escalation_sim.cli.plot import plot  # noqa: E402
@@ -290,3 +291,4 @@ main.add_command(play)
 main.add_command(replay)
 main.add_command(app)
 register(main)
+add_examples(main)
