@@ -204,22 +204,30 @@ class ChunkStore:
         targets = [(result.runs, self.runs_file(result.first, result.last))]
         if result.steps is not None:
             targets.insert(0, (result.steps, self.steps_file(result.first, result.last)))
-        for frame, path in targets:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            write_atomically(path, lambda tmp, t=table: pq.write_table(t, tmp, **PARQUET_OPTIONS))
-            files[path.name] = sha256_file(path)
-        manifest = {
-            "first": result.first,
-            "last": result.last,
-            "runs": [int(r) for r in result.runs["run"]],
-            "files": files,
-            "key": self.key_digest,
-        }
-        text = json.dumps(manifest, indent=1) + "\n"
-        write_atomically(
-            self.manifest_file(result.first, result.last),
-            lambda tmp: tmp.write_text(text, encoding="utf-8"),
-        )
+        manifest_file = self.manifest_file(result.first, result.last)
+        try:
+            for frame, path in targets:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                write_atomically(
+                    path, lambda tmp, t=table: pq.write_table(t, tmp, **PARQUET_OPTIONS)
+                )
+                files[path.name] = sha256_file(path)
+            manifest = {
+                "first": result.first,
+                "last": result.last,
+                "runs": [int(r) for r in result.runs["run"]],
+                "files": files,
+                "key": self.key_digest,
+            }
+            text = json.dumps(manifest, indent=1) + "\n"
+            write_atomically(manifest_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        except BaseException:
+            # Cut off (Ctrl-C) before its manifest: take back the chunk's files, so that
+            # resuming after an ordinary interruption has no stray file to warn about.
+            if not manifest_file.exists():
+                for _, path in targets:
+                    path.unlink(missing_ok=True)
+            raise
 
     def _check(self, first: int, last: int, path: Path, runs: int) -> str | None:
         """Why a chunk's manifest or files fail (``None``: the chunk is sound)."""
@@ -282,9 +290,7 @@ class ChunkStore:
             m = _MANIFEST.match(path.name)
             assert m is not None
             first, last = int(m.group(1)), int(m.group(2))
-            notices.append(
-                f"{self.path.name}/: runs {first}..{last} are run again ({why})"
-            )
+            notices.append(f"{self.path.name}/: runs {first}..{last} are run again ({why})")
             for file in (path, self.runs_file(first, last), self.steps_file(first, last)):
                 file.unlink(missing_ok=True)
         vouched = {path.name for _, _, path in sound if path not in bad}
