@@ -238,7 +238,7 @@ def test_python_m_validate_unusable_files(tmp_path: Path) -> None:
     assert len(errors) == len(UNUSABLE) + 1, proc.stderr
     for _, expected in UNUSABLE.values():
         assert any(line.startswith(f"error: {expected}") for line in errors), expected
-    assert "error: missing.yaml: file not found" in errors
+    assert any(line.startswith("error: missing.yaml: file not found") for line in errors)
 
 
 def test_python_m_validate_shipped_scenarios() -> None:
@@ -506,3 +506,22 @@ def test_a_misspelt_catalogue_id_is_named_as_a_new_entry_with_the_id_meant(
     assert f"did you mean {guess}?" in errors[0]
     assert "new entry" in errors[0] and "required" in errors[0]
     assert_no_traceback(result.output)
+
+
+@pytest.mark.parametrize(("text", "extends"), [("", False), ("name: Mine\nextends: may30\n", True)])
+def test_a_name_that_is_neither_a_file_nor_a_shipped_scenario_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, extends: bool
+) -> None:
+    """`run may30` or `extends: may30`: the message names the shipped scenario meant."""
+    monkeypatch.chdir(tmp_path)
+    if extends:
+        Path("mine.yaml").write_text(text)
+    result = run("validate", "mine.yaml" if extends else "may30")
+    assert result.exit_code == 2
+    assert_no_traceback(result.output)
+    error = result.output.strip().splitlines()[-1]
+    assert error.startswith("error: mine.yaml:2: extends: " if extends else "error: may30: ")
+    assert "not found" in error
+    assert "no shipped scenario is called 'may30'" in error
+    assert "did you mean 'may30_kharkiv_counterfire'?" in error
+    assert "escalation-sim scenarios" in error

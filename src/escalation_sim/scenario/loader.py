@@ -80,6 +80,20 @@ def shipped_scenario(name: str | Path) -> Path | None:
     return shipped_scenarios().get(text.removesuffix(SCENARIO_SUFFIX))
 
 
+def _no_shipped_one(name: str | Path) -> str:
+    """For a bare name that is no file: ", and no shipped scenario is called ..." ("" else)."""
+    text = str(name)
+    if not text or text != Path(text).name or shipped_scenario(text) is not None:
+        return ""
+    stem = text.removesuffix(SCENARIO_SUFFIX)
+    names = list(shipped_scenarios())
+    close = [n for n in names if n.startswith(stem)] or difflib.get_close_matches(stem, names, n=1)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return (
+        f", and no shipped scenario is called {stem!r} ({guess}escalation-sim scenarios lists them)"
+    )
+
+
 def _top_level_fields() -> list[str]:
     return [*Scenario.model_fields, EXTENDS_KEY]
 
@@ -173,7 +187,7 @@ def _read_with_extends(
                 "them); --extends-root DIR allows files under DIR"
             )
         elif not exists:
-            raise refuse(f"file {parent} not found")
+            raise refuse(f"file {parent} not found{_no_shipped_one(parent)}")
         elif not parent_path.is_file():
             raise refuse(f"{shown} is not a scenario file")
         if parent_path in chain:
@@ -381,6 +395,8 @@ def resolve_file(
     p = Path(path)
     if not p.exists() and (packaged := shipped_scenario(p)) is not None:
         p = packaged
+    if not p.exists() and not p.is_symlink() and (hint := _no_shipped_one(p)):
+        raise ScenarioError([Problem(str(path), None, "", f"file not found{hint}")])
     try:
         real = _resolve(p) if p.exists() else p
         root = _resolve(Path(extends_root)) if extends_root is not None else real.parent
