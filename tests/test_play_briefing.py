@@ -147,3 +147,8 @@ def test_the_perceived_resolve_is_counted_in_good_english(resolve, words):
     }
     text = "\n".join(_cost_benefit_lines(own, weighing))
     assert f"as you perceive it: {words}" in text
+
+
+def test_the_briefing_names_the_city_as_the_scenario_does(russia):
+    text = briefing(turn_view(russia, "RUS", turn=5, turn_days=7))
+    assert "salvoes landed on Kharkiv (harm" in text
