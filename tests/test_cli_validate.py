@@ -462,6 +462,17 @@ def test_days_errors_name_the_days_option() -> None:
     ]
 
 
+def test_days_before_a_scheduled_change_says_how_many_days_it_needs(tmp_path: Path) -> None:
+    """`run us_widening_schedule --days 30`: the change on day 60 is why, and --days says so."""
+    result = run("run", "us_widening_schedule", "--days", "30", "--out", tmp_path / "r")
+    assert result.exit_code == 2
+    (error,) = result.stderr.splitlines()
+    assert "schedule.0.day: day 60 is outside the horizon (0..30)" in error
+    assert "--days 30 set the horizon" in error
+    assert "--days 60 or more" in error
+    assert not (tmp_path / "r").exists()
+
+
 def test_params_lists_every_catalogue() -> None:
     result = run("params")
     assert result.exit_code == 0

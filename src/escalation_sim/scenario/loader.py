@@ -13,6 +13,7 @@ problem with its file, line, field path and what was expected.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import difflib
 import functools
@@ -618,6 +619,29 @@ def resolve_scenario(
     else:
         data, locs = resolve_file(scenario, overrides, extends_root=extends_root)
         label = str(scenario)
-    if days is not None:  # problems with the horizon name the option the user typed
-        apply_override(data, locs, f"horizon_days={days}", source="--days")
-    return validate_data(data, locs, label)
+    if days is None:
+        return validate_data(data, locs, label)
+    apply_override(data, locs, f"horizon_days={days}", source="--days")  # its problems name it
+    try:
+        return validate_data(data, locs, label)
+    except ScenarioError as exc:
+        raise ScenarioError([_cut_by_days(p, days, data) for p in exc.problems]) from None
+
+
+def _cut_by_days(problem: Problem, days: int, data: Mapping[str, Any]) -> Problem:
+    """A scheduled change beyond a ``--days`` horizon: say that ``--days`` put it there."""
+    path = problem.path.split(".")
+    if len(path) != 3 or path[0] != "schedule" or path[2] != "day" or not path[1].isdigit():
+        return problem
+    if "outside the horizon" not in problem.message:
+        return problem
+    last = max(
+        int(c["day"])
+        for c in data["schedule"]
+        if isinstance(c, Mapping) and isinstance(c.get("day"), int)
+    )
+    return dataclasses.replace(
+        problem,
+        message=f"{problem.message}: --days {days} set the horizon; give --days {last} or more "
+        "to keep the scheduled changes, or drop them with --set 'schedule=[]'",
+    )
