@@ -134,3 +134,9 @@ def test_an_unbalanced_quote_in_a_command_is_refused_not_a_crash(usa_view):
     move, told = _typed(usa_view, ['posture "deep_strike', "posture deep_strike", ""])
     assert "unbalanced quote" in told
     assert move.rules == {"posture": "deep_strike"}
+
+
+def test_help_says_how_to_stop_a_game(usa_view):
+    _, told = _typed(usa_view, ["help", ""])
+    assert "Ctrl-D" in told and "saves the game" in told
+    assert "Ctrl-C" in told and "without saving" in told

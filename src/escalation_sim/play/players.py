@@ -87,7 +87,9 @@ HELP = """Commands (one per line; an empty line ends your turn):
   note TEXT                              why (goes into the game record)
   show                                   the briefing again
   done                                   end your turn (same as an empty line)
-  help                                   this text"""
+  help                                   this text
+To stop early: Ctrl-D (end of input) holds every turn left and saves the game;
+Ctrl-C stops at once, without saving."""
 
 
 @dataclass(slots=True)
