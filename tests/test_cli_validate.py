@@ -238,7 +238,7 @@ def test_python_m_validate_unusable_files(tmp_path: Path) -> None:
     assert len(errors) == len(UNUSABLE) + 1, proc.stderr
     for _, expected in UNUSABLE.values():
         assert any(line.startswith(f"error: {expected}") for line in errors), expected
-    assert "error: missing.yaml: file not found" in errors
+    assert any(line.startswith("error: missing.yaml: file not found") for line in errors)
 
 
 def test_python_m_validate_shipped_scenarios() -> None:
@@ -462,6 +462,17 @@ def test_days_errors_name_the_days_option() -> None:
     ]
 
 
+def test_days_before_a_scheduled_change_says_how_many_days_it_needs(tmp_path: Path) -> None:
+    """`run us_widening_schedule --days 30`: the change on day 60 is why, and --days says so."""
+    result = run("run", "us_widening_schedule", "--days", "30", "--out", tmp_path / "r")
+    assert result.exit_code == 2
+    (error,) = result.stderr.splitlines()
+    assert "schedule.0.day: day 60 is outside the horizon (0..30)" in error
+    assert "--days 30 set the horizon" in error
+    assert "--days 60 or more" in error
+    assert not (tmp_path / "r").exists()
+
+
 def test_params_lists_every_catalogue() -> None:
     result = run("params")
     assert result.exit_code == 0
@@ -477,3 +488,51 @@ def test_params_lists_every_catalogue() -> None:
         assert any(line.startswith(gid + " ") for line in out.splitlines()), gid
     for zid in sc.theater.zones:
         assert any(line.startswith(zid + " ") for line in out.splitlines()), zid
+
+
+@pytest.mark.parametrize(
+    ("entry", "meant"),
+    [
+        ("weapons:\n  ATACM: {stock: 30}\n", ("weapons.ATACM", "'ATACMS'")),
+        ("actors:\n  RU: {risk_tolerance: 0.5}\n", ("actors.RU", "'RUS'")),
+        (
+            "forces:\n  ru_artilery_kursk: {count: 3}\n",
+            ("forces.ru_artilery_kursk", "'ru_artillery_kursk'"),
+        ),
+        ("rules:\n  US: {posture: deep_strike}\n", ("rules.US", "'USA'")),
+    ],
+)
+def test_a_misspelt_catalogue_id_is_named_as_a_new_entry_with_the_id_meant(
+    tmp_path: Path, entry: str, meant: tuple[str, str]
+) -> None:
+    """A typo in an id makes a new entry, whose missing fields would hide the typo."""
+    path = tmp_path / "typo.yaml"
+    path.write_text(f"name: Typo\nextends: may30_kharkiv_counterfire\n{entry}")
+    result = run("validate", path)
+    assert result.exit_code == 2
+    field, guess = meant
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.output  # one line for the entry, not one per missing field
+    assert errors[0].startswith(f"error: {path}:4: {field}: ")
+    assert f"did you mean {guess}?" in errors[0]
+    assert "new entry" in errors[0] and "required" in errors[0]
+    assert_no_traceback(result.output)
+
+
+@pytest.mark.parametrize(("text", "extends"), [("", False), ("name: Mine\nextends: may30\n", True)])
+def test_a_name_that_is_neither_a_file_nor_a_shipped_scenario_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, extends: bool
+) -> None:
+    """`run may30` or `extends: may30`: the message names the shipped scenario meant."""
+    monkeypatch.chdir(tmp_path)
+    if extends:
+        Path("mine.yaml").write_text(text)
+    result = run("validate", "mine.yaml" if extends else "may30")
+    assert result.exit_code == 2
+    assert_no_traceback(result.output)
+    error = result.output.strip().splitlines()[-1]
+    assert error.startswith("error: mine.yaml:2: extends: " if extends else "error: may30: ")
+    assert "not found" in error
+    assert "no shipped scenario is called 'may30'" in error
+    assert "did you mean 'may30_kharkiv_counterfire'?" in error
+    assert "escalation-sim scenarios" in error

@@ -126,3 +126,29 @@ def test_pressure_model_briefing_keeps_pressure_against_the_next_threshold():
     w = m.observation("RUS")["perceived"]["weighing"]
     assert w["model"] == "pressure" and w["next_threshold"] == 70
     assert 0 < w["climb_chance_per_day"] < 1
+
+
+@pytest.mark.parametrize(
+    ("resolve", "words"), [(0, "0 rungs"), (1, "1 rung above"), (1.5, "1.5 rungs")]
+)
+def test_the_perceived_resolve_is_counted_in_good_english(resolve, words):
+    from escalation_sim.play.briefing import _cost_benefit_lines
+
+    own = {"rung": 2, "rung_name": "Nuclear signalling", "pressure_causes": []}
+    weighing = {
+        "case": 1.0,
+        "pressure": 1.0,
+        "salience": 0.0,
+        "commitment": 0.0,
+        "standing_threshold": 15,
+        "excess_case": 0.0,
+        "resolve": resolve,
+        "options": [],
+    }
+    text = "\n".join(_cost_benefit_lines(own, weighing))
+    assert f"as you perceive it: {words}" in text
+
+
+def test_the_briefing_names_the_city_as_the_scenario_does(russia):
+    text = briefing(turn_view(russia, "RUS", turn=5, turn_days=7))
+    assert "salvoes landed on Kharkiv (harm" in text

@@ -188,6 +188,10 @@ def test_move_file_errors_name_file_line_and_field(tmp_path, text, expected):
         (["--as", "USA:llm"], "needs --llm-command"),
         (["--as", "USA:script"], "needs --moves FILE"),
         (["--as", "USA", "--turn-days", "2.5"], "2.5 is not a positive multiple"),
+        (["--as", "USA", "--turn-days", "nan"], "nan is not a positive multiple"),
+        (["--as", "USA", "--turn-days", "inf"], "inf is not a positive multiple"),
+        (["--as", "USA", "--seed", "-1"], "Invalid value for '--seed'"),
+        (["--as", "USA", "--seed", str(2**63)], "Invalid value for '--seed'"),
     ],
 )
 def test_seat_errors(tmp_path, monkeypatch, args, expected):
@@ -266,3 +270,42 @@ def test_replay_game_api_reproduces_the_game(full_game):
     recorded = pd.read_csv(full_game / "timeseries.csv")
     assert ts["rung.RUS"].tolist() == recorded["rung.RUS"].tolist()
     assert ts["posture.USA"].tolist() == recorded["posture.USA"].tolist()
+
+
+def test_ctrl_c_mid_game_says_the_game_is_not_saved(tmp_path, monkeypatch):
+    """Ctrl-C at a player's prompt stops the game with status 130 and says what was kept."""
+    import importlib
+
+    cli_play = importlib.import_module(
+        "escalation_sim.cli.play"
+    )  # the package's `play` is the command
+
+    def interrupted(prompt: str) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_play, "_ask", interrupted)
+    out = tmp_path / "game"
+    r = CliRunner().invoke(
+        main, ["play", MAY30, "--as", "USA", "--days", "14", "--out", str(out), "--no-plot"]
+    )
+    assert r.exit_code == 130, r.output
+    assert "interrupted on turn 1" in r.output
+    assert "the game was not saved" in r.output
+    assert "Aborted!" not in r.output
+    assert not out.exists()
+
+
+def test_ctrl_c_in_any_command_exits_130_without_click_abort(tmp_path, monkeypatch):
+    """Outside the experiments (which keep their runs), Ctrl-C exits 130 with one line."""
+    import escalation_sim.api as api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "run", interrupted)
+    out = tmp_path / "r"
+    r = CliRunner().invoke(main, ["run", MAY30, "--days", "3", "--out", str(out)])
+    assert r.exit_code == 130, r.output
+    assert r.output.strip().endswith("interrupted")
+    assert "Aborted!" not in r.output
+    assert not out.exists()

@@ -104,3 +104,39 @@ def test_no_keyboard_means_every_turn_holds(tmp_path):
     moves = [json.loads(x) for x in (out / "game.jsonl").read_text().splitlines() if '"move"' in x]
     assert [m["move"]["choice"] for m in moves if m["type"] == "move"] == [None, None]
     assert Path(out / "transcript.txt").read_text().count("you play RUS") == 2
+
+
+@pytest.fixture(scope="module")
+def usa_view():
+    from escalation_sim import load_scenario
+    from escalation_sim.model.model import EscalationModel
+    from escalation_sim.play import turn_view
+
+    model = EscalationModel(load_scenario(MAY30), seed=0, seated=["USA"])
+    return turn_view(model, "USA", 1, 7)
+
+
+def _typed(view, lines):
+    from escalation_sim.play.players import HumanPlayer
+
+    typed, told = iter(lines), []
+    player = HumanPlayer(lambda prompt: next(typed, None), told.append)
+    return player.move(view), "\n".join(told)
+
+
+def test_a_note_may_hold_an_apostrophe_or_a_quote(usa_view):
+    move, _ = _typed(usa_view, ["note Russia's shelling goes on", "statement", ""])
+    assert move.note == "Russia's shelling goes on"
+    assert move.choice == "statement"
+
+
+def test_an_unbalanced_quote_in_a_command_is_refused_not_a_crash(usa_view):
+    move, told = _typed(usa_view, ['posture "deep_strike', "posture deep_strike", ""])
+    assert "unbalanced quote" in told
+    assert move.rules == {"posture": "deep_strike"}
+
+
+def test_help_says_how_to_stop_a_game(usa_view):
+    _, told = _typed(usa_view, ["help", ""])
+    assert "Ctrl-D" in told and "saves the game" in told
+    assert "Ctrl-C" in told and "without saving" in told

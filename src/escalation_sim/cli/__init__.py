@@ -26,6 +26,7 @@ from escalation_sim.cli.seeds import seed_option
 from escalation_sim.errors import ScenarioError
 
 EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 
 def reports_input_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,6 +79,19 @@ class _FullHelpGroup(click.Group):
                 formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; Ctrl-C stops it with status 130 (click would say "Aborted!", 1).
+
+        The experiments catch Ctrl-C themselves (they keep the finished runs); a
+        command's output directory is written whole or not at all, so there is
+        nothing more to say here.
+        """
+        try:
+            return self._invoke_interruptible(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+    def _invoke_interruptible(self, ctx: click.Context) -> Any:
         """Run the command; Ctrl-C inside a compiled kernel stops it as Ctrl-C does elsewhere."""
         try:
             return super().invoke(ctx)
@@ -281,6 +295,7 @@ def scenarios_command() -> None:
 
 
 from escalation_sim.cli.app import app  # noqa: E402
+from escalation_sim.cli.examples import add_examples  # noqa: E402
 from escalation_sim.cli.experiments import register  # noqa: E402
 from escalation_sim.cli.play import play, replay  # noqa: E402
 from escalation_sim.cli.plot import plot  # noqa: E402
@@ -290,3 +305,4 @@ main.add_command(play)
 main.add_command(replay)
 main.add_command(app)
 register(main)
+add_examples(main)

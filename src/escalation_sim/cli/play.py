@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from escalation_sim.cli import EXIT_INPUT, reports_input_errors, set_option
+from escalation_sim.cli import EXIT_INPUT, EXIT_INTERRUPTED, reports_input_errors, set_option
+from escalation_sim.cli.seeds import seed_option
 
 SEAT_KINDS = ("human", "script", "llm")
 
@@ -76,7 +77,7 @@ def _out_free(out: Path, force: bool) -> None:
     show_default=True,
     help="Days per turn (a multiple of the scenario's step).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the model.")
+@seed_option("Seed of the model.")
 @click.option("--days", type=click.IntRange(min=1), default=None, help="Override the horizon.")
 @set_option
 @click.option(
@@ -183,6 +184,14 @@ def play(
             click.echo(f"error: {line}", err=True)
         click.echo("nothing was written", err=True)
         sys.exit(EXIT_INPUT)
+    except KeyboardInterrupt:
+        click.echo(
+            f"\ninterrupted on turn {game.turn}: the game was not saved (nothing was "
+            "written); to stop early and keep the game, end the input (Ctrl-D) at a "
+            "prompt: every turn left is then a hold",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
     write_game(game, result, out, force=force, plot=not no_plot)
     click.echo("")
     click.echo(result.describe())

@@ -208,14 +208,20 @@ class ChunkStore:
         targets = [(result.runs, self.runs_file(result.first, result.last))]
         if result.steps is not None:
             targets.insert(0, (result.steps, self.steps_file(result.first, result.last)))
+        manifest_file = self.manifest_file(result.first, result.last)
         try:
-            self._write_chunk(result, targets)
+            self._write_chunk(result, targets, manifest_file)
         except BaseException:
-            for _, path in targets:
-                path.unlink(missing_ok=True)
+            # Cut off (Ctrl-C, a full disk) before its manifest: take back the chunk's
+            # files, so that a resume has no stray file to warn about and no half chunk.
+            if not manifest_file.exists():
+                for _, path in targets:
+                    path.unlink(missing_ok=True)
             raise
 
-    def _write_chunk(self, result: ChunkResult, targets: list[tuple[Any, Path]]) -> None:
+    def _write_chunk(
+        self, result: ChunkResult, targets: list[tuple[Any, Path]], manifest_file: Path
+    ) -> None:
         files: dict[str, str] = {}
         for frame, path in targets:
             table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -229,10 +235,7 @@ class ChunkStore:
             "key": self.key_digest,
         }
         text = json.dumps(manifest, indent=1) + "\n"
-        write_atomically(
-            self.manifest_file(result.first, result.last),
-            lambda tmp: tmp.write_text(text, encoding="utf-8"),
-        )
+        write_atomically(manifest_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
     def _check(self, first: int, last: int, path: Path, runs: int) -> str | None:
         """Why a chunk's manifest or files fail (``None``: the chunk is sound)."""
@@ -295,9 +298,7 @@ class ChunkStore:
             m = _MANIFEST.match(path.name)
             assert m is not None
             first, last = int(m.group(1)), int(m.group(2))
-            notices.append(
-                f"{self.path.name}/: runs {first}..{last} are run again ({why})"
-            )
+            notices.append(f"{self.path.name}/: runs {first}..{last} are run again ({why})")
             for file in (path, self.runs_file(first, last), self.steps_file(first, last)):
                 file.unlink(missing_ok=True)
         vouched = {path.name for _, _, path in sound if path not in bad}

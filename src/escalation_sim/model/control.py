@@ -355,7 +355,7 @@ def observation(
         },
         "postures": {a.actor_id: a.policy.posture for a in model.suppliers},
         "city": {
-            "name": model.theater.spec.target_city,
+            "name": model.theater.spec.places[model.theater.spec.target_city].name,
             "fire_landed": round(float(total.get("fire_on_city", 0.0)), 2),
             "harm": round(float(total.get("harm", 0.0)), 2),
             "harm_cumulative": round(model.harm_total, 2),

@@ -87,7 +87,8 @@ def _cost_benefit_lines(own: Mapping[str, Any], w: Mapping[str, Any]) -> list[st
         f"{w['salience']:.1f}, commitment {w['commitment']:.1f}); your standing rung answers "
         f"{w['standing_threshold']:g} of it, so {w['excess_case']:.1f} is unanswered.",
         *_causes(own),
-        f"The other side's resolve as you perceive it: {w['resolve']:g} rungs above its start "
+        f"The other side's resolve as you perceive it: {w['resolve']:g} "
+        f"{'rung' if w['resolve'] == 1 else 'rungs'} above its start "
         "(it raises the risk of every risky option).",
         "",
         "Options open now (utility = gain - cost - risk; the chance is the model's own, a day):",

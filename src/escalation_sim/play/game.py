@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,13 @@ def steps_per_turn(scenario: Scenario, turn_days: float) -> int:
         ScenarioError: ``turn_days`` is not a positive multiple of the step.
     """
     steps = turn_days / scenario.step_days
-    if turn_days <= 0 or abs(steps - round(steps)) > 1e-9 or round(steps) < 1:
+    # nan and inf are refused first: round() cannot take them.
+    if (
+        not math.isfinite(steps)
+        or turn_days <= 0
+        or abs(steps - round(steps)) > 1e-9
+        or round(steps) < 1
+    ):
         raise ScenarioError(
             [
                 Problem(

@@ -87,7 +87,9 @@ HELP = """Commands (one per line; an empty line ends your turn):
   note TEXT                              why (goes into the game record)
   show                                   the briefing again
   done                                   end your turn (same as an empty line)
-  help                                   this text"""
+  help                                   this text
+To stop early: Ctrl-D (end of input) holds every turn left and saves the game;
+Ctrl-C stops at once, without saving."""
 
 
 @dataclass(slots=True)
@@ -118,7 +120,15 @@ class HumanPlayer:
             line = self.ask(f"{view.actor} turn {view.turn}> ")
             if line is None:  # end of input: the turn ends as typed so far
                 break
-            words = shlex.split(line) if line.strip() else []
+            head, _, rest = line.strip().partition(" ")
+            if head == "note":  # free text, taken as typed: "Russia's" is no open quote
+                note = rest.strip()
+                continue
+            try:
+                words = shlex.split(line) if line.strip() else []
+            except ValueError:
+                self.tell(f"unbalanced quote in {line.strip()!r}; type the command again")
+                continue
             if not words or words[0] == "done":
                 break
             cmd, args = words[0], words[1:]
@@ -126,8 +136,6 @@ class HumanPlayer:
                 self.tell(HELP)
             elif cmd == "show":
                 self.tell(briefing(view))
-            elif cmd == "note":
-                note = " ".join(args)
             elif cmd in ("posture", "add", "remove"):
                 if not view.supplier:
                     self.tell(f"{view.actor} sets no rules; choose one of: {', '.join(ids)}")

@@ -13,6 +13,7 @@ problem with its file, line, field path and what was expected.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import difflib
 import functools
@@ -78,6 +79,20 @@ def shipped_scenario(name: str | Path) -> Path | None:
     if not text or "/" in text or "\\" in text or text != Path(text).name:
         return None
     return shipped_scenarios().get(text.removesuffix(SCENARIO_SUFFIX))
+
+
+def _no_shipped_one(name: str | Path) -> str:
+    """For a bare name that is no file: ", and no shipped scenario is called ..." ("" else)."""
+    text = str(name)
+    if not text or text != Path(text).name or shipped_scenario(text) is not None:
+        return ""
+    stem = text.removesuffix(SCENARIO_SUFFIX)
+    names = list(shipped_scenarios())
+    close = [n for n in names if n.startswith(stem)] or difflib.get_close_matches(stem, names, n=1)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return (
+        f", and no shipped scenario is called {stem!r} ({guess}escalation-sim scenarios lists them)"
+    )
 
 
 def _top_level_fields() -> list[str]:
@@ -173,7 +188,7 @@ def _read_with_extends(
                 "them); --extends-root DIR allows files under DIR"
             )
         elif not exists:
-            raise refuse(f"file {parent} not found")
+            raise refuse(f"file {parent} not found{_no_shipped_one(parent)}")
         elif not parent_path.is_file():
             raise refuse(f"{shown} is not a scenario file")
         if parent_path in chain:
@@ -269,14 +284,65 @@ def _describe(err: Mapping[str, Any], path: Sequence[str | int]) -> str:
     return f"{err['msg']} (got {shown})"
 
 
-def _pydantic_problems(exc: ValidationError, locs: Locations, fallback: str) -> list[Problem]:
-    problems = []
+def _pydantic_problems(
+    exc: ValidationError, locs: Locations, fallback: str, data: Mapping[str, Any]
+) -> list[Problem]:
+    problems: list[Problem | tuple[str | int, ...]] = []  # a tuple: a new entry, filled below
+    missing: dict[tuple[str | int, ...], list[str]] = {}  # such an entry -> its missing fields
     for err in exc.errors():
         # pydantic appends the validator's own label for function validators; drop non-field parts.
         path = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        entry = tuple(path[:-1])
+        if err["type"] == "missing" and entry and _id_meant(data, entry):
+            if entry not in missing:
+                problems.append(entry)
+            missing.setdefault(entry, []).append(str(path[-1]))
+            continue
         file, line = _locate(locs, path, fallback)
         problems.append(Problem(file, line, ".".join(str(p) for p in path), _describe(err, path)))
-    return problems
+    return [
+        p if isinstance(p, Problem) else _new_entry(p, missing[p], data, locs, fallback)
+        for p in problems
+    ]
+
+
+def _new_entry(
+    entry: tuple[str | int, ...],
+    fields: list[str],
+    data: Mapping[str, Any],
+    locs: Locations,
+    fallback: str,
+) -> Problem:
+    """One problem for a new entry whose id is a near-miss of an existing one."""
+    file, line = _locate(locs, entry, fallback)
+    return Problem(
+        file,
+        line,
+        ".".join(str(p) for p in entry),
+        f"new entry {entry[-1]!r} lacks the required {', '.join(fields)}; did you mean "
+        f"{_id_meant(data, entry)!r}? (an entry under an existing id changes only the "
+        "fields it writes)",
+    )
+
+
+def _id_meant(data: Mapping[str, Any], entry: Sequence[str | int]) -> str | None:
+    """The existing id that a new mapping entry at ``entry`` is a near-miss of, if any.
+
+    A misspelt id (``weapons.ATACM``) makes a new entry, which lacks the required
+    fields a real one inherits; naming the id meant says what actually went wrong.
+    """
+    container: Any = data
+    for part in entry[:-1]:
+        try:
+            container = container[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    key = entry[-1]
+    if not isinstance(container, Mapping) or not isinstance(key, str):
+        return None
+    others = [str(k) for k in container if k != key]
+    close = difflib.get_close_matches(key, others, n=1)
+    return close[0] if close else None
 
 
 #: Most problems reported for one input (a broken file can have thousands, one per entry).
@@ -303,7 +369,7 @@ def validate_data(data: Mapping[str, Any], locs: Locations, label: str) -> Scena
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_capped(_pydantic_problems(exc, locs, label), label)) from None
+        raise ScenarioError(_capped(_pydantic_problems(exc, locs, label, data), label)) from None
     findings = check_scenario(scenario)
     if findings:
         raise ScenarioError(_capped(locate_findings(findings, locs, label), label))
@@ -330,6 +396,8 @@ def resolve_file(
     p = Path(path)
     if not p.exists() and (packaged := shipped_scenario(p)) is not None:
         p = packaged
+    if not p.exists() and not p.is_symlink() and (hint := _no_shipped_one(p)):
+        raise ScenarioError([Problem(str(path), None, "", f"file not found{hint}")])
     try:
         real = _resolve(p) if p.exists() else p
         root = _resolve(Path(extends_root)) if extends_root is not None else real.parent
@@ -551,6 +619,29 @@ def resolve_scenario(
     else:
         data, locs = resolve_file(scenario, overrides, extends_root=extends_root)
         label = str(scenario)
-    if days is not None:  # problems with the horizon name the option the user typed
-        apply_override(data, locs, f"horizon_days={days}", source="--days")
-    return validate_data(data, locs, label)
+    if days is None:
+        return validate_data(data, locs, label)
+    apply_override(data, locs, f"horizon_days={days}", source="--days")  # its problems name it
+    try:
+        return validate_data(data, locs, label)
+    except ScenarioError as exc:
+        raise ScenarioError([_cut_by_days(p, days, data) for p in exc.problems]) from None
+
+
+def _cut_by_days(problem: Problem, days: int, data: Mapping[str, Any]) -> Problem:
+    """A scheduled change beyond a ``--days`` horizon: say that ``--days`` put it there."""
+    path = problem.path.split(".")
+    if len(path) != 3 or path[0] != "schedule" or path[2] != "day" or not path[1].isdigit():
+        return problem
+    if "outside the horizon" not in problem.message:
+        return problem
+    last = max(
+        int(c["day"])
+        for c in data["schedule"]
+        if isinstance(c, Mapping) and isinstance(c.get("day"), int)
+    )
+    return dataclasses.replace(
+        problem,
+        message=f"{problem.message}: --days {days} set the horizon; give --days {last} or more "
+        "to keep the scheduled changes, or drop them with --set 'schedule=[]'",
+    )
