@@ -272,7 +272,7 @@ def test_describe_outcome_knows_units():
     assert plots.describe_outcome("peak_rung.RUS") == ("peak rung of RUS", "rungs")
     assert plots.describe_outcome("first_day_rung.RUS.4")[0] == "first day on rung 4 of RUS"
     assert plots.describe_outcome("withheld_cumulative") == (
-        "withheld opportunities (sanctuary), cumulative",
+        "opportunities withheld as sanctuary, cumulative",
         "opportunities",
     )
     assert plots.describe_outcome("something_else") == ("something_else", "")

@@ -31,7 +31,13 @@ def quiet_cookie_fallback() -> None:
 
 @click.command("app")
 @click.argument("scenario", type=click.Path(path_type=Path), required=False)
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port the explorer listens on (at --host).",
+)
 @click.option(
     "--host",
     default="127.0.0.1",

@@ -191,7 +191,7 @@ _runs_option = click.option(
     type=click.IntRange(min=1),
     default=100,
     show_default=True,
-    help="Runs (per scenario).",
+    help="Runs of the scenario (compare: of each scenario, on the same seeds).",
 )
 _seed_option = seed_option("Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).")
 _out_option = click.option(

@@ -54,7 +54,7 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "harm_cumulative": ("cumulative civilian-harm index", "index points"),
     "strikes": ("strikes", "strikes"),
     "strikes_in_russia": ("strikes inside Russia", "strikes"),
-    "withheld": ("withheld opportunities (sanctuary)", "opportunities"),
+    "withheld": ("opportunities withheld as sanctuary", "opportunities"),
     "constrained": ("strikes with a second-choice weapon", "strikes"),
     "losses.RUS": ("Russian units destroyed", "units"),
     "losses.UKR": ("Ukrainian units destroyed", "units"),
