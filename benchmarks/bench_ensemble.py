@@ -453,7 +453,7 @@ def main() -> None:
             f"{r['other_cores']:>6.2f}  {r.get('matches_serial', '')}"
         )
     print()
-    _aims(results, rows, memory_runs)
+    _aims(results, rows, memory_runs, runs)
     if ceiling is not None:
         print(
             f"  {'(for comparison: 2 processes vs 1, pure-Python work)':<54} {ceiling:6.2f}x"
@@ -466,14 +466,13 @@ def _fmt(value: Any) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def paired_ratios(rows: list[dict[str, Any]], a: str, b: str) -> list[float]:
-    """Throughput of mode ``a`` over mode ``b`` within each repeat both ran in (at the main size).
+def paired_ratios(rows: list[dict[str, Any]], a: str, b: str, size: int) -> list[float]:
+    """Throughput of mode ``a`` over mode ``b`` within each repeat both ran in, at ``size`` runs.
 
     A repeat measures every mode one after the other, so its ratio is the least
     exposed to the host's speed drifting between repeats; the spread of these
     ratios says how far the best-of figure can be trusted.
     """
-    size = max((r["runs"] for r in rows if r["repeat"] == 0), default=0)
     seconds: dict[tuple[int, str], float] = {
         (r["repeat"], r["mode"]): r["seconds"] for r in rows if r["runs"] == size
     }
@@ -485,7 +484,9 @@ def paired_ratios(rows: list[dict[str, Any]], a: str, b: str) -> list[float]:
     ]
 
 
-def _aims(results: dict[str, dict[str, Any]], rows: list[dict[str, Any]], sizes: list[int]) -> None:
+def _aims(
+    results: dict[str, dict[str, Any]], rows: list[dict[str, Any]], sizes: list[int], runs: int
+) -> None:
     """Each aim of issue 11 with its figure from this run, and met or missed."""
 
     def rate(mode: str) -> float | None:
@@ -504,7 +505,7 @@ def _aims(results: dict[str, dict[str, Any]], rows: list[dict[str, Any]], sizes:
         ra, rb = rate(a), rate(b)
         if ra and rb:
             met = verdict(ra / rb, aim, at_most=False)
-            paired = paired_ratios(rows, a, b)
+            paired = paired_ratios(rows, a, b, runs)
             within = f"   [{', '.join(f'{x:.2f}' for x in paired)}]" if len(paired) > 1 else ""
             print(f"  {label:<54} {ra / rb:6.2f}x   aim >= {aim:.2f}x  {met}{within}")
     mem = {r["runs"]: r for r in rows if r["mode"] == "jobs2"}
