@@ -16,6 +16,10 @@ from escalation_sim.scenario.schema import RuleSpec, Scenario
 Finding = tuple[tuple[str | int, ...], str]
 
 
+#: What a scheduled change beyond the horizon is told (``--days`` adds to it).
+OUTSIDE_HORIZON = "is outside the horizon"
+
+
 def _unknown(
     names: Iterable[str], known: Iterable[str], path: tuple[str | int, ...], what: str
 ) -> Iterator[Finding]:
@@ -270,7 +274,7 @@ def check_scenario(sc: Scenario) -> list[Finding]:
         p = ("schedule", i)
         if change.day > sc.horizon_days:
             out.append(
-                ((*p, "day"), f"day {change.day} is outside the horizon (0..{sc.horizon_days})")
+                ((*p, "day"), f"day {change.day} {OUTSIDE_HORIZON} (0..{sc.horizon_days})")
             )
         policy = sc.rules.get(change.supplier)
         if policy is None:

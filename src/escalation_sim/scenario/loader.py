@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from escalation_sim.errors import Problem, ScenarioError
 from escalation_sim.scenario.bounds import check_raw_size
-from escalation_sim.scenario.checks import check_scenario
+from escalation_sim.scenario.checks import OUTSIDE_HORIZON, check_scenario
 from escalation_sim.scenario.frozen import FrozenDict, FrozenList, thawed
 from escalation_sim.scenario.merge import apply_override, deep_merge
 from escalation_sim.scenario.schema import Scenario
@@ -633,13 +633,10 @@ def _cut_by_days(problem: Problem, days: int, data: Mapping[str, Any]) -> Proble
     path = problem.path.split(".")
     if len(path) != 3 or path[0] != "schedule" or path[2] != "day" or not path[1].isdigit():
         return problem
-    if "outside the horizon" not in problem.message:
+    if OUTSIDE_HORIZON not in problem.message:
         return problem
-    last = max(
-        int(c["day"])
-        for c in data["schedule"]
-        if isinstance(c, Mapping) and isinstance(c.get("day"), int)
-    )
+    # Past pydantic and at the horizon check, every day is an int.
+    last = max(int(c["day"]) for c in data["schedule"])
     return dataclasses.replace(
         problem,
         message=f"{problem.message}: --days {days} set the horizon; give --days {last} or more "
