@@ -16,6 +16,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The edit loop: lint and every test not marked slow, on two worker processes.
@@ -23,10 +24,12 @@ test: $(STAMP)
 # server per file and follow each other in order.
 test-fast: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_rules.py

@@ -368,7 +368,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=None)
     parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip", action="append", default=[], choices=[*MODES, "memory", "ceiling"])
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=[*MODES, "memory", "ceiling"]
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -125,7 +125,6 @@ FIELDS = [
 ]
 
 
-
 def _compiled() -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 

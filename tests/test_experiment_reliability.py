@@ -187,7 +187,10 @@ SLOW_KINDS = ("garbage", "zero-length", "deleted steps file")
 
 @pytest.mark.parametrize(
     "kind",
-    [pytest.param(k, marks=pytest.mark.slow) if k in SLOW_KINDS else k for k in sorted(CORRUPTIONS)],
+    [
+        pytest.param(k, marks=pytest.mark.slow) if k in SLOW_KINDS else k
+        for k in sorted(CORRUPTIONS)
+    ],
 )
 def test_corrupt_chunks_are_detected_said_and_run_again(kind: str, tmp_path: Path, fresh) -> None:
     out = tmp_path / "ens"
@@ -274,9 +277,12 @@ class _FailingExecutor(Executor):
 def test_a_failed_start_leaves_nothing_that_blocks_the_corrected_command(tmp_path: Path) -> None:
     out = tmp_path / "ens"
     with pytest.raises(MemoryError):
-        ensemble(DEFAULT, out=out, options=ExecutionOptions(executor=_FailingExecutor()), **{
-            k: v for k, v in SMALL.items() if k not in ("jobs", "progress")
-        })
+        ensemble(
+            DEFAULT,
+            out=out,
+            options=ExecutionOptions(executor=_FailingExecutor()),
+            **{k: v for k, v in SMALL.items() if k not in ("jobs", "progress")},
+        )
     assert not partial_dir(out).exists() and not out.exists()
     corrected = ensemble(DEFAULT, out=out, **{**SMALL, "runs": 3})  # another key: no --restart
     assert len(corrected.runs) == 3

@@ -230,9 +230,7 @@ def test_zone_raster_is_shared_by_equal_theaters_and_rebuilt_for_a_changed_zone(
     zone = next(iter(sc.theater.zones))
     spec = sc.theater.zones[zone]
     x0, x1, d0, d1 = spec.bounds()
-    moved = spec.model_copy(
-        update={"polygon": [(x0, d0), (x1 + 7.0, d0), (x1, d1), (x0, d1)]}
-    )
+    moved = spec.model_copy(update={"polygon": [(x0, d0), (x1 + 7.0, d0), (x1, d1), (x0, d1)]})
     zones = {**sc.theater.zones, zone: moved}
     c = Theater(sc.theater.model_copy(update={"zones": zones}))
     assert c.raster is not a.raster

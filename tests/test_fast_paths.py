@@ -80,7 +80,9 @@ def test_only_the_series_table_exists():
 
 def test_counter_views_share_one_buffer():
     """The per-category counters are views of one buffer, so a reset clears every one."""
-    sc = with_overrides(load_scenario(SCENARIOS / "may30_kharkiv_counterfire.yaml"), ["horizon_days=5"])
+    sc = with_overrides(
+        load_scenario(SCENARIOS / "may30_kharkiv_counterfire.yaml"), ["horizon_days=5"]
+    )
     m = EscalationModel(sc, seed=0, record_events=False)
     for counts in m._counts.values():
         assert counts.base is m._count_buf

@@ -989,9 +989,7 @@ class TestPolicyAdaptation:
         p = _policy(may30, "USA", posture, **self.BASE)
         old = p.active_rules()[0]
         new = old.model_copy(update={"note": "replaced"})
-        change = ScheduledChangeSpec(
-            day=5, supplier="USA", add_rules=[new], remove_rules=[old.id]
-        )
+        change = ScheduledChangeSpec(day=5, supplier="USA", add_rules=[new], remove_rules=[old.id])
         p.apply_scheduled(change, 5.0)
         same_id = [r for r in p.active_rules() if r.id == old.id]
         assert same_id == [new]

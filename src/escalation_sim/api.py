@@ -71,6 +71,4 @@ def write_run(
         fig.savefig(tmp / results.CURVE_PNG, dpi=150, bbox_inches="tight")
         plots.close(fig)
 
-    return results.write_run(
-        result, out, force=force, extra=draw if plot else None, inputs=inputs
-    )
+    return results.write_run(result, out, force=force, extra=draw if plot else None, inputs=inputs)

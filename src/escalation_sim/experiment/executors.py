@@ -29,7 +29,9 @@ from escalation_sim.experiment.tasks import ChunkResult, Task
 START_METHODS = ("spawn", "forkserver")
 TaskFn = Callable[[Task], ChunkResult]
 #: A Dask scheduler address: ``[protocol://]host:port``.
-_DASK_ADDRESS = re.compile(r"^(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+_DASK_ADDRESS = re.compile(
+    r"^(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$"
+)
 
 
 def check_dask_address(address: str) -> str:

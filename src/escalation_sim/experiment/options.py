@@ -91,7 +91,9 @@ class ExecutionOptions:
         if self.jobs is not None:
             most = MAX_JOBS_PER_CPU * default_jobs()
             if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
-                raise ExperimentError(f"--jobs must be a whole number of at least 1, got {self.jobs!r}")
+                raise ExperimentError(
+                    f"--jobs must be a whole number of at least 1, got {self.jobs!r}"
+                )
             if self.jobs > most:
                 raise ExperimentError(
                     f"--jobs {self.jobs} is more than {MAX_JOBS_PER_CPU} workers per CPU of this "

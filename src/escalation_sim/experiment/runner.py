@@ -26,6 +26,7 @@ MAX_CHUNK = 25
 #: Chunks per worker aimed at by the default chunk size (for balance and resumability).
 CHUNKS_PER_WORKER = 4
 
+
 def auto_chunk_size(runs: int, workers: int) -> int:
     """Default runs per chunk: several chunks per worker, at most :data:`MAX_CHUNK`."""
     return max(1, min(MAX_CHUNK, math.ceil(runs / (max(1, workers) * CHUNKS_PER_WORKER))))

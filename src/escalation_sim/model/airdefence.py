@@ -270,9 +270,7 @@ class AirDefence:
     def reaches(self, battery: int, x: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Whether ``battery`` (a position in :attr:`units`) reaches aircraft at each point."""
         u = self.units[battery]
-        return (
-            np.hypot(self._x[u] - x, self._depth[u] - depth) <= self.aircraft_range_km[battery]
-        )
+        return np.hypot(self._x[u] - x, self._depth[u] - depth) <= self.aircraft_range_km[battery]
 
     def carrier_kill_chances(
         self, x: np.ndarray, depth: np.ndarray, strength: np.ndarray, alive: np.ndarray

@@ -964,7 +964,9 @@ class ForceLayer:
         # Fire lands on the city or on a cell holding Ukrainian units: the cover is read there.
         cells = getattr(self, "_fire_cover_cells", None)
         if cells is None:
-            cells = self._fire_cover_cells = np.r_[self.th.city_cell, self._ua_cells].astype(np.int64)
+            cells = self._fire_cover_cells = np.r_[self.th.city_cell, self._ua_cells].astype(
+                np.int64
+            )
         kept = ad.kept_covers(cells)
         # The scenario's constants the kernel takes, converted once (scenario sections are frozen).
         consts = getattr(self, "_fire_constants", None)
@@ -1167,9 +1169,7 @@ class ForceLayer:
         miss = (1.0 - cover[slot[0][self._fire_cell]] * fired_now) * (1.0 - isr_here)
         live = self._ru_military & self.alive & (u[0] < 1.0 - miss)
         wreck = (self.status == LOST) & ~self.believed_destroyed
-        wreck_seen = (
-            self._ru_military_mobile & wreck & (u[0] < isr_here * bda.wreck_detect_factor)
-        )
+        wreck_seen = self._ru_military_mobile & wreck & (u[0] < isr_here * bda.wreck_detect_factor)
         seen_firing = live & fired_now
         self.last_seen_firing[seen_firing] = step
         self.believed_destroyed[seen_firing] = False
@@ -1442,7 +1442,9 @@ class ForceLayer:
             self._refresh(movers)
             self.pulled_back_now += n_moved
             return movers
-        if not (threat_depth > 0).any():  # nothing to pull back from (the draw is made all the same)
+        if not (
+            threat_depth > 0
+        ).any():  # nothing to pull back from (the draw is made all the same)
             return np.zeros(0, dtype=np.int64)
         threat = threat_depth[self.home_zone]
         goal = np.minimum(np.where(threat > 0, threat + pb.margin_km, 0.0), self.pullback_cap)

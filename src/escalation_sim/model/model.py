@@ -969,7 +969,9 @@ class EscalationModel(mesa.Model):
             or label.startswith(f"{UNRESTRICTED}:")
             or effects.get(label) == {"allow"}
         ]
-        zero = {f"{k}.{label}" for k in ("withheld.rule", "constrained.rule") for label in never_forbid}
+        zero = {
+            f"{k}.{label}" for k in ("withheld.rule", "constrained.rule") for label in never_forbid
+        }
         striking = {self.weapon_ids[w] for w in self.forces.opt_weapon.tolist()}
         suppliers = {sc.weapons[w].supplier for w in striking}
         for k in ("strikes.weapon", "strikes_in_russia.weapon"):
@@ -979,6 +981,7 @@ class EscalationModel(mesa.Model):
         firing = {self.weapon_ids[w] for w in self.forces.rf_weapon.tolist()}
         zero |= {f"fire_on_city.weapon.{w}" for w in self.weapon_ids if w not in firing}
         return zero
+
 
 def _finite_sum(stock: np.ndarray) -> float:
     """Interceptors on hand (unlimited stocks are left out)."""

@@ -46,9 +46,7 @@ class SeriesTable:
             per-category counts), one row of it per row of the table.
     """
 
-    def __init__(
-        self, columns: Sequence[tuple[str, str]], rows: int, block_width: int = 0
-    ) -> None:
+    def __init__(self, columns: Sequence[tuple[str, str]], rows: int, block_width: int = 0) -> None:
         self.columns = [name for name, _ in columns]
         self.kinds = [kind for _, kind in columns]
         unknown = sorted(set(self.kinds) - set(ARRAY_KINDS) - set(OBJECT_KINDS))

@@ -397,7 +397,12 @@ class Theater:
         return src[keep], cell[keep], dist[keep]
 
     def within(
-        self, x: np.ndarray, depth: np.ndarray, radius_km: np.ndarray, px: np.ndarray, pd: np.ndarray
+        self,
+        x: np.ndarray,
+        depth: np.ndarray,
+        radius_km: np.ndarray,
+        px: np.ndarray,
+        pd: np.ndarray,
     ) -> np.ndarray:
         """``(sources, points)``: whether each listed point lies within each source's radius.
 

@@ -103,9 +103,7 @@ class ZoneRaster:
             idp = np.floor((pd_ - self.d0) / s).astype(np.int64)
             for dx in (-1, 0, 1):
                 for dd in (-1, 0, 1):
-                    near[
-                        np.clip(ix + dx, 0, self.nx - 1), np.clip(idp + dd, 0, self.nd - 1)
-                    ] = True
+                    near[np.clip(ix + dx, 0, self.nx - 1), np.clip(idp + dd, 0, self.nd - 1)] = True
         return near.ravel()
 
     def look_up(self, x: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

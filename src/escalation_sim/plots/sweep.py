@@ -196,7 +196,9 @@ def sweep_outcomes(
         # Nothing varied (e.g. a few days' sweep): say so rather than draw no panels.
         fig = _figure(10.0, 3.0)
         _message(fig.subplots(), "No outcome varied across the sweep: nothing to draw.")
-        _suptitle(fig, title or "Outcomes against the swept parameters" + _title_tail(scenario, None), "")
+        _suptitle(
+            fig, title or "Outcomes against the swept parameters" + _title_tail(scenario, None), ""
+        )
         return fig
     nrows, ncols = len(outs), len(params)
     fig = _figure(max(8.5, 4.6 * ncols + 0.5), 3.0 * nrows + 1.8)

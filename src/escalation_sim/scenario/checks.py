@@ -273,9 +273,7 @@ def check_scenario(sc: Scenario) -> list[Finding]:
     for i, change in enumerate(sc.schedule):
         p = ("schedule", i)
         if change.day > sc.horizon_days:
-            out.append(
-                ((*p, "day"), f"day {change.day} {OUTSIDE_HORIZON} (0..{sc.horizon_days})")
-            )
+            out.append(((*p, "day"), f"day {change.day} {OUTSIDE_HORIZON} (0..{sc.horizon_days})"))
         policy = sc.rules.get(change.supplier)
         if policy is None:
             out.append(

@@ -182,8 +182,6 @@ def _experiments_table(sw: ResolvedSweep, seeds: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(frame)
 
 
-
-
 def sweep(
     source: str | Path | Mapping[str, Any],
     *,

@@ -202,7 +202,10 @@ def _analyse(
                 seed=np.random.default_rng(seed),
                 conf_level=CONF_LEVEL,
             )
-            out += [Estimate("S1", si["S1"], si["S1_conf"]), Estimate("ST", si["ST"], si["ST_conf"])]
+            out += [
+                Estimate("S1", si["S1"], si["S1_conf"]),
+                Estimate("ST", si["ST"], si["ST_conf"]),
+            ]
             if design.second_order:
                 out.append(Estimate("S2", si["S2"], si["S2_conf"], pairwise=True))
         case MorrisDesign():
@@ -224,9 +227,7 @@ def _analyse(
             harmonics = min(10, len(Y) // 4 - 1)
             if harmonics < 1:
                 raise _Skip("RBD-FAST needs a Latin hypercube of 8 points or more")
-            si = rbd_fast.analyze(
-                problem, X, Y, M=harmonics, seed=seed, conf_level=CONF_LEVEL
-            )
+            si = rbd_fast.analyze(problem, X, Y, M=harmonics, seed=seed, conf_level=CONF_LEVEL)
             out.append(Estimate("S1", si["S1"], si["S1_conf"]))
     return out
 

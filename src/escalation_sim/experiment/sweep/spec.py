@@ -181,6 +181,7 @@ def _validation_problems(
         problems.append(Problem(label, _locate(locs, loc, label), dotted, _message(err, loc, data)))
     return problems
 
+
 # --------------------------------------------------------------------------- scenario paths
 def _split(path: str) -> list[str]:
     return path.split(".")
@@ -235,6 +236,7 @@ def apply_values(base_data: Mapping[str, Any], values: Mapping[str, Any], label:
     for path, value in values.items():
         _assign(data, path, value)
     return validate_data(data, {}, label)
+
 
 # --------------------------------------------------------------------------- loading
 @dataclass
@@ -416,7 +418,9 @@ def load_sweep(
         raise ScenarioError(_validation_problems(exc, locs, label, data)) from None
     size_problem = check_design_size(spec)
     if size_problem:
-        raise ScenarioError([Problem(label, _locate(locs, ("design",), label), "design", size_problem)])
+        raise ScenarioError(
+            [Problem(label, _locate(locs, ("design",), label), "design", size_problem)]
+        )
 
     # The base scenario, its horizon and fixed overrides.
     base_path = folder / spec.base

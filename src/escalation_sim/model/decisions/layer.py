@@ -169,10 +169,7 @@ class DecisionLayer:
         # max(0, a.score) * credibility, the score looked up as PerceivedAct.score does.
         score = RIVERA_SCORE
         return sum(
-            [
-                (s if (s := score[a.rivera]) > 0 else 0) * by_id[a.actor].credibility
-                for _, a in acts
-            ]
+            [(s if (s := score[a.rivera]) > 0 else 0) * by_id[a.actor].credibility for _, a in acts]
         )
 
     # ------------------------------------------------------------------ decisions
