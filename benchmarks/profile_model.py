@@ -14,7 +14,15 @@ Three passes over the same runs (seeds 0, 1, ...), each measuring one thing:
   as operators (``a * b``) is not a call and is not counted;
 * **cProfile**: the standard deterministic profiler over the same runs, for
   the functions that take the most time of their own (``tottime``). It inflates
-  small calls, so shares are read from the first pass.
+  small calls, so shares are read from the first pass;
+* **kind of work**: the step's time split three ways, the same runs again: inside
+  the compiled kernels (every numba dispatcher of ``model.kernels`` wrapped),
+  inside the random draws (every method call on the model's streams), and the
+  rest, the Python around them. The first two are the real work a faster
+  design must still do (or do less of); the rest is what batching or fusing
+  phases can remove. Each wrapped call's own overhead, measured in the same
+  run, is taken off its time. Without numba (``ESCALATION_SIM_NO_NUMBA=1``) the
+  kernels' share is zero and the numpy code counts as the rest.
 
 Phases are nested where the schedule nests them ("engagement planning" runs
 inside "Ukrainian strikes"); a phase's figures include its children's, and
@@ -40,6 +48,10 @@ Options:
     --top N: functions listed from cProfile (default 20).
     --out DIR: where the CSV goes (default ``benchmarks/results/``).
     --cpu: time phases in CPU time, not wall-clock time.
+    --fixed: run the kind-of-work pass at the scale and at 10x it, and split each
+        kind into a part per step that does not depend on the forces (what a batch
+        of runs would share out) and a part per x1 of forces (a straight line
+        through the two points).
 
 Output: ``<out>/profile_model_<UTC timestamp>.csv``, one row per phase:
 
@@ -54,7 +66,10 @@ Output: ``<out>/profile_model_<UTC timestamp>.csv``, one row per phase:
                           the work outside the steps (``parent`` "per run, outside the
                           steps": model build, the time series table, the summary, the
                           metadata, an ensemble's reduction of the run), the fastest of
-                          the runs on the benchmarks' clock (CPU time), no profiler
+                          the runs on the benchmarks' clock (CPU time), no profiler;
+                          of the kinds of work (``parent`` "step, by kind of work":
+                          compiled kernels, random draws, the Python around them),
+                          its ms_per_step x steps
 """
 
 from __future__ import annotations
@@ -62,7 +77,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import functools
+import importlib
 import io
+import pkgutil
 import pstats
 import sys
 import time
@@ -72,9 +89,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import benchlib
-from bench_model import scaled
+from bench_model import BareModel, model_size, scaled
 from benchlib import BASE_FIELDS, DEFAULT_SCENARIO, RESULTS, base_row, started, write_csv
 
+import escalation_sim.model.kernels as kernels_package
 import escalation_sim.model.model as model_module
 from escalation_sim import EscalationModel, load_scenario, with_overrides
 from escalation_sim.model.airdefence import AirDefence
@@ -226,6 +244,142 @@ def profile(sc: object, runs: int, events: bool, top: int) -> tuple[Tally, Tally
     return timing, counting, text, missing
 
 
+#: The kinds of work a step's time is split into (the fourth pass).
+WORK_KINDS = ("compiled kernels", "random draws", "Python around them")
+
+
+class _Probe:
+    """Time and calls of the wrapped kernels and draws, with each wrapper's cost to take off."""
+
+    def __init__(self) -> None:
+        self.seconds = {"compiled kernels": 0.0, "random draws": 0.0}
+        self.calls = {"compiled kernels": 0, "random draws": 0}
+
+    def wrap(self, kind: str, fn: Callable) -> Callable:
+        """``fn`` timed under ``kind``."""
+        seconds, calls, clock = self.seconds, self.calls, CLOCK[0]
+
+        def probed(*args: object, **kwargs: object) -> object:
+            t0 = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                seconds[kind] += clock() - t0
+                calls[kind] += 1
+
+        return probed
+
+
+class _ProbedStream:
+    """A model stream whose every method call is timed as a random draw."""
+
+    def __init__(self, stream: object, probe: _Probe) -> None:
+        self._stream, self._probe = stream, probe
+
+    def __getattr__(self, name: str) -> object:
+        # Called once per name: the probed method is then an attribute, so a draw
+        # costs what the measured wrapper costs, no more.
+        attr = getattr(self._stream, name)
+        if callable(attr):
+            attr = self._probe.wrap("random draws", attr)
+            setattr(self, name, attr)
+        return attr
+
+
+class _ProbedGenerator(_ProbedStream):
+    """The model's generator: the streams it spawns are probed."""
+
+    def spawn(self, n: int) -> list[_ProbedStream]:
+        return [_ProbedStream(g, self._probe) for g in self._stream.spawn(n)]
+
+
+def _probed_model_class(probe: _Probe) -> type:
+    """EscalationModel whose generator (set by Mesa) spawns probed streams."""
+
+    class Probed(EscalationModel):
+        @property
+        def rng(self) -> object:
+            return self._probed_rng
+
+        @rng.setter
+        def rng(self, value: object) -> None:
+            self._probed_rng = _ProbedGenerator(value, probe)
+
+    return Probed
+
+
+@contextmanager
+def kernels_wrapped(probe: _Probe) -> Iterator[int]:
+    """Every numba dispatcher in ``model.kernels`` timed for the duration; yields how many."""
+    saved = []
+    for info in pkgutil.iter_modules(kernels_package.__path__):
+        mod = importlib.import_module(f"{kernels_package.__name__}.{info.name}")
+        for name, fn in vars(mod).items():
+            if type(fn).__name__ == "CPUDispatcher":  # numba's compiled functions
+                saved.append((mod, name, fn))
+                setattr(mod, name, probe.wrap("compiled kernels", fn))
+    try:
+        yield len(saved)
+    finally:
+        for mod, name, fn in saved:
+            setattr(mod, name, fn)
+
+
+def _wrapper_cost(repeats: int = 20_000) -> tuple[float, float]:
+    """Seconds a probed call adds inside its timed window, and outside it (fastest of 5 rounds).
+
+    Inside: the clock reading and the call through the wrapper, counted in the
+    kernel's or draw's time; outside: the rest of the wrapper, counted in the
+    step's time. Both are taken off where they fell.
+    """
+    noop = lambda: None  # noqa: E731 - the cheapest call there is
+    inside = outside = float("inf")
+    for _ in range(5):
+        probe = _Probe()
+        probed = probe.wrap("random draws", noop)
+        t0 = CLOCK[0]()
+        for _ in range(repeats):
+            noop()
+        t1 = CLOCK[0]()
+        for _ in range(repeats):
+            probed()
+        t2 = CLOCK[0]()
+        bare = (t1 - t0) / repeats
+        within = probe.seconds["random draws"] / repeats - bare
+        inside = min(inside, max(within, 0.0))
+        outside = min(outside, max((t2 - t1) / repeats - bare - within, 0.0))
+    return inside, outside
+
+
+def work_kinds(sc: object, runs: int, events: bool) -> dict[str, float]:
+    """Seconds of the runs' steps (Mesa's time control included) in each of :data:`WORK_KINDS`.
+
+    Kernels called inside other kernels are compiled calls and not wrapped, so
+    nothing is counted twice. The model build is left out: only what the
+    probes saw while the steps ran is counted.
+    """
+    probe = _Probe()
+    model_class = _probed_model_class(probe)
+    run_seconds = 0.0
+    seen = dict.fromkeys(probe.seconds, 0.0)
+    calls = dict.fromkeys(probe.calls, 0)
+    with kernels_wrapped(probe):
+        for seed in range(runs):
+            model = model_class(sc, seed=seed, record_events=events)
+            before = dict(probe.seconds), dict(probe.calls)
+            t0 = CLOCK[0]()
+            model.run()
+            run_seconds += CLOCK[0]() - t0
+            for kind in seen:
+                seen[kind] += probe.seconds[kind] - before[0][kind]
+                calls[kind] += probe.calls[kind] - before[1][kind]
+    inside, outside = _wrapper_cost()
+    kernels = seen["compiled kernels"] - inside * calls["compiled kernels"]
+    draws = seen["random draws"] - inside * calls["random draws"]
+    rest = run_seconds - sum(seen.values()) - outside * sum(calls.values())
+    return dict(zip(WORK_KINDS, (kernels, draws, rest), strict=True))
+
+
 def per_run_costs(sc: object, runs: int, events: bool) -> dict[str, float]:
     """Milliseconds per run of each of :data:`RUN_PARTS` (the fastest of ``runs`` runs).
 
@@ -261,6 +415,70 @@ def per_run_costs(sc: object, runs: int, events: bool) -> dict[str, float]:
     return best
 
 
+def bare_mesa_seconds(sc: object, runs: int) -> float:
+    """Seconds of ``runs`` runs of a bare Mesa model with this scenario's agents and steps."""
+    agents, _ = model_size(sc)
+    total = 0.0
+    for seed in range(runs):
+        model = BareModel(agents, sc.n_steps, seed)
+        t0 = CLOCK[0]()
+        model.run()
+        total += CLOCK[0]() - t0
+    return total
+
+
+def fixed_split(
+    sc: object, args: argparse.Namespace, kinds: dict[str, float], base: dict, steps: int
+) -> list[dict]:
+    """Print and return each kind of work's fixed part per step and its part per x1 of forces.
+
+    A bare Mesa model with the same agents and steps is measured at both scales
+    in the same run, so the parts can be set against Mesa's own cost: the fixed
+    part is what running many replications at once shares out; the part per
+    x1 is what it cannot.
+    """
+    big = scaled(sc, 10)  # every force group's count x10 over the scale already applied
+    kinds10 = work_kinds(big, args.runs, not args.no_events)
+    steps10 = big.n_steps * args.runs
+    low_all = {**kinds, "bare Mesa (same agents)": bare_mesa_seconds(sc, args.runs)}
+    high_all = {**kinds10, "bare Mesa (same agents)": bare_mesa_seconds(big, args.runs)}
+    print(
+        f"\nEach kind, fixed per step and per x1 of forces (the pass again at x{10 * args.scale}; "
+        "a line through the two), ms/step:"
+    )
+    lo, hi = f"x{args.scale}", f"x{10 * args.scale}"
+    print(f"  {'':<30} {lo:>9} {hi:>9} {'fixed':>9} {'per x1':>9}")
+    rows, parts = [], {}
+    for kind, seconds in low_all.items():
+        low, high = 1e3 * seconds / steps, 1e3 * high_all[kind] / steps10
+        slope = (high - low) / (9 * args.scale)
+        fixed = low - slope * args.scale
+        parts[kind] = (fixed, slope)
+        print(f"  {kind:<30} {low:>9.3f} {high:>9.3f} {fixed:>9.3f} {slope:>9.4f}")
+        for part, value in ((f"{kind}: fixed per step", fixed), (f"{kind}: per x1", slope)):
+            rows.append(
+                {
+                    **base,
+                    "scale": args.scale,
+                    "events": not args.no_events,
+                    "steps": sc.n_steps,
+                    "runs": args.runs,
+                    "phase": part,
+                    "parent": "step, by kind of work",
+                    "ms_per_step": value,
+                }
+            )
+    ours = sum(parts[k][1] for k in WORK_KINDS)
+    bare = parts["bare Mesa (same agents)"][1]
+    print(
+        f"  the model's part per x1 over bare Mesa's: {ours / bare:.2f}x (what a batch that "
+        "shared out every fixed cost would leave)"
+        if bare > 0
+        else ""
+    )
+    return rows
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The options of the module docstring."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -273,6 +491,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=RESULTS, help="CSV directory")
     p.add_argument("--quick", action="store_true", help="2 runs of 60 days")
     p.add_argument("--cpu", action="store_true", help="phase times in CPU time")
+    p.add_argument(
+        "--fixed",
+        action="store_true",
+        help="split each kind of work into a fixed part per step and a part that grows "
+        "with the forces (the kind-of-work pass again at 10x the scale)",
+    )
     args = p.parse_args(argv)
     args.runs = args.runs or (2 if args.quick else 5)
     args.days = args.days or (60 if args.quick else None)
@@ -327,6 +551,23 @@ def main(argv: list[str] | None = None) -> int:
                 "ms_per_run": ms,
             }
         )
+    kinds = work_kinds(sc, args.runs, events)
+    run_s = sum(kinds.values())
+    for kind, seconds in kinds.items():
+        rows.append(
+            {
+                **base,
+                "scale": args.scale,
+                "events": events,
+                "steps": sc.n_steps,
+                "runs": args.runs,
+                "phase": kind,
+                "parent": "step, by kind of work",
+                "ms_per_step": seconds / steps * 1e3,
+                "share_of_step": seconds / run_s,
+                "ms_per_run": seconds / args.runs * 1e3,
+            }
+        )
     depth = {"": -1}  # indentation of each phase under its parent
     for label, parent, _, _ in PHASES:
         depth[label] = depth.get(parent, 0) + 1
@@ -338,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Phase times: {clock}, no profiler; calls: sys.setprofile (call + c_call)\n")
     print(f"{'phase':<50} {'ms/step':>8} {'share':>7} {'calls/step':>11}")
     for r in rows:
-        if r["phase"] in run_parts:
+        if r["phase"] in run_parts or r["phase"] in kinds:
             continue
         name = "  " * depth[r["phase"]] + r["phase"]
         print(
@@ -358,6 +599,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     for part, ms in run_parts.items():
         print(f"  {part:<56} {ms:>8.2f} ms")
+    print(
+        f"\nThe steps by kind of work (the runs again, probes on; {1e3 * run_s / steps:.3f} "
+        "ms/step with Mesa's time control, each probe's own cost taken off):"
+    )
+    for kind, seconds in kinds.items():
+        print(f"  {kind:<56} {1e3 * seconds / steps:>8.3f} ms/step {seconds / run_s:>7.1%}")
+    if args.fixed:
+        rows += fixed_split(sc, args, kinds, base, steps)
     if missing:
         print(f"\nnot in this model (left out): {', '.join(missing)}")
     print(f"\ncProfile, the {args.top} functions with the most time of their own:\n")
