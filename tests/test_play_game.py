@@ -141,6 +141,31 @@ def test_an_invalid_move_names_the_turn_and_field_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+def test_an_invalid_move_reports_every_problem_in_one_refusal(tmp_path):
+    moves = tmp_path / "moves.yaml"
+    moves.write_text(
+        "moves:\n"
+        "  - {actor: USA, turn: 2, choice: fly, rules: {posture: deep_strik, add_rules: [us-nothing]}}\n"
+    )
+    out = tmp_path / "out"
+    r = CliRunner().invoke(
+        main,
+        ["play", MAY30, "--as", "USA", "--moves", str(moves), "--days", "21", "--out", str(out)],
+    )
+    assert r.exit_code == 2
+    errors = [line for line in r.output.splitlines() if line.startswith("error: ")]
+    where = f"error: {moves}:2: turn 2, USA: "
+    assert [e.removeprefix(where).split(":")[0] for e in errors] == [
+        "rules.posture",
+        "rules.add_rules.0",
+        "choice",
+    ], r.output
+    assert "unknown posture 'deep_strik'; expected one of: " in errors[0]
+    assert "rule 'us-nothing' is not in USA's catalogue" in errors[1]
+    assert "Traceback" not in r.output
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
