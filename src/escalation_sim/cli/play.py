@@ -166,7 +166,8 @@ def play(
         if kind == "script":
             players[actor] = ScriptedPlayer(script)
         elif kind == "human":
-            players[actor] = HumanPlayer(_ask, click.echo)
+            # Each typed line is checked as it is entered, against the game in progress.
+            players[actor] = HumanPlayer(_ask, click.echo, lambda move: game_ref[0].check(move))
         else:
             client = CommandClient(shlex.split(llm_command or ""))
             players[actor] = LLMPlayer(client, check, record_llm)

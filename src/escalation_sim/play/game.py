@@ -128,6 +128,31 @@ class Game:
         """What ``actor``'s player is shown now."""
         return turn_view(self.model, actor, self.turn, self.turn_days, error)
 
+    def check(self, move: Move) -> None:
+        """Check a move being typed against the game now; a refusal goes into the record.
+
+        For a person's :class:`~escalation_sim.play.players.HumanPlayer`, which
+        checks each line as it is typed (the state it is judged on is the turn's:
+        no move is applied before every seat has moved).
+
+        Raises:
+            MoveError: With every problem of the move; nothing was applied.
+        """
+        try:
+            check_move(self.model, move)
+        except MoveError as exc:
+            self._refused(move, InvalidMove(self.turn, move.actor, exc.problems))
+            raise
+
+    def _refused(self, move: Move, refused: InvalidMove) -> None:
+        self.record.add(
+            "refused",
+            turn=self.turn,
+            actor=move.actor,
+            move=move.as_record(),
+            reason="; ".join(refused.lines()),
+        )
+
     def _move_of(self, actor: str, player: Player, view: TurnView) -> Move:
         """Ask ``player`` for a move until it is valid (a person may retry; others may not)."""
         for _ in range(HUMAN_RETRIES + 1):
@@ -141,10 +166,9 @@ class Game:
                 refused = InvalidMove(self.turn, actor, exc.problems, source)
                 if player.kind != "human":
                     raise refused from None
-                error = "; ".join(refused.lines())
-                self.record.add(
-                    "refused", turn=self.turn, actor=actor, move=move.as_record(), reason=error
-                )
+                self._refused(move, refused)
+                # One problem a line, field first: the person sees each under the other.
+                error = "\n".join(f"{f}: {m}" if f else m for f, m in exc.problems)
                 view = dataclasses.replace(view, last_error=error)
         return Move(actor, None, None, "no valid move: holds")
 
