@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import gc
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,8 +230,12 @@ def write_game(
     *,
     force: bool = False,
     plot: bool = True,
+    inputs: Sequence[Path] = (),
 ) -> Path:
-    """Write the run's outputs, the game record and the transcript to ``out`` atomically."""
+    """Write the run's outputs, the game record and the transcript to ``out`` atomically.
+
+    ``out`` may hold none of ``inputs`` (the files the game was read from), even with ``force``.
+    """
 
     def extra(tmp: Path) -> None:
         record = GameRecord(list(game.record.lines))  # a game may be saved again later
@@ -245,7 +249,7 @@ def write_game(
             fig.savefig(tmp / results.CURVE_PNG, dpi=150, bbox_inches="tight")
             plots.close(fig)
 
-    path = results.write_run(result, out, force=force, extra=extra)
+    path = results.write_run(result, out, force=force, extra=extra, inputs=inputs)
     gc.collect(0)
     return path
 
