@@ -120,17 +120,21 @@ def test_replay_refuses_a_record_whose_scenario_was_edited(full_game, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def _play_usa_moves(tmp_path: Path, moves_text: str, days: int):
+    """``play`` with the US from a move file of ``moves_text``: (move file, --out, result)."""
+    moves, out = tmp_path / "moves.yaml", tmp_path / "out"
+    moves.write_text(moves_text)
+    args = ["play", MAY30, "--as", "USA", "--moves", str(moves), "--days", str(days)]
+    return moves, out, CliRunner().invoke(main, [*args, "--out", str(out)])
+
+
 def test_an_invalid_move_names_the_turn_and_field_and_writes_nothing(tmp_path):
-    moves = tmp_path / "moves.yaml"
-    moves.write_text(
+    moves, out, r = _play_usa_moves(
+        tmp_path,
         "moves:\n"
         "  - {actor: USA, turn: 2, rules: {posture: deep_strike}}\n"
-        "  - {actor: USA, turn: 3, rules: {remove_rules: [us-kharkiv-counterfire]}}\n"
-    )
-    out = tmp_path / "out"
-    r = CliRunner().invoke(
-        main,
-        ["play", MAY30, "--as", "USA", "--moves", str(moves), "--days", "30", "--out", str(out)],
+        "  - {actor: USA, turn: 3, rules: {remove_rules: [us-kharkiv-counterfire]}}\n",
+        30,
     )
     assert r.exit_code == 2
     assert (
@@ -142,15 +146,11 @@ def test_an_invalid_move_names_the_turn_and_field_and_writes_nothing(tmp_path):
 
 
 def test_an_invalid_move_reports_every_problem_in_one_refusal(tmp_path):
-    moves = tmp_path / "moves.yaml"
-    moves.write_text(
+    moves, out, r = _play_usa_moves(
+        tmp_path,
         "moves:\n"
-        "  - {actor: USA, turn: 2, choice: fly, rules: {posture: deep_strik, add_rules: [us-nothing]}}\n"
-    )
-    out = tmp_path / "out"
-    r = CliRunner().invoke(
-        main,
-        ["play", MAY30, "--as", "USA", "--moves", str(moves), "--days", "21", "--out", str(out)],
+        "  - {actor: USA, turn: 2, choice: fly, rules: {posture: deep_strik, add_rules: [us-nothing]}}\n",
+        21,
     )
     assert r.exit_code == 2
     errors = [line for line in r.output.splitlines() if line.startswith("error: ")]

@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from escalation_sim import __version__
+from escalation_sim.cli.options import result_dir_options
 from escalation_sim.cli.seeds import seed_option
 from escalation_sim.errors import ScenarioError
 
@@ -212,15 +213,7 @@ def schema(out: Path | None) -> None:
     "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
 )
 @set_option
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Result directory [default: results/<scenario>-seed<N>].",
-)
-@click.option("--force", is_flag=True, help="Replace the result directory if it exists.")
-@click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png.")
+@result_dir_options("result", "results/<scenario>-seed<N>")
 @extends_root_option
 @reports_input_errors
 def run_command(

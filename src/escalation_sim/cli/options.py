@@ -10,10 +10,38 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
+
+
+def result_dir_options(what: str, default: str) -> Callable[[Any], Any]:
+    """``--out DIR``, ``--force`` and ``--no-plot`` of a command that writes one result directory.
+
+    Args:
+        what: The directory in words (``"result"``, ``"game"``): ``--out``'s help.
+        default: Where the command writes without ``--out``, in words.
+    """
+    options = [
+        click.option(
+            "--out",
+            type=click.Path(path_type=Path),
+            default=None,
+            metavar="DIR",
+            help=f"{what.capitalize()} directory [default: {default}].",
+        ),
+        click.option("--force", is_flag=True, help=f"Replace the {what} directory if it exists."),
+        click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png."),
+    ]
+
+    def decorate(fn: Any) -> Any:
+        for option in reversed(options):  # click lists options in the order written
+            fn = option(fn)
+        return fn
+
+    return decorate
 
 
 class OutputError(click.ClickException):

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from escalation_sim.cli import EXIT_INPUT, EXIT_INTERRUPTED, reports_input_errors, set_option
+from escalation_sim.cli.options import result_dir_options
 from escalation_sim.cli.seeds import seed_option
 
 SEAT_KINDS = ("human", "script", "llm")
@@ -100,15 +101,7 @@ def _replay_dir(record: Path) -> Path:
     metavar="CMD",
     help="For llm seats: a command that reads the prompt on stdin and prints a JSON move.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Game directory [default: results/<scenario>-game-seed<N>].",
-)
-@click.option("--force", is_flag=True, help="Replace the game directory if it exists.")
-@click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png.")
+@result_dir_options("game", "results/<scenario>-game-seed<N>")
 @reports_input_errors
 def play(
     scenario: Path,
@@ -219,15 +212,7 @@ def play(
 
 @click.command("replay")
 @click.argument("record", type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Replay directory [default: results/<game>-replay, <game> the folder of RECORD].",
-)
-@click.option("--force", is_flag=True, help="Replace the replay directory if it exists.")
-@click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png.")
+@result_dir_options("replay", "results/<game>-replay, <game> the folder of RECORD")
 @reports_input_errors
 def replay(record: Path, out: Path | None, force: bool, no_plot: bool) -> None:
     """Replay a game from its RECORD (game.jsonl); check the outputs are byte-identical."""
