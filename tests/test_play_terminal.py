@@ -216,3 +216,13 @@ def test_a_line_refused_in_a_game_is_kept_in_the_game_record():
     assert [r["move"]["rules"] for r in refused] == [{"posture": "deep_strik"}]
     assert "rules.posture: unknown posture 'deep_strik'" in refused[0]["reason"]
     assert [m["move"]["rules"] for m in game.record.of_type("move")] == [{"posture": "deep_strike"}]
+
+
+def test_help_says_lines_are_checked_only_when_they_are(usa_view):
+    checked, _ = _session(["help", ""], lambda move: None)
+    unchecked, _ = _session(["help", ""])
+    for player, promised in ((checked, True), (unchecked, False)):
+        screen: list = []
+        player.tell = screen.append
+        player.move(usa_view)
+        assert ("is not taken, and you are told why at once" in "\n".join(screen)) is promised

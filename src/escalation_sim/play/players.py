@@ -88,9 +88,11 @@ HELP = """Commands (one per line; an empty line ends your turn):
   show                                   the briefing again
   done                                   end your turn (same as an empty line)
   help                                   this text
-A line the game would refuse is not taken, and you are told why at once.
 To stop early: Ctrl-D (end of input) holds every turn left and saves the game;
 Ctrl-C stops at once, without saving."""
+
+#: Added to :data:`HELP` when each line is checked as it is typed.
+HELP_CHECKED = "A line the game would refuse is not taken, and you are told why at once."
 
 
 @dataclass(slots=True)
@@ -151,7 +153,7 @@ class HumanPlayer:
                 break
             cmd, args = words[0], words[1:]
             if cmd == "help":
-                self.tell(HELP)
+                self.tell(HELP if self.check is None else f"{HELP}\n{HELP_CHECKED}")
             elif cmd == "show":
                 self.tell(briefing(view))
             elif cmd in ("posture", "add", "remove"):
