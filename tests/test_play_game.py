@@ -120,23 +120,48 @@ def test_replay_refuses_a_record_whose_scenario_was_edited(full_game, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def _play_usa_moves(tmp_path: Path, moves_text: str, days: int):
+    """``play`` with the US from a move file of ``moves_text``: (move file, --out, result)."""
+    moves, out = tmp_path / "moves.yaml", tmp_path / "out"
+    moves.write_text(moves_text)
+    args = ["play", MAY30, "--as", "USA", "--moves", str(moves), "--days", str(days)]
+    return moves, out, CliRunner().invoke(main, [*args, "--out", str(out)])
+
+
 def test_an_invalid_move_names_the_turn_and_field_and_writes_nothing(tmp_path):
-    moves = tmp_path / "moves.yaml"
-    moves.write_text(
+    moves, out, r = _play_usa_moves(
+        tmp_path,
         "moves:\n"
         "  - {actor: USA, turn: 2, rules: {posture: deep_strike}}\n"
-        "  - {actor: USA, turn: 3, rules: {remove_rules: [us-kharkiv-counterfire]}}\n"
-    )
-    out = tmp_path / "out"
-    r = CliRunner().invoke(
-        main,
-        ["play", MAY30, "--as", "USA", "--moves", str(moves), "--days", "30", "--out", str(out)],
+        "  - {actor: USA, turn: 3, rules: {remove_rules: [us-kharkiv-counterfire]}}\n",
+        30,
     )
     assert r.exit_code == 2
     assert (
         f"error: {moves}:3: turn 3, USA: rules.remove_rules.0: rule 'us-kharkiv-counterfire' "
         "is not in force for USA; in force: us-deep-military"
     ) in r.output
+    assert "Traceback" not in r.output
+    assert not out.exists()
+
+
+def test_an_invalid_move_reports_every_problem_in_one_refusal(tmp_path):
+    moves, out, r = _play_usa_moves(
+        tmp_path,
+        "moves:\n"
+        "  - {actor: USA, turn: 2, choice: fly, rules: {posture: deep_strik, add_rules: [us-nothing]}}\n",
+        21,
+    )
+    assert r.exit_code == 2
+    errors = [line for line in r.output.splitlines() if line.startswith("error: ")]
+    where = f"error: {moves}:2: turn 2, USA: "
+    assert [e.removeprefix(where).split(":")[0] for e in errors] == [
+        "rules.posture",
+        "rules.add_rules.0",
+        "choice",
+    ], r.output
+    assert "unknown posture 'deep_strik'; expected one of: " in errors[0]
+    assert "rule 'us-nothing' is not in USA's catalogue" in errors[1]
     assert "Traceback" not in r.output
     assert not out.exists()
 
@@ -309,3 +334,59 @@ def test_ctrl_c_in_any_command_exits_130_without_click_abort(tmp_path, monkeypat
     assert r.output.strip().endswith("interrupted")
     assert "Aborted!" not in r.output
     assert not out.exists()
+
+
+def _short_game(out: Path) -> None:
+    """A two-week game with Russia seated and no one at the keyboard (every turn holds)."""
+    r = invoke(
+        "play", MAY30, "--as", "RUS", "--days", "14", "--out", str(out), "--no-plot", input=""
+    )
+    assert r.exit_code == 0, r.output
+
+
+def test_replay_writes_beside_the_other_results_by_default_and_never_over_its_game(
+    tmp_path, monkeypatch
+):
+    _short_game(tmp_path / "g")
+    monkeypatch.chdir(tmp_path)  # the default is under results/ of the working folder
+    record = tmp_path / "g" / "game.jsonl"
+    kept = record.read_bytes()
+
+    r = CliRunner().invoke(main, ["replay", str(record), "--no-plot"])
+    assert r.exit_code == 0, r.output
+    assert "wrote results/g-replay/: timeseries.csv and events.jsonl are byte-identical" in (
+        r.output
+    )
+    assert (tmp_path / "results" / "g-replay" / "timeseries.csv").read_bytes() == (
+        tmp_path / "g" / "timeseries.csv"
+    ).read_bytes()
+    # A second replay replaces it only when asked, as run and play do.
+    again = CliRunner().invoke(main, ["replay", str(record), "--no-plot"])
+    assert again.exit_code == 2
+    assert "error: results/g-replay exists; choose another --out or pass --force" in again.output
+    # Not even --force writes a replay over the game it replays.
+    over = CliRunner().invoke(
+        main, ["replay", str(record), "--out", str(tmp_path / "g"), "--force", "--no-plot"]
+    )
+    assert over.exit_code == 2
+    assert "an input of this command" in over.output and "Traceback" not in over.output
+    assert record.read_bytes() == kept
+
+
+def test_play_refuses_before_the_game_an_out_it_may_not_replace(tmp_path):
+    _short_game(tmp_path / "g")
+    moves = tmp_path / "g" / "moves.yaml"  # a move file kept in an earlier game's folder
+    moves.write_text("moves:\n  - {actor: RUS, turn: 1, choice: hold}\n")
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("not a game")
+    cases = [
+        (["--as", "RUS", "--moves", str(moves), "--out", str(tmp_path / "g")], "input"),
+        (["--as", "RUS", "--out", str(foreign)], "is not an output directory of escalation-sim"),
+    ]
+    for args, expected in cases:
+        r = CliRunner().invoke(main, ["play", MAY30, "--days", "14", *args, "--force"], input="")
+        assert r.exit_code == 2, r.output
+        assert expected in r.output and "Traceback" not in r.output
+        assert "you play RUS" not in r.output  # refused before a turn is played
+    assert moves.exists() and (foreign / "notes.txt").exists()

@@ -222,3 +222,61 @@ def test_observation_is_the_actors_view(may30):
     )
     assert usa["own_weapons"]["strikes"] == int(ts["strikes.supplier.USA"].iloc[-7:].sum())
     assert rus["window_days"] == 7
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # A catalogue miss (checked before the scenario) beside an unknown posture (a
+        # cross-reference of the scenario): both, in the order the move wrote them.
+        (
+            {"posture": "deep_strik", "add_rules": ["us-nothing"]},
+            [("posture", "unknown posture 'deep_strik'"), ("add_rules.0", "'us-nothing'")],
+        ),
+        # A schema problem (an unknown field) hides no cross-reference problem.
+        (
+            {"bogus": 1, "posture": "deep_strik", "remove_rules": ["zzz"]},
+            [
+                ("bogus", "unknown field 'bogus'"),
+                ("posture", "unknown posture 'deep_strik'"),
+                ("remove_rules.0", "unknown rule id 'zzz'"),
+            ],
+        ),
+        # Items set aside keep their own indices: the third rule is named as the third.
+        (
+            {
+                "add_rules": [
+                    "us-nothing",
+                    {"id": "us-kharkiv-counterfire", "effect": "allow", "zz": 1},
+                    {"id": "us-deep-military", "effect": "allow", "weapons": ["STORM_SHADOW"]},
+                ]
+            },
+            [
+                ("add_rules.0", "'us-nothing'"),
+                ("add_rules.1.zz", "unknown field 'zz'"),
+                ("add_rules.2.weapons.0", "supplied by GBR, not USA"),
+            ],
+        ),
+        # Only what was refused is reported: no "needs 'posture' ..." once the bad rule is out.
+        ({"add_rules": ["us-nothing"]}, [("add_rules.0", "'us-nothing'")]),
+    ],
+)
+def test_a_rule_change_reports_every_problem_at_once(may30, change, expected):
+    m = EscalationModel(may30, seed=3, seated=["USA"])
+    with pytest.raises(MoveError) as info:
+        m.change_rules("USA", change)
+    problems = info.value.problems
+    assert [f for f, _ in problems] == [f for f, _ in expected], problems
+    for (_, message), (_, part) in zip(problems, expected, strict=True):
+        assert part in message
+    assert not [e for e in m.events.other if e["kind"] == "rule_change"]
+
+
+def test_a_move_reports_its_rule_and_choice_problems_together(may30):
+    from escalation_sim.play.moves import Move, check_move
+
+    m = EscalationModel(may30, seed=3, seated=["USA"])
+    move = Move("USA", "fly", {"posture": "deep_strik", "add_rules": ["us-nothing"]})
+    with pytest.raises(MoveError) as info:
+        check_move(m, move)
+    assert [f for f, _ in info.value.problems] == ["rules.posture", "rules.add_rules.0", "choice"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -20,10 +21,9 @@ CLI = [sys.executable, "-m", "escalation_sim"]
 def test_a_person_plays_usa_at_the_terminal(tmp_path):
     typed = "\n".join(
         [
-            # Turn 1: asks for help, mistypes a posture, ends the turn: refused, tries again.
+            # Turn 1: asks for help, mistypes a posture (refused at once), types it again.
             "help",
             "posture deep_strikes",
-            "",
             "posture deep_strike",
             "note widen: Kharkiv is being shelled from across the border",
             "",
@@ -50,9 +50,11 @@ def test_a_person_plays_usa_at_the_terminal(tmp_path):
     assert "Your choices now:" in screen
     assert "diplomatic_warning  Public warning to Russia (to rung 1)" in screen
     assert "posture NAME" in screen  # the help text
+    # The refusal comes right under the line typed at the prompt (input is not echoed here).
     assert (
-        "Your last move was refused: turn 1, USA: rules.posture: unknown posture "
-        "'deep_strikes'; expected one of: no_strikes_in_russia, kharkiv_counterfire, deep_strike"
+        "USA turn 1>   refused, not taken: rules.posture: unknown posture "
+        "'deep_strikes'; expected one of: no_strikes_in_russia, kharkiv_counterfire, deep_strike\n"
+        "USA turn 1> "
     ) in screen
     assert "Turn 3 - day 14" in screen
     assert "wrote" in screen
@@ -140,3 +142,87 @@ def test_help_says_how_to_stop_a_game(usa_view):
     _, told = _typed(usa_view, ["help", ""])
     assert "Ctrl-D" in told and "saves the game" in told
     assert "Ctrl-C" in told and "without saving" in told
+
+
+def _session(lines, check=None):
+    """A terminal player fed ``lines``; what it showed and asked, in order."""
+    from escalation_sim.play.players import HumanPlayer
+
+    typed, screen = iter(lines), []
+
+    def ask(prompt):
+        screen.append(("ask", prompt))
+        return next(typed, None)
+
+    return HumanPlayer(ask, lambda text: screen.append(("tell", text)), check), screen
+
+
+def test_a_refused_line_is_told_at_once_and_not_taken(usa_view):
+    from escalation_sim import load_scenario
+    from escalation_sim.model.model import EscalationModel
+    from escalation_sim.play import check_move
+
+    model = EscalationModel(load_scenario(MAY30), seed=0, seated=["USA"])
+    player, screen = _session(
+        ["statement", "posture deep_strik", "add us-nothing", "posture deep_strike", ""],
+        lambda move: check_move(model, move),
+    )
+    move = player.move(usa_view)
+    asked = [i for i, (what, _) in enumerate(screen) if what == "ask"]
+    # Between one prompt and the next: what was wrong with the line just typed.
+    between = ["\n".join(t for _, t in screen[a + 1 : b]) for a, b in itertools.pairwise(asked)]
+    assert between[0] == ""
+    assert between[1].startswith(
+        "  refused, not taken: rules.posture: unknown posture 'deep_strik'"
+    )
+    assert between[2].startswith("  refused, not taken: rules.add_rules.0: rule 'us-nothing'")
+    assert between[3] == ""
+    # The lines refused left no trace; those taken before and after stand.
+    assert (move.choice, move.rules) == ("statement", {"posture": "deep_strike"})
+
+
+def test_a_move_refused_at_the_end_of_the_turn_is_shown_right_above_the_prompt(tmp_path):
+    from escalation_sim import load_scenario
+    from escalation_sim.play import Game
+
+    player, screen = _session(["posture deep_strik", "add us-nothing", "", "posture deep_strike"])
+    game = Game(load_scenario(MAY30, ["horizon_days=7"]), 0, {"USA": player})
+    game.play()
+    asked = [i for i, (what, _) in enumerate(screen) if what == "ask"]
+    retry = screen[asked[2] + 1 : asked[3]]  # after the empty line that ended the first try
+    text = [t for _, t in retry]
+    assert not any("you play USA" in t for t in text)  # the briefing is not printed again
+    assert text[-3:] == [
+        "  rules.posture: unknown posture 'deep_strik'; expected one of: "
+        "no_strikes_in_russia, kharkiv_counterfire, deep_strike",
+        "  rules.add_rules.0: rule 'us-nothing' is not in USA's catalogue for this scenario "
+        "(rules of its postures and scheduled changes); expected one of: "
+        "us-no-long-range-in-russia, us-kharkiv-counterfire, us-deep-military",
+        "Type your move again ('show': the briefing; 'help': the commands).",
+    ]
+    moves = game.record.of_type("move")
+    assert [m["move"]["rules"] for m in moves] == [{"posture": "deep_strike"}]
+
+
+def test_a_line_refused_in_a_game_is_kept_in_the_game_record():
+    from escalation_sim import load_scenario
+    from escalation_sim.play import Game
+
+    player, _ = _session(["posture deep_strik", "posture deep_strike", ""])
+    game = Game(load_scenario(MAY30, ["horizon_days=7"]), 0, {"USA": player})
+    player.check = game.check
+    game.play()
+    refused = game.record.of_type("refused")
+    assert [r["move"]["rules"] for r in refused] == [{"posture": "deep_strik"}]
+    assert "rules.posture: unknown posture 'deep_strik'" in refused[0]["reason"]
+    assert [m["move"]["rules"] for m in game.record.of_type("move")] == [{"posture": "deep_strike"}]
+
+
+def test_help_says_lines_are_checked_only_when_they_are(usa_view):
+    checked, _ = _session(["help", ""], lambda move: None)
+    unchecked, _ = _session(["help", ""])
+    for player, promised in ((checked, True), (unchecked, False)):
+        screen: list = []
+        player.tell = screen.append
+        player.move(usa_view)
+        assert ("is not taken, and you are told why at once" in "\n".join(screen)) is promised

@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from escalation_sim import __version__
+from escalation_sim.cli.options import result_dir_options
 from escalation_sim.cli.seeds import seed_option
 from escalation_sim.errors import ScenarioError
 
@@ -187,6 +188,7 @@ def validate(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
+    metavar="FILE",
     help="Write the JSON Schema here instead of standard output.",
 )
 def schema(out: Path | None) -> None:
@@ -211,14 +213,7 @@ def schema(out: Path | None) -> None:
     "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
 )
 @set_option
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Result directory (default: results/<scenario>-seed<N>).",
-)
-@click.option("--force", is_flag=True, help="Replace the result directory if it exists.")
-@click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png.")
+@result_dir_options("result", "results/<scenario>-seed<N>")
 @extends_root_option
 @reports_input_errors
 def run_command(
@@ -237,21 +232,16 @@ def run_command(
     directory.
     """
     from escalation_sim.api import run, write_run
-    from escalation_sim.cli.options import check_output_dir
-    from escalation_sim.results import OutputError, check_output
+    from escalation_sim.cli.options import check_result_dir, output_errors
     from escalation_sim.scenario.loader import resolve_scenario
 
     out = out or Path("results") / f"{scenario.stem}-seed{seed}"
     inputs = [scenario] if scenario.exists() else []
-    try:
-        check_output_dir(out)  # before the run, not after it
-        check_output(out, force=force, inputs=inputs)
-        sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
-        result = run(sc, seed=seed)
+    check_result_dir(out, force=force, inputs=inputs)  # before the run, not after it
+    sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
+    result = run(sc, seed=seed)
+    with output_errors():
         write_run(result, out, force=force, plot=not no_plot, inputs=inputs)
-    except OutputError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INPUT)
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/")
 

@@ -49,6 +49,7 @@ def quiet_cookie_fallback() -> None:
     type=click.Path(path_type=Path),
     default=Path("results/app-games"),
     show_default=True,
+    metavar="DIR",
     help="Where 'Save game record' writes games played in the browser.",
 )
 @reports_input_errors

@@ -90,8 +90,8 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "replay": (
         (
-            "escalation-sim replay results/game/game.jsonl --out results/game-replay",
-            "rebuild a game, check it",
+            "escalation-sim replay results/game/game.jsonl",
+            "rebuild a game, check it; writes results/game-replay",
         ),
     ),
     "app": (

@@ -194,9 +194,17 @@ _runs_option = click.option(
     help="Runs of the scenario (compare: of each scenario, on the same seeds).",
 )
 _seed_option = seed_option("Root seed: run i is seeded by child i of numpy SeedSequence(ROOT).")
-_out_option = click.option(
-    "--out", type=click.Path(path_type=Path), default=None, help="Output directory."
-)
+
+
+def _out_option(default: str) -> Callable[[Any], Any]:
+    """``--out DIR``, with the directory an experiment writes when it is not given."""
+    return click.option(
+        "--out",
+        type=click.Path(path_type=Path),
+        default=None,
+        metavar="DIR",
+        help=f"Output directory [default: {default}].",
+    )
 
 
 @click.command("ensemble")
@@ -205,7 +213,7 @@ _out_option = click.option(
 @_seed_option
 @_days_option
 @_set_option
-@_out_option
+@_out_option("results/ensemble-<scenario>-n<RUNS>-seed<ROOT>")
 @_options
 @experiment_errors
 def ensemble_command(
@@ -222,8 +230,7 @@ def ensemble_command(
     Writes runs (one row per run), per-step aggregates (mean and 5-95
     percentiles), the probability of reaching each rung by each day, the
     resolved scenario and metadata, as Parquet and CSV. Interrupted runs are
-    kept in DIR.partial/: the same command resumes. Default DIR:
-    results/ensemble-<scenario>-n<RUNS>-seed<ROOT>.
+    kept in DIR.partial/: the same command resumes.
     """
     from escalation_sim.experiment.ensemble import ensemble
 
@@ -261,7 +268,7 @@ def ensemble_command(
     metavar="NAME",
     help="Compare this outcome (repeatable; a column of runs.parquet) [default: key outcomes].",
 )
-@_out_option
+@_out_option("results/compare-<a>-vs-<b>-n<RUNS>-seed<ROOT>")
 @_options
 @experiment_errors
 def compare_command(
@@ -279,8 +286,7 @@ def compare_command(
 
     The first of SCENARIOS is the baseline. For each outcome, prints and saves
     the mean paired difference with a t-interval, plus each scenario's runs,
-    aggregates and rung probabilities. Default DIR:
-    results/compare-<a>-vs-<b>-n<RUNS>-seed<ROOT>.
+    aggregates and rung probabilities.
     """
     from escalation_sim.experiment.compare import compare
 
@@ -305,7 +311,7 @@ def compare_command(
 
 @click.command("sweep")
 @click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(path_type=Path))
-@_out_option
+@_out_option("results/sweep-<file stem>")
 @click.option(
     "--check", is_flag=True, help="Validate the sweep file and show its design; run nothing."
 )
@@ -321,7 +327,7 @@ def sweep_command(
 
     Writes experiments and outcomes (one row per run, in the layout EMA
     Workbench and SALib read), per-point means, and sensitivity indices where
-    the design supports them. Default DIR: results/sweep-<file stem>.
+    the design supports them.
     """
     from escalation_sim.experiment.sweep import load_sweep, sweep
 
@@ -366,6 +372,7 @@ def sweep_command(
     "ranges_file",
     type=click.Path(path_type=Path),
     default=None,
+    metavar="FILE",
     help="A ranges file of your own [default: the package's assumption_ranges.yaml].",
 )
 @click.option(
@@ -380,6 +387,7 @@ def sweep_command(
     "conclusions_file",
     type=click.Path(path_type=Path),
     default=None,
+    metavar="FILE",
     help="A conclusions file of your own [default: the package's, those whose scenarios are given].",
 )
 @click.option(
@@ -397,7 +405,7 @@ def sweep_command(
     help="Confidence level of every interval.",
 )
 @click.option("--check", is_flag=True, help="Validate everything and show the design; run nothing.")
-@_out_option
+@_out_option("results/robustness-<a>-vs-<b>-s<SAMPLES>-n<RUNS>-seed<ROOT>")
 @_options
 @experiment_errors
 def robustness_command(
@@ -431,8 +439,7 @@ def robustness_command(
     judges each declared conclusion in every set. Writes robustness.csv (set x
     comparison x outcome: difference, CI, sign), conclusions.csv (share of sets
     in which each conclusion holds, with its interval), assumption_sets.csv,
-    dependence.csv and a figure. Resumable like the other experiments. Default
-    DIR: results/robustness-<a>-vs-<b>-s<SAMPLES>-n<RUNS>-seed<ROOT>.
+    dependence.csv and a figure. Resumable like the other experiments.
     """
     from escalation_sim.experiment.robustness import plan_robustness, robustness
 

@@ -10,10 +10,38 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
+
+
+def result_dir_options(what: str, default: str) -> Callable[[Any], Any]:
+    """``--out DIR``, ``--force`` and ``--no-plot`` of a command that writes one result directory.
+
+    Args:
+        what: The directory in words (``"result"``, ``"game"``): ``--out``'s help.
+        default: Where the command writes without ``--out``, in words.
+    """
+    options = [
+        click.option(
+            "--out",
+            type=click.Path(path_type=Path),
+            default=None,
+            metavar="DIR",
+            help=f"{what.capitalize()} directory [default: {default}].",
+        ),
+        click.option("--force", is_flag=True, help=f"Replace the {what} directory if it exists."),
+        click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png."),
+    ]
+
+    def decorate(fn: Any) -> Any:
+        for option in reversed(options):  # click lists options in the order written
+            fn = option(fn)
+        return fn
+
+    return decorate
 
 
 class OutputError(click.ClickException):
@@ -85,6 +113,38 @@ def check_output_dir(path: Path, option: str = "--out") -> None:
     if not parent.is_dir():
         raise OutputError(f"{option}: cannot create {path}: {parent} is not a folder")
     _probe_writable(parent, option, path)
+
+
+def check_result_dir(out: Path, *, force: bool, inputs: Sequence[Path] = ()) -> None:
+    """Check, before any work, that the result directory ``out`` may be written.
+
+    The rule of every command that writes results: an existing ``out`` is
+    replaced only with ``--force`` and only if this tool wrote it, and ``out``
+    may hold none of the command's ``inputs``.
+
+    Raises:
+        OutputError: What stands in the way, and what to do instead.
+    """
+    check_output_dir(out)
+    with output_errors():
+        from escalation_sim.results import check_output
+
+        check_output(out, force=force, inputs=inputs)
+
+
+@contextlib.contextmanager
+def output_errors() -> Iterator[None]:
+    """Report a result directory that may not be written as ``error: ...``, status 2.
+
+    Raises:
+        OutputError: For the results layer's own ``OutputError`` inside the block.
+    """
+    from escalation_sim.results import OutputError as ResultsOutputError
+
+    try:
+        yield
+    except ResultsOutputError as exc:
+        raise OutputError(str(exc)) from None
 
 
 def write_text_atomic(path: Path, text: str, option: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from escalation_sim.cli import EXIT_INPUT, EXIT_INTERRUPTED, reports_input_errors, set_option
+from escalation_sim.cli.options import result_dir_options
 from escalation_sim.cli.seeds import seed_option
 
 SEAT_KINDS = ("human", "script", "llm")
@@ -50,12 +51,18 @@ def _ask(prompt: str) -> str | None:
     return line.rstrip("\n")
 
 
-def _out_free(out: Path, force: bool) -> None:
-    if out.exists() and not force:
-        click.echo(
-            f"error: {out} exists; choose another --out or pass --force to replace it", err=True
-        )
-        sys.exit(EXIT_INPUT)
+def _replay_dir(record: Path) -> Path:
+    """Where ``replay`` writes by default: ``results/<game>-replay``.
+
+    ``<game>`` is the folder holding the record (``results/game/game.jsonl``
+    gives ``results/game-replay``), or the record's own stem when it is not a
+    ``game.jsonl`` in a folder.
+    """
+    from escalation_sim.play.record import GAME_JSONL
+
+    folder = record.absolute().parent.name
+    game = folder if record.name == GAME_JSONL and folder else record.stem
+    return Path("results") / f"{game}-replay"
 
 
 @click.command("play")
@@ -66,10 +73,16 @@ def _out_free(out: Path, force: bool) -> None:
     multiple=True,
     required=True,
     metavar="ACTOR[:KIND]",
-    help="Seat an actor (repeatable); KIND is human, script (from --moves) or llm. "
-    "Default: script with --moves, else human.",
+    help="Seat an actor (repeatable); KIND is human, script (from --moves) or llm "
+    "[default: script with --moves, else human].",
 )
-@click.option("--moves", type=click.Path(path_type=Path), default=None, help="Move file (YAML).")
+@click.option(
+    "--moves",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Move file (YAML).",
+)
 @click.option(
     "--turn-days",
     type=float,
@@ -78,7 +91,9 @@ def _out_free(out: Path, force: bool) -> None:
     help="Days per turn (a multiple of the scenario's step).",
 )
 @seed_option("Seed of the model.")
-@click.option("--days", type=click.IntRange(min=1), default=None, help="Override the horizon.")
+@click.option(
+    "--days", type=click.IntRange(min=1), default=None, help="Override the horizon (days)."
+)
 @set_option
 @click.option(
     "--llm-command",
@@ -86,14 +101,7 @@ def _out_free(out: Path, force: bool) -> None:
     metavar="CMD",
     help="For llm seats: a command that reads the prompt on stdin and prints a JSON move.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Game directory (default: results/<scenario>-game-seed<N>).",
-)
-@click.option("--force", is_flag=True, help="Replace the game directory if it exists.")
-@click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png.")
+@result_dir_options("game", "results/<scenario>-game-seed<N>")
 @reports_input_errors
 def play(
     scenario: Path,
@@ -115,6 +123,7 @@ def play(
     conditional moves, an LLM answers in JSON. Writes the usual run outputs plus
     game.jsonl (replay it with `escalation-sim replay`) and transcript.txt.
     """
+    from escalation_sim.cli.options import check_result_dir, output_errors
     from escalation_sim.errors import Problem, ScenarioError
     from escalation_sim.play import (
         CommandClient,
@@ -145,7 +154,8 @@ def play(
             ]
         )
     out = out or Path("results") / f"{scenario.stem}-game-seed{seed}"
-    _out_free(out, force)
+    inputs = [p for p in (scenario, moves) if p is not None and p.exists()]
+    check_result_dir(out, force=force, inputs=inputs)  # before the game, not after it
     script = None
     if moves is not None:
         scripted = [a for a, k in kinds.items() if k == "script"]
@@ -166,7 +176,8 @@ def play(
         if kind == "script":
             players[actor] = ScriptedPlayer(script)
         elif kind == "human":
-            players[actor] = HumanPlayer(_ask, click.echo)
+            # Each typed line is checked as it is entered, against the game in progress.
+            players[actor] = HumanPlayer(_ask, click.echo, lambda move: game_ref[0].check(move))
         else:
             client = CommandClient(shlex.split(llm_command or ""))
             players[actor] = LLMPlayer(client, check, record_llm)
@@ -192,7 +203,8 @@ def play(
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
-    write_game(game, result, out, force=force, plot=not no_plot)
+    with output_errors():
+        write_game(game, result, out, force=force, plot=not no_plot, inputs=inputs)
     click.echo("")
     click.echo(result.describe())
     click.echo(f"\nwrote {out}/ (game record: {out / 'game.jsonl'})")
@@ -200,24 +212,25 @@ def play(
 
 @click.command("replay")
 @click.argument("record", type=click.Path(path_type=Path))
-@click.option(
-    "--out", type=click.Path(path_type=Path), required=True, help="Directory for the replay."
-)
-@click.option("--force", is_flag=True, help="Replace the directory if it exists.")
-@click.option("--no-plot", is_flag=True, help="Do not draw escalation_curve.png.")
+@result_dir_options("replay", "results/<game>-replay, <game> the folder of RECORD")
 @reports_input_errors
-def replay(record: Path, out: Path, force: bool, no_plot: bool) -> None:
+def replay(record: Path, out: Path | None, force: bool, no_plot: bool) -> None:
     """Replay a game from its RECORD (game.jsonl); check the outputs are byte-identical."""
+    from escalation_sim.cli.options import check_result_dir, output_errors
     from escalation_sim.play import InvalidMove, check_replay, replay_game, write_game
 
-    _out_free(out, force)
+    out = out or _replay_dir(record)
+    # The record is an input: a replay written over its game would lose the game.
+    inputs = [record] if record.exists() else []
+    check_result_dir(out, force=force, inputs=inputs)
     try:
         rep, result = replay_game(record)
     except InvalidMove as exc:
         for line in exc.lines():
             click.echo(f"error: {record}: recorded move refused: {line}", err=True)
         sys.exit(EXIT_INPUT)
-    write_game(rep, result, out, force=force, plot=not no_plot)
+    with output_errors():
+        write_game(rep, result, out, force=force, plot=not no_plot, inputs=inputs)
     if not rep.expected:
         click.echo(f"wrote {out}/ (the record has no digests to compare with)")
         return

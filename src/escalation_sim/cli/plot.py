@@ -36,7 +36,8 @@ HOLDS = {
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for the figures (default: RESULTS_DIR itself).",
+    metavar="DIR",
+    help="Folder for the figures [default: RESULTS_DIR itself].",
 )
 @click.option("--main-only", is_flag=True, help="Draw only the main figure of the results.")
 def plot(results_dir: Path, fmt: str, out: Path | None, main_only: bool) -> None:

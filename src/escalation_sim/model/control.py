@@ -136,8 +136,13 @@ def rule_catalogue(model: EscalationModel, supplier: str) -> dict[str, RuleSpec]
 
 def _as_change_data(
     model: EscalationModel, supplier: str, change: ScheduledChangeSpec | Mapping[str, Any]
-) -> dict[str, Any]:
-    """A plain mapping of the edit, with rule ids from the catalogue expanded to rules."""
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """A plain mapping of the edit, with rule ids from the catalogue expanded to rules.
+
+    Returns:
+        The mapping and the problems found in it against the catalogue and the
+        rules in force (the scenario's own checks come after, on the rest).
+    """
     if isinstance(change, ScheduledChangeSpec):
         data = change.model_dump(mode="json", exclude={"day", "supplier"})
     elif isinstance(change, Mapping):
@@ -205,9 +210,7 @@ def _as_change_data(
                         f"{', '.join(in_force) or '(none)'}",
                     )
                 )
-    if problems:
-        raise MoveError(problems)
-    return data
+    return data, problems
 
 
 def validate_rule_change(
@@ -236,17 +239,36 @@ def validate_rule_change(
                 )
             ]
         )
-    data = _as_change_data(model, supplier, change)
+    data, problems = _as_change_data(model, supplier, change)
+    order = list(data)
+    # Each list item keeps its index in the move, so a problem found after an
+    # earlier item was set aside still names the item the player wrote.
+    written = {k: list(range(len(v))) for k, v in data.items() if isinstance(v, list)}
+    data = _set_aside(data, written, [f for f, _ in problems])
     day = int(round(model.time) * model.step_days)
-    entry = {**data, "day": day, "supplier": supplier}
     scenario = scenario_to_dict(model.spec)
     index = len(scenario["schedule"])
-    scenario["schedule"] = [*scenario["schedule"], entry]
     prefix = f"schedule.{index}"
-    try:
-        checked = validate_data(scenario, {}, "move")
-    except ScenarioError as exc:
-        raise MoveError(_move_problems(exc.problems, prefix)) from None
+    checked = None
+    # The scenario is checked in stages (schema, then cross-references) and a stage
+    # that fails hides the next. The parts already refused are set aside and the
+    # rest checked again, so one refusal names every problem of the move.
+    while not problems or any(data.get(k) for k in ("posture", "add_rules", "remove_rules")):
+        entry = {**data, "day": day, "supplier": supplier}
+        scenario["schedule"] = [*scenario["schedule"][:index], entry]
+        try:
+            checked = validate_data(scenario, {}, "move")
+            break
+        except ScenarioError as exc:
+            found = [_as_written(f, written) for f in _move_problems(exc.problems, prefix)]
+        problems += found
+        rest = _set_aside(data, written, [f for f, _ in found])
+        if rest == data:  # nothing left to set aside: the change as a whole is wrong
+            break
+        data = rest
+    if problems:
+        raise MoveError(sorted(problems, key=lambda p: _field_order(p[0], order)))
+    assert checked is not None
     return checked.schedule[index]
 
 
@@ -260,6 +282,47 @@ def _move_problems(problems: list[Problem], prefix: str) -> list[tuple[str, str]
             path = path[len(prefix) + 1 :]
         out.append((path, p.message))
     return out
+
+
+def _as_written(problem: tuple[str, str], written: Mapping[str, list[int]]) -> tuple[str, str]:
+    """``problem`` with a list item's index as the player wrote it (before items were set aside)."""
+    key, _, rest = problem[0].partition(".")
+    head, _, tail = rest.partition(".")
+    if key in written and head.isdigit() and int(head) < len(written[key]):
+        return (
+            ".".join([key, str(written[key][int(head)]), *([tail] if tail else [])]),
+            problem[1],
+        )
+    return problem
+
+
+def _set_aside(
+    data: Mapping[str, Any], written: dict[str, list[int]], fields: list[str]
+) -> dict[str, Any]:
+    """``data`` without the keys and list items (named as written) that ``fields`` point into.
+
+    ``written`` is updated to the written index of each item left.
+    """
+    out = dict(data)
+    for f in fields:
+        key, _, rest = f.partition(".")
+        head = rest.partition(".")[0]
+        if key not in out:
+            continue
+        if key in written and head.isdigit() and int(head) in written[key]:
+            at = written[key].index(int(head))
+            out[key] = [*out[key][:at], *out[key][at + 1 :]]
+            written[key] = [*written[key][:at], *written[key][at + 1 :]]
+        elif key not in written or not head:
+            del out[key]
+    return out
+
+
+def _field_order(path: str, order: list[str]) -> tuple[int, int]:
+    """Sort key: problems in the order of the move's own fields, list items by index."""
+    key, _, rest = path.partition(".")
+    head = rest.partition(".")[0]
+    return (order.index(key) if key in order else len(order), int(head) if head.isdigit() else -1)
 
 
 def change_rules(

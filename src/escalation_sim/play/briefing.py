@@ -27,6 +27,8 @@ class TurnView:
         observation: The actor's observation (JSON-ready).
         choices: The escalation choices available now.
         supplier: Whether the actor sets rules (may send a rule change).
+        last_error: Why the player's last move this turn was refused (one problem
+            a line, ``field: message``); empty when it was not.
     """
 
     turn: int

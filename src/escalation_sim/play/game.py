@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import gc
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,6 +128,31 @@ class Game:
         """What ``actor``'s player is shown now."""
         return turn_view(self.model, actor, self.turn, self.turn_days, error)
 
+    def check(self, move: Move) -> None:
+        """Check a move being typed against the game now; a refusal goes into the record.
+
+        For a person's :class:`~escalation_sim.play.players.HumanPlayer`, which
+        checks each line as it is typed (the state it is judged on is the turn's:
+        no move is applied before every seat has moved).
+
+        Raises:
+            MoveError: With every problem of the move; nothing was applied.
+        """
+        try:
+            check_move(self.model, move)
+        except MoveError as exc:
+            self._refused(move, InvalidMove(self.turn, move.actor, exc.problems))
+            raise
+
+    def _refused(self, move: Move, refused: InvalidMove) -> None:
+        self.record.add(
+            "refused",
+            turn=self.turn,
+            actor=move.actor,
+            move=move.as_record(),
+            reason="; ".join(refused.lines()),
+        )
+
     def _move_of(self, actor: str, player: Player, view: TurnView) -> Move:
         """Ask ``player`` for a move until it is valid (a person may retry; others may not)."""
         for _ in range(HUMAN_RETRIES + 1):
@@ -141,10 +166,9 @@ class Game:
                 refused = InvalidMove(self.turn, actor, exc.problems, source)
                 if player.kind != "human":
                     raise refused from None
-                error = "; ".join(refused.lines())
-                self.record.add(
-                    "refused", turn=self.turn, actor=actor, move=move.as_record(), reason=error
-                )
+                self._refused(move, refused)
+                # One problem a line, field first: the person sees each under the other.
+                error = "\n".join(f"{f}: {m}" if f else m for f, m in exc.problems)
                 view = dataclasses.replace(view, last_error=error)
         return Move(actor, None, None, "no valid move: holds")
 
@@ -206,8 +230,12 @@ def write_game(
     *,
     force: bool = False,
     plot: bool = True,
+    inputs: Sequence[Path] = (),
 ) -> Path:
-    """Write the run's outputs, the game record and the transcript to ``out`` atomically."""
+    """Write the run's outputs, the game record and the transcript to ``out`` atomically.
+
+    ``out`` may hold none of ``inputs`` (the files the game was read from), even with ``force``.
+    """
 
     def extra(tmp: Path) -> None:
         record = GameRecord(list(game.record.lines))  # a game may be saved again later
@@ -221,7 +249,7 @@ def write_game(
             fig.savefig(tmp / results.CURVE_PNG, dpi=150, bbox_inches="tight")
             plots.close(fig)
 
-    path = results.write_run(result, out, force=force, extra=extra)
+    path = results.write_run(result, out, force=force, extra=extra, inputs=inputs)
     gc.collect(0)
     return path
 

@@ -91,27 +91,47 @@ HELP = """Commands (one per line; an empty line ends your turn):
 To stop early: Ctrl-D (end of input) holds every turn left and saves the game;
 Ctrl-C stops at once, without saving."""
 
+#: Added to :data:`HELP` when each line is checked as it is typed.
+HELP_CHECKED = "A line the game would refuse is not taken, and you are told why at once."
+
 
 @dataclass(slots=True)
 class HumanPlayer:
     """A person at a terminal: reads the briefing, types commands.
 
+    With ``check``, each line that changes the move is checked at once against
+    the game (the move typed so far plus that line): a line the game would
+    refuse is not taken, and the person is told why right under it, before the
+    next prompt. A move refused at the end of the turn (without ``check``) is
+    typed again after the refusal, shown right above the prompt.
+
     Args:
         ask: Reads one line after showing a prompt (``None`` at end of input).
         tell: Shows text to the player.
+        check: Raises ``ValueError`` (with ``problems``, ``(field, message)``
+            pairs, as :class:`~escalation_sim.model.control.MoveError`) when the
+            game would refuse a move now; ``None``: moves are checked at the end
+            of the turn only.
     """
 
     ask: Callable[[str], str | None]
     tell: Callable[[str], None]
+    check: Callable[[Move], None] | None = None
     kind: str = "human"
 
     def move(self, view: TurnView) -> Move:
         """Show the briefing, read commands until the player ends the turn."""
-        self.tell("")
-        self.tell(briefing(view))
         if view.last_error:
-            self.tell(f"\nYour last move was refused: {view.last_error}\nTry again.")
-        self.tell("\nType 'help' for the commands; an empty line ends your turn.")
+            # Nothing has moved since the briefing: the refusal is what the person
+            # needs to see, so it goes right above the prompt, not after a reprint.
+            self.tell(f"\nYour move for turn {view.turn} was refused:")
+            for line in view.last_error.splitlines():
+                self.tell(f"  {line}")
+            self.tell("Type your move again ('show': the briefing; 'help': the commands).")
+        else:
+            self.tell("")
+            self.tell(briefing(view))
+            self.tell("\nType 'help' for the commands; an empty line ends your turn.")
         choice: str | None = None
         rules: dict[str, Any] = {}
         note = ""
@@ -133,7 +153,7 @@ class HumanPlayer:
                 break
             cmd, args = words[0], words[1:]
             if cmd == "help":
-                self.tell(HELP)
+                self.tell(HELP if self.check is None else f"{HELP}\n{HELP_CHECKED}")
             elif cmd == "show":
                 self.tell(briefing(view))
             elif cmd in ("posture", "add", "remove"):
@@ -141,12 +161,31 @@ class HumanPlayer:
                     self.tell(f"{view.actor} sets no rules; choose one of: {', '.join(ids)}")
                 elif len(args) != 1:
                     self.tell(f"usage: {cmd} NAME")
-                elif cmd == "posture":
-                    rules["posture"] = args[0]
                 else:
-                    rules.setdefault(f"{cmd}_rules", []).append(args[0])
+                    edited = _with_edit(rules, cmd, args[0])
+                    if self._taken(Move(view.actor, choice, edited)):
+                        rules = edited
             elif cmd in ids and not args:
-                choice = cmd
+                if self._taken(Move(view.actor, cmd, rules or None)):
+                    choice = cmd
             else:
                 self.tell(f"unknown command {line.strip()!r}; choices: {', '.join(ids)}; 'help'")
         return Move(view.actor, choice, rules or None, note or "human player")
+
+    def _taken(self, move: Move) -> bool:
+        """Whether the game takes ``move`` now; if not, every problem is told at once."""
+        if self.check is None:
+            return True
+        try:
+            self.check(move)
+        except ValueError as exc:
+            problems = getattr(exc, "problems", None) or [("", str(exc))]
+            for f, m in problems:
+                self.tell(f"  refused, not taken: {f + ': ' if f else ''}{m}")
+            return False
+        return True
+
+
+def _with_edit(rules: Mapping[str, Any], cmd: str, name: str) -> dict[str, Any]:
+    """``rules`` with one typed edit: ``posture NAME``, ``add RULE`` or ``remove RULE``."""
+    return _merge_rules(rules, {"posture": name} if cmd == "posture" else {f"{cmd}_rules": [name]})
