@@ -280,3 +280,14 @@ def test_a_move_reports_its_rule_and_choice_problems_together(may30):
     with pytest.raises(MoveError) as info:
         check_move(m, move)
     assert [f for f, _ in info.value.problems] == ["rules.posture", "rules.add_rules.0", "choice"]
+
+
+def test_an_unknown_field_in_a_move_offers_only_the_fields_a_player_writes(may30):
+    m = EscalationModel(may30, seed=3, seated=["USA"])
+    with pytest.raises(MoveError) as info:
+        m.change_rules("USA", {"postur": "deep_strike"})
+    [(field, message)] = info.value.problems
+    assert field == "postur"
+    assert "did you mean 'posture'?" in message
+    offered = message.split("expected one of: ", 1)[1].split(", ")
+    assert offered == ["posture", "add_rules", "remove_rules", "note"]

@@ -134,6 +134,10 @@ def rule_catalogue(model: EscalationModel, supplier: str) -> dict[str, RuleSpec]
     return found
 
 
+#: The fields the game sets on a move's scheduled change; a player may not write them.
+_SET_BY_GAME = ("day", "supplier")
+
+
 def _as_change_data(
     model: EscalationModel, supplier: str, change: ScheduledChangeSpec | Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -153,7 +157,7 @@ def _as_change_data(
         )
     catalogue = rule_catalogue(model, supplier)
     problems: list[tuple[str, str]] = []
-    for key in ("day", "supplier"):
+    for key in _SET_BY_GAME:
         if key in data:
             problems.append((key, "set by the game (a move applies now, to its own actor)"))
     add = data.get("add_rules", [])
@@ -273,6 +277,11 @@ def validate_rule_change(
 
 
 def _move_problems(problems: list[Problem], prefix: str) -> list[tuple[str, str]]:
+    # A scheduled change's field list, as the scenario check words it, offers the fields
+    # the game sets; a move is offered only those a player may write.
+    fields = list(ScheduledChangeSpec.model_fields)
+    offered = f"expected one of: {', '.join(fields)}"
+    allowed = f"expected one of: {', '.join(f for f in fields if f not in _SET_BY_GAME)}"
     out = []
     for p in problems:
         path = p.path
@@ -280,7 +289,7 @@ def _move_problems(problems: list[Problem], prefix: str) -> list[tuple[str, str]
             path = ""
         elif path.startswith(prefix + "."):
             path = path[len(prefix) + 1 :]
-        out.append((path, p.message))
+        out.append((path, p.message.replace(offered, allowed)))
     return out
 
 
