@@ -154,6 +154,8 @@ def test_plain_pip_install_runs_a_shipped_scenario_by_name(tmp_path: Path) -> No
     )
     assert ran.returncode == 0, ran.stderr
     assert "May-30 Kharkiv counter-fire" in ran.stdout
+    # A fresh install has compiled no kernel: the first run says it compiles them first.
+    assert "compiling the model's kernels for this machine" in ran.stderr
     meta = subprocess.run(
         [
             str(py),

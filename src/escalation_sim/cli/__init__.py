@@ -232,6 +232,7 @@ def run_command(
     directory.
     """
     from escalation_sim.api import run, write_run
+    from escalation_sim.cli.compiling import compile_kernels_if_cold
     from escalation_sim.cli.options import check_result_dir, output_errors
     from escalation_sim.scenario.loader import resolve_scenario
 
@@ -239,6 +240,7 @@ def run_command(
     inputs = [scenario] if scenario.exists() else []
     check_result_dir(out, force=force, inputs=inputs)  # before the run, not after it
     sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
+    compile_kernels_if_cold()
     result = run(sc, seed=seed)
     with output_errors():
         write_run(result, out, force=force, plot=not no_plot, inputs=inputs)

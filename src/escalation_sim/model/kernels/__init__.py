@@ -155,6 +155,18 @@ def kernel[F: Callable[..., Any]](fn: F) -> F:
         numba.config.CACHE_DIR = saved
 
 
+def cache_is_cold() -> bool:
+    """Whether no kernel of these sources is compiled in :func:`cache_dir` yet (kernels on).
+
+    True on a machine's first run after installing (``make venv`` warms the
+    cache; a plain ``pip install`` does not), when every kernel is about to be
+    compiled: about a minute of silence unless the caller says so.
+    """
+    if not enabled():
+        return False
+    return next(cache_dir().rglob("*.nbi"), None) is None  # numba's index: one per kernel
+
+
 def warm_up(days: int = 20) -> float:
     """Compile every kernel (or load it from numba's cache) by running the shipped scenarios.
 
