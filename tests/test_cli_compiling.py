@@ -13,14 +13,23 @@ from escalation_sim.model import kernels
 MAY30 = "scenarios/may30_kharkiv_counterfire.yaml"
 
 
-def test_an_empty_cache_is_cold_and_an_index_file_warms_it(monkeypatch, tmp_path: Path) -> None:
+def test_the_cache_is_cold_until_warm_up_has_run(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setattr(kernels, "enabled", lambda: True)
     monkeypatch.setattr(kernels, "cache_dir", lambda: tmp_path / "kernels-x")
     assert kernels.cache_is_cold()  # the folder does not even exist
+    # A run's own kernels, compiled one by one, leave the rest to compile: still cold.
     index = tmp_path / "kernels-x" / "kernels_abc" / "fire.russian_fire-1.py312.nbi"
     index.parent.mkdir(parents=True)
     index.write_bytes(b"")
+    assert kernels.cache_is_cold()
+    (tmp_path / "kernels-x" / kernels.WARMED).touch()
     assert not kernels.cache_is_cold()
+
+
+def test_warm_up_marks_the_cache_warm(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(kernels, "cache_dir", lambda: tmp_path)
+    kernels.warm_up(days=1)  # the kernels load from this checkout's cache: seconds
+    assert (tmp_path / kernels.WARMED).exists() == kernels.enabled()
 
 
 def test_with_the_kernels_off_nothing_is_cold(monkeypatch, tmp_path: Path) -> None:
@@ -67,3 +76,13 @@ def test_an_ensemble_compiles_in_its_own_process_before_the_runs(warm_ups, tmp_p
     assert warm_ups == [1]
     err = result.stderr
     assert err.index("compiling the model's kernels") < err.index("2 runs of")
+
+
+def test_a_first_run_through_the_api_compiles_first_and_says_so(warm_ups, capsys) -> None:
+    from escalation_sim import api
+
+    api.run(MAY30, seed=1, days=2)
+    assert warm_ups == [1]
+    assert "compiling the model's kernels for this machine" in capsys.readouterr().err
+    api.run(MAY30, seed=1, days=2)
+    assert warm_ups == [1] and "compiling" not in capsys.readouterr().err

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from escalation_sim import results
-from escalation_sim.model import EscalationModel
+from escalation_sim.model import EscalationModel, kernels
 from escalation_sim.results import RunResult, result_from_model
 from escalation_sim.scenario.loader import resolve_scenario
 from escalation_sim.scenario.schema import Scenario
@@ -40,6 +40,7 @@ def run(
         The run's time series, events, summary and metadata.
     """
     sc = resolve_scenario(scenario, days=days, overrides=overrides)
+    kernels.compile_if_cold()  # a machine's first run: said, not a silent minute
     model = EscalationModel(sc, seed=seed, record_events=record_events)
     model.run()
     result = result_from_model(model)

@@ -132,10 +132,6 @@ def _announcer(what: str, jobs: int | None, dask: str | None) -> Callable[[], No
     """
 
     def announce() -> None:
-        if not dask:  # Dask's workers may be other machines: each compiles its own
-            from escalation_sim.cli.compiling import compile_kernels_if_cold
-
-            compile_kernels_if_cold()
         if dask:
             from escalation_sim.experiment.executors import check_dask_address
 

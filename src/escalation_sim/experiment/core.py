@@ -270,6 +270,10 @@ class Experiment:
         self._chunk_size = size
         tasks = _interleave([plan.tasks(name, missing[name], size) for name in plan.runs])
         self._doing = f"writing finished runs to {self.workdir.path}"
+        if opts.dask is None:  # Dask's workers may be other machines: each compiles its own
+            from escalation_sim.model import kernels
+
+            kernels.compile_if_cold()  # before the workers start, which then load them
         try:
             diskspace.check_free_space(
                 self._disk_estimate(missing),

@@ -19,6 +19,7 @@ first run on a machine pays the compilation.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -155,16 +156,49 @@ def kernel[F: Callable[..., Any]](fn: F) -> F:
         numba.config.CACHE_DIR = saved
 
 
+#: Written into :func:`cache_dir` once :func:`warm_up` has compiled (or loaded) every kernel.
+WARMED = "warmed"
+
+
 def cache_is_cold() -> bool:
-    """Whether no kernel of these sources is compiled in :func:`cache_dir` yet (kernels on).
+    """Whether :func:`warm_up` has not yet run for these sources on this machine (kernels on).
 
     True on a machine's first run after installing (``make venv`` warms the
-    cache; a plain ``pip install`` does not), when every kernel is about to be
-    compiled: about a minute of silence unless the caller says so.
+    cache; a plain ``pip install`` does not), when the kernels are about to be
+    compiled: about a minute of silence unless the caller says so. Kernels
+    compiled one by one (a run's own) do not count: a run uses some, a pool's
+    workers would compile the rest each at once.
     """
-    if not enabled():
-        return False
-    return next(cache_dir().rglob("*.nbi"), None) is None  # numba's index: one per kernel
+    return enabled() and not (cache_dir() / WARMED).exists()
+
+
+def _to_stderr(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
+def compile_if_cold(say: Callable[[str], None] | None = None) -> float:
+    """Compile every kernel now (:func:`warm_up`) if this machine has not, saying so first.
+
+    Called before a command's or a notebook's first run, so that the minute it
+    takes is announced, not taken for a hang, and pool workers load the
+    kernels instead of each compiling them. Returns the seconds it took (0.0
+    when the kernels were ready or are off).
+
+    Args:
+        say: Where the two lines go (default: standard error).
+    """
+    if not cache_is_cold():
+        return 0.0
+    say = say or _to_stderr
+    say(
+        "compiling the model's kernels for this machine: once, about a minute "
+        f"(kept in {cache_dir()})..."
+    )
+    seconds = warm_up()
+    say(f"compiled in {seconds:.0f} s")
+    return seconds
 
 
 def warm_up(days: int = 20) -> float:
@@ -192,6 +226,9 @@ def warm_up(days: int = 20) -> float:
             with resources.as_file(entry) as path:
                 model = EscalationModel(load_scenario(path), seed=0, record_events=True)
             model.run_for(days)
+    # A cache numba could not write either stays cold: the next process compiles again.
+    with contextlib.suppress(OSError):
+        (cache_dir() / WARMED).touch()
     return time.perf_counter() - t0
 
 
