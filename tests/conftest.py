@@ -1,0 +1,16 @@
+"""Test-session set-up shared by every test file."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the model's kernels first when the cache is cold (after editing a kernel).
+
+    Otherwise the first test to run a model would compile them, and print the
+    command line's note about it into output that tests compare.
+    """
+    from escalation_sim.model import kernels
+
+    kernels.compile_if_cold()
