@@ -433,14 +433,18 @@ def bare_mesa_seconds(sc: object, runs: int) -> float:
 
 
 def fixed_split(
-    sc: object, args: argparse.Namespace, kinds: dict[str, float], base: dict, steps: int
+    sc: object,
+    args: argparse.Namespace,
+    kinds: dict[str, float],
+    row: Callable[..., dict],
+    steps: int,
 ) -> list[dict]:
     """Print and return each kind of work's fixed part per step and its part per x1 of forces.
 
     A bare Mesa model with the same agents and steps is measured at both scales
     in the same run, so the parts can be set against Mesa's own cost: the fixed
     part is what running many replications at once shares out; the part per
-    x1 is what it cannot.
+    x1 is what it cannot. ``row(phase, parent, **figures)`` makes a CSV row.
     """
     big = scaled(sc, 10)  # every force group's count x10 over the scale already applied
     kinds10 = work_kinds(big, args.runs, not args.no_events)
@@ -461,18 +465,7 @@ def fixed_split(
         parts[kind] = (fixed, slope)
         print(f"  {kind:<30} {low:>9.3f} {high:>9.3f} {fixed:>9.3f} {slope:>9.4f}")
         for part, value in ((f"{kind}: fixed per step", fixed), (f"{kind}: per x1", slope)):
-            rows.append(
-                {
-                    **base,
-                    "scale": args.scale,
-                    "events": not args.no_events,
-                    "steps": sc.n_steps,
-                    "runs": args.runs,
-                    "phase": part,
-                    "parent": "step, by kind of work",
-                    "ms_per_step": value,
-                }
-            )
+            rows.append(row(part, "step, by kind of work", ms_per_step=value))
     ours = sum(parts[k][1] for k in WORK_KINDS)
     bare = parts["bare Mesa (same agents)"][1]
     print(
@@ -523,55 +516,40 @@ def main(argv: list[str] | None = None) -> int:
     timing, counting, top, missing = profile(sc, args.runs, events, args.top)
     steps = sc.n_steps * args.runs
     step_s = timing.seconds["step"]
+
+    def row(phase: str, parent: str, **figures: float) -> dict:
+        """A CSV row: what was profiled, the phase and its figures."""
+        what = {"scale": args.scale, "events": events, "steps": sc.n_steps, "runs": args.runs}
+        return {**base, **what, "phase": phase, "parent": parent, **figures}
+
     rows = []
     for label, parent, _, _ in PHASES:
         if label in missing:
             continue
         rows.append(
-            {
-                **base,
-                "scale": args.scale,
-                "events": events,
-                "steps": sc.n_steps,
-                "runs": args.runs,
-                "phase": label,
-                "parent": parent,
-                "ms_per_step": timing.seconds.get(label, 0.0) / steps * 1e3,
-                "share_of_step": timing.seconds.get(label, 0.0) / step_s,
-                "calls_per_step": counting.calls.get(label, 0) / steps,
-                "ms_per_run": timing.seconds.get(label, 0.0) / args.runs * 1e3,
-            }
+            row(
+                label,
+                parent,
+                ms_per_step=timing.seconds.get(label, 0.0) / steps * 1e3,
+                share_of_step=timing.seconds.get(label, 0.0) / step_s,
+                calls_per_step=counting.calls.get(label, 0) / steps,
+                ms_per_run=timing.seconds.get(label, 0.0) / args.runs * 1e3,
+            )
         )
     run_parts = per_run_costs(sc, args.runs, events)
     for part, ms in run_parts.items():
-        rows.append(
-            {
-                **base,
-                "scale": args.scale,
-                "events": events,
-                "steps": sc.n_steps,
-                "runs": args.runs,
-                "phase": part,
-                "parent": "per run, outside the steps",
-                "ms_per_run": ms,
-            }
-        )
+        rows.append(row(part, "per run, outside the steps", ms_per_run=ms))
     kinds = work_kinds(sc, args.runs, events)
     run_s = sum(kinds.values())
     for kind, seconds in kinds.items():
         rows.append(
-            {
-                **base,
-                "scale": args.scale,
-                "events": events,
-                "steps": sc.n_steps,
-                "runs": args.runs,
-                "phase": kind,
-                "parent": "step, by kind of work",
-                "ms_per_step": seconds / steps * 1e3,
-                "share_of_step": seconds / run_s,
-                "ms_per_run": seconds / args.runs * 1e3,
-            }
+            row(
+                kind,
+                "step, by kind of work",
+                ms_per_step=seconds / steps * 1e3,
+                share_of_step=seconds / run_s,
+                ms_per_run=seconds / args.runs * 1e3,
+            )
         )
     depth = {"": -1}  # indentation of each phase under its parent
     for label, parent, _, _ in PHASES:
@@ -611,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind, seconds in kinds.items():
         print(f"  {kind:<56} {1e3 * seconds / steps:>8.3f} ms/step {seconds / run_s:>7.1%}")
     if args.fixed:
-        rows += fixed_split(sc, args, kinds, base, steps)
+        rows += fixed_split(sc, args, kinds, row, steps)
     if missing:
         print(f"\nnot in this model (left out): {', '.join(missing)}")
     print(f"\ncProfile, the {args.top} functions with the most time of their own:\n")

@@ -232,7 +232,6 @@ def run_command(
     directory.
     """
     from escalation_sim.api import run, write_run
-    from escalation_sim.cli.compiling import compile_kernels_if_cold
     from escalation_sim.cli.options import check_result_dir, output_errors
     from escalation_sim.scenario.loader import resolve_scenario
 
@@ -240,8 +239,7 @@ def run_command(
     inputs = [scenario] if scenario.exists() else []
     check_result_dir(out, force=force, inputs=inputs)  # before the run, not after it
     sc = resolve_scenario(scenario, days=days, overrides=overrides, extends_root=extends_root)
-    compile_kernels_if_cold()
-    result = run(sc, seed=seed)
+    result = run(sc, seed=seed)  # on a machine's first run it compiles the kernels first
     with output_errors():
         write_run(result, out, force=force, plot=not no_plot, inputs=inputs)
     click.echo(result.describe())

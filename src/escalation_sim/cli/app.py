@@ -68,14 +68,14 @@ def app(scenario: Path | None, port: int, host: str, out: Path) -> None:
             "error: the app needs the 'viz' extra: pip install 'escalation-sim[viz]'", err=True
         )
         sys.exit(EXIT_INPUT)
-    from escalation_sim.cli.compiling import compile_kernels_if_cold
+    from escalation_sim.model import kernels
 
     if scenario is not None:
         from escalation_sim.scenario import load_scenario
 
         load_scenario(scenario)  # a bad file is reported here, not in the browser
         os.environ["ESCALATION_SIM_APP_SCENARIO"] = str(scenario.resolve())
-    compile_kernels_if_cold()  # before serving: the first page would wait on it silently
+    kernels.compile_if_cold()  # before serving: the first page would wait on it silently
     os.environ["ESCALATION_SIM_APP_OUT"] = str(out.resolve())
     quiet_cookie_fallback()
     click.echo(f"serving the explorer at http://{host}:{port}/ (Ctrl-C stops it)")

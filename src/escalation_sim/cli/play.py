@@ -123,9 +123,9 @@ def play(
     conditional moves, an LLM answers in JSON. Writes the usual run outputs plus
     game.jsonl (replay it with `escalation-sim replay`) and transcript.txt.
     """
-    from escalation_sim.cli.compiling import compile_kernels_if_cold
     from escalation_sim.cli.options import check_result_dir, output_errors
     from escalation_sim.errors import Problem, ScenarioError
+    from escalation_sim.model import kernels
     from escalation_sim.play import (
         CommandClient,
         Game,
@@ -161,7 +161,7 @@ def play(
     if moves is not None:
         scripted = [a for a, k in kinds.items() if k == "script"]
         script = load_moves(moves, actors=list(sc.actors), seated=scripted)
-    compile_kernels_if_cold()  # before the first briefing, not inside a turn
+    kernels.compile_if_cold()  # before the first briefing, not inside a turn
 
     players: dict = {}
     game_ref: list[Game] = []
@@ -218,15 +218,15 @@ def play(
 @reports_input_errors
 def replay(record: Path, out: Path | None, force: bool, no_plot: bool) -> None:
     """Replay a game from its RECORD (game.jsonl); check the outputs are byte-identical."""
-    from escalation_sim.cli.compiling import compile_kernels_if_cold
     from escalation_sim.cli.options import check_result_dir, output_errors
+    from escalation_sim.model import kernels
     from escalation_sim.play import InvalidMove, check_replay, replay_game, write_game
 
     out = out or _replay_dir(record)
     # The record is an input: a replay written over its game would lose the game.
     inputs = [record] if record.exists() else []
     check_result_dir(out, force=force, inputs=inputs)
-    compile_kernels_if_cold()
+    kernels.compile_if_cold()
     try:
         rep, result = replay_game(record)
     except InvalidMove as exc:

@@ -1442,9 +1442,8 @@ class ForceLayer:
             self._refresh(movers)
             self.pulled_back_now += n_moved
             return movers
-        if not (
-            threat_depth > 0
-        ).any():  # nothing to pull back from (the draw is made all the same)
+        # Nothing to pull back from (the draw is made all the same).
+        if not (threat_depth > 0).any():
             return np.zeros(0, dtype=np.int64)
         threat = threat_depth[self.home_zone]
         goal = np.minimum(np.where(threat > 0, threat + pb.margin_km, 0.0), self.pullback_cap)
