@@ -16,11 +16,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "escalation_sim"
 
 #: Lowest first. A part may import only parts at its own index or below.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors",),
+    ("errors", "workers"),
     ("scenario",),
     ("model",),
     ("results",),
-    ("experiment",),
+    ("experiment", "preload"),
     ("plots",),
     ("play",),
     ("app",),

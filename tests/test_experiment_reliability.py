@@ -11,6 +11,7 @@ pool workers that do not outlive their parent.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import stat
@@ -408,10 +409,15 @@ def test_output_directories_follow_the_umask(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------- 14.14 orphaned workers
 @pytest.mark.slow
-def test_pool_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "method",
+    [m for m in ("forkserver", "spawn") if m in multiprocessing.get_all_start_methods()],
+)
+def test_pool_workers_exit_when_the_main_process_is_killed(tmp_path: Path, method: str) -> None:
     psutil = pytest.importorskip("psutil")
     out = tmp_path / "ens"
     args = ["ensemble", str(DEFAULT), "--runs", "200", "--days", "30", "--jobs", "2"]
+    args += ["--start-method", method]
     proc = subprocess.Popen(
         [sys.executable, "-m", "escalation_sim", *args, "--chunk-size", "2", "--out", str(out)],
         stdout=subprocess.DEVNULL,

@@ -18,8 +18,8 @@ also takes its fields as keywords. All three are designs on one core
 (:mod:`escalation_sim.experiment.core`, which says how to add an experiment).
 
 A script that uses a local pool (``jobs`` > 1) must guard its entry point with
-``if __name__ == "__main__":`` (worker processes are started with ``spawn``);
-notebooks need nothing.
+``if __name__ == "__main__":`` (each worker imports the main module, as
+under ``forkserver`` and ``spawn``); notebooks need nothing.
 """
 
 from escalation_sim.experiment.compare import ComparisonResult, compare, paired_differences

@@ -7,13 +7,16 @@ the outputs. Only a bounded window of tasks is in flight at a time (twice the
 number of workers), so memory does not grow with the number of runs.
 
 The local pool uses :mod:`concurrent.futures` with an explicit start method
-(``spawn`` by default, or ``forkserver``) taken from
-:func:`multiprocessing.get_context`: the process-wide start method is never
-set, so the runner can live inside notebooks and other programs.
+taken from :func:`multiprocessing.get_context` (``forkserver`` where the
+platform has it, else ``spawn``): the process-wide start method is never set,
+so the runner can live inside notebooks and other programs. The fork server
+preloads :mod:`escalation_sim.preload`, so that its workers start
+with the model imported and its kernels loaded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
@@ -21,12 +24,14 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing.connection import Connection
 from typing import Any
 
 from escalation_sim.experiment.errors import ExperimentError
 from escalation_sim.experiment.tasks import ChunkResult, Task
+from escalation_sim.workers import default_jobs, default_start_method, start_fork_server
 
-START_METHODS = ("spawn", "forkserver")
+START_METHODS = ("forkserver", "spawn")
 TaskFn = Callable[[Task], ChunkResult]
 #: A Dask scheduler address: ``[protocol://]host:port``.
 _DASK_ADDRESS = re.compile(
@@ -47,12 +52,6 @@ def check_dask_address(address: str) -> str:
             "expected [protocol://]host:port, e.g. tcp://127.0.0.1:8786"
         )
     return address.strip()
-
-
-def default_jobs() -> int:
-    """Number of CPUs this process may use."""
-    count = getattr(os, "process_cpu_count", os.cpu_count)()
-    return max(1, count or 1)
 
 
 class Executor:
@@ -84,21 +83,20 @@ class SerialExecutor(Executor):
             yield fn(task)
 
 
-#: How often a pool worker checks that the process that started it is still alive (s).
-ORPHAN_CHECK_SECONDS = 0.5
+def _exit_when_orphaned(alive: Connection) -> None:
+    # Only the process that made the pool holds the pipe's other end: the read
+    # ends when that process is gone, however it died (even by SIGKILL). The
+    # worker's parent is no sign: under forkserver it is the server, which
+    # outlives the process that made the pool for as long as its workers run.
+    with contextlib.suppress(OSError):
+        alive.poll(None)
+    os._exit(3)
 
 
-def _exit_when_orphaned(parent: int) -> None:
-    while True:
-        if os.getppid() != parent:  # the parent died (even by SIGKILL): we were re-parented
-            os._exit(3)
-        threading.Event().wait(ORPHAN_CHECK_SECONDS)
-
-
-def _worker_init(parent: int) -> None:
+def _worker_init(alive: Connection) -> None:
     """Set up a pool worker: leave Ctrl-C to the parent; exit when the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    threading.Thread(target=_exit_when_orphaned, args=(alive,), daemon=True).start()
 
 
 def _windowed(
@@ -128,12 +126,14 @@ class LocalPoolExecutor(Executor):
 
     Args:
         jobs: Number of worker processes.
-        start_method: ``"spawn"`` (default; portable, safe with threads) or
-            ``"forkserver"``.
+        start_method: ``"forkserver"`` (default where the platform has it:
+            workers are forked warm from a server that has loaded the model) or
+            ``"spawn"`` (each worker a fresh interpreter). Both are safe with
+            threads and give the same numbers.
     """
 
     def __init__(self, jobs: int, start_method: str | None = None) -> None:
-        method = start_method or "spawn"
+        method = start_method or default_start_method()
         if method not in START_METHODS:
             raise ExperimentError(
                 f"start method {method!r} is not supported; use one of: {', '.join(START_METHODS)}"
@@ -142,11 +142,15 @@ class LocalPoolExecutor(Executor):
             raise ExperimentError(f"start method {method!r} is not available on this platform")
         self.workers = jobs
         self.description = {"kind": "local", "workers": jobs, "start_method": method}
+        context = multiprocessing.get_context(method)
+        start_fork_server(method)  # now, if the command line has not already
+        # Every worker watches the read end; this process alone holds the write end.
+        self._alive_r, self._alive_w = context.Pipe(duplex=False)
         self._pool = ProcessPoolExecutor(
             max_workers=jobs,
-            mp_context=multiprocessing.get_context(method),
+            mp_context=context,
             initializer=_worker_init,
-            initargs=(os.getpid(),),
+            initargs=(self._alive_r,),
         )
 
     def imap_unordered(self, fn: TaskFn, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
@@ -157,8 +161,10 @@ class LocalPoolExecutor(Executor):
         """Shut the pool down; with ``cancel``, stop the workers at once."""
         if not cancel:
             self._pool.shutdown(wait=True)
+            self._close_pipe()
             return
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._close_pipe()  # the workers exit on their own as well
         terminate = getattr(self._pool, "terminate_workers", None)  # Python >= 3.14
         if terminate is not None:
             terminate()
@@ -168,6 +174,10 @@ class LocalPoolExecutor(Executor):
                 proc.terminate()
         for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
             proc.join(timeout=5)
+
+    def _close_pipe(self) -> None:
+        self._alive_w.close()
+        self._alive_r.close()
 
 
 def _worker_versions() -> dict[str, str]:

@@ -51,7 +51,8 @@ class ExecutionOptions:
         dask: A Dask scheduler address (``tcp://host:8786``) or a
             ``distributed.Client`` to run on instead of local workers.
         chunk_size: Runs per task (``None``: a few chunks per worker, at most 25).
-        start_method: ``"spawn"`` (default) or ``"forkserver"`` for the local pool.
+        start_method: ``"forkserver"`` (default where the platform has it) or
+            ``"spawn"`` for the local pool.
         progress: Show a progress bar (tqdm; a widget in notebooks).
         on_chunk: Called with ``(done, total)`` after each chunk is on disk.
         command: The command line, recorded in the metadata.

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import BrokenExecutor
 from pathlib import Path
 from typing import Any
 
-from escalation_sim.experiment.errors import ExperimentInterrupted
+from escalation_sim.experiment.errors import ExperimentError, ExperimentInterrupted
 from escalation_sim.experiment.executors import make_executor
 from escalation_sim.experiment.options import ExecutionOptions
 from escalation_sim.experiment.store import ChunkStore
@@ -60,6 +61,21 @@ def progress_bar(total: int, initial: int, desc: str, enabled: bool) -> Any:
     )
 
 
+def worker_lost(done: int, total: int, workdir: Path | None) -> str:
+    """What to say when a pool worker died mid-way, and how to carry on."""
+    kept = (
+        f"the {done} of {total} runs finished are kept in {workdir}/: "
+        "run the same command again to resume"
+        if workdir is not None
+        else f"{done} of {total} runs had finished; nothing was kept "
+        "(give an output directory to make experiments resumable)"
+    )
+    return (
+        "a worker process stopped unexpectedly (killed, or out of memory: "
+        f"try fewer --jobs or a smaller --chunk-size); {kept}"
+    )
+
+
 def run_tasks(
     tasks: Iterable[Task],
     *,
@@ -87,6 +103,8 @@ def run_tasks(
 
     Raises:
         ExperimentInterrupted: Interrupted; finished chunks are on disk.
+        ExperimentError: A pool worker died (killed, or out of memory); finished
+            chunks are on disk.
     """
     bar = progress_bar(total, done, desc, options.progress)
     start = time.perf_counter()
@@ -121,6 +139,8 @@ def run_tasks(
         bar.close()
         if is_interrupt(exc):  # Ctrl-C, also when it arrived inside a compiled kernel
             raise ExperimentInterrupted(done + ran, total, workdir) from None
+        if isinstance(exc, BrokenExecutor):  # a worker killed (by hand, or out of memory)
+            raise ExperimentError(worker_lost(done + ran, total, workdir)) from None
         raise
     if own:
         executor.close()

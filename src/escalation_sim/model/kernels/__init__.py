@@ -209,10 +209,6 @@ def warm_up(days: int = 20) -> float:
     nothing without numba or with the kernels off.
     """
     import time
-    from importlib import resources
-
-    from escalation_sim.model.model import EscalationModel
-    from escalation_sim.scenario import load_scenario
 
     t0 = time.perf_counter()
     if not enabled():
@@ -220,16 +216,40 @@ def warm_up(days: int = 20) -> float:
     for old in cache_dir().parent.glob("kernels-*"):  # machine code of earlier sources
         if old != cache_dir():
             shutil.rmtree(old, ignore_errors=True)
+    _run_shipped(days)
+    # A cache numba could not write either stays cold: the next process compiles again.
+    with contextlib.suppress(OSError):
+        (cache_dir() / WARMED).touch()
+    return time.perf_counter() - t0
+
+
+def load_compiled() -> bool:
+    """Load every kernel's machine code from the warm cache into this process.
+
+    For a process that forks workers (the local pool's fork server): its
+    children then start with the kernels loaded instead of each loading them
+    at its first run. Compiles nothing: with a cold cache (or the kernels off)
+    it does nothing and returns False.
+    """
+    if cache_is_cold() or not enabled():
+        return False
+    _run_shipped(days=2)  # every kernel is called in a shipped scenario's first days
+    return True
+
+
+def _run_shipped(days: int) -> None:
+    """Run each shipped scenario for ``days`` days, with the event log (it calls every kernel)."""
+    from importlib import resources
+
+    from escalation_sim.model.model import EscalationModel
+    from escalation_sim.scenario import load_scenario
+
     folder = resources.files("escalation_sim") / "scenario" / "data" / "scenarios"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
             with resources.as_file(entry) as path:
                 model = EscalationModel(load_scenario(path), seed=0, record_events=True)
             model.run_for(days)
-    # A cache numba could not write either stays cold: the next process compiles again.
-    with contextlib.suppress(OSError):
-        (cache_dir() / WARMED).touch()
-    return time.perf_counter() - t0
 
 
 _DIGEST = source_digest()

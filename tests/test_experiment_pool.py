@@ -1,0 +1,107 @@
+"""The local pool: both start methods, warm workers from the fork server, a worker lost."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from escalation_sim.experiment import ensemble
+from escalation_sim.experiment.executors import START_METHODS, LocalPoolExecutor
+from escalation_sim.experiment.store import partial_dir
+from escalation_sim.workers import PRELOAD, default_start_method
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "scenarios" / "may30_kharkiv_counterfire.yaml"
+TABLES = ("runs", "aggregates", "rung_probability")
+AVAILABLE = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
+
+
+def _modules_loaded(_task: object) -> tuple[bool, bool]:
+    """Run in a worker: was the preload module, and the model, there before any task?"""
+    return PRELOAD in sys.modules, "escalation_sim.model.model" in sys.modules
+
+
+def _same_csvs(a: Path, b: Path) -> None:
+    for name in TABLES:
+        assert (a / f"{name}.csv").read_bytes() == (b / f"{name}.csv").read_bytes(), name
+
+
+@pytest.mark.parametrize("method", AVAILABLE)
+def test_each_start_method_gives_the_serial_outputs_byte_for_byte(
+    tmp_path: Path, method: str
+) -> None:
+    kwargs = {"runs": 6, "seed": 3, "days": 10, "progress": False}
+    ensemble(DEFAULT, jobs=1, out=tmp_path / "serial", **kwargs)
+    pooled = ensemble(
+        DEFAULT, jobs=2, chunk_size=2, start_method=method, out=tmp_path / method, **kwargs
+    )
+    assert pooled.metadata["executor"] == {"kind": "local", "workers": 2, "start_method": method}
+    _same_csvs(tmp_path / "serial", tmp_path / method)
+
+
+def test_the_pool_forks_from_the_server_where_the_platform_has_one(tmp_path: Path) -> None:
+    expected = "forkserver" if sys.platform.startswith("linux") else default_start_method()
+    assert default_start_method() == expected
+    result = ensemble(DEFAULT, runs=2, days=2, jobs=2, out=None, progress=False)
+    assert result.metadata["executor"]["start_method"] == expected
+
+
+@pytest.mark.skipif("forkserver" not in AVAILABLE, reason="no fork server on this platform")
+def test_forkserver_workers_have_the_model_loaded_before_their_first_task() -> None:
+    warm = LocalPoolExecutor(2, "forkserver")
+    try:
+        assert list(warm.imap_unordered(_modules_loaded, [0, 1])) == [(True, True)] * 2
+    finally:
+        warm.close()
+    # The same check on a fresh interpreter (which imports the model only to unpickle
+    # this test's function, so only the first answer tells).
+    cold = LocalPoolExecutor(1, "spawn")
+    try:
+        assert [loaded[0] for loaded in cold.imap_unordered(_modules_loaded, [0])] == [False]
+    finally:
+        cold.close()
+
+
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
+def test_a_worker_killed_mid_way_is_a_clean_error_and_the_rerun_resumes(tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "ens"
+    args = ["ensemble", str(DEFAULT), "--runs", "120", "--days", "20", "--jobs", "2"]
+    args += ["--chunk-size", "3", "--out", str(out), "--no-progress", "--no-plot"]
+    cli = [sys.executable, "-m", "escalation_sim"]
+    proc = subprocess.Popen(
+        [*cli, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    deadline = time.monotonic() + 60
+    store = partial_dir(out) / "runs"
+    while time.monotonic() < deadline and len(list(store.glob("chunk-*.json"))) < 2:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    main = psutil.Process(proc.pid)
+    # The pool's workers: the fork server's children (under spawn, the main process's).
+    workers = [
+        p
+        for p in main.children(recursive=True)
+        if "resource_tracker" not in " ".join(p.cmdline())
+        and (p.ppid() != proc.pid or default_start_method() == "spawn")
+    ]
+    assert workers, "no worker found"
+    workers[0].send_signal(signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 2, stderr
+    assert "Traceback" not in stderr
+    assert "error: a worker process stopped unexpectedly" in stderr, stderr
+    assert "run the same command again to resume" in stderr
+    assert not out.exists() and list(store.glob("chunk-*.json"))
+
+    resumed = subprocess.run([*cli, *args], capture_output=True, text=True, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    fresh = tmp_path / "fresh"
+    ensemble(DEFAULT, runs=120, days=20, jobs=1, out=fresh, progress=False)
+    _same_csvs(out, fresh)
