@@ -14,3 +14,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from escalation_sim.model import kernels
 
     kernels.compile_if_cold()
+
+
+@pytest.fixture
+def dask_cluster():
+    """A Dask ``LocalCluster`` of 2 single-thread workers in this process, on 127.0.0.1 only."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        yield cluster

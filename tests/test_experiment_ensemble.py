@@ -143,25 +143,14 @@ def test_percentiles_with_a_tiny_memory_budget_equal_the_default(tmp_path: Path)
 
 
 @pytest.mark.slow  # several seconds: left out of `make test-fast`
-def test_jobs_1_jobs_2_and_dask_give_bit_identical_outputs(tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed")
+def test_jobs_1_jobs_2_and_dask_give_bit_identical_outputs(tmp_path: Path, dask_cluster) -> None:
     kwargs = {"runs": 10, "seed": 5, "days": DAYS, "progress": False}
     serial = ensemble(DEFAULT, jobs=1, out=tmp_path / "j1", **kwargs)
     pooled = ensemble(DEFAULT, jobs=2, chunk_size=3, out=tmp_path / "j2", **kwargs)
     assert pooled.metadata["executor"]["kind"] == "local"
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=False,
-            protocol="tcp",
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-    ):
-        dasked = ensemble(
-            DEFAULT, dask=cluster.scheduler_address, chunk_size=2, out=tmp_path / "dk", **kwargs
-        )
+    dasked = ensemble(
+        DEFAULT, dask=dask_cluster.scheduler_address, chunk_size=2, out=tmp_path / "dk", **kwargs
+    )
     assert dasked.metadata["executor"]["kind"] == "dask"
     reference = _tables(tmp_path / "j1")
     _assert_same(reference, _tables(tmp_path / "j2"))

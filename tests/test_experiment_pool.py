@@ -105,3 +105,74 @@ def test_a_worker_killed_mid_way_is_a_clean_error_and_the_rerun_resumes(tmp_path
     fresh = tmp_path / "fresh"
     ensemble(DEFAULT, runs=120, days=20, jobs=1, out=fresh, progress=False)
     _same_csvs(out, fresh)
+
+
+def test_dask_workers_not_ready_compile_once_per_host_and_say_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], dask_cluster
+) -> None:
+    from escalation_sim.experiment.executors import DaskExecutor
+    from escalation_sim.model import kernels
+
+    compiled: list[int] = []
+    monkeypatch.setattr(kernels, "cache_is_cold", lambda: not compiled)  # a fresh machine
+    monkeypatch.setattr(kernels, "warm_up", lambda: compiled.append(1) or 0.0)
+    # Workers in this process (threads): both on one host, sharing one (patched) cache.
+    executor = DaskExecutor(dask_cluster.scheduler_address)
+    executor.close()
+    err = capsys.readouterr().err
+    assert compiled == [1], "one compilation for the host, not one per worker"
+    assert "compiling the model's kernels on 2 Dask workers not yet ready" in err
+    assert "compiled in" in err
+    DaskExecutor(dask_cluster.scheduler_address).close()  # now ready: nothing compiled or said
+    assert compiled == [1]
+    assert "compiling" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "started"),
+    [
+        (["--jobs", "2"], ["forkserver"]),
+        (["--jobs", "2", "--start-method", "spawn"], ["spawn"]),  # which then starts nothing
+        (["--jobs", "1"], []),
+        (["--jobs", "2", "--dask", "tcp://127.0.0.1:1"], []),
+        (["--jobs", "2", "--help"], []),
+    ],
+)
+def test_the_command_line_starts_the_fork_server_before_it_checks_its_options(
+    monkeypatch: pytest.MonkeyPatch, extra: list[str], started: list[str]
+) -> None:
+    from click.testing import CliRunner
+
+    import escalation_sim.workers
+    from escalation_sim.cli import main
+
+    calls: list[str] = []
+    seed_checked: list[bool] = []
+    monkeypatch.setattr(
+        escalation_sim.workers,
+        "start_fork_server",
+        lambda method=None: calls.append(method or "forkserver") or True,
+    )
+    import escalation_sim.experiment.seeds as seeds
+
+    real_check = seeds.check_seed
+    monkeypatch.setattr(
+        seeds, "check_seed", lambda v, *a: seed_checked.append(bool(calls)) or real_check(v, *a)
+    )
+    args = ["ensemble", "no-such-scenario.yaml", "--runs", "2", "--seed", "4", *extra]
+    result = CliRunner().invoke(main, args)
+    assert calls == started, result.output
+    if "--help" not in extra:
+        assert result.exit_code == 2 and "no-such-scenario" in result.output
+        # The seed's rule is checked once, by the real parse, after the server's start.
+        assert seed_checked == [bool(started)]
+
+
+def test_a_bad_seed_is_still_a_usage_error_after_the_quiet_parse() -> None:
+    from click.testing import CliRunner
+
+    from escalation_sim.cli import main
+
+    result = CliRunner().invoke(main, ["ensemble", str(DEFAULT), "--seed", "-1", "--jobs", "2"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--seed'" in result.output and "Traceback" not in result.output

@@ -14,8 +14,8 @@ import click
 
 
 def _check(ctx: click.Context, param: click.Parameter, value: Any) -> int | None:
-    if value is None:
-        return None
+    if value is None or ctx.resilient_parsing:  # a quiet parse checks nothing, imports nothing
+        return value
     from escalation_sim.experiment.seeds import check_seed
 
     try:

@@ -270,7 +270,8 @@ class Experiment:
         self._chunk_size = size
         tasks = _interleave([plan.tasks(name, missing[name], size) for name in plan.runs])
         self._doing = f"writing finished runs to {self.workdir.path}"
-        if opts.dask is None:  # Dask's workers may be other machines: each compiles its own
+        # Dask's workers may be other machines: DaskExecutor compiles on those not ready.
+        if opts.dask is None:
             from escalation_sim.model import kernels
 
             kernels.compile_if_cold()  # before the workers start, which then load them

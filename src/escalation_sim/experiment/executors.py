@@ -21,7 +21,9 @@ import multiprocessing
 import os
 import re
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing.connection import Connection
@@ -189,6 +191,58 @@ def _worker_versions() -> dict[str, str]:
     return {"escalation-sim": escalation_sim.__version__, "numpy": numpy.__version__}
 
 
+def _kernels_cold() -> bool:
+    """On a Dask worker: whether its machine has yet to compile the model's kernels."""
+    from escalation_sim.model import kernels
+
+    return kernels.cache_is_cold()
+
+
+def _compile_kernels() -> float:
+    """On a Dask worker: compile the model's kernels if its machine has not (seconds taken)."""
+    from escalation_sim.model import kernels
+
+    return kernels.compile_if_cold(say=lambda _message: None)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def compile_on_workers(client: Any, say: Callable[[str], None] = _say) -> float:
+    """Compile the kernels on the Dask workers whose machines have not, saying so first.
+
+    Without this, each such worker compiles at its first task, for about a
+    minute, while the progress bar stands still. Workers on one host share
+    its cache: one per host compiles, then any still cold (another cache
+    folder) compile on their own. Returns the seconds it took (0.0 when every
+    worker was ready).
+    """
+    cold = [w for w, is_cold in client.run(_kernels_cold).items() if is_cold]
+    if not cold:
+        return 0.0
+    say(
+        f"compiling the model's kernels on {len(cold)} Dask worker"
+        f"{'s' if len(cold) != 1 else ''} not yet ready: once per machine, about a minute..."
+    )
+    start = time.perf_counter()
+    one_per_host: dict[str, str] = {}
+    for worker in cold:
+        one_per_host.setdefault(_host(worker), worker)
+    client.run(_compile_kernels, workers=list(one_per_host.values()))
+    rest = [w for w, is_cold in client.run(_kernels_cold, workers=cold).items() if is_cold]
+    if rest:
+        client.run(_compile_kernels, workers=rest)
+    seconds = time.perf_counter() - start
+    say(f"compiled in {seconds:.0f} s")
+    return seconds
+
+
+def _host(address: str) -> str:
+    """The host of a worker address (``tcp://10.0.0.5:40123`` -> ``10.0.0.5``)."""
+    return address.split("://", 1)[-1].rsplit(":", 1)[0]
+
+
 class DaskExecutor(Executor):
     """Sends tasks to an existing Dask distributed cluster.
 
@@ -237,6 +291,7 @@ class DaskExecutor(Executor):
                     f"Dask worker {worker} runs {versions}, this process {here}; "
                     "results would not match: install the same versions on the workers"
                 )
+        compile_on_workers(self._client)
         self.workers = max(1, sum(self._client.nthreads().values()))
         self.description = {
             "kind": "dask",
