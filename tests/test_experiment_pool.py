@@ -14,7 +14,7 @@ import pytest
 from escalation_sim.experiment import ensemble
 from escalation_sim.experiment.executors import START_METHODS, LocalPoolExecutor
 from escalation_sim.experiment.store import partial_dir
-from escalation_sim.workers import PRELOAD, default_start_method
+from escalation_sim.workers import PRELOAD, default_start_method, main_module_hidden
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "may30_kharkiv_counterfire.yaml"
@@ -66,6 +66,54 @@ def test_forkserver_workers_have_the_model_loaded_before_their_first_task() -> N
         assert [loaded[0] for loaded in cold.imap_unordered(_modules_loaded, [0])] == [False]
     finally:
         cold.close()
+
+
+#: A user's script with no ``if __name__ == "__main__":`` guard; it notes each time it runs.
+UNGUARDED_SCRIPT = """
+import escalation_sim
+
+with open({log!r}, "a") as f:
+    f.write("ran\\n")
+escalation_sim.ensemble(
+    {scenario!r}, runs=4, seed=3, days=3, jobs=2, chunk_size=1,
+    start_method={method!r}, out={out!r}, progress=False,
+)
+print("done")
+"""
+
+
+@pytest.mark.parametrize("method", AVAILABLE)
+def test_a_script_without_a_main_guard_runs_once_and_its_pool_works(
+    tmp_path: Path, method: str
+) -> None:
+    # Workers import the program's main module unless told otherwise: the script would
+    # run again in each, and its experiment call there would break the pool.
+    log, out = tmp_path / "log.txt", tmp_path / "ens"
+    script = tmp_path / "study.py"
+    script.write_text(
+        UNGUARDED_SCRIPT.format(log=str(log), scenario=str(DEFAULT), method=method, out=str(out))
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "done"
+    assert "Traceback" not in done.stderr
+    assert log.read_text() == "ran\n"  # in this process only, not in the workers
+    ensemble(DEFAULT, runs=4, seed=3, days=3, jobs=1, out=tmp_path / "serial", progress=False)
+    _same_csvs(tmp_path / "serial", out)
+
+
+def test_the_main_module_is_restored_after_the_workers_start() -> None:
+    main = sys.modules["__main__"]
+    before = (main.__dict__.get("__file__"), main.__dict__.get("__spec__"))
+    with main_module_hidden():
+        assert getattr(main, "__file__", None) is None
+        assert main.__spec__ is None
+    assert (main.__dict__.get("__file__"), main.__dict__.get("__spec__")) == before
+    with pytest.raises(KeyError), main_module_hidden():
+        raise KeyError("restored on an error too")
+    assert (main.__dict__.get("__file__"), main.__dict__.get("__spec__")) == before
 
 
 @pytest.mark.slow  # several seconds: left out of `make test-fast`

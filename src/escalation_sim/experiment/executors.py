@@ -31,7 +31,12 @@ from typing import Any
 
 from escalation_sim.experiment.errors import ExperimentError
 from escalation_sim.experiment.tasks import ChunkResult, Task
-from escalation_sim.workers import default_jobs, default_start_method, start_fork_server
+from escalation_sim.workers import (
+    default_jobs,
+    default_start_method,
+    main_module_hidden,
+    start_fork_server,
+)
 
 START_METHODS = ("forkserver", "spawn")
 TaskFn = Callable[[Task], ChunkResult]
@@ -157,7 +162,12 @@ class LocalPoolExecutor(Executor):
 
     def imap_unordered(self, fn: TaskFn, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
         """Run tasks on the pool, at most two per worker in flight."""
-        return _windowed(lambda t: self._pool.submit(fn, t), tasks, 2 * self.workers)
+        return _windowed(lambda t: self._submit(fn, t), tasks, 2 * self.workers)
+
+    def _submit(self, fn: TaskFn, task: Task) -> Future[ChunkResult]:
+        # The pool starts its workers in its first submits, from this thread.
+        with main_module_hidden():
+            return self._pool.submit(fn, task)
 
     def close(self, *, cancel: bool = False) -> None:
         """Shut the pool down; with ``cancel``, stop the workers at once."""
