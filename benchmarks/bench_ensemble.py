@@ -17,8 +17,8 @@ Options:
                       fastest stands for the mode in the ratios (every repeat is in the CSV),
                       and each aim also prints its ratio within every repeat, the modes
                       measured one after the other: the spread the host's drift leaves.
-    --skip MODE       Leave a mode out (repeatable): serial, jobs2, dask2, batch_run1,
-                      batch_run2, memory, ceiling.
+    --skip MODE       Leave a mode out (repeatable): serial, jobs2, jobs2_again, dask2,
+                      dask2_unprofiled, batch_run1, batch_run2, memory, ceiling.
     --quick           The small settings above (a few minutes on 2 shared cores).
     --out DIR         Where the CSV goes (default benchmarks/results/, git-ignored).
 
@@ -31,6 +31,9 @@ Modes, each measured in a fresh Python process so that its memory is its own:
   ensemble first): the fork server is up, as for a notebook's second experiment.
 * ``dask2``: the same tasks on a Dask ``LocalCluster`` of 2 worker processes with one
   thread each, on 127.0.0.1, started before the clock starts (an "existing cluster").
+* ``dask2_unprofiled``: the same with Dask's statistical profiler off in the workers
+  (``distributed.worker.profile.enabled: false``, a setting of whoever starts them):
+  what the profiler's sampling of the running task every 10 ms costs.
 * ``batch_run1`` / ``batch_run2``: ``mesa.batch_run`` with 1 / 2 processes on a tiny
   adapter model around ``EscalationModel``, collecting the same per-step series every
   step (``data_collection_period=1``) and then computing the same per-step mean and
@@ -51,7 +54,8 @@ the shared libraries (~50 MB per Python process here): compare sizes N, not abso
 CSV (``<out>/bench_ensemble_<UTC timestamp>.csv``), one row per measurement:
 
     timestamp, host, cpus, python, scenario   when, where and what (the same on every row)
-    mode                 serial, jobs2, dask2, batch_run1, batch_run2
+    mode                 serial, jobs2, jobs2_again, dask2, dask2_unprofiled, batch_run1,
+                         batch_run2
     runs                 runs in this measurement (R, or a memory size N)
     repeat               0, 1, ... (--repeat)
     days                 horizon override, or "scenario"
@@ -62,9 +66,9 @@ CSV (``<out>/bench_ensemble_<UTC timestamp>.csv``), one row per measurement:
     speedup_vs_batch_run runs_per_s over mesa.batch_run's with the same number of processes
     cpu_seconds, cpu_ms_per_run   user + system CPU of the measuring process and its
                          children: a cost per run that other work on the machine does not
-                         distort (for dask2 it includes starting and stopping the cluster)
+                         distort (for the Dask modes it includes starting and stopping the cluster)
     cpu_ms_per_run_main, cpu_ms_per_run_workers   the same split: the measuring process
-                         (for dask2 also the scheduler, the nannies and the client, which a
+                         (for the Dask modes also the scheduler, the nannies and the client, which a
                          LocalCluster runs there) and its worker processes (pool workers,
                          Dask workers; counted when they end)
     peak_rss_tree_mb     peak summed RSS of the whole process tree (see above)
@@ -101,7 +105,15 @@ from benchlib import DEFAULT_SCENARIO, RESULTS, ROOT, verdict, write_csv
 from escalation_sim import EscalationModel
 
 SAMPLE_S = 0.05  # how often the process tree's memory is read while a mode runs
-MODES = ("serial", "jobs2", "jobs2_again", "dask2", "batch_run1", "batch_run2")
+MODES = (
+    "serial",
+    "jobs2",
+    "jobs2_again",
+    "dask2",
+    "dask2_unprofiled",
+    "batch_run1",
+    "batch_run2",
+)
 SERIES = ("fire_on_city", "harm_cumulative", "strikes_in_russia", "withheld")
 
 
@@ -190,16 +202,21 @@ def _measure(mode: str, runs: int, days: int | None, scenario: Path, seed: int) 
             )
             seconds = time.perf_counter() - start
             checksum = _checksum(result.path)
-        elif mode == "dask2":
+        elif mode in ("dask2", "dask2_unprofiled"):
+            import dask
             from distributed import LocalCluster
 
-            with LocalCluster(
-                n_workers=2,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            ) as cluster:
+            profile = {"distributed.worker.profile.enabled": mode == "dask2"}
+            with (
+                dask.config.set(profile),
+                LocalCluster(
+                    n_workers=2,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                ) as cluster,
+            ):
                 start = time.perf_counter()
                 result = ensemble(
                     sc,
@@ -516,6 +533,7 @@ def _aims(
         ("2 jobs vs 1", "jobs2", "serial", 1.8),
         ("2 jobs, the process's second pool, vs 1", "jobs2_again", "serial", 1.8),
         ("Dask LocalCluster (2 workers) vs local pool (2 jobs)", "dask2", "jobs2", 0.85),
+        ("the same, Dask's profiler off in the workers", "dask2_unprofiled", "jobs2", 0.85),
     ]
     print("Aims (issue 11), figures from this run: the best repeat of each mode, and in")
     print("brackets the ratio within each repeat (modes measured one after the other):")
