@@ -53,7 +53,9 @@ the shared libraries (~50 MB per Python process here): compare sizes N, not abso
 
 CSV (``<out>/bench_ensemble_<UTC timestamp>.csv``), one row per measurement:
 
-    timestamp, host, cpus, python, scenario   when, where and what (the same on every row)
+    timestamp, host, cpus   when and where (the same on every row)
+    python, mesa, numpy, numba, pandas, pyarrow, dask   versions (the same on every row)
+    scenario             what (the same on every row)
     mode                 serial, jobs2, jobs2_again, dask2, dask2_unprofiled, batch_run1,
                          batch_run2
     runs                 runs in this measurement (R, or a memory size N)
@@ -100,7 +102,15 @@ from typing import Any
 
 import mesa
 import psutil  # comes with dask[distributed], which the dask2 mode needs anyway
-from benchlib import DEFAULT_SCENARIO, RESULTS, ROOT, verdict, write_csv
+from benchlib import (
+    DEFAULT_SCENARIO,
+    RESULTS,
+    ROOT,
+    VERSION_FIELDS,
+    verdict,
+    versions,
+    write_csv,
+)
 
 from escalation_sim import EscalationModel
 
@@ -334,7 +344,8 @@ FIELDS = [
     "timestamp",
     "host",
     "cpus",
-    "python",
+    *VERSION_FIELDS,
+    "dask",
     "scenario",
     "mode",
     "runs",
@@ -427,7 +438,7 @@ def main() -> None:
         "timestamp": start.isoformat(timespec="seconds"),
         "host": platform.node(),
         "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+        **versions("dask"),
         "scenario": args.scenario.name,
         "days": args.days or "scenario",
     }

@@ -47,7 +47,7 @@ Options:
 Output: ``<out>/bench_model_<UTC timestamp>.csv``, one row per measurement:
 
     timestamp          UTC start of the benchmark, ISO 8601 (the same on every row)
-    python, mesa, numpy, numba, machine   versions and CPU
+    python, mesa, numpy, numba, pandas, pyarrow, machine   versions and CPU
     kernels            ``numba`` (compiled kernels on) or ``numpy`` at the start
     clock              ``cpu`` (the process's CPU time) or ``wall`` (``--wall``); every
                        time below is in seconds on this clock

@@ -16,9 +16,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import mesa
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_SCENARIO = ROOT / "scenarios" / "may30_kharkiv_counterfire.yaml"
@@ -54,17 +51,31 @@ def started() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def numba_version() -> str:
-    """numba's version, or ``none`` where it cannot be imported."""
-    try:
-        import numba
-    except ImportError:
-        return "none"
-    return numba.__version__
+#: The columns :func:`versions` fills, in order.
+VERSION_FIELDS = ["python", "mesa", "numpy", "numba", "pandas", "pyarrow"]
+
+
+def versions(*extra: str) -> dict[str, str]:
+    """Python's and the run-time packages' versions: figures compare only across the same.
+
+    A fresh environment takes each package's newest release, and a release can move a
+    process's memory or speed (pandas with pyarrow loaded at import, say), so every CSV
+    records what it was measured with. ``extra`` names more packages; one that is not
+    installed is ``none``.
+    """
+    import importlib.metadata as md
+
+    found = {"python": platform.python_version()}
+    for name in (*VERSION_FIELDS[1:], *extra):
+        try:
+            found[name] = md.version(name)
+        except md.PackageNotFoundError:
+            found[name] = "none"
+    return found
 
 
 def base_row(start: dt.datetime) -> dict[str, Any]:
-    """Columns every CSV row starts with: when, on which Python, Mesa, numpy, numba, machine.
+    """Columns every CSV row starts with: when, which Python and packages, which machine.
 
     ``kernels`` says whether the model's compiled kernels were on at the start
     (``numba``) or its numpy code ran (``numpy``: numba missing, or
@@ -75,16 +86,13 @@ def base_row(start: dt.datetime) -> dict[str, Any]:
 
     return {
         "timestamp": start.isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "mesa": mesa.__version__,
-        "numpy": np.__version__,
-        "numba": numba_version(),
+        **versions(),
         "kernels": "numba" if kernels.enabled() else "numpy",
         "machine": machine(),
     }
 
 
-BASE_FIELDS = ["timestamp", "python", "mesa", "numpy", "numba", "kernels", "machine"]
+BASE_FIELDS = ["timestamp", *VERSION_FIELDS, "kernels", "machine"]
 
 
 def write_csv(

@@ -55,7 +55,7 @@ Options:
 
 Output: ``<out>/profile_model_<UTC timestamp>.csv``, one row per phase:
 
-    timestamp, python, mesa, numpy, machine   as in every benchmark here
+    timestamp, python .. pyarrow, kernels, machine   as in every benchmark here
     scale, events, steps, runs                what was profiled
     phase                 the phase's label ("step" is the whole step)
     parent                the phase it runs inside ("" for a step's own phases)

@@ -347,34 +347,69 @@ def test_sync_reach_kernel_equals_numpy() -> None:
         m.forces = comp
 
 
+def _carriers_downed_both_ways(f, rng: np.random.Generator, share: float) -> int:
+    """One carrier phase on the numpy code and on the kernel, compared; the carriers downed."""
+    ad = f.ua_ad
+    salvoes = rng.integers(1, 40, len(f.rf)).astype(np.int64)
+    f.rf_salvoes = salvoes
+    carriers = np.flatnonzero(rng.random(len(f.rf)) < share).astype(np.int64)
+    u = rng.random(len(f.rf))
+    ref = copy.deepcopy(f)
+    with np.errstate(invalid="ignore"):  # NaN strengths or kill chances, where a test sets them
+        downed = ref._carriers_downed(carriers, u)
+    interceptors = ad.interceptors.copy()
+    got, used = fire_kernels._carriers_downed(
+        carriers, u, salvoes, f.rf_fx, f.rf_fd, ad.units, ad.aircraft_kill_prob,
+        ad.aircraft_range_km, interceptors, f.x, f.depth, f.strength, f.alive,
+    )  # fmt: skip
+    _same_array(np.array(downed, dtype=np.int64), got, "carriers downed")
+    _same_array(ref.ua_ad.interceptors, interceptors, "interceptors")
+    assert used == ref.ua_ad.used - ad.used
+    return len(got)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_carriers_downed_kernel_equals_numpy(seed: int) -> None:
     # Random air defences against the carriers: chances, who fires, batteries running out.
     m = _driven(_scenario("may30_kharkiv_counterfire"), seed, 3)
     rng = np.random.default_rng(seed)
-    f = m.forces
-    ad = f.ua_ad
+    ad = m.forces.ua_ad
     downed_total = 0
     for _ in range(40):
         ad.aircraft_range_km = rng.random(len(ad.units)) * 400.0
         ad.aircraft_kill_prob = rng.random(len(ad.units))
         ad.interceptors[:] = rng.integers(0, 3, len(ad.units)).astype(float)
-        salvoes = rng.integers(1, 40, len(f.rf)).astype(np.int64)
-        f.rf_salvoes = salvoes
-        carriers = np.flatnonzero(rng.random(len(f.rf)) < 0.5).astype(np.int64)
-        u = rng.random(len(f.rf))
-        ref = copy.deepcopy(f)
-        downed = ref._carriers_downed(carriers, u)
-        interceptors = ad.interceptors.copy()
-        got, used = fire_kernels._carriers_downed(
-            carriers, u, salvoes, f.rf_fx, f.rf_fd, ad.units, ad.aircraft_kill_prob,
-            ad.aircraft_range_km, interceptors, f.x, f.depth, f.strength, f.alive,
-        )  # fmt: skip
-        _same_array(np.array(downed, dtype=np.int64), got, "carriers downed")
-        _same_array(ref.ua_ad.interceptors, interceptors, "interceptors")
-        assert used == ref.ua_ad.used - ad.used
-        downed_total += len(got)
+        downed_total += _carriers_downed_both_ways(m.forces, rng, 0.5)
     assert downed_total > 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_carriers_downed_equals_numpy_with_non_finite_values(seed: int) -> None:
+    # The kernel works each carrier's chance out when its turn comes, where the numpy
+    # code recounts the later carriers a battery reached when it runs out: the two agree
+    # only if a battery out of reach weighs the same whether it has missiles or not,
+    # NaN and infinite factors included. Few missiles per battery make batteries run
+    # out often; a few NaN or infinite strengths and kill chances, in reach and out,
+    # test the claim where it is most fragile.
+    m = _driven(_scenario("may30_kharkiv_counterfire"), seed, 3)
+    rng = np.random.default_rng(100 + seed)
+    f = m.forces
+    ad = f.ua_ad
+    n_ad = len(ad.units)
+    downed_total = spoiled = 0
+    for trial in range(40):
+        ad.aircraft_range_km = rng.random(n_ad) * 300.0
+        kill = rng.random(n_ad)
+        strength = f.strength.copy()
+        if trial % 2:
+            kill[rng.integers(0, n_ad)] = rng.choice([np.nan, np.inf])
+            strength[ad.units[rng.integers(0, n_ad)]] = rng.choice([np.nan, np.inf, -0.5])
+        ad.aircraft_kill_prob = kill
+        f.strength = strength
+        ad.interceptors[:] = rng.integers(0, 2, n_ad).astype(float) + (rng.random(n_ad) < 0.3)
+        downed_total += _carriers_downed_both_ways(f, rng, 0.6)
+        spoiled += not np.isfinite(kill).all() or not np.isfinite(strength[ad.units]).all()
+    assert downed_total > 0 and spoiled > 0
 
 
 def test_carrier_kill_chance_kernel_equals_numpy() -> None:

@@ -317,6 +317,55 @@ def engage(
 
 
 @kernel
+def chance_in_reach(
+    reach: np.ndarray,
+    ad_units: np.ndarray,
+    ad_kill: np.ndarray,
+    interceptors: np.ndarray,
+    strength: np.ndarray,
+    alive: np.ndarray,
+) -> tuple[float, int]:
+    """:func:`carrier_kill_chance` with the batteries' reach of the point given (bool per battery).
+
+    Every battery enters the product, those out of reach as a factor ``1 - 0``, as
+    in the numpy code, so a NaN strength spoils the chance there too.
+    """
+    miss = 1.0
+    best = 0.0
+    by = -1
+    for b in range(len(ad_units)):
+        u = ad_units[b]
+        # The numpy code's product, factor by factor: booleans count as 1.0 or 0.0.
+        p = ad_kill[b] * (1.0 if reach[b] else 0.0)
+        p = p * (1.0 if alive[u] else 0.0)
+        p = p * strength[u]
+        p = p * (1.0 if interceptors[b] >= 1.0 else 0.0)
+        miss *= 1.0 - p
+        if p > 0.0 and (by < 0 or p > best):
+            best = p
+            by = b
+    if by < 0:
+        return 0.0, -1
+    return 1.0 - miss, by
+
+
+@kernel
+def battery_reach(
+    x: float,
+    depth: float,
+    ad_units: np.ndarray,
+    ad_range: np.ndarray,
+    unit_x: np.ndarray,
+    unit_depth: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Whether each battery reaches aircraft at ``(x, depth)`` (``AirDefence.reaches``), into ``out``."""
+    for b in range(len(ad_units)):
+        u = ad_units[b]
+        out[b] = within_radius(unit_x[u] - x, unit_depth[u] - depth, ad_range[b])
+
+
+@kernel
 def carrier_kill_chance(
     x: float,
     depth: float,
@@ -335,24 +384,9 @@ def carrier_kill_chance(
         The chance that a carrier releasing at ``(x, depth)`` is shot down per
         sortie, and the battery most likely to fire (-1 if none can).
     """
-    miss = 1.0
-    best = 0.0
-    by = -1
-    for b in range(len(ad_units)):
-        u = ad_units[b]
-        reach = math.hypot(unit_x[u] - x, unit_depth[u] - depth) <= ad_range[b]
-        # The numpy code's product, factor by factor: booleans count as 1.0 or 0.0.
-        p = ad_kill[b] * (1.0 if reach else 0.0)
-        p = p * (1.0 if alive[u] else 0.0)
-        p = p * strength[u]
-        p = p * (1.0 if interceptors[b] >= 1.0 else 0.0)
-        miss *= 1.0 - p
-        if p > 0.0 and (by < 0 or p > best):
-            best = p
-            by = b
-    if by < 0:
-        return 0.0, -1
-    return 1.0 - miss, by
+    reach = np.empty(len(ad_units), dtype=np.bool_)
+    battery_reach(x, depth, ad_units, ad_range, unit_x, unit_depth, reach)
+    return chance_in_reach(reach, ad_units, ad_kill, interceptors, strength, alive)
 
 
 @kernel
@@ -382,40 +416,32 @@ def _carriers_downed(
     strength: np.ndarray,
     alive: np.ndarray,
 ) -> tuple[np.ndarray, int]:
-    """``ForceLayer._carriers_downed``: the carriers shot down, in order, and missiles used."""
+    """``ForceLayer._carriers_downed``: the carriers shot down, in order, and missiles used.
+
+    The numpy code works out every carrier's chance at the start and again, for the
+    carriers still to come that it reached, each time a battery runs out. Here each
+    carrier's chance is worked out once, when its turn comes, from the batteries'
+    missiles at that moment: the same figure, since a battery's missiles enter a
+    carrier's chance only through whether it has one left and only where it reaches
+    the carrier (out of reach, its factor is the same either way, NaN included), and
+    within the phase a battery's "one left" only ever turns false, which the numpy code
+    follows up for every carrier it reaches. Before, at forces x100, the recounts took
+    most of the fire phase.
+    """
     m = len(carriers)
-    chance = np.zeros(m)
-    by = np.full(m, -1, dtype=np.int64)
-    for j in range(m):
-        k = carriers[j]
-        chance[j], by[j] = carrier_kill_chance(
-            fire_x[k], fire_depth[k], ad_units, ad_kill, ad_range, interceptors,
-            unit_x, unit_depth, strength, alive,
-        )  # fmt: skip
+    reach = np.empty(len(ad_units), dtype=np.bool_)
     downed = np.empty(m, dtype=np.int64)
     n_down = 0
     used = 0
     for j in range(m):
         k = carriers[j]
-        p_kill = chance[j]
+        battery_reach(fire_x[k], fire_depth[k], ad_units, ad_range, unit_x, unit_depth, reach)
+        p_kill, b = chance_in_reach(reach, ad_units, ad_kill, interceptors, strength, alive)
         if p_kill > 0.0 and u[k] < 1.0 - sorties_survive(p_kill, salvoes[k]):
             downed[n_down] = k
             n_down += 1
-            b = by[j]
             interceptors[b] = max(0.0, interceptors[b] - 1.0)
             used += 1
-            if interceptors[b] < 1.0:
-                # That battery is out of missiles: the carriers still to come that it
-                # reached face the others only (the rest face what they faced).
-                ub = ad_units[b]
-                for jj in range(j + 1, m):
-                    kk = carriers[jj]
-                    d = math.hypot(unit_x[ub] - fire_x[kk], unit_depth[ub] - fire_depth[kk])
-                    if d <= ad_range[b]:
-                        chance[jj], by[jj] = carrier_kill_chance(
-                            fire_x[kk], fire_depth[kk], ad_units, ad_kill, ad_range,
-                            interceptors, unit_x, unit_depth, strength, alive,
-                        )  # fmt: skip
     return downed[:n_down].copy(), used
 
 
