@@ -279,18 +279,28 @@ def test_the_comparison_detects_a_different_plan(base_states) -> None:
         assert_same_state(touched, changed)
 
 
-def test_launch_pairs_kernel_equals_the_force_layers(base_states) -> None:
-    rng = np.random.default_rng(5)
+def test_each_cell_and_options_launchers_lie_in_one_range_in_their_order(base_states) -> None:
+    # Planning reads a (cell, option)'s launchers as a range of the launch pairs
+    # (``_lg_ptr``): each range must hold exactly the pairs of that cell and option, in
+    # the order the reach pairs list them (the order numpy's stable grouping keeps), and
+    # the per-cell pointer must bound the same pairs.
     f = pickle.loads(base_states[0])[0]
-    f.alive[rng.random(f.n) < 0.3] = False
-    occupied = np.flatnonzero(np.diff(f._lp_ptr) > 0)
-    for n in (0, 1, 3, 20, 200):
-        cells = np.sort(rng.choice(occupied, min(n, len(occupied)), replace=False))
-        ref = f.launch_pairs(cells)
-        got = plan_kernels.launch_pairs(cells, f._lp_ptr, f._lp_src, f._lp_opt, f.alive)
-        for r, g in zip(ref, got, strict=True):
-            np.testing.assert_array_equal(r, g, strict=True)
-    assert len(f.launch_pairs(occupied[:50])[0]) > 0
+    n_cells, n_opt = f.th.n_cells, len(f.opt_group)
+    assert len(f._lg_ptr) == n_cells * n_opt + 1 and len(f._lp_ptr) == n_cells + 1
+    option, cell = np.divmod(f._reach_key, n_cells)
+    filled = 0
+    for c in np.unique(cell):
+        assert f._lp_ptr[c] == f._lg_ptr[c * n_opt]
+        assert f._lp_ptr[c + 1] == f._lg_ptr[(c + 1) * n_opt]
+        for o in range(n_opt):
+            g = c * n_opt + o
+            lo, hi = f._lg_ptr[g], f._lg_ptr[g + 1]
+            want = f._reach_src[(cell == c) & (option == o)]
+            np.testing.assert_array_equal(f._lp_src[lo:hi], want, strict=True)
+            assert (f._lp_opt[lo:hi] == o).all()
+            filled += hi > lo + 1
+    assert filled > 0  # ranges of several launchers, whose order is tested
+    assert f._lg_ptr[-1] == len(f._lp_src) == len(f._reach_src)
 
 
 def test_the_kernels_stable_sort_equals_numpys() -> None:

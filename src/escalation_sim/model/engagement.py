@@ -393,9 +393,8 @@ def _plan_compiled(
         f.last_seen_firing,
         f.fired_at_city,
         f.cell,
-        f._lp_ptr,
+        f._lg_ptr,
         f._lp_src,
-        f._lp_opt,
         f.alive,
         f.unit_shots,
         f.opt_weapon,
@@ -414,6 +413,7 @@ def _plan_compiled(
     cover = f.russian_air_cover_at(cells)
     strikes, withheld = plan_kernels.decide_and_assign(
         state,
+        f._lp_src,
         b_int,
         b_float,
         b_bool,

@@ -294,21 +294,32 @@ class ForceLayer:
             source_range,
             distances=False,
         )
+        # The same (launcher, option, cell) pairs sorted by cell and, within a cell, by
+        # option, for per-step look-ups: ``_lp_ptr`` per cell, ``_lg_ptr`` per (cell,
+        # option), so that planning reads a target cell's launchers of one option where
+        # they lie instead of gathering and grouping every pair of the cell each step.
+        n_cells, n_opt = self.th.n_cells, max(len(self.opt_group), 1)
         if kernels.enabled():
-            (self._reach_src, self._reach_key, self._lp_src, self._lp_opt, self._lp_ptr) = (
-                build_kernels.launch_tables(
-                    pairs.source, pairs.cell, launchers, source_option, self.th.n_cells
-                )
+            (
+                self._reach_src,
+                self._reach_key,
+                self._lp_src,
+                self._lp_opt,
+                self._lp_ptr,
+                self._lg_ptr,
+            ) = build_kernels.launch_tables(
+                pairs.source, pairs.cell, launchers, source_option, n_cells, n_opt
             )
         else:
             self._reach_src = launchers[pairs.source]
-            self._reach_key = source_option[pairs.source] * self.th.n_cells + pairs.cell
-            # The same (launcher, option, cell) pairs sorted by cell, for per-step look-ups.
-            pair_cell = self._reach_key % self.th.n_cells
-            by_cell = np.argsort(pair_cell, kind="stable")
-            self._lp_src = self._reach_src[by_cell]
-            self._lp_opt = (self._reach_key // self.th.n_cells)[by_cell]
-            self._lp_ptr = np.r_[0, np.cumsum(np.bincount(pair_cell, minlength=self.th.n_cells))]
+            self._reach_key = source_option[pairs.source] * n_cells + pairs.cell
+            pair_group = pairs.cell * n_opt + source_option[pairs.source]
+            by_group = np.argsort(pair_group, kind="stable")
+            self._lp_src = self._reach_src[by_group]
+            self._lp_opt = source_option[pairs.source][by_group]
+            counts = np.bincount(pair_group, minlength=n_cells * n_opt)
+            self._lg_ptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
+            self._lp_ptr = self._lg_ptr[::n_opt].copy()
 
     def _static_attributes(
         self, scenario: Scenario, theater: Theater, actor_ids: list[str], weapon_ids: list[str]

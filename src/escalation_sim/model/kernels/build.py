@@ -103,14 +103,17 @@ def launch_tables(
     launchers: np.ndarray,
     source_option: np.ndarray,
     n_cells: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n_opt: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The force layer's launch-option tables from the launch points' (source, cell) pairs.
 
     What ``ForceLayer.__init__`` computes with numpy: per pair its launcher and
-    its key ``option * n_cells + cell``, and the same pairs ordered by cell
-    (the stable order of ``np.argsort(cell, kind="stable")``, here by a counting
-    sort, which keeps the pairs of a cell in their order) with per cell where
-    its pairs start (``np.r_[0, np.cumsum(np.bincount(cell, minlength=n_cells))]``).
+    its key ``option * n_cells + cell``, and the same pairs ordered by cell and,
+    within a cell, by option (the stable order of ``np.argsort(cell * n_opt +
+    option, kind="stable")``, here by a counting sort, which keeps the pairs of a
+    (cell, option) in their order), with where each (cell, option)'s pairs start
+    (``np.r_[0, np.cumsum(np.bincount(cell * n_opt + option, minlength=n_cells *
+    n_opt))]``) and where each cell's start (every ``n_opt``-th of those).
 
     Args:
         pair_source: Per pair, the source (a position in ``launchers``).
@@ -118,31 +121,38 @@ def launch_tables(
         launchers: Per source, the launcher's unit index.
         source_option: Per source, the launch option.
         n_cells: Cells in the grid.
+        n_opt: Launch options (at least 1).
 
     Returns:
-        Per pair its launcher and key; by cell, the launchers, the options and
-        the pointer of ``n_cells + 1`` starts.
+        Per pair its launcher and key; by cell and option, the launchers, the
+        options, the pointer of ``n_cells + 1`` cell starts and the pointer of
+        ``n_cells * n_opt + 1`` (cell, option) starts.
     """
     m = len(pair_source)
     reach_src = np.empty(m, dtype=np.int64)
     reach_key = np.empty(m, dtype=np.int64)
-    ptr = np.zeros(n_cells + 1, dtype=np.int64)
+    group_ptr = np.zeros(n_cells * n_opt + 1, dtype=np.int64)
     for j in range(m):
         s = pair_source[j]
         reach_src[j] = launchers[s]
         reach_key[j] = source_option[s] * n_cells + pair_cell[j]
-        ptr[pair_cell[j] + 1] += 1
-    for c in range(n_cells):
-        ptr[c + 1] += ptr[c]
-    at = ptr[:-1].copy()
+        group_ptr[pair_cell[j] * n_opt + source_option[s] + 1] += 1
+    for g in range(n_cells * n_opt):
+        group_ptr[g + 1] += group_ptr[g]
+    at = group_ptr[:-1].copy()
     lp_src = np.empty(m, dtype=np.int64)
     lp_opt = np.empty(m, dtype=np.int64)
     for j in range(m):
-        k = at[pair_cell[j]]
-        at[pair_cell[j]] += 1
+        o = source_option[pair_source[j]]
+        g = pair_cell[j] * n_opt + o
+        k = at[g]
+        at[g] += 1
         lp_src[k] = reach_src[j]
-        lp_opt[k] = source_option[pair_source[j]]
-    return reach_src, reach_key, lp_src, lp_opt, ptr
+        lp_opt[k] = o
+    cell_ptr = np.empty(n_cells + 1, dtype=np.int64)
+    for c in range(n_cells + 1):
+        cell_ptr[c] = group_ptr[c * n_opt]
+    return reach_src, reach_key, lp_src, lp_opt, cell_ptr, group_ptr
 
 
 @kernel

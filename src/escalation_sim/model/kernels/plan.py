@@ -2,10 +2,11 @@
 
 Planning a step is two kernels with numpy between them:
 
-* :func:`plan_options` puts the candidates in priority order, finds the
-  launchers in range of their cells per launch option (:func:`launch_pairs`),
-  screens every (candidate, option) for feasibility and lays the feasible ones
-  out as the rule engine's batch;
+* :func:`plan_options` puts the candidates in priority order, finds where the
+  launchers in range of their cells lie per launch option (the force layer's
+  launch pairs, kept in (cell, option) order since the build), screens every
+  (candidate, option) for feasibility and lays the feasible ones out as the rule
+  engine's batch;
 * numpy reads the Russian air cover at the candidates' cells
   (``ForceLayer.russian_air_cover_at``: an ``expm1``, whose rounding is
   numpy's own);
@@ -20,8 +21,12 @@ Planning a step is two kernels with numpy between them:
 They mirror the numpy code of ``plan_strikes`` step for step: ``lexsort`` of
 (candidate, -priority) is a stable merge sort on one combined key; ``np.unique``
 and ``searchsorted`` of the candidates' cells are a stable sort of the cells and
-one walk through it; the stable ``argsort`` of the (cell, option) keys of the launch pairs is a
-counting sort that keeps the pairs' order within a key; ``nonzero`` of the
+one walk through it; the stable ``argsort`` of the (cell, option) keys of the launch pairs
+is the force layer's own order (sorted so at the build, the pairs' order kept within a
+key), so a key's pairs are a range of its arrays, read in place; the count of launchers
+with a shot left per key, which numpy keeps up to date as shots are spent, is here
+whether the key's first launcher with a shot left exists, found by a pointer that only
+moves forward, since within a step shots are only spent; ``nonzero`` of the
 feasibility mask is a row-major walk; ``argmax`` is a first-maximum scan
 (a NaN, were there one, wins, as in numpy). An option's value is the same
 products and quotient of the same operands in the same order, so it rounds
@@ -46,39 +51,8 @@ import numpy as np
 from escalation_sim.model.kernels import kernel
 from escalation_sim.model.kernels.rules import decide_batch
 
-#: Sizes at the head of the planning state: candidates, distinct cells, launch pairs, units.
-_HEAD = 4
-
-
-@kernel
-def launch_pairs(
-    cells: np.ndarray,
-    lp_ptr: np.ndarray,
-    lp_src: np.ndarray,
-    lp_opt: np.ndarray,
-    alive: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Alive launchers within range of ``cells``: (launcher, option, position in ``cells``).
-
-    Mirrors ``ForceLayer.launch_pairs``: the pairs of each cell in the order
-    they are stored (sorted by cell at set-up), cell after cell, dead launchers
-    left out.
-    """
-    total = 0
-    for i in range(len(cells)):
-        total += lp_ptr[cells[i] + 1] - lp_ptr[cells[i]]
-    src = np.empty(total, dtype=np.int64)
-    opt = np.empty(total, dtype=np.int64)
-    pos = np.empty(total, dtype=np.int64)
-    n = 0
-    for i in range(len(cells)):
-        for p in range(lp_ptr[cells[i]], lp_ptr[cells[i] + 1]):
-            if alive[lp_src[p]]:
-                src[n] = lp_src[p]
-                opt[n] = lp_opt[p]
-                pos[n] = i
-                n += 1
-    return src[:n], opt[:n], pos[:n]
+#: Sizes at the head of the planning state: candidates, distinct cells, units.
+_HEAD = 3
 
 
 @kernel
@@ -114,18 +88,17 @@ def _stable_argsort(keys: np.ndarray) -> np.ndarray:
 def _state_views(state: np.ndarray, n_opt: int):
     """The planning state's parts, as views into ``state`` (the layout both kernels share).
 
-    ``state`` starts with the sizes (candidates, distinct cells, launch pairs,
-    units), then: ``cand`` (candidates in priority order), ``local`` (each
-    one's place among the distinct cells), ``in_russia`` (1: on Russian
-    territory), ``slot`` (per candidate and option, row by row, its place in
-    the rule engine's batch, -1: not feasible), ``key_ptr`` (where each
-    (cell place, option) key's pairs start), ``counts`` (launchers with a shot
-    left per key), ``pair_l`` and ``pair_key`` (the launch pairs grouped by
-    key), ``shots_left`` (per unit; set for the launchers in the pairs only).
+    ``state`` starts with the sizes (candidates, distinct cells, units), then:
+    ``cand`` (candidates in priority order), ``local`` (each one's place among the
+    distinct cells), ``in_russia`` (1: on Russian territory), ``slot`` (per
+    candidate and option, row by row, its place in the rule engine's batch, -1: not
+    feasible), ``first`` and ``end`` (per (cell place, option) key, where in the
+    force layer's launch pairs its first launcher with a shot left may be, and where
+    its pairs end), ``shots_left`` (per unit).
     """
-    n_c, n_local, n_pairs, n_units = state[0], state[1], state[2], state[3]
+    n_c, n_local, n_units = state[0], state[1], state[2]
     n_keys = n_local * n_opt
-    sizes = (n_c, n_c, n_c, n_c * n_opt, n_keys + 1, n_keys, n_pairs, n_pairs, n_units)
+    sizes = (n_c, n_c, n_c, n_c * n_opt, n_keys, n_keys, n_units)
     ends = np.empty(len(sizes) + 1, dtype=np.int64)
     ends[0] = _HEAD
     for i in range(len(sizes)):
@@ -138,9 +111,23 @@ def _state_views(state: np.ndarray, n_opt: int):
         state[ends[4] : ends[5]],
         state[ends[5] : ends[6]],
         state[ends[6] : ends[7]],
-        state[ends[7] : ends[8]],
-        state[ends[8] : ends[9]],
     )
+
+
+@kernel
+def _has_shot(
+    key: int, first: np.ndarray, end: np.ndarray, lp_src: np.ndarray, shots_left: np.ndarray
+) -> bool:
+    """Whether a launcher of ``key`` has a shot left; ``first[key]`` moved on to the first.
+
+    Shots are only spent within a step, so the launchers passed over never have
+    one again and the pointer only moves forward.
+    """
+    p = first[key]
+    while p < end[key] and shots_left[lp_src[p]] <= 0:
+        p += 1
+    first[key] = p
+    return p < end[key]
 
 
 @kernel
@@ -154,9 +141,8 @@ def plan_options(
     last_seen_firing: np.ndarray,
     fired_at_city: np.ndarray,
     cell: np.ndarray,
-    lp_ptr: np.ndarray,
+    lg_ptr: np.ndarray,
     lp_src: np.ndarray,
-    lp_opt: np.ndarray,
     alive: np.ndarray,
     unit_shots: np.ndarray,
     opt_weapon: np.ndarray,
@@ -182,9 +168,9 @@ def plan_options(
         last_seen_firing: Per unit, the step it was last seen firing.
         fired_at_city: Per unit, whether it was seen firing on the city.
         cell: Per unit, its grid cell.
-        lp_ptr: Launch pairs' start per cell (``ForceLayer._lp_ptr``).
-        lp_src: Launcher of each launch pair, sorted by cell.
-        lp_opt: Option of each launch pair, sorted by cell.
+        lg_ptr: Launch pairs' start per (cell, option), ``cell * n_opt + option``
+            (``ForceLayer._lg_ptr``).
+        lp_src: Launcher of each launch pair, sorted by cell and option.
         alive: Per unit, alive.
         unit_shots: Per unit, shots per step.
         opt_weapon: Weapon of each option.
@@ -235,48 +221,31 @@ def plan_options(
             n_local += 1
         place[by_cell[i]] = n_local - 1
     ucells = ucells[:n_local]
-    src, opt, pos = launch_pairs(ucells, lp_ptr, lp_src, lp_opt, alive)
 
     n_keys = n_local * n_opt
-    size = _HEAD + 3 * n_c + n_c * n_opt + 2 * n_keys + 1 + 2 * len(src) + len(alive)
+    size = _HEAD + 3 * n_c + n_c * n_opt + 2 * n_keys + len(alive)
     state = np.empty(size, dtype=np.int64)
-    state[0], state[1], state[2], state[3] = n_c, n_local, len(src), len(alive)
-    cand, local, in_russia, slot, key_ptr, counts, pair_l, pair_key, shots_left = _state_views(
-        state, n_opt
-    )
+    state[0], state[1], state[2] = n_c, n_local, len(alive)
+    cand, local, in_russia, slot, first, end, shots_left = _state_views(state, n_opt)
     for i in range(n_c):
         cand[i] = candidates[order[i]]
         in_russia[i] = depth[cand[i]] > 0
         local[i] = place[i]
-
-    # Launch pairs grouped by (cell place, option), pairs kept in order within a key.
-    key_ptr[0] = 0
-    for k in range(n_keys):
-        key_ptr[k + 1] = 0
-        counts[k] = 0
-    for p in range(len(src)):
-        key_ptr[pos[p] * n_opt + opt[p] + 1] += 1
-    for k in range(n_keys):
-        key_ptr[k + 1] += key_ptr[k]
-    fill = np.empty(n_keys, dtype=np.int64)
-    for k in range(n_keys):
-        fill[k] = key_ptr[k]
-    for p in range(len(src)):
-        key = pos[p] * n_opt + opt[p]
-        pair_l[fill[key]] = src[p]
-        pair_key[fill[key]] = key
-        fill[key] += 1
-        shots = unit_shots[src[p]] * np.int64(alive[src[p]])
-        shots_left[src[p]] = shots
-        if shots > 0:
-            counts[key] += 1
+    for u in range(len(alive)):
+        shots_left[u] = unit_shots[u] * np.int64(alive[u])
+    # Each key's launch pairs: a range of the force layer's, in their order.
+    for i in range(n_local):
+        for o in range(n_opt):
+            g = ucells[i] * n_opt + o
+            first[i * n_opt + o] = lg_ptr[g]
+            end[i * n_opt + o] = lg_ptr[g + 1]
 
     # Feasibility of every (candidate, option), the feasible ones numbered row by row.
     n_b = 0
     for c in range(n_c):
         for o in range(n_opt):
             feasible = (
-                counts[local[c] * n_opt + o] > 0
+                _has_shot(local[c] * n_opt + o, first, end, lp_src, shots_left)
                 and opt_effect[o, cls[cand[c]]] > 0
                 and stock[opt_weapon[o]] >= 1.0
                 and fam_left[opt_family[o]] >= 1.0
@@ -330,30 +299,6 @@ def _best(
 
 
 @kernel
-def _keys_by_launcher(
-    pair_l: np.ndarray, pair_key: np.ndarray, n_units: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The launch pairs' keys grouped by launcher: (start per unit, keys).
-
-    So that a launcher's last shot costs its own pairs, not a pass over every
-    pair (which numpy's ``pair_l == launcher`` makes).
-    """
-    ptr = np.zeros(n_units + 1, dtype=np.int64)
-    for p in range(len(pair_l)):
-        ptr[pair_l[p] + 1] += 1
-    for u in range(n_units):
-        ptr[u + 1] += ptr[u]
-    fill = np.empty(n_units, dtype=np.int64)
-    for u in range(n_units):
-        fill[u] = ptr[u]
-    keys = np.empty(len(pair_l), dtype=np.int64)
-    for p in range(len(pair_l)):
-        keys[fill[pair_l[p]]] = pair_key[p]
-        fill[pair_l[p]] += 1
-    return ptr, keys
-
-
-@kernel
 def _first_columns(rows: np.ndarray, n: int) -> np.ndarray:
     """A fresh array of the first ``n`` columns of ``rows``."""
     out = np.empty((rows.shape[0], n), dtype=rows.dtype)
@@ -366,6 +311,7 @@ def _first_columns(rows: np.ndarray, n: int) -> np.ndarray:
 @kernel
 def assign_strikes(
     state: np.ndarray,
+    lp_src: np.ndarray,
     decided: np.ndarray,
     allows: np.ndarray,
     cover: np.ndarray,
@@ -383,7 +329,8 @@ def assign_strikes(
 
     Args:
         state: The planning state from :func:`plan_options` (its shots and
-            counts are spent in place).
+            pointers are spent in place).
+        lp_src: The force layer's launch pairs' launchers (``ForceLayer._lp_src``).
         decided: The engine's deciding entry per batch slot.
         allows: Per engine entry, whether it allows the strike.
         cover: Russian air cover at each candidate's cell, in priority order.
@@ -404,9 +351,7 @@ def assign_strikes(
         option used instead, -1: none).
     """
     n_opt = len(opt_weapon)
-    cand, local, in_russia, slot, key_ptr, counts, pair_l, pair_key, shots_left = _state_views(
-        state, n_opt
-    )
+    cand, local, in_russia, slot, first, end, shots_left = _state_views(state, n_opt)
     n_c = len(cand)
     # Each option's value for each candidate, as numpy weighs it (on the stocks at the start).
     value = np.empty((n_c, n_opt))
@@ -422,8 +367,6 @@ def assign_strikes(
     withheld = np.empty((4, n_c), dtype=np.int64)
     usable = np.empty(n_opt, dtype=np.bool_)
     usable_ok = np.empty(n_opt, dtype=np.bool_)
-    by_l_ptr = np.empty(0, dtype=np.int64)
-    by_l_key = np.empty(0, dtype=np.int64)
     n_out = 0
     n_wh = 0
     for c in range(n_c):
@@ -433,7 +376,7 @@ def assign_strikes(
             b = slot[c * n_opt + o]
             usable[o] = (
                 b >= 0
-                and counts[local[c] * n_opt + o] > 0
+                and _has_shot(local[c] * n_opt + o, first, end, lp_src, shots_left)
                 and stock_left[opt_weapon[o]] >= 1.0
                 and fam_left[opt_family[o]] >= 1.0
             )
@@ -451,25 +394,15 @@ def assign_strikes(
         if not has_ok:
             continue
         o = best_ok
-        key = local[c] * n_opt + o
-        launcher = -1
-        for p in range(key_ptr[key], key_ptr[key + 1]):
-            if shots_left[pair_l[p]] > 0:
-                launcher = pair_l[p]
-                break
+        # The key's first launcher with a shot left (usable: there is one).
+        launcher = lp_src[first[local[c] * n_opt + o]]
         strikes[0, n_out] = cand[c]
         strikes[1, n_out] = o
         strikes[2, n_out] = decided[slot[c * n_opt + o]]
         strikes[3, n_out] = launcher
         strikes[4, n_out] = c
         n_out += 1
-        shots_left[launcher] -= 1
-        if shots_left[launcher] == 0:
-            # Its last shot: each key it is in loses a launcher (LaunchersInRange.spend).
-            if len(by_l_ptr) == 0:  # the pairs by launcher, grouped when first needed
-                by_l_ptr, by_l_key = _keys_by_launcher(pair_l, pair_key, len(shots_left))
-            for q in range(by_l_ptr[launcher], by_l_ptr[launcher + 1]):
-                counts[by_l_key[q]] -= 1
+        shots_left[launcher] -= 1  # its last shot: the keys' pointers pass it when next read
         stock_left[opt_weapon[o]] -= 1.0
         fam_left[opt_family[o]] -= 1.0
     return _first_columns(strikes, n_out), _first_columns(withheld, n_wh)
@@ -478,6 +411,7 @@ def assign_strikes(
 @kernel
 def decide_and_assign(
     state: np.ndarray,
+    lp_src: np.ndarray,
     b_int: np.ndarray,
     b_float: np.ndarray,
     b_bool: np.ndarray,
@@ -522,6 +456,7 @@ def decide_and_assign(
     )
     return assign_strikes(
         state,
+        lp_src,
         decided,
         allows,
         cover,
