@@ -11,13 +11,14 @@ paths must not change a single bit of any run.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from escalation_sim import load_scenario
-from escalation_sim.model import libm
+from escalation_sim.model import kernels, libm
 from escalation_sim.model import theater as theater_module
 from escalation_sim.model.model import EscalationModel
 from escalation_sim.model.theater import Theater
@@ -444,20 +445,43 @@ def test_launchers_in_range_kept_up_to_date_equal_counting_afresh():
     assert (kept.counts == 0).sum() > 5, "launchers must have run dry along the way"
 
 
-def test_air_defence_pairs_updated_for_the_batteries_that_moved_equal_a_fresh_placing():
-    m = EscalationModel(load_scenario(MAY30), seed=2, record_events=False)
+@pytest.mark.parametrize("compiled", [True, False], ids=["kernels", "numpy"])
+@pytest.mark.parametrize("seed", range(3))
+def test_air_defence_pairs_updated_for_the_batteries_that_moved_equal_a_fresh_placing(
+    seed, compiled
+):
+    # One battery, a few, every one; some moved out of the theater (no cells at all) and
+    # back, some twice in a row: the pairs kept for the others must land where a fresh
+    # placing puts them, bit for bit and with their dtypes, on either path.
+    if compiled and not kernels.available():
+        pytest.skip("numba is not installed")
+    with contextlib.nullcontext() if compiled else kernels.disabled():
+        _moves_against_fresh_placings(seed)
+
+
+def _moves_against_fresh_placings(seed: int) -> None:
+    m = EscalationModel(load_scenario(MAY30), seed=2 + seed, record_events=False)
     f = m.forces
     ad = f.ru_ad
-    rng = np.random.default_rng(9)
-    for _ in range(5):
-        moving = rng.choice(ad.units, 3, replace=False)
-        f.move_to(moving, f.x[moving] + rng.uniform(-15, 15, 3), f.depth[moving] + 10.0)
+    rng = np.random.default_rng(9 + seed)
+    n = len(ad.units)
+    without_cells = 0
+    for size in (1, 3, n, 2, n // 2, 1, n):
+        moving = rng.choice(ad.units, size, replace=False)
+        far = rng.random(size) < 0.2
+        depth = np.where(far, f.depth[moving] + 5.0e4, f.depth[moving] + rng.uniform(-20, 20, size))
+        depth = np.where(f.depth[moving] > 1.0e4, f.depth[moving] - 5.0e4, depth)  # and back
+        f.move_to(moving, f.x[moving] + rng.uniform(-15, 15, size), depth)
         f.russian_air_cover()  # brings the pairs up to date (moved batteries only)
         full = f.th.cells_within(f.x[ad.units], f.depth[ad.units], ad.range_km)
         order = np.argsort(full.cell, kind="stable")
-        np.testing.assert_array_equal(ad.pairs.source, full.source[order])
-        np.testing.assert_array_equal(ad.pairs.cell, full.cell[order])
-        np.testing.assert_array_equal(ad.pairs.distance_km, full.distance_km[order])
+        np.testing.assert_array_equal(ad.pairs.source, full.source[order], strict=True)
+        np.testing.assert_array_equal(ad.pairs.cell, full.cell[order], strict=True)
+        np.testing.assert_array_equal(ad.pairs.distance_km, full.distance_km[order], strict=True)
         np.testing.assert_array_equal(
-            ad._ptr, np.r_[0, np.cumsum(np.bincount(full.cell, minlength=f.th.n_cells))]
+            ad._ptr,
+            np.r_[0, np.cumsum(np.bincount(full.cell, minlength=f.th.n_cells))],
+            strict=True,
         )
+        without_cells += int((np.bincount(full.source, minlength=n) == 0).sum())
+    assert without_cells > 0

@@ -71,7 +71,10 @@ class AirDefence:
         self.aircraft_range_km = aircraft_range_km
         self.aircraft_kill_prob = aircraft_kill_prob
         self.used = 0  # engagements this step
-        self._by_unit: list[tuple[np.ndarray, np.ndarray]] | None = None  # cells, distances
+        # Each unit's covered cells and their distances, unit after unit (each unit's cells
+        # in increasing order), with where each unit's start: the pairs before sorting by cell.
+        self._by_unit: CellPairs | None = None
+        self._unit_ptr = np.zeros(len(units) + 1, dtype=np.int64)
         self.pairs = CellPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
         # Compiled phases: (state, per unit the log of its chance to miss) for cover_at, and
@@ -91,24 +94,10 @@ class AirDefence:
         """
         if moved is None or self._by_unit is None or len(self.units) == 0:
             pairs = self.th.cells_within(x[self.units], depth[self.units], self.range_km)
-            bounds = np.searchsorted(pairs.source, np.arange(len(self.units) + 1))
-            self._by_unit = [
-                (pairs.cell[a:b], pairs.distance_km[a:b])
-                for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
-            ]
+            self._unit_ptr = np.searchsorted(pairs.source, np.arange(len(self.units) + 1))
         else:
-            units = self.units[moved]
-            new = self.th.cells_within(x[units], depth[units], self.range_km[moved])
-            bounds = np.searchsorted(new.source, np.arange(len(moved) + 1))
-            for j, (a, b) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
-                self._by_unit[int(moved[j])] = (new.cell[a:b], new.distance_km[a:b])
-            # Unit after unit, as one call over every unit would list them.
-            lengths = [len(c) for c, _ in self._by_unit]
-            pairs = CellPairs(
-                np.repeat(np.arange(len(self.units), dtype=np.int64), lengths),
-                np.concatenate([c for c, _ in self._by_unit]).astype(np.int64),
-                np.concatenate([d for _, d in self._by_unit]).astype(float),
-            )
+            pairs = self._replace_units(x, depth, np.unique(moved))
+        self._by_unit = pairs
         if kernels.enabled():
             source, cell, dist, self._ptr = kmove.pairs_by_cell(
                 pairs.source, pairs.cell, pairs.distance_km, self.th.n_cells
@@ -124,6 +113,48 @@ class AirDefence:
         self._cache = None
         self._unit_log_miss = None
         self._kept = None
+
+    def _replace_units(self, x: np.ndarray, depth: np.ndarray, moved: np.ndarray) -> CellPairs:
+        """The unit-ordered pairs with the ``moved`` units' cells worked out again.
+
+        Every other unit's pairs are copied to their new places, in one compiled
+        loop (:func:`~escalation_sim.model.kernels.movement.replace_units`) or a few
+        array passes (before, a Python list of per-unit arrays was joined again:
+        at forces x100, with a few hundred batteries moving, most of a step's
+        detection). Unit after unit, each unit's cells in increasing order, as one
+        call over every unit lists them.
+        """
+        old, old_ptr = self._by_unit, self._unit_ptr
+        units = self.units[moved]
+        new = self.th.cells_within(x[units], depth[units], self.range_km[moved])
+        new_ptr = np.searchsorted(new.source, np.arange(len(moved) + 1))
+        if kernels.enabled():
+            source, cell, dist, self._unit_ptr = kmove.replace_units(
+                old.cell, old.distance_km, old_ptr, moved, new.cell, new.distance_km, new_ptr
+            )
+            return CellPairs(source, cell, dist)
+        lengths = np.diff(old_ptr)
+        lengths[moved] = np.diff(new_ptr)
+        ptr = np.zeros(len(self.units) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=ptr[1:])
+        source = np.repeat(np.arange(len(self.units), dtype=np.int64), lengths)
+        cell = np.empty(int(ptr[-1]), dtype=np.int64)
+        dist = np.empty(int(ptr[-1]), dtype=float)
+        # The units kept: each old pair moves by the change of its unit's start.
+        kept = np.ones(len(self.units), dtype=bool)
+        kept[moved] = False
+        keep = kept[old.source]
+        at = np.flatnonzero(keep)
+        to = at + (ptr[:-1] - old_ptr[:-1])[old.source[at]]
+        cell[to] = old.cell[at]
+        dist[to] = old.distance_km[at]
+        # The moved units' new pairs, each at its unit's new start.
+        unit_of_new = moved[new.source]
+        to = np.arange(len(new.source)) - new_ptr[new.source] + ptr[unit_of_new]
+        cell[to] = new.cell
+        dist[to] = new.distance_km
+        self._unit_ptr = ptr
+        return CellPairs(source, cell, dist)
 
     @property
     def cell_ptr(self) -> np.ndarray:

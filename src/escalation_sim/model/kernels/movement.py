@@ -451,6 +451,51 @@ def pairs_by_cell(
 
 
 @kernel
+def replace_units(
+    old_cell: np.ndarray,
+    old_dist: np.ndarray,
+    old_ptr: np.ndarray,
+    moved: np.ndarray,
+    new_cell: np.ndarray,
+    new_dist: np.ndarray,
+    new_ptr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Unit-ordered (unit, cell, distance) pairs with the ``moved`` units' pairs replaced.
+
+    ``AirDefence._replace_units``' array passes in one loop: unit after unit, a
+    moved unit's new pairs (``moved`` sorted, distinct; its ``j``-th unit's pairs
+    are ``new_ptr[j]`` to ``new_ptr[j + 1]``), any other unit's old ones.
+
+    Returns:
+        The pairs' units, cells and distances, and per unit where its pairs start.
+    """
+    n_units = len(old_ptr) - 1
+    ptr = np.zeros(n_units + 1, dtype=np.int64)
+    j = 0
+    for u in range(n_units):
+        if j < len(moved) and moved[j] == u:
+            ptr[u + 1] = ptr[u] + new_ptr[j + 1] - new_ptr[j]
+            j += 1
+        else:
+            ptr[u + 1] = ptr[u] + old_ptr[u + 1] - old_ptr[u]
+    source = np.empty(ptr[n_units], dtype=np.int64)
+    cell = np.empty(ptr[n_units], dtype=np.int64)
+    dist = np.empty(ptr[n_units])
+    j = 0
+    for u in range(n_units):
+        if j < len(moved) and moved[j] == u:
+            lo, arr_cell, arr_dist = new_ptr[j], new_cell, new_dist
+            j += 1
+        else:
+            lo, arr_cell, arr_dist = old_ptr[u], old_cell, old_dist
+        for k in range(ptr[u + 1] - ptr[u]):
+            source[ptr[u] + k] = u
+            cell[ptr[u] + k] = arr_cell[lo + k]
+            dist[ptr[u] + k] = arr_dist[lo + k]
+    return source, cell, dist, ptr
+
+
+@kernel
 def _maximum(a: float, b: float) -> float:
     """``np.maximum(a, b)`` for two floats: a NaN propagates, and of equal values ``a``."""
     return a if (a >= b or a != a) else b
