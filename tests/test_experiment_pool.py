@@ -1,8 +1,13 @@
-"""The local pool: both start methods, warm workers from the fork server, a worker lost."""
+"""The local pool: both start methods, warm workers from the fork server, a worker lost.
+
+Also the head start: while a new pool's workers start, the process that made it
+runs tasks itself.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import subprocess
 import sys
@@ -11,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from escalation_sim.experiment import ensemble
+from escalation_sim.experiment import ExperimentInterrupted, ensemble
 from escalation_sim.experiment.executors import START_METHODS, LocalPoolExecutor
 from escalation_sim.experiment.store import partial_dir
 from escalation_sim.workers import PRELOAD, default_start_method, main_module_hidden
@@ -25,6 +30,18 @@ AVAILABLE = [m for m in START_METHODS if m in multiprocessing.get_all_start_meth
 def _modules_loaded(_task: object) -> tuple[bool, bool]:
     """Run in a worker: was the preload module, and the model, there before any task?"""
     return PRELOAD in sys.modules, "escalation_sim.model.model" in sys.modules
+
+
+def _where_run(task: int) -> tuple[int, int]:
+    """Run in a worker or in this process: the task and the process that ran it."""
+    time.sleep(0.05)  # a task long enough that spawned workers come up before the last
+    return task, os.getpid()
+
+
+def _fails_on_three(task: int) -> int:
+    if task == 3:
+        raise ValueError("task 3 is broken")
+    return task
 
 
 def _same_csvs(a: Path, b: Path) -> None:
@@ -54,18 +71,74 @@ def test_the_pool_forks_from_the_server_where_the_platform_has_one(tmp_path: Pat
 
 @pytest.mark.skipif("forkserver" not in AVAILABLE, reason="no fork server on this platform")
 def test_forkserver_workers_have_the_model_loaded_before_their_first_task() -> None:
-    warm = LocalPoolExecutor(2, "forkserver")
+    warm = LocalPoolExecutor(2, "forkserver", head_start=False)  # every task in a worker
     try:
         assert list(warm.imap_unordered(_modules_loaded, [0, 1])) == [(True, True)] * 2
     finally:
         warm.close()
     # The same check on a fresh interpreter (which imports the model only to unpickle
     # this test's function, so only the first answer tells).
-    cold = LocalPoolExecutor(1, "spawn")
+    cold = LocalPoolExecutor(1, "spawn", head_start=False)
     try:
         assert [loaded[0] for loaded in cold.imap_unordered(_modules_loaded, [0])] == [False]
     finally:
         cold.close()
+
+
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
+@pytest.mark.parametrize("head_start", [True, False])
+def test_this_process_runs_tasks_only_while_a_new_pools_workers_start(head_start: bool) -> None:
+    # Spawned workers take a second or more to import the model: time enough to see
+    # this process take tasks meanwhile, and the workers take the rest once up.
+    pool = LocalPoolExecutor(2, "spawn", head_start=head_start)
+    try:
+        done = list(pool.imap_unordered(_where_run, range(80)))
+        here = [task for task, pid in done if pid == os.getpid()]
+        assert sorted(task for task, _ in done) == list(range(80))  # each once, none lost
+        assert pool.ran_here == len(here)
+        if head_start:
+            assert here, "nothing ran here while the workers started"
+            # More than the first window: this process stopped taking tasks once up.
+            assert len(done) - len(here) > 2 * pool.workers, "the head start never ended"
+        else:
+            assert not here
+        # A second call on the same pool: its workers are up, nothing runs here.
+        again = list(pool.imap_unordered(_where_run, range(4)))
+        assert all(pid != os.getpid() for _, pid in again)
+    finally:
+        pool.close()
+
+
+def test_a_task_failing_in_the_head_start_raises_its_error_and_closes_cleanly() -> None:
+    pool = LocalPoolExecutor(2, "spawn")
+    try:
+        with pytest.raises(ValueError, match="task 3 is broken"):
+            list(pool.imap_unordered(_fails_on_three, range(6)))
+    finally:
+        pool.close(cancel=True)
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
+def test_an_interrupt_during_the_head_start_keeps_what_finished_and_resumes(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "ens"
+    kwargs = {"runs": 12, "days": 10, "seed": 5, "progress": False, "out": out}
+    started = time.monotonic()
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt  # at the first chunk: one run here, the workers still starting
+
+    with pytest.raises(ExperimentInterrupted) as info:
+        ensemble(DEFAULT, jobs=2, chunk_size=1, start_method="spawn", on_chunk=stop, **kwargs)
+    assert time.monotonic() - started < 60
+    assert info.value.done == 1
+    assert not multiprocessing.active_children(), "workers left running"
+    resumed = ensemble(DEFAULT, jobs=2, chunk_size=1, start_method="spawn", **kwargs)
+    assert resumed.metadata["resumed_runs"] == 1
+    ensemble(DEFAULT, jobs=1, **{**kwargs, "out": tmp_path / "serial"})
+    _same_csvs(tmp_path / "serial", out)
 
 
 #: A user's script with no ``if __name__ == "__main__":`` guard; it notes each time it runs.
@@ -128,19 +201,26 @@ def test_a_worker_killed_mid_way_is_a_clean_error_and_the_rerun_resumes(tmp_path
     )
     deadline = time.monotonic() + 60
     store = partial_dir(out) / "runs"
-    while time.monotonic() < deadline and len(list(store.glob("chunk-*.json"))) < 2:
+    main = psutil.Process(proc.pid)
+
+    def workers() -> list:
+        # The pool's workers: the fork server's children (under spawn, the main process's).
+        return [
+            p
+            for p in main.children(recursive=True)
+            if "resource_tracker" not in " ".join(p.cmdline())
+            and (p.ppid() != proc.pid or default_start_method() == "spawn")
+        ]
+
+    # Two chunks written (the first may be the main process's own, while the workers
+    # start) and the workers there.
+    while time.monotonic() < deadline and (
+        len(list(store.glob("chunk-*.json"))) < 2 or not workers()
+    ):
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.02)
-    main = psutil.Process(proc.pid)
-    # The pool's workers: the fork server's children (under spawn, the main process's).
-    workers = [
-        p
-        for p in main.children(recursive=True)
-        if "resource_tracker" not in " ".join(p.cmdline())
-        and (p.ppid() != proc.pid or default_start_method() == "spawn")
-    ]
-    assert workers, "no worker found"
-    workers[0].send_signal(signal.SIGKILL)
+    assert workers(), "no worker found"
+    workers()[0].send_signal(signal.SIGKILL)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 2, stderr
     assert "Traceback" not in stderr

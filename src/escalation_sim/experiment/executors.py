@@ -12,6 +12,13 @@ platform has it, else ``spawn``): the process-wide start method is never set,
 so the runner can live inside notebooks and other programs. The fork server
 preloads :mod:`escalation_sim.preload`, so that its workers start
 with the model imported and its kernels loaded.
+
+A new pool's workers take a second or two to start (the fork server's own
+loading, or each spawned interpreter's imports). Rather than wait, the process
+that made the pool runs tasks itself meanwhile (the *head start*), while a
+thread starts the workers and hands them their first tasks; it stops taking
+tasks once a worker has answered, so from then on the workers do the work.
+Each run's numbers depend only on its task, so where it ran never shows.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ from escalation_sim.workers import (
 
 START_METHODS = ("forkserver", "spawn")
 TaskFn = Callable[[Task], ChunkResult]
+#: How long a new pool's maker waits for a worker before it runs a task itself (s): a
+#: pool whose fork server is up has its workers within this, and then no head start.
+HEAD_START_GRACE_S = 0.1
 #: A Dask scheduler address: ``[protocol://]host:port``.
 _DASK_ADDRESS = re.compile(
     r"^(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$"
@@ -106,10 +116,31 @@ def _worker_init(alive: Connection) -> None:
     threading.Thread(target=_exit_when_orphaned, args=(alive,), daemon=True).start()
 
 
+def _worker_ready() -> None:
+    """A new pool's first call: its completion tells the main process a worker is up."""
+
+
+class _SharedTasks:
+    """Tasks taken one at a time, by the main thread and the pool's starting thread."""
+
+    def __init__(self, tasks: Iterable[Task]) -> None:
+        self._source = iter(tasks)
+        self._lock = threading.Lock()  # a generator cannot be advanced by two threads at once
+
+    def take(self) -> Task | None:
+        """The next task, or ``None`` when there are none left."""
+        with self._lock:
+            return next(self._source, None)
+
+
 def _windowed(
-    submit: Callable[[Task], Future[ChunkResult]], tasks: Iterable[Task], window: int
+    submit: Callable[[Task], Future[ChunkResult]],
+    tasks: Iterable[Task],
+    window: int,
+    pending: set[Future[ChunkResult]] | None = None,
 ) -> Iterator[ChunkResult]:
-    pending: set[Future[ChunkResult]] = set()
+    """Keep ``window`` tasks in flight (``pending`` already are); yield results as they come."""
+    pending = set() if pending is None else pending
     source = iter(tasks)
 
     def fill() -> None:
@@ -137,9 +168,14 @@ class LocalPoolExecutor(Executor):
             workers are forked warm from a server that has loaded the model) or
             ``"spawn"`` (each worker a fresh interpreter). Both are safe with
             threads and give the same numbers.
+        head_start: While the workers of the first :meth:`imap_unordered`
+            start, run tasks in this process (see the module's notes); ``False``
+            leaves every task to the workers.
     """
 
-    def __init__(self, jobs: int, start_method: str | None = None) -> None:
+    def __init__(
+        self, jobs: int, start_method: str | None = None, *, head_start: bool = True
+    ) -> None:
         method = start_method or default_start_method()
         if method not in START_METHODS:
             raise ExperimentError(
@@ -159,32 +195,93 @@ class LocalPoolExecutor(Executor):
             initializer=_worker_init,
             initargs=(self._alive_r,),
         )
+        self._head_start = head_start
+        self._workers_up = False  # a worker has answered: no head start needed
+        self._starter: threading.Thread | None = None
+        self._closing = threading.Event()
+        #: Tasks this process ran itself while the workers started (for the curious).
+        self.ran_here = 0
 
     def imap_unordered(self, fn: TaskFn, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
-        """Run tasks on the pool, at most two per worker in flight."""
-        return _windowed(lambda t: self._submit(fn, t), tasks, 2 * self.workers)
+        """Run tasks on the pool, at most two per worker in flight.
 
-    def _submit(self, fn: TaskFn, task: Task) -> Future[ChunkResult]:
-        # The pool starts its workers in its first submits, from this thread.
+        On a new pool (with ``head_start``) this process runs tasks too until
+        a worker is up; the results come in completion order either way.
+        """
+        if not self._head_start or self._workers_up:
+            return _windowed(lambda t: self._submit(fn, t), tasks, 2 * self.workers)
+        return self._imap_with_head_start(fn, tasks)
+
+    def _imap_with_head_start(self, fn: TaskFn, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
+        window = 2 * self.workers
+        shared = _SharedTasks(tasks)
+        pending: set[Future[ChunkResult]] = set()
+        up = threading.Event()
+        failed: list[BaseException] = []
+
+        def start() -> None:
+            # Submitting blocks until the workers exist (under forkserver, until the
+            # server has loaded): here, not in the thread that could be running tasks.
+            try:
+                ready = self._submit(_worker_ready)
+                ready.add_done_callback(lambda _f: up.set())
+                while len(pending) < window and not self._closing.is_set():
+                    task = shared.take()
+                    if task is None:
+                        break
+                    pending.add(self._submit(fn, task))
+            except BaseException as exc:  # re-raised in the main thread
+                failed.append(exc)
+                up.set()
+
+        self._starter = threading.Thread(target=start, name="escalation-sim pool start")
+        self._starter.start()
+        up.wait(HEAD_START_GRACE_S)
+        while not up.is_set():
+            task = shared.take()
+            if task is None:
+                break
+            result = fn(task)
+            self.ran_here += 1
+            yield result
+        # Once up, the starter has only its last few quick submits left.
+        self._starter.join()
+        self._workers_up = True
+        if failed:
+            raise failed[0]
+        yield from _windowed(
+            lambda t: self._submit(fn, t), iter(shared.take, None), window, pending
+        )
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        # The pool starts its workers in its first submits (the starting thread's,
+        # with a head start): only one thread submits at a time.
         with main_module_hidden():
-            return self._pool.submit(fn, task)
+            return self._pool.submit(fn, *args)
 
     def close(self, *, cancel: bool = False) -> None:
         """Shut the pool down; with ``cancel``, stop the workers at once."""
+        self._closing.set()
+        if self._starter is not None:
+            # At most the workers' start: the pool's shutdown would wait on it anyway.
+            self._starter.join()
         if not cancel:
             self._pool.shutdown(wait=True)
             self._close_pipe()
             return
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._close_pipe()  # the workers exit on their own as well
         terminate = getattr(self._pool, "terminate_workers", None)  # Python >= 3.14
         if terminate is not None:
             terminate()
+            self._close_pipe()
             return
-        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+        # Listed before the shutdown, which drops the pool's own list of them.
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._close_pipe()  # the workers exit on their own as well, once they look
+        for proc in processes:
             if proc.is_alive():
                 proc.terminate()
-        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+        for proc in processes:
             proc.join(timeout=5)
 
     def _close_pipe(self) -> None:
