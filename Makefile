@@ -3,11 +3,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench venv clean
+.PHONY: demo test test-fast lint bench venv lock clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@bash tools/make-venv.sh $(VENV)
 	@touch $(STAMP)
 
@@ -34,6 +34,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_rules.py
 	$(PY) benchmarks/bench_model.py
+
+# Record the versions installed now as constraints.txt (after a dependency change, once
+# the tests pass with the new versions).
+lock: $(STAMP)
+	@bash tools/lock.sh $(VENV)
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -27,6 +27,17 @@ else
   "$pick" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e ".[dev]"
+# Within the versions the tests last ran with (constraints.txt): the same numbers on a
+# fresh clone. Where those cannot be installed (another platform or Python, a package
+# index without them), the newest releases within pyproject.toml's ranges instead.
+if [ -f constraints.txt ] && [ -z "${ESCALATION_SIM_UNPINNED:-}" ]; then
+  if ! "$venv/bin/python" -m pip install --quiet -c constraints.txt -e ".[dev]"; then
+    echo "note: the versions in constraints.txt do not install here; installing the newest" \
+         "releases within pyproject.toml's ranges instead (results may differ in the last bits)" >&2
+    "$venv/bin/python" -m pip install --quiet -e ".[dev]"
+  fi
+else
+  "$venv/bin/python" -m pip install --quiet -e ".[dev]"
+fi
 # Compile the model's kernels once (numba caches them), so first runs and tests start warm.
 "$venv/bin/python" -c "from escalation_sim.model.kernels import warm_up; s = warm_up(); print(f'kernels ready ({s:.0f} s)' if s else 'kernels off: numpy path')"
