@@ -11,7 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -38,9 +40,9 @@ def _where_run(task: int) -> tuple[int, int]:
     return task, os.getpid()
 
 
-def _fails_on_three(task: int) -> int:
-    if task == 3:
-        raise ValueError("task 3 is broken")
+def _fails_in_the_main_process(task: int) -> int:
+    if multiprocessing.parent_process() is None:  # not a pool worker
+        raise ValueError(f"task {task} failed in the main process")
     return task
 
 
@@ -111,12 +113,47 @@ def test_this_process_runs_tasks_only_while_a_new_pools_workers_start(head_start
 
 def test_a_task_failing_in_the_head_start_raises_its_error_and_closes_cleanly() -> None:
     pool = LocalPoolExecutor(2, "spawn")
+    processes: list = []
     try:
-        with pytest.raises(ValueError, match="task 3 is broken"):
-            list(pool.imap_unordered(_fails_on_three, range(6)))
+        # Spawned workers take a second or more to start: the first task is this process's.
+        with pytest.raises(ValueError, match="failed in the main process"):
+            list(pool.imap_unordered(_fails_in_the_main_process, range(6)))
+        processes = list(pool._pool._processes.values())  # the workers started meanwhile
     finally:
         pool.close(cancel=True)
-    assert not multiprocessing.active_children()
+    assert processes
+    # Stopped by close, not left to exit on their own once their imports are done and
+    # they find the pipe to this process closed (exit code 3). The pool's own thread
+    # reaps them too: a moment for its bookkeeping.
+    deadline = time.monotonic() + 5
+    while any(p.exitcode is None for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [p.exitcode for p in processes] == [-signal.SIGTERM] * len(processes)
+
+
+def test_a_head_start_its_caller_abandons_stops_and_the_pool_serves_again() -> None:
+    # A notebook's own executor (ExecutionOptions.executor), reused after an error.
+    taken: list[int] = []
+
+    def slow_tasks():  # tasks made slowly: the starter is still filling its window
+        for task in range(40):
+            time.sleep(0.2)
+            taken.append(task)
+            yield task
+
+    pool = LocalPoolExecutor(2, "spawn")
+    try:
+        results = pool.imap_unordered(_where_run, slow_tasks())
+        next(results)
+        results.close()  # the caller stops reading (an error, Ctrl-C)
+        assert pool._starter is not None and not pool._starter.is_alive()
+        so_far = len(taken)
+        time.sleep(0.5)
+        assert len(taken) == so_far, "tasks still taken after the caller stopped"
+        again = list(pool.imap_unordered(_where_run, range(4)))
+        assert sorted(task for task, _ in again) == [0, 1, 2, 3]  # nothing of the first call
+    finally:
+        pool.close()
 
 
 @pytest.mark.slow  # several seconds: left out of `make test-fast`
@@ -177,16 +214,37 @@ def test_a_script_without_a_main_guard_runs_once_and_its_pool_works(
     _same_csvs(tmp_path / "serial", out)
 
 
-def test_the_main_module_is_restored_after_the_workers_start() -> None:
-    main = sys.modules["__main__"]
-    before = (main.__dict__.get("__file__"), main.__dict__.get("__spec__"))
+def test_workers_started_while_hidden_are_not_told_of_the_main_module(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from multiprocessing import spawn
+
+    script = types.ModuleType("__main__")
+    script.__file__ = "/somewhere/study.py"  # a user's script, run as `python study.py`
+    script.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert spawn.get_preparation_data("w")["init_main_from_path"] == "/somewhere/study.py"
+
+    seen_elsewhere: list[dict] = []
     with main_module_hidden():
-        assert getattr(main, "__file__", None) is None
-        assert main.__spec__ is None
-    assert (main.__dict__.get("__file__"), main.__dict__.get("__spec__")) == before
+        data = spawn.get_preparation_data("w")
+        assert "init_main_from_path" not in data and "init_main_from_name" not in data
+        with main_module_hidden():  # nested
+            assert "init_main_from_path" not in spawn.get_preparation_data("w")
+        assert "init_main_from_path" not in spawn.get_preparation_data("w")
+        # Another thread (the pool's maker running tasks meanwhile) starts its processes as usual,
+        other = threading.Thread(
+            target=lambda: seen_elsewhere.append(spawn.get_preparation_data("w"))
+        )
+        other.start()
+        other.join()
+        # and the main module itself is untouched.
+        assert script.__file__ == "/somewhere/study.py" and script.__spec__ is None
+    assert seen_elsewhere[0]["init_main_from_path"] == "/somewhere/study.py"
+    assert spawn.get_preparation_data("w")["init_main_from_path"] == "/somewhere/study.py"
     with pytest.raises(KeyError), main_module_hidden():
-        raise KeyError("restored on an error too")
-    assert (main.__dict__.get("__file__"), main.__dict__.get("__spec__")) == before
+        raise KeyError("left on an error too")
+    assert spawn.get_preparation_data("w")["init_main_from_path"] == "/somewhere/study.py"
 
 
 @pytest.mark.slow  # several seconds: left out of `make test-fast`

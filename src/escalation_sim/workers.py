@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 #: The module the fork server imports before it forks any worker.
 PRELOAD = "escalation_sim.preload"
@@ -46,9 +47,35 @@ def start_fork_server(start_method: str | None = None) -> bool:
     return True
 
 
+#: Per thread: how deep inside :func:`main_module_hidden` it is (0 outside).
+_hiding = threading.local()
+_wrap_lock = threading.Lock()
+_MAIN_KEYS = ("init_main_from_path", "init_main_from_name")
+
+
+def _leave_out_main_in_hiding_threads() -> None:
+    """Wrap ``multiprocessing.spawn.get_preparation_data`` once (see :func:`main_module_hidden`)."""
+    from multiprocessing import spawn
+
+    with _wrap_lock:
+        if getattr(spawn.get_preparation_data, "_escalation_sim", False):
+            return
+        original = spawn.get_preparation_data
+
+        def get_preparation_data(name: str) -> dict[str, Any]:
+            data = original(name)
+            if getattr(_hiding, "depth", 0):
+                for key in _MAIN_KEYS:
+                    data.pop(key, None)
+            return data
+
+        get_preparation_data._escalation_sim = True  # type: ignore[attr-defined]
+        spawn.get_preparation_data = get_preparation_data
+
+
 @contextmanager
 def main_module_hidden() -> Iterator[None]:
-    """While worker processes start, keep this program's main module out of them.
+    """While worker processes start from this thread, keep the program's main module out of them.
 
     A worker started by ``spawn`` or the fork server first imports the
     program's main module (``multiprocessing`` does this so that functions
@@ -57,19 +84,17 @@ def main_module_hidden() -> Iterator[None]:
     and its call of an experiment would stop the worker (Python refuses to start
     processes while a module is being imported), leaving the experiment with a
     broken pool. A task needs nothing from that module (plain data, run by this
-    package's own functions), so while this is in force ``__main__`` names no
-    file and no module, and the workers started meanwhile import nothing of it.
-    Restored on leaving, whatever happens.
+    package's own functions), so the workers that this thread starts while this
+    is in force are not told of it: the preparation data ``multiprocessing``
+    sends a new process (``multiprocessing.spawn.get_preparation_data``, wrapped
+    once) leaves out the main module's path and name. Nothing else changes: the
+    main module keeps its ``__file__`` and ``__spec__``, other threads (the
+    pool's maker running tasks during the head start, a program's own pools)
+    start their processes as usual, and nesting is fine.
     """
-    main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
-    main.__dict__.pop("__file__", None)
-    main.__dict__["__spec__"] = None  # multiprocessing reads the attribute: it must exist
+    _leave_out_main_in_hiding_threads()
+    _hiding.depth = getattr(_hiding, "depth", 0) + 1
     try:
         yield
     finally:
-        main.__dict__.pop("__spec__", None)
-        main.__dict__.update(saved)
+        _hiding.depth -= 1

@@ -217,6 +217,7 @@ class LocalPoolExecutor(Executor):
         shared = _SharedTasks(tasks)
         pending: set[Future[ChunkResult]] = set()
         up = threading.Event()
+        stop = threading.Event()  # this call is over (finished, failed or abandoned)
         failed: list[BaseException] = []
 
         def start() -> None:
@@ -225,7 +226,7 @@ class LocalPoolExecutor(Executor):
             try:
                 ready = self._submit(_worker_ready)
                 ready.add_done_callback(lambda _f: up.set())
-                while len(pending) < window and not self._closing.is_set():
+                while len(pending) < window and not (stop.is_set() or self._closing.is_set()):
                     task = shared.take()
                     if task is None:
                         break
@@ -234,37 +235,55 @@ class LocalPoolExecutor(Executor):
                 failed.append(exc)
                 up.set()
 
-        self._starter = threading.Thread(target=start, name="escalation-sim pool start")
-        self._starter.start()
-        up.wait(HEAD_START_GRACE_S)
-        while not up.is_set():
-            task = shared.take()
-            if task is None:
-                break
-            result = fn(task)
-            self.ran_here += 1
-            yield result
-        # Once up, the starter has only its last few quick submits left.
-        self._starter.join()
-        self._workers_up = True
-        if failed:
-            raise failed[0]
-        yield from _windowed(
-            lambda t: self._submit(fn, t), iter(shared.take, None), window, pending
-        )
+        self._join_starter()  # an earlier call's, should it still be starting the workers
+        # A daemon: should the fork server never answer, the program can still exit.
+        starter = threading.Thread(target=start, name="escalation-sim pool start", daemon=True)
+        self._starter = starter
+        finished = False
+        try:
+            starter.start()
+            up.wait(HEAD_START_GRACE_S)
+            while not up.is_set():
+                task = shared.take()
+                if task is None:
+                    break
+                result = fn(task)
+                self.ran_here += 1
+                yield result
+            # Once up, the starter has only its last few quick submits left.
+            starter.join()
+            self._workers_up = True
+            if failed:
+                raise failed[0]
+            yield from _windowed(
+                lambda t: self._submit(fn, t), iter(shared.take, None), window, pending
+            )
+            finished = True
+        finally:
+            # Also when the caller stops reading (an error, Ctrl-C): the starter
+            # takes no more tasks, and those it queued that no worker began are dropped.
+            stop.set()
+            starter.join()
+            if not finished:
+                for fut in pending:
+                    fut.cancel()
+
+    def _join_starter(self) -> None:
+        # At most the workers' start: the pool's shutdown would wait on it anyway.
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         # The pool starts its workers in its first submits (the starting thread's,
-        # with a head start): only one thread submits at a time.
+        # with a head start); they are not told of the program's main module.
         with main_module_hidden():
             return self._pool.submit(fn, *args)
 
     def close(self, *, cancel: bool = False) -> None:
         """Shut the pool down; with ``cancel``, stop the workers at once."""
         self._closing.set()
-        if self._starter is not None:
-            # At most the workers' start: the pool's shutdown would wait on it anyway.
-            self._starter.join()
+        self._join_starter()
         if not cancel:
             self._pool.shutdown(wait=True)
             self._close_pipe()
