@@ -18,7 +18,11 @@ the ratios compare figures taken minutes apart on the same core:
   (set-up + stepping) over the same variant's at x1 (aim for x100: <= 110x).
   Both run the model's compiled kernels (``events``, ``no_events``) and, with the
   event log off, the numpy code they replace (``numpy``: what runs where numba is
-  missing); the printed ratio of the two is the kernels' gain.
+  missing); the printed ratio of the two is the kernels' gain. ``batchN``: the
+  runs of an ensemble, ``N`` stepped together phase by phase as the experiment
+  core steps them (``model/batch.py``; ``N`` is its batch size for the
+  scenario, and where that is 1 there is no such row), event log off, each
+  time divided by ``N``: the cost of one run of an ensemble.
 * ``compile``: a fresh interpreter's import, build and first 10 days, with numba
   compiling the kernels afresh (``cold``), loading them from its cache
   (``cached``), and without them (``numpy``); wall clock.
@@ -53,7 +57,7 @@ Output: ``<out>/bench_model_<UTC timestamp>.csv``, one row per measurement:
                        time below is in seconds on this clock
     benchmark          ``run``, ``step`` or ``compile``
     scale              force multiplier (1 for ``run``)
-    variant            ``events`` / ``no_events`` / ``numpy`` (the model), ``bare_mesa``;
+    variant            ``events`` / ``no_events`` / ``numpy`` / ``batchN`` (the model), ``bare_mesa``;
                        ``cold`` / ``cached`` / ``numpy`` for ``compile``
     units              force units in the model, reserve units included
     agents             Mesa agents (units + state actors)
@@ -100,6 +104,7 @@ from benchlib import (
 import escalation_sim
 from escalation_sim import EscalationModel, Scenario, load_scenario, with_overrides
 from escalation_sim.model import kernels
+from escalation_sim.model.batch import RunBatch, batch_size
 
 RUN_GOAL_S = 0.010  # MODEL.md section 9: about 10 ms per 180-day run
 BARE_AIM = 1.0  # issue 11: the model at or below bare Mesa's cost per agent-step
@@ -273,6 +278,19 @@ def bench_step(sc: Scenario, args: argparse.Namespace, base: dict) -> list[dict]
                     repeats,
                     warmup,
                 )
+        runs = batch_size(units)
+        if runs > 1:  # the runs of an ensemble, stepped together (model/batch.py); per run
+            setup, times = time_stepping(
+                lambda seed, s=s, runs=runs: RunBatch(
+                    [
+                        EscalationModel(s, seed=seed * runs + j, record_events=False)
+                        for j in range(runs)
+                    ]
+                ),
+                repeats,
+                warmup,
+            )
+            found[f"batch{runs}"] = (setup / runs, [t / runs for t in times])
         found["bare_mesa"] = time_stepping(
             lambda seed, agents=agents, steps=steps: BareModel(agents, steps, seed),
             repeats,
@@ -304,12 +322,15 @@ def bench_step(sc: Scenario, args: argparse.Namespace, base: dict) -> list[dict]
                     "ratio_vs_x1": per_run / reference[variant],
                 }
             )
-        ev, no_ev, numpy_path, bare = rows[-4:]
+        this = {r["variant"]: r for r in rows[-len(found) :]}
+        batched = [v for v in this if v.startswith("batch")]
         print(
-            f"  x{factor:<4} {units:>6} units: set-up {ev['setup_s']:.3f} s, stepping "
-            f"{ev['median_s']:.3f} s with events, {no_ev['median_s']:.3f} s without, "
-            f"{numpy_path['median_s']:.3f} s on the numpy path, "
-            f"bare Mesa {bare['median_s']:.3f} s",
+            f"  x{factor:<4} {units:>6} units: set-up {this['events']['setup_s']:.3f} s, "
+            f"stepping {this['events']['median_s']:.3f} s with events, "
+            f"{this['no_events']['median_s']:.3f} s without"
+            + "".join(f", {this[v]['median_s']:.3f} s per run in a {v}" for v in batched)
+            + f", {this['numpy']['median_s']:.3f} s on the numpy path, "
+            f"bare Mesa {this['bare_mesa']['median_s']:.3f} s",
             flush=True,
         )
     return rows

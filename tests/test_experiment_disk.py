@@ -140,13 +140,13 @@ def _counting_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     from escalation_sim.experiment import tasks
 
     ran: list[int] = []
-    run_one = tasks.run_one
+    run_many = tasks.run_many
 
-    def counting(scenario: Any, seed: int) -> Any:
-        ran.append(seed)
-        return run_one(scenario, seed)
+    def counting(scenario: Any, seeds: Any) -> Any:
+        ran.extend(seeds)
+        return run_many(scenario, seeds)
 
-    monkeypatch.setattr(tasks, "run_one", counting)
+    monkeypatch.setattr(tasks, "run_many", counting)
     return ran
 
 

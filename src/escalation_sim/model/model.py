@@ -33,7 +33,7 @@ source or the word "assumption"; see docs/ODD.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import mesa
@@ -196,27 +196,54 @@ class EscalationModel(mesa.Model):
         self.nuclear_use_day: float | None = None
         self._apply_schedule(day=0.0, step=0)
         self._record(step=0, harm=0.0, fire=0.0, losses=(0, 0))
+        #: Set by a RunBatch while Mesa starts this run's step: the phases then wait for it.
+        self._phases_deferred = False
+        self._pending_phases: Iterator[None] | None = None
 
     # ------------------------------------------------------------------ schedule
     def step(self) -> None:
-        """One step: the schedule of the model brief, in order."""
+        """One step: the schedule of the model brief, in order (:meth:`phases`)."""
+        phases = self.phases()
+        if self._phases_deferred:  # a RunBatch runs them, in turn with its other runs
+            self._pending_phases = phases
+            return
+        for _ in phases:
+            pass
+
+    def phases(self) -> Iterator[None]:
+        """The step's schedule, pausing between its phases: what :meth:`step` runs.
+
+        Each ``yield`` lies between two phases. :class:`~escalation_sim.model.batch.RunBatch`
+        runs one phase of every run in a batch before the next phase of any, so
+        each phase's code is run several times while the processor still holds
+        it; a single run goes straight through. Either way every phase runs in
+        this order on this run's state alone, so the results are the same.
+        """
         k = round(self.time)
         day = k * self.step_days
         decay_actors(self._actor_list, self.step_days)  # one loop, no call per actor
         self._apply_schedule(day, k)
+        yield
         fire = self._russian_fire(k)
+        yield
         self.forces.pull_back(self.memory.threat_depth(), self.streams["move"])
+        yield
         candidates, preparing = self.forces.detect(
             k,
             self.combat.preparation_evidence_prob,
             self.combat.fixed_target_attempt_prob,
             self.streams["detect"],
         )
+        yield
         ru_losses = self._ukrainian_strikes(k, candidates, preparing, fire.city_harm)
+        yield
         self.forces.relocate(self.streams["move"])
+        yield
         self.decisions.decide(k, day)
+        yield
         self._policy_responses(k, day)
         self._resupply_and_recover(k)
+        yield
         self._record(
             k,
             fire.city_harm,
