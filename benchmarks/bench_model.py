@@ -22,7 +22,9 @@ the ratios compare figures taken minutes apart on the same core:
   runs of an ensemble, ``N`` stepped together phase by phase as the experiment
   core steps them (``model/batch.py``; ``N`` is its batch size for the
   scenario, and where that is 1 there is no such row), event log off, each
-  time divided by ``N``: the cost of one run of an ensemble.
+  time divided by ``N``: the cost of one run of an ensemble; ``aloneN``: the same
+  seeds stepped one after another, in the same repeats (the order of the two
+  alternating), so that their ratio compares like with like.
 * ``compile``: a fresh interpreter's import, build and first 10 days, with numba
   compiling the kernels afresh (``cold``), loading them from its cache
   (``cached``), and without them (``numpy``); wall clock.
@@ -57,7 +59,7 @@ Output: ``<out>/bench_model_<UTC timestamp>.csv``, one row per measurement:
                        time below is in seconds on this clock
     benchmark          ``run``, ``step`` or ``compile``
     scale              force multiplier (1 for ``run``)
-    variant            ``events`` / ``no_events`` / ``numpy`` / ``batchN`` (the model), ``bare_mesa``;
+    variant            ``events`` / ``no_events`` / ``numpy`` / ``batchN`` / ``aloneN`` (the model), ``bare_mesa``;
                        ``cold`` / ``cached`` / ``numpy`` for ``compile``
     units              force units in the model, reserve units included
     agents             Mesa agents (units + state actors)
@@ -214,6 +216,43 @@ def time_stepping(
     return statistics.median(setups), runs
 
 
+def time_batches(
+    sc: Scenario, runs: int, repeats: int, warmup: int
+) -> tuple[tuple[float, list[float]], tuple[float, list[float]]]:
+    """Per run: the same ``runs`` seeds stepped as one RunBatch and one after another.
+
+    Each repeat takes ``runs`` new seeds and steps them both ways, the order of
+    the two alternating from repeat to repeat, so the pair differs only in how
+    the runs are stepped (a seed's work varies more than the batch's gain).
+    Returns, for the batch and for the runs alone, the median construction time
+    and the stepping times, each divided by ``runs``.
+    """
+    built: dict[str, list[float]] = {"batch": [], "alone": []}
+    stepped: dict[str, list[float]] = {"batch": [], "alone": []}
+    for i in range(warmup + repeats):
+        seeds = range(i * runs, (i + 1) * runs)
+        for way in ("batch", "alone") if i % 2 == 0 else ("alone", "batch"):
+            gc.collect()
+            t0 = now()
+            models = [EscalationModel(sc, seed=seed, record_events=False) for seed in seeds]
+            batch = RunBatch(models) if way == "batch" else None
+            t1 = now()
+            if batch is not None:
+                batch.run()
+            else:
+                for model in models:
+                    model.run()
+            t2 = now()
+            if i >= warmup:
+                built[way].append((t1 - t0) / runs)
+                stepped[way].append((t2 - t1) / runs)
+            del models, batch
+    return (
+        (statistics.median(built["batch"]), stepped["batch"]),
+        (statistics.median(built["alone"]), stepped["alone"]),
+    )
+
+
 def model_size(sc: Scenario) -> tuple[int, int]:
     """Mesa agents and force units of a model of ``sc``, reserve units included.
 
@@ -280,17 +319,7 @@ def bench_step(sc: Scenario, args: argparse.Namespace, base: dict) -> list[dict]
                 )
         runs = batch_size(units)
         if runs > 1:  # the runs of an ensemble, stepped together (model/batch.py); per run
-            setup, times = time_stepping(
-                lambda seed, s=s, runs=runs: RunBatch(
-                    [
-                        EscalationModel(s, seed=seed * runs + j, record_events=False)
-                        for j in range(runs)
-                    ]
-                ),
-                repeats,
-                warmup,
-            )
-            found[f"batch{runs}"] = (setup / runs, [t / runs for t in times])
+            found[f"batch{runs}"], found[f"alone{runs}"] = time_batches(s, runs, repeats, warmup)
         found["bare_mesa"] = time_stepping(
             lambda seed, agents=agents, steps=steps: BareModel(agents, steps, seed),
             repeats,
@@ -328,7 +357,11 @@ def bench_step(sc: Scenario, args: argparse.Namespace, base: dict) -> list[dict]
             f"  x{factor:<4} {units:>6} units: set-up {this['events']['setup_s']:.3f} s, "
             f"stepping {this['events']['median_s']:.3f} s with events, "
             f"{this['no_events']['median_s']:.3f} s without"
-            + "".join(f", {this[v]['median_s']:.3f} s per run in a {v}" for v in batched)
+            + "".join(
+                f", {this[v]['median_s']:.3f} s per run in a {v} "
+                f"({this['alone' + v[5:]]['median_s']:.3f} s for the same seeds alone)"
+                for v in batched
+            )
             + f", {this['numpy']['median_s']:.3f} s on the numpy path, "
             f"bare Mesa {this['bare_mesa']['median_s']:.3f} s",
             flush=True,
@@ -441,6 +474,13 @@ def print_table(rows: list[dict]) -> None:
                 f"{r['ratio_vs_x1']:.1f}x",
                 f"<= {aim:.0f}x",
                 verdict(r["ratio_vs_x1"], aim, at_most=True),
+            )
+    for (scale, variant), r in step.items():
+        if variant.startswith("batch"):
+            alone = step[(scale, "alone" + variant[5:])]
+            print(
+                f"  {'stepping, runs alone / in a ' + variant + ', same seeds, x' + str(scale):<48} "
+                f"{alone['median_s'] / r['median_s']:>9.2f}x"
             )
     for scale in scales:
         ratio = step[(scale, "numpy")]["median_s"] / step[(scale, "no_events")]["median_s"]

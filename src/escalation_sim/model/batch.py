@@ -28,7 +28,8 @@ import mesa
 from escalation_sim.model.model import EscalationModel
 
 #: Most runs stepped together. Measured on the default scenario (160 force units) with
-#: 1 to 32 runs per batch: about 15% less time per run from 4 to 16 runs, no more at 32.
+#: 1 to 32 runs per batch: about 10% less stepping time per run from 4 to 16 runs (the same
+#: seeds alone and batched, paired), no more at 32.
 MAX_BATCH_RUNS = 8
 #: Most force units a batch holds, all its runs together. What a batch saves is the
 #: fixed cost of a step's phases, which larger forces outweigh: at forces x10 (1,078
