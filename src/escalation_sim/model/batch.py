@@ -2,15 +2,16 @@
 
 An ensemble runs thousands of independent runs of one scenario. Stepped one
 after another, each run goes through the whole schedule (fire, movement,
-detection, strikes, decisions, recording: some fifteen phases of Python and
-compiled code) before the next run starts, so every phase finds its code and
-the branch history of the processor displaced by the fourteen others. A batch
-takes each step's phases in turn: the fire phase of every run, then the
-movement of every run, and so on. Each run still goes through its own phases
-in its own order, on its own state and its own random streams, so a run in a
-batch gives exactly what it gives alone (``tests/test_run_batch.py``).
-What this gains is measured in ``benchmarks/bench_model.py`` (variant
-``no_events_batch``) and described in ``benchmarks/README.md``.
+detection, strikes, decisions, recording) before the next run starts, so each
+phase's code runs once and then waits for all the others. A batch takes each
+step's phases in turn: the fire phase of every run, then the movement of every
+run, and so on, so a phase's code runs several times in a row while the
+processor still holds it (the likely reason for what was measured: about 10%
+less time per run of the default scenario). Each run still goes through its
+own phases in its own order, on its own state and its own random streams, so
+a run in a batch gives exactly what it gives alone (``tests/test_run_batch.py``).
+The gain is measured by ``benchmarks/bench_model.py`` (rows ``batchN`` against
+``aloneN``, the same seeds both ways) and described in ``benchmarks/README.md``.
 
 Mesa stays in charge of time: the batch is a :class:`mesa.Model` whose step
 advances its runs, and each run's step still starts from its own time control
@@ -49,6 +50,9 @@ _DONE = object()
 
 class RunBatch(mesa.Model):
     """Runs of the model stepped together, phase by phase (see the module's docstring).
+
+    An error in one run's phase stops the batch where it is: the other runs are
+    then left part-way through a step, and the batch and its runs are to be dropped.
 
     Args:
         runs: The runs, built and not yet stepped past each other: each step of
