@@ -6,7 +6,7 @@ detection, strikes, decisions, recording) before the next run starts, so each
 phase's code runs once and then waits for all the others. A batch takes each
 step's phases in turn: the fire phase of every run, then the movement of every
 run, and so on, so a phase's code runs several times in a row while the
-processor still holds it (the likely reason for what was measured: about 10%
+processor still holds it (the likely reason for what was measured: about 5-10%
 less time per run of the default scenario). Each run still goes through its
 own phases in its own order, on its own state and its own random streams, so
 a run in a batch gives exactly what it gives alone (``tests/test_run_batch.py``).
@@ -28,9 +28,9 @@ import mesa
 
 from escalation_sim.model.model import EscalationModel
 
-#: Most runs stepped together. Measured on the default scenario (160 force units) with
-#: 1 to 32 runs per batch: about 10% less stepping time per run from 4 to 16 runs (the same
-#: seeds alone and batched, paired), no more at 32.
+#: Most runs stepped together. Measured on the default scenario, the same seeds alone
+#: and batched: 1.03x at 2 runs a batch, 1.05x at 4, 1.06-1.10x at 8, 1.08x at 16, and
+#: 1.0-1.1x at 32 in a first prototype; 8 takes most of the gain for half the memory of 16.
 MAX_BATCH_RUNS = 8
 #: Most force units a batch holds, all its runs together. What a batch saves is the
 #: fixed cost of a step's phases, which larger forces outweigh: at forces x10 (1,078
