@@ -130,3 +130,33 @@ def test_run_batched_takes_its_batch_size_from_the_first_run() -> None:
         assert len(built) == min(12, batch_size(first.forces.n))
         assert len(list(done)) == 11
     assert batch_size(EscalationModel(big, seed=0).forces.n) == 1 < batch_size(160)
+
+
+def test_an_experiment_chunk_steps_its_runs_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    from escalation_sim.experiment import tasks
+    from escalation_sim.model import batch as batch_module
+
+    sizes: list[int] = []
+    real = batch_module.RunBatch
+
+    class Counting(real):
+        def __init__(self, runs) -> None:
+            sizes.append(len(runs))
+            super().__init__(runs)
+
+    monkeypatch.setattr(batch_module, "RunBatch", Counting)
+    scenario = with_overrides(
+        load_scenario(shipped_scenarios()["may30_kharkiv_counterfire"]), ["horizon_days=5"]
+    )
+    runs = tuple(range(11))
+    task = tasks.Task("s", (tasks.RunGroup(scenario, runs, tuple(100 + r for r in runs)),))
+    result = tasks.run_task(task)
+    assert sizes == [MAX_BATCH_RUNS, 11 - MAX_BATCH_RUNS]
+    assert list(result.runs["seed"]) == [100 + r for r in runs]
+    alone = [_alone(scenario, 100 + r) for r in runs]
+    steps = result.steps
+    for r, model in zip(runs, alone, strict=True):
+        mine = steps[steps["run"] == r]
+        series = model.series()
+        for name in ("step", "harm_cumulative", "strikes", "withheld"):
+            assert np.array_equal(mine[name].to_numpy(), np.asarray(series[name])), name
