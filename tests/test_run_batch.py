@@ -58,11 +58,11 @@ def test_each_run_keeps_its_own_time_control() -> None:
         EscalationModel(base, seed=0, record_events=False),
     ]
     batch = RunBatch(runs)
-    assert batch.n_steps == runs[1].n_steps
+    assert batch.steps_left == runs[1].n_steps
     batch.run()
     # Each run stopped at its own horizon, its clock and step count Mesa's.
     assert [(r.time, r.steps) for r in runs] == [(40, 40), (base_n := runs[1].n_steps, base_n)]
-    assert batch.time == base_n and batch.n_steps == 0
+    assert batch.time == base_n and batch.steps_left == 0
     _same_series(runs[0], _alone(short, 0))
     _same_series(runs[1], _alone(base, 0))
 

@@ -15,7 +15,7 @@ The gain is measured by ``benchmarks/bench_model.py`` (rows ``batchN`` against
 
 Mesa stays in charge of time: the batch is a :class:`mesa.Model` whose step
 advances its runs, and each run's step still starts from its own time control
-(``run_for(1)``: its clock, its step count, its step event); only the step's
+(``EscalationModel.start_step``: its clock, its step count, its step event); only the step's
 phases wait until the batch runs them.
 """
 
@@ -67,29 +67,18 @@ class RunBatch(mesa.Model):
 
     def step(self) -> None:
         """One step of every run not yet at its horizon, phase by phase."""
-        pending: list[Iterator[None]] = []
-        for run in self.runs:
-            if round(run.time) >= run.n_steps:
-                continue
-            run._phases_deferred = True
-            try:
-                run.run_for(1)  # the run's own time control starts its step...
-            finally:
-                run._phases_deferred = False
-            phases, run._pending_phases = run._pending_phases, None
-            if phases is not None:  # ...and leaves its phases to the batch
-                pending.append(phases)
+        pending = [run.start_step() for run in self.runs if round(run.time) < run.n_steps]
         while pending:
             pending = [p for p in pending if next(p, _DONE) is not _DONE]
 
     @property
-    def n_steps(self) -> int:
+    def steps_left(self) -> int:
         """Steps until every run is at its horizon."""
         return max((run.n_steps - round(run.time) for run in self.runs), default=0)
 
     def run(self) -> None:
         """Run every run to its horizon, with the batch's own time control."""
-        self.run_for(self.n_steps)
+        self.run_for(self.steps_left)
 
 
 def run_batched(

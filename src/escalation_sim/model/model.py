@@ -196,7 +196,7 @@ class EscalationModel(mesa.Model):
         self.nuclear_use_day: float | None = None
         self._apply_schedule(day=0.0, step=0)
         self._record(step=0, harm=0.0, fire=0.0, losses=(0, 0))
-        #: Set by a RunBatch while Mesa starts this run's step: the phases then wait for it.
+        #: Set by start_step while Mesa starts this run's step: the phases then wait.
         self._phases_deferred = False
         self._pending_phases: Iterator[None] | None = None
 
@@ -209,6 +209,22 @@ class EscalationModel(mesa.Model):
             return
         for _ in phases:
             pass
+
+    def start_step(self) -> Iterator[None]:
+        """Start one step with Mesa's own time control and hand back its phases, not yet run.
+
+        Mesa advances the clock, counts the step and fires the step event as for
+        :meth:`step`; the schedule's phases are then left to the caller
+        (:class:`~escalation_sim.model.batch.RunBatch`), which runs them all.
+        """
+        self._phases_deferred = True
+        try:
+            self.run_for(1)
+        finally:
+            self._phases_deferred = False
+        phases, self._pending_phases = self._pending_phases, None
+        assert phases is not None  # Mesa fires the step event once per unit of time
+        return phases
 
     def phases(self) -> Iterator[None]:
         """The step's schedule, pausing between its phases: what :meth:`step` runs.
