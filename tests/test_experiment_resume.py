@@ -55,6 +55,19 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _start_cli(args: list[str], cwd: Path, **popen: object) -> subprocess.Popen:
+    """The command line started as at a terminal (Ctrl-C not ignored), its output captured."""
+    return subprocess.Popen(
+        _cli(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        preexec_fn=_default_sigint,
+        **popen,
+    )
+
+
 def _interrupt_when_chunks(proc: subprocess.Popen, work: Path, chunks: int, sig: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -74,14 +87,7 @@ def test_cli_interrupted_with_sigint_resumes_to_the_uninterrupted_outputs(tmp_pa
     out = tmp_path / "ens"
     args = ["ensemble", str(DEFAULT), "--runs", "120", "--days", "20", "--jobs", "1"]
     args += ["--chunk-size", "3", "--seed", "21", "--out", str(out), "--no-progress"]
-    proc = subprocess.Popen(
-        _cli(*args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-        preexec_fn=_default_sigint,
-    )
+    proc = _start_cli(args, tmp_path)
     _interrupt_when_chunks(proc, partial_dir(out), 3, signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -102,6 +108,50 @@ def test_cli_interrupted_with_sigint_resumes_to_the_uninterrupted_outputs(tmp_pa
     fresh = tmp_path / "fresh"
     ensemble(DEFAULT, runs=120, days=20, jobs=1, seed=21, out=fresh, progress=False)
     _same_outputs(out, fresh)
+
+
+# Run by every Python process of the test below (on PYTHONPATH): a spawned worker marks
+# that it is starting, then lingers in its start-up, where Ctrl-C would reach its imports.
+_LINGERING_START = """
+import os, sys, time
+if "--multiprocessing-fork" in sys.argv:
+    open(os.path.join(os.environ["ESCALATION_SIM_TEST_STARTING"], str(os.getpid())), "w").close()
+    time.sleep(4)
+"""
+
+
+@pytest.mark.slow  # several seconds: left out of `make test-fast`
+@pytest.mark.skipif(
+    "spawn" not in __import__("multiprocessing").get_all_start_methods()
+    or not hasattr(signal, "pthread_sigmask"),
+    reason="needs spawn and per-thread signal masks",
+)
+def test_ctrl_c_while_spawned_workers_start_prints_no_worker_traceback(tmp_path: Path) -> None:
+    # Ctrl-C at a terminal goes to the whole process group: the workers get it too,
+    # here while each is still starting (before its initializer ignores Ctrl-C).
+    hooks, starting = tmp_path / "hooks", tmp_path / "starting"
+    hooks.mkdir()
+    starting.mkdir()
+    (hooks / "sitecustomize.py").write_text(_LINGERING_START)
+    env = dict(os.environ, ESCALATION_SIM_TEST_STARTING=str(starting))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hooks), env.get("PYTHONPATH")]))
+    out = tmp_path / "ens"
+    args = ["ensemble", str(DEFAULT), "--runs", "200", "--days", "20", "--jobs", "2"]
+    args += ["--start-method", "spawn", "--out", str(out), "--no-progress"]
+    # Its own process group, as a terminal's command has.
+    proc = _start_cli(args, tmp_path, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(list(starting.iterdir())) < 2:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the workers did not start: {proc.communicate()}")
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr, stderr
+    assert "KeyboardInterrupt" not in stderr, stderr
 
 
 @pytest.mark.slow  # several seconds: left out of `make test-fast`

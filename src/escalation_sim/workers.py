@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,8 +44,50 @@ def start_fork_server(start_method: str | None = None) -> bool:
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload([PRELOAD])
-    forkserver.ensure_running()
+    with interrupts_held():  # the server ignores Ctrl-C once it has begun (preload)
+        forkserver.ensure_running()
     return True
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C back from the processes this thread starts meanwhile; deliver it here after.
+
+    Ctrl-C at a terminal interrupts every process of the foreground group, the
+    workers too. A worker ignores it from its set-up on (the pool's
+    initializer, the fork server's preload), but a new interpreter spends a
+    second or two importing before that: interrupted then, it would print a
+    traceback of its imports over the message that says what was kept. A
+    process inherits the blocked signals of the thread that starts it, so a
+    worker started in here receives none until its set-up ignores them (which
+    discards the held ones). This thread's own Ctrl-C is delivered when the
+    block ends; other threads, the main one included when it is not this
+    one, receive it as usual. Nothing is held where the platform cannot block
+    signals per thread.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    # multiprocessing's resource tracker, started on first need by whatever starts a
+    # process, unblocks Ctrl-C when it has started: it must be running before the hold.
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def release_interrupts() -> None:
+    """In a worker that now ignores Ctrl-C: unblock it (see :func:`interrupts_held`).
+
+    Once ignored, a held Ctrl-C is discarded, so the worker's mask is left as
+    a fresh process's, for whatever it starts in turn.
+    """
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 #: Per thread: how deep inside :func:`main_module_hidden` it is (0 outside).

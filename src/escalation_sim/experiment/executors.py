@@ -41,7 +41,9 @@ from escalation_sim.experiment.tasks import ChunkResult, Task
 from escalation_sim.workers import (
     default_jobs,
     default_start_method,
+    interrupts_held,
     main_module_hidden,
+    release_interrupts,
     start_fork_server,
 )
 
@@ -113,6 +115,7 @@ def _exit_when_orphaned(alive: Connection) -> None:
 def _worker_init(alive: Connection) -> None:
     """Set up a pool worker: leave Ctrl-C to the parent; exit when the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    release_interrupts()  # held while it started (spawn): ignored now, so dropped
     threading.Thread(target=_exit_when_orphaned, args=(alive,), daemon=True).start()
 
 
@@ -184,6 +187,7 @@ class LocalPoolExecutor(Executor):
         if method not in multiprocessing.get_all_start_methods():
             raise ExperimentError(f"start method {method!r} is not available on this platform")
         self.workers = jobs
+        self._method = method
         self.description = {"kind": "local", "workers": jobs, "start_method": method}
         context = multiprocessing.get_context(method)
         start_fork_server(method)  # now, if the command line has not already
@@ -276,8 +280,12 @@ class LocalPoolExecutor(Executor):
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         # The pool starts its workers in its first submits (the starting thread's,
-        # with a head start); they are not told of the program's main module.
-        with main_module_hidden():
+        # with a head start); they are not told of the program's main module. A
+        # spawned worker starts with Ctrl-C held (forked ones come from the server,
+        # which ignores it; holding it here would delay this thread's while the
+        # server loads).
+        held = interrupts_held() if self._method == "spawn" else contextlib.nullcontext()
+        with main_module_hidden(), held:
             return self._pool.submit(fn, *args)
 
     def close(self, *, cancel: bool = False) -> None:
